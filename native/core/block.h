@@ -1,0 +1,79 @@
+// Runs one block workload: checks the target, lays out the data, warms up, measures, verifies.
+#pragma once
+#include <atomic>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "block_options.h"
+#include "clock.h"
+#include "env.h"
+#include "error.h"
+#include "histogram.h"
+
+namespace isoprobe {
+
+struct Progress {
+  const char* phase;      // "layout" | "warmup" | "run" | "verify"
+  uint64_t elapsed_ns;    // since the phase began
+  uint64_t ops;           // in the phase so far
+  double iops;            // in the last second
+  double bw_bytes_per_s;  // in the last second
+};
+
+struct RunHooks {
+  const std::atomic<bool>* cancel = nullptr;
+  void (*progress)(void* ctx, const Progress& p) = nullptr;
+  void* ctx = nullptr;
+};
+
+struct SeriesPoint {
+  uint64_t t_ns;    // end of the interval, since the measured phase began
+  uint64_t dur_ns;  // length of the interval (the last one may be short)
+  uint64_t ops, bytes;
+};
+
+struct DirStats {
+  uint64_t ops = 0, bytes = 0;
+  Histogram lat;
+};
+
+struct BlockResult {
+  BlockOptions options;
+  std::string build;  // "addon" | "static"
+  // the data file
+  std::string file_type;  // "file" | "block"
+  bool created = false, owned = false, laid_out = false;
+  uint64_t file_size = 0, layout_ns = 0;
+  uint32_t dio_mem_align = 0, dio_offset_align = 0;
+  std::string dsync_via;
+  // engine
+  std::string engine_detail;
+  bool async = false;
+  // measured phase
+  uint64_t ops = 0, bytes = 0, elapsed_ns = 0;
+  uint64_t warmup_ops = 0, warmup_ns = 0;
+  Histogram lat, slat, clat, flush;
+  DirStats rd, wr;
+  std::vector<SeriesPoint> series;
+  uint64_t cpu_user_ns = 0, cpu_sys_ns = 0, ctx_voluntary = 0, ctx_involuntary = 0;
+  // page cache of the kernel the probe runs on (host or guest)
+  bool invalidated = false;
+  int64_t resident_before = -1, resident_after = -1;
+  // verification
+  uint64_t verify_checked = 0, verify_mismatches = 0, verify_skipped = 0;
+  int64_t verify_first_bad = -1;
+  ClockInfo clock;
+  EnvInfo env;
+};
+
+// Returns 0, or a negative errno with *e filled. Never prints.
+int run_block(const BlockOptions& o, const RunHooks& hooks, BlockResult* r, Error* e);
+
+std::string block_result_json(const BlockResult& r);
+std::string error_json(const Error& e, const char* kind);
+
+constexpr int kSchemaVersion = 1;
+extern const char* const kProbeVersion;
+
+}  // namespace isoprobe

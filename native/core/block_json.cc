@@ -1,0 +1,191 @@
+// Serialises a block result (and errors) to the one JSON schema shared by addon and probe binary.
+#include <cinttypes>
+
+#include "block.h"
+#include "json.h"
+
+namespace isoprobe {
+
+void write_clock_json(JsonWriter& w, const ClockInfo& c) {
+  w.begin_object();
+  w.kv("source", c.source);
+  w.kv("requested", c.requested);
+  w.kv("cost_ns", c.cost_ns);
+  w.kv("resolution_ns", c.resolution_ns);
+  w.kv("kernel_clocksource", c.kernel_clocksource);
+  if (c.source == "tsc") {
+    w.kv("tsc_hz", c.tsc_hz);
+    w.kv("calibration_ns", c.calibration_ns);
+  }
+  if (c.max_cpu_skew_ns >= 0) w.kv("max_cpu_skew_ns", c.max_cpu_skew_ns);
+  if (!c.fallback_reason.empty()) w.kv("fallback_reason", c.fallback_reason);
+  w.end_object();
+}
+
+void write_block_options_json(JsonWriter& w, const BlockOptions& o) {
+  w.begin_object();
+  w.kv("file", o.file);
+  w.kv("size", o.size);
+  w.kv("offset", o.offset);
+  w.kv("engine", o.engine);
+  w.kv("pattern", o.pattern);
+  w.kv("rwmix_read", o.rwmix_read);
+  w.kv("bs", o.bs);
+  w.kv("qd", o.qd);
+  w.kv("direct", o.direct);
+  w.kv("dsync", o.dsync);
+  w.kv("fsync", o.fsync);
+  w.kv("fdatasync", o.fdatasync);
+  w.kv("ops", o.ops);
+  w.kv("duration", o.duration);
+  w.kv("warmup", o.warmup);
+  w.kv("seed", o.seed);
+  w.kv("verify", o.verify);
+  w.kv("hipri", o.hipri);
+  w.kv("sqpoll", o.sqpoll);
+  w.kv("iopoll", o.iopoll);
+  w.kv("register_files", o.register_files);
+  w.kv("fixed_bufs", o.fixed_bufs);
+  w.kv("invalidate", o.invalidate);
+  w.kv("destructive", o.destructive);
+  w.kv("force", o.force);
+  w.kv("clock", o.clock);
+  w.kv("cpu", int64_t(o.cpu));
+  w.end_object();
+}
+
+static void write_probe_json(JsonWriter& w, const std::string& build) {
+  w.begin_object();
+  w.kv("version", kProbeVersion);
+  w.kv("build", build);
+  w.end_object();
+}
+
+std::string block_result_json(const BlockResult& r) {
+  JsonWriter w;
+  const double secs = r.elapsed_ns ? double(r.elapsed_ns) / 1e9 : 0;
+  w.begin_object();
+  w.kv("schema", kSchemaVersion);
+  w.kv("kind", "block");
+  w.key("probe");
+  write_probe_json(w, r.build);
+  w.key("options");
+  write_block_options_json(w, r.options);
+  w.key("file");
+  w.begin_object();
+  w.kv("type", r.file_type);
+  w.kv("size_bytes", r.file_size);
+  w.kv("created", r.created);
+  w.kv("owned", r.owned);
+  w.kv("laid_out", r.laid_out);
+  w.kv("layout_ns", r.layout_ns);
+  w.kv("dio_mem_align", r.dio_mem_align);
+  w.kv("dio_offset_align", r.dio_offset_align);
+  if (!r.dsync_via.empty()) w.kv("dsync_via", r.dsync_via);
+  w.end_object();
+  w.key("engine");
+  w.begin_object();
+  w.kv("name", r.options.engine);
+  w.kv("async", r.async);
+  w.kv("detail", r.engine_detail);
+  w.end_object();
+  w.kv("ops", r.ops);
+  w.kv("bytes", r.bytes);
+  w.kv("elapsed_ns", r.elapsed_ns);
+  w.kv("iops", secs > 0 ? double(r.ops) / secs : 0.0);
+  w.kv("bw_bytes_per_s", secs > 0 ? double(r.bytes) / secs : 0.0);
+  w.key("latency_ns");
+  r.lat.write_json(w);
+  if (r.async) {
+    w.key("submit_ns");
+    r.slat.write_json(w);
+    w.key("complete_ns");
+    r.clat.write_json(w);
+  }
+  if (r.flush.count()) {
+    w.key("flush_ns");
+    r.flush.write_json(w);
+  }
+  if (r.options.pattern == "randrw") {
+    const DirStats* dirs[] = {&r.rd, &r.wr};
+    const char* names[] = {"read", "write"};
+    for (int i = 0; i < 2; i++) {
+      w.key(names[i]);
+      w.begin_object();
+      w.kv("ops", dirs[i]->ops);
+      w.kv("bytes", dirs[i]->bytes);
+      w.kv("iops", secs > 0 ? double(dirs[i]->ops) / secs : 0.0);
+      w.key("latency_ns");
+      dirs[i]->lat.write_json(w);
+      w.end_object();
+    }
+  }
+  w.key("series");
+  w.begin_array();
+  for (auto& p : r.series) {
+    w.begin_object();
+    w.kv("t_ns", p.t_ns);
+    w.kv("dur_ns", p.dur_ns);
+    w.kv("ops", p.ops);
+    w.kv("bytes", p.bytes);
+    w.kv("iops", p.dur_ns ? double(p.ops) * 1e9 / double(p.dur_ns) : 0.0);
+    w.kv("bw_bytes_per_s", p.dur_ns ? double(p.bytes) * 1e9 / double(p.dur_ns) : 0.0);
+    w.end_object();
+  }
+  w.end_array();
+  w.key("warmup");
+  w.begin_object();
+  w.kv("ops", r.warmup_ops);
+  w.kv("elapsed_ns", r.warmup_ns);
+  w.end_object();
+  w.key("cpu");
+  w.begin_object();
+  w.kv("user_ns", r.cpu_user_ns);
+  w.kv("sys_ns", r.cpu_sys_ns);
+  w.kv("per_op_ns", r.ops ? double(r.cpu_user_ns + r.cpu_sys_ns) / double(r.ops) : 0.0);
+  w.kv("utilization", r.elapsed_ns ? double(r.cpu_user_ns + r.cpu_sys_ns) / double(r.elapsed_ns) : 0.0);
+  w.kv("ctx_voluntary", r.ctx_voluntary);
+  w.kv("ctx_involuntary", r.ctx_involuntary);
+  w.end_object();
+  w.key("page_cache");
+  w.begin_object();
+  w.kv("scope", "kernel the probe ran on");
+  w.kv("invalidated", r.invalidated);
+  w.kv("region_bytes", r.options.size);
+  w.kv("resident_bytes_before", r.resident_before);
+  w.kv("resident_bytes_after", r.resident_after);
+  w.end_object();
+  w.key("verify");
+  w.begin_object();
+  w.kv("enabled", r.options.verify);
+  w.kv("blocks_checked", r.verify_checked);
+  w.kv("blocks_skipped_racing_writes", r.verify_skipped);
+  w.kv("mismatches", r.verify_mismatches);
+  if (r.verify_first_bad >= 0) w.kv("first_mismatch_offset", r.verify_first_bad);
+  w.end_object();
+  w.key("clock");
+  write_clock_json(w, r.clock);
+  w.key("env");
+  write_env_json(w, r.env);
+  w.end_object();
+  return w.str();
+}
+
+std::string error_json(const Error& e, const char* kind) {
+  JsonWriter w;
+  w.begin_object();
+  w.kv("schema", kSchemaVersion);
+  w.kv("kind", kind);
+  w.key("error");
+  w.begin_object();
+  w.kv("code", e.code);
+  w.kv("errno", e.err);
+  w.kv("syscall", e.syscall);
+  w.kv("option", e.option);
+  w.kv("message", e.message);
+  w.end_object();
+  w.end_object();
+  return w.str();
+}
+
+}  // namespace isoprobe

@@ -1,0 +1,181 @@
+// The table of block options, their textual parsing (probe flags) and cross-field validation.
+#include "block_options.h"
+
+#include <cstring>
+
+#include "units.h"
+
+namespace isoprobe {
+
+const std::vector<OptionSpec>& block_option_specs() {
+  static const std::vector<OptionSpec> specs = {
+      {"file", "string", "", "data file or block device (created when missing)"},
+      {"size", "size", "", "region size (default 256M)"},
+      {"offset", "size", "", "region start in the file (default 0)"},
+      {"engine", "enum", "psync|pvsync2|io_uring|null", "I/O engine (default psync)"},
+      {"pattern", "enum", "read|write|randread|randwrite|randrw", "access pattern (default randread)"},
+      {"rwmix_read", "uint", "", "percentage of reads for randrw (default 50)"},
+      {"bs", "size", "", "block size (default 4k)"},
+      {"qd", "uint", "", "queue depth; above 1 needs io_uring or null (default 1)"},
+      {"direct", "bool", "", "O_DIRECT: bypass the page cache (default off)"},
+      {"dsync", "bool", "", "O_DSYNC writes; RWF_DSYNC with pvsync2 (default off)"},
+      {"fsync", "uint", "", "fsync after every N writes, timed as its own series (default 0: never)"},
+      {"fdatasync", "uint", "", "fdatasync after every N writes (default 0: never)"},
+      {"ops", "uint", "", "measured operations; 0 runs for --duration (default 0)"},
+      {"duration", "duration", "", "measured time (default 5s)"},
+      {"warmup", "duration", "", "warm-up time, excluded from results (default 1s)"},
+      {"seed", "uint", "", "seed of the random offsets and the data pattern (default 1)"},
+      {"verify", "bool", "", "write a pattern, check every read, read it all back at the end (default off)"},
+      {"hipri", "bool", "", "pvsync2: RWF_HIPRI polled completion (default off)"},
+      {"sqpoll", "bool", "", "io_uring: kernel submission-queue polling thread (default off)"},
+      {"iopoll", "bool", "", "io_uring: polled completions; needs --direct and a polling device (default off)"},
+      {"register_files", "bool", "", "io_uring: registered file descriptor (default off)"},
+      {"fixed_bufs", "bool", "", "io_uring: registered (fixed) buffers (default off)"},
+      {"invalidate", "bool", "", "drop the region from the page cache before the run (default on)"},
+      {"destructive", "bool", "", "allow writes to a file or device isoprobe did not create (default off)"},
+      {"force", "bool", "", "with --destructive: allow a mounted device or one holding a signature (default off)"},
+      {"clock", "enum", "monotonic|tsc|auto", "timestamp source (default monotonic)"},
+      {"cpu", "int", "", "pin the measuring thread to this CPU (default -1: no pinning)"},
+  };
+  return specs;
+}
+
+bool parse_pattern(const std::string& s, Pattern* p) {
+  if (s == "read") *p = Pattern::Read;
+  else if (s == "write") *p = Pattern::Write;
+  else if (s == "randread") *p = Pattern::RandRead;
+  else if (s == "randwrite") *p = Pattern::RandWrite;
+  else if (s == "randrw") *p = Pattern::RandRW;
+  else return false;
+  return true;
+}
+bool pattern_writes(Pattern p) { return p == Pattern::Write || p == Pattern::RandWrite || p == Pattern::RandRW; }
+bool pattern_reads(Pattern p) { return p == Pattern::Read || p == Pattern::RandRead || p == Pattern::RandRW; }
+bool pattern_random(Pattern p) { return p == Pattern::RandRead || p == Pattern::RandWrite || p == Pattern::RandRW; }
+
+static std::string flag(const std::string& name) {
+  std::string f = "--" + name;
+  for (auto& c : f) if (c == '_') c = '-';
+  return f;
+}
+
+int validate_block_options(const BlockOptions& o, Error* e) {
+  Pattern p;
+  if (o.file.empty()) return option_error(e, "file", "--file: expected a path to a data file or block device");
+  if (o.engine != "psync" && o.engine != "pvsync2" && o.engine != "io_uring" && o.engine != "null")
+    return option_error(e, "engine", "--engine \"" + o.engine + "\": expected one of psync, pvsync2, io_uring, null");
+  if (!parse_pattern(o.pattern, &p))
+    return option_error(e, "pattern", "--pattern \"" + o.pattern + "\": expected one of read, write, randread, randwrite, randrw");
+  if (o.clock != "monotonic" && o.clock != "tsc" && o.clock != "auto")
+    return option_error(e, "clock", "--clock \"" + o.clock + "\": expected one of monotonic, tsc, auto");
+  if (o.bs == 0 || o.bs > (64ull << 20))
+    return option_error(e, "bs", "--bs " + std::to_string(o.bs) + ": expected a block size from 1 byte to 64M");
+  if (o.size < o.bs)
+    return option_error(e, "size", "--size " + std::to_string(o.size) + ": expected at least one block (--bs " + std::to_string(o.bs) + ")");
+  if (o.size % o.bs)
+    return option_error(e, "size", "--size " + std::to_string(o.size) + ": expected a multiple of --bs " + std::to_string(o.bs));
+  if (o.offset > UINT64_MAX - o.size)
+    return option_error(e, "offset", "--offset " + std::to_string(o.offset) + ": region end overflows");
+  if (o.rwmix_read > 100)
+    return option_error(e, "rwmix_read", "--rwmix-read " + std::to_string(o.rwmix_read) + ": expected a percentage from 0 to 100");
+  if (o.qd == 0 || o.qd > 4096)
+    return option_error(e, "qd", "--qd " + std::to_string(o.qd) + ": expected a queue depth from 1 to 4096");
+  if (o.qd > 1 && (o.engine == "psync" || o.engine == "pvsync2"))
+    return option_error(e, "qd", "--qd " + std::to_string(o.qd) + ": " + o.engine +
+                                     " is synchronous and has one I/O in flight; use --engine io_uring for a deeper queue");
+  if (o.qd > o.size / o.bs && pattern_writes(p) && o.verify)
+    return option_error(e, "qd", "--qd " + std::to_string(o.qd) + ": more than the region's " + std::to_string(o.size / o.bs) + " blocks");
+  if (o.duration == 0 && o.ops == 0)
+    return option_error(e, "duration", "--duration 0: expected a positive time, or give --ops");
+  if ((o.fsync || o.fdatasync) && !pattern_writes(p))
+    return option_error(e, o.fsync ? "fsync" : "fdatasync",
+                        flag(o.fsync ? "fsync" : "fdatasync") + ": flushes follow writes; --pattern " + o.pattern + " writes nothing");
+  if (o.fsync && o.fdatasync)
+    return option_error(e, "fdatasync", "--fdatasync: give either --fsync or --fdatasync, not both");
+  if (o.hipri && o.engine != "pvsync2")
+    return option_error(e, "hipri", "--hipri: applies to --engine pvsync2 (for io_uring use --iopoll)");
+  const char* uring_only[] = {"sqpoll", "iopoll", "register_files", "fixed_bufs"};
+  bool uring_flags[] = {o.sqpoll, o.iopoll, o.register_files, o.fixed_bufs};
+  for (int i = 0; i < 4; i++)
+    if (uring_flags[i] && o.engine != "io_uring")
+      return option_error(e, uring_only[i], flag(uring_only[i]) + ": applies to --engine io_uring, not " + o.engine);
+  if (o.iopoll && !o.direct)
+    return option_error(e, "iopoll", "--iopoll: polled completions need --direct");
+  if (o.verify && o.bs < 64)
+    return option_error(e, "bs", "--bs " + std::to_string(o.bs) + ": --verify needs blocks of at least 64 bytes");
+  if (o.verify && o.engine == "null")
+    return option_error(e, "verify", "--verify: the null engine moves no data");
+  if (o.force && !o.destructive)
+    return option_error(e, "force", "--force: only meaningful together with --destructive");
+  if (o.cpu < -1 || o.cpu > 4095)
+    return option_error(e, "cpu", "--cpu " + std::to_string(o.cpu) + ": expected a CPU number, or -1 for no pinning");
+  return 0;
+}
+
+int set_block_option(BlockOptions* o, const std::string& name, const std::string& value, Error* e) {
+  const OptionSpec* spec = nullptr;
+  for (auto& s : block_option_specs())
+    if (name == s.name) spec = &s;
+  if (!spec) return option_error(e, name, flag(name) + ": unknown option");
+  std::string f = flag(name);
+  uint64_t u = 0;
+  bool b = false;
+  std::string kind = spec->kind;
+  if (kind == "size") {
+    if (!parse_size(value, &u))
+      return option_error(e, name, f + " \"" + value + "\": expected a size in bytes with an optional k/M/G/T suffix (powers of 1024)");
+  } else if (kind == "duration") {
+    if (!parse_duration(value, &u))
+      return option_error(e, name, f + " \"" + value + "\": expected a time with a unit: ns, us, ms, s, m or h");
+  } else if (kind == "uint") {
+    if (!parse_uint(value, &u))
+      return option_error(e, name, f + " \"" + value + "\": expected a whole number >= 0");
+    if (name != "ops" && name != "seed" && u > UINT32_MAX)
+      return option_error(e, name, f + " \"" + value + "\": expected a whole number below 2^32");
+  } else if (kind == "int") {
+    bool neg = !value.empty() && value[0] == '-';
+    if (!parse_uint(neg ? value.substr(1) : value, &u) || u > 4096)
+      return option_error(e, name, f + " \"" + value + "\": expected a whole number");
+  } else if (kind == "bool") {
+    if (value == "true" || value == "1" || value == "") b = true;
+    else if (value == "false" || value == "0") b = false;
+    else return option_error(e, name, f + " \"" + value + "\": expected true or false");
+  } else if (kind == "enum") {
+    std::string choices = std::string("|") + spec->choices + "|";
+    if (choices.find("|" + value + "|") == std::string::npos) {
+      std::string list = spec->choices;
+      for (auto& c : list) if (c == '|') c = ',';
+      return option_error(e, name, f + " \"" + value + "\": expected one of " + list);
+    }
+  }
+  if (name == "file") o->file = value;
+  else if (name == "size") o->size = u;
+  else if (name == "offset") o->offset = u;
+  else if (name == "engine") o->engine = value;
+  else if (name == "pattern") o->pattern = value;
+  else if (name == "rwmix_read") o->rwmix_read = uint32_t(u);
+  else if (name == "bs") o->bs = u;
+  else if (name == "qd") o->qd = uint32_t(u);
+  else if (name == "direct") o->direct = b;
+  else if (name == "dsync") o->dsync = b;
+  else if (name == "fsync") o->fsync = uint32_t(u);
+  else if (name == "fdatasync") o->fdatasync = uint32_t(u);
+  else if (name == "ops") o->ops = u;
+  else if (name == "duration") o->duration = u;
+  else if (name == "warmup") o->warmup = u;
+  else if (name == "seed") o->seed = u;
+  else if (name == "verify") o->verify = b;
+  else if (name == "hipri") o->hipri = b;
+  else if (name == "sqpoll") o->sqpoll = b;
+  else if (name == "iopoll") o->iopoll = b;
+  else if (name == "register_files") o->register_files = b;
+  else if (name == "fixed_bufs") o->fixed_bufs = b;
+  else if (name == "invalidate") o->invalidate = b;
+  else if (name == "destructive") o->destructive = b;
+  else if (name == "force") o->force = b;
+  else if (name == "clock") o->clock = value;
+  else if (name == "cpu") o->cpu = int32_t(value[0] == '-' ? -int64_t(u) : int64_t(u));
+  return 0;
+}
+
+}  // namespace isoprobe

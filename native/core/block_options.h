@@ -1,0 +1,61 @@
+// Options of a block workload: one flat struct, filled by the addon from JS or by the probe's flags.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "error.h"
+
+namespace isoprobe {
+
+enum class Pattern { Read, Write, RandRead, RandWrite, RandRW };
+
+struct BlockOptions {
+  std::string file;
+  uint64_t size = 256ull << 20;   // region size in bytes
+  uint64_t offset = 0;            // region start in bytes
+  std::string engine = "psync";   // psync | pvsync2 | io_uring | null
+  std::string pattern = "randread";
+  uint32_t rwmix_read = 50;       // % reads for randrw
+  uint64_t bs = 4096;
+  uint32_t qd = 1;
+  bool direct = false;            // O_DIRECT
+  bool dsync = false;             // O_DSYNC (RWF_DSYNC per write with pvsync2)
+  uint32_t fsync = 0;             // fsync after every N writes (0: never)
+  uint32_t fdatasync = 0;         // fdatasync after every N writes (0: never)
+  uint64_t ops = 0;               // measured ops; 0: run for duration
+  uint64_t duration = 5000000000ull;  // ns
+  uint64_t warmup = 1000000000ull;    // ns, excluded from results
+  uint64_t seed = 1;
+  bool verify = false;
+  bool hipri = false;             // pvsync2: RWF_HIPRI
+  bool sqpoll = false;            // io_uring: IORING_SETUP_SQPOLL
+  bool iopoll = false;            // io_uring: IORING_SETUP_IOPOLL
+  bool register_files = false;    // io_uring: registered file
+  bool fixed_bufs = false;        // io_uring: registered buffers
+  bool invalidate = true;         // drop the region from the page cache before the run
+  bool destructive = false;       // allow writing to a file/device isoprobe did not create
+  bool force = false;             // allow even a mounted device or one with a signature
+  std::string clock = "monotonic";  // monotonic | tsc | auto
+  int32_t cpu = -1;               // pin the measuring thread (-1: no pinning)
+};
+
+struct OptionSpec {
+  const char* name;       // key in JSON/JS and the flag without "--"
+  const char* kind;       // "size" | "duration" | "uint" | "bool" | "string" | "enum" | "int"
+  const char* choices;    // "a|b|c" for enums
+  const char* help;
+};
+const std::vector<OptionSpec>& block_option_specs();
+
+// Cross-field checks that need no I/O. Returns 0 or -EINVAL with *e naming the option.
+int validate_block_options(const BlockOptions& o, Error* e);
+bool parse_pattern(const std::string& s, Pattern* p);
+bool pattern_writes(Pattern p);
+bool pattern_reads(Pattern p);
+bool pattern_random(Pattern p);
+
+// Sets one option from its textual form (the probe's flags). Returns 0 or -EINVAL.
+int set_block_option(BlockOptions* o, const std::string& name, const std::string& value, Error* e);
+
+}  // namespace isoprobe

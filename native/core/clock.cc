@@ -1,0 +1,197 @@
+// Clock selection, TSC calibration and cross-CPU skew check.
+#include "clock.h"
+
+#include <cpuid.h>
+#include <sched.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cmath>
+#include <fstream>
+#include <mutex>
+
+namespace isoprobe {
+namespace clockdetail {
+bool g_tsc = false;
+uint64_t g_tsc_base = 0;
+uint64_t g_ns_base = 0;
+uint64_t g_mult = 0;
+}  // namespace clockdetail
+
+namespace {
+
+uint64_t raw_ns() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC_RAW, &ts);
+  return uint64_t(ts.tv_sec) * 1000000000ull + uint64_t(ts.tv_nsec);
+}
+
+bool tsc_invariant(std::string* why) {
+  unsigned a, b, c, d;
+  if (!__get_cpuid(0x80000000, &a, &b, &c, &d) || a < 0x80000007) {
+    *why = "CPUID leaf 0x80000007 is not available, so TSC invariance cannot be confirmed";
+    return false;
+  }
+  __get_cpuid(0x80000007, &a, &b, &c, &d);
+  if (!(d & (1u << 8))) {
+    *why = "the CPU does not report an invariant TSC (CPUID 0x80000007 EDX bit 8)";
+    return false;
+  }
+  return true;
+}
+
+// One (tsc, raw ns) pair, taken in the narrowest of a few windows.
+void paired_read(uint64_t* tsc, uint64_t* ns) {
+  uint64_t best = UINT64_MAX;
+  for (int i = 0; i < 16; i++) {
+    uint64_t a = raw_ns();
+    unsigned aux;
+    uint64_t t = __rdtscp(&aux);
+    uint64_t b = raw_ns();
+    if (b - a < best) {
+      best = b - a;
+      *tsc = t;
+      *ns = a + (b - a) / 2;
+    }
+  }
+}
+
+struct Calibration {
+  bool done = false;
+  bool ok = false;
+  double hz = 0;
+  double window_ns = 0;
+  double skew_ns = -1;
+  uint64_t tsc0 = 0, ns0 = 0;
+  std::string why;
+};
+Calibration g_cal;
+std::mutex g_cal_mu;
+
+// TSC offset of each CPU we may run on, relative to CLOCK_MONOTONIC_RAW.
+double measure_skew(double hz) {
+  cpu_set_t orig;
+  if (sched_getaffinity(0, sizeof orig, &orig) != 0) return -1;
+  double lo = INFINITY, hi = -INFINITY;
+  int seen = 0;
+  for (int cpu = 0; cpu < CPU_SETSIZE; cpu++) {
+    if (!CPU_ISSET(cpu, &orig)) continue;
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(cpu, &one);
+    if (sched_setaffinity(0, sizeof one, &one) != 0) continue;
+    uint64_t t, n;
+    paired_read(&t, &n);
+    double off = double(t) / hz * 1e9 - double(n);
+    lo = std::fmin(lo, off);
+    hi = std::fmax(hi, off);
+    seen++;
+  }
+  sched_setaffinity(0, sizeof orig, &orig);
+  return seen ? hi - lo : -1;
+}
+
+void calibrate() {
+  g_cal.done = true;
+  if (!tsc_invariant(&g_cal.why)) return;
+  uint64_t t0, n0, t1, n1;
+  paired_read(&t0, &n0);
+  timespec req{1, 0};
+  while (nanosleep(&req, &req) != 0 && errno == EINTR) {
+  }
+  paired_read(&t1, &n1);
+  g_cal.window_ns = double(n1 - n0);
+  g_cal.hz = double(t1 - t0) * 1e9 / g_cal.window_ns;
+  g_cal.skew_ns = measure_skew(g_cal.hz);
+  // Anything above a microsecond between CPUs would show up in every latency we take.
+  if (g_cal.skew_ns > 1000) {
+    g_cal.why = "TSC offsets differ by " + std::to_string(int64_t(g_cal.skew_ns)) +
+                " ns between CPUs (limit 1000 ns)";
+    return;
+  }
+  g_cal.tsc0 = t1;
+  g_cal.ns0 = n1;
+  g_cal.ok = true;
+}
+
+template <typename F>
+double read_cost(F f) {
+  const int n = 200000;
+  volatile uint64_t sink = 0;
+  uint64_t a = mono_ns();
+  for (int i = 0; i < n; i++) sink += f();
+  uint64_t b = mono_ns();
+  (void)sink;
+  return double(b - a) / n;
+}
+
+}  // namespace
+
+std::string kernel_clocksource() {
+  std::ifstream f("/sys/devices/system/clocksource/clocksource0/current_clocksource");
+  std::string s;
+  if (!(f >> s)) return "unknown";
+  return s;
+}
+
+namespace {
+int g_users = 0;  // runs holding the clock; the source cannot change under them
+std::mutex g_users_mu;
+}  // namespace
+
+void clock_release() {
+  std::lock_guard<std::mutex> lock(g_users_mu);
+  if (g_users > 0) g_users--;
+}
+
+int clock_init(const std::string& request, ClockInfo* info, std::string* err) {
+  std::lock_guard<std::mutex> users_lock(g_users_mu);
+  int rc = clock_select(request, info, err);
+  if (rc == 0) g_users++;
+  return rc;
+}
+
+int clock_select(const std::string& request, ClockInfo* info, std::string* err) {
+  info->requested = request;
+  info->kernel_clocksource = kernel_clocksource();
+  bool want_tsc = request == "tsc" || request == "auto";
+  if (want_tsc) {
+    std::lock_guard<std::mutex> lock(g_cal_mu);
+    if (!g_cal.done) calibrate();
+    info->max_cpu_skew_ns = g_cal.skew_ns;
+    if (g_cal.ok) {
+      if (g_users > 0 && !clockdetail::g_tsc) {
+        *err = "--clock " + request + ": another run in this process is timing with the monotonic clock";
+        return -EBUSY;
+      }
+      clockdetail::g_tsc_base = g_cal.tsc0;
+      clockdetail::g_ns_base = g_cal.ns0;
+      clockdetail::g_mult = uint64_t(1e9 / g_cal.hz * 4294967296.0 + 0.5);
+      clockdetail::g_tsc = true;
+      info->source = "tsc";
+      info->tsc_hz = g_cal.hz;
+      info->calibration_ns = g_cal.window_ns;
+      info->resolution_ns = 1e9 / g_cal.hz;
+      info->cost_ns = read_cost(now_ns);
+      return 0;
+    }
+    if (request == "tsc") {
+      *err = "--clock tsc: " + g_cal.why;
+      return -EINVAL;
+    }
+    info->fallback_reason = g_cal.why;
+  }
+  if (g_users > 0 && clockdetail::g_tsc) {
+    *err = "--clock " + request + ": another run in this process is timing with the TSC";
+    return -EBUSY;
+  }
+  clockdetail::g_tsc = false;
+  info->source = "monotonic";
+  timespec res;
+  clock_getres(CLOCK_MONOTONIC, &res);
+  info->resolution_ns = double(res.tv_sec) * 1e9 + double(res.tv_nsec);
+  info->cost_ns = read_cost(mono_ns);
+  return 0;
+}
+
+}  // namespace isoprobe

@@ -1,0 +1,57 @@
+// The one timestamp source of a run: CLOCK_MONOTONIC, or an invariant TSC calibrated against it.
+#pragma once
+#include <cstdint>
+#include <ctime>
+#include <string>
+#include <x86intrin.h>
+
+namespace isoprobe {
+
+struct ClockInfo {
+  std::string source;             // "monotonic" | "tsc"
+  std::string requested;          // what the caller asked for
+  double cost_ns = 0;             // measured cost of one read
+  double resolution_ns = 0;       // smallest step the source can show
+  std::string kernel_clocksource; // /sys/.../current_clocksource ("tsc", "kvm-clock", ...)
+  double tsc_hz = 0;              // calibrated TSC frequency (tsc only)
+  double calibration_ns = 0;      // length of the calibration window
+  double max_cpu_skew_ns = -1;    // largest TSC offset seen between CPUs (-1: not checked)
+  std::string fallback_reason;    // why "tsc" or "auto" ended as "monotonic"
+};
+
+namespace clockdetail {
+extern bool g_tsc;
+extern uint64_t g_tsc_base;
+extern uint64_t g_ns_base;
+extern uint64_t g_mult;  // ns per tick, 32.32 fixed point
+}  // namespace clockdetail
+
+inline uint64_t mono_ns() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return uint64_t(ts.tv_sec) * 1000000000ull + uint64_t(ts.tv_nsec);
+}
+
+// Timestamp in ns. rdtscp waits for earlier instructions, so the stamp is not taken early.
+inline uint64_t now_ns() {
+  if (clockdetail::g_tsc) {
+    unsigned aux;
+    uint64_t t = __rdtscp(&aux);
+    return clockdetail::g_ns_base +
+           uint64_t((unsigned __int128)(t - clockdetail::g_tsc_base) * clockdetail::g_mult >> 32);
+  }
+  return mono_ns();
+}
+
+// Choose and calibrate the clock ("monotonic" | "tsc" | "auto"). Process-wide; a TSC
+// calibration (>= 1 s against CLOCK_MONOTONIC_RAW) is done once and reused.
+// Returns 0, or -EINVAL with *err set when "tsc" was demanded and cannot be used.
+// Each successful clock_init must be paired with clock_release when the run ends; while
+// runs hold the clock, a request for the other source fails with -EBUSY.
+int clock_init(const std::string& request, ClockInfo* info, std::string* err);
+int clock_select(const std::string& request, ClockInfo* info, std::string* err);
+void clock_release();
+
+std::string kernel_clocksource();
+
+}  // namespace isoprobe

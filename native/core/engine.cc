@@ -1,0 +1,19 @@
+// Engine factory: the one place that knows every engine by name.
+#include "engine.h"
+
+namespace isoprobe {
+
+std::unique_ptr<Engine> make_io_uring_engine();
+std::unique_ptr<Engine> make_psync_engine();
+std::unique_ptr<Engine> make_pvsync2_engine();
+std::unique_ptr<Engine> make_null_engine();
+
+std::unique_ptr<Engine> make_engine(const std::string& name) {
+  if (name == "psync") return make_psync_engine();
+  if (name == "pvsync2") return make_pvsync2_engine();
+  if (name == "io_uring") return make_io_uring_engine();
+  if (name == "null") return make_null_engine();
+  return nullptr;
+}
+
+}  // namespace isoprobe
