@@ -1,0 +1,20 @@
+// Typed handle on the compiled addon (build/Release/isoprobe.node).
+import type { ProgressEvent } from './types';
+
+export interface NativeAddon {
+  startBlock(options: Record<string, unknown>, onProgress: ((p: ProgressEvent) => void) | null,
+    onDone: (err: (Error & Record<string, unknown>) | null, json: string | null) => void): () => void;
+  validateBlock(options: Record<string, unknown>): void;
+  histogramJson(values: Float64Array): string;
+  optionSpecs(): { name: string; kind: string; choices: string; help: string }[];
+  version: string;
+  schema: number;
+}
+
+let addon: NativeAddon | undefined;
+
+export function native(): NativeAddon {
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  if (!addon) addon = require('bindings')('isoprobe') as NativeAddon;
+  return addon;
+}

@@ -1,0 +1,199 @@
+// Block options: one typed table (flag, kind, default, help) from which validation, the CLI and the
+// probe's flags are all derived; an option missing from the table does not compile.
+import { optionError } from '../errors';
+import { parseDuration, parseSize } from '../units';
+
+export const ENGINES = ['psync', 'pvsync2', 'io_uring', 'null'] as const;
+export const PATTERNS = ['read', 'write', 'randread', 'randwrite', 'randrw'] as const;
+export const CLOCKS = ['monotonic', 'tsc', 'auto'] as const;
+export type Engine = (typeof ENGINES)[number];
+export type Pattern = (typeof PATTERNS)[number];
+export type ClockSource = (typeof CLOCKS)[number];
+
+/** Effective options of a block workload; sizes in bytes, times in ns. Echoed in every result. */
+export interface BlockOptions {
+  file: string;
+  size: number;
+  offset: number;
+  engine: Engine;
+  pattern: Pattern;
+  rwmix_read: number;
+  bs: number;
+  qd: number;
+  direct: boolean;
+  dsync: boolean;
+  fsync: number;
+  fdatasync: number;
+  ops: number;
+  duration: number;
+  warmup: number;
+  seed: number;
+  verify: boolean;
+  hipri: boolean;
+  sqpoll: boolean;
+  iopoll: boolean;
+  register_files: boolean;
+  fixed_bufs: boolean;
+  invalidate: boolean;
+  destructive: boolean;
+  force: boolean;
+  clock: ClockSource;
+  cpu: number;
+}
+
+/** What a caller may pass: only `file` is required; sizes and times may be strings ("4k", "5s"). */
+export type BlockInput = { file: string } & {
+  [K in Exclude<keyof BlockOptions, 'file'>]?: BlockOptions[K] extends number ? number | string : BlockOptions[K];
+};
+
+type Kind = 'size' | 'duration' | 'uint' | 'int' | 'bool' | 'string' | 'enum';
+
+export interface OptionDef<T> {
+  kind: Kind;
+  default: T;
+  help: string;
+  choices?: readonly string[];
+  min?: number;
+  max?: number;
+}
+
+const U32 = 2 ** 32 - 1;
+
+export const BLOCK_OPTIONS: { [K in keyof BlockOptions]-?: OptionDef<BlockOptions[K]> } = {
+  file: { kind: 'string', default: '', help: 'data file or block device (created when missing)' },
+  size: { kind: 'size', default: 256 * 2 ** 20, help: 'region size', min: 1 },
+  offset: { kind: 'size', default: 0, help: 'region start in the file' },
+  engine: { kind: 'enum', default: 'psync', choices: ENGINES, help: 'I/O engine' },
+  pattern: { kind: 'enum', default: 'randread', choices: PATTERNS, help: 'access pattern' },
+  rwmix_read: { kind: 'uint', default: 50, max: 100, help: 'percentage of reads for randrw' },
+  bs: { kind: 'size', default: 4096, min: 1, max: 64 * 2 ** 20, help: 'block size' },
+  qd: { kind: 'uint', default: 1, min: 1, max: 4096, help: 'queue depth; above 1 needs io_uring or null' },
+  direct: { kind: 'bool', default: false, help: 'O_DIRECT: bypass the page cache' },
+  dsync: { kind: 'bool', default: false, help: 'O_DSYNC writes (RWF_DSYNC per write with pvsync2)' },
+  fsync: { kind: 'uint', default: 0, max: U32, help: 'fsync after every N writes, timed as its own series (0: never)' },
+  fdatasync: { kind: 'uint', default: 0, max: U32, help: 'fdatasync after every N writes (0: never)' },
+  ops: { kind: 'uint', default: 0, help: 'measured operations; 0 runs for --duration' },
+  duration: { kind: 'duration', default: 5e9, help: 'measured time' },
+  warmup: { kind: 'duration', default: 1e9, help: 'warm-up time, excluded from results' },
+  seed: { kind: 'uint', default: 1, help: 'seed of the random offsets and the data pattern' },
+  verify: { kind: 'bool', default: false, help: 'write a pattern, check every read, read it all back at the end' },
+  hipri: { kind: 'bool', default: false, help: 'pvsync2: RWF_HIPRI polled completion' },
+  sqpoll: { kind: 'bool', default: false, help: 'io_uring: kernel submission-queue polling thread' },
+  iopoll: { kind: 'bool', default: false, help: 'io_uring: polled completions (needs --direct and a polling device)' },
+  register_files: { kind: 'bool', default: false, help: 'io_uring: registered file descriptor' },
+  fixed_bufs: { kind: 'bool', default: false, help: 'io_uring: registered (fixed) buffers' },
+  invalidate: { kind: 'bool', default: true, help: 'drop the region from the page cache before the run' },
+  destructive: { kind: 'bool', default: false, help: 'allow writes to a file or device isoprobe did not create' },
+  force: { kind: 'bool', default: false, help: 'with --destructive: allow a mounted device or one holding a signature' },
+  clock: { kind: 'enum', default: 'monotonic', choices: CLOCKS, help: 'timestamp source' },
+  cpu: { kind: 'int', default: -1, min: -1, max: 4095, help: 'pin the measuring thread to this CPU (-1: no pinning)' },
+};
+
+export function flagOf(key: string): string {
+  return `--${key.replace(/_/g, '-')}`;
+}
+
+function levenshtein(a: string, b: string): number {
+  const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
+  for (let j = 1; j <= b.length; j++) d[0]![j] = j;
+  for (let i = 1; i <= a.length; i++)
+    for (let j = 1; j <= b.length; j++)
+      d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+  return d[a.length]![b.length]!;
+}
+
+/** The closest known name, when one is close enough to be a likely typo. */
+export function suggest(name: string, known: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestD = Infinity;
+  for (const k of known) {
+    const dist = levenshtein(name.toLowerCase(), k);
+    if (dist < bestD) {
+      bestD = dist;
+      best = k;
+    }
+  }
+  if (best !== undefined && bestD <= Math.max(2, Math.floor(name.length / 3))) return best;
+  // "qdepth" for "qd", "dur" for "duration": one name starting the other is a likely slip too.
+  const lower = name.toLowerCase();
+  return known.find((k) => k.length >= 2 && (lower.startsWith(k) || k.startsWith(lower)));
+}
+
+function show(v: unknown): string {
+  return typeof v === 'string' ? JSON.stringify(v) : String(v);
+}
+
+/** Parses one value by its definition. `value` may come from JS (typed) or from argv (text). */
+export function coerce(key: string, def: OptionDef<unknown>, value: unknown): unknown {
+  const flag = flagOf(key);
+  const bad = (expected: string) => optionError(key, `${flag} ${show(value)}: expected ${expected}`);
+  const range = (n: number, expected: string) => {
+    if (def.min !== undefined && n < def.min) throw bad(`${expected} of at least ${def.min}`);
+    if (def.max !== undefined && n > def.max) throw bad(`${expected} of at most ${def.max}`);
+    return n;
+  };
+  switch (def.kind) {
+    case 'string':
+      if (typeof value !== 'string' || value === '') throw bad('a non-empty string');
+      if (value.includes('\0')) throw bad('a path without NUL bytes');
+      return value;
+    case 'enum':
+      if (typeof value !== 'string' || !def.choices!.includes(value)) throw bad(`one of ${def.choices!.join(', ')}`);
+      return value;
+    case 'bool':
+      if (typeof value === 'boolean') return value;
+      if (value === 'true') return true;
+      if (value === 'false') return false;
+      throw bad('true or false');
+    case 'size': {
+      const n = typeof value === 'number' ? value : typeof value === 'string' ? parseSize(value) : undefined;
+      if (n === undefined || !Number.isSafeInteger(n) || n < 0)
+        throw bad('a size in bytes with an optional k/M/G/T suffix (powers of 1024)');
+      return range(n, 'a size');
+    }
+    case 'duration': {
+      const n = typeof value === 'number' ? value : typeof value === 'string' ? parseDuration(value) : undefined;
+      if (n === undefined || !Number.isSafeInteger(n) || n < 0) throw bad('a time with a unit: ns, us, ms, s, m or h');
+      return range(n, 'a time');
+    }
+    case 'uint':
+    case 'int': {
+      const n = typeof value === 'number' ? value : typeof value === 'string' && /^-?\d+$/.test(value) ? Number(value) : NaN;
+      if (!Number.isSafeInteger(n) || (def.kind === 'uint' && n < 0))
+        throw bad(def.kind === 'uint' ? 'a whole number >= 0' : 'a whole number');
+      return range(n, 'a number');
+    }
+  }
+}
+
+/**
+ * Validates and completes block options. Throws IsoprobeError (code EINVALOPT, `option` set) on the
+ * first problem: unknown keys (with a suggestion), wrong types, out-of-range values. Cross-field
+ * rules (alignment with O_DIRECT, queue depth per engine) are the core's, checked before any I/O.
+ */
+export function normalizeBlockOptions(input: Record<string, unknown>): BlockOptions {
+  if (typeof input !== 'object' || input === null) throw optionError('options', 'block options: expected an object');
+  const known = Object.keys(BLOCK_OPTIONS);
+  for (const key of Object.keys(input)) {
+    if (!(key in BLOCK_OPTIONS)) {
+      const s = suggest(key.replace(/-/g, '_'), known);
+      throw optionError(key, `unknown option "${key}"${s ? `; did you mean "${s}" (${flagOf(s)})?` : ''}`);
+    }
+  }
+  if (input.file === undefined) throw optionError('file', '--file: expected a path to a data file or block device');
+  const out: Record<string, unknown> = {};
+  for (const [key, def] of Object.entries(BLOCK_OPTIONS) as [string, OptionDef<unknown>][]) {
+    const v = input[key];
+    out[key] = v === undefined ? def.default : coerce(key, def, v);
+  }
+  return out as unknown as BlockOptions;
+}
+
+/** The probe binary's flags for these options (every option explicit, so defaults cannot drift). */
+export function toProbeFlags(o: BlockOptions): string[] {
+  return (Object.keys(BLOCK_OPTIONS) as (keyof BlockOptions)[]).map((k) => {
+    const def = BLOCK_OPTIONS[k];
+    const v = o[k];
+    return `${flagOf(k)}=${def.kind === 'duration' ? `${v}ns` : String(v)}`;
+  });
+}

@@ -1,0 +1,131 @@
+// The result schema shared by the addon and the static probe (the core serialises both).
+import type { BlockOptions } from './options';
+
+export interface HistogramJson {
+  scheme: 'log-linear';
+  sub_bucket_bits: number;
+  max_exponent: number;
+  count: number;
+  min: number;
+  max: number;
+  sum: number;
+  sumsq: number;
+  /** Sparse [bucket index, count] pairs, ascending. */
+  buckets: [number, number][];
+}
+
+export interface LatencyJson {
+  count: number;
+  min: number;
+  mean: number;
+  stdev: number;
+  max: number;
+  percentiles: Record<string, number>;
+  histogram: HistogramJson;
+}
+
+export interface ClockJson {
+  source: 'monotonic' | 'tsc';
+  requested: string;
+  cost_ns: number;
+  resolution_ns: number;
+  kernel_clocksource: string;
+  tsc_hz?: number;
+  calibration_ns?: number;
+  max_cpu_skew_ns?: number;
+  fallback_reason?: string;
+}
+
+export interface EnvJson {
+  kernel: string;
+  kernel_version: string;
+  arch: string;
+  cpu_model: string;
+  cpus: number;
+  hypervisor: string;
+  container: string;
+  gvisor: boolean;
+  hostname: string;
+}
+
+export interface SeriesPoint {
+  t_ns: number;
+  dur_ns: number;
+  ops: number;
+  bytes: number;
+  iops: number;
+  bw_bytes_per_s: number;
+}
+
+export interface CpuJson {
+  user_ns: number;
+  sys_ns: number;
+  per_op_ns: number;
+  utilization: number;
+  ctx_voluntary: number;
+  ctx_involuntary: number;
+}
+
+export interface ProbeJson {
+  version: string;
+  build: 'addon' | 'static';
+  /** SHA-256 of the probe binary (or of the addon) that measured; added by the TypeScript layer. */
+  sha256?: string;
+}
+
+export interface BlockResult {
+  schema: number;
+  kind: 'block';
+  probe: ProbeJson;
+  options: BlockOptions;
+  file: {
+    type: 'file' | 'block';
+    size_bytes: number;
+    created: boolean;
+    owned: boolean;
+    laid_out: boolean;
+    layout_ns: number;
+    dio_mem_align: number;
+    dio_offset_align: number;
+    dsync_via?: 'O_DSYNC' | 'RWF_DSYNC';
+  };
+  engine: { name: string; async: boolean; detail: string };
+  ops: number;
+  bytes: number;
+  elapsed_ns: number;
+  iops: number;
+  bw_bytes_per_s: number;
+  latency_ns: LatencyJson;
+  submit_ns?: LatencyJson;
+  complete_ns?: LatencyJson;
+  flush_ns?: LatencyJson;
+  read?: { ops: number; bytes: number; iops: number; latency_ns: LatencyJson };
+  write?: { ops: number; bytes: number; iops: number; latency_ns: LatencyJson };
+  series: SeriesPoint[];
+  warmup: { ops: number; elapsed_ns: number };
+  cpu: CpuJson;
+  page_cache: {
+    scope: string;
+    invalidated: boolean;
+    region_bytes: number;
+    resident_bytes_before: number;
+    resident_bytes_after: number;
+  };
+  verify: { enabled: boolean; blocks_checked: number; blocks_skipped_racing_writes: number; mismatches: number; first_mismatch_offset?: number };
+  clock: ClockJson;
+  env: EnvJson;
+}
+
+export interface ProgressEvent {
+  phase: 'layout' | 'warmup' | 'run' | 'verify';
+  elapsed_ns: number;
+  ops: number;
+  iops: number;
+  bw_bytes_per_s: number;
+}
+
+export interface CoreErrorJson {
+  schema: number;
+  kind: string;
+  error: { code: string; errno: number; syscall: string; option: string; message: string };
+}
