@@ -29,7 +29,8 @@ export function parseArgs(argv: string[], table: Table, command: string): Parsed
     let value: unknown = eq >= 0 ? a.slice(eq + 1) : undefined;
     if (key === undefined && flag.startsWith('--no-')) {
       const k = byFlag.get(`--${flag.slice(5)}`);
-      if (k !== undefined && table[k]!.kind === 'bool') {
+      if (k !== undefined && table[k]!.kind !== 'bool') throw optionError(k, `${flag}: --${flag.slice(5)} takes a value and has no --no- form`);
+      if (k !== undefined) {
         if (value !== undefined) throw optionError(k, `${flag} takes no value`);
         key = k;
         value = false;

@@ -9,7 +9,7 @@ namespace isoprobe {
 
 const std::vector<OptionSpec>& block_option_specs() {
   static const std::vector<OptionSpec> specs = {
-      {"file", "string", "", "data file or block device (created when missing)"},
+      {"file", "string", "", "data file or block device, created when missing (required)"},
       {"size", "size", "", "region size (default 256M)"},
       {"offset", "size", "", "region start in the file (default 0)"},
       {"engine", "enum", "psync|pvsync2|io_uring|null", "I/O engine (default psync)"},

@@ -1,0 +1,45 @@
+// Shared test helpers: private temp directories, the probe binary, independent page-cache counts.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { probeBinaryPath } from '../lib/paths';
+
+/** A fresh 0700 directory under the system temp dir (or ISOPROBE_TEST_DIR), removed by the caller. */
+export function tempDir(prefix = 'isoprobe-test-'): { dir: string; cleanup: () => void } {
+  const dir = mkdtempSync(join(process.env.ISOPROBE_TEST_DIR || tmpdir(), prefix));
+  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** Resident bytes of a file in the page cache, counted by util-linux fincore (not by isoprobe). */
+export function fincoreBytes(path: string): number {
+  return Number(execFileSync('fincore', ['--bytes', '--noheadings', '--output', 'RES', path], { encoding: 'utf8' }).trim());
+}
+
+export function runProbe(args: string[]): { code: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(probeBinaryPath(), args, { encoding: 'utf8', timeout: 60_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+export function runCli(args: string[]): { code: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [join(__dirname, '..', '..', 'bin', 'isoprobe.js'), ...args], { encoding: 'utf8', timeout: 60_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+export const isRoot = process.getuid?.() === 0;
+
+/** Fast workload settings for tests: short warm-up and run. */
+export const QUICK = { size: '8M', duration: '200ms', warmup: '50ms' } as const;
+
+/**
+ * `test`, or `test.skip` when a reason is given: a missing kernel feature, device or binary is a
+ * skip with its reason in the title, never a pass. Use as `testIf(reason)(title + why(reason), fn)`.
+ */
+export function testIf<T>(reason: string | undefined, t: T & { skip: unknown }): T {
+  return (reason ? t.skip : t) as T;
+}
+
+export function why(reason: string | undefined): string {
+  return reason ? ` [skipped: ${reason}]` : '';
+}
