@@ -13,6 +13,11 @@
       "native/core/env.cc",
       "native/core/histogram.cc",
       "native/core/json.cc",
+      "native/core/net_addr.cc",
+      "native/core/net_client.cc",
+      "native/core/net_json.cc",
+      "native/core/net_options.cc",
+      "native/core/net_server.cc",
       "native/core/safety.cc",
       "native/core/units.cc"
     ],
@@ -43,7 +48,7 @@
       "dependencies": ["core"],
       "cflags_cc!": ["-fno-exceptions", "-fno-rtti", "-std=gnu++17", "-std=gnu++20"],
       "cflags_cc": ["<@(core_cflags)"],
-      "ldflags": ["-static"],
+      "ldflags": ["-static", "-pthread"],
       "libraries": ["-l:liburing.a"]
     }
   ]

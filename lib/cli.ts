@@ -2,6 +2,9 @@
 import { IsoprobeError } from './errors';
 import { parseArgs, type Table, usageLines } from './cli/args';
 import { runBlock } from './probe/block';
+import { runNet, runNetLoopback, spawnEchoServer, startEchoServer } from './probe/net';
+import { NET_MODES, NET_OPTIONS, type NetMode } from './probe/net-options';
+import { formatNetResult } from './report/net-text';
 import { BLOCK_OPTIONS, type OptionDef } from './probe/options';
 import type { ProgressEvent } from './probe/types';
 import { formatBlockResult } from './report/block-text';
@@ -21,6 +24,9 @@ function usage(): string {
     '',
     'usage:',
     '  isoprobe block --file PATH [options]   time block I/O on a file or device (isoprobe block --help)',
+    '  isoprobe net serve [options]           an echo server for rr and stream clients',
+    '  isoprobe net rr (--connect ADDR:PORT | --loopback) [options]       request/response round trips',
+    '  isoprobe net stream (--connect ADDR:PORT | --loopback) [options]   bulk throughput',
     '  isoprobe version',
     '',
   ].join('\n');
@@ -57,6 +63,52 @@ async function cmdBlock(argv: string[], out: (s: string) => void, signal: AbortS
   return 0;
 }
 
+const NET_EXTRA: Table = {
+  loopback: { kind: 'bool', default: false, help: 'start an echo server on 127.0.0.1 in this process and measure against it' },
+  allow_remote: { kind: 'bool', default: false, help: 'allow a --connect/--bind address off loopback (a network you own)' },
+};
+
+function netUsage(): string {
+  return ['usage: isoprobe net serve|rr|stream [options]', '', ...usageLines(NET_OPTIONS as unknown as Table), ...usageLines(NET_EXTRA), ...usageLines(COMMON), '',
+    'Latency is the full round trip (sockperf reports half of it by default). Sizes take k/M/G/T; times ns/us/ms/s/m/h.', ''].join('\n');
+}
+
+async function cmdNet(argv: string[], out: (s: string) => void, signal: AbortSignal): Promise<number> {
+  const [mode, ...rest] = argv;
+  if (mode === undefined || mode === '--help' || mode === 'help') {
+    out(netUsage());
+    return mode === undefined ? 2 : 0;
+  }
+  if (!NET_MODES.includes(mode as NetMode)) throw new IsoprobeError('EINVALOPT', `isoprobe net "${mode}": expected one of serve, rr, stream`, { option: 'mode' });
+  const { values, positionals } = parseArgs(rest, { ...(NET_OPTIONS as unknown as Table), ...NET_EXTRA, ...COMMON }, `net ${mode}`);
+  if (values.help) {
+    out(netUsage());
+    return 0;
+  }
+  if (positionals.length) throw new IsoprobeError('EINVALOPT', `unexpected argument "${positionals[0]}" (options start with --)`);
+  const { json, via, help: _h, loopback, allow_remote, ...opts } = values;
+  const check = { allowRemote: allow_remote === true };
+  if (mode === 'serve') {
+    const server = via === 'binary' ? await spawnEchoServer(opts, { check }) : startEchoServer(opts, check);
+    out(json ? JSON.stringify({ listening: server.address }) : `isoprobe echo server listening on ${server.address} (${opts.proto ?? 'tcp'}); Ctrl-C stops it`);
+    const ms = typeof opts.duration === 'number' && opts.duration > 0 ? opts.duration / 1e6 : undefined;
+    await new Promise<void>((resolve) => {
+      const t = ms ? setTimeout(resolve, ms) : undefined;
+      signal.addEventListener('abort', () => { if (t) clearTimeout(t); resolve(); }, { once: true });
+    });
+    const stats = server.stats();
+    await server.stop();
+    out(json ? JSON.stringify({ served: stats }) : `served ${stats.connections} connections`);
+    return 0;
+  }
+  if (loopback && opts.connect) throw new IsoprobeError('EINVALOPT', '--loopback starts its own server: give either --loopback or --connect', { option: 'loopback' });
+  if (!loopback && !opts.connect) throw new IsoprobeError('EINVALOPT', '--connect: expected the server\'s ADDR:PORT, or --loopback for a self-contained run', { option: 'connect' });
+  const ctl = { via: (via as 'addon' | 'binary') ?? 'addon', signal, check };
+  const r = loopback ? await runNetLoopback(mode as 'rr' | 'stream', opts, ctl) : await runNet(mode as 'rr' | 'stream', opts, ctl);
+  out(json ? JSON.stringify(r) : formatNetResult(r));
+  return 0;
+}
+
 /** Runs one command line; returns the exit code. Errors are printed, never thrown. */
 export async function main(argv: string[], out: (s: string) => void = (s) => process.stdout.write(s + '\n'),
   err: (s: string) => void = (s) => process.stderr.write(s + '\n')): Promise<number> {
@@ -69,6 +121,8 @@ export async function main(argv: string[], out: (s: string) => void = (s) => pro
     switch (cmd) {
       case 'block':
         return await cmdBlock(rest, out, ac.signal);
+      case 'net':
+        return await cmdNet(rest, out, ac.signal);
       case 'version':
       case '--version':
         out(VERSION);

@@ -5,8 +5,12 @@ export interface NativeAddon {
   startBlock(options: Record<string, unknown>, onProgress: ((p: ProgressEvent) => void) | null,
     onDone: (err: (Error & Record<string, unknown>) | null, json: string | null) => void): () => void;
   validateBlock(options: Record<string, unknown>): void;
+  startNet(options: Record<string, unknown>, onProgress: ((p: ProgressEvent) => void) | null,
+    onDone: (err: (Error & Record<string, unknown>) | null, json: string | null) => void): () => void;
+  startServer(options: Record<string, unknown>): { address: string; stop(): void; stats(): { connections: number; echoed: number } };
+  validateNet(options: Record<string, unknown>): void;
   histogramJson(values: Float64Array): string;
-  optionSpecs(): { name: string; kind: string; choices: string; help: string }[];
+  optionSpecs(which?: 'block' | 'net'): { name: string; kind: string; choices: string; help: string }[];
   version: string;
   schema: number;
 }

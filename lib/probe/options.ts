@@ -20,6 +20,7 @@ export interface BlockOptions {
   rwmix_read: number;
   bs: number;
   qd: number;
+  batch: number;
   direct: boolean;
   dsync: boolean;
   fsync: number;
@@ -68,6 +69,7 @@ export const BLOCK_OPTIONS: { [K in keyof BlockOptions]-?: OptionDef<BlockOption
   rwmix_read: { kind: 'uint', default: 50, max: 100, help: 'percentage of reads for randrw' },
   bs: { kind: 'size', default: 4096, min: 1, max: 64 * 2 ** 20, help: 'block size' },
   qd: { kind: 'uint', default: 1, min: 1, max: 4096, help: 'queue depth; above 1 needs io_uring or null' },
+  batch: { kind: 'uint', default: 1, min: 1, max: 4096, help: "async engines: submit after every N prepared I/Os, like fio's iodepth_batch_submit" },
   direct: { kind: 'bool', default: false, help: 'O_DIRECT: bypass the page cache' },
   dsync: { kind: 'bool', default: false, help: 'O_DSYNC writes (RWF_DSYNC per write with pvsync2)' },
   fsync: { kind: 'uint', default: 0, max: U32, help: 'fsync after every N writes, timed as its own series (0: never)' },

@@ -129,3 +129,28 @@ export interface CoreErrorJson {
   kind: string;
   error: { code: string; errno: number; syscall: string; option: string; message: string };
 }
+
+export interface NetResult {
+  schema: number;
+  kind: 'tcp_rr' | 'udp_rr' | 'tcp_stream';
+  probe: ProbeJson;
+  options: Record<string, unknown> & { mode: string; proto: string; size: number; rate: number; reverse: boolean; duration: number };
+  peer: string;
+  latency_definition?: string;
+  transactions: number;
+  warmup_transactions: number;
+  elapsed_ns: number;
+  bytes_sent: number;
+  bytes_received: number;
+  tps?: number;
+  latency_ns?: LatencyJson;
+  bits_per_s?: number;
+  counted_at?: string;
+  streams?: { bytes: number; bits_per_s: number }[];
+  open_loop?: { rate: number; arrival: string; intended: number; achieved_rate: number; sent_more_than_1ms_late: number; send_lag_ns: LatencyJson };
+  errors: { mismatches: number; lost: number; late_replies: number };
+  series: { t_ns: number; dur_ns: number; ops: number; bytes: number; ops_per_s: number; bits_per_s: number }[];
+  cpu: { scope: string; user_ns: number; sys_ns: number; per_transaction_ns?: number; per_byte_ns?: number; utilization: number };
+  clock: ClockJson;
+  env: EnvJson;
+}

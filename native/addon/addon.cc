@@ -5,11 +5,13 @@
 #include <atomic>
 #include <memory>
 #include <mutex>
+#include <functional>
 #include <thread>
 
 #include "../core/block.h"
 #include "../core/histogram.h"
 #include "../core/json.h"
+#include "../core/net.h"
 
 using namespace isoprobe;
 
@@ -25,9 +27,11 @@ Napi::Object error_object(Napi::Env env, const Error& e) {
   return o;
 }
 
-// Copies the validated JS object into the plain struct. TypeScript already checked types and
-// names; anything off here is reported the same way the probe binary reports it.
-bool read_options(Napi::Object js, BlockOptions* o, Error* e) {
+// Copies the validated JS object into a plain struct through the core's own option setter.
+// TypeScript already checked types and names; anything off here is reported the way the probe
+// binary reports it.
+template <typename Set>
+bool read_options(Napi::Object js, const std::vector<OptionSpec>& specs, Set set, Error* e) {
   Napi::Array keys = js.GetPropertyNames();
   for (uint32_t i = 0; i < keys.Length(); i++) {
     std::string k = keys.Get(i).As<Napi::String>().Utf8Value();
@@ -37,24 +41,36 @@ bool read_options(Napi::Object js, BlockOptions* o, Error* e) {
     if (v.IsBoolean()) text = v.As<Napi::Boolean>().Value() ? "true" : "false";
     else if (v.IsNumber()) {
       double d = v.As<Napi::Number>().DoubleValue();
-      if (d < 0 && k == "cpu") text = "-" + std::to_string(uint64_t(-d));
-      else text = std::to_string(uint64_t(d));
       if (d != double(int64_t(d))) { option_error(e, k, "option \"" + k + "\": expected a whole number"); return false; }
-    } else if (v.IsBigInt()) {
-      bool lossless;
-      text = std::to_string(v.As<Napi::BigInt>().Uint64Value(&lossless));
+      text = d < 0 ? "-" + std::to_string(uint64_t(-d)) : std::to_string(uint64_t(d));
     } else if (v.IsString()) text = v.As<Napi::String>().Utf8Value();
     else { option_error(e, k, "option \"" + k + "\": unsupported value type"); return false; }
-    // Sizes and durations arrive as plain numbers of bytes / ns; give them the byte / ns unit.
-    for (auto& s : block_option_specs())
+    // Durations arrive as plain numbers of ns: give them their unit.
+    for (auto& s : specs)
       if (k == s.name && std::string(s.kind) == "duration" && v.IsNumber()) text += "ns";
-    if (set_block_option(o, k, text, e) < 0) return false;
+    if (set(k, text, e) < 0) return false;
   }
   return true;
 }
 
+bool read_block_options(Napi::Object js, BlockOptions* o, Error* e) {
+  return read_options(js, block_option_specs(), [o](const std::string& k, const std::string& v, Error* er) { return set_block_option(o, k, v, er); }, e);
+}
+
+bool read_net_options(Napi::Object js, NetOptions* o, Error* e) {
+  if (js.Has("mode")) o->mode = js.Get("mode").ToString().Utf8Value();
+  Napi::Object rest = Napi::Object::New(js.Env());
+  Napi::Array keys = js.GetPropertyNames();
+  for (uint32_t i = 0; i < keys.Length(); i++) {
+    std::string k = keys.Get(i).As<Napi::String>().Utf8Value();
+    if (k != "mode") rest.Set(k, js.Get(k));
+  }
+  return read_options(rest, net_option_specs(), [o](const std::string& k, const std::string& v, Error* er) { return set_net_option(o, k, v, er); }, e);
+}
+
 struct Job {
-  BlockOptions opts;
+  // The measurement, run on the job's own thread: fills json or error.
+  std::function<void(const RunHooks&, std::string*, Error*)> work;
   std::atomic<bool> cancel{false};
   Napi::ThreadSafeFunction tsfn;
   Napi::FunctionReference on_progress;
@@ -101,29 +117,21 @@ void progress_hook(void* ctx, const Progress& p) {
     delete m;
 }
 
-// startBlock(options, onProgress|null, onDone(err, json)) -> cancel()
-Napi::Value StartBlock(const Napi::CallbackInfo& info) {
+// Starts job->work on a thread of its own (a run may last minutes and must not occupy libuv's
+// small pool); progress and the result come back through a thread-safe function.
+Napi::Value start_job(const Napi::CallbackInfo& info, std::shared_ptr<Job> job) {
   Napi::Env env = info.Env();
-  if (info.Length() < 3 || !info[0].IsObject() || !info[2].IsFunction())
-    throw Napi::TypeError::New(env, "startBlock(options, onProgress, onDone)");
-  auto job = std::make_shared<Job>();
-  Error e;
-  if (!read_options(info[0].As<Napi::Object>(), &job->opts, &e) || validate_block_options(job->opts, &e) < 0)
-    throw Napi::Error(env, error_object(env, e));
   if (info[1].IsFunction()) job->on_progress = Napi::Persistent(info[1].As<Napi::Function>());
   job->on_done = Napi::Persistent(info[2].As<Napi::Function>());
-  job->tsfn = Napi::ThreadSafeFunction::New(env, info[2].As<Napi::Function>(), "isoprobe-block", 64, 1);
-  // A thread of its own: the run may last minutes and must not occupy libuv's small pool.
+  job->tsfn = Napi::ThreadSafeFunction::New(env, info[2].As<Napi::Function>(), "isoprobe-run", 64, 1);
   std::thread([job]() {
     RunHooks hooks;
     hooks.cancel = &job->cancel;
     hooks.progress = progress_hook;
     hooks.ctx = job.get();
-    BlockResult r;
-    r.build = "addon";
     auto* m = new Message;
     m->done = true;
-    if (run_block(job->opts, hooks, &r, &m->error) == 0) m->json = block_result_json(r);
+    job->work(hooks, &m->json, &m->error);
     Job* raw = job.get();
     auto keep = job;  // the Job must outlive the final callback on the JS thread
     if (job->tsfn.BlockingCall(m, [raw, keep](Napi::Env env, Napi::Function f, Message* msg) { deliver(env, f, raw, msg); }) != napi_ok)
@@ -137,13 +145,89 @@ Napi::Value StartBlock(const Napi::CallbackInfo& info) {
   }, "cancel");
 }
 
+void check_start_args(const Napi::CallbackInfo& info, const char* name) {
+  if (info.Length() < 3 || !info[0].IsObject() || !info[2].IsFunction())
+    throw Napi::TypeError::New(info.Env(), std::string(name) + "(options, onProgress, onDone)");
+}
+
+// startBlock(options, onProgress|null, onDone(err, json)) -> cancel()
+Napi::Value StartBlock(const Napi::CallbackInfo& info) {
+  check_start_args(info, "startBlock");
+  BlockOptions o;
+  Error e;
+  if (!read_block_options(info[0].As<Napi::Object>(), &o, &e) || validate_block_options(o, &e) < 0)
+    throw Napi::Error(info.Env(), error_object(info.Env(), e));
+  auto job = std::make_shared<Job>();
+  job->work = [o](const RunHooks& hooks, std::string* json, Error* err) {
+    BlockResult r;
+    r.build = "addon";
+    if (run_block(o, hooks, &r, err) == 0) *json = block_result_json(r);
+  };
+  return start_job(info, job);
+}
+
+// startNet(options with mode rr|stream, onProgress|null, onDone(err, json)) -> cancel()
+Napi::Value StartNet(const Napi::CallbackInfo& info) {
+  check_start_args(info, "startNet");
+  NetOptions o;
+  Error e;
+  if (!read_net_options(info[0].As<Napi::Object>(), &o, &e) || validate_net_options(o, &e) < 0)
+    throw Napi::Error(info.Env(), error_object(info.Env(), e));
+  auto job = std::make_shared<Job>();
+  job->work = [o](const RunHooks& hooks, std::string* json, Error* err) {
+    NetResult r;
+    r.build = "addon";
+    if (run_net(o, hooks, &r, err) == 0) *json = net_result_json(r);
+  };
+  return start_job(info, job);
+}
+
+// startServer(options with mode serve) -> {address, stop(), stats()}: an echo server on threads
+// of its own, serving until stop() (or until the process exits).
+Napi::Value StartServer(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsObject()) throw Napi::TypeError::New(env, "startServer(options)");
+  NetOptions o;
+  o.mode = "serve";
+  Error e;
+  Napi::Object js = info[0].As<Napi::Object>();
+  js.Set("mode", "serve");
+  if (!read_net_options(js, &o, &e) || validate_net_options(o, &e) < 0) throw Napi::Error(env, error_object(env, e));
+  auto server = std::make_shared<EchoServer>();
+  if (server->start(o, &e) < 0) throw Napi::Error(env, error_object(env, e));
+  Napi::Object h = Napi::Object::New(env);
+  h.Set("address", server->address().str());
+  h.Set("stop", Napi::Function::New(env, [server](const Napi::CallbackInfo& ci) {
+    server->stop();
+    return ci.Env().Undefined();
+  }, "stop"));
+  h.Set("stats", Napi::Function::New(env, [server](const Napi::CallbackInfo& ci) {
+    Napi::Object s = Napi::Object::New(ci.Env());
+    s.Set("connections", double(server->connections()));
+    s.Set("echoed", double(server->echoed()));
+    return s;
+  }, "stats"));
+  return h;
+}
+
 // validateBlock(options): the core's cross-field checks, synchronously, before any I/O.
 Napi::Value ValidateBlock(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   BlockOptions o;
   Error e;
   if (!info[0].IsObject()) throw Napi::TypeError::New(env, "validateBlock(options)");
-  if (!read_options(info[0].As<Napi::Object>(), &o, &e) || validate_block_options(o, &e) < 0)
+  if (!read_block_options(info[0].As<Napi::Object>(), &o, &e) || validate_block_options(o, &e) < 0)
+    throw Napi::Error(env, error_object(env, e));
+  return env.Undefined();
+}
+
+// validateNet(options): the core's checks of net options, synchronously.
+Napi::Value ValidateNet(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  NetOptions o;
+  Error e;
+  if (!info[0].IsObject()) throw Napi::TypeError::New(env, "validateNet(options)");
+  if (!read_net_options(info[0].As<Napi::Object>(), &o, &e) || validate_net_options(o, &e) < 0)
     throw Napi::Error(env, error_object(env, e));
   return env.Undefined();
 }
@@ -160,12 +244,13 @@ Napi::Value HistogramJson(const Napi::CallbackInfo& info) {
   return Napi::String::New(env, w.str());
 }
 
-// optionSpecs() -> [{name, kind, choices, help}]: the one table both front ends share.
+// optionSpecs("block"|"net") -> [{name, kind, choices, help}]: the tables both front ends share.
 Napi::Value OptionSpecs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Array out = Napi::Array::New(env);
   uint32_t i = 0;
-  for (auto& s : block_option_specs()) {
+  bool net = info.Length() > 0 && info[0].IsString() && info[0].As<Napi::String>().Utf8Value() == "net";
+  for (auto& s : net ? net_option_specs() : block_option_specs()) {
     Napi::Object o = Napi::Object::New(env);
     o.Set("name", s.name);
     o.Set("kind", s.kind);
@@ -179,6 +264,9 @@ Napi::Value OptionSpecs(const Napi::CallbackInfo& info) {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("startBlock", Napi::Function::New(env, StartBlock, "startBlock"));
   exports.Set("validateBlock", Napi::Function::New(env, ValidateBlock, "validateBlock"));
+  exports.Set("startNet", Napi::Function::New(env, StartNet, "startNet"));
+  exports.Set("startServer", Napi::Function::New(env, StartServer, "startServer"));
+  exports.Set("validateNet", Napi::Function::New(env, ValidateNet, "validateNet"));
   exports.Set("histogramJson", Napi::Function::New(env, HistogramJson, "histogramJson"));
   exports.Set("optionSpecs", Napi::Function::New(env, OptionSpecs, "optionSpecs"));
   exports.Set("version", Napi::String::New(env, kProbeVersion));

@@ -32,6 +32,7 @@ void write_block_options_json(JsonWriter& w, const BlockOptions& o) {
   w.kv("rwmix_read", o.rwmix_read);
   w.kv("bs", o.bs);
   w.kv("qd", o.qd);
+  w.kv("batch", o.batch);
   w.kv("direct", o.direct);
   w.kv("dsync", o.dsync);
   w.kv("fsync", o.fsync);

@@ -17,6 +17,7 @@ const std::vector<OptionSpec>& block_option_specs() {
       {"rwmix_read", "uint", "", "percentage of reads for randrw (default 50)"},
       {"bs", "size", "", "block size (default 4k)"},
       {"qd", "uint", "", "queue depth; above 1 needs io_uring or null (default 1)"},
+      {"batch", "uint", "", "async engines: submit after every N prepared I/Os, like fio's iodepth_batch_submit (default 1)"},
       {"direct", "bool", "", "O_DIRECT: bypass the page cache (default off)"},
       {"dsync", "bool", "", "O_DSYNC writes; RWF_DSYNC with pvsync2 (default off)"},
       {"fsync", "uint", "", "fsync after every N writes, timed as its own series (default 0: never)"},
@@ -49,9 +50,6 @@ bool parse_pattern(const std::string& s, Pattern* p) {
   else return false;
   return true;
 }
-bool pattern_writes(Pattern p) { return p == Pattern::Write || p == Pattern::RandWrite || p == Pattern::RandRW; }
-bool pattern_reads(Pattern p) { return p == Pattern::Read || p == Pattern::RandRead || p == Pattern::RandRW; }
-bool pattern_random(Pattern p) { return p == Pattern::RandRead || p == Pattern::RandWrite || p == Pattern::RandRW; }
 
 static std::string flag(const std::string& name) {
   std::string f = "--" + name;
@@ -85,6 +83,8 @@ int validate_block_options(const BlockOptions& o, Error* e) {
                                      " is synchronous and has one I/O in flight; use --engine io_uring for a deeper queue");
   if (o.qd > o.size / o.bs && pattern_writes(p) && o.verify)
     return option_error(e, "qd", "--qd " + std::to_string(o.qd) + ": more than the region's " + std::to_string(o.size / o.bs) + " blocks");
+  if (o.batch == 0 || o.batch > o.qd)
+    return option_error(e, "batch", "--batch " + std::to_string(o.batch) + ": expected from 1 to --qd (" + std::to_string(o.qd) + ")");
   if (o.duration == 0 && o.ops == 0)
     return option_error(e, "duration", "--duration 0: expected a positive time, or give --ops");
   if ((o.fsync || o.fdatasync) && !pattern_writes(p))
@@ -156,6 +156,7 @@ int set_block_option(BlockOptions* o, const std::string& name, const std::string
   else if (name == "rwmix_read") o->rwmix_read = uint32_t(u);
   else if (name == "bs") o->bs = u;
   else if (name == "qd") o->qd = uint32_t(u);
+  else if (name == "batch") o->batch = uint32_t(u);
   else if (name == "direct") o->direct = b;
   else if (name == "dsync") o->dsync = b;
   else if (name == "fsync") o->fsync = uint32_t(u);

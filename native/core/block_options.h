@@ -19,6 +19,7 @@ struct BlockOptions {
   uint32_t rwmix_read = 50;       // % reads for randrw
   uint64_t bs = 4096;
   uint32_t qd = 1;
+  uint32_t batch = 1;              // async engines: submit after every N prepared I/Os
   bool direct = false;            // O_DIRECT
   bool dsync = false;             // O_DSYNC (RWF_DSYNC per write with pvsync2)
   uint32_t fsync = 0;             // fsync after every N writes (0: never)
@@ -51,9 +52,9 @@ const std::vector<OptionSpec>& block_option_specs();
 // Cross-field checks that need no I/O. Returns 0 or -EINVAL with *e naming the option.
 int validate_block_options(const BlockOptions& o, Error* e);
 bool parse_pattern(const std::string& s, Pattern* p);
-bool pattern_writes(Pattern p);
-bool pattern_reads(Pattern p);
-bool pattern_random(Pattern p);
+inline bool pattern_writes(Pattern p) { return p == Pattern::Write || p == Pattern::RandWrite || p == Pattern::RandRW; }
+inline bool pattern_reads(Pattern p) { return p == Pattern::Read || p == Pattern::RandRead || p == Pattern::RandRW; }
+inline bool pattern_random(Pattern p) { return p == Pattern::RandRead || p == Pattern::RandWrite || p == Pattern::RandRW; }
 
 // Sets one option from its textual form (the probe's flags). Returns 0 or -EINVAL.
 int set_block_option(BlockOptions* o, const std::string& name, const std::string& value, Error* e);

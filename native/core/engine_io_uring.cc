@@ -32,7 +32,24 @@ class IoUringEngine : public Engine {
     }
     if (s.iopoll) p.flags |= IORING_SETUP_IOPOLL;
     unsigned entries = s.qd + 1;  // one spare for a flush
+    // As fio does: a CQ no larger than needed; no IPI to post completions (COOP_TASKRUN); and,
+    // since this one thread is the only submitter, completion work deferred until we reap.
+    // Older kernels refuse these flags: drop them one by one, and record what the ring has.
+    p.flags |= IORING_SETUP_CQSIZE;
+    p.cq_entries = entries;
+    unsigned optional[] = {IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN, IORING_SETUP_COOP_TASKRUN, IORING_SETUP_CQSIZE};
+    if (!s.sqpoll) p.flags |= IORING_SETUP_COOP_TASKRUN | IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN;
+    unsigned want_flags = p.flags;
     int rc = io_uring_queue_init_params(entries, &ring_, &p);
+    for (unsigned drop : optional) {
+      if (rc != -EINVAL || !(want_flags & drop)) continue;
+      want_flags &= ~drop;
+      std::memset(&p, 0, sizeof p);
+      p.flags = want_flags;
+      p.cq_entries = entries;
+      if (s.sqpoll) p.sq_thread_idle = 2000;
+      rc = io_uring_queue_init_params(entries, &ring_, &p);
+    }
     if (rc < 0) {
       std::string why = "io_uring_setup failed";
       if (rc == -ENOSYS) why = "this kernel has no io_uring";
@@ -44,6 +61,8 @@ class IoUringEngine : public Engine {
     }
     ring_ok_ = true;
     detail_ = "entries=" + std::to_string(p.sq_entries);
+    if (want_flags & IORING_SETUP_DEFER_TASKRUN) detail_ += " defer_taskrun";
+    if (want_flags & IORING_SETUP_COOP_TASKRUN) detail_ += " coop_taskrun";
     if (s.sqpoll) detail_ += " sqpoll";
     if (s.iopoll) detail_ += " iopoll";
     if (fixed_files_) {

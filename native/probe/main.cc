@@ -1,15 +1,19 @@
 // The static probe: the same core as the addon, driven by flags, JSON result on stdout.
+//   isoprobe-probe block [flags]          block I/O
+//   isoprobe-probe net serve|rr|stream     network echo server and clients
 #include <signal.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cstdio>
 #include <cstring>
+#include <functional>
 #include <string>
 #include <vector>
 
 #include "../core/block.h"
 #include "../core/json.h"
+#include "../core/net.h"
 
 using namespace isoprobe;
 
@@ -19,14 +23,18 @@ std::atomic<bool> g_cancel{false};
 
 void on_signal(int) { g_cancel.store(true); }
 
-void usage_block(FILE* f) {
-  std::fprintf(f, "usage: isoprobe-probe block --file PATH [options]\n\n");
-  for (auto& s : block_option_specs()) {
-    std::string flag = std::string("--") + s.name;
-    for (auto& c : flag) if (c == '_') c = '-';
-    std::string arg = std::string(s.kind) == "bool" ? "" : std::string(s.kind) == "enum" ? " " + std::string(s.choices) : std::string(" ") + s.kind;
-    for (auto& c : arg) if (c >= 'a' && c <= 'z' && std::string(s.kind) != "enum") c = char(c - 32);
-    std::fprintf(f, "  %-34s %s\n", (flag + arg).c_str(), s.help);
+std::string flag_of(const char* name) {
+  std::string f = std::string("--") + name;
+  for (auto& c : f) if (c == '_') c = '-';
+  return f;
+}
+
+void print_specs(FILE* f, const std::vector<OptionSpec>& specs) {
+  for (auto& s : specs) {
+    std::string kind = s.kind;
+    std::string arg = kind == "bool" ? "" : kind == "enum" ? " " + std::string(s.choices) : " " + kind;
+    if (kind != "enum") for (auto& c : arg) if (c >= 'a' && c <= 'z') c = char(c - 32);
+    std::fprintf(f, "  %-34s %s\n", (flag_of(s.name) + arg).c_str(), s.help);
   }
   std::fprintf(f, "  %-34s %s\n", "--progress", "one JSON progress line per second on stderr");
   std::fprintf(f, "\nSizes take k/M/G/T (powers of 1024); times take ns/us/ms/s/m. Booleans: --flag, --flag=false, --no-flag.\n");
@@ -35,7 +43,8 @@ void usage_block(FILE* f) {
 void usage(FILE* f) {
   std::fprintf(f,
                "isoprobe-probe %s: exact block and network I/O timing, one static binary\n\n"
-               "usage: isoprobe-probe block [options]      (isoprobe-probe block --help)\n"
+               "usage: isoprobe-probe block [options]             (isoprobe-probe block --help)\n"
+               "       isoprobe-probe net serve|rr|stream [options] (isoprobe-probe net --help)\n"
                "       isoprobe-probe --version\n",
                kProbeVersion);
 }
@@ -45,14 +54,15 @@ void progress_line(void*, const Progress& p) {
                p.phase, (unsigned long long)p.elapsed_ns, (unsigned long long)p.ops, p.iops, p.bw_bytes_per_s);
 }
 
-int fail(const Error& e, const char* kind, int code) {
+int fail(const Error& e, const char* kind) {
   std::printf("%s\n", error_json(e, kind).c_str());
   std::fprintf(stderr, "isoprobe-probe: %s\n", e.message.c_str());
-  return code;
+  return e.code == "EINVALOPT" || e.code == "EREFUSED" ? 2 : e.code == "ECANCELED" ? 130 : 1;
 }
 
-// Parses "--name value", "--name=value", "--flag", "--no-flag" against the option table.
-int parse_block_args(int argc, char** argv, BlockOptions* o, bool* progress, Error* e) {
+// Parses "--name value", "--name=value", "--flag", "--no-flag" against an option table.
+int parse_args(int argc, char** argv, const std::vector<OptionSpec>& specs, const char* cmd,
+               const std::function<int(const std::string&, const std::string&, Error*)>& set, bool* progress, Error* e) {
   for (int i = 0; i < argc; i++) {
     std::string a = argv[i];
     if (a.rfind("--", 0) != 0) return option_error(e, a, "unexpected argument \"" + a + "\": options start with --");
@@ -63,17 +73,14 @@ int parse_block_args(int argc, char** argv, BlockOptions* o, bool* progress, Err
     for (auto& c : name) if (c == '-') c = '_';
     if (name == "progress") { *progress = true; continue; }
     const OptionSpec* spec = nullptr;
-    for (auto& s : block_option_specs()) if (name == s.name) spec = &s;
+    for (auto& s : specs) if (name == s.name) spec = &s;
     bool negated = false;
     if (!spec && name.rfind("no_", 0) == 0) {
-      for (auto& s : block_option_specs()) if (name.substr(3) == s.name && std::string(s.kind) == "bool") spec = &s;
+      for (auto& s : specs) if (name.substr(3) == s.name && std::string(s.kind) == "bool") spec = &s;
       negated = spec != nullptr;
       if (negated) name = name.substr(3);
     }
-    if (!spec) {
-      std::string flag = a.substr(0, a.find('='));
-      return option_error(e, name, flag + ": unknown option (see isoprobe-probe block --help)");
-    }
+    if (!spec) return option_error(e, name, a.substr(0, a.find('=')) + ": unknown option (see isoprobe-probe " + cmd + " --help)");
     if (std::string(spec->kind) == "bool") {
       if (negated) { if (has_value) return option_error(e, name, "--no-" + name + " takes no value"); value = "false"; }
       else if (!has_value) value = "true";
@@ -81,26 +88,80 @@ int parse_block_args(int argc, char** argv, BlockOptions* o, bool* progress, Err
       if (i + 1 >= argc) return option_error(e, name, a + ": expected a value after it");
       value = argv[++i];
     }
-    int rc = set_block_option(o, name, value, e);
+    int rc = set(name, value, e);
     if (rc < 0) return rc;
   }
   return 0;
 }
 
-int cmd_block(int argc, char** argv) {
+bool wants_help(int argc, char** argv) {
   for (int i = 0; i < argc; i++)
-    if (!std::strcmp(argv[i], "--help") || !std::strcmp(argv[i], "-h")) { usage_block(stdout); return 0; }
+    if (!std::strcmp(argv[i], "--help") || !std::strcmp(argv[i], "-h")) return true;
+  return false;
+}
+
+int cmd_block(int argc, char** argv) {
+  if (wants_help(argc, argv)) {
+    std::printf("usage: isoprobe-probe block --file PATH [options]\n\n");
+    print_specs(stdout, block_option_specs());
+    return 0;
+  }
   BlockOptions o;
   Error e;
   bool progress = false;
-  if (parse_block_args(argc, argv, &o, &progress, &e) < 0) return fail(e, "block", 2);
+  if (parse_args(argc, argv, block_option_specs(), "block",
+                 [&](const std::string& n, const std::string& v, Error* er) { return set_block_option(&o, n, v, er); }, &progress, &e) < 0)
+    return fail(e, "block");
   RunHooks hooks;
   hooks.cancel = &g_cancel;
   if (progress) hooks.progress = progress_line;
   BlockResult r;
   r.build = "static";
-  if (run_block(o, hooks, &r, &e) < 0) return fail(e, "block", e.code == "EINVALOPT" || e.code == "EREFUSED" ? 2 : e.code == "ECANCELED" ? 130 : 1);
+  if (run_block(o, hooks, &r, &e) < 0) return fail(e, "block");
   std::printf("%s\n", block_result_json(r).c_str());
+  return 0;
+}
+
+int cmd_net(int argc, char** argv) {
+  if (argc < 1 || wants_help(1, argv)) {
+    std::printf("usage: isoprobe-probe net serve|rr|stream [options]\n\n");
+    print_specs(stdout, net_option_specs());
+    return argc < 1 ? 2 : 0;
+  }
+  NetOptions o;
+  o.mode = argv[0];
+  if (o.mode == "stream") o.size = 128 << 10;
+  Error e;
+  bool progress = false;
+  if (parse_args(argc - 1, argv + 1, net_option_specs(), "net",
+                 [&](const std::string& n, const std::string& v, Error* er) { return set_net_option(&o, n, v, er); }, &progress, &e) < 0 ||
+      validate_net_options(o, &e) < 0)
+    return fail(e, "net");
+  if (o.mode == "serve") {
+    // Without an explicit --duration the server runs until SIGINT/SIGTERM.
+    bool timed = false;
+    for (int i = 1; i < argc; i++) if (!std::strncmp(argv[i], "--duration", 10)) timed = true;
+    EchoServer server;
+    if (server.start(o, &e) < 0) return fail(e, "net");
+    std::printf("{\"listening\":\"%s\",\"proto\":\"%s\"}\n", server.address().str().c_str(), o.proto.c_str());
+    std::fflush(stdout);
+    uint64_t end = timed && o.duration ? mono_ns() + o.duration : UINT64_MAX;
+    while (!g_cancel.load() && mono_ns() < end) {
+      timespec ts{0, 20000000};
+      nanosleep(&ts, nullptr);
+    }
+    uint64_t conns = server.connections(), echoed = server.echoed();
+    server.stop();
+    std::printf("{\"served\":{\"connections\":%llu,\"echoed\":%llu}}\n", (unsigned long long)conns, (unsigned long long)echoed);
+    return 0;
+  }
+  RunHooks hooks;
+  hooks.cancel = &g_cancel;
+  if (progress) hooks.progress = progress_line;
+  NetResult r;
+  r.build = "static";
+  if (run_net(o, hooks, &r, &e) < 0) return fail(e, "net");
+  std::printf("%s\n", net_result_json(r).c_str());
   return 0;
 }
 
@@ -112,11 +173,13 @@ int main(int argc, char** argv) {
   sa.sa_handler = on_signal;
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
+  signal(SIGPIPE, SIG_IGN);
   if (argc < 2) { usage(stderr); return 2; }
   std::string cmd = argv[1];
   if (cmd == "--version") { std::printf("%s\n", kProbeVersion); return 0; }
   if (cmd == "--help" || cmd == "-h") { usage(stdout); return 0; }
   if (cmd == "block") return cmd_block(argc - 2, argv + 2);
+  if (cmd == "net") return cmd_net(argc - 2, argv + 2);
   std::fprintf(stderr, "isoprobe-probe: unknown command \"%s\"\n", cmd.c_str());
   usage(stderr);
   return 2;

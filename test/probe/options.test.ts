@@ -52,6 +52,7 @@ const INVALID: [Record<string, unknown>, string, string][] = [
   [{ verify: true, engine: 'null' }, 'verify', '--verify: the null engine moves no data'],
   [{ verify: true, bs: 32 }, 'bs', '--bs 32: --verify needs blocks of at least 64 bytes'],
   [{ force: true }, 'force', '--force: only meaningful together with --destructive'],
+  [{ engine: 'io_uring', qd: 4, batch: 8 }, 'batch', '--batch 8: expected from 1 to --qd (4)'],
   [{ duration: 0, ops: 0 }, 'duration', '--duration 0: expected a positive time, or give --ops'],
 ];
 

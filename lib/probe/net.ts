@@ -1,0 +1,154 @@
+// Runs the network probe: an echo server (in-process or the static probe), and rr / stream clients
+// through the addon or the static binary.
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+
+import { fromCoreError, IsoprobeError } from '../errors';
+import { probeBinaryPath } from '../paths';
+import { addonPath, fileSha256, parseProbeOutput, type RunControl } from './block';
+import { native } from './native';
+import { type NetCheck, type NetInput, type NetMode, type NetOptions, normalizeNetOptions, toNetProbeFlags } from './net-options';
+import type { NetResult } from './types';
+
+type CoreErr = Parameters<typeof fromCoreError>[0];
+
+export function checkNetOptions(mode: NetMode, input: NetInput | Record<string, unknown>, check: NetCheck = {}): NetOptions & { mode: NetMode } {
+  const o = normalizeNetOptions(mode, input as Record<string, unknown>, check);
+  try {
+    native().validateNet(o as unknown as Record<string, unknown>);
+  } catch (e) {
+    throw fromCoreError(e as CoreErr);
+  }
+  return o;
+}
+
+export interface EchoServerHandle {
+  address: string;
+  stats(): { connections: number; echoed: number };
+  stop(): Promise<void>;
+}
+
+/** An echo server inside this process (threads of the addon), until stop(). */
+export function startEchoServer(input: NetInput = {}, check: NetCheck = {}): EchoServerHandle {
+  const o = checkNetOptions('serve', input, check);
+  let h: ReturnType<ReturnType<typeof native>['startServer']>;
+  try {
+    h = native().startServer(o as unknown as Record<string, unknown>);
+  } catch (e) {
+    throw fromCoreError(e as CoreErr);
+  }
+  return { address: h.address, stats: () => h.stats(), stop: async () => h.stop() };
+}
+
+/** The echo server as a static-probe child process (what containers and guests run). */
+export async function spawnEchoServer(input: NetInput = {}, opts: { probePath?: string; command?: string[]; check?: NetCheck } = {}): Promise<EchoServerHandle & { pid: number }> {
+  const o = checkNetOptions('serve', input, opts.check);
+  const argv = [...(opts.command ?? [opts.probePath ?? probeBinaryPath()]), 'net', 'serve', ...toNetProbeFlags(o).filter((f) => !f.startsWith('--duration'))];
+  const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  const lines = createInterface({ input: child.stdout });
+  const address = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new IsoprobeError('EPROBE', `the echo server did not report its address within 10 s; stderr: ${stderr.trim()}`));
+    }, 10_000);
+    lines.once('line', (line) => {
+      clearTimeout(timer);
+      try {
+        const j = JSON.parse(line);
+        if (j.error) reject(fromCoreError(j.error));
+        else resolve(j.listening as string);
+      } catch {
+        reject(new IsoprobeError('EPROBE', `the echo server printed ${JSON.stringify(line)} instead of its address`));
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new IsoprobeError('EPROBE', `the echo server exited with code ${code} before reporting its address; stderr: ${stderr.trim()}`));
+    });
+  });
+  let served = { connections: 0, echoed: 0 };
+  lines.on('line', (line) => {
+    try {
+      const j = JSON.parse(line);
+      if (j.served) served = j.served;
+    } catch {
+      /* not ours */
+    }
+  });
+  const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));
+  return {
+    address,
+    pid: child.pid!,
+    stats: () => served,
+    stop: async () => {
+      child.kill('SIGTERM');
+      const t = setTimeout(() => child.kill('SIGKILL'), 5000);
+      await exited;
+      clearTimeout(t);
+    },
+  };
+}
+
+export function runNet(mode: 'rr' | 'stream', input: NetInput | Record<string, unknown>, ctl: RunControl & { check?: NetCheck } = {}): Promise<NetResult> {
+  let o: NetOptions & { mode: NetMode };
+  try {
+    o = checkNetOptions(mode, input, ctl.check);
+  } catch (e) {
+    return Promise.reject(e);
+  }
+  return ctl.via === 'binary' ? runNetBinary(o, ctl) : runNetAddon(o, ctl);
+}
+
+function runNetAddon(o: NetOptions & { mode: NetMode }, ctl: RunControl): Promise<NetResult> {
+  return new Promise((resolve, reject) => {
+    if (ctl.signal?.aborted) return reject(new IsoprobeError('ECANCELED', 'the run was cancelled before it started'));
+    let onAbort: (() => void) | undefined;
+    const cancel = native().startNet(o as unknown as Record<string, unknown>, ctl.onProgress ?? null, (err, json) => {
+      if (onAbort) ctl.signal?.removeEventListener('abort', onAbort);
+      if (err) return reject(fromCoreError(err as CoreErr));
+      const r = JSON.parse(json!) as NetResult;
+      r.probe.sha256 = fileSha256(addonPath());
+      resolve(r);
+    });
+    if (ctl.signal) {
+      onAbort = () => cancel();
+      ctl.signal.addEventListener('abort', onAbort, { once: true });
+    }
+  });
+}
+
+function runNetBinary(o: NetOptions & { mode: NetMode }, ctl: RunControl): Promise<NetResult> {
+  const probe = ctl.probePath ?? probeBinaryPath();
+  return new Promise((resolve, reject) => {
+    const child = spawn(probe, ['net', o.mode, ...toNetProbeFlags(o)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const onAbort = () => child.kill('SIGTERM');
+    ctl.signal?.addEventListener('abort', onAbort, { once: true });
+    child.on('error', (e) => reject(new IsoprobeError('EPROBE', `cannot start the probe ${probe}: ${e.message}`, { cause: e })));
+    child.on('close', (code, signal) => {
+      ctl.signal?.removeEventListener('abort', onAbort);
+      try {
+        const r = parseProbeOutput<NetResult>({ stdout, stderr, code, signal }, `the probe ${probe}`);
+        r.probe.sha256 = fileSha256(probe);
+        resolve(r);
+      } catch (e) {
+        reject(e);
+      }
+    });
+  });
+}
+
+/** A self-contained measurement: an echo server on 127.0.0.1 in this process, the client against it. */
+export async function runNetLoopback(mode: 'rr' | 'stream', input: NetInput, ctl: RunControl = {}): Promise<NetResult> {
+  const server = startEchoServer({ proto: (input.proto as 'tcp' | 'udp') ?? 'tcp', bind: '127.0.0.1:0' });
+  try {
+    return await runNet(mode, { ...input, connect: server.address }, ctl);
+  } finally {
+    await server.stop();
+  }
+}

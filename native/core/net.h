@@ -1,0 +1,63 @@
+// The network probe: an echo server, request/response (closed and open loop), and streams.
+#pragma once
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "block.h"  // RunHooks, SeriesPoint, ClockInfo, EnvInfo
+#include "histogram.h"
+#include "net_addr.h"
+#include "net_options.h"
+
+namespace isoprobe {
+
+// First bytes a stream client sends: the server then sinks or sources instead of echoing.
+constexpr char kNetMagic[8] = {'I', 'S', 'O', 'P', 'N', 'E', 'T', '1'};
+enum NetStreamMode : uint32_t { kSink = 2, kSource = 3 };
+
+class EchoServer {
+ public:
+  EchoServer();
+  ~EchoServer();
+  EchoServer(const EchoServer&) = delete;
+  EchoServer& operator=(const EchoServer&) = delete;
+  // Binds and starts serving on threads of its own. Returns 0 or -errno with *e set.
+  int start(const NetOptions& o, Error* e);
+  void stop();
+  const SockAddr& address() const { return addr_; }
+  uint64_t connections() const;
+  uint64_t echoed() const;
+
+  struct Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+  SockAddr addr_;
+};
+
+struct NetResult {
+  NetOptions options;
+  std::string kind;  // tcp_rr | udp_rr | tcp_stream
+  std::string build;
+  std::string peer;
+  uint64_t transactions = 0, warmup_transactions = 0, elapsed_ns = 0;
+  uint64_t bytes_sent = 0, bytes_received = 0;
+  Histogram lat;
+  std::vector<SeriesPoint> series;
+  // open loop
+  uint64_t intended = 0, sent_late = 0;
+  Histogram lag;
+  // faults counted, not fatal
+  uint64_t mismatches = 0, lost = 0, late_replies = 0;
+  std::vector<uint64_t> stream_bytes;
+  uint64_t cpu_user_ns = 0, cpu_sys_ns = 0;
+  ClockInfo clock;
+  EnvInfo env;
+};
+
+int run_net(const NetOptions& o, const RunHooks& hooks, NetResult* r, Error* e);
+std::string net_result_json(const NetResult& r);
+
+}  // namespace isoprobe

@@ -1,0 +1,523 @@
+// Network clients: closed-loop request/response (TCP, UDP), open-loop TCP request/response
+// timed from the intended send time, and bulk streams. One thread per connection or stream.
+#include <fcntl.h>
+#include <liburing.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sched.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cmath>
+#include <cstring>
+#include <mutex>
+#include <thread>
+
+#include "clock.h"
+#include "net.h"
+
+namespace isoprobe {
+
+namespace {
+
+uint64_t tv_ns(const timeval& t) { return uint64_t(t.tv_sec) * 1000000000ull + uint64_t(t.tv_usec) * 1000ull; }
+
+std::string secs(uint64_t ns) {
+  char b[32];
+  std::snprintf(b, sizeof b, "%.3gs", double(ns) / 1e9);
+  return b;
+}
+
+void sleep_until(uint64_t t) {
+  // Sleep most of the way, then spin: the kernel's wake-up slack would otherwise blur the schedule.
+  for (;;) {
+    uint64_t now = now_ns();
+    if (now >= t) return;
+    uint64_t left = t - now;
+    if (left > 60000) {
+      timespec ts{time_t((left - 50000) / 1000000000ull), long((left - 50000) % 1000000000ull)};
+      nanosleep(&ts, nullptr);
+    }
+  }
+}
+
+// Shared state of the threads of one run: a common start, per-thread results merged at the end.
+struct Shared {
+  const NetOptions& o;
+  const RunHooks& hooks;
+  SockAddr addr;
+  uint64_t t_start = 0, t_measure = 0, t_end = 0;
+  std::mutex mu;
+  Error first_error;
+  bool failed = false;
+  std::atomic<int> ready{0};
+  std::atomic<bool> go{false}, abort{false};
+
+  explicit Shared(const NetOptions& opt, const RunHooks& h) : o(opt), hooks(h) {}
+  bool stop_now() const { return abort.load(std::memory_order_relaxed) || (hooks.cancel && hooks.cancel->load(std::memory_order_relaxed)); }
+  void fail(const Error& e) {
+    std::lock_guard<std::mutex> lock(mu);
+    if (!failed) { failed = true; first_error = e; }
+    abort = true;
+  }
+};
+
+struct PerThread {
+  Histogram lat, lag;
+  std::vector<uint64_t> sec_ops, sec_bytes;
+  std::atomic<uint64_t> tx{0};  // read by the progress reporter while the thread runs
+  uint64_t warm_tx = 0, sent = 0, recvd = 0, mismatches = 0, lost = 0, late = 0, intended = 0, sent_late = 0;
+  uint64_t user_ns = 0, sys_ns = 0;
+  void tick(uint64_t t, uint64_t t0, uint64_t bytes) {
+    size_t s = size_t((t - t0) / 1000000000ull);
+    if (s >= sec_ops.size()) { sec_ops.resize(s + 1); sec_bytes.resize(s + 1); }
+    sec_ops[s]++;
+    sec_bytes[s] += bytes;
+  }
+};
+
+int connect_to(Shared& sh, int type, Error* e) {
+  int fd = socket(sh.addr.family(), type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (fd < 0) return sys_error(e, errno, "socket", "creating a client socket");
+  int rc = connect(fd, reinterpret_cast<const sockaddr*>(&sh.addr.ss), sh.addr.len);
+  if (rc != 0 && errno == EINPROGRESS) {
+    pollfd p{fd, POLLOUT, 0};
+    rc = poll(&p, 1, int(sh.o.timeout / 1000000ull));
+    if (rc == 0) { close(fd); return sys_error(e, ETIMEDOUT, "connect", "connecting to " + sh.o.connect + ": no answer within --timeout " + secs(sh.o.timeout)); }
+    int err = 0;
+    socklen_t len = sizeof err;
+    getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
+    rc = err ? -1 : 0;
+    errno = err;
+  }
+  if (rc != 0) {
+    int err = errno;
+    close(fd);
+    return sys_error(e, err, "connect", "connecting to " + sh.o.connect);
+  }
+  fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+  timeval tv{time_t(sh.o.timeout / 1000000000ull), suseconds_t((sh.o.timeout % 1000000000ull) / 1000)};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+  int one = 1;
+  if (type == SOCK_STREAM) setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  if (sh.o.busy_poll && setsockopt(fd, SOL_SOCKET, SO_BUSY_POLL, &sh.o.busy_poll, sizeof sh.o.busy_poll) != 0) {
+    int err = errno;
+    close(fd);
+    return sys_error(e, err, "setsockopt", "--busy-poll " + std::to_string(sh.o.busy_poll) + ": SO_BUSY_POLL refused");
+  }
+  return fd;
+}
+
+int io_fail(Shared& sh, Error* e, int err, const char* call, uint64_t done) {
+  if (err == 0) return sys_error(e, EPIPE, call, "the server " + sh.o.connect + " closed the connection after " + std::to_string(done) + " transactions");
+  if (err == EAGAIN || err == EWOULDBLOCK)
+    return sys_error(e, ETIMEDOUT, call, "no reply from " + sh.o.connect + " within --timeout " + secs(sh.o.timeout) + " after " + std::to_string(done) + " transactions");
+  return sys_error(e, err, call, "talking to " + sh.o.connect + " after " + std::to_string(done) + " transactions");
+}
+
+bool send_all(int fd, const char* p, size_t n, int* err) {
+  while (n) {
+    ssize_t k = send(fd, p, n, MSG_NOSIGNAL);
+    if (k < 0 && errno == EINTR) continue;
+    if (k <= 0) { *err = k == 0 ? 0 : errno; return false; }
+    p += k;
+    n -= size_t(k);
+  }
+  return true;
+}
+
+bool recv_all(int fd, char* p, size_t n, int* err) {
+  while (n) {
+    ssize_t k = recv(fd, p, n, 0);
+    if (k < 0 && errno == EINTR) continue;
+    if (k <= 0) { *err = k == 0 ? 0 : errno; return false; }
+    p += k;
+    n -= size_t(k);
+  }
+  return true;
+}
+
+void fill_payload(std::vector<char>& b, uint64_t seed) {
+  uint64_t x = seed * 0x9e3779b97f4a7c15ull + 1;
+  for (auto& c : b) { x ^= x << 13; x ^= x >> 7; x ^= x << 17; c = char(x); }
+  // Payloads below 8 bytes start with 0: never a prefix of the stream header.
+  if (b.size() < 8) b[0] = 0;
+}
+
+void pin(const NetOptions& o) {
+  if (o.cpu < 0) return;
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(o.cpu, &set);
+  sched_setaffinity(0, sizeof set, &set);
+}
+
+void wait_go(Shared& sh) {
+  sh.ready++;
+  while (!sh.go.load(std::memory_order_acquire) && !sh.stop_now()) sched_yield();
+}
+
+void thread_cpu(PerThread& pt, const rusage& a) {
+  rusage b;
+  getrusage(RUSAGE_THREAD, &b);
+  pt.user_ns = tv_ns(b.ru_utime) - tv_ns(a.ru_utime);
+  pt.sys_ns = tv_ns(b.ru_stime) - tv_ns(a.ru_stime);
+}
+
+// Closed loop over TCP or UDP with blocking calls: send, wait for the whole echo, repeat.
+void rr_closed(Shared& sh, int fd, PerThread& pt, uint64_t seed) {
+  const NetOptions& o = sh.o;
+  bool udp = o.proto == "udp";
+  std::vector<char> out(o.size), in(o.size);
+  fill_payload(out, seed);
+  Error e;
+  int err = 0;
+  wait_go(sh);
+  rusage ru;
+  getrusage(RUSAGE_THREAD, &ru);
+  uint64_t seq = 0;
+  while (!sh.stop_now()) {
+    if (o.size >= 8) std::memcpy(out.data(), &++seq, 8);
+    uint64_t t0 = now_ns();
+    if (t0 >= sh.t_end) break;
+    bool ok, lost = false;
+    if (udp) {
+      ok = send(fd, out.data(), out.size(), 0) == ssize_t(out.size());
+      if (!ok) err = errno;
+      while (ok) {
+        ssize_t k = recv(fd, in.data(), in.size(), 0);
+        if (k < 0 && errno == EINTR) continue;
+        if (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {  // a lost request or reply
+          if (t0 >= sh.t_measure) pt.lost++;
+          lost = true;
+          break;
+        }
+        if (k < 0) { ok = false; err = errno; break; }
+        uint64_t got;
+        std::memcpy(&got, in.data(), 8);
+        if (got != seq) { pt.late++; continue; }  // a reply that came after its timeout
+        uint64_t t1 = now_ns();
+        if (t0 >= sh.t_measure) {
+          pt.lat.record(t1 - t0);
+          pt.tx++;
+          pt.tick(t0, sh.t_measure, out.size());
+          if (o.verify && (size_t(k) != out.size() || std::memcmp(in.data(), out.data(), out.size()) != 0)) pt.mismatches++;
+        } else {
+          pt.warm_tx++;
+        }
+        break;
+      }
+    } else {
+      ok = send_all(fd, out.data(), out.size(), &err) && recv_all(fd, in.data(), in.size(), &err);
+      if (ok) {
+        uint64_t t1 = now_ns();
+        if (t0 >= sh.t_measure) {
+          pt.lat.record(t1 - t0);
+          pt.tx++;
+          pt.tick(t0, sh.t_measure, out.size());
+          if (o.verify && std::memcmp(in.data(), out.data(), out.size()) != 0) pt.mismatches++;
+        } else {
+          pt.warm_tx++;
+        }
+      }
+    }
+    if (!ok) {
+      if (sh.stop_now()) break;
+      io_fail(sh, &e, err, udp ? "send/recv" : err == 0 || err == EAGAIN ? "recv" : "send/recv", pt.tx + pt.warm_tx);
+      sh.fail(e);
+      break;
+    }
+    pt.sent += out.size();
+    if (!lost) pt.recvd += out.size();
+  }
+  thread_cpu(pt, ru);
+}
+
+// Closed-loop TCP through io_uring: send and recv linked in one submission, one system call
+// per transaction.
+void rr_uring(Shared& sh, int fd, PerThread& pt, uint64_t seed) {
+  const NetOptions& o = sh.o;
+  std::vector<char> out(o.size), in(o.size);
+  fill_payload(out, seed);
+  Error e;
+  io_uring ring;
+  int rc = io_uring_queue_init(4, &ring, 0);
+  if (rc < 0) {
+    sys_error(&e, -rc, "io_uring_setup", "--backend io_uring: cannot create a ring");
+    sh.fail(e);
+    wait_go(sh);
+    return;
+  }
+  wait_go(sh);
+  rusage ru;
+  getrusage(RUSAGE_THREAD, &ru);
+  __kernel_timespec ts{int64_t(o.timeout / 1000000000ull), int64_t(o.timeout % 1000000000ull)};
+  uint64_t seq = 0;
+  while (!sh.stop_now()) {
+    if (o.size >= 8) std::memcpy(out.data(), &++seq, 8);
+    uint64_t t0 = now_ns();
+    if (t0 >= sh.t_end) break;
+    io_uring_sqe* s1 = io_uring_get_sqe(&ring);
+    io_uring_prep_send(s1, fd, out.data(), out.size(), MSG_NOSIGNAL);
+    s1->flags |= IOSQE_IO_LINK;
+    io_uring_sqe* s2 = io_uring_get_sqe(&ring);
+    io_uring_prep_recv(s2, fd, in.data(), in.size(), MSG_WAITALL);
+    io_uring_cqe* cqe = nullptr;
+    rc = io_uring_submit_and_wait_timeout(&ring, &cqe, 2, &ts, nullptr);
+    int results[2] = {INT32_MIN, INT32_MIN};
+    unsigned seen = 0;
+    while (seen < 2 && io_uring_peek_cqe(&ring, &cqe) == 0) {
+      results[seen++] = cqe->res;
+      io_uring_cqe_seen(&ring, cqe);
+    }
+    uint64_t t1 = now_ns();
+    int err = 0;
+    if (rc == -ETIME || seen < 2) err = EAGAIN;
+    else if (results[0] < 0) err = -results[0];
+    else if (results[1] < 0) err = -results[1];
+    else if (size_t(results[1]) != in.size()) err = results[1] == 0 ? 0 : EIO;
+    if (rc < 0 && rc != -ETIME && !err) err = -rc;
+    if (err || (seen == 2 && results[1] == 0)) {
+      if (sh.stop_now()) break;
+      io_fail(sh, &e, err, "io_uring recv", pt.tx + pt.warm_tx);
+      sh.fail(e);
+      break;
+    }
+    if (t0 >= sh.t_measure) {
+      pt.lat.record(t1 - t0);
+      pt.tx++;
+      pt.tick(t0, sh.t_measure, out.size());
+      if (o.verify && std::memcmp(in.data(), out.data(), out.size()) != 0) pt.mismatches++;
+    } else {
+      pt.warm_tx++;
+    }
+    pt.sent += out.size();
+    pt.recvd += out.size();
+  }
+  thread_cpu(pt, ru);
+  io_uring_queue_exit(&ring);
+}
+
+// Open loop: a sender keeps the schedule whatever the replies do; a receiver takes each echo's
+// latency from the intended send time written into it, so a stall shows as latency.
+void rr_open(Shared& sh, int fd, PerThread& pt, uint64_t seed, double rate) {
+  const NetOptions& o = sh.o;
+  std::vector<char> out(o.size);
+  fill_payload(out, seed);
+  std::atomic<uint64_t> sent_count{0}, got{0};
+  std::atomic<bool> sender_done{false}, drain_timed_out{false};
+  Error e;
+  wait_go(sh);
+  rusage ru;
+  getrusage(RUSAGE_THREAD, &ru);
+  std::thread receiver([&] {
+    std::vector<char> in(o.size);
+    int err = 0;
+    while (!sh.stop_now()) {
+      if (sender_done.load() && got.load() >= sent_count.load()) break;
+      if (!recv_all(fd, in.data(), in.size(), &err)) {
+        if (sh.stop_now() || (sender_done.load() && got.load() >= sent_count.load())) break;
+        Error re;
+        if (drain_timed_out.load())
+          sys_error(&re, ETIMEDOUT, "recv", std::to_string(sent_count.load() - got.load()) + " replies from " + o.connect +
+                                                " still missing --timeout " + secs(o.timeout) + " after the last request");
+        else
+          io_fail(sh, &re, err, "recv", got.load());
+        sh.fail(re);
+        break;
+      }
+      uint64_t t1 = now_ns();
+      uint64_t seq, intended;
+      std::memcpy(&seq, in.data(), 8);
+      std::memcpy(&intended, in.data() + 8, 8);
+      got.fetch_add(1);
+      if (intended >= sh.t_measure && intended < sh.t_end) {
+        pt.lat.record(t1 - intended);
+        pt.tx++;
+        pt.tick(intended, sh.t_measure, in.size());
+        if (o.verify && std::memcmp(in.data() + 16, out.data() + 16, in.size() - 16) != 0) pt.mismatches++;
+      }
+      pt.recvd += in.size();
+    }
+  });
+  uint64_t x = seed | 1;
+  double next = double(sh.t_start);
+  uint64_t seq = 0;
+  int err = 0;
+  while (!sh.stop_now()) {
+    double gap = 1e9 / rate;
+    if (o.arrival == "poisson") {
+      x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+      double u = (double(x >> 11) + 0.5) / 9007199254740992.0;
+      gap = -std::log(u) * 1e9 / rate;
+    }
+    uint64_t intended = uint64_t(next);
+    next += gap;
+    if (intended >= sh.t_end) break;
+    sleep_until(intended);
+    uint64_t now = now_ns();
+    if (intended >= sh.t_measure) {
+      pt.intended++;
+      pt.lag.record(now - intended);
+      if (now - intended > 1000000ull) pt.sent_late++;  // more than 1 ms behind the schedule
+    }
+    ++seq;
+    std::memcpy(out.data(), &seq, 8);
+    std::memcpy(out.data() + 8, &intended, 8);
+    if (!send_all(fd, out.data(), out.size(), &err)) {
+      if (!sh.stop_now()) {
+        io_fail(sh, &e, err, "send", seq - 1);
+        sh.fail(e);
+      }
+      break;
+    }
+    sent_count++;
+    pt.sent += out.size();
+  }
+  sender_done = true;
+  // The receiver drains the replies still in flight, bounded by the timeout.
+  uint64_t deadline = now_ns() + o.timeout;
+  while (now_ns() < deadline && got.load() < sent_count.load() && !sh.stop_now()) {
+    timespec ts{0, 1000000};
+    nanosleep(&ts, nullptr);
+  }
+  if (got.load() < sent_count.load()) drain_timed_out = true;
+  shutdown(fd, SHUT_RDWR);  // wakes the receiver whether or not it has everything
+  receiver.join();
+  thread_cpu(pt, ru);
+}
+
+void stream(Shared& sh, int fd, PerThread& pt) {
+  const NetOptions& o = sh.o;
+  std::vector<char> buf(o.size, 's');
+  char hdr[16];
+  std::memcpy(hdr, kNetMagic, 8);
+  uint32_t mode = o.reverse ? kSource : kSink, size = uint32_t(o.size);
+  std::memcpy(hdr + 8, &mode, 4);
+  std::memcpy(hdr + 12, &size, 4);
+  Error e;
+  int err = 0;
+  if (!send_all(fd, hdr, sizeof hdr, &err)) {
+    io_fail(sh, &e, err, "send", 0);
+    sh.fail(e);
+  }
+  wait_go(sh);
+  rusage ru;
+  getrusage(RUSAGE_THREAD, &ru);
+  while (!sh.stop_now()) {
+    uint64_t t = now_ns();
+    if (t >= sh.t_end) break;
+    ssize_t k = o.reverse ? recv(fd, buf.data(), buf.size(), 0) : send(fd, buf.data(), buf.size(), MSG_NOSIGNAL);
+    if (k < 0 && errno == EINTR) continue;
+    if (k <= 0) {
+      if (sh.stop_now()) break;
+      io_fail(sh, &e, k == 0 ? 0 : errno, o.reverse ? "recv" : "send", 0);
+      sh.fail(e);
+      break;
+    }
+    uint64_t t1 = now_ns();
+    if (t1 >= sh.t_measure && t1 < sh.t_end) {
+      (o.reverse ? pt.recvd : pt.sent) += uint64_t(k);
+      pt.tick(t1, sh.t_measure, uint64_t(k));
+      pt.tx++;
+    }
+  }
+  thread_cpu(pt, ru);
+}
+
+}  // namespace
+
+int run_net(const NetOptions& o, const RunHooks& hooks, NetResult* r, Error* e) {
+  r->options = o;
+  r->env = detect_env();
+  r->kind = o.mode == "stream" ? "tcp_stream" : o.proto == "udp" ? "udp_rr" : "tcp_rr";
+  int rc = validate_net_options(o, e);
+  if (rc < 0) return rc;
+  std::string err;
+  if ((rc = clock_init(o.clock, &r->clock, &err)) < 0) return option_error(e, "clock", err);
+  struct Release { ~Release() { clock_release(); } } release_clock;
+  Shared sh(o, hooks);
+  std::string why;
+  parse_addr(o.connect, &sh.addr, false, &why);
+  r->peer = sh.addr.str();
+  unsigned n = o.mode == "stream" ? o.streams : o.conns;
+  std::vector<int> fds;
+  for (unsigned i = 0; i < n; i++) {
+    int fd = connect_to(sh, o.proto == "udp" ? SOCK_DGRAM : SOCK_STREAM, e);
+    if (fd < 0) {
+      for (int f : fds) close(f);
+      return fd;
+    }
+    fds.push_back(fd);
+  }
+  std::vector<PerThread> pts(n);
+  std::vector<std::thread> threads;
+  for (unsigned i = 0; i < n; i++) {
+    threads.emplace_back([&, i] {
+      pin(o);
+      if (o.mode == "stream") stream(sh, fds[i], pts[i]);
+      else if (o.rate) rr_open(sh, fds[i], pts[i], o.seed + i, double(o.rate) / n);
+      else if (o.backend == "io_uring") rr_uring(sh, fds[i], pts[i], o.seed + i);
+      else rr_closed(sh, fds[i], pts[i], o.seed + i);
+    });
+  }
+  while (sh.ready.load() < int(n) && !sh.stop_now()) sched_yield();
+  sh.t_start = now_ns();
+  sh.t_measure = sh.t_start + o.warmup;
+  sh.t_end = sh.t_measure + o.duration;
+  sh.go.store(true, std::memory_order_release);
+  // Progress once a second; the threads stop themselves at t_end (bounded by their timeouts).
+  uint64_t next_tick = sh.t_start + 1000000000ull;
+  while (now_ns() < sh.t_end && !sh.stop_now()) {
+    timespec ts{0, 20000000};
+    nanosleep(&ts, nullptr);
+    uint64_t now = now_ns();
+    if (hooks.progress && now >= next_tick) {
+      uint64_t ops = 0;
+      for (auto& p : pts) ops += p.tx;
+      hooks.progress(hooks.ctx, Progress{now < sh.t_measure ? "warmup" : "run", now - sh.t_start, ops, 0, 0});
+      next_tick += 1000000000ull;
+    }
+  }
+  if (hooks.cancel && hooks.cancel->load()) sh.abort = true;
+  // Blocked calls return within the timeout; shutting the sockets down makes it immediate.
+  if (sh.abort) for (int f : fds) shutdown(f, SHUT_RDWR);
+  for (auto& t : threads) t.join();
+  for (int f : fds) close(f);
+  if (hooks.cancel && hooks.cancel->load()) return sys_error(e, ECANCELED, "", "the run was cancelled");
+  if (sh.failed) { *e = sh.first_error; return -e->err; }
+  r->elapsed_ns = o.duration;
+  size_t secs_n = 0;
+  for (auto& p : pts) {
+    r->lat.merge(p.lat);
+    r->lag.merge(p.lag);
+    r->transactions += p.tx;
+    r->warmup_transactions += p.warm_tx;
+    r->bytes_sent += p.sent;
+    r->bytes_received += p.recvd;
+    r->mismatches += p.mismatches;
+    r->lost += p.lost;
+    r->late_replies += p.late;
+    r->intended += p.intended;
+    r->sent_late += p.sent_late;
+    r->cpu_user_ns += p.user_ns;
+    r->cpu_sys_ns += p.sys_ns;
+    secs_n = std::max(secs_n, p.sec_ops.size());
+    if (o.mode == "stream") r->stream_bytes.push_back(o.reverse ? p.recvd : p.sent);
+  }
+  secs_n = std::min<size_t>(secs_n, (o.duration + 999999999ull) / 1000000000ull);
+  for (size_t s = 0; s < secs_n; s++) {
+    SeriesPoint sp{};
+    sp.t_ns = std::min<uint64_t>((s + 1) * 1000000000ull, o.duration);
+    sp.dur_ns = sp.t_ns - s * 1000000000ull;
+    for (auto& p : pts)
+      if (s < p.sec_ops.size()) { sp.ops += p.sec_ops[s]; sp.bytes += p.sec_bytes[s]; }
+    r->series.push_back(sp);
+  }
+  return 0;
+}
+
+}  // namespace isoprobe

@@ -1,0 +1,121 @@
+// Serialises a network result to the shared schema (kind tcp_rr | udp_rr | tcp_stream).
+#include "block.h"
+#include "json.h"
+#include "net.h"
+
+namespace isoprobe {
+
+void write_clock_json(JsonWriter& w, const ClockInfo& c);
+
+void write_net_options_json(JsonWriter& w, const NetOptions& o) {
+  w.begin_object();
+  w.kv("mode", o.mode);
+  w.kv("proto", o.proto);
+  if (o.mode == "serve") w.kv("bind", o.bind);
+  else w.kv("connect", o.connect);
+  w.kv("size", o.size);
+  w.kv("duration", o.duration);
+  w.kv("warmup", o.warmup);
+  w.kv("conns", o.conns);
+  w.kv("streams", o.streams);
+  w.kv("reverse", o.reverse);
+  w.kv("rate", o.rate);
+  w.kv("arrival", o.arrival);
+  w.kv("backend", o.backend);
+  w.kv("busy_poll", o.busy_poll);
+  w.kv("verify", o.verify);
+  w.kv("timeout", o.timeout);
+  w.kv("seed", o.seed);
+  w.kv("clock", o.clock);
+  w.kv("cpu", int64_t(o.cpu));
+  w.end_object();
+}
+
+std::string net_result_json(const NetResult& r) {
+  JsonWriter w;
+  const double secs = r.elapsed_ns ? double(r.elapsed_ns) / 1e9 : 0;
+  const bool stream = r.kind == "tcp_stream";
+  w.begin_object();
+  w.kv("schema", kSchemaVersion);
+  w.kv("kind", r.kind);
+  w.key("probe");
+  w.begin_object();
+  w.kv("version", kProbeVersion);
+  w.kv("build", r.build);
+  w.end_object();
+  w.key("options");
+  write_net_options_json(w, r.options);
+  w.kv("peer", r.peer);
+  if (!stream) w.kv("latency_definition", r.options.rate ? "full round trip, from the intended send time to the last echoed byte"
+                                                         : "full round trip, from the send call to the last echoed byte");
+  w.kv("transactions", r.transactions);
+  w.kv("warmup_transactions", r.warmup_transactions);
+  w.kv("elapsed_ns", r.elapsed_ns);
+  w.kv("bytes_sent", r.bytes_sent);
+  w.kv("bytes_received", r.bytes_received);
+  if (stream) {
+    w.kv("bits_per_s", secs > 0 ? double(r.options.reverse ? r.bytes_received : r.bytes_sent) * 8 / secs : 0.0);
+    w.kv("counted_at", r.options.reverse ? "receiver (client)" : "sender (client): bytes accepted by the socket");
+    w.key("streams");
+    w.begin_array();
+    for (uint64_t b : r.stream_bytes) {
+      w.begin_object();
+      w.kv("bytes", b);
+      w.kv("bits_per_s", secs > 0 ? double(b) * 8 / secs : 0.0);
+      w.end_object();
+    }
+    w.end_array();
+  } else {
+    w.kv("tps", secs > 0 ? double(r.transactions) / secs : 0.0);
+    w.key("latency_ns");
+    r.lat.write_json(w);
+  }
+  if (r.options.rate) {
+    w.key("open_loop");
+    w.begin_object();
+    w.kv("rate", r.options.rate);
+    w.kv("arrival", r.options.arrival);
+    w.kv("intended", r.intended);
+    w.kv("achieved_rate", secs > 0 ? double(r.intended) / secs : 0.0);
+    w.kv("sent_more_than_1ms_late", r.sent_late);
+    w.key("send_lag_ns");
+    r.lag.write_json(w);
+    w.end_object();
+  }
+  w.key("errors");
+  w.begin_object();
+  w.kv("mismatches", r.mismatches);
+  w.kv("lost", r.lost);
+  w.kv("late_replies", r.late_replies);
+  w.end_object();
+  w.key("series");
+  w.begin_array();
+  for (auto& p : r.series) {
+    w.begin_object();
+    w.kv("t_ns", p.t_ns);
+    w.kv("dur_ns", p.dur_ns);
+    w.kv("ops", p.ops);
+    w.kv("bytes", p.bytes);
+    w.kv("ops_per_s", p.dur_ns ? double(p.ops) * 1e9 / double(p.dur_ns) : 0.0);
+    w.kv("bits_per_s", p.dur_ns ? double(p.bytes) * 8e9 / double(p.dur_ns) : 0.0);
+    w.end_object();
+  }
+  w.end_array();
+  w.key("cpu");
+  w.begin_object();
+  w.kv("scope", "client threads");
+  w.kv("user_ns", r.cpu_user_ns);
+  w.kv("sys_ns", r.cpu_sys_ns);
+  uint64_t denom = stream ? (r.options.reverse ? r.bytes_received : r.bytes_sent) : r.transactions;
+  w.kv(stream ? "per_byte_ns" : "per_transaction_ns", denom ? double(r.cpu_user_ns + r.cpu_sys_ns) / double(denom) : 0.0);
+  w.kv("utilization", r.elapsed_ns ? double(r.cpu_user_ns + r.cpu_sys_ns) / double(r.elapsed_ns + r.options.warmup) : 0.0);
+  w.end_object();
+  w.key("clock");
+  write_clock_json(w, r.clock);
+  w.key("env");
+  write_env_json(w, r.env);
+  w.end_object();
+  return w.str();
+}
+
+}  // namespace isoprobe

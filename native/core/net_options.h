@@ -1,0 +1,41 @@
+// Options of a network workload (echo server, request/response, stream): one flat struct.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "block_options.h"  // OptionSpec
+#include "error.h"
+
+namespace isoprobe {
+
+struct NetOptions {
+  std::string mode = "rr";          // serve | rr | stream
+  std::string proto = "tcp";        // tcp | udp
+  std::string connect;              // ADDR:PORT of the server (rr, stream)
+  std::string bind = "127.0.0.1:0"; // serve: where to listen
+  uint64_t size = 64;               // message size in bytes
+  uint64_t duration = 5000000000ull;
+  uint64_t warmup = 1000000000ull;
+  uint32_t conns = 1;               // rr: connections, one thread each
+  uint32_t streams = 1;             // stream: parallel streams
+  bool reverse = false;             // stream: server sends, client receives
+  uint64_t rate = 0;                // rr: requests per second in all; 0 = closed loop
+  std::string arrival = "uniform";  // open loop: uniform | poisson
+  std::string backend = "blocking"; // blocking | io_uring
+  uint32_t busy_poll = 0;           // SO_BUSY_POLL in microseconds (0: off)
+  bool verify = true;               // rr: compare every echoed byte
+  uint64_t timeout = 5000000000ull; // connect and per-message timeout
+  uint64_t seed = 1;
+  std::string clock = "monotonic";
+  int32_t cpu = -1;
+  // serve: test hook, sleep this long once after this many echoes (0: never) to make a stall
+  uint64_t stall_after = 0;
+  uint64_t stall = 0;
+};
+
+const std::vector<OptionSpec>& net_option_specs();
+int set_net_option(NetOptions* o, const std::string& name, const std::string& value, Error* e);
+int validate_net_options(const NetOptions& o, Error* e);
+
+}  // namespace isoprobe
