@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 
 declare -A GROUP=(
   [base]="liburing-dev util-linux e2fsprogs python3 make g++"
-  [bench]="fio"
+  [bench]="fio sockperf iperf3"
 )
 
 want=(base "$@")

@@ -155,3 +155,8 @@ test('property: sizes and durations parse exactly and round-trip through the pro
   t.true(toProbeFlags(o).includes('--bs=65536'));
   t.true(toProbeFlags(o).includes('--duration=1500000000ns'));
 });
+
+test('the TS and core net option tables list the same options', async (t) => {
+  const { NET_OPTIONS } = await import('../../lib/probe/net-options');
+  t.deepEqual(Object.keys(NET_OPTIONS).sort(), native().optionSpecs('net').map((s) => s.name).sort());
+});

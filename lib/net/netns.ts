@@ -1,0 +1,111 @@
+// Network namespaces and veth pairs that isoprobe creates for a run, and removes again, also on
+// error and on SIGINT/SIGTERM. Addresses exist only inside these namespaces.
+import { execFile, execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { promisify } from 'node:util';
+
+import { IsoprobeError } from '../errors';
+
+const run = promisify(execFile);
+
+async function ip(args: string[]): Promise<string> {
+  try {
+    const { stdout } = await run('ip', args, { timeout: 15_000 });
+    return stdout;
+  } catch (e) {
+    const err = e as { stderr?: string; message: string };
+    throw new IsoprobeError('ENETNS', `ip ${args.join(' ')} failed: ${(err.stderr || err.message).trim()}`);
+  }
+}
+
+/** Why namespaces cannot be made here, or undefined when they can. */
+export function netnsUnavailable(): string | undefined {
+  if (process.getuid?.() !== 0) return 'creating network namespaces needs root';
+  try {
+    execFileSync('ip', ['-V'], { stdio: 'ignore' });
+  } catch {
+    return 'the ip command (iproute2) is not installed';
+  }
+  return undefined;
+}
+
+/** A short unique name: interface names are limited to 15 characters. */
+export function uniqueName(prefix: string): string {
+  return `${prefix}${process.pid.toString(36)}${randomBytes(2).toString('hex')}`.slice(0, 15);
+}
+
+export interface NamespacePair {
+  /** Namespace names; run commands inside with `ip netns exec NAME ...` or nsenter. */
+  a: string;
+  b: string;
+  /** The addresses of each side's veth end (inside its namespace only). */
+  addrA: string;
+  addrB: string;
+  destroy(): Promise<void>;
+}
+
+// Namespaces alive in this process, deleted synchronously if the process exits before their
+// owner does (deleting a namespace removes its veth end too).
+const liveNamespaces = new Set<string>();
+let hooked = false;
+
+function hookExit(): void {
+  if (hooked) return;
+  hooked = true;
+  process.once('exit', () => {
+    for (const ns of liveNamespaces) {
+      try {
+        execFileSync('ip', ['netns', 'delete', ns], { stdio: 'ignore', timeout: 5000 });
+      } catch {
+        /* already gone */
+      }
+    }
+  });
+}
+
+/**
+ * Two namespaces joined by a veth pair, each side addressed in a /30 that exists only between
+ * them. Loopback is brought up in both.
+ */
+export async function createNamespacePair(subnet = 77): Promise<NamespacePair> {
+  const a = uniqueName('isoprobe-a');
+  const b = uniqueName('isoprobe-b');
+  const va = uniqueName('iso-va');
+  const vb = uniqueName('iso-vb');
+  const addrA = `10.${subnet}.0.1`;
+  const addrB = `10.${subnet}.0.2`;
+  const made: string[] = [];
+  const destroy = async () => {
+    for (const ns of made.reverse()) {
+      await ip(['netns', 'delete', ns]).catch(() => undefined);
+      liveNamespaces.delete(ns);
+    }
+    made.length = 0;
+  };
+  hookExit();
+  try {
+    for (const ns of [a, b]) {
+      liveNamespaces.add(ns);
+      made.push(ns);
+      await ip(['netns', 'add', ns]);
+    }
+    await ip(['link', 'add', va, 'netns', a, 'type', 'veth', 'peer', 'name', vb, 'netns', b]);
+    await ip(['-n', a, 'addr', 'add', `${addrA}/30`, 'dev', va]);
+    await ip(['-n', b, 'addr', 'add', `${addrB}/30`, 'dev', vb]);
+    for (const [ns, dev] of [[a, va], [b, vb]] as const) {
+      await ip(['-n', ns, 'link', 'set', 'lo', 'up']);
+      await ip(['-n', ns, 'link', 'set', dev, 'up']);
+    }
+  } catch (e) {
+    await destroy();
+    throw e;
+  }
+  return { a, b, addrA, addrB, destroy };
+}
+
+/** Namespaces and links named by isoprobe that still exist (for leftover checks). */
+export async function leftoverNetObjects(): Promise<string[]> {
+  const ns = (await ip(['netns', 'list']).catch(() => '')).split('\n').map((l) => l.split(' ')[0]!).filter((n) => n.startsWith('isoprobe'));
+  const links = (await ip(['-o', 'link']).catch(() => '')).split('\n').filter((l) => /iso-|isoprobe/.test(l)).map((l) => l.split(':')[1]!.trim());
+  return [...ns, ...links];
+}

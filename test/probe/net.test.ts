@@ -1,0 +1,207 @@
+// The network probe end to end on loopback and across a veth pair between two namespaces.
+import test from 'ava';
+import { execFile } from 'node:child_process';
+import { createSocket } from 'node:dgram';
+import { createServer, type Server } from 'node:net';
+import { promisify } from 'node:util';
+
+import { IsoprobeError } from '../../lib/errors';
+import { createNamespacePair, leftoverNetObjects, netnsUnavailable } from '../../lib/net/netns';
+import { probeBinaryPath } from '../../lib/paths';
+import { runNet, runNetLoopback, spawnEchoServer, startEchoServer } from '../../lib/probe/net';
+import type { NetResult } from '../../lib/probe/types';
+import { testIf, why } from '../helpers';
+
+const QUICK = { duration: '300ms', warmup: '50ms' } as const;
+
+function listen(server: Server): Promise<string> {
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(`127.0.0.1:${(server.address() as { port: number }).port}`)));
+}
+
+test('TCP rr on loopback through the addon: full round trips, verified payloads', async (t) => {
+  const r = await runNetLoopback('rr', { ...QUICK, size: 64 });
+  t.is(r.kind, 'tcp_rr');
+  t.true(r.transactions > 100);
+  t.is(r.latency_ns!.count, r.transactions);
+  t.is(r.errors.mismatches, 0);
+  t.regex(r.latency_definition!, /full round trip/);
+  t.is(r.bytes_sent, r.bytes_received);
+  t.true(Math.abs(r.tps! - r.transactions / 0.3) < 1);
+});
+
+test('the static probe, as server and as client, gives the same schema as the addon', async (t) => {
+  const server = await spawnEchoServer({});
+  try {
+    const a = await runNet('rr', { ...QUICK, connect: server.address });
+    const b = await runNet('rr', { ...QUICK, connect: server.address }, { via: 'binary' });
+    const shape = (v: unknown): unknown =>
+      Array.isArray(v) ? ['array'] : v && typeof v === 'object' ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, shape((v as Record<string, unknown>)[k])])) : typeof v;
+    t.deepEqual(shape({ ...a, probe: null }), shape({ ...b, probe: null }));
+    t.is(b.probe.build, 'static');
+    t.true(b.transactions > 100);
+  } finally {
+    await server.stop();
+  }
+  t.true(server.stats().connections >= 2, 'the server saw both clients');
+});
+
+test('UDP rr on loopback', async (t) => {
+  const r = await runNetLoopback('rr', { ...QUICK, proto: 'udp', size: 128 });
+  t.is(r.kind, 'udp_rr');
+  t.true(r.transactions > 100);
+  t.is(r.errors.lost, 0);
+});
+
+test('io_uring socket back-end for TCP rr', async (t) => {
+  const r = await runNetLoopback('rr', { ...QUICK, backend: 'io_uring' });
+  t.true(r.transactions > 100);
+  t.is(r.errors.mismatches, 0);
+});
+
+test('several connections: one thread each, merged', async (t) => {
+  const r = await runNetLoopback('rr', { ...QUICK, conns: 3 });
+  t.true(r.transactions > 100);
+  t.is(r.latency_ns!.count, r.transactions);
+});
+
+test('TCP stream in both directions, several streams', async (t) => {
+  const fwd = await runNetLoopback('stream', { ...QUICK, streams: 2 });
+  t.is(fwd.kind, 'tcp_stream');
+  t.true(fwd.bits_per_s! > 1e8);
+  t.is(fwd.streams!.length, 2);
+  t.true(fwd.bytes_sent > 0);
+  const rev = await runNetLoopback('stream', { ...QUICK, reverse: true });
+  t.true(rev.bytes_received > 0);
+  t.is(rev.bytes_sent, 0);
+  t.regex(rev.counted_at!, /receiver/);
+});
+
+test('open loop shows a server stall as latency; closed loop hides it (coordinated omission)', async (t) => {
+  const stall = { stall_after: 100, stall: '300ms' };
+  const s1 = startEchoServer(stall);
+  let open: NetResult;
+  try {
+    open = await runNet('rr', { connect: s1.address, rate: 1000, size: 64, duration: '1s', warmup: '0ns' });
+  } finally {
+    await s1.stop();
+  }
+  const s2 = startEchoServer(stall);
+  let closed: NetResult;
+  try {
+    closed = await runNet('rr', { connect: s2.address, size: 64, duration: '1s', warmup: '0ns' });
+  } finally {
+    await s2.stop();
+  }
+  // ~300 requests were due during the 300 ms stall: their latency counts from the intended time.
+  t.true(open.latency_ns!.percentiles['90']! > 100e6, `open-loop p90 ${open.latency_ns!.percentiles['90']} ns`);
+  t.true(open.latency_ns!.max >= 250e6);
+  t.true(open.open_loop!.achieved_rate > 900, `achieved ${open.open_loop!.achieved_rate}/s`);
+  // Closed loop: one transaction waited, all others were fast, so even p99 stays small.
+  t.true(closed.latency_ns!.max >= 250e6);
+  t.true(closed.latency_ns!.percentiles['99']! < 50e6, `closed-loop p99 ${closed.latency_ns!.percentiles['99']} ns`);
+});
+
+test('a peer that closes mid-run is a clear error, not a hang', async (t) => {
+  let n = 0;
+  const server = createServer((sock) => sock.on('data', (d) => (++n > 50 ? sock.destroy() : sock.write(d))));
+  const addr = await listen(server);
+  try {
+    const e = await t.throwsAsync(runNet('rr', { connect: addr, ...QUICK, timeout: '2s' }));
+    t.regex((e as Error).message, /closed the connection after \d+ transactions|Connection reset/);
+  } finally {
+    server.close();
+  }
+});
+
+test('a peer that echoes wrong bytes is counted, every time', async (t) => {
+  const server = createServer((sock) => sock.on('data', (d) => { d[d.length - 1] ^= 0xff; sock.write(d); }));
+  const addr = await listen(server);
+  try {
+    const r = await runNet('rr', { connect: addr, ...QUICK, size: 32 });
+    t.true(r.transactions > 0);
+    t.is(r.errors.mismatches, r.transactions);
+  } finally {
+    server.close();
+  }
+});
+
+test('UDP loss is counted, bounded by the timeout', async (t) => {
+  const sock = createSocket('udp4');
+  let n = 0;
+  sock.on('message', (msg, rinfo) => { if (++n % 10 !== 0) sock.send(msg, rinfo.port, rinfo.address); });
+  await new Promise<void>((resolve) => sock.bind(0, '127.0.0.1', () => resolve()));
+  try {
+    const r = await runNet('rr', { connect: `127.0.0.1:${sock.address().port}`, proto: 'udp', duration: '500ms', warmup: '0ns', timeout: '20ms' });
+    t.true(r.errors.lost > 0, `lost ${r.errors.lost}`);
+    t.true(r.transactions > r.errors.lost * 5);
+  } finally {
+    sock.close();
+  }
+});
+
+test('a refused connection and a port in use are clear errors', async (t) => {
+  const server = createServer();
+  const addr = await listen(server);
+  const port = addr.split(':')[1];
+  server.close();
+  await new Promise((r) => setTimeout(r, 50));
+  const e = await t.throwsAsync(runNet('rr', { connect: addr, ...QUICK }));
+  t.is((e as IsoprobeError).code, 'ECONNREFUSED');
+  t.is((e as Error).message, `connecting to ${addr}: Connection refused`);
+  const busy = createServer();
+  const busyAddr = await listen(busy);
+  try {
+    const e2 = t.throws(() => startEchoServer({ bind: busyAddr }));
+    t.is((e2 as IsoprobeError).code, 'EADDRINUSE');
+    t.regex((e2 as Error).message, new RegExp(`--bind ${busyAddr}: the port is in use`));
+  } finally {
+    busy.close();
+  }
+  t.truthy(port);
+});
+
+const INVALID: [string, 'rr' | 'stream', Record<string, unknown>, string][] = [
+  ['no address', 'rr', {}, "--connect: expected the server's ADDR:PORT"],
+  ['off loopback', 'rr', { connect: '192.168.1.10:80' }, '--connect "192.168.1.10:80": expected a loopback address (127.x.x.x, localhost or [::1]) with a port; isoprobe sends probe traffic only to loopback or into network namespaces it creates (pass --allow-remote to measure a network you own)'],
+  ['bad port', 'rr', { connect: '127.0.0.1:99999' }, '--connect "127.0.0.1:99999": expected a port from 1 to 65535'],
+  ['size', 'rr', { connect: '127.0.0.1:9', size: 0 }, '--size 0: expected a size of at least 1'],
+  ['udp size', 'rr', { connect: '127.0.0.1:9', proto: 'udp', size: 4 }, '--size 4: UDP messages carry an 8-byte sequence number; expected at least 8'],
+  ['open loop size', 'rr', { connect: '127.0.0.1:9', rate: 100, size: 8 }, '--size 8: open-loop messages carry their sequence and intended send time; expected at least 16'],
+  ['udp stream', 'stream', { connect: '127.0.0.1:9', proto: 'udp' }, '--proto udp: stream mode is TCP only'],
+  ['conns', 'rr', { connect: '127.0.0.1:9', conns: 0 }, '--conns 0: expected a number of at least 1'],
+  ['arrival', 'rr', { connect: '127.0.0.1:9', arrival: 'bursty' }, '--arrival "bursty": expected one of uniform, poisson'],
+  ['uring stream', 'stream', { connect: '127.0.0.1:9', backend: 'io_uring' }, '--backend io_uring: implemented for closed-loop TCP rr; use blocking here'],
+  ['timeout', 'rr', { connect: '127.0.0.1:9', timeout: '10us' }, '--timeout "10us": expected a time of at least 1000000'],
+  ['typo', 'rr', { connect: '127.0.0.1:9', conn: 2 }, 'unknown option "conn"; did you mean "conns" (--conns)?'],
+];
+for (const [name, mode, opts, message] of INVALID) {
+  test(`invalid net option: ${name}`, async (t) => {
+    const e = await t.throwsAsync(runNet(mode, opts));
+    t.is((e as IsoprobeError).code, 'EINVALOPT');
+    t.is((e as Error).message, message);
+  });
+}
+
+const nsSkip = netnsUnavailable();
+testIf(nsSkip, test)('TCP rr and stream across a veth pair between two namespaces made by the test' + why(nsSkip), async (t) => {
+  const pair = await createNamespacePair(78);
+  const run = promisify(execFile);
+  try {
+    const server = await spawnEchoServer({ bind: `${pair.addrA}:7000` }, { command: ['ip', 'netns', 'exec', pair.a, probeBinaryPath()], check: { allowRemote: true } });
+    try {
+      t.is(server.address, `${pair.addrA}:7000`);
+      const { stdout } = await run('ip', ['netns', 'exec', pair.b, probeBinaryPath(), 'net', 'rr', `--connect=${pair.addrA}:7000`, '--duration=300ms', '--warmup=50ms']);
+      const r = JSON.parse(stdout) as NetResult;
+      t.true(r.transactions > 100);
+      t.is(r.peer, `${pair.addrA}:7000`);
+      const s = JSON.parse((await run('ip', ['netns', 'exec', pair.b, probeBinaryPath(), 'net', 'stream', `--connect=${pair.addrA}:7000`, '--duration=300ms', '--warmup=50ms'])).stdout) as NetResult;
+      t.true(s.bits_per_s! > 1e8);
+    } finally {
+      await server.stop();
+    }
+  } finally {
+    await pair.destroy();
+  }
+  const left = (await leftoverNetObjects()).filter((n) => n.includes(pair.a.slice(10)) || n.includes(pair.b.slice(10)));
+  t.deepEqual(left, [], 'the namespaces and veths are gone');
+});
