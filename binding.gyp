@@ -18,6 +18,7 @@
       "native/core/net_json.cc",
       "native/core/net_options.cc",
       "native/core/net_server.cc",
+      "native/core/page_cache.cc",
       "native/core/safety.cc",
       "native/core/units.cc"
     ],

@@ -109,3 +109,51 @@ export async function leftoverNetObjects(): Promise<string[]> {
   const links = (await ip(['-o', 'link']).catch(() => '')).split('\n').filter((l) => /iso-|isoprobe/.test(l)).map((l) => l.split(':')[1]!.trim());
   return [...ns, ...links];
 }
+
+export interface PeerLink {
+  /** The peer namespace (isoprobe's) and its address. */
+  peer: string;
+  peerAddr: string;
+  /** The address given to the veth end inside the target's namespace. */
+  targetAddr: string;
+  destroy(): Promise<void>;
+}
+
+/**
+ * A veth pair between a new peer namespace and the network namespace of a running process (a
+ * container started with no network). Both ends are addressed in a /30 that exists only there.
+ */
+export async function createPeerForPid(pid: number, subnet = 77): Promise<PeerLink> {
+  const peer = uniqueName('isoprobe-p');
+  const vp = uniqueName('iso-vp');
+  const vt = uniqueName('iso-vt');
+  const peerAddr = `10.${subnet}.1.2`;
+  const targetAddr = `10.${subnet}.1.1`;
+  hookExit();
+  liveNamespaces.add(peer);
+  const destroy = async () => {
+    await ip(['netns', 'delete', peer]).catch(() => undefined);
+    liveNamespaces.delete(peer);
+  };
+  try {
+    await ip(['netns', 'add', peer]);
+    await ip(['link', 'add', vp, 'netns', peer, 'type', 'veth', 'peer', 'name', vt, 'netns', String(pid)]);
+    await ip(['-n', peer, 'addr', 'add', `${peerAddr}/30`, 'dev', vp]);
+    await ip(['-n', peer, 'link', 'set', 'lo', 'up']);
+    await ip(['-n', peer, 'link', 'set', vp, 'up']);
+    const inTarget = async (args: string[]) => {
+      try {
+        await run('nsenter', ['-t', String(pid), '-n', 'ip', ...args], { timeout: 15_000 });
+      } catch (e) {
+        throw new IsoprobeError('ENETNS', `ip ${args.join(' ')} in the namespace of pid ${pid} failed: ${((e as { stderr?: string }).stderr ?? String(e)).trim()}`);
+      }
+    };
+    await inTarget(['addr', 'add', `${targetAddr}/30`, 'dev', vt]);
+    await inTarget(['link', 'set', 'lo', 'up']);
+    await inTarget(['link', 'set', vt, 'up']);
+  } catch (e) {
+    await destroy();
+    throw e;
+  }
+  return { peer, peerAddr, targetAddr, destroy };
+}

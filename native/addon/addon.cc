@@ -12,6 +12,7 @@
 #include "../core/histogram.h"
 #include "../core/json.h"
 #include "../core/net.h"
+#include "../core/page_cache.h"
 
 using namespace isoprobe;
 
@@ -261,7 +262,24 @@ Napi::Value OptionSpecs(const Napi::CallbackInfo& info) {
   return out;
 }
 
+// pageCache(path, "evict" | "count") -> {resident_bytes, size_bytes}: host-side cache honesty.
+Napi::Value PageCache(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 2 || !info[0].IsString() || !info[1].IsString()) throw Napi::TypeError::New(env, "pageCache(path, 'evict'|'count')");
+  std::string path = info[0].As<Napi::String>().Utf8Value(), op = info[1].As<Napi::String>().Utf8Value();
+  Error e;
+  if (op == "evict" && evict_file(path, &e) < 0) throw Napi::Error(env, error_object(env, e));
+  uint64_t size = 0;
+  int64_t n = file_resident_bytes(path, &size, &e);
+  if (n < 0) throw Napi::Error(env, error_object(env, e));
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("resident_bytes", double(n));
+  o.Set("size_bytes", double(size));
+  return o;
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("pageCache", Napi::Function::New(env, PageCache, "pageCache"));
   exports.Set("startBlock", Napi::Function::New(env, StartBlock, "startBlock"));
   exports.Set("validateBlock", Napi::Function::New(env, ValidateBlock, "validateBlock"));
   exports.Set("startNet", Napi::Function::New(env, StartNet, "startNet"));

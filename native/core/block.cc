@@ -17,6 +17,7 @@
 #include <memory>
 
 #include "engine.h"
+#include "page_cache.h"
 #include "safety.h"
 
 namespace isoprobe {
@@ -100,23 +101,6 @@ struct Fd {
   int fd = -1;
   ~Fd() { if (fd >= 0) close(fd); }
 };
-
-int64_t resident_bytes(int fd, uint64_t offset, uint64_t size) {
-  long page = sysconf(_SC_PAGESIZE);
-  uint64_t start = offset / uint64_t(page) * uint64_t(page);
-  uint64_t len = offset + size - start;
-  void* m = mmap(nullptr, len, PROT_READ, MAP_SHARED, fd, off_t(start));
-  if (m == MAP_FAILED) return -1;
-  std::vector<unsigned char> vec((len + uint64_t(page) - 1) / uint64_t(page));
-  int64_t n = -1;
-  if (mincore(m, len, vec.data()) == 0) {
-    n = 0;
-    for (unsigned char v : vec) n += v & 1;
-    n *= page;
-  }
-  munmap(m, len);
-  return n;
-}
 
 uint64_t tv_ns(const timeval& t) { return uint64_t(t.tv_sec) * 1000000000ull + uint64_t(t.tv_usec) * 1000ull; }
 
@@ -409,10 +393,14 @@ class Runner {
   }
 
   int complete(IoUnit* u, bool measure) {
-    if (u->res < 0)
+    if (u->res < 0) {
+      std::string hint;
+      if (u->res == -EINVAL && o_.engine == "io_uring" && r_->env.gvisor)
+        hint = " (gVisor answers io_uring reads and writes with EINVAL; use --engine psync or pvsync2 there)";
       return sys_error(e_, int(-u->res), u->write ? "write" : "read",
                        std::string(engine_->name()) + " " + (u->write ? "write" : "read") + " of " + std::to_string(u->len) +
-                           " bytes at offset " + std::to_string(u->offset) + " failed");
+                           " bytes at offset " + std::to_string(u->offset) + " failed" + hint);
+    }
     if (uint64_t(u->res) != u->len)
       return sys_error(e_, EIO, u->write ? "write" : "read",
                        std::string("short ") + (u->write ? "write" : "read") + " at offset " + std::to_string(u->offset) + ": " +

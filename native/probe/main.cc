@@ -126,6 +126,7 @@ int cmd_net(int argc, char** argv) {
   if (argc < 1 || wants_help(1, argv)) {
     std::printf("usage: isoprobe-probe net serve|rr|stream [options]\n\n");
     print_specs(stdout, net_option_specs());
+    std::printf("  %-34s %s\n", "--loopback", "rr, stream: serve on 127.0.0.1 in this process and measure against it");
     return argc < 1 ? 2 : 0;
   }
   NetOptions o;
@@ -133,10 +134,23 @@ int cmd_net(int argc, char** argv) {
   if (o.mode == "stream") o.size = 128 << 10;
   Error e;
   bool progress = false;
-  if (parse_args(argc - 1, argv + 1, net_option_specs(), "net",
-                 [&](const std::string& n, const std::string& v, Error* er) { return set_net_option(&o, n, v, er); }, &progress, &e) < 0 ||
-      validate_net_options(o, &e) < 0)
+  // --loopback: an echo server on 127.0.0.1 in this process, and the client against it.
+  std::vector<char*> args;
+  bool loopback = false;
+  for (int i = 1; i < argc; i++) {
+    if (!std::strcmp(argv[i], "--loopback")) loopback = true;
+    else args.push_back(argv[i]);
+  }
+  if (loopback && o.mode == "serve") {
+    option_error(&e, "loopback", "--loopback: applies to rr and stream, not serve");
     return fail(e, "net");
+  }
+  argc = int(args.size()) + 1;
+  for (size_t i = 0; i < args.size(); i++) argv[i + 1] = args[i];
+  if (parse_args(argc - 1, argv + 1, net_option_specs(), "net",
+                 [&](const std::string& n, const std::string& v, Error* er) { return set_net_option(&o, n, v, er); }, &progress, &e) < 0)
+    return fail(e, "net");
+  if (!loopback && validate_net_options(o, &e) < 0) return fail(e, "net");
   if (o.mode == "serve") {
     // Without an explicit --duration the server runs until SIGINT/SIGTERM.
     bool timed = false;
@@ -154,6 +168,18 @@ int cmd_net(int argc, char** argv) {
     server.stop();
     std::printf("{\"served\":{\"connections\":%llu,\"echoed\":%llu}}\n", (unsigned long long)conns, (unsigned long long)echoed);
     return 0;
+  }
+  EchoServer local;
+  if (loopback) {
+    if (!o.connect.empty()) {
+      option_error(&e, "loopback", "--loopback starts its own server: give either --loopback or --connect");
+      return fail(e, "net");
+    }
+    NetOptions so = o;
+    so.mode = "serve";
+    so.bind = "127.0.0.1:0";
+    if (local.start(so, &e) < 0) return fail(e, "net");
+    o.connect = local.address().str();
   }
   RunHooks hooks;
   hooks.cancel = &g_cancel;

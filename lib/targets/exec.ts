@@ -1,0 +1,71 @@
+// Child processes for targets: always an argument array (never a shell), always bounded in time,
+// stderr kept for the error message.
+import { spawn } from 'node:child_process';
+
+import { IsoprobeError } from '../errors';
+
+export interface ExecResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+export function exec(argv: string[], opts: { timeoutMs?: number; signal?: AbortSignal; input?: string } = {}): Promise<ExecResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(argv[0]!, argv.slice(1), { stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    if (opts.input !== undefined) child.stdin!.end(opts.input);
+    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 120_000);
+    const onAbort = () => child.kill('SIGTERM');
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      reject(new IsoprobeError('EUNAVAILABLE', `cannot run ${argv[0]}: ${e.message}`, { cause: e }));
+    });
+    // 'exit', not 'close': a detached container may keep our pipes open after its runtime exits.
+    child.on('exit', (code, signal) => {
+      clearTimeout(timer);
+      opts.signal?.removeEventListener('abort', onAbort);
+      setImmediate(() => resolve({ code, signal, stdout, stderr }));
+    });
+  });
+}
+
+/** Runs a command that must succeed; the error carries its stderr. */
+export async function must(argv: string[], what: string, timeoutMs = 60_000): Promise<string> {
+  const r = await exec(argv, { timeoutMs });
+  if (r.code !== 0) {
+    const how = r.signal ? `was killed by ${r.signal}` : `exited with code ${r.code}`;
+    throw new IsoprobeError('ERUNTIME', `${what}: ${argv.join(' ')} ${how}${r.stderr.trim() ? `: ${r.stderr.trim().split('\n').slice(-3).join(' | ')}` : ''}`, { detail: r.stderr });
+  }
+  return r.stdout;
+}
+
+/** First line of `BIN --version`, or undefined when it cannot run. */
+export async function versionOf(argv: string[]): Promise<string | undefined> {
+  try {
+    const r = await exec(argv, { timeoutMs: 10_000 });
+    if (r.code !== 0) return undefined;
+    return (r.stdout || r.stderr).trim().split('\n')[0];
+  } catch {
+    return undefined;
+  }
+}
+
+export async function which(bin: string): Promise<string | undefined> {
+  for (const dir of (process.env.PATH ?? '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin').split(':')) {
+    const p = `${dir}/${bin}`;
+    try {
+      const { accessSync, constants } = await import('node:fs');
+      accessSync(p, constants.X_OK);
+      return p;
+    } catch {
+      /* next */
+    }
+  }
+  return undefined;
+}

@@ -1,0 +1,177 @@
+// runc, crun and runsc: OCI runtimes driven directly with a bundle. The session container's main
+// process is the probe's echo server (it keeps the container up and serves placement
+// server-inside); workloads run in it through `exec`.
+import { execFileSync } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+
+import { IsoprobeError } from '../errors';
+import { uniqueName } from '../net/netns';
+import { DATA_DIR, PROBE_IN_IMAGE, writeBundle } from '../image/oci';
+import { exec, must, versionOf, which } from './exec';
+import { ProbeSession, prepareCommon, SERVER_PORT, tempWorkDir } from './session';
+import type { Availability, Session, SessionSpec, Target } from './types';
+
+const STATE_ROOT = '/run/isoprobe';
+
+type Flavour = 'runc' | 'crun' | 'runsc';
+
+function attachLoop(file: string): { dev: string; major: number; minor: number } {
+  const dev = execFileSync('losetup', ['--find', '--show', '--direct-io=on', file], { encoding: 'utf8' }).trim();
+  const [major, minor] = execFileSync('stat', ['-c', '%t %T', dev], { encoding: 'utf8' }).trim().split(' ').map((h) => parseInt(h, 16));
+  return { dev, major: major!, minor: minor! };
+}
+
+/**
+ * Starts a runtime whose container's main process is the probe's echo server, in the foreground,
+ * and resolves once the server reports its address (or rejects with the runtime's stderr).
+ */
+export async function startForeground(argv: string[], what: string, timeoutMs = 60_000): Promise<{ stop(): Promise<void>; output: () => string }> {
+  const { spawn } = await import('node:child_process');
+  const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new IsoprobeError('ERUNTIME', `${what}: no answer from the container within ${timeoutMs / 1000} s; stderr: ${err.trim()}`));
+    }, timeoutMs);
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      out += d;
+      if (out.includes('"listening"')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new IsoprobeError('ERUNTIME', `${what}: ${argv.join(' ')} exited with code ${code}: ${err.trim().split('\n').slice(-3).join(' | ')}`, { detail: err }));
+    });
+  });
+  return {
+    output: () => out,
+    stop: async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await exited;
+    },
+  };
+}
+
+export class OciRuntimeTarget implements Target {
+  readonly kind = 'container' as const;
+  constructor(readonly name: Flavour, readonly description: string) {}
+
+  private globalArgs(spec: SessionSpec = {}): string[] {
+    const root = join(STATE_ROOT, this.name);
+    if (this.name === 'runsc') return ['--root', root, `--platform=${spec.platform ?? 'ptrace'}`, '--network=host'];
+    return ['--root', root];
+  }
+
+  async available(): Promise<Availability> {
+    if (process.getuid?.() !== 0) return { ok: false, reason: `${this.name} targets need root (namespaces, bind mounts)` };
+    if (!(await which(this.name))) return { ok: false, reason: `${this.name} is not installed (Debian package ${this.name})` };
+    const version = (await versionOf([this.name, '--version'])) ?? 'unknown';
+    // Only a real container start proves the runtime works here (cgroup layout, seccomp, ...).
+    const w = tempWorkDir('isoprobe-avail-');
+    try {
+      writeBundle({ dir: w.dir, args: [PROBE_IN_IMAGE, '--version'] });
+      const id = uniqueName(`iso-${this.name}-`);
+      const r = await exec([this.name, ...this.globalArgs(), 'run', '--bundle', w.dir, id], { timeoutMs: 60_000 });
+      await exec([this.name, ...this.globalArgs(), 'delete', '--force', id], { timeoutMs: 20_000 }).catch(() => undefined);
+      if (r.code !== 0) return { ok: false, version, reason: `${this.name} cannot start a container here: ${(r.stderr || r.stdout).trim().split('\n').pop()}` };
+      return { ok: true, version };
+    } finally {
+      w.remove();
+    }
+  }
+
+  async start(spec: SessionSpec = {}): Promise<Session> {
+    if (spec.storage === 'device' && this.name === 'runsc')
+      throw new IsoprobeError('EINVALOPT', 'runsc: gVisor does not pass block devices through; use storage "bind"', { option: 'storage' });
+    const work = tempWorkDir(`isoprobe-${this.name}-`);
+    const common = await prepareCommon(spec, true).catch((e) => { work.remove(); throw e; });
+    const id = uniqueName(`iso-${this.name}-`);
+    const g = this.globalArgs(spec);
+    let loop: ReturnType<typeof attachLoop> | undefined;
+    let created = false;
+    let foreground: { stop(): Promise<void> } | undefined;
+    // runsc's control socket is an abstract Unix socket, which belongs to a network namespace:
+    // every runsc command for this container runs in the namespace the sandbox was started in.
+    let ns: string[] = [];
+    const teardown = async () => {
+      if (created) {
+        await exec([...ns, this.name, ...g, 'kill', id, 'KILL'], { timeoutMs: 20_000 }).catch(() => undefined);
+        await exec([...ns, this.name, ...g, 'delete', '--force', id], { timeoutMs: 30_000 }).catch(() => undefined);
+      }
+      await foreground?.stop();
+      if (loop) await exec(['losetup', '-d', loop.dev]).catch(() => undefined);
+      await common.undo();
+      work.remove();
+    };
+    try {
+      mkdirSync(join(STATE_ROOT, this.name), { recursive: true, mode: 0o700 });
+      if (common.dataFile && spec.storage === 'device') loop = attachLoop(common.dataFile);
+      const pair = common.pair;
+      const bundle = join(work.dir, 'bundle');
+      mkdirSync(bundle);
+      writeBundle({
+        dir: bundle,
+        args: [PROBE_IN_IMAGE, 'net', 'serve', `--bind=0.0.0.0:${SERVER_PORT}`],
+        dataFile: common.dataFile && !loop ? { host: common.dataFile, name: common.dataName! } : undefined,
+        device: loop ? { path: loop.dev, major: loop.major, minor: loop.minor } : undefined,
+        // runsc's sandbox networking cannot be used with this runsc on this kernel; it runs with
+        // --network=host inside isoprobe's namespace instead (nsenter below), so no netns entry.
+        netnsPath: pair && this.name !== 'runsc' ? `/var/run/netns/${pair.a}` : undefined,
+        hostname: id,
+      });
+      if (this.name === 'runsc') {
+        const cfgPath = join(bundle, 'config.json');
+        const { readFileSync, writeFileSync } = await import('node:fs');
+        const cfg = JSON.parse(readFileSync(cfgPath, 'utf8'));
+        cfg.linux.namespaces = cfg.linux.namespaces.filter((n: { type: string }) => n.type !== 'network');
+        writeFileSync(cfgPath, JSON.stringify(cfg, null, 2));
+      }
+      ns = this.name === 'runsc' && pair ? ['nsenter', `--net=/var/run/netns/${pair.a}`] : [];
+      created = true;
+      let command: string[];
+      if (this.name === 'runsc') {
+        // This runsc stops a --detach'ed container at once; it stays up as a foreground child.
+        command = [...ns, this.name, ...g, 'run', '--bundle', bundle, id];
+        foreground = await startForeground(command, `starting the ${this.name} container`);
+      } else {
+        command = [this.name, ...g, 'run', '--detach', '--bundle', bundle, id];
+        await must(command, `starting the ${this.name} container`);
+      }
+      const version = (await versionOf([this.name, '--version'])) ?? 'unknown';
+      const stack = {
+        target: this.name,
+        kind: 'container' as const,
+        runtime: this.name,
+        runtime_version: version,
+        platform: this.name === 'runsc' ? `gVisor ${spec.platform ?? 'ptrace'}` : undefined,
+        storage: loop ? `block device: loop device ${loop.dev} with direct I/O on ${common.dataFile}` :
+          common.dataFile ? (this.name === 'runsc' ? `bind mount through the gVisor gofer of ${common.dataFile}` : `bind mount of ${common.dataFile}`) : 'none',
+        network: pair ? (this.name === 'runsc' ? 'gVisor hostinet (--network=host) in a namespace isoprobe made, veth pair to a peer namespace'
+          : 'veth pair between the container\'s namespace and a peer namespace, both made by isoprobe') : 'loopback only',
+        cgroup_limits: 'none (isoprobe sets no cgroup limits)',
+        probe_sha256: common.sha,
+        emulated: false,
+        command,
+      };
+      return new ProbeSession({
+        stack,
+        execProbe: (args, timeoutMs, signal) => exec([...ns, this.name, ...g, 'exec', id, PROBE_IN_IMAGE, ...args], { timeoutMs, signal }),
+        dataPathInside: loop ? loop.dev : common.dataFile ? `${DATA_DIR}/${common.dataName}` : undefined,
+        hostDataFile: common.dataFile,
+        dataIsDevice: !!loop,
+        link: pair ? { targetAddr: pair.addrA, peerNs: pair.b, peerAddr: pair.addrB } : undefined,
+        teardown,
+      });
+    } catch (e) {
+      await teardown();
+      throw e;
+    }
+  }
+}

@@ -1,0 +1,180 @@
+// What every target session shares: the host data file, cache honesty around block workloads,
+// network placement (server and client either side of a veth pair), and result decoration.
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+
+import { IsoprobeError } from '../errors';
+import { createNamespacePair, type NamespacePair, type PeerLink } from '../net/netns';
+import { probeBinaryPath } from '../paths';
+import { checkBlockOptions, fileSha256, parseProbeOutput, runBlock, type RunControl } from '../probe/block';
+import { checkNetOptions, spawnEchoServer } from '../probe/net';
+import { toProbeFlags } from '../probe/options';
+import { toNetProbeFlags } from '../probe/net-options';
+import { native } from '../probe/native';
+import type { BlockResult, NetResult } from '../probe/types';
+import { exec, type ExecResult } from './exec';
+import type { HostPageCache, Placement, SessionSpec, StackInfo, TargetResult, Workload } from './types';
+
+export const DEFAULT_DATA_SIZE = 256 * 2 ** 20;
+export const SERVER_PORT = 7000;
+
+/** The host file behind block workloads: created and laid out by isoprobe when missing. */
+export async function ensureDataFile(path: string, size: number): Promise<void> {
+  let exists = true;
+  try {
+    const st = statSync(path);
+    if (st.isFile() && st.size >= size) return;
+  } catch {
+    exists = false;
+  }
+  // The null engine moves no data, but creating the file lays the region out (real blocks, not
+  // holes), which is all we need; an existing file of ours is extended the same way.
+  await runBlock({ file: path, size, engine: 'null', ops: 1, warmup: 0 });
+  if (!exists) statSync(path);
+}
+
+export function defaultDataFile(): string {
+  return process.env.ISOPROBE_DATA_FILE || join('/var/tmp', 'isoprobe-data.dat');
+}
+
+/** Drops the host's cached pages of the file; after the run, counts what came back. */
+export class CacheWatch {
+  private before = 0;
+  constructor(private readonly file: string) {}
+  evict(): void {
+    this.before = native().pageCache(this.file, 'evict').resident_bytes;
+  }
+  verdict(): HostPageCache {
+    const now = native().pageCache(this.file, 'count');
+    return {
+      mode: now.resident_bytes > this.before ? 'used' : 'bypassed',
+      file: this.file,
+      size_bytes: now.size_bytes,
+      resident_bytes_before: this.before,
+      resident_bytes_after: now.resident_bytes,
+    };
+  }
+}
+
+export function tempWorkDir(prefix: string): { dir: string; remove: () => void } {
+  const dir = mkdtempSync(join(process.env.ISOPROBE_TMP || tmpdir(), prefix));
+  return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** Runs the probe where a target puts it; returns the exec result. */
+export type ProbeExec = (args: string[], timeoutMs: number, signal?: AbortSignal) => Promise<ExecResult>;
+
+export interface SessionParts {
+  stack: StackInfo;
+  /** The probe inside the target. */
+  execProbe: ProbeExec;
+  /** Path of the data file as the probe inside sees it. */
+  dataPathInside?: string;
+  hostDataFile?: string;
+  /** The data is a block device inside: writes need destructive + force (ours, no signature check). */
+  dataIsDevice?: boolean;
+  /** Network: the target's address and the peer namespace isoprobe made, when there is a veth. */
+  link?: { targetAddr: string; peerNs: string; peerAddr: string };
+  teardown: () => Promise<void>;
+}
+
+function budget(o: { duration?: unknown; warmup?: unknown }): number {
+  const ns = (v: unknown, d: number) => (typeof v === 'number' ? v : d);
+  return ns(o.duration, 5e9) / 1e6 + ns(o.warmup, 1e9) / 1e6 + 60_000;
+}
+
+/** A session built from runtime-specific parts: the same workloads everywhere. */
+export class ProbeSession {
+  constructor(private readonly p: SessionParts) {}
+
+  get stack(): StackInfo {
+    return this.p.stack;
+  }
+
+  async run(w: Workload, ctl: RunControl = {}): Promise<TargetResult> {
+    if (w.kind === 'block') return this.runBlock(w, ctl);
+    return this.runNet(w, ctl);
+  }
+
+  private async runBlock(w: Extract<Workload, { kind: 'block' }>, ctl: RunControl): Promise<TargetResult> {
+    const { dataPathInside, hostDataFile } = this.p;
+    if (!dataPathInside || !hostDataFile) throw new IsoprobeError('EINVALOPT', `${this.stack.target}: this session has no data file; start it with dataFile`, { option: 'file' });
+    const input = { ...w.options, file: dataPathInside };
+    // The file is isoprobe's own (ensureDataFile made it): inside, the probe cannot see the
+    // ownership tag through every runtime (gVisor's gofer), so it is told.
+    const writes = /write|rw/.test(String(w.options.pattern ?? 'randread')) || w.options.verify === true;
+    if (writes) Object.assign(input, { destructive: true, force: this.p.dataIsDevice === true });
+    const o = checkBlockOptions(input);
+    const watch = new CacheWatch(hostDataFile);
+    watch.evict();
+    const r = await this.p.execProbe(['block', ...toProbeFlags(o)], budget(o), ctl.signal);
+    const result = parseProbeOutput<BlockResult>({ ...r }, `the probe in ${this.stack.target}`);
+    result.probe.sha256 = this.stack.probe_sha256;
+    return { ...result, target: this.stack, workload: w, host_page_cache: watch.verdict() };
+  }
+
+  private async runNet(w: Extract<Workload, { kind: 'rr' | 'stream' }>, ctl: RunControl): Promise<TargetResult> {
+    const placement: Placement = w.placement ?? (this.p.link ? 'client-inside' : 'loopback');
+    const mode = w.kind;
+    const link = this.p.link;
+    if (placement !== 'loopback' && !link) throw new IsoprobeError('EINVALOPT', `${this.stack.target}: placement ${placement} needs the session's network (start it with network: true)`, { option: 'placement' });
+    let r: ExecResult;
+    const timeout = budget(w.options as { duration?: unknown; warmup?: unknown });
+    if (placement === 'loopback') {
+      const o = checkNetOptions(mode, { ...w.options, connect: '127.0.0.1:1' });
+      const flags = toNetProbeFlags(o).filter((f) => !f.startsWith('--connect='));
+      r = await this.p.execProbe(['net', mode, '--loopback', ...flags], timeout, ctl.signal);
+    } else if (placement === 'client-inside') {
+      // Echo server in isoprobe's peer namespace, client inside the target.
+      const server = await spawnEchoServer({ bind: `${link!.peerAddr}:0`, proto: w.options.proto ?? 'tcp' },
+        { command: ['nsenter', `--net=/var/run/netns/${link!.peerNs}`, probeBinaryPath()], check: { allowRemote: true } });
+      try {
+        const o = checkNetOptions(mode, { ...w.options, connect: server.address }, { allowRemote: true });
+        r = await this.p.execProbe(['net', mode, ...toNetProbeFlags(o)], timeout, ctl.signal);
+      } finally {
+        await server.stop();
+      }
+    } else {
+      // The target's main process is an echo server on its veth address; the client is isoprobe's.
+      const o = checkNetOptions(mode, { ...w.options, connect: `${link!.targetAddr}:${SERVER_PORT}` }, { allowRemote: true });
+      r = await exec(['nsenter', `--net=/var/run/netns/${link!.peerNs}`, probeBinaryPath(), 'net', mode, ...toNetProbeFlags(o)], { timeoutMs: timeout, signal: ctl.signal });
+    }
+    const result = parseProbeOutput<NetResult>({ ...r }, `the probe in ${this.stack.target}`);
+    result.probe.sha256 = this.stack.probe_sha256;
+    return { ...result, target: this.stack, workload: w, placement };
+  }
+
+  async stop(): Promise<void> {
+    await this.p.teardown();
+  }
+}
+
+/** Shared start-up: the data file, a namespace pair when wanted. Undone by the returned cleanup. */
+export async function prepareCommon(spec: SessionSpec, wantPair: boolean): Promise<{
+  dataFile?: string; dataName?: string; pair?: NamespacePair; sha: string; undo: () => Promise<void>;
+}> {
+  let pair: NamespacePair | undefined;
+  let dataFile: string | undefined;
+  try {
+    if (spec.dataFile) {
+      await ensureDataFile(spec.dataFile, spec.dataSize ?? DEFAULT_DATA_SIZE);
+      dataFile = spec.dataFile;
+    }
+    if (wantPair && spec.network !== false) pair = await createNamespacePair(80 + Math.floor(Math.random() * 100));
+  } catch (e) {
+    await pair?.destroy();
+    throw e;
+  }
+  return {
+    dataFile,
+    dataName: dataFile ? basename(dataFile) : undefined,
+    pair,
+    sha: fileSha256(probeBinaryPath()),
+    undo: async () => {
+      await pair?.destroy();
+    },
+  };
+}
+
+export type { PeerLink };

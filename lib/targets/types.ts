@@ -1,0 +1,85 @@
+// The target interface shared by the host, containers and microVMs.
+import type { BlockInput } from '../probe/options';
+import type { NetInput } from '../probe/net-options';
+import type { BlockResult, NetResult } from '../probe/types';
+import type { RunControl } from '../probe/block';
+
+export type TargetKind = 'host' | 'container' | 'vm';
+
+export interface Availability {
+  ok: boolean;
+  /** Why not, exactly (binary missing, no /dev/kvm, daemon refused, ...). */
+  reason?: string;
+  version?: string;
+}
+
+/** Where the echo server and the client run for a network workload. */
+export type Placement = 'client-inside' | 'server-inside' | 'loopback';
+
+export type Workload =
+  | { kind: 'block'; options: BlockInput }
+  | { kind: 'rr' | 'stream'; options: NetInput; placement?: Placement };
+
+/** Everything between the probe and the hardware that a reader needs to judge a number. */
+export interface StackInfo {
+  target: string;
+  kind: TargetKind;
+  runtime: string;
+  runtime_version: string;
+  platform?: string;
+  /** How the data file reaches the probe: bind mount, loop device, gVisor gofer, virtio-blk ... */
+  storage: string;
+  /** How probe traffic travels: veth pair between namespaces isoprobe made, loopback, tap ... */
+  network: string;
+  cgroup_limits: string;
+  probe_sha256: string;
+  /** Numbers from software emulation (QEMU TCG): never comparable to hardware virtualization. */
+  emulated: boolean;
+  /** The runtime or VMM invocation, for the record. */
+  command?: string[];
+}
+
+export interface HostPageCache {
+  mode: 'bypassed' | 'used';
+  file: string;
+  size_bytes: number;
+  resident_bytes_before: number;
+  resident_bytes_after: number;
+}
+
+export type TargetResult = (BlockResult | NetResult) & {
+  target: StackInfo;
+  workload: Workload;
+  /** Block workloads: what the host's page cache held of the backing file after the run. */
+  host_page_cache?: HostPageCache;
+  placement?: Placement;
+};
+
+export interface SessionSpec {
+  /** Host file backing block workloads (created and laid out by isoprobe when missing). */
+  dataFile?: string;
+  /** Its size when isoprobe creates it (default 256M). */
+  dataSize?: number;
+  /** 'bind' (default): the file is bind-mounted; 'device': a loop device with direct I/O on it. */
+  storage?: 'bind' | 'device';
+  /** Create a veth pair to a peer namespace (default true). */
+  network?: boolean;
+  /** Runtime choice where a target has several (docker --runtime, ctr --runtime). */
+  runtime?: string;
+  /** gVisor platform (default ptrace). */
+  platform?: string;
+}
+
+export interface Session {
+  readonly stack: StackInfo;
+  run(w: Workload, ctl?: RunControl): Promise<TargetResult>;
+  stop(): Promise<void>;
+}
+
+export interface Target {
+  readonly name: string;
+  readonly kind: TargetKind;
+  readonly description: string;
+  available(): Promise<Availability>;
+  start(spec?: SessionSpec): Promise<Session>;
+}
