@@ -5,6 +5,10 @@ import { runBlock } from './probe/block';
 import { runNet, runNetLoopback, spawnEchoServer, startEchoServer } from './probe/net';
 import { NET_MODES, NET_OPTIONS, type NetMode } from './probe/net-options';
 import { formatNetResult } from './report/net-text';
+import { isTargetName, makeTarget, TARGET_NAMES } from './targets';
+import { defaultDataFile } from './targets/session';
+import type { Placement, TargetResult, Workload } from './targets/types';
+import { formatTargetResult } from './report/target-text';
 import { BLOCK_OPTIONS, type OptionDef } from './probe/options';
 import type { ProgressEvent } from './probe/types';
 import { formatBlockResult } from './report/block-text';
@@ -27,6 +31,8 @@ function usage(): string {
     '  isoprobe net serve [options]           an echo server for rr and stream clients',
     '  isoprobe net rr (--connect ADDR:PORT | --loopback) [options]       request/response round trips',
     '  isoprobe net stream (--connect ADDR:PORT | --loopback) [options]   bulk throughput',
+    '  isoprobe targets [--json]               which targets work on this machine, and why not',
+    '  isoprobe run --target NAME block|net rr|net stream [options]   the same workload in a container or VM',
     '  isoprobe version',
     '',
   ].join('\n');
@@ -109,6 +115,78 @@ async function cmdNet(argv: string[], out: (s: string) => void, signal: AbortSig
   return 0;
 }
 
+async function cmdTargets(argv: string[], out: (s: string) => void): Promise<number> {
+  const { values } = parseArgs(argv, { json: COMMON.json!, help: COMMON.help! }, 'targets');
+  const rows = [];
+  for (const name of TARGET_NAMES) {
+    const t = makeTarget(name);
+    rows.push({ name, kind: t.kind, description: t.description, ...(await t.available()) });
+  }
+  if (values.json) out(JSON.stringify(rows, null, 2));
+  else for (const r of rows) out(`${r.name.padEnd(12)} ${r.kind.padEnd(10)} ${r.ok ? `available   ${r.version ?? ''}` : `unavailable ${r.reason}`}`);
+  return 0;
+}
+
+const RUN_OPTIONS: Table = {
+  target: { kind: 'enum', default: 'host', choices: TARGET_NAMES, help: 'where the probe runs' },
+  runtime: { kind: 'string', default: '', help: 'runtime of docker/podman/containerd (e.g. runsc for gVisor under Docker)' },
+  storage: { kind: 'enum', default: 'bind', choices: ['bind', 'device'], help: 'block workloads: bind-mounted file, or a loop device (direct I/O) on it' },
+  data_file: { kind: 'string', default: '', help: 'host file behind block workloads (default /var/tmp/isoprobe-data.dat, created when missing)' },
+  data_size: { kind: 'size', default: 256 * 2 ** 20, help: 'its size when isoprobe creates it' },
+  placement: { kind: 'enum', default: 'client-inside', choices: ['client-inside', 'server-inside', 'loopback'], help: 'net: client inside the target and server in a peer namespace, the reverse, or both inside on loopback' },
+};
+
+async function cmdRun(argv: string[], out: (s: string) => void, signal: AbortSignal): Promise<number> {
+  // isoprobe run [run options] block|net rr|net stream [workload options]
+  const kindAt = argv.findIndex((a) => a === 'block' || a === 'net');
+  if (kindAt < 0) {
+    if (argv.includes('--help')) {
+      out(['usage: isoprobe run [options] block|net rr|net stream [workload options]', '', ...usageLines(RUN_OPTIONS), ...usageLines(COMMON)].join('\n'));
+      return 0;
+    }
+    throw new IsoprobeError('EINVALOPT', 'isoprobe run: expected a workload: block, net rr or net stream (see isoprobe run --help)', { option: 'workload' });
+  }
+  const isNet = argv[kindAt] === 'net';
+  const mode = isNet ? argv[kindAt + 1] : 'block';
+  if (isNet && mode !== 'rr' && mode !== 'stream') throw new IsoprobeError('EINVALOPT', `isoprobe run net "${mode ?? ''}": expected rr or stream`, { option: 'mode' });
+  const before = argv.slice(0, kindAt);
+  const after = argv.slice(kindAt + (isNet ? 2 : 1));
+  const table = { ...RUN_OPTIONS, ...(isNet ? (NET_OPTIONS as unknown as Table) : (BLOCK_OPTIONS as unknown as Table)), ...COMMON };
+  const { values, positionals } = parseArgs([...before, ...after], table, `run ${isNet ? `net ${mode}` : 'block'}`);
+  if (positionals.length) throw new IsoprobeError('EINVALOPT', `unexpected argument "${positionals[0]}" (options start with --)`);
+  const { target, runtime, storage, data_file, data_size, placement, json, via: _via, help: _h, ...opts } = values;
+  const name = (target as string | undefined) ?? 'host';
+  if (!isTargetName(name)) throw new IsoprobeError('EINVALOPT', `--target "${name}": expected one of ${TARGET_NAMES.join(', ')}`, { option: 'target' });
+  if (!isNet && opts.file !== undefined) throw new IsoprobeError('EINVALOPT', '--file: inside a target the data file is --data-file (on the host), mounted or passed in by isoprobe', { option: 'file' });
+  if (isNet && opts.connect !== undefined) throw new IsoprobeError('EINVALOPT', '--connect: isoprobe run places the server itself (see --placement)', { option: 'connect' });
+  let dataSize = data_size as number | undefined;
+  if (!isNet) {
+    const need = ((opts.size as number | undefined) ?? BLOCK_OPTIONS.size.default) + ((opts.offset as number | undefined) ?? 0);
+    if (dataSize !== undefined && dataSize < need)
+      throw new IsoprobeError('EINVALOPT', `--data-size ${dataSize}: smaller than --offset + --size (${need} bytes)`, { option: 'data_size' });
+    dataSize = dataSize ?? need;
+  }
+  const t = makeTarget(name);
+  const a = await t.available();
+  if (!a.ok) throw new IsoprobeError('EUNAVAILABLE', `target ${name} is not available here: ${a.reason}`);
+  const session = await t.start({
+    dataFile: isNet ? undefined : ((data_file as string) || defaultDataFile()),
+    dataSize,
+    storage: storage as 'bind' | 'device' | undefined,
+    network: isNet && placement !== 'loopback',
+    runtime: (runtime as string) || undefined,
+  });
+  let r: TargetResult;
+  try {
+    const w: Workload = isNet ? { kind: mode as 'rr' | 'stream', options: opts, placement: (placement as Placement | undefined) ?? 'client-inside' } : { kind: 'block', options: opts as never };
+    r = await session.run(w, { signal });
+  } finally {
+    await session.stop();
+  }
+  out(json ? JSON.stringify(r) : formatTargetResult(r));
+  return 0;
+}
+
 /** Runs one command line; returns the exit code. Errors are printed, never thrown. */
 export async function main(argv: string[], out: (s: string) => void = (s) => process.stdout.write(s + '\n'),
   err: (s: string) => void = (s) => process.stderr.write(s + '\n')): Promise<number> {
@@ -123,6 +201,10 @@ export async function main(argv: string[], out: (s: string) => void = (s) => pro
         return await cmdBlock(rest, out, ac.signal);
       case 'net':
         return await cmdNet(rest, out, ac.signal);
+      case 'targets':
+        return await cmdTargets(rest, out);
+      case 'run':
+        return await cmdRun(rest, out, ac.signal);
       case 'version':
       case '--version':
         out(VERSION);
@@ -140,7 +222,7 @@ export async function main(argv: string[], out: (s: string) => void = (s) => pro
   } catch (e) {
     if (e instanceof IsoprobeError) {
       err(`isoprobe: ${e.message}`);
-      return e.code === 'ECANCELED' ? 130 : e.code === 'EINVALOPT' || e.code === 'EREFUSED' ? 2 : 1;
+      return e.code === 'ECANCELED' ? 130 : e.code === 'EINVALOPT' || e.code === 'EREFUSED' ? 2 : e.code === 'EUNAVAILABLE' ? 3 : 1;
     }
     err(`isoprobe: internal error: ${(e as Error).stack ?? String(e)}`);
     return 70;

@@ -2,13 +2,14 @@
 # Brings a Debian machine to where isoprobe builds and its tests run: installs the missing Debian
 # packages of the named groups, installs npm dependencies when the lock file changed, builds the
 # native targets and the TypeScript. Idempotent and quick when nothing is missing.
-#   scripts/setup.sh [base] [bench] ...   (base is always included)
+#   scripts/setup.sh [base] [bench] [containers] ...   (base is always included)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 declare -A GROUP=(
   [base]="liburing-dev util-linux e2fsprogs python3 make g++"
   [bench]="fio sockperf iperf3"
+  [containers]="runc runsc crun containerd docker.io podman iproute2"
 )
 
 want=(base "$@")

@@ -43,3 +43,18 @@ export function testIf<T>(reason: string | undefined, t: T & { skip: unknown }):
 export function why(reason: string | undefined): string {
   return reason ? ` [skipped: ${reason}]` : '';
 }
+
+/**
+ * Availability of targets, decided before tests are declared (ava needs skips up front): a child
+ * process runs each target's own check and reports {name: reason | null}.
+ */
+export function targetSkips(names: string[]): Map<string, string | undefined> {
+  if (!isRoot) return new Map(names.map((n) => [n, 'needs root']));
+  const script = `const { makeTarget } = require(${JSON.stringify(join(__dirname, '..', 'lib', 'targets'))});
+    (async () => { const out = {}; for (const n of ${JSON.stringify(names)}) { const a = await makeTarget(n).available(); out[n] = a.ok ? null : a.reason; }
+      process.stdout.write(JSON.stringify(out)); })().catch((e) => { process.stderr.write(String(e)); process.exit(1); });`;
+  const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 300_000 });
+  if (r.status !== 0) throw new Error(`target availability check failed: ${r.stderr}`);
+  const got = JSON.parse(r.stdout) as Record<string, string | null>;
+  return new Map(names.map((n) => [n, got[n] ?? undefined]));
+}

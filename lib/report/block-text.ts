@@ -47,13 +47,13 @@ export function formatBlockResult(r: BlockResult): string {
   lines.push(
     `  cpu         user ${formatNs(r.cpu.user_ns)}  sys ${formatNs(r.cpu.sys_ns)}  (${formatNs(r.cpu.per_op_ns)}/op, ${(r.cpu.utilization * 100).toFixed(0)} % of one core)`,
     `  clock       ${r.clock.source} (${r.clock.cost_ns.toFixed(0)} ns/read, kernel clocksource ${r.clock.kernel_clocksource})${r.clock.fallback_reason ? `; TSC not used: ${r.clock.fallback_reason}` : ''}`,
-    `  page cache  ${r.page_cache.invalidated ? 'dropped before the run; ' : ''}${pageCacheVerdict(r)}`,
+    `  page cache  as the probe's own kernel sees it: ${r.page_cache.invalidated ? 'dropped before the run; ' : ''}${pageCacheVerdict(r)}`,
   );
   if (r.verify.enabled)
     lines.push(`  verify      ${formatCount(r.verify.blocks_checked)} blocks checked, ${r.verify.mismatches} mismatches` +
       (r.verify.blocks_skipped_racing_writes ? `, ${formatCount(r.verify.blocks_skipped_racing_writes)} reads raced a write and were not checked` : ''));
   const env = r.env;
-  const where = [env.gvisor ? 'gVisor' : '', env.hypervisor ? `${env.hypervisor} guest` : 'bare metal', env.container ? `container markers: ${env.container}` : '']
+  const where = [env.gvisor ? 'gVisor' : env.hypervisor ? `${env.hypervisor} guest` : 'bare metal', env.container ? `container markers: ${env.container}` : '']
     .filter(Boolean).join(', ');
   lines.push(`  env         ${where}; kernel ${env.kernel}; ${env.cpus} CPUs; probe ${r.probe.build} ${r.probe.version}`);
   return lines.join('\n');

@@ -17,7 +17,7 @@ export interface Availability {
 export type Placement = 'client-inside' | 'server-inside' | 'loopback';
 
 export type Workload =
-  | { kind: 'block'; options: BlockInput }
+  | { kind: 'block'; options: Omit<BlockInput, 'file'> & { file?: string } }
   | { kind: 'rr' | 'stream'; options: NetInput; placement?: Placement };
 
 /** Everything between the probe and the hardware that a reader needs to judge a number. */

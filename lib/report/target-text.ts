@@ -1,0 +1,24 @@
+// A target result for people: the probe's own block, then the stack and what the host cache did.
+import type { BlockResult, NetResult } from '../probe/types';
+import type { TargetResult } from '../targets/types';
+import { formatBytes } from '../units';
+import { formatBlockResult } from './block-text';
+import { formatNetResult } from './net-text';
+
+export function formatTargetResult(r: TargetResult): string {
+  const s = r.target;
+  const body = r.kind === 'block' ? formatBlockResult(r as unknown as BlockResult) : formatNetResult(r as unknown as NetResult);
+  const lines = [
+    `${s.target}${s.emulated ? '  [EMULATED: software CPU emulation, not comparable to hardware]' : ''}`,
+    body,
+    `  stack       ${s.runtime} (${s.runtime_version})${s.platform ? `, ${s.platform}` : ''}`,
+    `  storage     ${s.storage}`,
+    `  network     ${s.network}${r.placement ? `; placement ${r.placement}` : ''}`,
+  ];
+  if (r.host_page_cache) {
+    const h = r.host_page_cache;
+    lines.push(`  host cache  ${h.mode.toUpperCase()}: ${formatBytes(h.resident_bytes_after)} of ${h.file} resident on the host after the run (dropped before it)`);
+  }
+  lines.push(`  probe       sha256 ${s.probe_sha256}`);
+  return lines.join('\n');
+}

@@ -1,0 +1,112 @@
+// containerd through `ctr`: runc by default, Kata Containers with runtime io.containerd.kata.v2 —
+// the same path, only the runtime name differs. The container joins a namespace isoprobe made.
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+
+import { uniqueName } from '../net/netns';
+import { DATA_DIR, PROBE_IN_IMAGE } from '../image/oci';
+import { ensureContainerd } from './daemons';
+import { exec, must, which } from './exec';
+import { CTR_NAMESPACE, ensureCtrImage } from './image-load';
+import { ProbeSession, prepareCommon, SERVER_PORT } from './session';
+import type { Availability, Session, SessionSpec, Target } from './types';
+
+export const RUNC_V2 = 'io.containerd.runc.v2';
+export const KATA_V2 = 'io.containerd.kata.v2';
+
+/** Why Kata cannot run here, or undefined. Kata runs every container in a VM: it needs KVM. */
+export async function kataUnavailable(): Promise<string | undefined> {
+  const missing: string[] = [];
+  if (!(await which('containerd-shim-kata-v2'))) missing.push('containerd-shim-kata-v2 is not installed (Kata Containers is not packaged in Debian 12)');
+  if (!existsSync('/dev/kvm')) missing.push('/dev/kvm does not exist (Kata runs each container in a KVM virtual machine)');
+  return missing.length ? missing.join('; ') : undefined;
+}
+
+export class ContainerdTarget implements Target {
+  readonly kind = 'container' as const;
+  constructor(readonly name: string, readonly description: string, private readonly runtime: string = RUNC_V2) {}
+
+  async available(): Promise<Availability> {
+    if (process.getuid?.() !== 0) return { ok: false, reason: 'containerd targets need root' };
+    if (!(await which('ctr'))) return { ok: false, reason: 'ctr is not installed (Debian package containerd)' };
+    if (this.runtime === KATA_V2) {
+      const why = await kataUnavailable();
+      if (why) return { ok: false, reason: why };
+    }
+    try {
+      await ensureContainerd();
+      const ref = await ensureCtrImage();
+      const id = uniqueName('iso-ctr-');
+      const r = await exec(['ctr', '-n', CTR_NAMESPACE, 'run', '--rm', '--runtime', this.runtime, ref, id, PROBE_IN_IMAGE, '--version'], { timeoutMs: 60_000 });
+      if (r.code !== 0) return { ok: false, reason: `ctr cannot run the probe with ${this.runtime}: ${r.stderr.trim().split('\n').pop()}` };
+      const v = await exec(['ctr', 'version'], { timeoutMs: 10_000 });
+      return { ok: true, version: /Server:[\s\S]*?Version:\s*(\S+)/.exec(v.stdout)?.[1] ?? 'unknown' };
+    } catch (e) {
+      return { ok: false, reason: (e as Error).message };
+    }
+  }
+
+  async start(spec: SessionSpec = {}): Promise<Session> {
+    const runtime = spec.runtime ?? this.runtime;
+    await ensureContainerd();
+    const ref = await ensureCtrImage();
+    const common = await prepareCommon(spec, true);
+    const id = uniqueName('iso-ctr-');
+    const ctr = ['ctr', '-n', CTR_NAMESPACE];
+    let loop: string | undefined;
+    let created = false;
+    const teardown = async () => {
+      if (created) {
+        await exec([...ctr, 'task', 'kill', '-s', 'SIGKILL', id], { timeoutMs: 20_000 }).catch(() => undefined);
+        for (let i = 0; i < 40; i++) {
+          const d = await exec([...ctr, 'task', 'delete', id], { timeoutMs: 20_000 }).catch(() => undefined);
+          if (!d || d.code === 0 || /not found/.test(d.stderr)) break;
+          await new Promise((r) => setTimeout(r, 250));
+        }
+        await exec([...ctr, 'container', 'delete', id], { timeoutMs: 20_000 }).catch(() => undefined);
+      }
+      if (loop) await exec(['losetup', '-d', loop]).catch(() => undefined);
+      await common.undo();
+    };
+    try {
+      const storage: string[] = [];
+      if (common.dataFile && spec.storage === 'device') {
+        loop = execFileSync('losetup', ['--find', '--show', '--direct-io=on', common.dataFile], { encoding: 'utf8' }).trim();
+        storage.push('--device', loop);
+      } else if (common.dataFile) {
+        storage.push('--mount', `type=bind,src=${common.dataFile},dst=${DATA_DIR}/${common.dataName},options=rbind:rw`);
+      }
+      const net = common.pair ? ['--with-ns', `network:/var/run/netns/${common.pair.a}`] : [];
+      const command = [...ctr, 'run', '-d', '--runtime', runtime, '--read-only', ...storage, ...net, ref, id, PROBE_IN_IMAGE, 'net', 'serve', `--bind=0.0.0.0:${SERVER_PORT}`];
+      created = true;
+      await must(command, `starting the containerd (${runtime}) container`);
+      const v = await exec(['ctr', 'version'], { timeoutMs: 10_000 });
+      const pair = common.pair;
+      let execN = 0;
+      const stack = {
+        target: this.name,
+        kind: 'container' as const,
+        runtime: `containerd (ctr) --runtime ${runtime}`,
+        runtime_version: `containerd ${/Server:[\s\S]*?Version:\s*(\S+)/.exec(v.stdout)?.[1] ?? 'unknown'}`,
+        storage: loop ? `block device: loop device ${loop} with direct I/O on ${common.dataFile}` : common.dataFile ? `bind mount of ${common.dataFile}; read-only image rootfs (overlayfs snapshot)` : 'none',
+        network: pair ? 'veth pair between a namespace isoprobe made (joined with --with-ns) and a peer namespace' : 'loopback only',
+        cgroup_limits: 'none (isoprobe sets no cgroup limits)',
+        probe_sha256: common.sha,
+        emulated: false,
+        command,
+      };
+      return new ProbeSession({
+        stack,
+        execProbe: (args, timeoutMs, signal) => exec([...ctr, 'task', 'exec', '--exec-id', `${id}-${++execN}`, id, PROBE_IN_IMAGE, ...args], { timeoutMs, signal }),
+        dataPathInside: loop ?? (common.dataFile ? `${DATA_DIR}/${common.dataName}` : undefined),
+        hostDataFile: common.dataFile,
+        dataIsDevice: !!loop,
+        link: pair ? { targetAddr: pair.addrA, peerNs: pair.b, peerAddr: pair.addrB } : undefined,
+        teardown,
+      });
+    } catch (e) {
+      await teardown();
+      throw e;
+    }
+  }
+}

@@ -1,0 +1,111 @@
+// Docker and Podman: the probe image loaded from isoprobe's tarball, the session container started
+// with no network, then a veth pair from a peer namespace moved into its namespace.
+import { execFileSync } from 'node:child_process';
+
+import { IsoprobeError } from '../errors';
+import { createPeerForPid, type PeerLink, uniqueName } from '../net/netns';
+import { DATA_DIR, PROBE_IN_IMAGE } from '../image/oci';
+import { ensureDockerd } from './daemons';
+import { exec, must, which } from './exec';
+import { ensureEngineImage } from './image-load';
+import { ProbeSession, prepareCommon, SERVER_PORT } from './session';
+import type { Availability, Session, SessionSpec, Target } from './types';
+
+type Engine = 'docker' | 'podman';
+
+export class EngineTarget implements Target {
+  readonly kind = 'container' as const;
+  constructor(readonly name: Engine, readonly description: string) {}
+
+  private defaultRuntime(spec: SessionSpec): string | undefined {
+    // Podman's default crun cannot run on a hybrid cgroup v1 host; runc can.
+    return spec.runtime ?? (this.name === 'podman' ? 'runc' : undefined);
+  }
+
+  private runFlags(spec: SessionSpec): string[] {
+    const rt = this.defaultRuntime(spec);
+    const f = ['--read-only', '--cap-drop', 'ALL', '--security-opt', 'no-new-privileges', '--network', 'none'];
+    if (rt) f.push('--runtime', rt);
+    // Podman asks for rlimits above this machine's hard limits unless told.
+    if (this.name === 'podman') f.push('--pull', 'never', '--ulimit', 'nofile=4096:4096', '--ulimit', 'nproc=4096:4096');
+    return f;
+  }
+
+  async version(): Promise<string> {
+    const r = await exec([this.name, 'version', '--format', this.name === 'docker' ? '{{.Server.Version}}' : '{{.Version}}'], { timeoutMs: 15_000 });
+    return r.code === 0 ? r.stdout.trim() : 'unknown';
+  }
+
+  async available(): Promise<Availability> {
+    if (process.getuid?.() !== 0) return { ok: false, reason: `${this.name} targets need root (namespaces, veth)` };
+    if (!(await which(this.name))) return { ok: false, reason: `${this.name} is not installed (Debian package ${this.name === 'docker' ? 'docker.io' : 'podman'})` };
+    try {
+      if (this.name === 'docker') await ensureDockerd();
+      const ref = await ensureEngineImage(this.name);
+      const r = await exec([this.name, 'run', '--rm', ...this.runFlags({}), ref, '--version'], { timeoutMs: 60_000 });
+      if (r.code !== 0) return { ok: false, reason: `${this.name} cannot run the probe here: ${r.stderr.trim().split('\n').pop()}` };
+      return { ok: true, version: await this.version() };
+    } catch (e) {
+      return { ok: false, reason: (e as Error).message };
+    }
+  }
+
+  async start(spec: SessionSpec = {}): Promise<Session> {
+    if (this.name === 'docker') await ensureDockerd();
+    const ref = await ensureEngineImage(this.name);
+    const common = await prepareCommon(spec, false);
+    const id = uniqueName(`iso-${this.name}-`);
+    let loop: string | undefined;
+    let link: PeerLink | undefined;
+    let created = false;
+    const teardown = async () => {
+      if (created) await exec([this.name, 'rm', '-f', id], { timeoutMs: 60_000 }).catch(() => undefined);
+      await link?.destroy();
+      if (loop) await exec(['losetup', '-d', loop]).catch(() => undefined);
+      await common.undo();
+    };
+    try {
+      const storage: string[] = [];
+      if (common.dataFile && spec.storage === 'device') {
+        loop = execFileSync('losetup', ['--find', '--show', '--direct-io=on', common.dataFile], { encoding: 'utf8' }).trim();
+        storage.push('--device', `${loop}:${loop}:rw`);
+      } else if (common.dataFile) {
+        storage.push('-v', `${common.dataFile}:${DATA_DIR}/${common.dataName}:rw`);
+      }
+      const rt = this.defaultRuntime(spec);
+      const command = [this.name, 'run', '-d', '--name', id, ...this.runFlags(spec), ...storage, ref, 'net', 'serve', `--bind=0.0.0.0:${SERVER_PORT}`];
+      created = true;
+      await must(command, `starting the ${this.name} container`);
+      const pid = Number((await must([this.name, 'inspect', '-f', '{{.State.Pid}}', id], `finding the ${this.name} container's pid`)).trim());
+      if (!pid) throw new IsoprobeError('ERUNTIME', `${this.name} container ${id} has no pid: it is not running`);
+      if (spec.network !== false) link = await createPeerForPid(pid, 180 + Math.floor(Math.random() * 70));
+      const gvisor = rt === 'runsc';
+      const stack = {
+        target: rt && rt !== 'runc' ? `${this.name}-${rt}` : this.name,
+        kind: 'container' as const,
+        runtime: `${this.name}${rt ? ` --runtime ${rt}` : ''}`,
+        runtime_version: `${this.name} ${await this.version()}`,
+        platform: gvisor ? 'gVisor ptrace, hostinet' : undefined,
+        storage: loop ? `block device: loop device ${loop} with direct I/O on ${common.dataFile}` :
+          common.dataFile ? `bind mount (-v) of ${common.dataFile}${gvisor ? ' through the gVisor gofer' : ''}; read-only image rootfs` : 'none',
+        network: link ? 'veth pair from a peer namespace isoprobe made into the container\'s namespace (--network none)' : 'loopback only',
+        cgroup_limits: 'none (isoprobe sets no cgroup limits)',
+        probe_sha256: common.sha,
+        emulated: false,
+        command,
+      };
+      return new ProbeSession({
+        stack,
+        execProbe: (args, timeoutMs, signal) => exec([this.name, 'exec', id, PROBE_IN_IMAGE, ...args], { timeoutMs, signal }),
+        dataPathInside: loop ?? (common.dataFile ? `${DATA_DIR}/${common.dataName}` : undefined),
+        hostDataFile: common.dataFile,
+        dataIsDevice: !!loop,
+        link: link ? { targetAddr: link.targetAddr, peerNs: link.peer, peerAddr: link.peerAddr } : undefined,
+        teardown,
+      });
+    } catch (e) {
+      await teardown();
+      throw e;
+    }
+  }
+}

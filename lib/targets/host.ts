@@ -1,0 +1,55 @@
+// The host: the same static probe as in containers and guests, as a child process. Network
+// workloads cross a veth pair between two namespaces isoprobe made, like the container targets.
+import { release } from 'node:os';
+
+import { probeBinaryPath } from '../paths';
+import { spawnEchoServer } from '../probe/net';
+import { exec } from './exec';
+import { ProbeSession, prepareCommon, SERVER_PORT } from './session';
+import type { Availability, Session, SessionSpec, Target } from './types';
+
+export class HostTarget implements Target {
+  readonly name = 'host';
+  readonly kind = 'host' as const;
+  readonly description = 'the static probe directly on this machine';
+
+  async available(): Promise<Availability> {
+    return { ok: true, version: `Linux ${release()}` };
+  }
+
+  async start(spec: SessionSpec = {}): Promise<Session> {
+    const common = await prepareCommon(spec, spec.network === true);
+    const pair = common.pair;
+    const probe = probeBinaryPath();
+    const inA = pair ? ['nsenter', `--net=/var/run/netns/${pair.a}`] : [];
+    // Like a container's main process: an echo server on the "inside" address, for server-inside.
+    const server = pair
+      ? await spawnEchoServer({ bind: `${pair.addrA}:${SERVER_PORT}` }, { command: [...inA, probe], check: { allowRemote: true } }).catch(async (e) => {
+        await common.undo();
+        throw e;
+      })
+      : undefined;
+    return new ProbeSession({
+      stack: {
+        target: 'host',
+        kind: 'host',
+        runtime: 'none',
+        runtime_version: `Linux ${release()}`,
+        storage: common.dataFile ? `file ${common.dataFile}` : 'none',
+        network: pair ? 'veth pair between two namespaces isoprobe made' : 'loopback',
+        cgroup_limits: 'none',
+        probe_sha256: common.sha,
+        emulated: false,
+        command: [probe],
+      },
+      execProbe: (args, timeoutMs, signal) => exec([...inA, probe, ...args], { timeoutMs, signal }),
+      dataPathInside: common.dataFile,
+      hostDataFile: common.dataFile,
+      link: pair ? { targetAddr: pair.addrA, peerNs: pair.b, peerAddr: pair.addrB } : undefined,
+      teardown: async () => {
+        await server?.stop();
+        await common.undo();
+      },
+    });
+  }
+}
