@@ -13,6 +13,7 @@
       "native/core/env.cc",
       "native/core/histogram.cc",
       "native/core/json.cc",
+      "native/core/kvm.cc",
       "native/core/net_addr.cc",
       "native/core/net_client.cc",
       "native/core/net_json.cc",
@@ -45,7 +46,7 @@
     {
       "target_name": "isoprobe-probe",
       "type": "executable",
-      "sources": ["native/probe/main.cc"],
+      "sources": ["native/probe/main.cc", "native/probe/init.cc"],
       "dependencies": ["core"],
       "cflags_cc!": ["-fno-exceptions", "-fno-rtti", "-std=gnu++17", "-std=gnu++20"],
       "cflags_cc": ["<@(core_cflags)"],

@@ -1,13 +1,16 @@
 // The isoprobe command line: parse argv, call the library, print, set the exit code. Nothing else.
 import { IsoprobeError } from './errors';
 import { parseArgs, type Table, usageLines } from './cli/args';
+import { cmdAb, cmdCompare, cmdExport, cmdHistory, cmdReport } from './cli/compare-cmds';
 import { runBlock } from './probe/block';
 import { runNet, runNetLoopback, spawnEchoServer, startEchoServer } from './probe/net';
 import { NET_MODES, NET_OPTIONS, type NetMode } from './probe/net-options';
 import { formatNetResult } from './report/net-text';
 import { isTargetName, makeTarget, TARGET_NAMES } from './targets';
 import { defaultDataFile } from './targets/session';
-import type { Placement, TargetResult, Workload } from './targets/types';
+import type { Placement, SessionSpec, TargetResult, Workload } from './targets/types';
+import { debianCloudKernel, extractVmlinux, kernelOption, userKernel } from './image/kernel';
+import { missingDrivers } from './image/guest';
 import { formatTargetResult } from './report/target-text';
 import { BLOCK_OPTIONS, type OptionDef } from './probe/options';
 import type { ProgressEvent } from './probe/types';
@@ -33,6 +36,10 @@ function usage(): string {
     '  isoprobe net stream (--connect ADDR:PORT | --loopback) [options]   bulk throughput',
     '  isoprobe targets [--json]               which targets work on this machine, and why not',
     '  isoprobe run --target NAME block|net rr|net stream [options]   the same workload in a container or VM',
+    '  isoprobe image build [--kernel PATH]    fetch/prepare the guest kernel; report what the VMMs need',
+    '  isoprobe compare [--targets host,runc,runsc,qemu-microvm] [--suite quick|paper|FILE] [--reps 5]',
+    '  isoprobe history | export --format json|csv RUN | report RUN [-o report.html]',
+    '  isoprobe ab --baseline RUN|FILE --candidate RUN|FILE [--metric p99] [--threshold 5%]   exits 1 on a regression',
     '  isoprobe version',
     '',
   ].join('\n');
@@ -134,6 +141,12 @@ const RUN_OPTIONS: Table = {
   data_file: { kind: 'string', default: '', help: 'host file behind block workloads (default /var/tmp/isoprobe-data.dat, created when missing)' },
   data_size: { kind: 'size', default: 256 * 2 ** 20, help: 'its size when isoprobe creates it' },
   placement: { kind: 'enum', default: 'client-inside', choices: ['client-inside', 'server-inside', 'loopback'], help: 'net: client inside the target and server in a peer namespace, the reverse, or both inside on loopback' },
+  kernel: { kind: 'string', default: '', help: 'microVMs: guest kernel bzImage (default Debian\'s cloud kernel)' },
+  vcpus: { kind: 'uint', default: 2, min: 1, max: 64, help: 'microVMs: vCPUs' },
+  mem: { kind: 'size', default: 512 * 2 ** 20, min: 64 * 2 ** 20, help: 'microVMs: guest memory' },
+  host_cache: { kind: 'enum', default: '', choices: ['', 'none', 'writeback', 'unsafe'], help: 'microVMs: host cache of the data disk (QEMU cache=, Firecracker cache_type, Cloud Hypervisor direct=); default per VMM' },
+  aio: { kind: 'enum', default: '', choices: ['', 'threads', 'native', 'io_uring', 'Sync', 'Async'], help: 'microVMs: QEMU aio= or Firecracker io_engine' },
+  accel: { kind: 'enum', default: 'auto', choices: ['auto', 'kvm', 'tcg'], help: 'QEMU: KVM, TCG emulation, or KVM when it works' },
 };
 
 async function cmdRun(argv: string[], out: (s: string) => void, signal: AbortSignal): Promise<number> {
@@ -154,7 +167,7 @@ async function cmdRun(argv: string[], out: (s: string) => void, signal: AbortSig
   const table = { ...RUN_OPTIONS, ...(isNet ? (NET_OPTIONS as unknown as Table) : (BLOCK_OPTIONS as unknown as Table)), ...COMMON };
   const { values, positionals } = parseArgs([...before, ...after], table, `run ${isNet ? `net ${mode}` : 'block'}`);
   if (positionals.length) throw new IsoprobeError('EINVALOPT', `unexpected argument "${positionals[0]}" (options start with --)`);
-  const { target, runtime, storage, data_file, data_size, placement, json, via: _via, help: _h, ...opts } = values;
+  const { target, runtime, storage, data_file, data_size, placement, json, via: _via, help: _h, kernel, vcpus, mem, host_cache, aio, accel, ...opts } = values;
   const name = (target as string | undefined) ?? 'host';
   if (!isTargetName(name)) throw new IsoprobeError('EINVALOPT', `--target "${name}": expected one of ${TARGET_NAMES.join(', ')}`, { option: 'target' });
   if (!isNet && opts.file !== undefined) throw new IsoprobeError('EINVALOPT', '--file: inside a target the data file is --data-file (on the host), mounted or passed in by isoprobe', { option: 'file' });
@@ -175,7 +188,13 @@ async function cmdRun(argv: string[], out: (s: string) => void, signal: AbortSig
     storage: storage as 'bind' | 'device' | undefined,
     network: isNet && placement !== 'loopback',
     runtime: (runtime as string) || undefined,
-  });
+    kernel: (kernel as string) || undefined,
+    vcpus: vcpus as number | undefined,
+    memMiB: mem === undefined ? undefined : Math.floor((mem as number) / 2 ** 20),
+    hostCache: (host_cache as string) || undefined,
+    aio: (aio as string) || undefined,
+    accel: accel as string | undefined,
+  } as SessionSpec);
   let r: TargetResult;
   try {
     const w: Workload = isNet ? { kind: mode as 'rr' | 'stream', options: opts, placement: (placement as Placement | undefined) ?? 'client-inside' } : { kind: 'block', options: opts as never };
@@ -185,6 +204,51 @@ async function cmdRun(argv: string[], out: (s: string) => void, signal: AbortSig
   }
   out(json ? JSON.stringify(r) : formatTargetResult(r));
   return 0;
+}
+
+const IMAGE_OPTIONS: Table = {
+  kernel: { kind: 'string', default: '', help: 'a bzImage of your own (default: Debian\'s cloud kernel, fetched with apt-get download)' },
+  modules: { kind: 'string', default: '', help: 'with --kernel: its lib/modules/VERSION directory, when virtio is modular' },
+  json: COMMON.json!,
+  help: COMMON.help!,
+};
+
+async function cmdImage(argv: string[], out: (s: string) => void): Promise<number> {
+  const [sub, ...rest] = argv;
+  if (sub !== 'build') {
+    out(['usage: isoprobe image build [options]', '', ...usageLines(IMAGE_OPTIONS)].join('\n'));
+    return sub === undefined || sub === '--help' ? 0 : 2;
+  }
+  const { values } = parseArgs(rest, IMAGE_OPTIONS, 'image build');
+  if (values.help) {
+    out(['usage: isoprobe image build [options]', '', ...usageLines(IMAGE_OPTIONS)].join('\n'));
+    return 0;
+  }
+  const k = values.kernel ? userKernel(values.kernel as string, (values.modules as string) || undefined) : debianCloudKernel();
+  const missing = missingDrivers(k);
+  const cmdlineDevices = kernelOption(k, 'CONFIG_VIRTIO_MMIO_CMDLINE_DEVICES');
+  let vmlinux: string | undefined;
+  let vmlinuxError: string | undefined;
+  try {
+    vmlinux = extractVmlinux(k.bzImage);
+  } catch (e) {
+    vmlinuxError = (e as Error).message;
+  }
+  const info = {
+    kernel: k.version, source: k.source, bzImage: k.bzImage, vmlinux: vmlinux ?? null, vmlinux_error: vmlinuxError,
+    modules: k.modules.map((m) => m.name), missing_drivers: missing,
+    virtio_mmio_cmdline_devices: cmdlineDevices ?? (k.config ? 'not set' : 'unknown'),
+  };
+  if (values.json) out(JSON.stringify(info, null, 2));
+  else {
+    out(`guest kernel  ${info.kernel} (${info.source})`);
+    out(`  bzImage     ${info.bzImage}   (QEMU microvm)`);
+    out(`  vmlinux     ${info.vmlinux ?? `not extracted: ${vmlinuxError}`}   (Firecracker, Cloud Hypervisor)`);
+    out(`  modules     ${info.modules.join(' -> ') || 'none (drivers built in)'}`);
+    out(`  virtio-mmio devices from the command line (Firecracker): CONFIG_VIRTIO_MMIO_CMDLINE_DEVICES=${info.virtio_mmio_cmdline_devices}`);
+    out(missing.length ? `  MISSING     ${missing.join(', ')}: this kernel cannot run the probe's workloads` : '  the initramfs (/init = the static probe) is built per run from these');
+  }
+  return missing.length ? 1 : 0;
 }
 
 /** Runs one command line; returns the exit code. Errors are printed, never thrown. */
@@ -203,6 +267,18 @@ export async function main(argv: string[], out: (s: string) => void = (s) => pro
         return await cmdNet(rest, out, ac.signal);
       case 'targets':
         return await cmdTargets(rest, out);
+      case 'image':
+        return await cmdImage(rest, out);
+      case 'compare':
+        return await cmdCompare(rest, out, ac.signal);
+      case 'history':
+        return await cmdHistory(rest, out);
+      case 'export':
+        return await cmdExport(rest, out);
+      case 'report':
+        return await cmdReport(rest, out);
+      case 'ab':
+        return await cmdAb(rest, out, ac.signal);
       case 'run':
         return await cmdRun(rest, out, ac.signal);
       case 'version':

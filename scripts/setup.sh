@@ -2,7 +2,7 @@
 # Brings a Debian machine to where isoprobe builds and its tests run: installs the missing Debian
 # packages of the named groups, installs npm dependencies when the lock file changed, builds the
 # native targets and the TypeScript. Idempotent and quick when nothing is missing.
-#   scripts/setup.sh [base] [bench] [containers] ...   (base is always included)
+#   scripts/setup.sh [base] [bench] [containers] [vm] [report] ...   (base is always included)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,6 +10,8 @@ declare -A GROUP=(
   [base]="liburing-dev util-linux e2fsprogs python3 make g++"
   [bench]="fio sockperf iperf3"
   [containers]="runc runsc crun containerd docker.io podman iproute2"
+  [vm]="qemu-system-x86 lz4 xz-utils iproute2"
+  [report]="chromium"
 )
 
 want=(base "$@")
@@ -37,8 +39,12 @@ fi
 lock_sha=$(sha256sum package-lock.json | cut -d' ' -f1)
 if [ ! -f node_modules/.isoprobe-lock ] || [ "$(cat node_modules/.isoprobe-lock)" != "$lock_sha" ]; then
   npm ci --no-audit --no-fund --ignore-scripts >&2
+  # The one dependency with native code: built here from source (no prebuilt download is
+  # reachable from this machine), by node-gyp like our own addon.
+  (cd node_modules/better-sqlite3 && npm run -s build-release >/dev/null)
   echo "$lock_sha" > node_modules/.isoprobe-lock
 fi
+node -e "require('better-sqlite3')" || { echo "isoprobe setup: better-sqlite3 did not build" >&2; exit 1; }
 
 # Native targets (incremental) and TypeScript.
 if [ ! -f build/Makefile ]; then npm run -s build:native >&2; else npm run -s build:native:incremental >/dev/null || npm run -s build:native >&2; fi

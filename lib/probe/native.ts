@@ -9,6 +9,8 @@ export interface NativeAddon {
     onDone: (err: (Error & Record<string, unknown>) | null, json: string | null) => void): () => void;
   startServer(options: Record<string, unknown>): { address: string; stop(): void; stats(): { connections: number; echoed: number } };
   validateNet(options: Record<string, unknown>): void;
+  kvmUnavailable(): string;
+  tscHz(): number;
   pageCache(path: string, op: 'evict' | 'count'): { resident_bytes: number; size_bytes: number };
   histogramJson(values: Float64Array): string;
   optionSpecs(which?: 'block' | 'net'): { name: string; kind: string; choices: string; help: string }[];

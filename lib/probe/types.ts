@@ -29,6 +29,8 @@ export interface ClockJson {
   requested: string;
   cost_ns: number;
   resolution_ns: number;
+  /** Smallest step seen between consecutive reads: a coarse (jiffies) clock shows here. */
+  observed_step_ns: number;
   kernel_clocksource: string;
   tsc_hz?: number;
   calibration_ns?: number;

@@ -46,7 +46,7 @@ export function formatBlockResult(r: BlockResult): string {
   if (r.flush_ns) lines.push(`  flush       ${formatCount(r.flush_ns.count)} flushes  ${latencyLine(r.flush_ns)}`);
   lines.push(
     `  cpu         user ${formatNs(r.cpu.user_ns)}  sys ${formatNs(r.cpu.sys_ns)}  (${formatNs(r.cpu.per_op_ns)}/op, ${(r.cpu.utilization * 100).toFixed(0)} % of one core)`,
-    `  clock       ${r.clock.source} (${r.clock.cost_ns.toFixed(0)} ns/read, kernel clocksource ${r.clock.kernel_clocksource})${r.clock.fallback_reason ? `; TSC not used: ${r.clock.fallback_reason}` : ''}`,
+    `  clock       ${r.clock.source} (${r.clock.cost_ns.toFixed(0)} ns/read, steps of ${formatNs(r.clock.observed_step_ns)} seen, kernel clocksource ${r.clock.kernel_clocksource})${r.clock.fallback_reason ? `; TSC not used: ${r.clock.fallback_reason}` : ''}`,
     `  page cache  as the probe's own kernel sees it: ${r.page_cache.invalidated ? 'dropped before the run; ' : ''}${pageCacheVerdict(r)}`,
   );
   if (r.verify.enabled)

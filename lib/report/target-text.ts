@@ -1,7 +1,7 @@
 // A target result for people: the probe's own block, then the stack and what the host cache did.
 import type { BlockResult, NetResult } from '../probe/types';
 import type { TargetResult } from '../targets/types';
-import { formatBytes } from '../units';
+import { formatBytes, formatNs } from '../units';
 import { formatBlockResult } from './block-text';
 import { formatNetResult } from './net-text';
 
@@ -19,6 +19,8 @@ export function formatTargetResult(r: TargetResult): string {
     const h = r.host_page_cache;
     lines.push(`  host cache  ${h.mode.toUpperCase()}: ${formatBytes(h.resident_bytes_after)} of ${h.file} resident on the host after the run (dropped before it)`);
   }
+  const boot = (r as { boot?: { vmm_start_to_probe_ns: number; vmm_start_to_first_result_ns: number } }).boot;
+  if (boot) lines.push(`  boot        VMM start to probe running ${formatNs(boot.vmm_start_to_probe_ns)}, to first result ${formatNs(boot.vmm_start_to_first_result_ns)}${s.emulated ? ' (emulated)' : ''}`);
   lines.push(`  probe       sha256 ${s.probe_sha256}`);
   return lines.join('\n');
 }

@@ -3,9 +3,12 @@ import { ContainerdTarget, KATA_V2, RUNC_V2 } from './containerd';
 import { EngineTarget } from './engine';
 import { HostTarget } from './host';
 import { OciRuntimeTarget } from './oci-runtime';
+import { cloudHypervisorTarget } from './cloud-hypervisor';
+import { firecrackerTarget } from './firecracker';
+import { qemuMicrovmTarget } from './qemu';
 import type { Target } from './types';
 
-export const TARGET_NAMES = ['host', 'runc', 'runsc', 'crun', 'docker', 'podman', 'containerd', 'kata'] as const;
+export const TARGET_NAMES = ['host', 'runc', 'runsc', 'crun', 'docker', 'podman', 'containerd', 'kata', 'qemu-microvm', 'firecracker', 'cloud-hypervisor'] as const;
 export type TargetName = (typeof TARGET_NAMES)[number];
 
 export function makeTarget(name: TargetName): Target {
@@ -18,6 +21,9 @@ export function makeTarget(name: TargetName): Target {
     case 'podman': return new EngineTarget('podman', 'Podman (runtime selectable)');
     case 'containerd': return new ContainerdTarget('containerd', `containerd via ctr, runtime ${RUNC_V2}`, RUNC_V2);
     case 'kata': return new ContainerdTarget('kata', `Kata Containers via containerd, runtime ${KATA_V2}`, KATA_V2);
+    case 'qemu-microvm': return qemuMicrovmTarget();
+    case 'firecracker': return firecrackerTarget();
+    case 'cloud-hypervisor': return cloudHypervisorTarget();
   }
 }
 

@@ -13,6 +13,7 @@ import { toProbeFlags } from '../probe/options';
 import { toNetProbeFlags } from '../probe/net-options';
 import { native } from '../probe/native';
 import type { BlockResult, NetResult } from '../probe/types';
+import { parseDuration } from '../units';
 import { exec, type ExecResult } from './exec';
 import type { HostPageCache, Placement, SessionSpec, StackInfo, TargetResult, Workload } from './types';
 
@@ -79,9 +80,14 @@ export interface SessionParts {
   teardown: () => Promise<void>;
 }
 
+/** A workload's own time (duration + warm-up) in ns, whether given as numbers or "5s" strings. */
+export function workloadNs(o: { duration?: unknown; warmup?: unknown }): number {
+  const ns = (v: unknown, d: number) => (typeof v === 'number' ? v : typeof v === 'string' ? (parseDuration(v) ?? d) : d);
+  return ns(o.duration, 5e9) + ns(o.warmup, 1e9);
+}
+
 function budget(o: { duration?: unknown; warmup?: unknown }): number {
-  const ns = (v: unknown, d: number) => (typeof v === 'number' ? v : d);
-  return ns(o.duration, 5e9) / 1e6 + ns(o.warmup, 1e9) / 1e6 + 60_000;
+  return workloadNs(o) / 1e6 + 60_000;
 }
 
 /** A session built from runtime-specific parts: the same workloads everywhere. */

@@ -11,6 +11,7 @@
 #include "../core/block.h"
 #include "../core/histogram.h"
 #include "../core/json.h"
+#include "../core/kvm.h"
 #include "../core/net.h"
 #include "../core/page_cache.h"
 
@@ -278,7 +279,18 @@ Napi::Value PageCache(const Napi::CallbackInfo& info) {
   return o;
 }
 
+// kvmUnavailable() -> "" when KVM works here, else the reason.
+Napi::Value KvmUnavailable(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), kvm_unavailable()); }
+
+// tscHz() -> calibrated TSC frequency of this machine, or 0 (QEMU TCG guests read this TSC).
+Napi::Value TscHz(const Napi::CallbackInfo& info) {
+  std::string why;
+  return Napi::Number::New(info.Env(), tsc_calibrated_hz(&why));
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("tscHz", Napi::Function::New(env, TscHz, "tscHz"));
+  exports.Set("kvmUnavailable", Napi::Function::New(env, KvmUnavailable, "kvmUnavailable"));
   exports.Set("pageCache", Napi::Function::New(env, PageCache, "pageCache"));
   exports.Set("startBlock", Napi::Function::New(env, StartBlock, "startBlock"));
   exports.Set("validateBlock", Napi::Function::New(env, ValidateBlock, "validateBlock"));

@@ -12,6 +12,7 @@ void write_clock_json(JsonWriter& w, const ClockInfo& c) {
   w.kv("requested", c.requested);
   w.kv("cost_ns", c.cost_ns);
   w.kv("resolution_ns", c.resolution_ns);
+  w.kv("observed_step_ns", c.observed_step_ns);
   w.kv("kernel_clocksource", c.kernel_clocksource);
   if (c.source == "tsc") {
     w.kv("tsc_hz", c.tsc_hz);

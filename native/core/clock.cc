@@ -117,21 +117,32 @@ void calibrate() {
 // Cost of one read: up to 200k reads, but no longer than ~20 ms (under gVisor's ptrace platform
 // a read traps and costs microseconds).
 template <typename F>
-double read_cost(F f) {
-  volatile uint64_t sink = 0;
+double read_cost(F f, double* step) {
   uint64_t a = mono_ns(), b = a;
+  uint64_t prev = f(), min_step = UINT64_MAX;
   long n = 0;
   while (n < 200000) {
-    for (int i = 0; i < 64; i++) sink += f();
+    for (int i = 0; i < 64; i++) {
+      uint64_t t = f();
+      if (t > prev && t - prev < min_step) min_step = t - prev;
+      prev = t;
+    }
     n += 64;
     b = mono_ns();
     if (b - a > 20000000ull) break;
   }
-  (void)sink;
+  *step = min_step == UINT64_MAX ? double(b - a) : double(min_step);
   return double(b - a) / double(n);
 }
 
 }  // namespace
+
+double tsc_calibrated_hz(std::string* why) {
+  std::lock_guard<std::mutex> lock(g_cal_mu);
+  if (!g_cal.done) calibrate();
+  if (!g_cal.hz) *why = g_cal.why;
+  return g_cal.hz;
+}
 
 std::string kernel_clocksource() {
   std::ifstream f("/sys/devices/system/clocksource/clocksource0/current_clocksource");
@@ -178,7 +189,7 @@ int clock_select(const std::string& request, ClockInfo* info, std::string* err) 
       info->tsc_hz = g_cal.hz;
       info->calibration_ns = g_cal.window_ns;
       info->resolution_ns = 1e9 / g_cal.hz;
-      info->cost_ns = read_cost(now_ns);
+      info->cost_ns = read_cost(now_ns, &info->observed_step_ns);
       return 0;
     }
     if (request == "tsc") {
@@ -196,7 +207,7 @@ int clock_select(const std::string& request, ClockInfo* info, std::string* err) 
   timespec res;
   clock_getres(CLOCK_MONOTONIC, &res);
   info->resolution_ns = double(res.tv_sec) * 1e9 + double(res.tv_nsec);
-  info->cost_ns = read_cost(mono_ns);
+  info->cost_ns = read_cost(mono_ns, &info->observed_step_ns);
   return 0;
 }
 

@@ -11,7 +11,8 @@ struct ClockInfo {
   std::string source;             // "monotonic" | "tsc"
   std::string requested;          // what the caller asked for
   double cost_ns = 0;             // measured cost of one read
-  double resolution_ns = 0;       // smallest step the source can show
+  double resolution_ns = 0;       // smallest step the source claims (clock_getres, or 1/TSC Hz)
+  double observed_step_ns = 0;    // smallest step seen between consecutive reads (a jiffies clock shows ms)
   std::string kernel_clocksource; // /sys/.../current_clocksource ("tsc", "kvm-clock", ...)
   double tsc_hz = 0;              // calibrated TSC frequency (tsc only)
   double calibration_ns = 0;      // length of the calibration window
@@ -53,5 +54,9 @@ int clock_select(const std::string& request, ClockInfo* info, std::string* err);
 void clock_release();
 
 std::string kernel_clocksource();
+
+// The TSC frequency measured against CLOCK_MONOTONIC_RAW (>= 1 s, once per process), without
+// changing the clock in use; 0 with *why when the TSC is not invariant.
+double tsc_calibrated_hz(std::string* why);
 
 }  // namespace isoprobe

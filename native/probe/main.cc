@@ -14,6 +14,7 @@
 #include "../core/block.h"
 #include "../core/json.h"
 #include "../core/net.h"
+#include "init.h"
 
 using namespace isoprobe;
 
@@ -54,10 +55,12 @@ void progress_line(void*, const Progress& p) {
                p.phase, (unsigned long long)p.elapsed_ns, (unsigned long long)p.ops, p.iops, p.bw_bytes_per_s);
 }
 
+int exit_code(const Error& e) { return e.code == "EINVALOPT" || e.code == "EREFUSED" ? 2 : e.code == "ECANCELED" ? 130 : 1; }
+
 int fail(const Error& e, const char* kind) {
   std::printf("%s\n", error_json(e, kind).c_str());
   std::fprintf(stderr, "isoprobe-probe: %s\n", e.message.c_str());
-  return e.code == "EINVALOPT" || e.code == "EREFUSED" ? 2 : e.code == "ECANCELED" ? 130 : 1;
+  return exit_code(e);
 }
 
 // Parses "--name value", "--name=value", "--flag", "--no-flag" against an option table.
@@ -100,26 +103,77 @@ bool wants_help(int argc, char** argv) {
   return false;
 }
 
+// The commands proper: they fill *json with the result or the error and return the exit code;
+// the CLI prints, PID 1 mode frames it for the serial console.
+int block_command(int argc, char** argv, bool* progress, std::string* json, Error* e) {
+  BlockOptions o;
+  if (parse_args(argc, argv, block_option_specs(), "block",
+                 [&](const std::string& n, const std::string& v, Error* er) { return set_block_option(&o, n, v, er); }, progress, e) < 0)
+    return *json = error_json(*e, "block"), exit_code(*e);
+  RunHooks hooks;
+  hooks.cancel = &g_cancel;
+  if (*progress) hooks.progress = progress_line;
+  BlockResult r;
+  r.build = "static";
+  if (run_block(o, hooks, &r, e) < 0) return *json = error_json(*e, "block"), exit_code(*e);
+  *json = block_result_json(r);
+  return 0;
+}
+
+int net_client_command(const std::string& mode, int argc, char** argv, bool* progress, std::string* json, Error* e) {
+  NetOptions o;
+  o.mode = mode;
+  if (o.mode == "stream") o.size = 128 << 10;
+  // --loopback: an echo server on 127.0.0.1 in this process, and the client against it.
+  std::vector<char*> args;
+  bool loopback = false;
+  for (int i = 0; i < argc; i++) {
+    if (!std::strcmp(argv[i], "--loopback")) loopback = true;
+    else args.push_back(argv[i]);
+  }
+  if (parse_args(int(args.size()), args.data(), net_option_specs(), "net",
+                 [&](const std::string& n, const std::string& v, Error* er) { return set_net_option(&o, n, v, er); }, progress, e) < 0)
+    return *json = error_json(*e, "net"), exit_code(*e);
+  EchoServer local;
+  if (loopback) {
+    if (!o.connect.empty()) {
+      option_error(e, "loopback", "--loopback starts its own server: give either --loopback or --connect");
+      return *json = error_json(*e, "net"), exit_code(*e);
+    }
+    NetOptions so = o;
+    so.mode = "serve";
+    so.bind = "127.0.0.1:0";
+    if (local.start(so, e) < 0) return *json = error_json(*e, "net"), exit_code(*e);
+    o.connect = local.address().str();
+  }
+  if (validate_net_options(o, e) < 0) return *json = error_json(*e, "net"), exit_code(*e);
+  RunHooks hooks;
+  hooks.cancel = &g_cancel;
+  if (*progress) hooks.progress = progress_line;
+  NetResult r;
+  r.build = "static";
+  if (run_net(o, hooks, &r, e) < 0) return *json = error_json(*e, "net"), exit_code(*e);
+  *json = net_result_json(r);
+  return 0;
+}
+
+int print_result(int code, const std::string& json, const Error& e) {
+  std::printf("%s\n", json.c_str());
+  if (code) std::fprintf(stderr, "isoprobe-probe: %s\n", e.message.c_str());
+  return code;
+}
+
 int cmd_block(int argc, char** argv) {
   if (wants_help(argc, argv)) {
     std::printf("usage: isoprobe-probe block --file PATH [options]\n\n");
     print_specs(stdout, block_option_specs());
     return 0;
   }
-  BlockOptions o;
-  Error e;
   bool progress = false;
-  if (parse_args(argc, argv, block_option_specs(), "block",
-                 [&](const std::string& n, const std::string& v, Error* er) { return set_block_option(&o, n, v, er); }, &progress, &e) < 0)
-    return fail(e, "block");
-  RunHooks hooks;
-  hooks.cancel = &g_cancel;
-  if (progress) hooks.progress = progress_line;
-  BlockResult r;
-  r.build = "static";
-  if (run_block(o, hooks, &r, &e) < 0) return fail(e, "block");
-  std::printf("%s\n", block_result_json(r).c_str());
-  return 0;
+  std::string json;
+  Error e;
+  int code = block_command(argc, argv, &progress, &json, &e);
+  return print_result(code, json, e);
 }
 
 int cmd_net(int argc, char** argv) {
@@ -129,71 +183,65 @@ int cmd_net(int argc, char** argv) {
     std::printf("  %-34s %s\n", "--loopback", "rr, stream: serve on 127.0.0.1 in this process and measure against it");
     return argc < 1 ? 2 : 0;
   }
-  NetOptions o;
-  o.mode = argv[0];
-  if (o.mode == "stream") o.size = 128 << 10;
+  std::string mode = argv[0];
   Error e;
   bool progress = false;
-  // --loopback: an echo server on 127.0.0.1 in this process, and the client against it.
-  std::vector<char*> args;
-  bool loopback = false;
-  for (int i = 1; i < argc; i++) {
-    if (!std::strcmp(argv[i], "--loopback")) loopback = true;
-    else args.push_back(argv[i]);
+  if (mode != "serve") {
+    std::string json;
+    int code = net_client_command(mode, argc - 1, argv + 1, &progress, &json, &e);
+    return print_result(code, json, e);
   }
-  if (loopback && o.mode == "serve") {
-    option_error(&e, "loopback", "--loopback: applies to rr and stream, not serve");
-    return fail(e, "net");
-  }
-  argc = int(args.size()) + 1;
-  for (size_t i = 0; i < args.size(); i++) argv[i + 1] = args[i];
+  NetOptions o;
+  o.mode = "serve";
+  for (int i = 1; i < argc; i++)
+    if (!std::strcmp(argv[i], "--loopback")) { option_error(&e, "loopback", "--loopback: applies to rr and stream, not serve"); return fail(e, "net"); }
   if (parse_args(argc - 1, argv + 1, net_option_specs(), "net",
-                 [&](const std::string& n, const std::string& v, Error* er) { return set_net_option(&o, n, v, er); }, &progress, &e) < 0)
+                 [&](const std::string& n, const std::string& v, Error* er) { return set_net_option(&o, n, v, er); }, &progress, &e) < 0 ||
+      validate_net_options(o, &e) < 0)
     return fail(e, "net");
-  if (!loopback && validate_net_options(o, &e) < 0) return fail(e, "net");
-  if (o.mode == "serve") {
-    // Without an explicit --duration the server runs until SIGINT/SIGTERM.
-    bool timed = false;
-    for (int i = 1; i < argc; i++) if (!std::strncmp(argv[i], "--duration", 10)) timed = true;
-    EchoServer server;
-    if (server.start(o, &e) < 0) return fail(e, "net");
-    std::printf("{\"listening\":\"%s\",\"proto\":\"%s\"}\n", server.address().str().c_str(), o.proto.c_str());
-    std::fflush(stdout);
-    uint64_t end = timed && o.duration ? mono_ns() + o.duration : UINT64_MAX;
-    while (!g_cancel.load() && mono_ns() < end) {
-      timespec ts{0, 20000000};
-      nanosleep(&ts, nullptr);
-    }
-    uint64_t conns = server.connections(), echoed = server.echoed();
-    server.stop();
-    std::printf("{\"served\":{\"connections\":%llu,\"echoed\":%llu}}\n", (unsigned long long)conns, (unsigned long long)echoed);
-    return 0;
+  // Without an explicit --duration the server runs until SIGINT/SIGTERM.
+  bool timed = false;
+  for (int i = 1; i < argc; i++) if (!std::strncmp(argv[i], "--duration", 10)) timed = true;
+  EchoServer server;
+  if (server.start(o, &e) < 0) return fail(e, "net");
+  std::printf("{\"listening\":\"%s\",\"proto\":\"%s\"}\n", server.address().str().c_str(), o.proto.c_str());
+  std::fflush(stdout);
+  uint64_t end = timed && o.duration ? mono_ns() + o.duration : UINT64_MAX;
+  while (!g_cancel.load() && mono_ns() < end) {
+    timespec ts{0, 20000000};
+    nanosleep(&ts, nullptr);
   }
-  EchoServer local;
-  if (loopback) {
-    if (!o.connect.empty()) {
-      option_error(&e, "loopback", "--loopback starts its own server: give either --loopback or --connect");
-      return fail(e, "net");
-    }
-    NetOptions so = o;
-    so.mode = "serve";
-    so.bind = "127.0.0.1:0";
-    if (local.start(so, &e) < 0) return fail(e, "net");
-    o.connect = local.address().str();
-  }
-  RunHooks hooks;
-  hooks.cancel = &g_cancel;
-  if (progress) hooks.progress = progress_line;
-  NetResult r;
-  r.build = "static";
-  if (run_net(o, hooks, &r, &e) < 0) return fail(e, "net");
-  std::printf("%s\n", net_result_json(r).c_str());
+  uint64_t conns = server.connections(), echoed = server.echoed();
+  server.stop();
+  std::printf("{\"served\":{\"connections\":%llu,\"echoed\":%llu}}\n", (unsigned long long)conns, (unsigned long long)echoed);
   return 0;
 }
 
 }  // namespace
 
+namespace isoprobe {
+std::string run_probe_command(const std::vector<std::string>& args) {
+  std::vector<std::string> copy(args);
+  std::vector<char*> argv;
+  for (auto& a : copy) argv.push_back(&a[0]);
+  bool progress = false;
+  std::string json;
+  Error e;
+  if (!argv.empty() && copy[0] == "block") block_command(int(argv.size()) - 1, argv.data() + 1, &progress, &json, &e);
+  else if (argv.size() >= 2 && copy[0] == "net" && (copy[1] == "rr" || copy[1] == "stream"))
+    net_client_command(copy[1], int(argv.size()) - 2, argv.data() + 2, &progress, &json, &e);
+  else {
+    option_error(&e, "plan", "unknown probe command in the plan: " + (copy.empty() ? std::string() : copy[0]));
+    json = error_json(e, "plan");
+  }
+  return json;
+}
+}  // namespace isoprobe
+
 int main(int argc, char** argv) {
+  // As /init of a guest (PID 1), the probe runs the plan packed beside it.
+  const char* base = std::strrchr(argv[0], '/');
+  if (getpid() == 1 || !std::strcmp(base ? base + 1 : argv[0], "init")) return run_as_init(argc, argv);
   struct sigaction sa;
   std::memset(&sa, 0, sizeof sa);
   sa.sa_handler = on_signal;

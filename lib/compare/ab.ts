@@ -1,0 +1,117 @@
+// The regression gate: one value per repetition on each side, a permutation test (p < alpha) and
+// the bootstrap interval of the relative change clearing a noise threshold, both required (the
+// Firecracker A/B approach). Either side is a stored run or an exported JSON file.
+import { readFileSync } from 'node:fs';
+
+import { IsoprobeError } from '../errors';
+import type { Store } from '../store/db';
+import type { TargetResult } from '../targets/types';
+import { bootstrapRatio, type Interval, median, permutationTest } from '../stats/resample';
+
+export const METRICS = ['p50', 'p90', 'p99', 'p99.9', 'mean', 'iops', 'tps', 'gbps'] as const;
+export type Metric = (typeof METRICS)[number];
+
+export function higherIsWorse(m: Metric): boolean {
+  return m === 'p50' || m === 'p90' || m === 'p99' || m === 'p99.9' || m === 'mean';
+}
+
+export function metricValue(r: TargetResult, m: Metric): number {
+  const lat = (r as unknown as { latency_ns?: { mean: number; percentiles: Record<string, number> } }).latency_ns;
+  const num = (v: unknown, what: string) => {
+    if (typeof v !== 'number' || !Number.isFinite(v)) throw new IsoprobeError('EINVALOPT', `--metric ${m}: a ${r.kind} result has no ${what}`, { option: 'metric' });
+    return v;
+  };
+  switch (m) {
+    case 'p50': case 'p90': case 'p99': case 'p99.9': return num(lat?.percentiles[m.slice(1)], `${m} latency`);
+    case 'mean': return num(lat?.mean, 'mean latency');
+    case 'iops': return num((r as unknown as { iops?: number }).iops, 'IOPS');
+    case 'tps': return num((r as unknown as { tps?: number }).tps, 'transactions/s');
+    case 'gbps': return num((r as unknown as { bits_per_s?: number }).bits_per_s, 'throughput') / 1e9;
+  }
+}
+
+export interface Side {
+  label: string;
+  /** workload name -> target -> results (one per repetition) */
+  results: Map<string, Map<string, TargetResult[]>>;
+}
+
+function add(side: Side, workload: string, target: string, r: TargetResult): void {
+  if (!side.results.has(workload)) side.results.set(workload, new Map());
+  const m = side.results.get(workload)!;
+  if (!m.has(target)) m.set(target, []);
+  m.get(target)!.push(r);
+}
+
+/** A side from "RUN" (a run id in the store) or a file written by `isoprobe export --format json`. */
+export function loadSide(spec: string, store: () => Store, option: string): Side {
+  const side: Side = { label: spec, results: new Map() };
+  if (/^\d+$/.test(spec)) {
+    const s = store();
+    s.run(Number(spec));
+    for (const row of s.results(Number(spec))) add(side, row.workload, row.target, JSON.parse(row.json));
+    if (!side.results.size) throw new IsoprobeError('EINVALOPT', `--${option} ${spec}: run ${spec} has no results`, { option });
+    return side;
+  }
+  let data: { results?: { workload: string; target: string; result: TargetResult }[] };
+  try {
+    data = JSON.parse(readFileSync(spec, 'utf8'));
+  } catch (e) {
+    throw new IsoprobeError('EINVALOPT', `--${option} "${spec}": expected a run number or a JSON file from "isoprobe export --format json" (${(e as Error).message})`, { option });
+  }
+  if (!Array.isArray(data.results)) throw new IsoprobeError('EINVALOPT', `--${option} ${spec}: no "results" list (expected a file from "isoprobe export --format json")`, { option });
+  for (const r of data.results) add(side, r.workload, r.target, r.result);
+  return side;
+}
+
+function pick(side: Side, workload: string | undefined, target: string | undefined, option: string): { workload: string; target: string; results: TargetResult[] } {
+  const ws = [...side.results.keys()];
+  const w = workload ?? (ws.length === 1 ? ws[0] : undefined);
+  if (!w || !side.results.has(w)) throw new IsoprobeError('EINVALOPT', `--workload${workload ? ` "${workload}"` : ''}: ${option} ${side.label} has workloads ${ws.join(', ')}; name one`, { option: 'workload' });
+  const ts = [...side.results.get(w)!.keys()];
+  const t = target ?? (ts.length === 1 ? ts[0] : undefined);
+  if (!t || !side.results.get(w)!.has(t)) throw new IsoprobeError('EINVALOPT', `--${option}-target${target ? ` "${target}"` : ''}: ${option} ${side.label} has targets ${ts.join(', ')} for ${w}; name one`, { option: `${option}_target` });
+  return { workload: w, target: t, results: side.results.get(w)!.get(t)! };
+}
+
+const SAME_WORKLOAD = ['kind', 'engine', 'pattern', 'bs', 'qd', 'direct', 'dsync', 'size', 'proto', 'mode', 'rate', 'reverse', 'conns', 'streams', 'fsync', 'fdatasync', 'rwmix_read'];
+
+export interface AbOutcome {
+  metric: Metric;
+  workload: string;
+  baseline: { label: string; target: string; values: number[] };
+  candidate: { label: string; target: string; values: number[] };
+  p: number;
+  ratio: Interval;
+  threshold: number;
+  alpha: number;
+  verdict: 'regression' | 'improvement' | 'no significant change';
+  why: string;
+}
+
+export function abCompare(b: Side, c: Side, o: { metric: Metric; threshold: number; alpha?: number; workload?: string; baselineTarget?: string; candidateTarget?: string; seed?: number }): AbOutcome {
+  const alpha = o.alpha ?? 0.01;
+  const bs = pick(b, o.workload, o.baselineTarget, 'baseline');
+  const cs = pick(c, o.workload ?? bs.workload, o.candidateTarget ?? (o.baselineTarget ?? undefined), 'candidate');
+  const bo: Record<string, unknown> = { kind: bs.results[0]!.kind, ...(bs.results[0]!.options as Record<string, unknown>) };
+  const co: Record<string, unknown> = { kind: cs.results[0]!.kind, ...(cs.results[0]!.options as Record<string, unknown>) };
+  const differ = SAME_WORKLOAD.filter((k) => JSON.stringify(bo[k]) !== JSON.stringify(co[k]));
+  if (differ.length)
+    throw new IsoprobeError('EINVALOPT', `baseline and candidate ran different workloads: ${differ.map((k) => `${k} ${JSON.stringify(bo[k])} vs ${JSON.stringify(co[k])}`).join(', ')}`, { option: 'candidate' });
+  const bv = bs.results.map((r) => metricValue(r, o.metric));
+  const cv = cs.results.map((r) => metricValue(r, o.metric));
+  if (bv.length < 3 || cv.length < 3) throw new IsoprobeError('EINVALOPT', `--metric ${o.metric}: need at least 3 repetitions on each side (have ${bv.length} and ${cv.length}); use --reps 5 or more`, { option: 'reps' });
+  const p = permutationTest(bv, cv, median, { seed: o.seed ?? 1 });
+  const ratio = bootstrapRatio(cv, bv, median, { seed: o.seed ?? 1 });
+  const worse = higherIsWorse(o.metric);
+  const change = (ratio.estimate - 1) * 100;
+  const th = o.threshold;
+  const clearsWorse = worse ? ratio.low > 1 + th : ratio.high < 1 - th;
+  const clearsBetter = worse ? ratio.high < 1 - th : ratio.low > 1 + th;
+  let verdict: AbOutcome['verdict'] = 'no significant change';
+  let why = `${o.metric} changed by ${change >= 0 ? '+' : ''}${change.toFixed(1)} % (95 % interval of candidate/baseline ${ratio.low.toFixed(3)}..${ratio.high.toFixed(3)}), permutation p = ${p.toPrecision(3)}`;
+  if (p < alpha && clearsWorse) verdict = 'regression';
+  else if (p < alpha && clearsBetter) verdict = 'improvement';
+  else why += p >= alpha ? `; p is not below ${alpha}` : `; the interval does not clear the ${(th * 100).toFixed(1)} % noise threshold`;
+  return { metric: o.metric, workload: bs.workload, baseline: { label: b.label, target: bs.target, values: bv }, candidate: { label: c.label, target: cs.target, values: cv }, p, ratio, threshold: th, alpha, verdict, why };
+}

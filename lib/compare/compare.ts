@@ -1,0 +1,198 @@
+// `isoprobe compare`: the same suite on several targets with the identical probe, repetitions
+// interleaved across targets in a shuffled order, every result stored as it arrives, and a
+// summary per workload with bootstrap intervals and ratios to the first target.
+import { IsoprobeError } from '../errors';
+import type { BlockResult, NetResult } from '../probe/types';
+import { mergeHistograms, percentile } from '../stats/histogram';
+import { bootstrap, bootstrapRatio, type Interval, median, rng, stdev, mean } from '../stats/resample';
+import type { Store } from '../store/db';
+import { makeTarget, type TargetName } from '../targets';
+import type { Session, SessionSpec, TargetResult } from '../targets/types';
+import type { Suite } from './suites';
+
+export interface CompareOptions {
+  targets: TargetName[];
+  suite: Suite;
+  reps: number;
+  spec: SessionSpec;
+  store?: Store;
+  command?: string;
+  /** Compare even if targets measured with different probe binaries. */
+  force?: boolean;
+  seed?: number;
+  signal?: AbortSignal;
+  onProgress?: (done: number, total: number, etaMs: number, what: string) => void;
+}
+
+export interface Cell {
+  target: string;
+  workload: string;
+  results: TargetResult[];
+  error?: string;
+}
+
+export interface Row {
+  target: string;
+  /** Per-repetition values the statistics are computed from. */
+  p50: number[];
+  p99: number[];
+  p999: number[];
+  rate: number[];
+  rateUnit: 'IOPS' | 'tx/s' | 'Gbit/s';
+  p50ci: Interval;
+  p99ci: Interval;
+  rateCi: Interval;
+  ratio?: Interval;
+  hostCache: string;
+  emulated: boolean;
+  cv: number;
+  error?: string;
+  /** All repetitions' latency histograms merged (for CDFs). */
+  histogram?: ReturnType<typeof mergeHistograms>;
+}
+
+export interface WorkloadSummary {
+  workload: string;
+  kind: string;
+  metric: string;
+  rows: Row[];
+}
+
+export interface Comparison {
+  runId?: number;
+  suite: string;
+  reps: number;
+  targets: string[];
+  summaries: WorkloadSummary[];
+  warnings: string[];
+  cells: Cell[];
+  stacks: Record<string, unknown>;
+}
+
+export function summarizeCell(c: Cell, baseline?: Row): Row {
+  const rs = c.results;
+  const net = rs[0] && rs[0].kind !== 'block';
+  const stream = rs[0]?.kind === 'tcp_stream';
+  const lat = (r: TargetResult) => (r.kind === 'block' ? (r as unknown as BlockResult).latency_ns : (r as unknown as NetResult).latency_ns);
+  const p = (r: TargetResult, k: string) => lat(r)?.percentiles[k] ?? NaN;
+  const rate = (r: TargetResult) => stream ? (r as unknown as NetResult).bits_per_s! / 1e9 : net ? (r as unknown as NetResult).tps! : (r as unknown as BlockResult).iops;
+  const row: Row = {
+    target: c.target,
+    p50: rs.map((r) => p(r, '50')),
+    p99: rs.map((r) => p(r, '99')),
+    p999: rs.map((r) => p(r, '99.9')),
+    rate: rs.map(rate),
+    rateUnit: stream ? 'Gbit/s' : net ? 'tx/s' : 'IOPS',
+    p50ci: { estimate: NaN, low: NaN, high: NaN, level: 0.95 },
+    p99ci: { estimate: NaN, low: NaN, high: NaN, level: 0.95 },
+    rateCi: { estimate: NaN, low: NaN, high: NaN, level: 0.95 },
+    hostCache: [...new Set(rs.map((r) => r.host_page_cache?.mode).filter(Boolean))].join('/') || '-',
+    emulated: rs.some((r) => r.target.emulated),
+    cv: 0,
+    error: c.error,
+  };
+  if (!rs.length) return row;
+  row.p50ci = bootstrap(row.p50);
+  row.p99ci = bootstrap(row.p99);
+  row.rateCi = bootstrap(row.rate);
+  row.cv = mean(row.rate) ? stdev(row.rate) / mean(row.rate) : 0;
+  const hs = rs.map((r) => lat(r)?.histogram).filter((h): h is NonNullable<typeof h> => !!h);
+  if (hs.length) row.histogram = mergeHistograms(...hs);
+  if (baseline && baseline.rate.length && baseline !== row) row.ratio = bootstrapRatio(row.rate, baseline.rate);
+  return row;
+}
+
+export function summarize(cells: Cell[], suite: Suite, targets: string[]): WorkloadSummary[] {
+  return suite.workloads.map((w) => {
+    const rows: Row[] = [];
+    for (const t of targets) {
+      const cell = cells.find((c) => c.target === t && c.workload === w.name)!;
+      rows.push(summarizeCell(cell, rows.find((r) => r.rate.length)));
+    }
+    const kind = w.workload.kind;
+    return { workload: w.name, kind, metric: kind === 'block' ? 'IOPS' : kind === 'rr' ? 'transactions/s' : 'Gbit/s', rows };
+  });
+}
+
+export function warningsFor(summaries: WorkloadSummary[], reps: number): string[] {
+  const w: string[] = [];
+  if (reps < 5) w.push(`only ${reps} repetitions: confidence intervals are wide or missing; use --reps 5 or more`);
+  const emulated = new Set<string>();
+  for (const s of summaries) {
+    for (const r of s.rows) {
+      if (r.emulated) emulated.add(r.target);
+      if (r.cv > 0.1 && r.rate.length > 1) w.push(`${s.workload} on ${r.target}: ${(r.cv * 100).toFixed(0)} % variation between repetitions; use more --reps or a longer duration, and keep the machine idle`);
+      if (r.error) w.push(`${s.workload} on ${r.target} failed: ${r.error}`);
+    }
+  }
+  for (const t of emulated) w.push(`${t}: numbers come from software emulation (QEMU TCG); they show the boundary's behaviour, not its cost on hardware`);
+  return w;
+}
+
+function shuffle<T>(xs: T[], r: () => number): T[] {
+  const a = [...xs];
+  for (let i = a.length - 1; i > 0; i--) {
+    const j = Math.floor(r() * (i + 1));
+    [a[i], a[j]] = [a[j]!, a[i]!];
+  }
+  return a;
+}
+
+export async function compare(o: CompareOptions): Promise<Comparison> {
+  if (!o.targets.length) throw new IsoprobeError('EINVALOPT', '--targets: expected at least one target', { option: 'targets' });
+  if (!Number.isInteger(o.reps) || o.reps < 1) throw new IsoprobeError('EINVALOPT', `--reps ${o.reps}: expected a whole number of at least 1`, { option: 'reps' });
+  const sessions = new Map<string, Session>();
+  const cells: Cell[] = [];
+  for (const t of o.targets) for (const w of o.suite.workloads) cells.push({ target: t, workload: w.name, results: [] });
+  const runId = o.store?.startRun({ suite: o.suite.name, reps: o.reps, targets: o.targets, command: o.command ?? 'compare' });
+  let status: 'complete' | 'incomplete' | 'failed' = 'failed';
+  try {
+    for (const name of o.targets) {
+      const t = makeTarget(name);
+      const a = await t.available();
+      if (!a.ok) throw new IsoprobeError('EUNAVAILABLE', `target ${name} is not available here: ${a.reason}`);
+      const needsNet = o.suite.workloads.some((w) => w.workload.kind !== 'block' && (w.workload as { placement?: string }).placement !== 'loopback');
+      sessions.set(name, await t.start({ ...o.spec, network: needsNet }));
+    }
+    const r = rng(o.seed ?? Date.now() % 2 ** 31);
+    const total = o.reps * o.suite.workloads.length * o.targets.length;
+    let done = 0;
+    const t0 = Date.now();
+    for (let rep = 0; rep < o.reps; rep++) {
+      for (const w of o.suite.workloads) {
+        for (const target of shuffle(o.targets, r)) {
+          if (o.signal?.aborted) throw new IsoprobeError('ECANCELED', 'the comparison was interrupted');
+          const cell = cells.find((c) => c.target === target && c.workload === w.name)!;
+          o.onProgress?.(done, total, done ? ((Date.now() - t0) / done) * (total - done) : NaN, `${w.name} on ${target} (rep ${rep + 1}/${o.reps})`);
+          if (!cell.error) {
+            try {
+              const res = await sessions.get(target)!.run(w.workload, { signal: o.signal });
+              cell.results.push(res);
+              o.store?.addResult(runId!, w.name, target, rep, res as unknown as Record<string, unknown>);
+            } catch (e) {
+              if ((e as IsoprobeError).code === 'ECANCELED' || o.signal?.aborted) throw e;
+              cell.error = (e as Error).message;  // this workload on this target cannot run: recorded, not retried
+            }
+          }
+          done++;
+        }
+      }
+    }
+    o.onProgress?.(total, total, 0, 'done');
+    const shas = new Set(cells.flatMap((c) => c.results.map((x) => x.target.probe_sha256)));
+    if (shas.size > 1 && !o.force)
+      throw new IsoprobeError('EPROBE', `the targets measured with different probe binaries (${[...shas].map((s) => s.slice(0, 12)).join(', ')}); refusing to compare them (--force to do it anyway)`);
+    status = 'complete';
+  } catch (e) {
+    status = (e as IsoprobeError).code === 'ECANCELED' ? 'incomplete' : 'failed';
+    throw e;
+  } finally {
+    for (const s of sessions.values()) await s.stop().catch(() => undefined);
+    if (runId !== undefined) o.store!.finishRun(runId, status);
+  }
+  const summaries = summarize(cells, o.suite, o.targets);
+  const stacks = Object.fromEntries(o.targets.map((t) => [t, cells.find((c) => c.target === t && c.results.length)?.results[0]?.target ?? null]));
+  return { runId, suite: o.suite.name, reps: o.reps, targets: o.targets, summaries, warnings: warningsFor(summaries, o.reps), cells, stacks };
+}
+
+export { median, percentile };

@@ -1,0 +1,126 @@
+// Workload suites: `quick` (minutes here), `paper` (the workload families of the MicroVM-on-Edge
+// study), or a JSON/YAML file a user writes, validated with the line and field of each error.
+import { readFileSync } from 'node:fs';
+
+import { IsoprobeError } from '../errors';
+import { normalizeNetOptions } from '../probe/net-options';
+import { normalizeBlockOptions } from '../probe/options';
+import type { Placement, Workload } from '../targets/types';
+
+export interface SuiteWorkload {
+  name: string;
+  workload: Workload;
+}
+
+export interface Suite {
+  name: string;
+  workloads: SuiteWorkload[];
+}
+
+const q = { duration: '2s', warmup: '500ms' };
+
+export const QUICK: Suite = {
+  name: 'quick',
+  workloads: [
+    { name: 'randread-4k-qd1', workload: { kind: 'block', options: { pattern: 'randread', bs: '4k', direct: true, engine: 'psync', ...q } } },
+    { name: 'randwrite-4k-qd1', workload: { kind: 'block', options: { pattern: 'randwrite', bs: '4k', direct: true, engine: 'psync', ...q } } },
+    { name: 'randread-4k-uring-qd32', workload: { kind: 'block', options: { pattern: 'randread', bs: '4k', direct: true, engine: 'io_uring', qd: 32, ...q } } },
+    { name: 'tcp-rr-64', workload: { kind: 'rr', options: { size: 64, ...q }, placement: 'client-inside' } },
+    { name: 'tcp-stream-128k', workload: { kind: 'stream', options: { size: '128k', ...q }, placement: 'client-inside' } },
+  ],
+};
+
+const p = { duration: '5s', warmup: '1s' };
+export const PAPER: Suite = {
+  name: 'paper',
+  workloads: [
+    ...(['read', 'write', 'randread', 'randwrite'] as const).flatMap((pattern) =>
+      (['4k', '64k', '1M'] as const).map((bs) => ({
+        name: `${pattern}-${bs}-qd1`,
+        workload: { kind: 'block' as const, options: { pattern, bs, direct: true, ...p } },
+      }))),
+    ...(['randread', 'randwrite'] as const).map((pattern) => ({
+      name: `${pattern}-4k-uring-qd32`,
+      workload: { kind: 'block' as const, options: { pattern, bs: '4k', direct: true, engine: 'io_uring' as const, qd: 32, ...p } },
+    })),
+    { name: 'tcp-rr-64', workload: { kind: 'rr', options: { size: 64, ...p }, placement: 'client-inside' } },
+    { name: 'tcp-rr-1k', workload: { kind: 'rr', options: { size: '1k', ...p }, placement: 'client-inside' } },
+    { name: 'udp-rr-64', workload: { kind: 'rr', options: { size: 64, proto: 'udp', ...p }, placement: 'client-inside' } },
+    { name: 'tcp-stream-out', workload: { kind: 'stream', options: { size: '128k', ...p }, placement: 'client-inside' } },
+    { name: 'tcp-stream-in', workload: { kind: 'stream', options: { size: '128k', reverse: true, ...p }, placement: 'client-inside' } },
+  ],
+};
+
+/** Where a path of a parsed document stands in its text (1-based line), for error messages. */
+function lineOf(doc: import('yaml').Document, path: (string | number)[]): number | undefined {
+  const node = doc.getIn(path, true) as { range?: [number, number] } | undefined;
+  const off = node?.range?.[0];
+  if (off === undefined) return undefined;
+  return String(doc.toString()).length ? (doc as unknown as { __text: string }).__text.slice(0, off).split('\n').length : undefined;
+}
+
+export function parseSuite(text: string, file: string): Suite {
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  const YAML = require('yaml') as typeof import('yaml');
+  const doc = YAML.parseDocument(text, { prettyErrors: false });
+  (doc as unknown as { __text: string }).__text = text;
+  const where = (path: (string | number)[]) => {
+    const line = lineOf(doc, path);
+    const field = path.map((k) => (typeof k === 'number' ? `[${k}]` : `.${k}`)).join('').replace(/^\./, '');
+    return `suite ${file}${line ? `, line ${line}` : ''}, ${field || 'top level'}`;
+  };
+  if (doc.errors.length) {
+    const e = doc.errors[0]!;
+    throw new IsoprobeError('EINVALOPT', `suite ${file}, line ${e.linePos?.[0]?.line ?? '?'}: ${e.message.split('\n')[0]}`, { option: 'suite' });
+  }
+  const data = doc.toJS() as Record<string, unknown> | null;
+  if (!data || typeof data !== 'object' || Array.isArray(data)) throw new IsoprobeError('EINVALOPT', `${where([])}: expected a mapping with "workloads"`, { option: 'suite' });
+  for (const k of Object.keys(data)) if (!['name', 'workloads', 'duration', 'warmup'].includes(k)) throw new IsoprobeError('EINVALOPT', `${where([k])}: unknown field "${k}" (expected name, workloads, duration, warmup)`, { option: 'suite' });
+  const ws = data.workloads;
+  if (!Array.isArray(ws) || ws.length === 0) throw new IsoprobeError('EINVALOPT', `${where(['workloads'])}: expected a non-empty list of workloads`, { option: 'suite' });
+  const defaults: Record<string, unknown> = {};
+  if (data.duration !== undefined) defaults.duration = data.duration;
+  if (data.warmup !== undefined) defaults.warmup = data.warmup;
+  const names = new Set<string>();
+  const workloads = ws.map((w: Record<string, unknown>, i: number): SuiteWorkload => {
+    if (!w || typeof w !== 'object') throw new IsoprobeError('EINVALOPT', `${where(['workloads', i])}: expected a mapping`, { option: 'suite' });
+    for (const k of Object.keys(w)) if (!['name', 'kind', 'options', 'placement'].includes(k)) throw new IsoprobeError('EINVALOPT', `${where(['workloads', i, k])}: unknown field "${k}" (expected name, kind, options, placement)`, { option: 'suite' });
+    const name = w.name;
+    if (typeof name !== 'string' || !/^[A-Za-z0-9._-]{1,64}$/.test(name)) throw new IsoprobeError('EINVALOPT', `${where(['workloads', i, 'name'])}: expected a name of letters, digits, . _ - (1-64)`, { option: 'suite' });
+    if (names.has(name)) throw new IsoprobeError('EINVALOPT', `${where(['workloads', i, 'name'])}: "${name}" is used twice`, { option: 'suite' });
+    names.add(name);
+    const kind = w.kind;
+    if (kind !== 'block' && kind !== 'rr' && kind !== 'stream') throw new IsoprobeError('EINVALOPT', `${where(['workloads', i, 'kind'])}: expected block, rr or stream`, { option: 'suite' });
+    const options = { ...defaults, ...((w.options as Record<string, unknown>) ?? {}) };
+    try {
+      if (kind === 'block') {
+        if ('file' in options) throw new IsoprobeError('EINVALOPT', '"file" is chosen by the comparison (the data file), not by the suite', { option: 'file' });
+        normalizeBlockOptions({ ...options, file: '/suite-check' });
+      } else {
+        if ('connect' in options) throw new IsoprobeError('EINVALOPT', '"connect" is chosen by the comparison (placement), not by the suite', { option: 'connect' });
+        normalizeNetOptions(kind, { ...options, connect: '127.0.0.1:1' });
+      }
+    } catch (e) {
+      const err = e as IsoprobeError;
+      throw new IsoprobeError('EINVALOPT', `${where(['workloads', i, 'options', ...(err.option && err.option in options ? [err.option] : [])])}: ${err.message}`, { option: 'suite' });
+    }
+    const placement = w.placement;
+    if (placement !== undefined && !['client-inside', 'server-inside', 'loopback'].includes(placement as string))
+      throw new IsoprobeError('EINVALOPT', `${where(['workloads', i, 'placement'])}: expected client-inside, server-inside or loopback`, { option: 'suite' });
+    const workload: Workload = kind === 'block' ? { kind, options: options as never } : { kind, options: options as never, placement: (placement as Placement | undefined) ?? 'client-inside' };
+    return { name, workload };
+  });
+  return { name: typeof data.name === 'string' ? data.name : file, workloads };
+}
+
+export function loadSuite(spec: string): Suite {
+  if (spec === 'quick') return QUICK;
+  if (spec === 'paper') return PAPER;
+  let text: string;
+  try {
+    text = readFileSync(spec, 'utf8');
+  } catch (e) {
+    throw new IsoprobeError('EINVALOPT', `--suite "${spec}": expected quick, paper or a readable suite file (${(e as Error).message})`, { option: 'suite' });
+  }
+  return parseSuite(text, spec);
+}

@@ -1,0 +1,116 @@
+// One self-contained HTML file per comparison: latency CDFs overlaid per target, latency
+// histograms, rate bars with confidence intervals, the full stack of every target, the machine.
+// Charts are inline SVG drawn here; the page loads nothing from anywhere.
+import type { Comparison, Row } from '../compare/compare';
+import { bucketHigh, bucketLow } from '../stats/histogram';
+import type { HistogramJson } from '../probe/types';
+
+const COLORS = ['#1b6ac9', '#d9480f', '#2b8a3e', '#862e9c', '#e67700', '#0b7285', '#c92a2a', '#5c940d', '#495057', '#a61e4d', '#364fc7'];
+
+function esc(s: unknown): string {
+  return String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+}
+
+function fmtNs(ns: number): string {
+  if (ns < 1e3) return `${Math.round(ns)} ns`;
+  if (ns < 1e6) return `${(ns / 1e3).toFixed(ns < 1e4 ? 1 : 0)} µs`;
+  if (ns < 1e9) return `${(ns / 1e6).toFixed(ns < 1e7 ? 1 : 0)} ms`;
+  return `${(ns / 1e9).toFixed(1)} s`;
+}
+
+/** CDF points (value, cumulative fraction) from a sparse histogram, one per bucket. */
+export function cdfPoints(h: HistogramJson): [number, number][] {
+  let seen = 0;
+  return h.buckets.map(([i, c]) => {
+    seen += c;
+    return [Math.min(h.max, Math.max(h.min, (bucketLow(i) + bucketHigh(i)) / 2)), seen / h.count];
+  });
+}
+
+function cdfSvg(rows: Row[]): string {
+  const series = rows.filter((r) => r.histogram && r.histogram.count);
+  if (!series.length) return '';
+  const W = 640, H = 300, L = 60, B = 40, T = 10, R = 10;
+  const lo = Math.max(1, Math.min(...series.map((r) => r.histogram!.min)));
+  const hi = Math.max(...series.map((r) => r.histogram!.max), lo * 10);
+  const x = (v: number) => L + ((Math.log10(Math.max(v, lo)) - Math.log10(lo)) / (Math.log10(hi) - Math.log10(lo))) * (W - L - R);
+  const y = (f: number) => T + (1 - f) * (H - T - B);
+  const ticks: string[] = [];
+  for (let d = Math.ceil(Math.log10(lo)); d <= Math.floor(Math.log10(hi)); d++) {
+    const v = 10 ** d;
+    ticks.push(`<line x1="${x(v)}" y1="${T}" x2="${x(v)}" y2="${H - B}" class="grid"/><text x="${x(v)}" y="${H - B + 16}" text-anchor="middle">${fmtNs(v)}</text>`);
+  }
+  for (const f of [0, 0.5, 0.9, 0.99, 1]) ticks.push(`<line x1="${L}" y1="${y(f)}" x2="${W - R}" y2="${y(f)}" class="grid"/><text x="${L - 6}" y="${y(f) + 4}" text-anchor="end">${f}</text>`);
+  const lines = series.map((r, i) => {
+    const pts = cdfPoints(r.histogram!).map(([v, f]) => `${x(v).toFixed(1)},${y(f).toFixed(1)}`).join(' ');
+    return `<polyline class="cdf" points="${pts}" fill="none" stroke="${COLORS[i % COLORS.length]}" stroke-width="2"><title>${esc(r.target)}</title></polyline>`;
+  });
+  const legend = series.map((r, i) => `<span class="key"><i style="background:${COLORS[i % COLORS.length]}"></i>${esc(r.target)}${r.emulated ? ' (emulated)' : ''}</span>`).join(' ');
+  return `<figure><svg class="chart cdf-chart" viewBox="0 0 ${W} ${H}" role="img" aria-label="latency CDF">${ticks.join('')}${lines.join('')}<text x="${(W + L) / 2}" y="${H - 6}" text-anchor="middle">latency (log scale), all repetitions</text></svg><figcaption>${legend}</figcaption></figure>`;
+}
+
+function histogramSvg(r: Row, color: string): string {
+  const h = r.histogram;
+  if (!h || !h.count) return '';
+  // Regroup the fine buckets into ~40 log-spaced bars for the eye.
+  const lo = Math.max(1, h.min), hi = Math.max(h.max, lo + 1);
+  const bins = 40;
+  const counts = new Array<number>(bins).fill(0);
+  for (const [i, c] of h.buckets) {
+    const v = (bucketLow(i) + bucketHigh(i)) / 2;
+    const b = Math.min(bins - 1, Math.max(0, Math.floor(((Math.log10(v) - Math.log10(lo)) / (Math.log10(hi) - Math.log10(lo) || 1)) * bins)));
+    counts[b] += c;
+  }
+  const W = 300, H = 120, max = Math.max(...counts);
+  const bw = W / bins;
+  const bars = counts.map((c, i) => `<rect class="bar" x="${(i * bw).toFixed(1)}" y="${(H - 20 - (c / max) * (H - 30)).toFixed(1)}" width="${(bw - 1).toFixed(1)}" height="${((c / max) * (H - 30)).toFixed(1)}" fill="${color}"/>`);
+  return `<figure class="small"><svg class="chart hist-chart" viewBox="0 0 ${W} ${H}">${bars.join('')}<text x="0" y="${H - 4}">${fmtNs(lo)}</text><text x="${W}" y="${H - 4}" text-anchor="end">${fmtNs(hi)}</text></svg><figcaption>${esc(r.target)}: ${h.count.toLocaleString('en-US')} operations</figcaption></figure>`;
+}
+
+function barsSvg(rows: Row[]): string {
+  const ok = rows.filter((r) => Number.isFinite(r.rateCi.estimate));
+  if (!ok.length) return '';
+  const W = 640, rowH = 28, L = 150, R = 120;
+  const H = ok.length * rowH + 20;
+  const max = Math.max(...ok.map((r) => (Number.isFinite(r.rateCi.high) ? r.rateCi.high : r.rateCi.estimate))) * 1.05;
+  const x = (v: number) => L + (v / max) * (W - L - R);
+  const items = ok.map((r, i) => {
+    const yy = 10 + i * rowH;
+    const c = COLORS[rows.indexOf(r) % COLORS.length];
+    const whisker = Number.isFinite(r.rateCi.low) ? `<line class="ci" x1="${x(r.rateCi.low)}" y1="${yy + 10}" x2="${x(r.rateCi.high)}" y2="${yy + 10}" stroke="#000"/><line x1="${x(r.rateCi.low)}" y1="${yy + 4}" x2="${x(r.rateCi.low)}" y2="${yy + 16}" stroke="#000"/><line x1="${x(r.rateCi.high)}" y1="${yy + 4}" x2="${x(r.rateCi.high)}" y2="${yy + 16}" stroke="#000"/>` : '';
+    const label = r.rateUnit === 'Gbit/s' ? `${r.rateCi.estimate.toFixed(2)} ${r.rateUnit}` : `${Math.round(r.rateCi.estimate).toLocaleString('en-US')} ${r.rateUnit}`;
+    return `<text x="${L - 8}" y="${yy + 14}" text-anchor="end">${esc(r.target)}${r.emulated ? ' *' : ''}</text><rect class="bar" x="${L}" y="${yy + 2}" width="${(x(r.rateCi.estimate) - L).toFixed(1)}" height="16" fill="${c}"/>${whisker}<text x="${W - R + 6}" y="${yy + 14}">${label}</text>`;
+  });
+  return `<figure><svg class="chart bar-chart" viewBox="0 0 ${W} ${H}">${items.join('')}</svg><figcaption>median over repetitions, whiskers: bootstrap 95 % interval${ok.some((r) => r.emulated) ? '; * emulated (TCG)' : ''}</figcaption></figure>`;
+}
+
+export function renderHtml(c: Comparison, env: Record<string, unknown>, title = 'isoprobe report'): string {
+  const sections = c.summaries.map((s) => {
+    const table = s.rows.map((r) => `<tr><td>${esc(r.target)}${r.emulated ? ' <b class="emu">EMULATED</b>' : ''}</td><td>${r.p50.length ? fmtNs(r.p50ci.estimate) : '-'}</td><td>${r.p99.length ? fmtNs(r.p99ci.estimate) : '-'}</td><td>${Number.isFinite(r.rateCi.estimate) ? (r.rateUnit === 'Gbit/s' ? r.rateCi.estimate.toFixed(2) : Math.round(r.rateCi.estimate).toLocaleString('en-US')) : '-'} ${r.rateUnit}</td><td>${r.ratio ? `${r.ratio.estimate.toFixed(3)} [${r.ratio.low.toFixed(3)}, ${r.ratio.high.toFixed(3)}]` : 'baseline'}</td><td class="cache-${esc(r.hostCache)}">${esc(r.hostCache)}</td><td>${r.error ? esc(r.error) : ''}</td></tr>`).join('');
+    const hist = s.rows.map((r, i) => histogramSvg(r, COLORS[i % COLORS.length]!)).join('');
+    return `<section><h2>${esc(s.workload)} <small>${esc(s.kind)}</small></h2>
+<table><tr><th>target</th><th>p50</th><th>p99</th><th>${esc(s.metric)}</th><th>ratio [95 % CI]</th><th>host page cache</th><th></th></tr>${table}</table>
+${barsSvg(s.rows)}${cdfSvg(s.rows)}<div class="hists">${hist}</div></section>`;
+  });
+  const stacks = Object.entries(c.stacks).map(([t, st]) => `<h3>${esc(t)}</h3><pre>${esc(JSON.stringify(st, null, 2))}</pre>`).join('');
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<title>${esc(title)}</title>
+<style>
+body{font:14px/1.45 system-ui,sans-serif;margin:2em auto;max-width:980px;color:#212529;padding:0 1em}
+h1{font-size:1.6em}h2{margin-top:2em;border-bottom:1px solid #dee2e6}h2 small{color:#868e96;font-weight:normal}
+table{border-collapse:collapse;margin:.5em 0}td,th{padding:.25em .7em;border-bottom:1px solid #e9ecef;text-align:left}
+.chart{width:100%;height:auto}.chart text{font-size:11px;fill:#495057}.grid{stroke:#e9ecef}
+figure{margin:1em 0}figcaption{color:#495057;font-size:12px}.key i{display:inline-block;width:12px;height:12px;margin:0 4px 0 10px}
+.hists{display:flex;flex-wrap:wrap;gap:8px}.small{width:300px}.emu{color:#c92a2a}.cache-used{color:#c92a2a;font-weight:bold}
+pre{background:#f8f9fa;padding:.7em;overflow:auto;font-size:12px}.warn{background:#fff3bf;padding:.5em 1em}
+</style></head><body>
+<h1>${esc(title)}</h1>
+<p>Suite <b>${esc(c.suite)}</b>, ${c.reps} repetitions per target and workload, interleaved in shuffled order; targets ${esc(c.targets.join(', '))}${c.runId ? `; run ${c.runId}` : ''}. Latency is per operation (block) or the full round trip (network); medians over repetitions with bootstrap 95 % intervals.</p>
+${c.warnings.length ? `<div class="warn">${c.warnings.map((w) => `<p>${esc(w)}</p>`).join('')}</div>` : ''}
+${sections.join('\n')}
+<section><h2>Stacks</h2>${stacks}</section>
+<section><h2>Environment</h2><pre>${esc(JSON.stringify(env, null, 2))}</pre></section>
+</body></html>
+`;
+}

@@ -1,0 +1,147 @@
+// The results history: one embedded SQLite file. Every result is its own transaction, so an
+// interrupted comparison keeps what it measured (the run is marked incomplete) and nothing earlier
+// is touched. The schema is versioned; a file that is not an isoprobe database is refused.
+import { mkdirSync } from 'node:fs';
+import { homedir, hostname, cpus, release, totalmem } from 'node:os';
+import { dirname, join } from 'node:path';
+
+import { IsoprobeError } from '../errors';
+
+// better-sqlite3 is loaded lazily: the probe and the targets work without it.
+type Database = import('better-sqlite3').Database;
+
+export const DB_SCHEMA = 1;
+
+export function defaultDbPath(): string {
+  return process.env.ISOPROBE_DB || join(process.env.XDG_DATA_HOME || join(homedir(), '.local', 'share'), 'isoprobe', 'results.db');
+}
+
+export type RunStatus = 'running' | 'complete' | 'incomplete' | 'failed';
+
+export interface RunRow {
+  id: number;
+  started_at: string;
+  finished_at: string | null;
+  status: RunStatus;
+  suite: string;
+  reps: number;
+  targets: string;
+  machine: string;
+  command: string;
+  note: string | null;
+}
+
+export interface ResultRow {
+  id: number;
+  run_id: number;
+  workload: string;
+  target: string;
+  rep: number;
+  kind: string;
+  probe_sha256: string;
+  emulated: number;
+  host_page_cache: string | null;
+  /** The whole result object as JSON (histograms included). */
+  json: string;
+}
+
+export function machineFingerprint(): Record<string, unknown> {
+  return { hostname: hostname(), kernel: release(), cpu: cpus()[0]?.model ?? 'unknown', cpus: cpus().length, mem_bytes: totalmem() };
+}
+
+export class Store {
+  readonly db: Database;
+
+  constructor(readonly path = defaultDbPath()) {
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    const Sqlite = require('better-sqlite3') as typeof import('better-sqlite3');
+    try {
+      this.db = new Sqlite(path, { fileMustExist: false });
+      this.db.pragma('journal_mode = WAL');
+      this.db.pragma('foreign_keys = ON');
+      this.migrate();
+    } catch (e) {
+      if (e instanceof IsoprobeError) throw e;
+      throw new IsoprobeError('EDB', `--db ${path}: not a usable isoprobe database (${(e as Error).message})`, { option: 'db' });
+    }
+  }
+
+  private migrate(): void {
+    const tables = this.db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[];
+    const names = new Set(tables.map((t) => t.name));
+    if (names.size && !names.has('isoprobe_meta'))
+      throw new IsoprobeError('EDB', `--db ${this.path}: this SQLite file is not an isoprobe database (it has tables ${[...names].join(', ')}); refusing to touch it`, { option: 'db' });
+    if (names.has('isoprobe_meta')) {
+      const v = this.db.prepare("SELECT value FROM isoprobe_meta WHERE key = 'schema'").get() as { value: string } | undefined;
+      if (!v || Number(v.value) > DB_SCHEMA)
+        throw new IsoprobeError('EDB', `--db ${this.path}: database schema ${v?.value ?? 'missing'} is newer than this isoprobe understands (${DB_SCHEMA})`, { option: 'db' });
+      return;
+    }
+    this.db.exec(`
+      BEGIN;
+      CREATE TABLE isoprobe_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+      INSERT INTO isoprobe_meta VALUES ('schema', '${DB_SCHEMA}');
+      CREATE TABLE runs (
+        id INTEGER PRIMARY KEY,
+        started_at TEXT NOT NULL,
+        finished_at TEXT,
+        status TEXT NOT NULL CHECK (status IN ('running', 'complete', 'incomplete', 'failed')),
+        suite TEXT NOT NULL,
+        reps INTEGER NOT NULL,
+        targets TEXT NOT NULL,
+        machine TEXT NOT NULL,
+        command TEXT NOT NULL,
+        note TEXT
+      );
+      CREATE TABLE results (
+        id INTEGER PRIMARY KEY,
+        run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        workload TEXT NOT NULL,
+        target TEXT NOT NULL,
+        rep INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        probe_sha256 TEXT NOT NULL,
+        emulated INTEGER NOT NULL,
+        host_page_cache TEXT,
+        json TEXT NOT NULL
+      );
+      CREATE INDEX results_run ON results(run_id, workload, target);
+      COMMIT;`);
+  }
+
+  startRun(r: { suite: string; reps: number; targets: string[]; command: string; note?: string }): number {
+    const info = this.db.prepare('INSERT INTO runs (started_at, status, suite, reps, targets, machine, command, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
+      .run(new Date().toISOString(), 'running', r.suite, r.reps, r.targets.join(','), JSON.stringify(machineFingerprint()), r.command, r.note ?? null);
+    return Number(info.lastInsertRowid);
+  }
+
+  addResult(runId: number, workload: string, target: string, rep: number, result: Record<string, unknown>): void {
+    const t = result.target as { probe_sha256?: string; emulated?: boolean } | undefined;
+    const hpc = result.host_page_cache as { mode?: string } | undefined;
+    this.db.prepare('INSERT INTO results (run_id, workload, target, rep, kind, probe_sha256, emulated, host_page_cache, json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
+      .run(runId, workload, target, rep, String(result.kind), t?.probe_sha256 ?? (result.probe as { sha256?: string })?.sha256 ?? '', t?.emulated ? 1 : 0, hpc?.mode ?? null, JSON.stringify(result));
+  }
+
+  finishRun(runId: number, status: RunStatus, note?: string): void {
+    this.db.prepare('UPDATE runs SET finished_at = ?, status = ?, note = COALESCE(?, note) WHERE id = ?').run(new Date().toISOString(), status, note ?? null, runId);
+  }
+
+  runs(limit = 50): RunRow[] {
+    return this.db.prepare('SELECT * FROM runs ORDER BY id DESC LIMIT ?').all(limit) as RunRow[];
+  }
+
+  run(id: number): RunRow {
+    const r = this.db.prepare('SELECT * FROM runs WHERE id = ?').get(id) as RunRow | undefined;
+    if (!r) throw new IsoprobeError('EINVALOPT', `run ${id}: no such run in ${this.path} (see isoprobe history)`, { option: 'run' });
+    return r;
+  }
+
+  results(runId: number): ResultRow[] {
+    return this.db.prepare('SELECT * FROM results WHERE run_id = ? ORDER BY workload, target, rep').all(runId) as ResultRow[];
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}

@@ -1,0 +1,141 @@
+// QEMU -M microvm: virtio-blk-device and virtio-net-device on virtio-mmio. KVM when /dev/kvm works,
+// otherwise TCG software emulation, and then every number is marked emulated.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { release } from 'node:os';
+
+import { writeInitramfs } from '../image/guest';
+import { cacheDir, debianCloudKernel, type GuestKernel } from '../image/kernel';
+import { native } from '../probe/native';
+
+import { IsoprobeError } from '../errors';
+import { exec, versionOf, which } from './exec';
+import { kvmUnavailable, type Launch, type LaunchContext, type Vmm, VmTarget } from './vm';
+import type { Availability } from './types';
+
+export const QEMU = 'qemu-system-x86_64';
+
+export interface QemuArgs {
+  accel: 'kvm' | 'tcg';
+  args: string[];
+  diskCache: string;
+  netBackend: string;
+}
+
+/** The command line, built from the context alone (so it can be checked without running QEMU). */
+export function qemuArgs(ctx: LaunchContext, accel: 'kvm' | 'tcg', vhostNet = existsSync('/dev/vhost-net')): QemuArgs {
+  const cache = ctx.spec.hostCache ?? 'none';
+  const aio = (ctx.spec.aio as string | undefined) ?? (cache === 'none' ? 'io_uring' : 'threads');
+  if (!['none', 'writeback', 'unsafe'].includes(cache)) throw new IsoprobeError('EINVALOPT', `hostCache "${cache}": expected none, writeback or unsafe for QEMU`, { option: 'host_cache' });
+  if (!['threads', 'native', 'io_uring'].includes(aio)) throw new IsoprobeError('EINVALOPT', `aio "${aio}": expected threads, native or io_uring for QEMU`, { option: 'aio' });
+  if (aio === 'native' && cache !== 'none') throw new IsoprobeError('EINVALOPT', 'aio "native" needs hostCache "none" (QEMU opens the file with O_DIRECT for it)', { option: 'aio' });
+  const args = [
+    '-M', 'microvm,x-option-roms=off,rtc=off',
+    '-accel', accel,
+    // TCG: qemu64, since -cpu max confuses the guest's PIT-based TSC calibration.
+    '-cpu', accel === 'kvm' ? 'host' : 'qemu64',
+    '-smp', String(ctx.vcpus),
+    '-m', `${ctx.memMiB}M`,
+    '-nodefaults', '-no-user-config', '-display', 'none', '-serial', 'stdio', '-monitor', 'none', '-no-reboot',
+    '-kernel', ctx.kernel.bzImage,
+    '-initrd', ctx.initramfs,
+    '-append', ctx.cmdline,
+  ];
+  if (ctx.dataFile) {
+    args.push('-drive', `id=data,file=${ctx.dataFile},format=raw,if=none,cache=${cache},aio=${aio}`, '-device', 'virtio-blk-device,drive=data');
+  }
+  if (ctx.tap) {
+    args.push('-netdev', `tap,id=net0,ifname=${ctx.tap},script=no,downscript=no${accel === 'kvm' && vhostNet ? ',vhost=on' : ''}`, '-device', `virtio-net-device,netdev=net0,mac=${ctx.mac}`);
+  }
+  const hostSide = cache === 'none' ? 'O_DIRECT on the host file, the host page cache is bypassed' : 'through the host page cache';
+  const netBackend = !ctx.tap ? 'none' : accel === 'kvm' && vhostNet ? 'tap + vhost-net (in-kernel virtio-net backend)' : 'tap, virtio-net emulated in QEMU\'s userspace (no /dev/vhost-net)';
+  return { accel, args, diskCache: `QEMU cache=${cache} aio=${aio} (${hostSide})`, netBackend };
+}
+
+/**
+ * The guest command line for an accelerator. Under TCG, QEMU's rdtsc reads the host's TSC, and
+ * microvm has no PIT/HPET to calibrate against reliably: the guest is told the host's measured TSC
+ * frequency (tsc_early_khz), so its clock - and every latency the probe takes there - is right.
+ */
+export function guestCmdline(base: string, accel: 'kvm' | 'tcg', tscHz = accel === 'tcg' ? native().tscHz() : 0): string {
+  if (accel === 'kvm' || !tscHz) return base;
+  // Every vCPU reads the same host TSC under TCG, so it is reliable; without saying so the guest
+  // marks it unstable and falls back to jiffies, whose steps are milliseconds.
+  return `${base} tsc_early_khz=${Math.round(tscHz / 1000)} tsc=reliable no_timer_check`;
+}
+
+/**
+ * Whether KVM can really run a guest here, not just create a VM: nested virtualization may stop a
+ * Linux guest before its first line of output. Boots the guest image once with an empty plan and
+ * caches the verdict per host kernel, QEMU and guest kernel.
+ */
+export function kvmBootCheck(kernel: GuestKernel, timeoutS = 20): string | undefined {
+  const basic = kvmUnavailable();
+  if (basic) return basic;
+  const qv = spawnSync(QEMU, ['--version'], { encoding: 'utf8' }).stdout.split('\n')[0] ?? '';
+  const key = `${release()}|${qv}|${kernel.version}`.replace(/[^A-Za-z0-9.|-]/g, '_');
+  const dir = join(cacheDir(), 'kvm-check');
+  const file = join(dir, `${Buffer.from(key).toString('base64url')}.json`);
+  if (existsSync(file)) {
+    const v = JSON.parse(readFileSync(file, 'utf8')) as { ok: boolean; reason?: string };
+    return v.ok ? undefined : v.reason;
+  }
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const initrd = join(dir, `initramfs-${process.pid}`);
+  writeInitramfs(initrd, kernel, []);
+  const r = spawnSync(QEMU, ['-M', 'microvm', '-accel', 'kvm', '-cpu', 'host', '-smp', '1', '-m', '256M', '-nodefaults', '-no-user-config', '-display', 'none',
+    '-serial', 'stdio', '-monitor', 'none', '-no-reboot', '-kernel', kernel.bzImage, '-initrd', initrd, '-append', 'console=ttyS0 quiet panic=-1 reboot=t'],
+  { encoding: 'latin1', timeout: timeoutS * 1000, killSignal: 'SIGKILL' });
+  rmSync(initrd, { force: true });
+  const ok = /ISOPROBE READY/.test(r.stdout ?? '');
+  const warn = (r.stderr ?? '').split('\n').find((l) => /warning|error/i.test(l))?.trim();
+  const reason = ok ? undefined : `/dev/kvm creates VMs, but a guest did not reach /init within ${timeoutS} s under KVM (nested virtualization that cannot run this kernel${warn ? `; QEMU: ${warn}` : ''})`;
+  writeFileSync(file, JSON.stringify({ ok, reason, checked: new Date().toISOString(), key }));
+  return reason;
+}
+
+class QemuMicrovm implements Vmm {
+  readonly name = 'qemu-microvm';
+  readonly description = 'QEMU -M microvm (KVM, or TCG emulation labelled as such)';
+
+  async version(): Promise<string> {
+    return (await versionOf([QEMU, '--version'])) ?? 'unknown';
+  }
+
+  async available(): Promise<Availability> {
+    if (process.getuid?.() !== 0) return { ok: false, reason: 'microVM targets need root (tap devices, namespaces)' };
+    if (!(await which(QEMU))) return { ok: false, reason: `${QEMU} is not installed (Debian package qemu-system-x86)` };
+    const machines = await exec([QEMU, '-M', 'help'], { timeoutMs: 10_000 });
+    if (!/^microvm\b/m.test(machines.stdout)) return { ok: false, reason: `${QEMU} has no microvm machine type` };
+    let kvm = kvmUnavailable();
+    if (!kvm) {
+      try {
+        kvm = kvmBootCheck(debianCloudKernel());
+      } catch (e) {
+        kvm = `KVM not checked: ${(e as Error).message}`;
+      }
+    }
+    return { ok: true, version: `${await this.version()}${kvm ? ` (TCG emulation: ${kvm})` : ' (KVM)'}` };
+  }
+
+  async launch(ctx: LaunchContext): Promise<Launch> {
+    const want = ctx.spec.accel ?? (process.env.ISOPROBE_ACCEL as 'kvm' | 'tcg' | undefined) ?? 'auto';
+    const why = want === 'tcg' ? undefined : kvmBootCheck(ctx.kernel);
+    if (want === 'kvm' && why) throw new IsoprobeError('EUNAVAILABLE', `accel kvm: ${why}`);
+    const accel = want === 'tcg' || why ? 'tcg' : 'kvm';
+    ctx.cmdline = guestCmdline(ctx.cmdline, accel);
+    const q = qemuArgs(ctx, accel);
+    return {
+      argv: [QEMU, ...q.args],
+      diskCache: q.diskCache,
+      netBackend: q.netBackend,
+      emulated: accel === 'tcg',
+      accel: accel === 'tcg' ? `TCG software emulation${why ? ` (${why})` : ' (requested)'}` : 'KVM',
+    };
+  }
+}
+
+export function qemuMicrovmTarget(): VmTarget {
+  return new VmTarget(new QemuMicrovm());
+}

@@ -1,0 +1,244 @@
+// The static probe as /init of a guest: mount /proc /sys /dev, load the virtio modules packed in
+// the initramfs (in the order given, with their parameters from the kernel command line, as
+// modprobe would), configure eth0, run the plan, print each result on the serial console framed
+// with its length and CRC-32, and power off. No shell, no busybox.
+//
+// Plan (/plan, one directive a line):
+//   net IFACE ADDR/PREFIX          address an interface and bring it up (lo comes up always)
+//   serve ADDR:PORT SECONDS        echo server in the background for that long
+//   run ARGS...                    one probe command line: block ... | net rr ... | net stream ...
+//   hold SECONDS                   stay up (e.g. while the host measures against the server)
+//   exit                           leave PID 1 at once (the kernel panics): for fault tests
+#include "init.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/reboot.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "../core/clock.h"
+#include "../core/json.h"
+#include "../core/net.h"
+
+namespace isoprobe {
+
+std::string run_probe_command(const std::vector<std::string>& args);  // main.cc
+
+namespace {
+
+uint32_t crc32(const std::string& s) {
+  uint32_t c = 0xffffffffu;
+  for (unsigned char b : s) {
+    c ^= b;
+    for (int k = 0; k < 8; k++) c = (c >> 1) ^ (0xedb88320u & (0u - (c & 1)));
+  }
+  return ~c;
+}
+
+// Everything the host reads is one line per record on the console: "ISOPROBE <kind> ...".
+void emit(const char* kind, const std::string& payload) {
+  std::string head = std::string("\nISOPROBE ") + kind + " " + std::to_string(payload.size()) + " " + std::to_string(crc32(payload)) + "\n";
+  std::string all = head + payload + "\nISOPROBE END\n";
+  fwrite(all.data(), 1, all.size(), stdout);
+  fflush(stdout);
+  // Wait until the UART has sent it all: kernel messages (such as the one power-off prints) go
+  // straight to the console and would land inside a frame still draining from the tty buffer.
+  tcdrain(1);
+}
+
+std::string stage_json(const char* stage, const std::string& message) {
+  JsonWriter w;
+  w.begin_object();
+  w.kv("stage", stage);
+  w.kv("message", message);
+  w.end_object();
+  return w.str();
+}
+
+void log_line(const std::string& s) { emit("LOG", stage_json("init", s)); }
+
+std::string read_all(const char* path) {
+  std::ifstream f(path);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+void mounts() {
+  mkdir("/proc", 0555);
+  mkdir("/sys", 0555);
+  mkdir("/dev", 0755);
+  mkdir("/tmp", 01777);
+  mount("proc", "/proc", "proc", 0, nullptr);
+  mount("sysfs", "/sys", "sysfs", 0, nullptr);
+  mount("devtmpfs", "/dev", "devtmpfs", 0, nullptr);
+  mount("tmpfs", "/tmp", "tmpfs", 0, nullptr);
+}
+
+std::string norm(std::string s) {
+  for (auto& c : s) if (c == '-') c = '_';
+  return s;
+}
+
+// "virtio_mmio.device=4K@0xd0000000:5 x.y=z" -> the parameters for module `name`.
+std::string module_params(const std::string& cmdline, const std::string& name) {
+  std::istringstream in(cmdline);
+  std::string tok, out;
+  while (in >> tok) {
+    size_t dot = tok.find('.');
+    if (dot == std::string::npos || tok.find('=') < dot) continue;
+    if (norm(tok.substr(0, dot)) != norm(name)) continue;
+    out += (out.empty() ? "" : " ") + tok.substr(dot + 1);
+  }
+  return out;
+}
+
+void load_modules() {
+  std::ifstream order("/modules/order");
+  std::string cmdline = read_all("/proc/cmdline");
+  std::string name;
+  while (std::getline(order, name)) {
+    if (name.empty()) continue;
+    std::string path = "/modules/" + name + ".ko";
+    int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) { log_line("module " + name + ": cannot open " + path + ": " + strerror(errno)); continue; }
+    std::string params = module_params(cmdline, name);
+    long rc = syscall(SYS_finit_module, fd, params.c_str(), 0);
+    int err = errno;
+    close(fd);
+    if (rc != 0 && err != EEXIST) log_line("module " + name + ": finit_module failed: " + strerror(err));
+  }
+}
+
+bool if_up(int s, const std::string& ifname) {
+  ifreq ifr{};
+  std::strncpy(ifr.ifr_name, ifname.c_str(), IFNAMSIZ - 1);
+  if (ioctl(s, SIOCGIFFLAGS, &ifr) != 0) return false;
+  ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+  return ioctl(s, SIOCSIFFLAGS, &ifr) == 0;
+}
+
+bool configure(const std::string& ifname, const std::string& cidr, std::string* why) {
+  int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  size_t slash = cidr.find('/');
+  std::string addr = cidr.substr(0, slash);
+  int prefix = slash == std::string::npos ? 24 : std::atoi(cidr.c_str() + slash + 1);
+  ifreq ifr{};
+  std::strncpy(ifr.ifr_name, ifname.c_str(), IFNAMSIZ - 1);
+  auto* sin = reinterpret_cast<sockaddr_in*>(&ifr.ifr_addr);
+  sin->sin_family = AF_INET;
+  bool ok = inet_pton(AF_INET, addr.c_str(), &sin->sin_addr) == 1 && ioctl(s, SIOCSIFADDR, &ifr) == 0;
+  if (ok) {
+    sin->sin_addr.s_addr = prefix ? htonl(0xffffffffu << (32 - prefix)) : 0;
+    ok = ioctl(s, SIOCSIFNETMASK, &ifr) == 0 && if_up(s, ifname);
+  }
+  if (!ok) *why = ifname + " " + cidr + ": " + strerror(errno);
+  close(s);
+  return ok;
+}
+
+void wait_for_iface(const std::string& ifname, int ms) {
+  std::string path = "/sys/class/net/" + ifname;
+  for (int i = 0; i < ms / 10 && access(path.c_str(), F_OK) != 0; i++) usleep(10000);
+}
+
+std::vector<std::string> split(const std::string& line) {
+  std::istringstream in(line);
+  std::vector<std::string> out;
+  std::string t;
+  while (in >> t) out.push_back(t);
+  return out;
+}
+
+void power_off() {
+  fflush(stdout);
+  tcdrain(1);
+  sync();
+  reboot(RB_POWER_OFF);
+  reboot(RB_AUTOBOOT);  // VMMs started with "exit on reboot" (QEMU -no-reboot, Firecracker) end here
+  for (;;) pause();
+}
+
+}  // namespace
+
+int run_as_init(int, char**) {
+  mounts();
+  int con = open("/dev/console", O_RDWR | O_CLOEXEC);
+  if (con >= 0) {
+    dup2(con, 0);
+    dup2(con, 1);
+    dup2(con, 2);
+  }
+  // Raw output: no "\n" -> "\r\n" translation, so frames arrive byte for byte as written.
+  termios t;
+  if (tcgetattr(1, &t) == 0) {
+    t.c_oflag &= ~tcflag_t(OPOST);
+    tcsetattr(1, TCSANOW, &t);
+  }
+  setvbuf(stdout, nullptr, _IOFBF, 1 << 16);
+  emit("READY", "{\"uptime_ns\":" + std::to_string(mono_ns()) + "}");
+  load_modules();
+  {
+    int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if_up(s, "lo");
+    close(s);
+  }
+  std::ifstream plan("/plan");
+  std::string line;
+  std::vector<std::unique_ptr<EchoServer>> servers;
+  int index = 0;
+  while (std::getline(plan, line)) {
+    std::vector<std::string> w = split(line);
+    if (w.empty() || w[0][0] == '#') continue;
+    if (w[0] == "net" && w.size() == 3) {
+      wait_for_iface(w[1], 5000);
+      std::string why;
+      if (!configure(w[1], w[2], &why)) emit("ERROR", stage_json("network", "cannot configure " + why));
+    } else if (w[0] == "serve" && w.size() == 3) {
+      NetOptions o;
+      o.mode = "serve";
+      o.bind = w[1];
+      Error e;
+      auto s = std::make_unique<EchoServer>();
+      if (s->start(o, &e) < 0) emit("ERROR", stage_json("serve", e.message));
+      else emit("SERVING", "{\"address\":\"" + s->address().str() + "\"}");
+      servers.push_back(std::move(s));
+      sleep(unsigned(std::atoi(w[2].c_str())));
+    } else if (w[0] == "exit") {
+      // For tests of the host side: PID 1 exiting makes the kernel panic.
+      fflush(stdout);
+      _exit(1);
+    } else if (w[0] == "hold" && w.size() == 2) {
+      sleep(unsigned(std::atoi(w[1].c_str())));
+    } else if (w[0] == "run" && w.size() > 1) {
+      std::vector<std::string> args(w.begin() + 1, w.end());
+      emit("RESULT", run_probe_command(args));
+      index++;
+    } else {
+      emit("ERROR", stage_json("plan", "cannot read plan line: " + line));
+    }
+  }
+  for (auto& s : servers) s->stop();
+  emit("DONE", "{\"results\":" + std::to_string(index) + "}");
+  power_off();
+  return 0;
+}
+
+}  // namespace isoprobe

@@ -1,0 +1,118 @@
+// compare, store, export, report and ab end to end on this machine (host and runc: fast and real),
+// plus the database's refusals and an interrupted run that keeps what it measured.
+import test from 'ava';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+import { compare } from '../../lib/compare/compare';
+import type { Suite } from '../../lib/compare/suites';
+import { IsoprobeError } from '../../lib/errors';
+import { Store } from '../../lib/store/db';
+import { runCli, targetSkips, tempDir, testIf, why } from '../helpers';
+
+const tmp = tempDir();
+test.after.always(() => tmp.cleanup());
+
+const TINY: Suite = {
+  name: 'tiny',
+  workloads: [
+    { name: 'randread', workload: { kind: 'block', options: { direct: true, size: '4M', duration: '150ms', warmup: '20ms' } } },
+    { name: 'rr', workload: { kind: 'rr', options: { duration: '150ms', warmup: '20ms' }, placement: 'client-inside' } },
+  ],
+};
+const runcSkip = targetSkips(['runc']).get('runc');
+
+testIf(runcSkip, test.serial)('compare host and runc: interleaved, stored, summarized with intervals and ratios' + why(runcSkip), async (t) => {
+  const db = join(tmp.dir, 'a.db');
+  const store = new Store(db);
+  const events: string[] = [];
+  const c = await compare({ targets: ['host', 'runc'], suite: TINY, reps: 3, spec: { dataFile: join(tmp.dir, 'data.dat'), dataSize: 4 << 20 }, store, seed: 7, onProgress: (_d, _t, _e, what) => events.push(what) });
+  t.is(c.summaries.length, 2);
+  for (const s of c.summaries) {
+    t.deepEqual(s.rows.map((r) => r.target), ['host', 'runc']);
+    for (const r of s.rows) {
+      t.is(r.rate.length, 3);
+      t.true(r.rateCi.low <= r.rateCi.estimate && r.rateCi.estimate <= r.rateCi.high);
+    }
+    t.truthy(s.rows[1]!.ratio, 'runc has a ratio to the host');
+  }
+  t.is(c.summaries[0]!.rows[0]!.hostCache, 'bypassed');
+  t.true(c.warnings.some((w) => w.includes('only 3 repetitions')));
+  t.true(events.some((e) => e.includes('(rep 3/3)')));
+  const run = store.run(c.runId!);
+  t.is(run.status, 'complete');
+  t.is(store.results(c.runId!).length, 12);
+  store.close();
+
+  // history, export, report and ab through the CLI against the same database
+  const h = runCli(['history', '--db', db]);
+  t.regex(h.stdout, new RegExp(`^\\s+${c.runId}\\s+\\S+\\s+complete\\s+suite tiny`, 'm'));
+  const j = runCli(['export', String(c.runId), '--format', 'json', '--db', db]);
+  t.is(JSON.parse(j.stdout).results.length, 12);
+  const csv = runCli(['export', String(c.runId), '--format', 'csv', '--db', db]);
+  t.is(csv.stdout.trim().split('\n').length, 13);
+  t.regex(csv.stdout.split('\n')[0]!, /^run,workload,target,rep,kind,p50_ns/);
+  const exported = join(tmp.dir, 'run.json');
+  writeFileSync(exported, j.stdout);
+  const html = join(tmp.dir, 'r.html');
+  const r = runCli(['report', String(c.runId), '-o', html, '--db', db]);
+  t.is(r.code, 0, r.stderr);
+  const page = readFileSync(html, 'utf8');
+  t.regex(page, /<svg class="chart cdf-chart"/);
+  t.regex(page, /<svg class="chart bar-chart"/);
+  t.notRegex(page, /<script|https?:\/\//, 'self-contained: no scripts, nothing fetched');
+  const ab = runCli(['ab', '--baseline', exported, '--candidate', String(c.runId), '--workload', 'rr', '--baseline-target', 'host', '--metric', 'p50', '--db', db]);
+  t.is(ab.code, 0, ab.stderr);
+  t.regex(ab.stdout, /^NO SIGNIFICANT CHANGE: p50 changed by \+0\.0 %/m, 'a run against itself');
+});
+
+testIf(runcSkip, test.serial)('an interrupted comparison keeps its results, marked incomplete; earlier runs are intact' + why(runcSkip), async (t) => {
+  const db = join(tmp.dir, 'b.db');
+  const store = new Store(db);
+  const first = await compare({ targets: ['host'], suite: TINY, reps: 1, spec: { dataFile: join(tmp.dir, 'data.dat'), dataSize: 4 << 20 }, store });
+  const ac = new AbortController();
+  let n = 0;
+  const e = await t.throwsAsync(compare({ targets: ['host', 'runc'], suite: TINY, reps: 5, spec: { dataFile: join(tmp.dir, 'data.dat'), dataSize: 4 << 20 }, store, signal: ac.signal,
+    onProgress: () => { if (++n === 3) ac.abort(); } }));
+  t.is((e as IsoprobeError).code, 'ECANCELED');
+  const runs = store.runs();
+  t.is(runs[0]!.status, 'incomplete');
+  t.true(store.results(runs[0]!.id).length >= 2);
+  t.is(store.run(first.runId!).status, 'complete');
+  t.is(store.results(first.runId!).length, 2);
+  store.close();
+});
+
+test('a corrupt database and a foreign SQLite file are refused and left untouched', (t) => {
+  const junk = join(tmp.dir, 'junk.db');
+  writeFileSync(junk, Buffer.alloc(4096, 0x5a));
+  const e = t.throws(() => new Store(junk), { instanceOf: IsoprobeError });
+  t.regex(e!.message, new RegExp(`^--db ${junk}: not a usable isoprobe database`));
+  t.true(readFileSync(junk).equals(Buffer.alloc(4096, 0x5a)));
+  const foreign = join(tmp.dir, 'foreign.db');
+  const Sqlite = require('better-sqlite3');
+  const d = new Sqlite(foreign);
+  d.exec('CREATE TABLE invoices (id INTEGER); INSERT INTO invoices VALUES (1)');
+  d.close();
+  const before = readFileSync(foreign);
+  const e2 = t.throws(() => new Store(foreign), { instanceOf: IsoprobeError });
+  t.regex(e2!.message, /is not an isoprobe database \(it has tables invoices\); refusing to touch it/);
+  t.true(readFileSync(foreign).equals(before));
+});
+
+test('compare and ab refuse bad input with the option, the value and what was expected', (t) => {
+  const cases: [string[], string][] = [
+    [['compare', '--targets', 'host,lxc'], 'isoprobe: --targets: unknown target "lxc"; expected some of host, runc, runsc, crun, docker, podman, containerd, kata, qemu-microvm, firecracker, cloud-hypervisor'],
+    [['compare', '--targets', 'host,host'], 'isoprobe: --targets "host,host": a target is named twice'],
+    [['compare', '--suite', '/nonexistent.yaml'], 'isoprobe: --suite "/nonexistent.yaml": expected quick, paper or a readable suite file (ENOENT: no such file or directory, open \'/nonexistent.yaml\')'],
+    [['compare', '--reps', '0'], 'isoprobe: --reps 0: expected a number of at least 1'],
+    [['ab', '--baseline', '1', '--candidate', '2', '--metric', 'p42'], 'isoprobe: --metric "p42": expected one of p50, p90, p99, p99.9, mean, iops, tps, gbps'],
+    [['ab', '--baseline', '1', '--candidate', '2', '--threshold', 'five'], 'isoprobe: --threshold "five": expected a percentage like 5% (or a fraction like 0.05)'],
+    [['report', 'latest'], 'isoprobe: isoprobe report RUN: expected a run number (see isoprobe history), not "latest"'],
+  ];
+  for (const [args, message] of cases) {
+    const r = runCli([...args, '--db', join(tmp.dir, 'cli.db')]);
+    t.is(r.stderr.trim(), message, args.join(' '));
+    t.is(r.code, 2);
+  }
+});

@@ -1,0 +1,56 @@
+// The HTML report in a real browser (Debian's headless Chromium driven by playwright-core): it
+// renders, its charts are there, the console stays clean, and a screenshot is kept.
+import test from 'ava';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+import { summarize, warningsFor, type Cell, type Comparison } from '../../lib/compare/compare';
+import type { Suite } from '../../lib/compare/suites';
+import { histogramOf, summarize as summarizeHistogram } from '../../lib/stats/histogram';
+import { renderHtml } from '../../lib/report/html';
+import type { TargetResult } from '../../lib/targets/types';
+import { tempDir, testIf, why } from '../helpers';
+
+const tmp = tempDir();
+test.after.always(() => tmp.cleanup());
+
+const CHROMIUM = '/usr/bin/chromium';
+const skip = existsSync(CHROMIUM) ? undefined : `${CHROMIUM} is not installed (Debian package chromium; scripts/setup.sh report installs it)`;
+
+function fakeResult(target: string, scale: number, emulated = false): TargetResult {
+  const values = Array.from({ length: 2000 }, (_, i) => Math.round(scale * (20_000 + (i % 97) * 150 + (i % 13) * 900)));
+  const lat = summarizeHistogram(histogramOf(values));
+  return { kind: 'block', options: { engine: 'psync' }, iops: 1e9 / lat.mean, latency_ns: lat, host_page_cache: { mode: target === 'runsc' ? 'used' : 'bypassed' },
+    target: { target, kind: 'container', runtime: target, runtime_version: '1', storage: 'bind mount', network: 'veth', cgroup_limits: 'none', probe_sha256: 'ab'.repeat(32), emulated } } as unknown as TargetResult;
+}
+
+testIf(skip, test.serial)('the report renders in headless Chromium with its charts and no console errors' + why(skip), async (t) => {
+  const suite: Suite = { name: 'demo', workloads: [{ name: 'randread-4k-qd1', workload: { kind: 'block', options: {} } }] };
+  const targets = ['host', 'runc', 'runsc', 'qemu-microvm'];
+  const cells: Cell[] = targets.map((tg, i) => ({ target: tg, workload: 'randread-4k-qd1', results: [1, 2, 3, 4, 5].map((k) => fakeResult(tg, 1 + i * 0.15 + k * 0.01, tg === 'qemu-microvm')) }));
+  const summaries = summarize(cells, suite, targets);
+  const c: Comparison = { suite: 'demo', reps: 5, targets, summaries, warnings: warningsFor(summaries, 5), cells, stacks: Object.fromEntries(targets.map((x) => [x, { runtime: x }])) };
+  const file = join(tmp.dir, 'report.html');
+  writeFileSync(file, renderHtml(c, { machine: 'test' }));
+  const { chromium } = await import('playwright-core');
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'] });
+  try {
+    const page = await browser.newPage({ viewport: { width: 1000, height: 900 } });
+    const problems: string[] = [];
+    page.on('console', (m) => { if (m.type() === 'error' || m.type() === 'warning') problems.push(m.text()); });
+    page.on('pageerror', (e) => problems.push(String(e)));
+    page.on('request', (r) => { if (!r.url().startsWith('file:')) problems.push(`fetched ${r.url()}`); });
+    await page.goto(`file://${file}`);
+    t.is(await page.locator('svg.cdf-chart polyline.cdf').count(), 4, 'one CDF line per target');
+    t.is(await page.locator('svg.bar-chart rect.bar').count(), 4);
+    t.true((await page.locator('svg.hist-chart').count()) >= 4);
+    t.regex(await page.locator('body').innerText(), /EMULATED/);
+    const shots = join(process.cwd(), 'test-results');
+    mkdirSync(shots, { recursive: true });
+    await page.screenshot({ path: join(shots, 'report.png'), fullPage: true });
+    t.true(existsSync(join(shots, 'report.png')));
+    t.deepEqual(problems, []);
+  } finally {
+    await browser.close();
+  }
+});

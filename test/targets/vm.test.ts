@@ -1,0 +1,189 @@
+// MicroVMs: QEMU microvm boots the probe as /init (TCG always; KVM when it works here), block I/O on
+// virtio-blk with cache honesty per host cache mode, TCP RR through a tap; Firecracker and Cloud
+// Hypervisor configurations checked against their documented formats; faults; no leftovers.
+import test from 'ava';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+import { fileSha256 } from '../../lib/probe/block';
+import { probeBinaryPath } from '../../lib/paths';
+import type { BlockResult, NetResult } from '../../lib/probe/types';
+import { makeTarget } from '../../lib/targets';
+import { cloudHypervisorArgs } from '../../lib/targets/cloud-hypervisor';
+import { firecrackerCalls } from '../../lib/targets/firecracker';
+import { findLeftovers } from '../../lib/targets/leftovers';
+import { qemuArgs } from '../../lib/targets/qemu';
+import type { TargetResult } from '../../lib/targets/types';
+import { kvmUnavailable, type LaunchContext, type VmSpec } from '../../lib/targets/vm';
+import { fincoreBytes, targetSkips, tempDir, testIf, why } from '../helpers';
+
+const tmp = tempDir();
+test.after.always(() => tmp.cleanup());
+const SHORT = { duration: '300ms', warmup: '50ms' };
+
+const skips = targetSkips(['qemu-microvm', 'firecracker', 'cloud-hypervisor']);
+const qemuSkip = skips.get('qemu-microvm');
+// KVM must run a guest, not only create a VM (nested virtualization may not): the boot check says.
+const kvmSkip = qemuSkip ?? kvmBootCheckSync();
+
+function kvmBootCheckSync(): string | undefined {
+  const why = kvmUnavailable();
+  if (why) return why;
+  const r = spawnSync(process.execPath, ['-e', `const q = require(${JSON.stringify(join(__dirname, '..', '..', 'lib', 'targets', 'qemu'))});
+    const k = require(${JSON.stringify(join(__dirname, '..', '..', 'lib', 'image', 'kernel'))});
+    process.stdout.write(JSON.stringify({ why: q.kvmBootCheck(k.debianCloudKernel()) ?? null }));`], { encoding: 'utf8', timeout: 120_000 });
+  return r.status === 0 ? JSON.parse(r.stdout).why ?? undefined : `KVM boot check failed: ${r.stderr.trim().split('\n').pop()}`;
+}
+
+function ctx(spec: VmSpec = {}): LaunchContext {
+  return {
+    kernel: { version: 'v', bzImage: '/k/bzImage', modules: [], source: 'test' },
+    initramfs: '/w/initramfs',
+    cmdline: 'console=ttyS0 quiet',
+    dataFile: '/d/data.dat',
+    tap: 'iso-tap0',
+    mac: '02:00:00:00:00:01',
+    vcpus: 2,
+    memMiB: 512,
+    workDir: '/w',
+    spec,
+  };
+}
+
+test('QEMU microvm command line: virtio-mmio devices, host cache mode as asked', (t) => {
+  const q = qemuArgs(ctx({ hostCache: 'none' }), 'tcg');
+  t.true(q.args.join(' ').includes('-M microvm'));
+  t.true(q.args.includes('-accel') && q.args[q.args.indexOf('-accel') + 1] === 'tcg');
+  t.true(q.args.includes('id=data,file=/d/data.dat,format=raw,if=none,cache=none,aio=io_uring'));
+  t.true(q.args.includes('virtio-blk-device,drive=data'));
+  t.true(q.args.includes('tap,id=net0,ifname=iso-tap0,script=no,downscript=no'));
+  t.regex(q.diskCache, /bypassed/);
+  t.regex(qemuArgs(ctx({ hostCache: 'writeback' }), 'kvm').diskCache, /cache=writeback aio=threads \(through the host page cache\)/);
+  t.throws(() => qemuArgs(ctx({ hostCache: 'writeback', aio: 'native' }), 'tcg'), { message: 'aio "native" needs hostCache "none" (QEMU opens the file with O_DIRECT for it)' });
+});
+
+test('Firecracker API calls follow the documented request bodies, in order', (t) => {
+  const calls = firecrackerCalls(ctx({ hostCache: 'writeback', aio: 'Async' }), '/k/vmlinux');
+  t.deepEqual(calls.map((c) => c.path), ['/machine-config', '/boot-source', '/drives/data', '/network-interfaces/eth0', '/actions']);
+  t.deepEqual(calls[0]!.body, { vcpu_count: 2, mem_size_mib: 512, smt: false });
+  t.deepEqual(Object.keys(calls[1]!.body).sort(), ['boot_args', 'initrd_path', 'kernel_image_path']);
+  t.deepEqual(calls[2]!.body, { drive_id: 'data', path_on_host: '/d/data.dat', is_root_device: false, is_read_only: false, cache_type: 'Writeback', io_engine: 'Async' });
+  t.deepEqual(calls[3]!.body, { iface_id: 'eth0', host_dev_name: 'iso-tap0', guest_mac: '02:00:00:00:00:01' });
+  t.deepEqual(calls[4]!.body, { action_type: 'InstanceStart' });
+  t.is(firecrackerCalls(ctx(), '/k/vmlinux')[2]!.body.cache_type, 'Unsafe', 'Firecracker\'s default');
+  t.throws(() => firecrackerCalls(ctx({ hostCache: 'none' }), '/k/vmlinux'), { message: /always goes through the host page cache \(no O_DIRECT\)/ });
+});
+
+test('Cloud Hypervisor command line follows its documented options', (t) => {
+  const c = cloudHypervisorArgs(ctx({ hostCache: 'none' }), '/k/vmlinux');
+  t.deepEqual(c.args, ['--kernel', '/k/vmlinux', '--initramfs', '/w/initramfs', '--cmdline', 'console=ttyS0 quiet', '--cpus', 'boot=2', '--memory', 'size=512M',
+    '--serial', 'tty', '--console', 'off', '--disk', 'path=/d/data.dat,direct=on', '--net', 'tap=iso-tap0,mac=02:00:00:00:00:01']);
+  t.regex(cloudHypervisorArgs(ctx({ hostCache: 'writeback' }), '/k/vmlinux').diskCache, /direct=off/);
+});
+
+for (const name of ['firecracker', 'cloud-hypervisor'] as const) {
+  test(`${name}: unavailable here for an exact reason, or boots the probe`, async (t) => {
+    const skip = skips.get(name);
+    if (skip) {
+      t.regex(skip, /is not installed \(it is not packaged in Debian 12|\/dev\/kvm/);
+      return;
+    }
+    const s = await makeTarget(name).start({ network: false });
+    try {
+      const r = (await s.run({ kind: 'rr', options: SHORT, placement: 'loopback' })) as TargetResult & NetResult;
+      t.true(r.transactions > 0);
+    } finally {
+      await s.stop();
+    }
+  });
+}
+
+async function blockInGuest(spec: VmSpec, file: string): Promise<TargetResult & BlockResult> {
+  const s = await makeTarget('qemu-microvm').start({ ...spec, dataFile: file, dataSize: 16 << 20, network: false } as VmSpec);
+  try {
+    return (await s.run({ kind: 'block', options: { direct: true, size: '16M', pattern: 'read', ...SHORT } })) as TargetResult & BlockResult;
+  } finally {
+    await s.stop();
+  }
+}
+
+testIf(qemuSkip, test.serial)('QEMU microvm under TCG: block on virtio-blk, cache=none bypasses the host cache, writeback uses it' + why(qemuSkip), async (t) => {
+  const f1 = join(tmp.dir, 'tcg-none.dat');
+  const a = await blockInGuest({ accel: 'tcg', hostCache: 'none' }, f1);
+  t.true(a.target.emulated, 'TCG numbers are marked emulated');
+  t.is(a.env.hypervisor, 'tcg');
+  t.is(a.file.type, 'block');
+  t.true(a.ops > 0);
+  t.is(a.probe.sha256, fileSha256(probeBinaryPath()), 'the host\'s probe binary measured in the guest');
+  t.is(a.host_page_cache!.mode, 'bypassed');
+  t.is(fincoreBytes(f1), 0);
+  t.true((a as unknown as { boot: { vmm_start_to_probe_ns: number } }).boot.vmm_start_to_probe_ns > 0);
+  const f2 = join(tmp.dir, 'tcg-wb.dat');
+  const b = await blockInGuest({ accel: 'tcg', hostCache: 'writeback' }, f2);
+  t.is(b.host_page_cache!.mode, 'used', 'guest O_DIRECT still went through the host page cache');
+  t.is(fincoreBytes(f2), b.host_page_cache!.resident_bytes_after);
+  t.true(b.host_page_cache!.resident_bytes_after > 0);
+});
+
+testIf(qemuSkip, test.serial)('QEMU microvm under TCG: TCP RR from the guest to the echo server in isoprobe\'s namespace, through the tap' + why(qemuSkip), async (t) => {
+  const s = await makeTarget('qemu-microvm').start({ accel: 'tcg', network: true } as VmSpec);
+  try {
+    const r = (await s.run({ kind: 'rr', options: SHORT, placement: 'client-inside' })) as TargetResult & NetResult;
+    t.true(r.transactions > 10);
+    t.is(r.errors.mismatches, 0);
+    t.true(r.target.emulated);
+    t.regex(r.peer, /^10\.\d+\.\d+\.1:\d+$/);
+  } finally {
+    await s.stop();
+  }
+  t.deepEqual((await findLeftovers()).net, []);
+});
+
+testIf(kvmSkip, test.serial)('QEMU microvm with KVM: block and TCP RR, not marked emulated' + why(kvmSkip), async (t) => {
+  const s = await makeTarget('qemu-microvm').start({ accel: 'kvm', dataFile: join(tmp.dir, 'kvm.dat'), dataSize: 16 << 20, network: true } as VmSpec);
+  try {
+    const b = (await s.run({ kind: 'block', options: { direct: true, size: '16M', ...SHORT } })) as TargetResult & BlockResult;
+    t.false(b.target.emulated);
+    t.is(b.host_page_cache!.mode, 'bypassed');
+    const r = (await s.run({ kind: 'rr', options: SHORT, placement: 'server-inside' })) as TargetResult & NetResult;
+    t.true(r.transactions > 100);
+  } finally {
+    await s.stop();
+  }
+});
+
+function qemuProcesses(): string {
+  try {
+    return execFileSync('pgrep', ['-af', 'qemu-system-x86_64'], { encoding: 'utf8' }).trim();
+  } catch {
+    return '';  // pgrep exits 1 when nothing matches
+  }
+}
+
+testIf(qemuSkip, test.serial)('a guest whose init dies: the kernel panic is reported, the serial log kept, nothing left behind' + why(qemuSkip), async (t) => {
+  const s = await makeTarget('qemu-microvm').start({ accel: 'tcg', network: true, planPrefix: ['exit'] } as VmSpec);
+  try {
+    const e = await t.throwsAsync(s.run({ kind: 'rr', options: SHORT, placement: 'loopback' }));
+    const m = /^the guest kernel panicked: Kernel panic - not syncing: Attempted to kill init!.*; serial log kept at (\S+)$/.exec((e as Error).message);
+    t.truthy(m, (e as Error).message);
+    t.regex(readFileSync(m![1]!, 'latin1'), /ISOPROBE READY/);
+  } finally {
+    await s.stop();
+  }
+  t.deepEqual((await findLeftovers()).net, []);
+  t.is(qemuProcesses(), '');
+});
+
+testIf(qemuSkip, test.serial)('a guest that hangs is killed after its timeout, with a clear error' + why(qemuSkip), async (t) => {
+  const s = await makeTarget('qemu-microvm').start({ accel: 'tcg', network: false, planPrefix: ['hold 600'], bootTimeoutS: 10 } as VmSpec);
+  const started = Date.now();
+  try {
+    const e = await t.throwsAsync(s.run({ kind: 'rr', options: SHORT, placement: 'loopback' }));
+    t.regex((e as Error).message, /^the qemu-microvm guest did not finish within 10 s and was killed \(the probe had started\); serial log kept at /);
+  } finally {
+    await s.stop();
+  }
+  t.true(Date.now() - started < 30_000);
+  t.is(qemuProcesses(), '');
+});
