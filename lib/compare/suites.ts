@@ -71,7 +71,8 @@ export function parseSuite(text: string, file: string): Suite {
   };
   if (doc.errors.length) {
     const e = doc.errors[0]!;
-    throw new IsoprobeError('EINVALOPT', `suite ${file}, line ${e.linePos?.[0]?.line ?? '?'}: ${e.message.split('\n')[0]}`, { option: 'suite' });
+    const line = text.slice(0, e.pos[0]).split('\n').length;
+    throw new IsoprobeError('EINVALOPT', `suite ${file}, line ${line}: ${e.message.split('\n')[0]}`, { option: 'suite' });
   }
   const data = doc.toJS() as Record<string, unknown> | null;
   if (!data || typeof data !== 'object' || Array.isArray(data)) throw new IsoprobeError('EINVALOPT', `${where([])}: expected a mapping with "workloads"`, { option: 'suite' });

@@ -29,9 +29,18 @@ export function netnsUnavailable(): string | undefined {
   return undefined;
 }
 
-/** A short unique name: interface names are limited to 15 characters. */
-export function uniqueName(prefix: string): string {
-  return `${prefix}${process.pid.toString(36)}${randomBytes(2).toString('hex')}`.slice(0, 15);
+/** This process's mark in every name it gives: leftovers can be traced to their maker. */
+export const OWNER = process.pid.toString(36);
+let counter = 0;
+
+/**
+ * A unique name: prefix, this process's mark, a counter and a random byte. Interface names are
+ * limited to 15 characters, so prefixes of links are short; nothing is ever cut off.
+ */
+export function uniqueName(prefix: string, max = 15): string {
+  const name = `${prefix}${OWNER}-${(counter++).toString(36)}${randomBytes(1).toString('hex')}`;
+  if (name.length > max) throw new Error(`uniqueName: "${name}" is longer than ${max} characters`);
+  return name;
 }
 
 export interface NamespacePair {
@@ -68,8 +77,8 @@ function hookExit(): void {
  * them. Loopback is brought up in both.
  */
 export async function createNamespacePair(subnet = 77): Promise<NamespacePair> {
-  const a = uniqueName('isoprobe-a');
-  const b = uniqueName('isoprobe-b');
+  const a = uniqueName('isoprobe-a', 64);
+  const b = uniqueName('isoprobe-b', 64);
   const va = uniqueName('iso-va');
   const vb = uniqueName('iso-vb');
   const addrA = `10.${subnet}.0.1`;
@@ -124,7 +133,7 @@ export interface PeerLink {
  * container started with no network). Both ends are addressed in a /30 that exists only there.
  */
 export async function createPeerForPid(pid: number, subnet = 77): Promise<PeerLink> {
-  const peer = uniqueName('isoprobe-p');
+  const peer = uniqueName('isoprobe-p', 64);
   const vp = uniqueName('iso-vp');
   const vt = uniqueName('iso-vt');
   const peerAddr = `10.${subnet}.1.2`;

@@ -40,7 +40,7 @@ function cdfSvg(rows: Row[]): string {
     const v = 10 ** d;
     ticks.push(`<line x1="${x(v)}" y1="${T}" x2="${x(v)}" y2="${H - B}" class="grid"/><text x="${x(v)}" y="${H - B + 16}" text-anchor="middle">${fmtNs(v)}</text>`);
   }
-  for (const f of [0, 0.5, 0.9, 0.99, 1]) ticks.push(`<line x1="${L}" y1="${y(f)}" x2="${W - R}" y2="${y(f)}" class="grid"/><text x="${L - 6}" y="${y(f) + 4}" text-anchor="end">${f}</text>`);
+  for (const f of [0, 0.5, 0.9, 1]) ticks.push(`<line x1="${L}" y1="${y(f)}" x2="${W - R}" y2="${y(f)}" class="grid"/><text x="${L - 6}" y="${y(f) + 4}" text-anchor="end">${f}</text>`);
   const lines = series.map((r, i) => {
     const pts = cdfPoints(r.histogram!).map(([v, f]) => `${x(v).toFixed(1)},${y(f).toFixed(1)}`).join(' ');
     return `<polyline class="cdf" points="${pts}" fill="none" stroke="${COLORS[i % COLORS.length]}" stroke-width="2"><title>${esc(r.target)}</title></polyline>`;

@@ -58,10 +58,16 @@ export class Store {
     const Sqlite = require('better-sqlite3') as typeof import('better-sqlite3');
     try {
       this.db = new Sqlite(path, { fileMustExist: false });
+      // Whose file is it? Decided by reading only: nothing is written to a file that is not ours.
+      this.migrate();
       this.db.pragma('journal_mode = WAL');
       this.db.pragma('foreign_keys = ON');
-      this.migrate();
     } catch (e) {
+      try {
+        (this as { db?: Database }).db?.close();
+      } catch {
+        /* already unusable */
+      }
       if (e instanceof IsoprobeError) throw e;
       throw new IsoprobeError('EDB', `--db ${path}: not a usable isoprobe database (${(e as Error).message})`, { option: 'db' });
     }

@@ -36,7 +36,7 @@ export class ContainerdTarget implements Target {
     try {
       await ensureContainerd();
       const ref = await ensureCtrImage();
-      const id = uniqueName('iso-ctr-');
+      const id = uniqueName('iso-ctr-', 64);
       const r = await exec(['ctr', '-n', CTR_NAMESPACE, 'run', '--rm', '--runtime', this.runtime, ref, id, PROBE_IN_IMAGE, '--version'], { timeoutMs: 60_000 });
       if (r.code !== 0) return { ok: false, reason: `ctr cannot run the probe with ${this.runtime}: ${r.stderr.trim().split('\n').pop()}` };
       const v = await exec(['ctr', 'version'], { timeoutMs: 10_000 });
@@ -51,7 +51,7 @@ export class ContainerdTarget implements Target {
     await ensureContainerd();
     const ref = await ensureCtrImage();
     const common = await prepareCommon(spec, true);
-    const id = uniqueName('iso-ctr-');
+    const id = uniqueName('iso-ctr-', 64);
     const ctr = ['ctr', '-n', CTR_NAMESPACE];
     let loop: string | undefined;
     let created = false;

@@ -54,7 +54,7 @@ export class EngineTarget implements Target {
     if (this.name === 'docker') await ensureDockerd();
     const ref = await ensureEngineImage(this.name);
     const common = await prepareCommon(spec, false);
-    const id = uniqueName(`iso-${this.name}-`);
+    const id = uniqueName(`iso-${this.name}-`, 64);
     let loop: string | undefined;
     let link: PeerLink | undefined;
     let created = false;

@@ -19,8 +19,13 @@ export interface Leftovers {
   tempDirs: string[];
 }
 
-/** What isoprobe made and did not remove. `ownerPid` restricts names to one process's runs. */
-export async function findLeftovers(): Promise<Leftovers> {
+/**
+ * What isoprobe made and did not remove. With `ownerPid`, only what that process made (every
+ * name carries its maker's mark); without, everything of isoprobe's on this machine.
+ */
+export async function findLeftovers(ownerPid?: number): Promise<Leftovers> {
+  const mark = ownerPid === undefined ? '' : `${ownerPid.toString(36)}-`;
+  const mine = (s: string) => s.includes(mark);
   const containers = [
     ...(await lines(['runc', '--root', '/run/isoprobe/runc', 'list', '-q'])).map((c) => `runc:${c}`),
     ...(await lines(['crun', '--root', '/run/isoprobe/crun', 'list', '-q'])).map((c) => `crun:${c}`),
@@ -31,5 +36,5 @@ export async function findLeftovers(): Promise<Leftovers> {
   ];
   const loops = (await lines(['losetup', '-a'])).filter((l) => /isoprobe/.test(l));
   const tempDirs = readdirSync(tmpdir()).filter((d) => /^isoprobe-(runc|crun|runsc|docker|podman|ctr|avail|image|vm|qemu|firecracker|ch)-/.test(d));
-  return { containers, net: await leftoverNetObjects(), loops, tempDirs };
+  return { containers: containers.filter(mine), net: (await leftoverNetObjects()).filter(mine), loops, tempDirs: tempDirs.filter(mine) };
 }

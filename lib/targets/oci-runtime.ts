@@ -77,7 +77,7 @@ export class OciRuntimeTarget implements Target {
     const w = tempWorkDir('isoprobe-avail-');
     try {
       writeBundle({ dir: w.dir, args: [PROBE_IN_IMAGE, '--version'] });
-      const id = uniqueName(`iso-${this.name}-`);
+      const id = uniqueName(`iso-${this.name}-`, 64);
       const r = await exec([this.name, ...this.globalArgs(), 'run', '--bundle', w.dir, id], { timeoutMs: 60_000 });
       await exec([this.name, ...this.globalArgs(), 'delete', '--force', id], { timeoutMs: 20_000 }).catch(() => undefined);
       if (r.code !== 0) return { ok: false, version, reason: `${this.name} cannot start a container here: ${(r.stderr || r.stdout).trim().split('\n').pop()}` };
@@ -92,7 +92,7 @@ export class OciRuntimeTarget implements Target {
       throw new IsoprobeError('EINVALOPT', 'runsc: gVisor does not pass block devices through; use storage "bind"', { option: 'storage' });
     const work = tempWorkDir(`isoprobe-${this.name}-`);
     const common = await prepareCommon(spec, true).catch((e) => { work.remove(); throw e; });
-    const id = uniqueName(`iso-${this.name}-`);
+    const id = uniqueName(`iso-${this.name}-`, 64);
     const g = this.globalArgs(spec);
     let loop: ReturnType<typeof attachLoop> | undefined;
     let created = false;

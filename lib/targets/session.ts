@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 
 import { IsoprobeError } from '../errors';
-import { createNamespacePair, type NamespacePair, type PeerLink } from '../net/netns';
+import { createNamespacePair, type NamespacePair, OWNER, type PeerLink } from '../net/netns';
 import { probeBinaryPath } from '../paths';
 import { checkBlockOptions, fileSha256, parseProbeOutput, runBlock, type RunControl } from '../probe/block';
 import { checkNetOptions, spawnEchoServer } from '../probe/net';
@@ -59,7 +59,7 @@ export class CacheWatch {
 }
 
 export function tempWorkDir(prefix: string): { dir: string; remove: () => void } {
-  const dir = mkdtempSync(join(process.env.ISOPROBE_TMP || tmpdir(), prefix));
+  const dir = mkdtempSync(join(process.env.ISOPROBE_TMP || tmpdir(), `${prefix}${OWNER}-`));
   return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
 

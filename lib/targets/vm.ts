@@ -100,7 +100,7 @@ interface Tap {
 }
 
 async function createTapNamespace(): Promise<Tap> {
-  const ns = uniqueName('isoprobe-vm');
+  const ns = uniqueName('isoprobe-vm', 64);
   const tap = uniqueName('iso-tap');
   const subnet = 60 + Math.floor(Math.random() * 15);
   const third = Math.floor(Math.random() * 250);

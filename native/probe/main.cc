@@ -239,9 +239,9 @@ std::string run_probe_command(const std::vector<std::string>& args) {
 }  // namespace isoprobe
 
 int main(int argc, char** argv) {
-  // As /init of a guest (PID 1), the probe runs the plan packed beside it.
-  const char* base = std::strrchr(argv[0], '/');
-  if (getpid() == 1 || !std::strcmp(base ? base + 1 : argv[0], "init")) return run_as_init(argc, argv);
+  // As /init of a guest the probe runs the plan packed beside it. Only the name decides: in a
+  // container with its own PID namespace the probe is PID 1 too, and must stay a plain probe.
+  if (getpid() == 1 && !std::strcmp(argv[0], "/init")) return run_as_init(argc, argv);
   struct sigaction sa;
   std::memset(&sa, 0, sizeof sa);
   sa.sa_handler = on_signal;

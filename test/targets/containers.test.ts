@@ -53,7 +53,7 @@ for (const name of CONTAINERS) {
     } finally {
       await s.stop();
     }
-    const left = await findLeftovers();
+    const left = await findLeftovers(process.pid);
     t.deepEqual(left, { containers: [], net: [], loops: [], tempDirs: [] }, 'nothing left behind');
   });
 }
@@ -70,7 +70,7 @@ testIf(isRoot ? undefined : 'needs root', test.serial)('runc with a loop device 
   } finally {
     await s.stop();
   }
-  t.deepEqual((await findLeftovers()).loops, []);
+  t.deepEqual((await findLeftovers(process.pid)).loops, []);
 });
 
 test.serial('isoprobe targets: every unavailable target says exactly why', async (t) => {
@@ -98,5 +98,5 @@ testIf(isRoot ? undefined : 'needs root', test.serial)('a probe killed mid-run i
   } finally {
     await s.stop();
   }
-  t.deepEqual(await findLeftovers(), { containers: [], net: [], loops: [], tempDirs: [] });
+  t.deepEqual(await findLeftovers(process.pid), { containers: [], net: [], loops: [], tempDirs: [] });
 });

@@ -137,7 +137,7 @@ testIf(qemuSkip, test.serial)('QEMU microvm under TCG: TCP RR from the guest to 
   } finally {
     await s.stop();
   }
-  t.deepEqual((await findLeftovers()).net, []);
+  t.deepEqual((await findLeftovers(process.pid)).net, []);
 });
 
 testIf(kvmSkip, test.serial)('QEMU microvm with KVM: block and TCP RR, not marked emulated' + why(kvmSkip), async (t) => {
@@ -171,7 +171,7 @@ testIf(qemuSkip, test.serial)('a guest whose init dies: the kernel panic is repo
   } finally {
     await s.stop();
   }
-  t.deepEqual((await findLeftovers()).net, []);
+  t.deepEqual((await findLeftovers(process.pid)).net, []);
   t.is(qemuProcesses(), '');
 });
 
