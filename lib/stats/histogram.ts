@@ -54,6 +54,49 @@ export function percentile(h: HistogramJson, p: number): number {
   return h.max;
 }
 
+/**
+ * Checks a histogram that came from outside this process (a guest's serial console, a file, the
+ * database): the scheme, counts that add up, buckets in range and ascending, min <= max. Throws
+ * a plain Error naming what is wrong; never returns something the maths would misread.
+ */
+export function decodeHistogram(h: unknown): HistogramJson {
+  const fail = (why: string): never => {
+    throw new Error(`histogram: ${why}`);
+  };
+  if (!h || typeof h !== 'object') fail('expected an object');
+  const o = h as Record<string, unknown>;
+  if (o.scheme !== 'log-linear') fail(`scheme ${JSON.stringify(o.scheme)}: expected "log-linear"`);
+  if (o.sub_bucket_bits !== SUB_BUCKET_BITS || o.max_exponent !== MAX_EXPONENT) fail(`sub_bucket_bits/max_exponent ${o.sub_bucket_bits}/${o.max_exponent}: expected ${SUB_BUCKET_BITS}/${MAX_EXPONENT}`);
+  const num = (k: string) => {
+    const v = o[k];
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) fail(`${k}: expected a finite number >= 0`);
+    return v as number;
+  };
+  const count = num('count');
+  const min = num('min');
+  const max = num('max');
+  num('sum');
+  num('sumsq');
+  if (!Number.isSafeInteger(count)) fail('count: expected a whole number');
+  if (!Array.isArray(o.buckets)) fail('buckets: expected a list of [index, count] pairs');
+  const top = 2 ** SUB_BUCKET_BITS + (MAX_EXPONENT - SUB_BUCKET_BITS) * 2 ** SUB_BUCKET_BITS;
+  let total = 0;
+  let last = -1;
+  for (const b of o.buckets as unknown[]) {
+    if (!Array.isArray(b) || b.length !== 2) fail('buckets: expected [index, count] pairs');
+    const [i, c] = b as [unknown, unknown];
+    if (!Number.isSafeInteger(i) || (i as number) < 0 || (i as number) >= top) fail(`bucket index ${String(i)}: expected 0..${top - 1}`);
+    if ((i as number) <= last) fail('buckets: expected ascending, distinct indexes');
+    if (!Number.isSafeInteger(c) || (c as number) <= 0) fail(`bucket ${String(i)} count ${String(c)}: expected a whole number > 0`);
+    last = i as number;
+    total += c as number;
+  }
+  if (total !== count) fail(`bucket counts add up to ${total}, count says ${count}`);
+  if (count && min > max) fail(`min ${min} > max ${max}`);
+  if (count && (bucketIndex(min) > (o.buckets as [number, number][])[0]![0] || bucketIndex(max) < last)) fail('min/max outside the occupied buckets');
+  return o as unknown as HistogramJson;
+}
+
 export function emptyHistogram(): HistogramJson {
   return { scheme: 'log-linear', sub_bucket_bits: SUB_BUCKET_BITS, max_exponent: MAX_EXPONENT, count: 0, min: 0, max: 0, sum: 0, sumsq: 0, buckets: [] };
 }
@@ -63,8 +106,7 @@ export function mergeHistograms(...hs: HistogramJson[]): HistogramJson {
   const counts = new Map<number, number>();
   let min = Infinity;
   for (const h of hs) {
-    if (check(h) !== SUB_BUCKET_BITS || h.max_exponent !== MAX_EXPONENT)
-      throw new Error(`cannot merge histograms with sub_bucket_bits ${h.sub_bucket_bits}/max_exponent ${h.max_exponent}`);
+    decodeHistogram(h);
     for (const [i, c] of h.buckets) counts.set(i, (counts.get(i) ?? 0) + c);
     if (h.count) min = Math.min(min, h.min);
     out.count += h.count;

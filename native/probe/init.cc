@@ -36,6 +36,7 @@
 #include "../core/clock.h"
 #include "../core/json.h"
 #include "../core/net.h"
+#include "plan.h"
 
 namespace isoprobe {
 
@@ -92,24 +93,6 @@ void mounts() {
   mount("tmpfs", "/tmp", "tmpfs", 0, nullptr);
 }
 
-std::string norm(std::string s) {
-  for (auto& c : s) if (c == '-') c = '_';
-  return s;
-}
-
-// "virtio_mmio.device=4K@0xd0000000:5 x.y=z" -> the parameters for module `name`.
-std::string module_params(const std::string& cmdline, const std::string& name) {
-  std::istringstream in(cmdline);
-  std::string tok, out;
-  while (in >> tok) {
-    size_t dot = tok.find('.');
-    if (dot == std::string::npos || tok.find('=') < dot) continue;
-    if (norm(tok.substr(0, dot)) != norm(name)) continue;
-    out += (out.empty() ? "" : " ") + tok.substr(dot + 1);
-  }
-  return out;
-}
-
 void load_modules() {
   std::ifstream order("/modules/order");
   std::string cmdline = read_all("/proc/cmdline");
@@ -159,14 +142,6 @@ void wait_for_iface(const std::string& ifname, int ms) {
   for (int i = 0; i < ms / 10 && access(path.c_str(), F_OK) != 0; i++) usleep(10000);
 }
 
-std::vector<std::string> split(const std::string& line) {
-  std::istringstream in(line);
-  std::vector<std::string> out;
-  std::string t;
-  while (in >> t) out.push_back(t);
-  return out;
-}
-
 void power_off() {
   fflush(stdout);
   tcdrain(1);
@@ -205,34 +180,42 @@ int run_as_init(int, char**) {
   std::vector<std::unique_ptr<EchoServer>> servers;
   int index = 0;
   while (std::getline(plan, line)) {
-    std::vector<std::string> w = split(line);
-    if (w.empty() || w[0][0] == '#') continue;
-    if (w[0] == "net" && w.size() == 3) {
-      wait_for_iface(w[1], 5000);
-      std::string why;
-      if (!configure(w[1], w[2], &why)) emit("ERROR", stage_json("network", "cannot configure " + why));
-    } else if (w[0] == "serve" && w.size() == 3) {
-      NetOptions o;
-      o.mode = "serve";
-      o.bind = w[1];
-      Error e;
-      auto s = std::make_unique<EchoServer>();
-      if (s->start(o, &e) < 0) emit("ERROR", stage_json("serve", e.message));
-      else emit("SERVING", "{\"address\":\"" + s->address().str() + "\"}");
-      servers.push_back(std::move(s));
-      sleep(unsigned(std::atoi(w[2].c_str())));
-    } else if (w[0] == "exit") {
-      // For tests of the host side: PID 1 exiting makes the kernel panic.
-      fflush(stdout);
-      _exit(1);
-    } else if (w[0] == "hold" && w.size() == 2) {
-      sleep(unsigned(std::atoi(w[1].c_str())));
-    } else if (w[0] == "run" && w.size() > 1) {
-      std::vector<std::string> args(w.begin() + 1, w.end());
-      emit("RESULT", run_probe_command(args));
-      index++;
-    } else {
-      emit("ERROR", stage_json("plan", "cannot read plan line: " + line));
+    PlanStep step = parse_plan_line(line);
+    switch (step.kind) {
+      case PlanStep::Skip:
+        break;
+      case PlanStep::Net: {
+        wait_for_iface(step.args[0], 5000);
+        std::string why;
+        if (!configure(step.args[0], step.args[1], &why)) emit("ERROR", stage_json("network", "cannot configure " + why));
+        break;
+      }
+      case PlanStep::Serve: {
+        NetOptions o;
+        o.mode = "serve";
+        o.bind = step.args[0];
+        Error e;
+        auto s = std::make_unique<EchoServer>();
+        if (s->start(o, &e) < 0) emit("ERROR", stage_json("serve", e.message));
+        else emit("SERVING", "{\"address\":\"" + s->address().str() + "\"}");
+        servers.push_back(std::move(s));
+        sleep(step.seconds);
+        break;
+      }
+      case PlanStep::Hold:
+        sleep(step.seconds);
+        break;
+      case PlanStep::Exit:
+        // For tests of the host side: PID 1 exiting makes the kernel panic.
+        fflush(stdout);
+        _exit(1);
+      case PlanStep::Run:
+        emit("RESULT", run_probe_command(step.args));
+        index++;
+        break;
+      case PlanStep::Invalid:
+        emit("ERROR", stage_json("plan", step.error));
+        break;
     }
   }
   for (auto& s : servers) s->stop();

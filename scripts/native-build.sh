@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Builds the probe from the same sources as binding.gyp, outside node-gyp, for the checks that
+# need other compilers or flags: sanitizers (ASan+UBSan), valgrind (dynamically linked, since
+# memcheck cannot intercept malloc in a static binary), and the libFuzzer targets.
+#   scripts/native-build.sh sanitize|valgrind|fuzz OUTDIR
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mode=${1:?mode: sanitize, valgrind or fuzz}
+out=${2:?output directory}
+mkdir -p "$out"
+core=$(node -e 'const g=require("fs").readFileSync("binding.gyp","utf8"); const m=g.match(/"core_sources":\s*\[([^\]]*)\]/); console.log(JSON.parse("["+m[1]+"]").join(" "))')
+flags="-std=c++17 -g -fno-omit-frame-pointer -Wall -Wextra -Wno-unused-parameter"
+case "$mode" in
+  sanitize)
+    g++ $flags -O1 -fsanitize=address,undefined -fno-sanitize-recover=undefined $core native/probe/main.cc native/probe/init.cc native/probe/plan.cc -o "$out/isoprobe-probe-asan" -luring -pthread ;;
+  valgrind)
+    g++ $flags -O1 $core native/probe/main.cc native/probe/init.cc native/probe/plan.cc -o "$out/isoprobe-probe-dyn" -luring -pthread ;;
+  fuzz)
+    for t in native/fuzz/fuzz_*.cc; do
+      name=$(basename "$t" .cc)
+      clang++ $flags -O1 -fsanitize=fuzzer,address,undefined $core native/probe/plan.cc "$t" -o "$out/$name" -luring -pthread -DISOPROBE_FUZZ
+    done ;;
+  *) echo "native-build.sh: mode \"$mode\": expected sanitize, valgrind or fuzz" >&2; exit 2 ;;
+esac
