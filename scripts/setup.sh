@@ -41,7 +41,7 @@ if [ ! -f node_modules/.isoprobe-lock ] || [ "$(cat node_modules/.isoprobe-lock)
   npm ci --no-audit --no-fund --ignore-scripts >&2
   # The one dependency with native code: built here from source (no prebuilt download is
   # reachable from this machine), by node-gyp like our own addon.
-  (cd node_modules/better-sqlite3 && npm run -s build-release >/dev/null)
+  (cd node_modules/better-sqlite3 && npm run -s build-release > ../.better-sqlite3-build.log 2>&1) || { tail -30 node_modules/.better-sqlite3-build.log >&2; exit 1; }
   echo "$lock_sha" > node_modules/.isoprobe-lock
 fi
 node -e "require('better-sqlite3')" || { echo "isoprobe setup: better-sqlite3 did not build" >&2; exit 1; }

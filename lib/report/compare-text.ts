@@ -19,14 +19,14 @@ export function formatComparison(c: Comparison): string {
   for (const s of c.summaries) {
     out.push('');
     out.push(`${s.workload}  (${s.kind})`);
-    out.push(`  ${'target'.padEnd(18)} ${'p50 latency'.padEnd(30)} ${'p99'.padEnd(30)} ${'p99.9'.padEnd(10)} ${s.rows[0]?.rateUnit.padEnd(28) ?? ''} ${'ratio'.padEnd(22)} host cache`);
+    out.push(`  ${'target'.padEnd(25)} ${'p50 latency'.padEnd(30)} ${'p99'.padEnd(30)} ${'p99.9'.padEnd(10)} ${s.rows[0]?.rateUnit.padEnd(28) ?? ''} ${'ratio'.padEnd(22)} host cache`);
     for (const r of s.rows) {
       if (r.error && !r.p50.length) {
-        out.push(`  ${(r.target + (r.emulated ? ' [EMULATED]' : '')).padEnd(18)} failed: ${r.error}`);
+        out.push(`  ${(r.target + (r.emulated ? ' [EMULATED]' : '')).padEnd(25)} failed: ${r.error}`);
         continue;
       }
       const p999 = r.p999.length ? formatNs(Math.max(...r.p999.filter(Number.isFinite))) : '-';
-      out.push(`  ${(r.target + (r.emulated ? ' [EMULATED]' : '')).padEnd(18)} ${ci(r.p50ci, formatNs).padEnd(30)} ${ci(r.p99ci, formatNs).padEnd(30)} ${p999.padEnd(10)} ${ci(r.rateCi, rate(r.rateUnit)).padEnd(28)} ${(r.ratio ? ci(r.ratio, (x) => x.toFixed(3)) : '1 (baseline)').padEnd(22)} ${r.hostCache}`);
+      out.push(`  ${(r.target + (r.emulated ? ' [EMULATED]' : '')).padEnd(25)} ${ci(r.p50ci, formatNs).padEnd(30)} ${ci(r.p99ci, formatNs).padEnd(30)} ${p999.padEnd(10)} ${ci(r.rateCi, rate(r.rateUnit)).padEnd(28)} ${(r.ratio ? ci(r.ratio, (x) => x.toFixed(3)) : '1 (baseline)').padEnd(22)} ${r.hostCache}`);
     }
   }
   if (c.warnings.length) {

@@ -112,15 +112,16 @@ int validate_block_options(const BlockOptions& o, Error* e) {
   return 0;
 }
 
-int set_block_option(BlockOptions* o, const std::string& name, const std::string& value, Error* e) {
+int parse_option_value(const std::vector<OptionSpec>& specs, const std::string& name, const std::string& value,
+                       const std::vector<std::string>& wide, const OptionSpec** found, OptionValue* out, Error* e) {
   const OptionSpec* spec = nullptr;
-  for (auto& s : block_option_specs())
+  for (auto& s : specs)
     if (name == s.name) spec = &s;
-  if (!spec) return option_error(e, name, flag(name) + ": unknown option");
   std::string f = flag(name);
-  uint64_t u = 0;
-  bool b = false;
+  if (!spec) return option_error(e, name, f + ": unknown option");
+  *found = spec;
   std::string kind = spec->kind;
+  uint64_t& u = out->u;
   if (kind == "size") {
     if (!parse_size(value, &u))
       return option_error(e, name, f + " \"" + value + "\": expected a size in bytes with an optional k/M/G/T suffix (powers of 1024)");
@@ -130,15 +131,17 @@ int set_block_option(BlockOptions* o, const std::string& name, const std::string
   } else if (kind == "uint") {
     if (!parse_uint(value, &u))
       return option_error(e, name, f + " \"" + value + "\": expected a whole number >= 0");
-    if (name != "ops" && name != "seed" && u > UINT32_MAX)
+    bool is_wide = false;
+    for (auto& w : wide) is_wide = is_wide || w == name;
+    if (!is_wide && u > UINT32_MAX)
       return option_error(e, name, f + " \"" + value + "\": expected a whole number below 2^32");
   } else if (kind == "int") {
-    bool neg = !value.empty() && value[0] == '-';
-    if (!parse_uint(neg ? value.substr(1) : value, &u) || u > 4096)
+    out->negative = !value.empty() && value[0] == '-';
+    if (!parse_uint(out->negative ? value.substr(1) : value, &u) || u > 4096)
       return option_error(e, name, f + " \"" + value + "\": expected a whole number");
   } else if (kind == "bool") {
-    if (value == "true" || value == "1" || value == "") b = true;
-    else if (value == "false" || value == "0") b = false;
+    if (value == "true" || value == "1" || value == "") out->b = true;
+    else if (value == "false" || value == "0") out->b = false;
     else return option_error(e, name, f + " \"" + value + "\": expected true or false");
   } else if (kind == "enum") {
     std::string choices = std::string("|") + spec->choices + "|";
@@ -148,6 +151,16 @@ int set_block_option(BlockOptions* o, const std::string& name, const std::string
       return option_error(e, name, f + " \"" + value + "\": expected one of " + list);
     }
   }
+  return 0;
+}
+
+int set_block_option(BlockOptions* o, const std::string& name, const std::string& value, Error* e) {
+  const OptionSpec* spec;
+  OptionValue v;
+  int rc = parse_option_value(block_option_specs(), name, value, {"ops", "seed"}, &spec, &v, e);
+  if (rc < 0) return rc;
+  uint64_t u = v.u;
+  bool b = v.b;
   if (name == "file") o->file = value;
   else if (name == "size") o->size = u;
   else if (name == "offset") o->offset = u;
@@ -175,7 +188,7 @@ int set_block_option(BlockOptions* o, const std::string& name, const std::string
   else if (name == "destructive") o->destructive = b;
   else if (name == "force") o->force = b;
   else if (name == "clock") o->clock = value;
-  else if (name == "cpu") o->cpu = int32_t(value[0] == '-' ? -int64_t(u) : int64_t(u));
+  else if (name == "cpu") o->cpu = int32_t(v.negative ? -int64_t(u) : int64_t(u));
   return 0;
 }
 

@@ -59,4 +59,15 @@ inline bool pattern_random(Pattern p) { return p == Pattern::RandRead || p == Pa
 // Sets one option from its textual form (the probe's flags). Returns 0 or -EINVAL.
 int set_block_option(BlockOptions* o, const std::string& name, const std::string& value, Error* e);
 
+// A parsed option value: the number (sizes, times, integers), the boolean, or the text.
+struct OptionValue {
+  uint64_t u = 0;
+  bool negative = false;  // "int" kind: the value was below zero
+  bool b = false;
+};
+// Looks `name` up in `specs` and parses `value` by its kind, with the standard messages. `wide`
+// names the uint options allowed above 2^32. Returns 0, or -EINVAL with *e set; *spec is found.
+int parse_option_value(const std::vector<OptionSpec>& specs, const std::string& name, const std::string& value,
+                       const std::vector<std::string>& wide, const OptionSpec** spec, OptionValue* out, Error* e);
+
 }  // namespace isoprobe

@@ -154,6 +154,20 @@ std::string kernel_clocksource() {
 namespace {
 int g_users = 0;  // runs holding the clock; the source cannot change under them
 std::mutex g_users_mu;
+// Cost and observed step of each source, measured once per process (a property of the machine
+// and the source, and ~20 ms to measure).
+struct Cost { bool done = false; double cost = 0, step = 0; };
+Cost g_cost[2];
+
+template <typename F>
+void cost_of(int which, F f, ClockInfo* info) {
+  if (!g_cost[which].done) {
+    g_cost[which].cost = read_cost(f, &g_cost[which].step);
+    g_cost[which].done = true;
+  }
+  info->cost_ns = g_cost[which].cost;
+  info->observed_step_ns = g_cost[which].step;
+}
 }  // namespace
 
 void clock_release() {
@@ -189,7 +203,7 @@ int clock_select(const std::string& request, ClockInfo* info, std::string* err) 
       info->tsc_hz = g_cal.hz;
       info->calibration_ns = g_cal.window_ns;
       info->resolution_ns = 1e9 / g_cal.hz;
-      info->cost_ns = read_cost(now_ns, &info->observed_step_ns);
+      cost_of(1, now_ns, info);
       return 0;
     }
     if (request == "tsc") {
@@ -207,7 +221,7 @@ int clock_select(const std::string& request, ClockInfo* info, std::string* err) 
   timespec res;
   clock_getres(CLOCK_MONOTONIC, &res);
   info->resolution_ns = double(res.tv_sec) * 1e9 + double(res.tv_nsec);
-  info->cost_ns = read_cost(mono_ns, &info->observed_step_ns);
+  cost_of(0, mono_ns, info);
   return 0;
 }
 

@@ -57,6 +57,9 @@ class Engine {
   virtual void cleanup() {}
 };
 
+// fsync/fdatasync on the file: the flush of the engines that do their I/O with plain syscalls.
+int sync_flush(int fd, bool datasync, Error* e);
+
 std::unique_ptr<Engine> make_engine(const std::string& name);
 
 }  // namespace isoprobe

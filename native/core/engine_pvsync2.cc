@@ -43,11 +43,7 @@ class Pvsync2Engine : public Engine {
     u->res = r < 0 ? -errno : r;
     return kCompleted;
   }
-  int flush(bool datasync, Error* e) override {
-    if ((datasync ? fdatasync(fd_) : fsync(fd_)) != 0)
-      return sys_error(e, errno, datasync ? "fdatasync" : "fsync", "flushing the data file failed");
-    return 0;
-  }
+  int flush(bool datasync, Error* e) override { return sync_flush(fd_, datasync, e); }
 
  private:
   int fd_ = -1;

@@ -167,6 +167,18 @@ void thread_cpu(PerThread& pt, const rusage& a) {
   pt.sys_ns = tv_ns(b.ru_stime) - tv_ns(a.ru_stime);
 }
 
+// Accounts one closed-loop transaction that started at t0 and ended at t1.
+void record_tx(Shared& sh, PerThread& pt, uint64_t t0, uint64_t t1, const std::vector<char>& out, const char* in, size_t got) {
+  if (t0 < sh.t_measure) {
+    pt.warm_tx++;
+    return;
+  }
+  pt.lat.record(t1 - t0);
+  pt.tx++;
+  pt.tick(t0, sh.t_measure, out.size());
+  if (sh.o.verify && (got != out.size() || std::memcmp(in, out.data(), out.size()) != 0)) pt.mismatches++;
+}
+
 // Closed loop over TCP or UDP with blocking calls: send, wait for the whole echo, repeat.
 void rr_closed(Shared& sh, int fd, PerThread& pt, uint64_t seed) {
   const NetOptions& o = sh.o;
@@ -199,30 +211,12 @@ void rr_closed(Shared& sh, int fd, PerThread& pt, uint64_t seed) {
         uint64_t got;
         std::memcpy(&got, in.data(), 8);
         if (got != seq) { pt.late++; continue; }  // a reply that came after its timeout
-        uint64_t t1 = now_ns();
-        if (t0 >= sh.t_measure) {
-          pt.lat.record(t1 - t0);
-          pt.tx++;
-          pt.tick(t0, sh.t_measure, out.size());
-          if (o.verify && (size_t(k) != out.size() || std::memcmp(in.data(), out.data(), out.size()) != 0)) pt.mismatches++;
-        } else {
-          pt.warm_tx++;
-        }
+        record_tx(sh, pt, t0, now_ns(), out, in.data(), size_t(k));
         break;
       }
     } else {
       ok = send_all(fd, out.data(), out.size(), &err) && recv_all(fd, in.data(), in.size(), &err);
-      if (ok) {
-        uint64_t t1 = now_ns();
-        if (t0 >= sh.t_measure) {
-          pt.lat.record(t1 - t0);
-          pt.tx++;
-          pt.tick(t0, sh.t_measure, out.size());
-          if (o.verify && std::memcmp(in.data(), out.data(), out.size()) != 0) pt.mismatches++;
-        } else {
-          pt.warm_tx++;
-        }
-      }
+      if (ok) record_tx(sh, pt, t0, now_ns(), out, in.data(), in.size());
     }
     if (!ok) {
       if (sh.stop_now()) break;
@@ -286,14 +280,7 @@ void rr_uring(Shared& sh, int fd, PerThread& pt, uint64_t seed) {
       sh.fail(e);
       break;
     }
-    if (t0 >= sh.t_measure) {
-      pt.lat.record(t1 - t0);
-      pt.tx++;
-      pt.tick(t0, sh.t_measure, out.size());
-      if (o.verify && std::memcmp(in.data(), out.data(), out.size()) != 0) pt.mismatches++;
-    } else {
-      pt.warm_tx++;
-    }
+    record_tx(sh, pt, t0, t1, out, in.data(), in.size());
     pt.sent += out.size();
     pt.recvd += out.size();
   }

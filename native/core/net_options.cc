@@ -2,7 +2,6 @@
 #include "net_options.h"
 
 #include "net_addr.h"
-#include "units.h"
 
 namespace isoprobe {
 
@@ -33,38 +32,12 @@ const std::vector<OptionSpec>& net_option_specs() {
 }
 
 int set_net_option(NetOptions* o, const std::string& name, const std::string& value, Error* e) {
-  const OptionSpec* spec = nullptr;
-  for (auto& s : net_option_specs())
-    if (name == s.name) spec = &s;
-  std::string f = "--" + name;
-  for (auto& c : f) if (c == '_') c = '-';
-  if (!spec) return option_error(e, name, f + ": unknown option");
-  std::string kind = spec->kind;
-  uint64_t u = 0;
-  bool b = false;
-  if (kind == "size") {
-    if (!parse_size(value, &u)) return option_error(e, name, f + " \"" + value + "\": expected a size in bytes with an optional k/M/G/T suffix (powers of 1024)");
-  } else if (kind == "duration") {
-    if (!parse_duration(value, &u)) return option_error(e, name, f + " \"" + value + "\": expected a time with a unit: ns, us, ms, s, m or h");
-  } else if (kind == "uint") {
-    if (!parse_uint(value, &u)) return option_error(e, name, f + " \"" + value + "\": expected a whole number >= 0");
-    if (name != "rate" && name != "seed" && name != "stall_after" && u > UINT32_MAX)
-      return option_error(e, name, f + " \"" + value + "\": expected a whole number below 2^32");
-  } else if (kind == "int") {
-    bool neg = !value.empty() && value[0] == '-';
-    if (!parse_uint(neg ? value.substr(1) : value, &u) || u > 4096) return option_error(e, name, f + " \"" + value + "\": expected a whole number");
-  } else if (kind == "bool") {
-    if (value == "true" || value == "1" || value.empty()) b = true;
-    else if (value == "false" || value == "0") b = false;
-    else return option_error(e, name, f + " \"" + value + "\": expected true or false");
-  } else if (kind == "enum") {
-    std::string choices = std::string("|") + spec->choices + "|";
-    if (choices.find("|" + value + "|") == std::string::npos) {
-      std::string list = spec->choices;
-      for (auto& c : list) if (c == '|') c = ',';
-      return option_error(e, name, f + " \"" + value + "\": expected one of " + list);
-    }
-  }
+  const OptionSpec* spec;
+  OptionValue v;
+  int rc = parse_option_value(net_option_specs(), name, value, {"rate", "seed", "stall_after"}, &spec, &v, e);
+  if (rc < 0) return rc;
+  uint64_t u = v.u;
+  bool b = v.b;
   if (name == "proto") o->proto = value;
   else if (name == "connect") o->connect = value;
   else if (name == "bind") o->bind = value;
@@ -82,7 +55,7 @@ int set_net_option(NetOptions* o, const std::string& name, const std::string& va
   else if (name == "timeout") o->timeout = u;
   else if (name == "seed") o->seed = u;
   else if (name == "clock") o->clock = value;
-  else if (name == "cpu") o->cpu = int32_t(value[0] == '-' ? -int64_t(u) : int64_t(u));
+  else if (name == "cpu") o->cpu = int32_t(v.negative ? -int64_t(u) : int64_t(u));
   else if (name == "stall_after") o->stall_after = u;
   else if (name == "stall") o->stall = u;
   return 0;

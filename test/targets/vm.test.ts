@@ -180,10 +180,10 @@ testIf(qemuSkip, test.serial)('a guest that hangs is killed after its timeout, w
   const started = Date.now();
   try {
     const e = await t.throwsAsync(s.run({ kind: 'rr', options: SHORT, placement: 'loopback' }));
-    t.regex((e as Error).message, /^the qemu-microvm guest did not finish within 10 s and was killed \(the probe had started\); serial log kept at /);
+    t.regex((e as Error).message, /^the qemu-microvm guest did not finish within \d+ s and was killed \(the probe had started\); serial log kept at /);
   } finally {
     await s.stop();
   }
-  t.true(Date.now() - started < 30_000);
+  t.true(Date.now() - started < 40_000);
   t.is(qemuProcesses(), '');
 });
