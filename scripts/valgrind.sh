@@ -9,19 +9,22 @@ trap 'rm -rf "$work"' EXIT
 bash scripts/native-build.sh valgrind "$work"
 P="$work/isoprobe-probe-dyn"
 runs=0
+# vg WHAT EXPECTED_EXIT ARGS...: memcheck's own failure is exit 99, anything else unexpected fails too.
 vg() {
-  local what=$1; shift
-  if ! valgrind --tool=memcheck --leak-check=full --show-leak-kinds=definite,indirect,possible --errors-for-leak-kinds=definite,indirect,possible \
-      --error-exitcode=99 --quiet "$P" "$@" > "$work/out" 2> "$work/err"; then
-    echo "valgrind: FAILED: $what"; tail -40 "$work/err"; exit 1
+  local what=$1 want=$2; shift 2
+  local rc=0
+  valgrind --tool=memcheck --leak-check=full --show-leak-kinds=definite,indirect,possible --errors-for-leak-kinds=definite,indirect,possible \
+    --error-exitcode=99 --quiet "$P" "$@" > "$work/out" 2> "$work/err" || rc=$?
+  if [ "$rc" != "$want" ]; then
+    echo "valgrind: FAILED: $what (exit $rc, expected $want)"; tail -40 "$work/err"; exit 1
   fi
   runs=$((runs + 1))
 }
-vg "block psync verify" block --file="$work/a.dat" --size=1M --pattern=randrw --verify --duration=200ms --warmup=0ns
-vg "block pvsync2 direct" block --file="$work/b.dat" --size=1M --engine=pvsync2 --direct --duration=200ms --warmup=0ns
-vg "block null qd4" block --file="$work/c.dat" --size=1M --engine=null --qd=4 --duration=100ms --warmup=0ns
-vg "net rr tcp" net rr --loopback --duration=200ms --warmup=0ns
-vg "net rr udp" net rr --loopback --proto=udp --duration=200ms --warmup=0ns
-vg "net stream" net stream --loopback --duration=200ms --warmup=0ns
-vg "bad input" block --file="$work/x" --bs=4q || true
+vg "block psync verify" 0 block --file="$work/a.dat" --size=1M --pattern=randrw --verify --duration=200ms --warmup=0ns
+vg "block pvsync2 direct" 0 block --file="$work/b.dat" --size=1M --engine=pvsync2 --direct --duration=200ms --warmup=0ns
+vg "block null qd4" 0 block --file="$work/c.dat" --size=1M --engine=null --qd=4 --duration=100ms --warmup=0ns
+vg "net rr tcp" 0 net rr --loopback --duration=200ms --warmup=0ns
+vg "net rr udp" 0 net rr --loopback --proto=udp --duration=200ms --warmup=0ns
+vg "net stream" 0 net stream --loopback --duration=200ms --warmup=0ns
+vg "bad input" 2 block --file="$work/x" --bs=4q
 echo "valgrind: $runs runs under memcheck, 0 errors, 0 leaks"
