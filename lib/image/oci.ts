@@ -88,6 +88,29 @@ export function writeImageTarball(path: string, probe = probeBinaryPath()): Imag
   return { path, tag, configDigest: `sha256:${configDigest}`, manifestDigest: `sha256:${manifestDigest}`, layerDigest: `sha256:${layerDigest}` };
 }
 
+/**
+ * runc and crun apply no seccomp profile of their own (Docker and Podman do). The bundle carries
+ * one that refuses, with EPERM, what a measurement probe never needs: module loading, mounts,
+ * kexec and reboot, BPF and perf, ptrace, keyrings, namespace and root changes, clock changes.
+ */
+export const PROBE_SECCOMP_DENY = [
+  'init_module', 'finit_module', 'delete_module', 'kexec_load', 'kexec_file_load', 'reboot',
+  'mount', 'umount2', 'pivot_root', 'chroot', 'swapon', 'swapoff', 'bpf', 'perf_event_open',
+  'ptrace', 'process_vm_readv', 'process_vm_writev', 'keyctl', 'add_key', 'request_key',
+  'setns', 'unshare', 'open_by_handle_at', 'name_to_handle_at', 'userfaultfd', 'acct',
+  'settimeofday', 'clock_settime', 'clock_adjtime', 'adjtimex', 'syslog', 'quotactl',
+  'lookup_dcookie', 'fanotify_init', 'iopl', 'ioperm', 'create_module', 'get_kernel_syms',
+  'query_module', 'nfsservctl', 'uselib', 'vhangup', 'sethostname', 'setdomainname',
+] as const;
+
+export function probeSeccomp(): Record<string, unknown> {
+  return {
+    defaultAction: 'SCMP_ACT_ALLOW',
+    architectures: ['SCMP_ARCH_X86_64', 'SCMP_ARCH_X86', 'SCMP_ARCH_X32'],
+    syscalls: [{ names: [...PROBE_SECCOMP_DENY], action: 'SCMP_ACT_ERRNO', errnoRet: 1 }],
+  };
+}
+
 export interface BundleSpec {
   dir: string;
   args: string[];
@@ -135,6 +158,7 @@ export function writeBundle(spec: BundleSpec, probe = probeBinaryPath()): string
       namespaces,
       devices,
       resources: { devices: [{ allow: false, access: 'rwm' }, ...devices.map((d) => ({ allow: true, type: 'b', major: d.major, minor: d.minor, access: 'rw' }))] },
+      seccomp: probeSeccomp(),
       maskedPaths: ['/proc/kcore', '/proc/keys', '/proc/timer_list', '/sys/firmware'],
       readonlyPaths: ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'],
     },

@@ -62,3 +62,19 @@ test('the image is reproducible: the same probe gives the same digests', (t) => 
   t.is(a.manifestDigest, b.manifestDigest);
   t.true(readFileSync(a.path).equals(readFileSync(b.path)));
 });
+
+test('the OCI bundle: read-only root, no capabilities, no new privileges, a seccomp profile', async (t) => {
+  const { writeBundle, PROBE_SECCOMP_DENY } = await import('../../lib/image/oci');
+  const dir = join(tmp.dir, 'bundle');
+  const { mkdirSync } = await import('node:fs');
+  mkdirSync(dir);
+  writeBundle({ dir, args: ['/isoprobe-probe', '--version'] });
+  const c = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
+  t.true(c.root.readonly);
+  t.true(c.process.noNewPrivileges);
+  for (const set of ['bounding', 'effective', 'permitted', 'inheritable', 'ambient']) t.deepEqual(c.process.capabilities[set], []);
+  t.is(c.linux.seccomp.defaultAction, 'SCMP_ACT_ALLOW');
+  t.deepEqual(c.linux.seccomp.syscalls[0].names, [...PROBE_SECCOMP_DENY]);
+  for (const s of ['mount', 'init_module', 'bpf', 'ptrace', 'setns']) t.true(c.linux.seccomp.syscalls[0].names.includes(s), s);
+  t.is(c.linux.seccomp.syscalls[0].action, 'SCMP_ACT_ERRNO');
+});

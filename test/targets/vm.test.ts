@@ -187,3 +187,28 @@ testIf(qemuSkip, test.serial)('a guest that hangs is killed after its timeout, w
   t.true(Date.now() - started < 40_000);
   t.is(qemuProcesses(), '');
 });
+
+testIf(qemuSkip, test.serial)('the VMM killed mid-run: a clear error with the serial log, nothing left behind' + why(qemuSkip), async (t) => {
+  const s = await makeTarget('qemu-microvm').start({ accel: 'tcg', network: true } as VmSpec);
+  // Only the VMM this test started: its initramfs lives in a work directory carrying this process's mark.
+  const mine = `isoprobe-qemu-microvm-${process.pid.toString(36)}-`;
+  const killer = setInterval(() => {
+    for (const line of qemuProcesses().split('\n')) {
+      if (!line.includes(mine)) continue;
+      try {
+        process.kill(Number(line.trim().split(' ')[0]), 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
+    }
+  }, 2000);
+  try {
+    const e = await t.throwsAsync(s.run({ kind: 'rr', options: { duration: '30s', warmup: '0ns' }, placement: 'client-inside' }));
+    t.regex((e as Error).message, /the guest (never reported|printed no result).*serial log kept at /);
+  } finally {
+    clearInterval(killer);
+    await s.stop();
+  }
+  t.deepEqual((await findLeftovers(process.pid)).net, []);
+  t.is(qemuProcesses().split('\n').filter((l) => l.includes(mine)).join(''), '');
+});
