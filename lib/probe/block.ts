@@ -79,6 +79,7 @@ export interface ProbeRun {
   stderr: string;
   code: number | null;
   signal: NodeJS.Signals | null;
+  timedOut?: boolean;
 }
 
 /** Parses what the probe printed: its result, or its error as an IsoprobeError. */
@@ -93,6 +94,7 @@ export function parseProbeOutput<T>(run: ProbeRun, what: string): T {
     }
   }
   if (parsed?.error) throw fromCoreError(parsed.error);
+  if (run.timedOut) throw new IsoprobeError('ETIMEDOUT', `${what} did not finish in time and was killed (its runtime or the probe hung)`, { detail: run.stderr });
   if (!parsed || run.code !== 0) {
     const how = run.signal ? `was killed by ${run.signal}` : `exited with code ${run.code}`;
     const tail = run.stderr.trim().split('\n').slice(-5).join('\n');

@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { uniqueName } from '../net/netns';
 import { DATA_DIR, PROBE_IN_IMAGE } from '../image/oci';
 import { ensureContainerd } from './daemons';
-import { exec, must, which } from './exec';
+import { exec, runtimeTimeoutMs, must, which } from './exec';
 import { CTR_NAMESPACE, ensureCtrImage } from './image-load';
 import { ProbeSession, prepareCommon, SERVER_PORT } from './session';
 import type { Availability, Session, SessionSpec, Target } from './types';
@@ -37,7 +37,7 @@ export class ContainerdTarget implements Target {
       await ensureContainerd();
       const ref = await ensureCtrImage();
       const id = uniqueName('iso-ctr-', 64);
-      const r = await exec(['ctr', '-n', CTR_NAMESPACE, 'run', '--rm', '--runtime', this.runtime, ref, id, PROBE_IN_IMAGE, '--version'], { timeoutMs: 60_000 });
+      const r = await exec(['ctr', '-n', CTR_NAMESPACE, 'run', '--rm', '--runtime', this.runtime, ref, id, PROBE_IN_IMAGE, '--version'], { timeoutMs: runtimeTimeoutMs() });
       if (r.code !== 0) return { ok: false, reason: `ctr cannot run the probe with ${this.runtime}: ${r.stderr.trim().split('\n').pop()}` };
       const v = await exec(['ctr', 'version'], { timeoutMs: 10_000 });
       return { ok: true, version: /Server:[\s\S]*?Version:\s*(\S+)/.exec(v.stdout)?.[1] ?? 'unknown' };
@@ -57,13 +57,13 @@ export class ContainerdTarget implements Target {
     let created = false;
     const teardown = async () => {
       if (created) {
-        await exec([...ctr, 'task', 'kill', '-s', 'SIGKILL', id], { timeoutMs: 20_000 }).catch(() => undefined);
+        await exec([...ctr, 'task', 'kill', '-s', 'SIGKILL', id], { timeoutMs: runtimeTimeoutMs() }).catch(() => undefined);
         for (let i = 0; i < 40; i++) {
-          const d = await exec([...ctr, 'task', 'delete', id], { timeoutMs: 20_000 }).catch(() => undefined);
-          if (!d || d.code === 0 || /not found/.test(d.stderr)) break;
+          const d = await exec([...ctr, 'task', 'delete', id], { timeoutMs: runtimeTimeoutMs() }).catch(() => undefined);
+          if (!d || d.code === 0 || d.timedOut || /not found/.test(d.stderr)) break;
           await new Promise((r) => setTimeout(r, 250));
         }
-        await exec([...ctr, 'container', 'delete', id], { timeoutMs: 20_000 }).catch(() => undefined);
+        await exec([...ctr, 'container', 'delete', id], { timeoutMs: runtimeTimeoutMs() }).catch(() => undefined);
       }
       if (loop) await exec(['losetup', '-d', loop]).catch(() => undefined);
       await common.undo();

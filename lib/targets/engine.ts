@@ -6,7 +6,7 @@ import { IsoprobeError } from '../errors';
 import { createPeerForPid, type PeerLink, uniqueName } from '../net/netns';
 import { DATA_DIR, PROBE_IN_IMAGE } from '../image/oci';
 import { ensureDockerd } from './daemons';
-import { exec, must, which } from './exec';
+import { exec, runtimeTimeoutMs, must, which } from './exec';
 import { ensureEngineImage } from './image-load';
 import { ProbeSession, prepareCommon, SERVER_PORT } from './session';
 import type { Availability, Session, SessionSpec, Target } from './types';
@@ -42,7 +42,7 @@ export class EngineTarget implements Target {
     try {
       if (this.name === 'docker') await ensureDockerd();
       const ref = await ensureEngineImage(this.name);
-      const r = await exec([this.name, 'run', '--rm', ...this.runFlags({}), ref, '--version'], { timeoutMs: 60_000 });
+      const r = await exec([this.name, 'run', '--rm', ...this.runFlags({}), ref, '--version'], { timeoutMs: runtimeTimeoutMs() });
       if (r.code !== 0) return { ok: false, reason: `${this.name} cannot run the probe here: ${r.stderr.trim().split('\n').pop()}` };
       return { ok: true, version: await this.version() };
     } catch (e) {
@@ -59,7 +59,7 @@ export class EngineTarget implements Target {
     let link: PeerLink | undefined;
     let created = false;
     const teardown = async () => {
-      if (created) await exec([this.name, 'rm', '-f', id], { timeoutMs: 60_000 }).catch(() => undefined);
+      if (created) await exec([this.name, 'rm', '-f', id], { timeoutMs: runtimeTimeoutMs() }).catch(() => undefined);
       await link?.destroy();
       if (loop) await exec(['losetup', '-d', loop]).catch(() => undefined);
       await common.undo();

@@ -9,6 +9,8 @@ export interface ExecResult {
   signal: NodeJS.Signals | null;
   stdout: string;
   stderr: string;
+  /** Killed because it ran past its time limit (a hung runtime, a stuck guest). */
+  timedOut?: boolean;
 }
 
 export function exec(argv: string[], opts: { timeoutMs?: number; signal?: AbortSignal; input?: string } = {}): Promise<ExecResult> {
@@ -19,7 +21,11 @@ export function exec(argv: string[], opts: { timeoutMs?: number; signal?: AbortS
     child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
     child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
     if (opts.input !== undefined) child.stdin!.end(opts.input);
-    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 120_000);
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGKILL');
+    }, opts.timeoutMs ?? 120_000);
     const onAbort = () => child.kill('SIGTERM');
     opts.signal?.addEventListener('abort', onAbort, { once: true });
     child.on('error', (e) => {
@@ -30,19 +36,27 @@ export function exec(argv: string[], opts: { timeoutMs?: number; signal?: AbortS
     child.on('exit', (code, signal) => {
       clearTimeout(timer);
       opts.signal?.removeEventListener('abort', onAbort);
-      setImmediate(() => resolve({ code, signal, stdout, stderr }));
+      setImmediate(() => resolve({ code, signal, stdout, stderr, timedOut }));
     });
   });
 }
 
 /** Runs a command that must succeed; the error carries its stderr. */
-export async function must(argv: string[], what: string, timeoutMs = 60_000): Promise<string> {
+export async function must(argv: string[], what: string, timeoutMs = runtimeTimeoutMs()): Promise<string> {
   const r = await exec(argv, { timeoutMs });
+  if (r.timedOut)
+    throw new IsoprobeError('ETIMEDOUT', `${what}: ${argv[0]} did not finish within ${Math.round(timeoutMs / 1000)} s and was killed (a hung runtime?)${r.stderr.trim() ? `; its stderr: ${r.stderr.trim().split('\n').slice(-2).join(' | ')}` : ''}`, { detail: r.stderr });
   if (r.code !== 0) {
     const how = r.signal ? `was killed by ${r.signal}` : `exited with code ${r.code}`;
     throw new IsoprobeError('ERUNTIME', `${what}: ${argv.join(' ')} ${how}${r.stderr.trim() ? `: ${r.stderr.trim().split('\n').slice(-3).join(' | ')}` : ''}`, { detail: r.stderr });
   }
   return r.stdout;
+}
+
+/** How long a runtime command (start, stop, load) may take: ISOPROBE_RUNTIME_TIMEOUT seconds, default 60. */
+export function runtimeTimeoutMs(): number {
+  const s = Number(process.env.ISOPROBE_RUNTIME_TIMEOUT || 60);
+  return (Number.isFinite(s) && s > 0 ? s : 60) * 1000;
 }
 
 /** First line of `BIN --version`, or undefined when it cannot run. */

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { IsoprobeError } from '../errors';
 import { uniqueName } from '../net/netns';
 import { DATA_DIR, PROBE_IN_IMAGE, writeBundle } from '../image/oci';
-import { exec, must, versionOf, which } from './exec';
+import { exec, runtimeTimeoutMs, must, versionOf, which } from './exec';
 import { ProbeSession, prepareCommon, SERVER_PORT, tempWorkDir } from './session';
 import type { Availability, Session, SessionSpec, Target } from './types';
 
@@ -78,8 +78,8 @@ export class OciRuntimeTarget implements Target {
     try {
       writeBundle({ dir: w.dir, args: [PROBE_IN_IMAGE, '--version'] });
       const id = uniqueName(`iso-${this.name}-`, 64);
-      const r = await exec([this.name, ...this.globalArgs(), 'run', '--bundle', w.dir, id], { timeoutMs: 60_000 });
-      await exec([this.name, ...this.globalArgs(), 'delete', '--force', id], { timeoutMs: 20_000 }).catch(() => undefined);
+      const r = await exec([this.name, ...this.globalArgs(), 'run', '--bundle', w.dir, id], { timeoutMs: runtimeTimeoutMs() });
+      await exec([this.name, ...this.globalArgs(), 'delete', '--force', id], { timeoutMs: runtimeTimeoutMs() }).catch(() => undefined);
       if (r.code !== 0) return { ok: false, version, reason: `${this.name} cannot start a container here: ${(r.stderr || r.stdout).trim().split('\n').pop()}` };
       return { ok: true, version };
     } finally {
@@ -102,8 +102,8 @@ export class OciRuntimeTarget implements Target {
     let ns: string[] = [];
     const teardown = async () => {
       if (created) {
-        await exec([...ns, this.name, ...g, 'kill', id, 'KILL'], { timeoutMs: 20_000 }).catch(() => undefined);
-        await exec([...ns, this.name, ...g, 'delete', '--force', id], { timeoutMs: 30_000 }).catch(() => undefined);
+        await exec([...ns, this.name, ...g, 'kill', id, 'KILL'], { timeoutMs: runtimeTimeoutMs() }).catch(() => undefined);
+        await exec([...ns, this.name, ...g, 'delete', '--force', id], { timeoutMs: runtimeTimeoutMs() }).catch(() => undefined);
       }
       await foreground?.stop();
       if (loop) await exec(['losetup', '-d', loop.dev]).catch(() => undefined);

@@ -106,3 +106,24 @@ for (const name of ['runc', 'docker', 'containerd', 'podman'] as TargetName[]) {
     t.deepEqual(await findLeftovers(process.pid), { containers: [], net: [], loops: [], tempDirs: [] });
   });
 }
+
+testIf(isRoot ? undefined : 'needs root', test.serial)('a container runtime that hangs is killed after its time limit, with a clear error' + why(isRoot ? undefined : 'needs root'), async (t) => {
+  // A "runc" that answers --version but hangs on everything else, first on PATH.
+  const bin = join(tmp.dir, 'hung-bin');
+  const { mkdirSync, writeFileSync: write } = await import('node:fs');
+  mkdirSync(bin);
+  write(join(bin, 'runc'), '#!/bin/sh\n[ "$1" = "--version" ] && { echo "runc version hung-for-test"; exit 0; }\nexec sleep 600\n', { mode: 0o755 });
+  const path = process.env.PATH;
+  process.env.PATH = `${bin}:${path}`;
+  process.env.ISOPROBE_RUNTIME_TIMEOUT = '2';
+  const started = Date.now();
+  try {
+    const e = await t.throwsAsync(makeTarget('runc').start({ network: true }));
+    t.regex((e as Error).message, /^starting the runc container: runc did not finish within 2 s and was killed \(a hung runtime\?\)/);
+  } finally {
+    process.env.PATH = path;
+    delete process.env.ISOPROBE_RUNTIME_TIMEOUT;
+  }
+  t.true(Date.now() - started < 30_000);
+  t.deepEqual(await findLeftovers(process.pid), { containers: [], net: [], loops: [], tempDirs: [] });
+});
