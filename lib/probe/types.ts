@@ -48,6 +48,8 @@ export interface EnvJson {
   container: string;
   gvisor: boolean;
   hostname: string;
+  /** The user the probe ran as (containers: 65534 for network workloads). */
+  uid: number;
 }
 
 export interface SeriesPoint {

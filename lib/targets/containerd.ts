@@ -97,7 +97,7 @@ export class ContainerdTarget implements Target {
       };
       return new ProbeSession({
         stack,
-        execProbe: (args, timeoutMs, signal) => exec([...ctr, 'task', 'exec', '--exec-id', `${id}-${++execN}`, id, PROBE_IN_IMAGE, ...args], { timeoutMs, signal }),
+        execProbe: (args, timeoutMs, signal, user) => exec([...ctr, 'task', 'exec', '--exec-id', `${id}-${++execN}`, ...(user ? ['--user', user] : []), id, PROBE_IN_IMAGE, ...args], { timeoutMs, signal }),
         dataPathInside: loop ?? (common.dataFile ? `${DATA_DIR}/${common.dataName}` : undefined),
         hostDataFile: common.dataFile,
         dataIsDevice: !!loop,

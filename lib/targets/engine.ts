@@ -96,7 +96,7 @@ export class EngineTarget implements Target {
       };
       return new ProbeSession({
         stack,
-        execProbe: (args, timeoutMs, signal) => exec([this.name, 'exec', id, PROBE_IN_IMAGE, ...args], { timeoutMs, signal }),
+        execProbe: (args, timeoutMs, signal, user) => exec([this.name, 'exec', ...(user ? ['--user', user] : []), id, PROBE_IN_IMAGE, ...args], { timeoutMs, signal }),
         dataPathInside: loop ?? (common.dataFile ? `${DATA_DIR}/${common.dataName}` : undefined),
         hostDataFile: common.dataFile,
         dataIsDevice: !!loop,

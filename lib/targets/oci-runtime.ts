@@ -162,7 +162,7 @@ export class OciRuntimeTarget implements Target {
       };
       return new ProbeSession({
         stack,
-        execProbe: (args, timeoutMs, signal) => exec([...ns, this.name, ...g, 'exec', id, PROBE_IN_IMAGE, ...args], { timeoutMs, signal }),
+        execProbe: (args, timeoutMs, signal, user) => exec([...ns, this.name, ...g, 'exec', ...(user ? ['--user', user] : []), id, PROBE_IN_IMAGE, ...args], { timeoutMs, signal }),
         dataPathInside: loop ? loop.dev : common.dataFile ? `${DATA_DIR}/${common.dataName}` : undefined,
         hostDataFile: common.dataFile,
         dataIsDevice: !!loop,

@@ -63,8 +63,15 @@ export function tempWorkDir(prefix: string): { dir: string; remove: () => void }
   return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-/** Runs the probe where a target puts it; returns the exec result. */
-export type ProbeExec = (args: string[], timeoutMs: number, signal?: AbortSignal) => Promise<ExecResult>;
+/** The unprivileged user network workloads run as inside containers (they need no root). */
+export const NOBODY = '65534:65534';
+
+/**
+ * Runs the probe where a target puts it; returns the exec result. `user` ("uid:gid") asks for an
+ * unprivileged user where the target can switch (containers); block workloads run as uid 0
+ * without capabilities, since the data file is isoprobe's own, mode 0600.
+ */
+export type ProbeExec = (args: string[], timeoutMs: number, signal?: AbortSignal, user?: string) => Promise<ExecResult>;
 
 export interface SessionParts {
   stack: StackInfo;
@@ -130,14 +137,14 @@ export class ProbeSession {
     if (placement === 'loopback') {
       const o = checkNetOptions(mode, { ...w.options, connect: '127.0.0.1:1' });
       const flags = toNetProbeFlags(o).filter((f) => !f.startsWith('--connect='));
-      r = await this.p.execProbe(['net', mode, '--loopback', ...flags], timeout, ctl.signal);
+      r = await this.p.execProbe(['net', mode, '--loopback', ...flags], timeout, ctl.signal, NOBODY);
     } else if (placement === 'client-inside') {
       // Echo server in isoprobe's peer namespace, client inside the target.
       const server = await spawnEchoServer({ bind: `${link!.peerAddr}:0`, proto: w.options.proto ?? 'tcp' },
         { command: ['nsenter', `--net=/var/run/netns/${link!.peerNs}`, probeBinaryPath()], check: { allowRemote: true } });
       try {
         const o = checkNetOptions(mode, { ...w.options, connect: server.address }, { allowRemote: true });
-        r = await this.p.execProbe(['net', mode, ...toNetProbeFlags(o)], timeout, ctl.signal);
+        r = await this.p.execProbe(['net', mode, ...toNetProbeFlags(o)], timeout, ctl.signal, NOBODY);
       } finally {
         await server.stop();
       }

@@ -76,6 +76,7 @@ EnvInfo detect_env() {
     }
   }
   e.cpus_online = int(sysconf(_SC_NPROCESSORS_ONLN));
+  e.uid = getuid();
   e.hypervisor_vendor = hypervisor_vendor();
   e.container = container_markers();
   // gVisor's Sentry reports a fixed kernel build string and has no /proc/sys/kernel/osrelease
@@ -96,6 +97,7 @@ void write_env_json(JsonWriter& w, const EnvInfo& e) {
   w.kv("container", e.container);
   w.kv("gvisor", e.gvisor);
   w.kv("hostname", e.hostname);
+  w.kv("uid", e.uid);
   w.end_object();
 }
 

@@ -14,6 +14,7 @@ struct EnvInfo {
   std::string container;          // "docker" | "podman" | "oci" | "" ...: markers seen
   bool gvisor = false;
   std::string hostname;
+  unsigned uid = 0;               // the user the probe ran as
 };
 
 EnvInfo detect_env();

@@ -46,6 +46,8 @@ for (const name of CONTAINERS) {
       const r = (await s.run({ kind: 'rr', options: SHORT, placement: 'client-inside' })) as NetResult;
       t.true(r.transactions > 50);
       t.is(r.errors.mismatches, 0);
+      t.is(r.env.uid, 65534, 'network workloads run as nobody inside the container');
+      t.is(b.env.uid, 0, 'block workloads run as uid 0 (without capabilities)');
       t.regex(r.peer, /^10\.\d+\.\d+\.2:\d+$/, 'the server is in isoprobe\'s peer namespace');
       const back = (await s.run({ kind: 'rr', options: SHORT, placement: 'server-inside' })) as NetResult;
       t.true(back.transactions > 50);
@@ -127,3 +129,37 @@ testIf(isRoot ? undefined : 'needs root', test.serial)('a container runtime that
   t.true(Date.now() - started < 30_000);
   t.deepEqual(await findLeftovers(process.pid), { containers: [], net: [], loops: [], tempDirs: [] });
 });
+
+{
+  const skip = reasons.get('runsc');
+  testIf(skip, test.serial)('runsc: a probe killed mid-run inside the gVisor sandbox is a clear error, nothing left behind' + why(skip), async (t) => {
+    const s = await makeTarget('runsc').start({ network: true });
+    // The sandbox's processes are not host processes: runsc lists and kills them (from the
+    // namespace the sandbox was started in, where its control socket lives).
+    const cmd = s.stack.command!;
+    const ns = cmd.slice(0, 2);
+    const id = cmd[cmd.length - 1]!;
+    const runsc = (...args: string[]) => execFileSync(ns[0]!, [...ns.slice(1), 'runsc', '--root', '/run/isoprobe/runsc', ...args], { encoding: 'utf8' });
+    let killed = 0;
+    const killer = setInterval(() => {
+      try {
+        for (const pid of JSON.parse(runsc('ps', '--format', 'json', id)) as number[]) {
+          if (pid === 1) continue;  // the session's own echo server
+          runsc('kill', '--pid', String(pid), id, 'KILL');
+          killed++;
+        }
+      } catch {
+        /* between states */
+      }
+    }, 500);
+    try {
+      const e = await t.throwsAsync(s.run({ kind: 'rr', options: { duration: '20s', warmup: '0ns' } }));
+      t.regex((e as Error).message, /the probe in runsc (was killed by SIGKILL|exited with code \d+) without a result/);
+      t.true(killed > 0);
+    } finally {
+      clearInterval(killer);
+      await s.stop();
+    }
+    t.deepEqual(await findLeftovers(process.pid), { containers: [], net: [], loops: [], tempDirs: [] });
+  });
+}
