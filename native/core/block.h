@@ -71,6 +71,11 @@ struct BlockResult {
 int run_block(const BlockOptions& o, const RunHooks& hooks, BlockResult* r, Error* e);
 
 std::string block_result_json(const BlockResult& r);
+
+class JsonWriter;
+// The per-second series: t_ns, dur_ns, ops, bytes and two rates named by the caller (block:
+// "iops"/"bw_bytes_per_s"; net: "ops_per_s"/"bits_per_s", bytes_scale 8).
+void write_series_json(JsonWriter& w, const std::vector<SeriesPoint>& series, const char* ops_rate, const char* bytes_rate, double bytes_scale);
 std::string error_json(const Error& e, const char* kind);
 
 constexpr int kSchemaVersion = 1;

@@ -63,6 +63,21 @@ static void write_probe_json(JsonWriter& w, const std::string& build) {
   w.end_object();
 }
 
+void write_series_json(JsonWriter& w, const std::vector<SeriesPoint>& series, const char* ops_rate, const char* bytes_rate, double bytes_scale) {
+  w.begin_array();
+  for (auto& p : series) {
+    w.begin_object();
+    w.kv("t_ns", p.t_ns);
+    w.kv("dur_ns", p.dur_ns);
+    w.kv("ops", p.ops);
+    w.kv("bytes", p.bytes);
+    w.kv(ops_rate, p.dur_ns ? double(p.ops) * 1e9 / double(p.dur_ns) : 0.0);
+    w.kv(bytes_rate, p.dur_ns ? double(p.bytes) * bytes_scale * 1e9 / double(p.dur_ns) : 0.0);
+    w.end_object();
+  }
+  w.end_array();
+}
+
 std::string block_result_json(const BlockResult& r) {
   JsonWriter w;
   const double secs = r.elapsed_ns ? double(r.elapsed_ns) / 1e9 : 0;
@@ -123,18 +138,7 @@ std::string block_result_json(const BlockResult& r) {
     }
   }
   w.key("series");
-  w.begin_array();
-  for (auto& p : r.series) {
-    w.begin_object();
-    w.kv("t_ns", p.t_ns);
-    w.kv("dur_ns", p.dur_ns);
-    w.kv("ops", p.ops);
-    w.kv("bytes", p.bytes);
-    w.kv("iops", p.dur_ns ? double(p.ops) * 1e9 / double(p.dur_ns) : 0.0);
-    w.kv("bw_bytes_per_s", p.dur_ns ? double(p.bytes) * 1e9 / double(p.dur_ns) : 0.0);
-    w.end_object();
-  }
-  w.end_array();
+  write_series_json(w, r.series, "iops", "bw_bytes_per_s", 1);
   w.key("warmup");
   w.begin_object();
   w.kv("ops", r.warmup_ops);

@@ -89,18 +89,7 @@ std::string net_result_json(const NetResult& r) {
   w.kv("late_replies", r.late_replies);
   w.end_object();
   w.key("series");
-  w.begin_array();
-  for (auto& p : r.series) {
-    w.begin_object();
-    w.kv("t_ns", p.t_ns);
-    w.kv("dur_ns", p.dur_ns);
-    w.kv("ops", p.ops);
-    w.kv("bytes", p.bytes);
-    w.kv("ops_per_s", p.dur_ns ? double(p.ops) * 1e9 / double(p.dur_ns) : 0.0);
-    w.kv("bits_per_s", p.dur_ns ? double(p.bytes) * 8e9 / double(p.dur_ns) : 0.0);
-    w.end_object();
-  }
-  w.end_array();
+  write_series_json(w, r.series, "ops_per_s", "bits_per_s", 8);
   w.key("cpu");
   w.begin_object();
   w.kv("scope", "client threads");

@@ -73,14 +73,17 @@ struct EchoServer::Impl {
     }
   }
 
-  void accept_loop() {
+  // Waits until the listening socket is readable; false once stop() was called (or poll failed).
+  bool wait_readable() {
     pollfd p[2] = {{listen_fd, POLLIN, 0}, {stop_fd, POLLIN, 0}};
-    while (true) {
-      if (poll(p, 2, -1) < 0) {
-        if (errno == EINTR) continue;
-        return;
-      }
-      if (p[1].revents) return;
+    for (;;) {
+      if (poll(p, 2, -1) >= 0) return p[1].revents == 0;
+      if (errno != EINTR) return false;
+    }
+  }
+
+  void accept_loop() {
+    while (wait_readable()) {
       int fd = accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC);
       if (fd < 0) continue;
       int one = 1;
@@ -95,13 +98,7 @@ struct EchoServer::Impl {
 
   void udp_loop() {
     std::vector<char> buf(65536);
-    pollfd p[2] = {{listen_fd, POLLIN, 0}, {stop_fd, POLLIN, 0}};
-    while (true) {
-      if (poll(p, 2, -1) < 0) {
-        if (errno == EINTR) continue;
-        return;
-      }
-      if (p[1].revents) return;
+    while (wait_readable()) {
       sockaddr_storage from;
       socklen_t flen = sizeof from;
       ssize_t n = recvfrom(listen_fd, buf.data(), buf.size(), MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&from), &flen);
