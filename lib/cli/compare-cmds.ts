@@ -107,7 +107,10 @@ export async function cmdHistory(argv: string[], out: Out): Promise<number> {
     if (v.json) out(JSON.stringify(runs, null, 2));
     else {
       if (!runs.length) out(`no runs in ${store.path}`);
-      for (const r of runs) out(`${String(r.id).padStart(5)}  ${r.started_at}  ${r.status.padEnd(10)}  suite ${r.suite.padEnd(10)} reps ${String(r.reps).padEnd(3)} ${r.targets}  (${store.results(r.id).length} results)`);
+      for (const r of runs) {
+        const failed = store.failures(r.id).length;
+        out(`${String(r.id).padStart(5)}  ${r.started_at}  ${r.status.padEnd(10)}  suite ${r.suite.padEnd(10)} reps ${String(r.reps).padEnd(3)} ${r.targets}  (${store.results(r.id).length} results${failed ? `, ${failed} failures` : ''})`);
+      }
     }
     return 0;
   } finally {
@@ -163,6 +166,12 @@ export function comparisonFromStore(store: Store, id: number): Comparison {
     let c = cells.find((x) => x.target === r.target && x.workload === r.workload);
     if (!c) cells.push((c = { target: r.target, workload: r.workload, results: [] }));
     c.results.push(JSON.parse(r.json) as TargetResult);
+  }
+  for (const f of store.failures(id)) {
+    if (!workloads.includes(f.workload)) workloads.push(f.workload);
+    const c = cells.find((x) => x.target === f.target && x.workload === f.workload);
+    if (c) c.error = f.message;
+    else cells.push({ target: f.target, workload: f.workload, results: [], error: f.message });
   }
   for (const t of targets) for (const w of workloads) if (!cells.some((c) => c.target === t && c.workload === w)) cells.push({ target: t, workload: w, results: [], error: 'no results stored' });
   const suite: Suite = { name: run.suite, workloads: workloads.map((w) => ({ name: w, workload: { kind: (cells.find((c) => c.workload === w && c.results.length)?.results[0]?.kind === 'block' ? 'block' : cells.find((c) => c.workload === w && c.results.length)?.results[0]?.kind === 'tcp_stream' ? 'stream' : 'rr') as 'block', options: {} } })) };

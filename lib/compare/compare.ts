@@ -172,6 +172,7 @@ export async function compare(o: CompareOptions): Promise<Comparison> {
             } catch (e) {
               if ((e as IsoprobeError).code === 'ECANCELED' || o.signal?.aborted) throw e;
               cell.error = (e as Error).message;  // this workload on this target cannot run: recorded, not retried
+              o.store?.addFailure(runId!, w.name, target, rep, (e as IsoprobeError).code ?? 'ERROR', cell.error);
             }
           }
           done++;

@@ -10,7 +10,7 @@ import { IsoprobeError } from '../errors';
 // better-sqlite3 is loaded lazily: the probe and the targets work without it.
 type Database = import('better-sqlite3').Database;
 
-export const DB_SCHEMA = 1;
+export const DB_SCHEMA = 2;
 
 export function defaultDbPath(): string {
   return process.env.ISOPROBE_DB || join(process.env.XDG_DATA_HOME || join(homedir(), '.local', 'share'), 'isoprobe', 'results.db');
@@ -44,6 +44,17 @@ export interface ResultRow {
   /** The whole result object as JSON (histograms included). */
   json: string;
 }
+
+// Workloads that failed on a target (schema 2): kept like results, so a run says what it could not measure.
+const FAILURES_TABLE = `CREATE TABLE failures (
+        id INTEGER PRIMARY KEY,
+        run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        workload TEXT NOT NULL,
+        target TEXT NOT NULL,
+        rep INTEGER NOT NULL,
+        code TEXT NOT NULL,
+        message TEXT NOT NULL
+      );`;
 
 export function machineFingerprint(): Record<string, unknown> {
   return { hostname: hostname(), kernel: release(), cpu: cpus()[0]?.model ?? 'unknown', cpus: cpus().length, mem_bytes: totalmem() };
@@ -82,6 +93,7 @@ export class Store {
       const v = this.db.prepare("SELECT value FROM isoprobe_meta WHERE key = 'schema'").get() as { value: string } | undefined;
       if (!v || Number(v.value) > DB_SCHEMA)
         throw new IsoprobeError('EDB', `--db ${this.path}: database schema ${v?.value ?? 'missing'} is newer than this isoprobe understands (${DB_SCHEMA})`, { option: 'db' });
+      if (Number(v.value) < 2) this.db.exec(`BEGIN; ${FAILURES_TABLE} UPDATE isoprobe_meta SET value = '2' WHERE key = 'schema'; COMMIT;`);
       return;
     }
     this.db.exec(`
@@ -113,6 +125,7 @@ export class Store {
         json TEXT NOT NULL
       );
       CREATE INDEX results_run ON results(run_id, workload, target);
+      ${FAILURES_TABLE}
       COMMIT;`);
   }
 
@@ -127,6 +140,14 @@ export class Store {
     const hpc = result.host_page_cache as { mode?: string } | undefined;
     this.db.prepare('INSERT INTO results (run_id, workload, target, rep, kind, probe_sha256, emulated, host_page_cache, json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
       .run(runId, workload, target, rep, String(result.kind), t?.probe_sha256 ?? (result.probe as { sha256?: string })?.sha256 ?? '', t?.emulated ? 1 : 0, hpc?.mode ?? null, JSON.stringify(result));
+  }
+
+  addFailure(runId: number, workload: string, target: string, rep: number, code: string, message: string): void {
+    this.db.prepare('INSERT INTO failures (run_id, workload, target, rep, code, message) VALUES (?, ?, ?, ?, ?, ?)').run(runId, workload, target, rep, code, message);
+  }
+
+  failures(runId: number): { workload: string; target: string; rep: number; code: string; message: string }[] {
+    return this.db.prepare('SELECT workload, target, rep, code, message FROM failures WHERE run_id = ? ORDER BY id').all(runId) as never;
   }
 
   finishRun(runId: number, status: RunStatus, note?: string): void {

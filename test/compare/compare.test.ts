@@ -116,3 +116,68 @@ test('compare and ab refuse bad input with the option, the value and what was ex
     t.is(r.code, 2);
   }
 });
+
+test.serial('a workload that fails on a target is stored as a failure; the run and other results are intact', async (t) => {
+  const db = join(tmp.dir, 'f.db');
+  const store = new Store(db);
+  const suite: Suite = { name: 'mixed', workloads: [
+    { name: 'ok', workload: { kind: 'block', options: { size: '1M', duration: '50ms', warmup: '0ns' } } },
+    // iopoll needs a device with poll queues: refused at run time on this machine's virtio disk
+    { name: 'iopoll', workload: { kind: 'block', options: { size: '1M', engine: 'io_uring', iopoll: true, direct: true, duration: '50ms', warmup: '0ns' } } },
+  ] };
+  const c = await compare({ targets: ['host'], suite, reps: 2, spec: { dataFile: join(tmp.dir, 'f.dat'), dataSize: 1 << 20 }, store });
+  const failures = store.failures(c.runId!);
+  const ok = store.results(c.runId!);
+  if (failures.length) {
+    t.is(failures[0]!.workload, 'iopoll');
+    t.is(failures[0]!.code, 'EOPNOTSUPP');
+    t.regex(failures[0]!.message, /--iopoll: the device does not support polled completions/);
+    t.true(c.warnings.some((w) => w.startsWith('iopoll on host failed: ')));
+    t.is(ok.filter((r) => r.workload === 'iopoll').length, 0);
+  } else {
+    t.is(ok.filter((r) => r.workload === 'iopoll').length, 2, 'this machine polls: then both repetitions are results');
+  }
+  t.is(ok.filter((r) => r.workload === 'ok').length, 2);
+  t.is(store.run(c.runId!).status, 'complete');
+  store.close();
+  const h = runCli(['history', '--db', db]);
+  if (failures.length) t.regex(h.stdout, /\(2 results, 1 failures\)/);
+});
+
+test.serial('Ctrl-C (SIGINT) to isoprobe compare: exit 130, the partial run kept and marked incomplete', async (t) => {
+  const db = join(tmp.dir, 'int.db');
+  const suiteFile = join(tmp.dir, 'slow.yaml');
+  writeFileSync(suiteFile, 'workloads:\n  - name: slow\n    kind: block\n    options: {size: 1M, duration: 400ms, warmup: 0ns}\n');
+  const { spawn } = await import('node:child_process');
+  const child = spawn(process.execPath, [join(__dirname, '..', '..', '..', 'bin', 'isoprobe.js'), 'compare', '--targets', 'host', '--suite', suiteFile, '--reps', '50',
+    '--db', db, '--data-file', join(tmp.dir, 'int.dat'), '--data-size', '1M'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  const code = await new Promise<number | null>((resolve) => {
+    // Interrupt once a few repetitions are stored.
+    const timer = setInterval(() => {
+      try {
+        const s = new Store(db);
+        const n = s.runs(1)[0] ? s.results(s.runs(1)[0]!.id).length : 0;
+        s.close();
+        if (n >= 2) {
+          clearInterval(timer);
+          child.kill('SIGINT');
+        }
+      } catch {
+        /* not created yet */
+      }
+    }, 200);
+    child.on('exit', (c) => {
+      clearInterval(timer);
+      resolve(c);
+    });
+  });
+  t.is(code, 130, stderr);
+  t.regex(stderr, /interrupted: run \d+ is kept in .*, marked incomplete, with \d+ results/);
+  const s = new Store(db);
+  const run = s.runs(1)[0]!;
+  t.is(run.status, 'incomplete');
+  t.true(s.results(run.id).length >= 2);
+  s.close();
+});

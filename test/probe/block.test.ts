@@ -202,3 +202,26 @@ test('a file the probe did not create is never written without --destructive', a
   t.true(r.ops > 0);
   t.false(r.file.owned);
 });
+
+test('the static probe killed with SIGKILL mid-run: a clear error, and the data file is intact', async (t) => {
+  const file = join(tmp.dir, 'killed.dat');
+  const marker = String(800_000_000 + (process.pid % 100_000));
+  const { execFileSync } = await import('node:child_process');
+  const killer = setInterval(() => {
+    try {
+      execFileSync('pkill', ['-KILL', '-f', `seed=${marker}`]);
+    } catch {
+      /* not running yet */
+    }
+  }, 200);
+  try {
+    const e = await t.throwsAsync(runBlock({ file, size: '1M', duration: '30s', warmup: '0ns', seed: Number(marker) }, { via: 'binary' }));
+    t.is((e as IsoprobeError).code, 'EPROBE');
+    t.regex((e as Error).message, /^the probe .* was killed by SIGKILL without a result/);
+  } finally {
+    clearInterval(killer);
+  }
+  const again = await runBlock({ file, size: '1M', duration: '50ms', warmup: '0ns' });
+  t.true(again.ops > 0);
+  t.false(again.file.created, 'the file from before is reused');
+});
