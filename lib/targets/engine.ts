@@ -42,8 +42,16 @@ export class EngineTarget implements Target {
     try {
       if (this.name === 'docker') await ensureDockerd();
       const ref = await ensureEngineImage(this.name);
-      const r = await exec([this.name, 'run', '--rm', ...this.runFlags({}), ref, '--version'], { timeoutMs: runtimeTimeoutMs() });
-      if (r.code !== 0) return { ok: false, reason: `${this.name} cannot run the probe here: ${r.stderr.trim().split('\n').pop()}` };
+      // Named with this process's mark and removed whatever happens: a check whose client is
+      // killed at its time limit must not leave its container running.
+      const name = uniqueName(`iso-${this.name}-avail-`, 64);
+      try {
+        const r = await exec([this.name, 'run', '--rm', '--name', name, ...this.runFlags({}), ref, '--version'], { timeoutMs: runtimeTimeoutMs() });
+        if (r.timedOut) return { ok: false, reason: `${this.name} did not run the probe within ${runtimeTimeoutMs() / 1000} s` };
+        if (r.code !== 0) return { ok: false, reason: `${this.name} cannot run the probe here: ${r.stderr.trim().split('\n').pop()}` };
+      } finally {
+        await exec([this.name, 'rm', '-f', name], { timeoutMs: runtimeTimeoutMs() }).catch(() => undefined);
+      }
       return { ok: true, version: await this.version() };
     } catch (e) {
       return { ok: false, reason: (e as Error).message };

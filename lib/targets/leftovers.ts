@@ -12,6 +12,14 @@ async function lines(argv: string[]): Promise<string[]> {
   return r && r.code === 0 ? r.stdout.split('\n').map((l) => l.trim()).filter(Boolean) : [];
 }
 
+/** Containers of any isoprobe-probe image whose name is not one of ours (unnamed ones included). */
+async function probeImageContainers(engine: 'docker' | 'podman'): Promise<string[]> {
+  return (await lines([engine, 'ps', '-a', '--format', '{{.Names}} {{.Image}}']))
+    .map((l) => l.split(' '))
+    .filter(([name, image]) => /(^|\/)isoprobe-probe:/.test(image ?? '') && !name!.startsWith('iso-'))
+    .map(([name]) => `${engine}:${name}`);
+}
+
 export interface Leftovers {
   containers: string[];
   net: string[];
@@ -31,6 +39,9 @@ export async function findLeftovers(ownerPid?: number): Promise<Leftovers> {
     ...(await lines(['crun', '--root', '/run/isoprobe/crun', 'list', '-q'])).map((c) => `crun:${c}`),
     ...(await lines(['runsc', '--root', '/run/isoprobe/runsc', 'list', '-q'])).map((c) => `runsc:${c}`),
     ...(await lines(['docker', 'ps', '-a', '--filter', 'name=iso-', '--format', '{{.Names}}'])).map((c) => `docker:${c}`),
+    // Any container of the probe's image, whatever its name (an unnamed one would hide otherwise).
+    ...(await probeImageContainers('docker')),
+    ...(await probeImageContainers('podman')),
     ...(await lines(['podman', 'ps', '-a', '--filter', 'name=iso-', '--format', '{{.Names}}'])).map((c) => `podman:${c}`),
     ...(await lines(['ctr', '-n', CTR_NAMESPACE, 'containers', 'ls', '-q'])).map((c) => `containerd:${c}`),
   ];
