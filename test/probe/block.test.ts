@@ -126,7 +126,8 @@ test('per-second series covers the run', async (t) => {
   t.is(r.series.reduce((s, p) => s + p.ops, 0), r.ops);
   // Each full interval is closed by the first completion after its second is up; it records its
   // own exact length, and the lengths add up to the measured time.
-  for (const p of r.series.slice(0, 2)) t.true(p.dur_ns >= 1e9 && p.dur_ns < 1.2e9, `interval ${p.dur_ns}`);
+  // (The upper bound allows for the measuring thread being descheduled on a loaded 2-CPU machine.)
+  for (const p of r.series.slice(0, 2)) t.true(p.dur_ns >= 1e9 && p.dur_ns < 1.5e9, `interval ${p.dur_ns}`);
   const total = r.series.reduce((s, p) => s + p.dur_ns, 0);
   t.true(Math.abs(total - r.elapsed_ns) < 1e6, `${total} vs ${r.elapsed_ns}`);
 });

@@ -96,9 +96,11 @@ test('open loop shows a server stall as latency; closed loop hides it (coordinat
   t.true(open.latency_ns!.percentiles['90']! > 100e6, `open-loop p90 ${open.latency_ns!.percentiles['90']} ns`);
   t.true(open.latency_ns!.max >= 250e6);
   t.true(open.open_loop!.achieved_rate > 900, `achieved ${open.open_loop!.achieved_rate}/s`);
-  // Closed loop: one transaction waited, all others were fast, so even p99 stays small.
+  // Closed loop: one transaction waited, all others were fast, so the stall vanishes from the
+  // distribution (p90 small) and shows only as one maximum.
   t.true(closed.latency_ns!.max >= 250e6);
-  t.true(closed.latency_ns!.percentiles['99']! < 50e6, `closed-loop p99 ${closed.latency_ns!.percentiles['99']} ns`);
+  t.true(closed.latency_ns!.percentiles['90']! < 20e6, `closed-loop p90 ${closed.latency_ns!.percentiles['90']} ns`);
+  t.true(closed.latency_ns!.percentiles['90']! * 5 < open.latency_ns!.percentiles['90']!);
 });
 
 test('a peer that closes mid-run is a clear error, not a hang', async (t) => {
@@ -131,9 +133,13 @@ test('UDP loss is counted, bounded by the timeout', async (t) => {
   sock.on('message', (msg, rinfo) => { if (++n % 10 !== 0) sock.send(msg, rinfo.port, rinfo.address); });
   await new Promise<void>((resolve) => sock.bind(0, '127.0.0.1', () => resolve()));
   try {
-    const r = await runNet('rr', { connect: `127.0.0.1:${sock.address().port}`, proto: 'udp', duration: '500ms', warmup: '0ns', timeout: '20ms' });
+    const r = await runNet('rr', { connect: `127.0.0.1:${sock.address().port}`, proto: 'udp', duration: '500ms', warmup: '0ns', timeout: '100ms' });
     t.true(r.errors.lost > 0, `lost ${r.errors.lost}`);
-    t.true(r.transactions > r.errors.lost * 5);
+    // The server drops every 10th request. A reply slower than the timeout also counts as lost,
+    // and then as a late reply when it arrives: lost - late_replies is what was really dropped.
+    const dropped = r.errors.lost - r.errors.late_replies;
+    const sent = r.transactions + r.errors.lost;
+    t.true(dropped >= 1 && dropped <= Math.ceil(sent / 10) + 1, `dropped ${dropped} of ${sent}`);
   } finally {
     sock.close();
   }

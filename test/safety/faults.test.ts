@@ -81,15 +81,19 @@ testIf(runcSkip, test.serial)('two sessions at once do not collide: distinct nam
 });
 
 test.serial('the addon over 1000 short runs in one process: memory does not grow', async (t) => {
+  t.is(typeof global.gc, 'function', 'ava runs the workers with --expose-gc (package.json)');
   const file = join(tmp.dir, 'leak.dat');
   const run = () => runBlock({ file, engine: 'null', size: '64k', ops: 50, warmup: 0 });
-  for (let i = 0; i < 100; i++) await run();
-  global.gc?.();
+  // Warm up first: glibc's per-thread arenas and its cache of thread stacks grow over the first
+  // few hundred runs (+3 MiB measured), then stay (+0.3 MiB per 1000 runs after that).
+  for (let i = 0; i < 1000; i++) await run();
+  for (let i = 0; i < 20; i++) await runNetLoopback('rr', { duration: '5ms', warmup: 0 });
+  global.gc!();
   const before = process.memoryUsage().rss;
   for (let i = 0; i < 1000; i++) await run();
   for (let i = 0; i < 20; i++) await runNetLoopback('rr', { duration: '5ms', warmup: 0 });
-  global.gc?.();
+  global.gc!();
   const grown = process.memoryUsage().rss - before;
-  t.log(`RSS grew by ${(grown / 2 ** 20).toFixed(1)} MiB over 1000 runs`);
-  t.true(grown < 16 * 2 ** 20, `RSS grew by ${grown} bytes`);
+  t.log(`RSS grew by ${(grown / 2 ** 20).toFixed(2)} MiB over 1000 block and 20 network runs after warm-up`);
+  t.true(grown < 4 * 2 ** 20, `RSS grew by ${grown} bytes`);
 });
