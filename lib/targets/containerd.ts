@@ -1,6 +1,5 @@
 // containerd through `ctr`: runc by default, Kata Containers with runtime io.containerd.kata.v2 —
 // the same path, only the runtime name differs. The container joins a namespace isoprobe made.
-import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 
 import { uniqueName } from '../net/netns';
@@ -8,7 +7,7 @@ import { DATA_DIR, PROBE_IN_IMAGE } from '../image/oci';
 import { ensureContainerd } from './daemons';
 import { exec, runtimeTimeoutMs, must, which } from './exec';
 import { CTR_NAMESPACE, ensureCtrImage } from './image-load';
-import { ProbeSession, prepareCommon, SERVER_PORT } from './session';
+import { attachLoop, dataParts, ProbeSession, prepareCommon, SERVER_PORT } from './session';
 import type { Availability, Session, SessionSpec, Target } from './types';
 
 export const RUNC_V2 = 'io.containerd.runc.v2';
@@ -80,7 +79,7 @@ export class ContainerdTarget implements Target {
     try {
       const storage: string[] = [];
       if (common.dataFile && spec.storage === 'device') {
-        loop = execFileSync('losetup', ['--find', '--show', '--direct-io=on', common.dataFile], { encoding: 'utf8' }).trim();
+        loop = attachLoop(common.dataFile).dev;
         storage.push('--device', loop);
       } else if (common.dataFile) {
         storage.push('--mount', `type=bind,src=${common.dataFile},dst=${DATA_DIR}/${common.dataName},options=rbind:rw`);
@@ -107,9 +106,7 @@ export class ContainerdTarget implements Target {
       return new ProbeSession({
         stack,
         execProbe: (args, timeoutMs, signal, user) => exec([...ctr, 'task', 'exec', '--exec-id', `${id}-${++execN}`, ...(user ? ['--user', user] : []), id, PROBE_IN_IMAGE, ...args], { timeoutMs, signal }),
-        dataPathInside: loop ?? (common.dataFile ? `${DATA_DIR}/${common.dataName}` : undefined),
-        hostDataFile: common.dataFile,
-        dataIsDevice: !!loop,
+        ...dataParts(common.dataFile, common.dataName, loop),
         link: pair ? { targetAddr: pair.addrA, peerNs: pair.b, peerAddr: pair.addrB } : undefined,
         teardown,
       });

@@ -1,6 +1,5 @@
 // Docker and Podman: the probe image loaded from isoprobe's tarball, the session container started
 // with no network, then a veth pair from a peer namespace moved into its namespace.
-import { execFileSync } from 'node:child_process';
 
 import { IsoprobeError } from '../errors';
 import { createPeerForPid, type PeerLink, uniqueName } from '../net/netns';
@@ -8,7 +7,7 @@ import { DATA_DIR, PROBE_IN_IMAGE } from '../image/oci';
 import { ensureDockerd } from './daemons';
 import { exec, runtimeTimeoutMs, must, which } from './exec';
 import { ensureEngineImage } from './image-load';
-import { ProbeSession, prepareCommon, SERVER_PORT } from './session';
+import { attachLoop, dataParts, ProbeSession, prepareCommon, SERVER_PORT } from './session';
 import type { Availability, Session, SessionSpec, Target } from './types';
 
 type Engine = 'docker' | 'podman';
@@ -75,7 +74,7 @@ export class EngineTarget implements Target {
     try {
       const storage: string[] = [];
       if (common.dataFile && spec.storage === 'device') {
-        loop = execFileSync('losetup', ['--find', '--show', '--direct-io=on', common.dataFile], { encoding: 'utf8' }).trim();
+        loop = attachLoop(common.dataFile).dev;
         storage.push('--device', `${loop}:${loop}:rw`);
       } else if (common.dataFile) {
         storage.push('-v', `${common.dataFile}:${DATA_DIR}/${common.dataName}:rw`);
@@ -105,9 +104,7 @@ export class EngineTarget implements Target {
       return new ProbeSession({
         stack,
         execProbe: (args, timeoutMs, signal, user) => exec([this.name, 'exec', ...(user ? ['--user', user] : []), id, PROBE_IN_IMAGE, ...args], { timeoutMs, signal }),
-        dataPathInside: loop ?? (common.dataFile ? `${DATA_DIR}/${common.dataName}` : undefined),
-        hostDataFile: common.dataFile,
-        dataIsDevice: !!loop,
+        ...dataParts(common.dataFile, common.dataName, loop),
         link: link ? { targetAddr: link.targetAddr, peerNs: link.peer, peerAddr: link.peerAddr } : undefined,
         teardown,
       });

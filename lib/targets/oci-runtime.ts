@@ -1,26 +1,20 @@
 // runc, crun and runsc: OCI runtimes driven directly with a bundle. The session container's main
 // process is the probe's echo server (it keeps the container up and serves placement
 // server-inside); workloads run in it through `exec`.
-import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { IsoprobeError } from '../errors';
 import { uniqueName } from '../net/netns';
-import { DATA_DIR, PROBE_IN_IMAGE, writeBundle } from '../image/oci';
+import { PROBE_IN_IMAGE, writeBundle } from '../image/oci';
 import { exec, runtimeTimeoutMs, must, versionOf, which } from './exec';
-import { ProbeSession, prepareCommon, SERVER_PORT, tempWorkDir } from './session';
+import { attachLoop, dataParts, ProbeSession, prepareCommon, SERVER_PORT, tempWorkDir } from './session';
 import type { Availability, Session, SessionSpec, Target } from './types';
 
 const STATE_ROOT = '/run/isoprobe';
 
 type Flavour = 'runc' | 'crun' | 'runsc';
 
-function attachLoop(file: string): { dev: string; major: number; minor: number } {
-  const dev = execFileSync('losetup', ['--find', '--show', '--direct-io=on', file], { encoding: 'utf8' }).trim();
-  const [major, minor] = execFileSync('stat', ['-c', '%t %T', dev], { encoding: 'utf8' }).trim().split(' ').map((h) => parseInt(h, 16));
-  return { dev, major: major!, minor: minor! };
-}
 
 /**
  * Starts a runtime whose container's main process is the probe's echo server, in the foreground,
@@ -163,9 +157,7 @@ export class OciRuntimeTarget implements Target {
       return new ProbeSession({
         stack,
         execProbe: (args, timeoutMs, signal, user) => exec([...ns, this.name, ...g, 'exec', ...(user ? ['--user', user] : []), id, PROBE_IN_IMAGE, ...args], { timeoutMs, signal }),
-        dataPathInside: loop ? loop.dev : common.dataFile ? `${DATA_DIR}/${common.dataName}` : undefined,
-        hostDataFile: common.dataFile,
-        dataIsDevice: !!loop,
+        ...dataParts(common.dataFile, common.dataName, loop?.dev),
         link: pair ? { targetAddr: pair.addrA, peerNs: pair.b, peerAddr: pair.addrB } : undefined,
         teardown,
       });

@@ -1,5 +1,6 @@
 // What every target session shares: the host data file, cache honesty around block workloads,
 // network placement (server and client either side of a veth pair), and result decoration.
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
@@ -10,6 +11,7 @@ import { probeBinaryPath } from '../paths';
 import { checkBlockOptions, fileSha256, parseProbeOutput, runBlock, type RunControl } from '../probe/block';
 import { checkNetOptions, spawnEchoServer } from '../probe/net';
 import { toProbeFlags } from '../probe/options';
+import { DATA_DIR } from '../image/oci';
 import { toNetProbeFlags } from '../probe/net-options';
 import { native } from '../probe/native';
 import type { BlockResult, NetResult } from '../probe/types';
@@ -37,6 +39,22 @@ export async function ensureDataFile(path: string, size: number): Promise<void> 
 
 export function defaultDataFile(): string {
   return process.env.ISOPROBE_DATA_FILE || join('/var/tmp', 'isoprobe-data.dat');
+}
+
+/** A loop device with direct I/O on the data file (storage "device"): path and device numbers. */
+export function attachLoop(file: string): { dev: string; major: number; minor: number } {
+  const dev = execFileSync('losetup', ['--find', '--show', '--direct-io=on', file], { encoding: 'utf8' }).trim();
+  const [major, minor] = execFileSync('stat', ['-c', '%t %T', dev], { encoding: 'utf8' }).trim().split(' ').map((h) => parseInt(h, 16));
+  return { dev, major: major!, minor: minor! };
+}
+
+/** Where a container's probe finds the data: the loop device, or the bind-mounted file. */
+export function dataParts(dataFile: string | undefined, dataName: string | undefined, loopDev: string | undefined): Pick<SessionParts, 'dataPathInside' | 'hostDataFile' | 'dataIsDevice'> {
+  return {
+    dataPathInside: loopDev ?? (dataFile ? `${DATA_DIR}/${dataName}` : undefined),
+    hostDataFile: dataFile,
+    dataIsDevice: !!loopDev,
+  };
 }
 
 /** Drops the host's cached pages of the file; after the run, counts what came back. */
