@@ -14,6 +14,7 @@
       "native/core/histogram.cc",
       "native/core/json.cc",
       "native/core/kvm.cc",
+      "native/core/lock.cc",
       "native/core/net_addr.cc",
       "native/core/net_client.cc",
       "native/core/net_json.cc",

@@ -6,6 +6,7 @@ import { parseDuration, parseSize } from '../units';
 export const ENGINES = ['psync', 'pvsync2', 'io_uring', 'null'] as const;
 export const PATTERNS = ['read', 'write', 'randread', 'randwrite', 'randrw'] as const;
 export const CLOCKS = ['monotonic', 'tsc', 'auto'] as const;
+export const LOCKS = ['exclusive', 'none'] as const;
 export type Engine = (typeof ENGINES)[number];
 export type Pattern = (typeof PATTERNS)[number];
 export type ClockSource = (typeof CLOCKS)[number];
@@ -39,6 +40,7 @@ export interface BlockOptions {
   destructive: boolean;
   force: boolean;
   clock: ClockSource;
+  lock: (typeof LOCKS)[number];
   cpu: number;
 }
 
@@ -88,6 +90,7 @@ export const BLOCK_OPTIONS: { [K in keyof BlockOptions]-?: OptionDef<BlockOption
   destructive: { kind: 'bool', default: false, help: 'allow writes to a file or device isoprobe did not create' },
   force: { kind: 'bool', default: false, help: 'with --destructive: allow a mounted device or one holding a signature' },
   clock: { kind: 'enum', default: 'monotonic', choices: CLOCKS, help: 'timestamp source' },
+  lock: { kind: 'enum', default: 'exclusive', choices: LOCKS, help: 'exclusive: hold a flock on the data file for the whole run, so two runs never share it unseen; none: share it' },
   cpu: { kind: 'int', default: -1, min: -1, max: 4095, help: 'pin the measuring thread to this CPU (-1: no pinning)' },
 };
 

@@ -1,5 +1,6 @@
 // The block workload runner: target checks, layout, warm-up, measured loop, verification.
 #include "block.h"
+#include "lock.h"
 
 #include <fcntl.h>
 #include <linux/fs.h>
@@ -253,7 +254,25 @@ class Runner {
     } else {
       return option_error(e_, "file", "--file " + path + ": expected a regular file or a block device");
     }
+    if (int rc = lock_target(path)) return rc;
     return check_alignment(path);
+  }
+
+  // Two runs on one file (or device) would each measure the other's I/O and see its cached pages:
+  // the file is flocked for the whole run, by the probe itself, wherever it runs (host, container).
+  int lock_target(const std::string& path) {
+    if (o_.lock == "none") return 0;
+    int rc = flock_now(fd_.fd, true);
+    if (rc == 0) return 0;
+    if (rc != -EWOULDBLOCK) return sys_error(e_, -rc, "flock", "--file " + path);
+    std::string who;
+    for (int pid : flock_holders(fd_.fd)) who += (who.empty() ? " (pid " : ", ") + std::to_string(pid);
+    if (!who.empty()) who += ")";
+    int r = option_error(e_, "lock", "--file " + path + ": another process" + who +
+                                         " holds a lock on it, a concurrent isoprobe run on the same file; wait for it to end, or pass --lock=none to share the file");
+    e_->code = "ELOCKED";
+    e_->err = EWOULDBLOCK;
+    return r;
   }
 
   int check_alignment(const std::string& path) {

@@ -52,6 +52,7 @@ void write_block_options_json(JsonWriter& w, const BlockOptions& o) {
   w.kv("destructive", o.destructive);
   w.kv("force", o.force);
   w.kv("clock", o.clock);
+  w.kv("lock", o.lock);
   w.kv("cpu", int64_t(o.cpu));
   w.end_object();
 }

@@ -36,6 +36,7 @@ const std::vector<OptionSpec>& block_option_specs() {
       {"destructive", "bool", "", "allow writes to a file or device isoprobe did not create (default off)"},
       {"force", "bool", "", "with --destructive: allow a mounted device or one holding a signature (default off)"},
       {"clock", "enum", "monotonic|tsc|auto", "timestamp source (default monotonic)"},
+      {"lock", "enum", "exclusive|none", "exclusive: hold a flock on the data file for the whole run, so two runs never share it unseen; none: share it (default exclusive)"},
       {"cpu", "int", "", "pin the measuring thread to this CPU (default -1: no pinning)"},
   };
   return specs;
@@ -66,6 +67,8 @@ int validate_block_options(const BlockOptions& o, Error* e) {
     return option_error(e, "pattern", "--pattern \"" + o.pattern + "\": expected one of read, write, randread, randwrite, randrw");
   if (o.clock != "monotonic" && o.clock != "tsc" && o.clock != "auto")
     return option_error(e, "clock", "--clock \"" + o.clock + "\": expected one of monotonic, tsc, auto");
+  if (o.lock != "exclusive" && o.lock != "none")
+    return option_error(e, "lock", "--lock \"" + o.lock + "\": expected one of exclusive, none");
   if (o.bs == 0 || o.bs > (64ull << 20))
     return option_error(e, "bs", "--bs " + std::to_string(o.bs) + ": expected a block size from 1 byte to 64M");
   if (o.size < o.bs)
@@ -188,6 +191,7 @@ int set_block_option(BlockOptions* o, const std::string& name, const std::string
   else if (name == "destructive") o->destructive = b;
   else if (name == "force") o->force = b;
   else if (name == "clock") o->clock = value;
+  else if (name == "lock") o->lock = value;
   else if (name == "cpu") o->cpu = int32_t(v.negative ? -int64_t(u) : int64_t(u));
   return 0;
 }

@@ -38,6 +38,7 @@ struct BlockOptions {
   bool destructive = false;       // allow writing to a file/device isoprobe did not create
   bool force = false;             // allow even a mounted device or one with a signature
   std::string clock = "monotonic";  // monotonic | tsc | auto
+  std::string lock = "exclusive";   // exclusive: flock the data file for the run | none
   int32_t cpu = -1;               // pin the measuring thread (-1: no pinning)
 };
 
