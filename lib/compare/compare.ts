@@ -2,6 +2,7 @@
 // interleaved across targets in a shuffled order, every result stored as it arrives, and a
 // summary per workload with bootstrap intervals and ratios to the first target.
 import { IsoprobeError } from '../errors';
+import { withLock } from '../lock';
 import type { BlockResult, NetResult } from '../probe/types';
 import { mergeHistograms, percentile } from '../stats/histogram';
 import { bootstrap, bootstrapRatio, type Interval, median, rng, stdev, mean } from '../stats/resample';
@@ -22,6 +23,8 @@ export interface CompareOptions {
   seed?: number;
   signal?: AbortSignal;
   onProgress?: (done: number, total: number, etaMs: number, what: string) => void;
+  /** Told when a repetition waits for another isoprobe run measuring on this machine. */
+  onWait?: (message: string) => void;
 }
 
 export interface Cell {
@@ -144,6 +147,7 @@ export async function compare(o: CompareOptions): Promise<Comparison> {
   const sessions = new Map<string, Session>();
   const cells: Cell[] = [];
   for (const t of o.targets) for (const w of o.suite.workloads) cells.push({ target: t, workload: w.name, results: [] });
+  let waitedMs = 0;
   const runId = o.store?.startRun({ suite: o.suite.name, reps: o.reps, targets: o.targets, command: o.command ?? 'compare' });
   let status: 'complete' | 'incomplete' | 'failed' = 'failed';
   try {
@@ -166,11 +170,16 @@ export async function compare(o: CompareOptions): Promise<Comparison> {
           o.onProgress?.(done, total, done ? ((Date.now() - t0) / done) * (total - done) : NaN, `${w.name} on ${target} (rep ${rep + 1}/${o.reps})`);
           if (!cell.error) {
             try {
-              const res = await sessions.get(target)!.run(w.workload, { signal: o.signal });
+              // One repetition measures at a time on this machine: another isoprobe run's load
+              // (its I/O, its echo loops, its guest boots) stays out of this one's numbers.
+              const res = await withLock('measure', { what: 'the machine (another isoprobe run is measuring)', signal: o.signal, onWait: o.onWait }, (l) => {
+                waitedMs += l.waitedMs;
+                return sessions.get(target)!.run(w.workload, { signal: o.signal });
+              });
               cell.results.push(res);
               o.store?.addResult(runId!, w.name, target, rep, res as unknown as Record<string, unknown>);
             } catch (e) {
-              if ((e as IsoprobeError).code === 'ECANCELED' || o.signal?.aborted) throw e;
+              if ((e as IsoprobeError).code === 'ECANCELED' || (e as IsoprobeError).code === 'ELOCKED' || o.signal?.aborted) throw e;
               cell.error = (e as Error).message;  // this workload on this target cannot run: recorded, not retried
               o.store?.addFailure(runId!, w.name, target, rep, (e as IsoprobeError).code ?? 'ERROR', cell.error);
             }
@@ -193,7 +202,9 @@ export async function compare(o: CompareOptions): Promise<Comparison> {
   }
   const summaries = summarize(cells, o.suite, o.targets);
   const stacks = Object.fromEntries(o.targets.map((t) => [t, cells.find((c) => c.target === t && c.results.length)?.results[0]?.target ?? null]));
-  return { runId, suite: o.suite.name, reps: o.reps, targets: o.targets, summaries, warnings: warningsFor(summaries, o.reps), cells, stacks };
+  const warnings = warningsFor(summaries, o.reps);
+  if (waitedMs >= 1000) warnings.push(`waited ${Math.round(waitedMs / 1000)} s in all for other isoprobe runs measuring on this machine; their load was kept out of these numbers, not their setup (boots, image loads)`);
+  return { runId, suite: o.suite.name, reps: o.reps, targets: o.targets, summaries, warnings, cells, stacks };
 }
 
 export { median, percentile };

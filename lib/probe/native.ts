@@ -10,6 +10,8 @@ export interface NativeAddon {
   startServer(options: Record<string, unknown>): { address: string; stop(): void; stats(): { connections: number; echoed: number } };
   validateNet(options: Record<string, unknown>): void;
   kvmUnavailable(): string;
+  lockFile(path: string, exclusive: boolean): number | { holders: number[] };
+  unlockFile(fd: number, unlinkPath?: string): void;
   tscHz(): number;
   pageCache(path: string, op: 'evict' | 'count'): { resident_bytes: number; size_bytes: number };
   histogramJson(values: Float64Array): string;

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 
 import { IsoprobeError } from '../errors';
+import { dataFileResource, withLock } from '../lock';
 import { createNamespacePair, type NamespacePair, OWNER, type PeerLink } from '../net/netns';
 import { probeBinaryPath } from '../paths';
 import { checkBlockOptions, fileSha256, parseProbeOutput, runBlock, type RunControl } from '../probe/block';
@@ -24,6 +25,10 @@ export const SERVER_PORT = 7000;
 
 /** The host file behind block workloads: created and laid out by isoprobe when missing. */
 export async function ensureDataFile(path: string, size: number): Promise<void> {
+  await withLock(dataFileResource(path), { what: `the data file ${path}` }, () => layOut(path, size));
+}
+
+async function layOut(path: string, size: number): Promise<void> {
   let exists = true;
   try {
     const st = statSync(path);
@@ -137,12 +142,17 @@ export class ProbeSession {
     const writes = /write|rw/.test(String(w.options.pattern ?? 'randread')) || w.options.verify === true;
     if (writes) Object.assign(input, { destructive: true, force: this.p.dataIsDevice === true });
     const o = checkBlockOptions(input);
-    const watch = new CacheWatch(hostDataFile);
-    watch.evict();
-    const r = await this.p.execProbe(['block', ...toProbeFlags(o)], budget(o), ctl.signal);
-    const result = parseProbeOutput<BlockResult>({ ...r }, `the probe in ${this.stack.target}`);
-    result.probe.sha256 = this.stack.probe_sha256;
-    return { ...result, target: this.stack, workload: w, host_page_cache: watch.verdict() };
+    // Another run on the same file would be in this one's numbers and its cache verdict: held from
+    // the eviction to the verdict (the probe inside also flocks what it opens, where it can reach
+    // the host's locks; gVisor's gofer and a guest's disk cannot, this lock covers them too).
+    return withLock(dataFileResource(hostDataFile), { what: `the data file ${hostDataFile}`, signal: ctl.signal }, async () => {
+      const watch = new CacheWatch(hostDataFile);
+      watch.evict();
+      const r = await this.p.execProbe(['block', ...toProbeFlags(o)], budget(o), ctl.signal);
+      const result = parseProbeOutput<BlockResult>({ ...r }, `the probe in ${this.stack.target}`);
+      result.probe.sha256 = this.stack.probe_sha256;
+      return { ...result, target: this.stack, workload: w, host_page_cache: watch.verdict() };
+    });
   }
 
   private async runNet(w: Extract<Workload, { kind: 'rr' | 'stream' }>, ctl: RunControl): Promise<TargetResult> {

@@ -20,6 +20,7 @@ import { native } from '../probe/native';
 import type { BlockResult, NetResult } from '../probe/types';
 import { exec, must } from './exec';
 import { FrameReader } from './frames';
+import { dataFileResource, withLock } from '../lock';
 import { CacheWatch, DEFAULT_DATA_SIZE, ensureDataFile, SERVER_PORT, tempWorkDir, workloadNs } from './session';
 import type { Availability, Placement, Session, SessionSpec, StackInfo, Target, TargetResult, Workload } from './types';
 import type { RunControl } from '../probe/block';
@@ -184,6 +185,13 @@ class VmSession implements Session {
    * TCG) is booted once more; the result says so (boot.attempts) and keeps the first error.
    */
   async run(w: Workload, ctl: RunControl = {}): Promise<TargetResult> {
+    // Every boot attaches the data disk (a second VMM on it would be refused its image lock, and
+    // another run's I/O would land in this one's numbers): the file is held for the whole run.
+    if (!this.spec.dataFile) return this.runRetrying(w, ctl);
+    return withLock(dataFileResource(this.spec.dataFile), { what: `the data file ${this.spec.dataFile}`, signal: ctl.signal }, () => this.runRetrying(w, ctl));
+  }
+
+  private async runRetrying(w: Workload, ctl: RunControl): Promise<TargetResult> {
     try {
       return await this.runOnce(w, ctl);
     } catch (e) {

@@ -12,6 +12,7 @@
 #include "../core/histogram.h"
 #include "../core/json.h"
 #include "../core/kvm.h"
+#include "../core/lock.h"
 #include "../core/net.h"
 #include "../core/page_cache.h"
 
@@ -279,6 +280,31 @@ Napi::Value PageCache(const Napi::CallbackInfo& info) {
   return o;
 }
 
+// lockFile(path, exclusive) -> fd holding a flock on the lock file, or {holders: [pid...]} when
+// another holds it; throws on any other failure. Never waits: callers poll, so they stay cancellable.
+Napi::Value LockFile(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 2 || !info[0].IsString() || !info[1].IsBoolean()) throw Napi::TypeError::New(env, "lockFile(path, exclusive)");
+  std::vector<int> holders;
+  Error e;
+  int fd = lock_file(info[0].As<Napi::String>().Utf8Value(), info[1].As<Napi::Boolean>().Value(), &holders, &e);
+  if (fd >= 0) return Napi::Number::New(env, fd);
+  if (fd != -EWOULDBLOCK) throw Napi::Error(env, error_object(env, e));
+  Napi::Object o = Napi::Object::New(env);
+  Napi::Array a = Napi::Array::New(env, holders.size());
+  for (size_t i = 0; i < holders.size(); i++) a.Set(uint32_t(i), holders[i]);
+  o.Set("holders", a);
+  return o;
+}
+
+// unlockFile(fd, unlinkPath?) releases a lockFile lock, removing the file first when given.
+Napi::Value UnlockFile(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsNumber()) throw Napi::TypeError::New(env, "unlockFile(fd, unlinkPath?)");
+  unlock_file(info[0].As<Napi::Number>().Int32Value(), info.Length() > 1 && info[1].IsString() ? info[1].As<Napi::String>().Utf8Value() : "");
+  return env.Undefined();
+}
+
 // kvmUnavailable() -> "" when KVM works here, else the reason.
 Napi::Value KvmUnavailable(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), kvm_unavailable()); }
 
@@ -291,6 +317,8 @@ Napi::Value TscHz(const Napi::CallbackInfo& info) {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("tscHz", Napi::Function::New(env, TscHz, "tscHz"));
   exports.Set("kvmUnavailable", Napi::Function::New(env, KvmUnavailable, "kvmUnavailable"));
+  exports.Set("lockFile", Napi::Function::New(env, LockFile, "lockFile"));
+  exports.Set("unlockFile", Napi::Function::New(env, UnlockFile, "unlockFile"));
   exports.Set("pageCache", Napi::Function::New(env, PageCache, "pageCache"));
   exports.Set("startBlock", Napi::Function::New(env, StartBlock, "startBlock"));
   exports.Set("validateBlock", Napi::Function::New(env, ValidateBlock, "validateBlock"));
