@@ -7,7 +7,7 @@ import { join } from 'node:path';
 
 import { bootstrapRatio, median, rng } from '../lib/stats/resample';
 import { makeTarget, type TargetName } from '../lib/targets';
-import { stopStartedDaemons } from '../lib/targets/daemons';
+import { releaseDaemons } from '../lib/targets/daemons';
 import type { Session, TargetResult } from '../lib/targets/types';
 import type { BlockResult, NetResult } from '../lib/probe/types';
 import { machine, saveResults } from './common';
@@ -66,7 +66,7 @@ async function main(): Promise<void> {
     console.log(`\nraw samples: ${saveResults('targets', { machine: machine(), reps: REPS, seconds: SECONDS, rows: Object.fromEntries(rows) })}`);
   } finally {
     for (const s of sessions.values()) await s.stop();
-    await stopStartedDaemons();
+    await releaseDaemons();
     rmSync(dir, { recursive: true, force: true });
   }
 }

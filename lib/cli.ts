@@ -1,4 +1,5 @@
 // The isoprobe command line: parse argv, call the library, print, set the exit code. Nothing else.
+import { releaseDaemons } from './targets/daemons';
 import { IsoprobeError } from './errors';
 import { parseArgs, type Table, usageLines } from './cli/args';
 import { cmdAb, cmdCompare, cmdExport, cmdHistory, cmdReport } from './cli/compare-cmds';
@@ -303,6 +304,8 @@ export async function main(argv: string[], out: (s: string) => void = (s) => pro
     err(`isoprobe: internal error: ${(e as Error).stack ?? String(e)}`);
     return 70;
   } finally {
+    // A daemon isoprobe started for this command is stopped again, unless another run still uses it.
+    await releaseDaemons().catch((e: Error) => err(`isoprobe: stopping the daemons it started: ${e.message}`));
     process.removeListener('SIGINT', onSignal);
     process.removeListener('SIGTERM', onSignal);
   }

@@ -7,14 +7,14 @@ import { join } from 'node:path';
 import { fileSha256 } from '../../lib/probe/block';
 import { probeBinaryPath } from '../../lib/paths';
 import { makeTarget, type TargetName } from '../../lib/targets';
-import { stopStartedDaemons } from '../../lib/targets/daemons';
+import { releaseDaemons } from '../../lib/targets/daemons';
 import { findLeftovers } from '../../lib/targets/leftovers';
 import type { BlockResult, NetResult } from '../../lib/probe/types';
 import { fincoreBytes, isRoot, targetSkips, tempDir, testIf, why } from '../helpers';
 
 const tmp = tempDir();
 test.after.always(async () => {
-  await stopStartedDaemons();
+  await releaseDaemons();
   tmp.cleanup();
 });
 
