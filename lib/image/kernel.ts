@@ -7,6 +7,7 @@ import { homedir } from 'node:os';
 import { basename, join } from 'node:path';
 
 import { IsoprobeError } from '../errors';
+import { withLockSync } from '../lock';
 
 /** The modules a microVM guest needs, in dependency order (virtio_ring first, virtio_net last). */
 export const VIRTIO_MODULES = ['virtio_ring', 'virtio', 'virtio_mmio', 'virtio_blk', 'failover', 'net_failover', 'virtio_net'] as const;
@@ -84,8 +85,19 @@ function fromTree(root: string, source: string): GuestKernel {
 export function debianCloudKernel(): GuestKernel {
   const base = join(cacheDir(), 'kernels');
   mkdirSync(base, { recursive: true, mode: 0o700 });
+  const cached = cachedKernel(base);
+  if (cached) return cached;
+  // Two runs filling the cache at once would each replace the other's tree under it.
+  return withLockSync(`cache:${base}`, { what: `the guest kernel cache ${base}` }, () => cachedKernel(base) ?? fetchKernel(base));
+}
+
+function cachedKernel(base: string): GuestKernel | undefined {
   const ready = readdirSync(base).filter((d) => existsSync(join(base, d, '.complete')));
   if (ready.length) return fromTree(join(base, ready.sort().pop()!), 'Debian linux-image-cloud-amd64 (cached)');
+  return undefined;
+}
+
+function fetchKernel(base: string): GuestKernel {
   const deps = sh(['apt-cache', 'depends', 'linux-image-cloud-amd64'], 'finding the cloud kernel package');
   const pkg = /Depends: (linux-image-[^\s]+-cloud-amd64(-unsigned)?)/.exec(deps)?.[1];
   if (!pkg) throw new IsoprobeError('EKERNEL', 'apt-cache knows no linux-image-cloud-amd64 (run apt-get update first)');

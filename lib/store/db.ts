@@ -56,48 +56,7 @@ const FAILURES_TABLE = `CREATE TABLE failures (
         message TEXT NOT NULL
       );`;
 
-export function machineFingerprint(): Record<string, unknown> {
-  return { hostname: hostname(), kernel: release(), cpu: cpus()[0]?.model ?? 'unknown', cpus: cpus().length, mem_bytes: totalmem() };
-}
-
-export class Store {
-  readonly db: Database;
-
-  constructor(readonly path = defaultDbPath()) {
-    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-    // eslint-disable-next-line @typescript-eslint/no-var-requires
-    const Sqlite = require('better-sqlite3') as typeof import('better-sqlite3');
-    try {
-      this.db = new Sqlite(path, { fileMustExist: false });
-      // Whose file is it? Decided by reading only: nothing is written to a file that is not ours.
-      this.migrate();
-      this.db.pragma('journal_mode = WAL');
-      this.db.pragma('foreign_keys = ON');
-    } catch (e) {
-      try {
-        (this as { db?: Database }).db?.close();
-      } catch {
-        /* already unusable */
-      }
-      if (e instanceof IsoprobeError) throw e;
-      throw new IsoprobeError('EDB', `--db ${path}: not a usable isoprobe database (${(e as Error).message})`, { option: 'db' });
-    }
-  }
-
-  private migrate(): void {
-    const tables = this.db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[];
-    const names = new Set(tables.map((t) => t.name));
-    if (names.size && !names.has('isoprobe_meta'))
-      throw new IsoprobeError('EDB', `--db ${this.path}: this SQLite file is not an isoprobe database (it has tables ${[...names].join(', ')}); refusing to touch it`, { option: 'db' });
-    if (names.has('isoprobe_meta')) {
-      const v = this.db.prepare("SELECT value FROM isoprobe_meta WHERE key = 'schema'").get() as { value: string } | undefined;
-      if (!v || Number(v.value) > DB_SCHEMA)
-        throw new IsoprobeError('EDB', `--db ${this.path}: database schema ${v?.value ?? 'missing'} is newer than this isoprobe understands (${DB_SCHEMA})`, { option: 'db' });
-      if (Number(v.value) < 2) this.db.exec(`BEGIN; ${FAILURES_TABLE} UPDATE isoprobe_meta SET value = '2' WHERE key = 'schema'; COMMIT;`);
-      return;
-    }
-    this.db.exec(`
-      BEGIN;
+const CREATE_ALL = `
       CREATE TABLE isoprobe_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
       INSERT INTO isoprobe_meta VALUES ('schema', '${DB_SCHEMA}');
       CREATE TABLE runs (
@@ -125,8 +84,69 @@ export class Store {
         json TEXT NOT NULL
       );
       CREATE INDEX results_run ON results(run_id, workload, target);
-      ${FAILURES_TABLE}
-      COMMIT;`);
+      ${FAILURES_TABLE}`;
+
+export function machineFingerprint(): Record<string, unknown> {
+  return { hostname: hostname(), kernel: release(), cpu: cpus()[0]?.model ?? 'unknown', cpus: cpus().length, mem_bytes: totalmem() };
+}
+
+export class Store {
+  readonly db: Database;
+
+  constructor(readonly path = defaultDbPath()) {
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    const Sqlite = require('better-sqlite3') as typeof import('better-sqlite3');
+    try {
+      // Another run may be writing the same file: its short transactions are waited for, up to 30 s.
+      this.db = new Sqlite(path, { fileMustExist: false, timeout: 30_000 });
+      // Whose file is it? Decided by reading only: nothing is written to a file that is not ours.
+      this.migrate();
+      this.db.pragma('journal_mode = WAL');
+      this.db.pragma('foreign_keys = ON');
+    } catch (e) {
+      try {
+        (this as { db?: Database }).db?.close();
+      } catch {
+        /* already unusable */
+      }
+      if (e instanceof IsoprobeError) throw e;
+      throw new IsoprobeError('EDB', `--db ${path}: not a usable isoprobe database (${(e as Error).message})`, { option: 'db' });
+    }
+  }
+
+  private tableNames(): Set<string> {
+    const tables = this.db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[];
+    return new Set(tables.map((t) => t.name));
+  }
+
+  private schemaOf(names: Set<string>): number {
+    if (names.size && !names.has('isoprobe_meta'))
+      throw new IsoprobeError('EDB', `--db ${this.path}: this SQLite file is not an isoprobe database (it has tables ${[...names].join(', ')}); refusing to touch it`, { option: 'db' });
+    if (!names.has('isoprobe_meta')) return 0;
+    const v = this.db.prepare("SELECT value FROM isoprobe_meta WHERE key = 'schema'").get() as { value: string } | undefined;
+    if (!v || Number(v.value) > DB_SCHEMA)
+      throw new IsoprobeError('EDB', `--db ${this.path}: database schema ${v?.value ?? 'missing'} is newer than this isoprobe understands (${DB_SCHEMA})`, { option: 'db' });
+    return Number(v.value);
+  }
+
+  /**
+   * Decides by reading first (a foreign file is refused before anything is written); creating or
+   * upgrading happens in an IMMEDIATE transaction that reads again, so two runs opening a new or
+   * old file at once do not both create (or upgrade) it.
+   */
+  private migrate(): void {
+    if (this.schemaOf(this.tableNames()) === DB_SCHEMA) return;
+    this.db.exec('BEGIN IMMEDIATE');
+    try {
+      const schema = this.schemaOf(this.tableNames());
+      if (schema === 1) this.db.exec(`${FAILURES_TABLE} UPDATE isoprobe_meta SET value = '2' WHERE key = 'schema';`);
+      if (schema === 0) this.db.exec(CREATE_ALL);
+      this.db.exec('COMMIT');
+    } catch (e) {
+      this.db.exec('ROLLBACK');
+      throw e;
+    }
   }
 
   startRun(r: { suite: string; reps: number; targets: string[]; command: string; note?: string }): number {

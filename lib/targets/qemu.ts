@@ -1,12 +1,13 @@
 // QEMU -M microvm: virtio-blk-device and virtio-net-device on virtio-mmio. KVM when /dev/kvm works,
 // otherwise TCG software emulation, and then every number is marked emulated.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { release } from 'node:os';
 
 import { writeInitramfs } from '../image/guest';
 import { cacheDir, debianCloudKernel, type GuestKernel } from '../image/kernel';
+import { withLockSync } from '../lock';
 import { native } from '../probe/native';
 
 import { IsoprobeError } from '../errors';
@@ -77,10 +78,25 @@ export function kvmBootCheck(kernel: GuestKernel, timeoutS = 20): string | undef
   const key = `${release()}|${qv}|${kernel.version}`.replace(/[^A-Za-z0-9.|-]/g, '_');
   const dir = join(cacheDir(), 'kvm-check');
   const file = join(dir, `${Buffer.from(key).toString('base64url')}.json`);
-  if (existsSync(file)) {
-    const v = JSON.parse(readFileSync(file, 'utf8')) as { ok: boolean; reason?: string };
-    return v.ok ? undefined : v.reason;
+  const cached = readVerdict(file);
+  if (cached) return cached.ok ? undefined : cached.reason;
+  // One boot decides for every run: the others wait for its verdict rather than boot too.
+  return withLockSync(`cache:${file}`, { what: 'the KVM boot self-test' }, () => {
+    const again = readVerdict(file);
+    return again ? (again.ok ? undefined : again.reason) : bootCheck(kernel, timeoutS, dir, file, key);
+  });
+}
+
+function readVerdict(file: string): { ok: boolean; reason?: string } | undefined {
+  if (!existsSync(file)) return undefined;
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as { ok: boolean; reason?: string };
+  } catch {
+    return undefined;  // a verdict from before the writes were atomic, cut short: checked again
   }
+}
+
+function bootCheck(kernel: GuestKernel, timeoutS: number, dir: string, file: string, key: string): string | undefined {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const initrd = join(dir, `initramfs-${process.pid}`);
   writeInitramfs(initrd, kernel, []);
@@ -91,7 +107,8 @@ export function kvmBootCheck(kernel: GuestKernel, timeoutS = 20): string | undef
   const ok = /ISOPROBE READY/.test(r.stdout ?? '');
   const warn = (r.stderr ?? '').split('\n').find((l) => /warning|error/i.test(l))?.trim();
   const reason = ok ? undefined : `/dev/kvm creates VMs, but a guest did not reach /init within ${timeoutS} s under KVM (nested virtualization that cannot run this kernel${warn ? `; QEMU: ${warn}` : ''})`;
-  writeFileSync(file, JSON.stringify({ ok, reason, checked: new Date().toISOString(), key }));
+  writeFileSync(`${file}.${process.pid}`, JSON.stringify({ ok, reason, checked: new Date().toISOString(), key }));
+  renameSync(`${file}.${process.pid}`, file);
   return reason;
 }
 
