@@ -48,6 +48,10 @@ export interface EnvJson {
   container: string;
   gvisor: boolean;
   hostname: string;
+  /** Seccomp mode of the probe process (/proc/self/status): filter inside most containers. */
+  seccomp?: 'disabled' | 'strict' | 'filter' | 'unknown';
+  /** Effective capabilities of the probe process, hex as in /proc/self/status (0 in containers). */
+  cap_eff?: string;
   /** The user the probe ran as (containers: 65534 for network workloads). */
   uid: number;
 }

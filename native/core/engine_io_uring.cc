@@ -9,6 +9,7 @@
 
 #include "clock.h"
 #include "engine.h"
+#include "env.h"
 
 namespace isoprobe {
 
@@ -52,7 +53,7 @@ class IoUringEngine : public Engine {
     }
     if (rc < 0) {
       std::string why = "io_uring_setup failed";
-      if (rc == -ENOSYS) why = "this kernel has no io_uring";
+      if (rc == -ENOSYS) why = io_uring_enosys_reason();
       else if (rc == -EPERM) why = "io_uring is not permitted here (kernel.io_uring_disabled, seccomp or the sandbox)";
       else if (rc == -EINVAL && (s.sqpoll || s.iopoll))
         why = std::string("the kernel refused ") + (s.sqpoll ? "--sqpoll " : "") + (s.iopoll ? "--iopoll" : "");

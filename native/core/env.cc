@@ -5,6 +5,8 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -12,6 +14,32 @@
 #include "json.h"
 
 namespace isoprobe {
+
+// A "Key:\tvalue" line of /proc/self/status, "" when absent.
+static std::string status_field(const char* key) {
+  FILE* f = fopen("/proc/self/status", "re");
+  std::string v;
+  if (!f) return v;
+  char line[256];
+  size_t n = strlen(key);
+  while (fgets(line, sizeof line, f)) {
+    if (strncmp(line, key, n) != 0 || line[n] != ':') continue;
+    const char* p = line + n + 1;
+    while (*p == ' ' || *p == '\t') p++;
+    v = p;
+    while (!v.empty() && (v.back() == '\n' || v.back() == ' ')) v.pop_back();
+    break;
+  }
+  fclose(f);
+  return v;
+}
+
+// Seccomp mode of this process: 0 disabled, 1 strict, 2 filter, -1 not reported.
+static int seccomp_mode() {
+  std::string v = status_field("Seccomp");
+  return v.empty() ? -1 : atoi(v.c_str());
+}
+
 
 static std::string read_file(const char* path, size_t max = 65536) {
   std::ifstream f(path);
@@ -79,6 +107,9 @@ EnvInfo detect_env() {
   e.uid = getuid();
   e.hypervisor_vendor = hypervisor_vendor();
   e.container = container_markers();
+  int sc = seccomp_mode();
+  e.cap_eff = status_field("CapEff");
+  e.seccomp = sc == 0 ? "disabled" : sc == 1 ? "strict" : sc == 2 ? "filter" : "unknown";
   // gVisor's Sentry reports a fixed kernel build string and has no /proc/sys/kernel/osrelease
   // of a real kernel; its dmesg-like banner is also distinctive.
   std::string version = read_file("/proc/version");
@@ -97,8 +128,19 @@ void write_env_json(JsonWriter& w, const EnvInfo& e) {
   w.kv("container", e.container);
   w.kv("gvisor", e.gvisor);
   w.kv("hostname", e.hostname);
+  w.kv("seccomp", e.seccomp);
+  w.kv("cap_eff", e.cap_eff);
   w.kv("uid", e.uid);
   w.end_object();
+}
+
+std::string io_uring_enosys_reason() {
+  int mode = seccomp_mode();
+  if (mode == 2)
+    return "io_uring is blocked by this process's seccomp filter (Seccomp: 2 in /proc/self/status): the container's "
+           "seccomp profile forbids it, as the default profiles of Podman, CRI-O and newer Docker and containerd do; "
+           "measure it with an unconfined or custom profile (isoprobe: --seccomp)";
+  return "this kernel has no io_uring";
 }
 
 }  // namespace isoprobe

@@ -15,9 +15,15 @@ struct EnvInfo {
   bool gvisor = false;
   std::string hostname;
   unsigned uid = 0;               // the user the probe ran as
+  std::string seccomp;            // "disabled" | "strict" | "filter" | "unknown": /proc/self/status
+  std::string cap_eff;            // effective capabilities, hex as in /proc/self/status ("" unknown)
 };
 
 EnvInfo detect_env();
 void write_env_json(JsonWriter& w, const EnvInfo& env);
+
+// Why io_uring_setup answered ENOSYS: a seccomp filter on this process (a container's profile;
+// Podman's, CRI-O's and newer Docker's and containerd's defaults block io_uring) or the kernel.
+std::string io_uring_enosys_reason();
 
 }  // namespace isoprobe

@@ -17,6 +17,7 @@
 
 #include "clock.h"
 #include "net.h"
+#include "env.h"
 
 namespace isoprobe {
 
@@ -240,7 +241,7 @@ void rr_uring(Shared& sh, int fd, PerThread& pt, uint64_t seed) {
   io_uring ring;
   int rc = io_uring_queue_init(4, &ring, 0);
   if (rc < 0) {
-    sys_error(&e, -rc, "io_uring_setup", "--backend io_uring: cannot create a ring");
+    sys_error(&e, -rc, "io_uring_setup", "--backend io_uring: cannot create a ring" + (rc == -ENOSYS ? ": " + io_uring_enosys_reason() : std::string()));
     sh.fail(e);
     wait_go(sh);
     return;
