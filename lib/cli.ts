@@ -1,5 +1,6 @@
 // The isoprobe command line: parse argv, call the library, print, set the exit code. Nothing else.
 import { releaseDaemons } from './targets/daemons';
+import { seccompFor } from './image/seccomp';
 import { IsoprobeError } from './errors';
 import { parseArgs, type Table, usageLines } from './cli/args';
 import { cmdAb, cmdCompare, cmdExport, cmdHistory, cmdReport } from './cli/compare-cmds';
@@ -148,6 +149,7 @@ const RUN_OPTIONS: Table = {
   host_cache: { kind: 'enum', default: '', choices: ['', 'none', 'writeback', 'unsafe'], help: 'microVMs: host cache of the data disk (QEMU cache=, Firecracker cache_type, Cloud Hypervisor direct=); default per VMM' },
   aio: { kind: 'enum', default: '', choices: ['', 'threads', 'native', 'io_uring', 'Sync', 'Async'], help: 'microVMs: QEMU aio= or Firecracker io_engine' },
   accel: { kind: 'enum', default: 'auto', choices: ['auto', 'kvm', 'tcg'], help: 'QEMU: KVM, TCG emulation, or KVM when it works' },
+  seccomp: { kind: 'string', default: 'default', help: "containers: default (the runtime's own; runc, crun and runsc: the system's containers default /usr/share/containers/seccomp.json), unconfined, or a Docker-format profile file" },
 };
 
 async function cmdRun(argv: string[], out: (s: string) => void, signal: AbortSignal): Promise<number> {
@@ -168,7 +170,8 @@ async function cmdRun(argv: string[], out: (s: string) => void, signal: AbortSig
   const table = { ...RUN_OPTIONS, ...(isNet ? (NET_OPTIONS as unknown as Table) : (BLOCK_OPTIONS as unknown as Table)), ...COMMON };
   const { values, positionals } = parseArgs([...before, ...after], table, `run ${isNet ? `net ${mode}` : 'block'}`);
   if (positionals.length) throw new IsoprobeError('EINVALOPT', `unexpected argument "${positionals[0]}" (options start with --)`);
-  const { target, runtime, storage, data_file, data_size, placement, json, via: _via, help: _h, kernel, vcpus, mem, host_cache, aio, accel, ...opts } = values;
+  const { target, runtime, storage, data_file, data_size, placement, json, via: _via, help: _h, kernel, vcpus, mem, host_cache, aio, accel, seccomp, ...opts } = values;
+  if (seccomp !== undefined) seccompFor(seccomp as string);
   const name = (target as string | undefined) ?? 'host';
   if (!isTargetName(name)) throw new IsoprobeError('EINVALOPT', `--target "${name}": expected one of ${TARGET_NAMES.join(', ')}`, { option: 'target' });
   if (!isNet && opts.file !== undefined) throw new IsoprobeError('EINVALOPT', '--file: inside a target the data file is --data-file (on the host), mounted or passed in by isoprobe', { option: 'file' });
@@ -195,6 +198,7 @@ async function cmdRun(argv: string[], out: (s: string) => void, signal: AbortSig
     hostCache: (host_cache as string) || undefined,
     aio: (aio as string) || undefined,
     accel: accel as string | undefined,
+    seccomp: seccomp as string | undefined,
   } as SessionSpec);
   let r: TargetResult;
   try {

@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 declare -A GROUP=(
   [base]="liburing-dev util-linux e2fsprogs python3 make g++"
   [bench]="fio sockperf iperf3"
-  [containers]="runc runsc crun containerd docker.io podman iproute2"
+  [containers]="runc runsc crun containerd docker.io podman golang-github-containers-common iproute2"
   [vm]="qemu-system-x86 lz4 xz-utils iproute2"
   [report]="chromium"
 )

@@ -4,6 +4,7 @@ import { writeFileSync } from 'node:fs';
 import { abCompare, loadSide, type Metric, METRICS } from '../compare/ab';
 import { compare, type Cell, summarize, warningsFor, type Comparison } from '../compare/compare';
 import { loadSuite, type Suite } from '../compare/suites';
+import { seccompFor } from '../image/seccomp';
 import { IsoprobeError, optionError } from '../errors';
 import { renderHtml } from '../report/html';
 import { formatComparison } from '../report/compare-text';
@@ -43,6 +44,7 @@ const COMPARE: Table = {
   data_size: { kind: 'size', default: 256 * 2 ** 20, help: 'its size when isoprobe creates it' },
   accel: { kind: 'enum', default: 'auto', choices: ['auto', 'kvm', 'tcg'], help: 'QEMU: KVM, TCG emulation, or KVM when it works' },
   host_cache: { kind: 'enum', default: '', choices: ['', 'none', 'writeback', 'unsafe'], help: 'microVMs: host cache of the data disk (default per VMM)' },
+  seccomp: { kind: 'string', default: 'default', help: "containers: default (the runtime's own; runc, crun and runsc: the system's containers default /usr/share/containers/seccomp.json), unconfined, or a Docker-format profile file" },
   seed: { kind: 'uint', default: 0, help: 'seed of the shuffled order (0: from the clock)' },
   help: { kind: 'bool', default: false, help: 'show this help' },
 };
@@ -74,6 +76,8 @@ export async function cmdCompare(argv: string[], out: Out, signal: AbortSignal):
     dataSize: (v.data_size as number | undefined) ?? 256 * 2 ** 20,
     accel: (v.accel as string | undefined) ?? 'auto',
     hostCache: (v.host_cache as string) || undefined,
+    // Checked now (a missing or malformed profile file), before any target is started.
+    seccomp: v.seccomp === undefined ? undefined : (seccompFor(v.seccomp as string), v.seccomp as string),
   };
   try {
     const c = await compare({

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 
 import { fileSha256 } from '../probe/block';
 import { probeBinaryPath } from '../paths';
+import { type SeccompChoice, seccompFor } from './seccomp';
 import { tar } from './tar';
 
 export const PROBE_IN_IMAGE = '/isoprobe-probe';
@@ -88,28 +89,7 @@ export function writeImageTarball(path: string, probe = probeBinaryPath()): Imag
   return { path, tag, configDigest: `sha256:${configDigest}`, manifestDigest: `sha256:${manifestDigest}`, layerDigest: `sha256:${layerDigest}` };
 }
 
-/**
- * runc and crun apply no seccomp profile of their own (Docker and Podman do). The bundle carries
- * one that refuses, with EPERM, what a measurement probe never needs: module loading, mounts,
- * kexec and reboot, BPF and perf, ptrace, keyrings, namespace and root changes, clock changes.
- */
-export const PROBE_SECCOMP_DENY = [
-  'init_module', 'finit_module', 'delete_module', 'kexec_load', 'kexec_file_load', 'reboot',
-  'mount', 'umount2', 'pivot_root', 'chroot', 'swapon', 'swapoff', 'bpf', 'perf_event_open',
-  'ptrace', 'process_vm_readv', 'process_vm_writev', 'keyctl', 'add_key', 'request_key',
-  'setns', 'unshare', 'open_by_handle_at', 'name_to_handle_at', 'userfaultfd', 'acct',
-  'settimeofday', 'clock_settime', 'clock_adjtime', 'adjtimex', 'syslog', 'quotactl',
-  'lookup_dcookie', 'fanotify_init', 'iopl', 'ioperm', 'create_module', 'get_kernel_syms',
-  'query_module', 'nfsservctl', 'uselib', 'vhangup', 'sethostname', 'setdomainname',
-] as const;
-
-export function probeSeccomp(): Record<string, unknown> {
-  return {
-    defaultAction: 'SCMP_ACT_ALLOW',
-    architectures: ['SCMP_ARCH_X86_64', 'SCMP_ARCH_X86', 'SCMP_ARCH_X32'],
-    syscalls: [{ names: [...PROBE_SECCOMP_DENY], action: 'SCMP_ACT_ERRNO', errnoRet: 1 }],
-  };
-}
+export { PROBE_SECCOMP_DENY, probeSeccomp } from './seccomp';
 
 export interface BundleSpec {
   dir: string;
@@ -121,6 +101,8 @@ export interface BundleSpec {
   /** Join this network namespace (a path under /var/run/netns); otherwise a new, empty one. */
   netnsPath?: string;
   hostname?: string;
+  /** The seccomp profile (default: seccompFor('default'), the system's containers default). */
+  seccomp?: SeccompChoice;
 }
 
 /** An OCI runtime bundle: rootfs with the probe, read-only, no capabilities, no new privileges. */
@@ -138,6 +120,7 @@ export function writeBundle(spec: BundleSpec, probe = probeBinaryPath()): string
   if (spec.dataFile) mounts.push({ destination: `${DATA_DIR}/${spec.dataFile.name}`, type: 'bind', source: spec.dataFile.host, options: ['bind', 'rw'] });
   const namespaces: Record<string, string>[] = [{ type: 'pid' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }];
   namespaces.push(spec.netnsPath ? { type: 'network', path: spec.netnsPath } : { type: 'network' });
+  const seccomp = spec.seccomp ?? seccompFor('default');
   const devices = spec.device ? [{ path: spec.device.path, type: 'b', major: spec.device.major, minor: spec.device.minor, fileMode: 0o600, uid: 0, gid: 0 }] : [];
   const config = {
     ociVersion: '1.0.2',
@@ -158,7 +141,7 @@ export function writeBundle(spec: BundleSpec, probe = probeBinaryPath()): string
       namespaces,
       devices,
       resources: { devices: [{ allow: false, access: 'rwm' }, ...devices.map((d) => ({ allow: true, type: 'b', major: d.major, minor: d.minor, access: 'rw' }))] },
-      seccomp: probeSeccomp(),
+      ...(seccomp.oci ? { seccomp: seccomp.oci } : {}),
       maskedPaths: ['/proc/kcore', '/proc/keys', '/proc/timer_list', '/sys/firmware'],
       readonlyPaths: ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'],
     },

@@ -1,13 +1,15 @@
 // containerd through `ctr`: runc by default, Kata Containers with runtime io.containerd.kata.v2 —
 // the same path, only the runtime name differs. The container joins a namespace isoprobe made.
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 import { uniqueName } from '../net/netns';
 import { DATA_DIR, PROBE_IN_IMAGE } from '../image/oci';
+import { seccompFor } from '../image/seccomp';
 import { ensureContainerd } from './daemons';
 import { exec, runtimeTimeoutMs, must, which } from './exec';
 import { CTR_NAMESPACE, ensureCtrImage } from './image-load';
-import { attachLoop, dataParts, ProbeSession, prepareCommon, SERVER_PORT } from './session';
+import { attachLoop, dataParts, ProbeSession, prepareCommon, SERVER_PORT, tempWorkDir } from './session';
 import type { Availability, Session, SessionSpec, Target } from './types';
 
 export const RUNC_V2 = 'io.containerd.runc.v2';
@@ -20,6 +22,12 @@ export async function kataUnavailable(): Promise<string | undefined> {
   if (!existsSync('/dev/kvm')) missing.push('/dev/kvm does not exist (Kata runs each container in a KVM virtual machine)');
   return missing.length ? missing.join('; ') : undefined;
 }
+
+// ctr keeps containerd's default capability set unless told, and takes no "ALL": each one of that
+// set is dropped by name (the probe needs none; tests check the probe reports CapEff 0).
+const CONTAINERD_DEFAULT_CAPS = ['CHOWN', 'DAC_OVERRIDE', 'FOWNER', 'FSETID', 'KILL', 'SETGID', 'SETUID', 'SETPCAP',
+  'NET_BIND_SERVICE', 'NET_RAW', 'SYS_CHROOT', 'MKNOD', 'AUDIT_WRITE', 'SETFCAP'];
+const CAP_DROP = CONTAINERD_DEFAULT_CAPS.flatMap((c) => ['--cap-drop', `CAP_${c}`]);
 
 export class ContainerdTarget implements Target {
   readonly kind = 'container' as const;
@@ -62,6 +70,7 @@ export class ContainerdTarget implements Target {
     const id = uniqueName('iso-ctr-', 64);
     const ctr = ['ctr', '-n', CTR_NAMESPACE];
     let loop: string | undefined;
+    let work: { dir: string; remove: () => void } | undefined;
     let created = false;
     const teardown = async () => {
       if (created) {
@@ -75,6 +84,7 @@ export class ContainerdTarget implements Target {
       }
       if (loop) await exec(['losetup', '-d', loop]).catch(() => undefined);
       await common.undo();
+      work?.remove();
     };
     try {
       const storage: string[] = [];
@@ -85,7 +95,17 @@ export class ContainerdTarget implements Target {
         storage.push('--mount', `type=bind,src=${common.dataFile},dst=${DATA_DIR}/${common.dataName},options=rbind:rw`);
       }
       const net = common.pair ? ['--with-ns', `network:/var/run/netns/${common.pair.a}`] : [];
-      const command = [...ctr, 'run', '-d', '--runtime', runtime, '--read-only', ...storage, ...net, ref, id, PROBE_IN_IMAGE, 'net', 'serve', `--bind=0.0.0.0:${SERVER_PORT}`];
+      // ctr applies no seccomp profile unless asked: --seccomp is containerd's default one; a
+      // profile file is given to ctr in the OCI form it reads.
+      const sc = !spec.seccomp || spec.seccomp === 'default' ? undefined : seccompFor(spec.seccomp);
+      let seccomp = ['--seccomp'];
+      if (sc && !sc.oci) seccomp = [];
+      else if (sc) {
+        work = tempWorkDir('isoprobe-ctr-');
+        writeFileSync(join(work.dir, 'seccomp.json'), JSON.stringify(sc.oci), { mode: 0o600 });
+        seccomp = ['--seccomp', '--seccomp-profile', join(work.dir, 'seccomp.json')];
+      }
+      const command = [...ctr, 'run', '-d', '--runtime', runtime, '--read-only', ...CAP_DROP, ...seccomp, ...storage, ...net, ref, id, PROBE_IN_IMAGE, 'net', 'serve', `--bind=0.0.0.0:${SERVER_PORT}`];
       created = true;
       await must(command, `starting the containerd (${runtime}) container`);
       const v = await exec(['ctr', 'version'], { timeoutMs: 10_000 });
@@ -99,6 +119,7 @@ export class ContainerdTarget implements Target {
         storage: loop ? `block device: loop device ${loop} with direct I/O on ${common.dataFile}` : common.dataFile ? `bind mount of ${common.dataFile}; read-only image rootfs (overlayfs snapshot)` : 'none',
         network: pair ? 'veth pair between a namespace isoprobe made (joined with --with-ns) and a peer namespace' : 'loopback only',
         cgroup_limits: 'none (isoprobe sets no cgroup limits)',
+        seccomp: sc ? sc.description : "containerd's default profile (ctr --seccomp)",
         probe_sha256: common.sha,
         emulated: false,
         command,

@@ -4,6 +4,7 @@
 import { IsoprobeError } from '../errors';
 import { createPeerForPid, type PeerLink, uniqueName } from '../net/netns';
 import { DATA_DIR, PROBE_IN_IMAGE } from '../image/oci';
+import { seccompFor } from '../image/seccomp';
 import { ensureDockerd } from './daemons';
 import { exec, runtimeTimeoutMs, must, which } from './exec';
 import { ensureEngineImage } from './image-load';
@@ -25,6 +26,8 @@ export class EngineTarget implements Target {
     const rt = this.defaultRuntime(spec);
     const f = ['--read-only', '--cap-drop', 'ALL', '--security-opt', 'no-new-privileges', '--network', 'none'];
     if (rt) f.push('--runtime', rt);
+    // The engine's own default profile unless another is asked for (seccomp.ts checks the path).
+    if (spec.seccomp && spec.seccomp !== 'default') f.push('--security-opt', `seccomp=${seccompFor(spec.seccomp).engineOpt}`);
     // Podman asks for rlimits above this machine's hard limits unless told.
     if (this.name === 'podman') f.push('--pull', 'never', '--ulimit', 'nofile=4096:4096', '--ulimit', 'nproc=4096:4096');
     return f;
@@ -97,6 +100,9 @@ export class EngineTarget implements Target {
           common.dataFile ? `bind mount (-v) of ${common.dataFile}${gvisor ? ' through the gVisor gofer' : ''}; read-only image rootfs` : 'none',
         network: link ? 'veth pair from a peer namespace isoprobe made into the container\'s namespace (--network none)' : 'loopback only',
         cgroup_limits: 'none (isoprobe sets no cgroup limits)',
+        seccomp: !spec.seccomp || spec.seccomp === 'default'
+          ? (this.name === 'docker' ? "Docker's built-in default profile" : "Podman's default profile (containers.conf seccomp_profile, normally /usr/share/containers/seccomp.json)")
+          : seccompFor(spec.seccomp).description,
         probe_sha256: common.sha,
         emulated: false,
         command,

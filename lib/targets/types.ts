@@ -32,6 +32,8 @@ export interface StackInfo {
   /** How probe traffic travels: veth pair between namespaces isoprobe made, loopback, tap ... */
   network: string;
   cgroup_limits: string;
+  /** The seccomp profile the probe ran under (containers), or why there is none. */
+  seccomp?: string;
   probe_sha256: string;
   /** Numbers from software emulation (QEMU TCG): never comparable to hardware virtualization. */
   emulated: boolean;
@@ -68,6 +70,9 @@ export interface SessionSpec {
   runtime?: string;
   /** gVisor platform (default ptrace). */
   platform?: string;
+  /** Containers: "default" (the runtime's default profile; for runc, crun and runsc the system's
+   * containers default), "unconfined", or the path of a Docker-format profile. */
+  seccomp?: string;
 }
 
 export interface Session {

@@ -1,7 +1,7 @@
 // The probe image: a valid OCI layout and a docker-archive over the same blobs, reproducible.
 import test from 'ava';
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { layerTar, writeImageTarball } from '../../lib/image/oci';
@@ -63,18 +63,71 @@ test('the image is reproducible: the same probe gives the same digests', (t) => 
   t.true(readFileSync(a.path).equals(readFileSync(b.path)));
 });
 
-test('the OCI bundle: read-only root, no capabilities, no new privileges, a seccomp profile', async (t) => {
-  const { writeBundle, PROBE_SECCOMP_DENY } = await import('../../lib/image/oci');
+test('the OCI bundle: read-only root, no capabilities, no new privileges, the system default seccomp profile', async (t) => {
+  const { writeBundle } = await import('../../lib/image/oci');
+  const { CONTAINERS_DEFAULT_PROFILE, seccompFor } = await import('../../lib/image/seccomp');
   const dir = join(tmp.dir, 'bundle');
-  const { mkdirSync } = await import('node:fs');
+  const { existsSync, mkdirSync } = await import('node:fs');
   mkdirSync(dir);
   writeBundle({ dir, args: ['/isoprobe-probe', '--version'] });
   const c = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
   t.true(c.root.readonly);
   t.true(c.process.noNewPrivileges);
   for (const set of ['bounding', 'effective', 'permitted', 'inheritable', 'ambient']) t.deepEqual(c.process.capabilities[set], []);
-  t.is(c.linux.seccomp.defaultAction, 'SCMP_ACT_ALLOW');
-  t.deepEqual(c.linux.seccomp.syscalls[0].names, [...PROBE_SECCOMP_DENY]);
-  for (const s of ['mount', 'init_module', 'bpf', 'ptrace', 'setns']) t.true(c.linux.seccomp.syscalls[0].names.includes(s), s);
-  t.is(c.linux.seccomp.syscalls[0].action, 'SCMP_ACT_ERRNO');
+  t.deepEqual(c.linux.seccomp, seccompFor('default').oci);
+  if (existsSync(CONTAINERS_DEFAULT_PROFILE)) {
+    // An allowlist: what it does not name fails (mount is named: it relies on CAP_SYS_ADMIN).
+    t.is(c.linux.seccomp.defaultAction, 'SCMP_ACT_ERRNO');
+    const allowed = new Set(c.linux.seccomp.syscalls.filter((r: { action: string; args?: unknown }) => r.action === 'SCMP_ACT_ALLOW' && !r.args).flatMap((r: { names: string[] }) => r.names));
+    for (const call of ['read', 'pwrite64', 'io_submit', 'fdatasync', 'connect', 'sendto', 'flock']) t.true(allowed.has(call), call);
+    for (const call of ['bpf', 'init_module', 'kexec_load', 'open_by_handle_at', 'perf_event_open']) t.false(allowed.has(call), call);
+  }
+  const u = join(tmp.dir, 'bundle-unconfined');
+  mkdirSync(u);
+  writeBundle({ dir: u, args: ['/isoprobe-probe'], seccomp: seccompFor('unconfined') });
+  t.is(JSON.parse(readFileSync(join(u, 'config.json'), 'utf8')).linux.seccomp, undefined);
+});
+
+test('a Docker-format profile becomes OCI seccomp for this container: capabilities, architectures, kernel', async (t) => {
+  const { toOciSeccomp, seccompFor, PROBE_SECCOMP_DENY } = await import('../../lib/image/seccomp');
+  const profile = {
+    defaultAction: 'SCMP_ACT_ERRNO',
+    defaultErrnoRet: 38,
+    archMap: [{ architecture: 'SCMP_ARCH_X86_64', subArchitectures: ['SCMP_ARCH_X86', 'SCMP_ARCH_X32'] }, { architecture: 'SCMP_ARCH_AARCH64', subArchitectures: ['SCMP_ARCH_ARM'] }],
+    syscalls: [
+      { names: ['read', 'write'], action: 'SCMP_ACT_ALLOW' },
+      { names: ['mount'], action: 'SCMP_ACT_ALLOW', includes: { caps: ['CAP_SYS_ADMIN'] } },
+      { names: ['arch_prctl'], action: 'SCMP_ACT_ALLOW', includes: { arches: ['amd64'] } },
+      { names: ['arm_only'], action: 'SCMP_ACT_ALLOW', includes: { arches: ['arm64'] } },
+      { names: ['new_call'], action: 'SCMP_ACT_ALLOW', includes: { minKernel: '6.3' } },
+      { names: ['clone'], action: 'SCMP_ACT_ALLOW', excludes: { caps: ['CAP_SYS_ADMIN'] }, args: [{ index: 0, value: 2114060288, op: 'SCMP_CMP_MASKED_EQ' }] },
+      { name: 'single', action: 'SCMP_ACT_ERRNO', errnoRet: 1 },
+    ],
+  };
+  const plain = toOciSeccomp(profile, [], 'x64', '6.1.0-13-amd64');
+  t.deepEqual(plain, {
+    defaultAction: 'SCMP_ACT_ERRNO',
+    defaultErrnoRet: 38,
+    architectures: ['SCMP_ARCH_X86_64', 'SCMP_ARCH_X86', 'SCMP_ARCH_X32'],
+    syscalls: [
+      { names: ['read', 'write'], action: 'SCMP_ACT_ALLOW' },
+      { names: ['arch_prctl'], action: 'SCMP_ACT_ALLOW' },
+      { names: ['clone'], action: 'SCMP_ACT_ALLOW', args: [{ index: 0, value: 2114060288, valueTwo: 0, op: 'SCMP_CMP_MASKED_EQ' }] },
+      { names: ['single'], action: 'SCMP_ACT_ERRNO', errnoRet: 1 },
+    ],
+  });
+  const admin = toOciSeccomp(profile, ['CAP_SYS_ADMIN'], 'arm64', '6.18.0').syscalls as { names: string[] }[];
+  t.deepEqual(admin.map((r) => r.names[0]), ['read', 'mount', 'arm_only', 'new_call', 'single']);
+  t.deepEqual(toOciSeccomp(profile, [], 'arm64').architectures, ['SCMP_ARCH_AARCH64', 'SCMP_ARCH_ARM']);
+  // A profile file given by path, and the refusals.
+  const file = join(tmp.dir, 'profile.json');
+  writeFileSync(file, JSON.stringify(profile));
+  const c = seccompFor(file);
+  t.regex(c.description, /^the profile .*profile\.json, sha256 [0-9a-f]{12}$/);
+  t.is(c.engineOpt, file);
+  t.is(seccompFor('unconfined').oci, undefined);
+  t.is(t.throws(() => seccompFor(join(tmp.dir, 'missing.json')))!.message, `--seccomp ${join(tmp.dir, 'missing.json')}: cannot read the profile (ENOENT); expected default, unconfined or a seccomp profile file`);
+  writeFileSync(join(tmp.dir, 'notjson'), '{');
+  t.regex(t.throws(() => seccompFor(join(tmp.dir, 'notjson')))!.message, /: not a seccomp profile \(.*JSON.*\); expected the Docker\/containers JSON format$/);
+  t.true(PROBE_SECCOMP_DENY.includes('mount'));
 });

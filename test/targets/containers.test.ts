@@ -4,6 +4,7 @@ import test from 'ava';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 
+import type { IsoprobeError } from '../../lib/errors';
 import { fileSha256 } from '../../lib/probe/block';
 import { probeBinaryPath } from '../../lib/paths';
 import { makeTarget, type TargetName } from '../../lib/targets';
@@ -24,6 +25,16 @@ const SHORT = { duration: '300ms', warmup: '50ms' };
 // says why and the test is a skip with that reason. crun and Kata are checked separately below.
 const CONTAINERS: TargetName[] = ['runc', 'runsc', 'containerd', 'docker', 'podman'];
 const reasons = targetSkips(CONTAINERS);
+// What the probe reads in /proc/self/status, and what each stack records as the profile. gVisor:
+// the bundle's profile is loaded (--oci-seccomp) but not applied to `runsc exec` processes.
+const SECCOMP_SEEN: Record<string, 'filter' | 'disabled'> = { runc: 'filter', runsc: 'disabled', containerd: 'filter', docker: 'filter', podman: 'filter' };
+const SECCOMP_STACK: Record<string, RegExp> = {
+  runc: /^the system's containers default profile \/usr\/share\/containers\/seccomp\.json .*sha256 [0-9a-f]{12}$/,
+  runsc: /^the system's containers default profile .*, loaded with --oci-seccomp; not applied to processes started with runsc exec/,
+  containerd: /^containerd's default profile \(ctr --seccomp\)$/,
+  docker: /^Docker's built-in default profile$/,
+  podman: /^Podman's default profile/,
+};
 
 for (const name of CONTAINERS) {
   const skip = reasons.get(name);
@@ -48,6 +59,10 @@ for (const name of CONTAINERS) {
       t.is(r.errors.mismatches, 0);
       t.is(r.env.uid, 65534, 'network workloads run as nobody inside the container');
       t.is(b.env.uid, 0, 'block workloads run as uid 0 (without capabilities)');
+      t.is(b.env.cap_eff, '0000000000000000', 'the probe holds no capabilities (its own /proc/self/status)');
+      t.is(r.env.cap_eff, '0000000000000000');
+      t.is(b.env.seccomp, SECCOMP_SEEN[name], 'the seccomp mode the probe reads for itself');
+      t.regex(s.stack.seccomp ?? '', SECCOMP_STACK[name]!);
       t.regex(r.peer, /^10\.\d+\.\d+\.2:\d+$/, 'the server is in isoprobe\'s peer namespace');
       const back = (await s.run({ kind: 'rr', options: SHORT, placement: 'server-inside' })) as NetResult;
       t.true(back.transactions > 50);
@@ -59,6 +74,29 @@ for (const name of CONTAINERS) {
     t.deepEqual(left, { containers: [], net: [], loops: [], tempDirs: [] }, 'nothing left behind');
   });
 }
+
+const runcSkip = reasons.get('runc');
+testIf(runcSkip, test.serial)('runc: the default seccomp profile blocks io_uring and says so; unconfined lets it run and is recorded' + why(runcSkip), async (t) => {
+  const dataFile = join(tmp.dir, 'seccomp.dat');
+  const uring = { kind: 'block' as const, options: { engine: 'io_uring' as const, size: '4M', ...SHORT } };
+  const s = await makeTarget('runc').start({ dataFile, dataSize: 4 << 20, network: false });
+  try {
+    const e = await t.throwsAsync(s.run(uring));
+    t.is((e as IsoprobeError).code, 'ENOSYS');
+    t.regex((e as Error).message, /^io_uring is blocked by this process's seccomp filter \(Seccomp: 2 in \/proc\/self\/status\): the container's seccomp profile forbids it/);
+  } finally {
+    await s.stop();
+  }
+  const u = await makeTarget('runc').start({ dataFile, dataSize: 4 << 20, network: false, seccomp: 'unconfined' });
+  try {
+    const r = (await u.run(uring)) as BlockResult;
+    t.true(r.ops > 0);
+    t.is(r.env.seccomp, 'disabled');
+    t.regex(u.stack.seccomp!, /^unconfined/);
+  } finally {
+    await u.stop();
+  }
+});
 
 testIf(isRoot ? undefined : 'needs root', test.serial)('runc with a loop device (direct I/O) passed in as the data device' + why(isRoot ? undefined : 'needs root'), async (t) => {
   const dataFile = join(tmp.dir, 'dev.dat');
