@@ -15,6 +15,8 @@ export function formatTargetResult(r: TargetResult): string {
     `  storage     ${s.storage}`,
     `  network     ${s.network}${r.placement ? `; placement ${r.placement}` : ''}`,
   ];
+  const env = (r as { env?: { seccomp?: string; cap_eff?: string; uid?: number } }).env;
+  if (s.seccomp || env?.seccomp) lines.push(`  seccomp     ${s.seccomp ?? 'none set by isoprobe'}${env?.seccomp ? ` (the probe reads: ${env.seccomp}; capabilities ${env.cap_eff ?? '?'}; uid ${env.uid ?? '?'})` : ''}`);
   if (r.host_page_cache) {
     const h = r.host_page_cache;
     lines.push(`  host cache  ${h.mode.toUpperCase()}: ${formatBytes(h.resident_bytes_after)} of ${h.file} resident on the host after the run (dropped before it)`);
