@@ -98,20 +98,27 @@ testIf(runcSkip, test.serial)('runc: the default seccomp profile blocks io_uring
   }
 });
 
-testIf(isRoot ? undefined : 'needs root', test.serial)('runc with a loop device (direct I/O) passed in as the data device' + why(isRoot ? undefined : 'needs root'), async (t) => {
-  const dataFile = join(tmp.dir, 'dev.dat');
-  const s = await makeTarget('runc').start({ dataFile, dataSize: 8 << 20, storage: 'device', network: false });
-  try {
-    t.regex(s.stack.storage, /loop device \/dev\/loop\d+ with direct I\/O/);
-    const b = (await s.run({ kind: 'block', options: { direct: true, size: '8M', pattern: 'randrw', verify: true, ...SHORT } })) as BlockResult & { host_page_cache: { mode: string } };
-    t.is(b.file.type, 'block');
-    t.is(b.verify.mismatches, 0);
-    t.is(b.host_page_cache.mode, 'bypassed');
-  } finally {
-    await s.stop();
-  }
-  t.deepEqual((await findLeftovers(process.pid)).loops, []);
-});
+// --storage device: a loop device with direct I/O on the data file, passed into the container as
+// a block device (runc: the bundle's devices and cgroup rule; Docker/Podman --device; ctr --device).
+for (const name of ['runc', 'docker', 'podman', 'containerd'] as TargetName[]) {
+  const skip = reasons.get(name);
+  testIf(skip, test.serial)(`${name} with a loop device (direct I/O) passed in as the data device${why(skip)}`, async (t) => {
+    const dataFile = join(tmp.dir, `dev-${name}.dat`);
+    const s = await makeTarget(name).start({ dataFile, dataSize: 8 << 20, storage: 'device', network: false });
+    try {
+      t.regex(s.stack.storage, /^block device: loop device \/dev\/loop\d+ with direct I\/O on /);
+      const b = (await s.run({ kind: 'block', options: { direct: true, size: '8M', pattern: 'randrw', verify: true, ...SHORT } })) as BlockResult & { host_page_cache: { mode: string } };
+      t.is(b.file.type, 'block');
+      t.true(b.ops > 0);
+      t.is(b.verify.mismatches, 0);
+      t.is(b.host_page_cache.mode, 'bypassed');
+      t.is(b.env.cap_eff, '0000000000000000', 'the device is written without capabilities');
+    } finally {
+      await s.stop();
+    }
+    t.deepEqual((await findLeftovers(process.pid)).loops, []);
+  });
+}
 
 test.serial('isoprobe targets: every unavailable target says exactly why', async (t) => {
   const crun = await makeTarget('crun').available();
