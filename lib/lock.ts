@@ -99,24 +99,39 @@ export function tryAcquire(resource: string, what: string, exclusive = true): Lo
   return typeof r === 'number' ? take(resource, path, exclusive, what, 0, r) : undefined;
 }
 
-/** Waits for the lock (polling every 100 ms), bounded; throws ELOCKED naming the holder. */
-export async function acquire(resource: string, o: AcquireOptions): Promise<Lock> {
+/**
+ * One waiter's state: try() takes the lock or returns undefined, says once that it waits, and
+ * throws ELOCKED naming the holder when the bound has passed. Async and sync waits share it.
+ */
+function waiter(resource: string, o: Omit<AcquireOptions, 'signal'>) {
   const exclusive = o.exclusive ?? true;
   const path = lockPath(resource);
   const timeoutMs = o.timeoutMs ?? defaultTimeoutMs();
   const t0 = Date.now();
   let told = false;
+  return {
+    try(): Lock | undefined {
+      const r = native().lockFile(path, exclusive);
+      if (typeof r === 'number') return take(resource, path, exclusive, o.what, Date.now() - t0, r);
+      const holder = describeHolders(path, r.holders);
+      if (Date.now() - t0 >= timeoutMs)
+        throw new IsoprobeError('ELOCKED', `${o.what} is in use by ${holder}; gave up after ${Math.round((Date.now() - t0) / 1000)} s (ISOPROBE_LOCK_TIMEOUT sets the wait, in seconds)`);
+      if (!told) {
+        told = true;
+        (o.onWait ?? ((m: string) => process.stderr.write(`isoprobe: ${m}\n`)))(`waiting for ${o.what}, in use by ${holder}`);
+      }
+      return undefined;
+    },
+  };
+}
+
+/** Waits for the lock (polling every 100 ms), bounded; throws ELOCKED naming the holder. */
+export async function acquire(resource: string, o: AcquireOptions): Promise<Lock> {
+  const w = waiter(resource, o);
   for (;;) {
     if (o.signal?.aborted) throw new IsoprobeError('ECANCELED', `interrupted while waiting for ${o.what}`);
-    const r = native().lockFile(path, exclusive);
-    if (typeof r === 'number') return take(resource, path, exclusive, o.what, Date.now() - t0, r);
-    const holder = describeHolders(path, r.holders);
-    if (Date.now() - t0 >= timeoutMs)
-      throw new IsoprobeError('ELOCKED', `${o.what} is in use by ${holder}; gave up after ${Math.round((Date.now() - t0) / 1000)} s (ISOPROBE_LOCK_TIMEOUT sets the wait, in seconds)`);
-    if (!told) {
-      told = true;
-      (o.onWait ?? ((m: string) => process.stderr.write(`isoprobe: ${m}\n`)))(`waiting for ${o.what}, in use by ${holder}`);
-    }
+    const lock = w.try();
+    if (lock) return lock;
     await new Promise((res) => setTimeout(res, 100));
   }
 }
@@ -126,30 +141,14 @@ export async function acquire(resource: string, o: AcquireOptions): Promise<Lock
  * it cannot be interrupted by a signal handler in JS; used only around short, bounded work.
  */
 export function withLockSync<T>(resource: string, o: Omit<AcquireOptions, 'signal'>, fn: () => T): T {
-  const exclusive = o.exclusive ?? true;
-  const path = lockPath(resource);
-  const timeoutMs = o.timeoutMs ?? defaultTimeoutMs();
-  const t0 = Date.now();
+  const w = waiter(resource, o);
   const nap = new Int32Array(new SharedArrayBuffer(4));
-  let told = false;
-  for (;;) {
-    const r = native().lockFile(path, exclusive);
-    if (typeof r === 'number') {
-      const lock = take(resource, path, exclusive, o.what, Date.now() - t0, r);
-      try {
-        return fn();
-      } finally {
-        lock.release();
-      }
-    }
-    const holder = describeHolders(path, r.holders);
-    if (Date.now() - t0 >= timeoutMs)
-      throw new IsoprobeError('ELOCKED', `${o.what} is in use by ${holder}; gave up after ${Math.round((Date.now() - t0) / 1000)} s (ISOPROBE_LOCK_TIMEOUT sets the wait, in seconds)`);
-    if (!told) {
-      told = true;
-      (o.onWait ?? ((m: string) => process.stderr.write(`isoprobe: ${m}\n`)))(`waiting for ${o.what}, in use by ${holder}`);
-    }
-    Atomics.wait(nap, 0, 0, 100);
+  let lock: Lock | undefined;
+  while (!(lock = w.try())) Atomics.wait(nap, 0, 0, 100);
+  try {
+    return fn();
+  } finally {
+    lock.release();
   }
 }
 
