@@ -2,14 +2,13 @@
 // isoprobe run that used a daemon isoprobe started. Docker is started the way this machine
 // allows: no iptables, no bridge.
 import { spawn } from 'node:child_process';
-import { mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { tmpdir } from 'node:os';
 
 import { IsoprobeError } from '../errors';
 import { lockDir, lockPath, type Lock, tryAcquire, withLock } from '../lock';
 import { exec, which } from './exec';
-
 
 async function until(check: () => Promise<boolean>, ms: number): Promise<boolean> {
   const end = Date.now() + ms;
@@ -89,6 +88,7 @@ async function ensureDaemon(name: string, up: () => Promise<boolean>, argv: () =
       const fd = logFile(name);
       const cmd = await argv();
       const child = spawn(cmd[0]!, cmd.slice(1), { detached: true, stdio: ['ignore', fd, fd] });
+      closeSync(fd);  // the daemon has its own copy
       child.unref();
       writeFileSync(notePath(name), JSON.stringify({ pid: child.pid!, started_by: process.pid, since: new Date().toISOString() } satisfies Note), { mode: 0o600 });
       if (!(await until(up, waitMs))) {
