@@ -8,7 +8,7 @@ import { fromCoreError, IsoprobeError } from '../errors';
 import { packageRoot, probeBinaryPath } from '../paths';
 import { native } from './native';
 import { type BlockInput, type BlockOptions, normalizeBlockOptions, toProbeFlags } from './options';
-import type { BlockResult, CoreErrorJson, ProgressEvent } from './types';
+import type { BlockResult, CoreErrorJson, NetResult, ProgressEvent } from './types';
 
 export interface RunControl {
   onProgress?: (p: ProgressEvent) => void;
@@ -57,13 +57,21 @@ export function runBlock(input: BlockInput | Record<string, unknown>, ctl: RunCo
 }
 
 function runBlockAddon(o: BlockOptions, ctl: RunControl): Promise<BlockResult> {
+  return runOnAddon<BlockResult>('startBlock', o as unknown as Record<string, unknown>, ctl);
+}
+
+/**
+ * A run on the addon's own thread: cancelled by ctl.signal, its error the core's, its result
+ * stamped with the addon's SHA-256. Block and network runs both start this way.
+ */
+export function runOnAddon<R extends BlockResult | NetResult>(start: 'startBlock' | 'startNet', o: Record<string, unknown>, ctl: RunControl): Promise<R> {
   return new Promise((resolve, reject) => {
     if (ctl.signal?.aborted) return reject(new IsoprobeError('ECANCELED', 'the run was cancelled before it started'));
     let onAbort: (() => void) | undefined;
-    const cancel = native().startBlock(o as unknown as Record<string, unknown>, ctl.onProgress ?? null, (err, json) => {
+    const cancel = native()[start](o, ctl.onProgress ?? null, (err, json) => {
       if (onAbort) ctl.signal?.removeEventListener('abort', onAbort);
       if (err) return reject(fromCoreError(err as Parameters<typeof fromCoreError>[0]));
-      const r = JSON.parse(json!) as BlockResult;
+      const r = JSON.parse(json!) as R;
       r.probe.sha256 = fileSha256(addonPath());
       resolve(r);
     });

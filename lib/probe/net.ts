@@ -5,7 +5,7 @@ import { createInterface } from 'node:readline';
 
 import { fromCoreError, IsoprobeError } from '../errors';
 import { probeBinaryPath } from '../paths';
-import { addonPath, fileSha256, parseProbeOutput, type RunControl } from './block';
+import { fileSha256, parseProbeOutput, runOnAddon, type RunControl } from './block';
 import { native } from './native';
 import { type NetCheck, type NetInput, type NetMode, type NetOptions, normalizeNetOptions, toNetProbeFlags } from './net-options';
 import type { NetResult } from './types';
@@ -102,21 +102,7 @@ export function runNet(mode: 'rr' | 'stream', input: NetInput | Record<string, u
 }
 
 function runNetAddon(o: NetOptions & { mode: NetMode }, ctl: RunControl): Promise<NetResult> {
-  return new Promise((resolve, reject) => {
-    if (ctl.signal?.aborted) return reject(new IsoprobeError('ECANCELED', 'the run was cancelled before it started'));
-    let onAbort: (() => void) | undefined;
-    const cancel = native().startNet(o as unknown as Record<string, unknown>, ctl.onProgress ?? null, (err, json) => {
-      if (onAbort) ctl.signal?.removeEventListener('abort', onAbort);
-      if (err) return reject(fromCoreError(err as CoreErr));
-      const r = JSON.parse(json!) as NetResult;
-      r.probe.sha256 = fileSha256(addonPath());
-      resolve(r);
-    });
-    if (ctl.signal) {
-      onAbort = () => cancel();
-      ctl.signal.addEventListener('abort', onAbort, { once: true });
-    }
-  });
+  return runOnAddon<NetResult>('startNet', o as unknown as Record<string, unknown>, ctl);
 }
 
 function runNetBinary(o: NetOptions & { mode: NetMode }, ctl: RunControl): Promise<NetResult> {
