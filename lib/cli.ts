@@ -1,20 +1,20 @@
 // The isoprobe command line: parse argv, call the library, print, set the exit code. Nothing else.
 import { releaseDaemons } from './targets/daemons';
-import { seccompFor } from './image/seccomp';
 import { IsoprobeError } from './errors';
-import { parseArgs, type Table, usageLines } from './cli/args';
+import { parseCommand, type Table } from './cli/args';
+import { SESSION_OPTIONS, sessionSpecFrom } from './cli/session-options';
 import { cmdAb, cmdCompare, cmdExport, cmdHistory, cmdReport } from './cli/compare-cmds';
 import { runBlock } from './probe/block';
 import { runNet, runNetLoopback, spawnEchoServer, startEchoServer } from './probe/net';
 import { NET_MODES, NET_OPTIONS, type NetMode } from './probe/net-options';
 import { formatNetResult } from './report/net-text';
 import { isTargetName, makeTarget, TARGET_NAMES } from './targets';
-import { defaultDataFile } from './targets/session';
-import type { Placement, SessionSpec, TargetResult, Workload } from './targets/types';
+import type { Placement, TargetResult, Workload } from './targets/types';
 import { debianCloudKernel, extractVmlinux, kernelOption, userKernel } from './image/kernel';
 import { missingDrivers } from './image/guest';
 import { formatTargetResult } from './report/target-text';
-import { BLOCK_OPTIONS, type OptionDef } from './probe/options';
+import { BLOCK_OPTIONS } from './probe/options';
+import { statSync } from 'node:fs';
 import type { ProgressEvent } from './probe/types';
 import { formatBlockResult } from './report/block-text';
 import { formatCount, formatNs } from './units';
@@ -22,8 +22,8 @@ import { formatCount, formatNs } from './units';
 const COMMON: Table = {
   json: { kind: 'bool', default: false, help: 'print the result as JSON' },
   via: { kind: 'enum', default: 'addon', choices: ['addon', 'binary'], help: 'run in this process (addon) or as the static probe binary' },
-  help: { kind: 'bool', default: false, help: 'show this help' },
 };
+const JSON_ONLY: Table = { json: COMMON.json! };
 
 const VERSION = '0.1.0';
 
@@ -47,10 +47,8 @@ function usage(): string {
   ].join('\n');
 }
 
-function blockUsage(): string {
-  return ['usage: isoprobe block --file PATH [options]', '', ...usageLines(BLOCK_OPTIONS as unknown as Record<string, OptionDef<unknown>>), ...usageLines(COMMON), '',
-    'Sizes take k/M/G/T (powers of 1024); times take ns/us/ms/s/m/h. Booleans: --flag, --flag=false, --no-flag.', ''].join('\n');
-}
+const BLOCK_HEAD = ['usage: isoprobe block --file PATH [options]', '',
+  'Sizes take k/M/G/T (powers of 1024); times take ns/us/ms/s/m/h. Booleans: --flag, --flag=false, --no-flag.'];
 
 function progressPrinter(enabled: boolean): ((p: ProgressEvent) => void) | undefined {
   if (!enabled) return undefined;
@@ -61,13 +59,11 @@ function progressPrinter(enabled: boolean): ((p: ProgressEvent) => void) | undef
 }
 
 async function cmdBlock(argv: string[], out: (s: string) => void, signal: AbortSignal): Promise<number> {
-  const { values, positionals } = parseArgs(argv, { ...(BLOCK_OPTIONS as unknown as Table), ...COMMON }, 'block');
-  if (values.help) {
-    out(blockUsage());
-    return 0;
-  }
+  const p = parseCommand(argv, { ...(BLOCK_OPTIONS as unknown as Table), ...COMMON }, 'block', BLOCK_HEAD, out);
+  if (!p) return 0;
+  const { values, positionals } = p;
   if (positionals.length) throw new IsoprobeError('EINVALOPT', `unexpected argument "${positionals[0]}" (options start with --)`);
-  const { json, via, help: _help, ...opts } = values;
+  const { json, via, ...opts } = values;
   const tty = !json && process.stderr.isTTY === true;
   const ctl: Parameters<typeof runBlock>[1] = { via: (via as 'addon' | 'binary') ?? 'addon', signal };
   const printer = progressPrinter(tty);
@@ -83,39 +79,24 @@ const NET_EXTRA: Table = {
   allow_remote: { kind: 'bool', default: false, help: 'allow a --connect/--bind address off loopback (a network you own)' },
 };
 
-function netUsage(): string {
-  return ['usage: isoprobe net serve|rr|stream [options]', '', ...usageLines(NET_OPTIONS as unknown as Table), ...usageLines(NET_EXTRA), ...usageLines(COMMON), '',
-    'Latency is the full round trip (sockperf reports half of it by default). Sizes take k/M/G/T; times ns/us/ms/s/m/h.', ''].join('\n');
-}
+const NET_HEAD = ['usage: isoprobe net serve|rr|stream [options]', '',
+  'Latency is the full round trip (sockperf reports half of it by default). Sizes take k/M/G/T; times ns/us/ms/s/m/h.'];
 
 async function cmdNet(argv: string[], out: (s: string) => void, signal: AbortSignal): Promise<number> {
   const [mode, ...rest] = argv;
+  const table = { ...(NET_OPTIONS as unknown as Table), ...NET_EXTRA, ...COMMON };
   if (mode === undefined || mode === '--help' || mode === 'help') {
-    out(netUsage());
+    parseCommand(['--help'], table, 'net', NET_HEAD, out);
     return mode === undefined ? 2 : 0;
   }
   if (!NET_MODES.includes(mode as NetMode)) throw new IsoprobeError('EINVALOPT', `isoprobe net "${mode}": expected one of serve, rr, stream`, { option: 'mode' });
-  const { values, positionals } = parseArgs(rest, { ...(NET_OPTIONS as unknown as Table), ...NET_EXTRA, ...COMMON }, `net ${mode}`);
-  if (values.help) {
-    out(netUsage());
-    return 0;
-  }
+  const p = parseCommand(rest, table, `net ${mode}`, NET_HEAD, out);
+  if (!p) return 0;
+  const { values, positionals } = p;
   if (positionals.length) throw new IsoprobeError('EINVALOPT', `unexpected argument "${positionals[0]}" (options start with --)`);
-  const { json, via, help: _h, loopback, allow_remote, ...opts } = values;
+  const { json, via, loopback, allow_remote, ...opts } = values;
   const check = { allowRemote: allow_remote === true };
-  if (mode === 'serve') {
-    const server = via === 'binary' ? await spawnEchoServer(opts, { check }) : startEchoServer(opts, check);
-    out(json ? JSON.stringify({ listening: server.address }) : `isoprobe echo server listening on ${server.address} (${opts.proto ?? 'tcp'}); Ctrl-C stops it`);
-    const ms = typeof opts.duration === 'number' && opts.duration > 0 ? opts.duration / 1e6 : undefined;
-    await new Promise<void>((resolve) => {
-      const t = ms ? setTimeout(resolve, ms) : undefined;
-      signal.addEventListener('abort', () => { if (t) clearTimeout(t); resolve(); }, { once: true });
-    });
-    const stats = server.stats();
-    await server.stop();
-    out(json ? JSON.stringify({ served: stats }) : `served ${stats.connections} connections`);
-    return 0;
-  }
+  if (mode === 'serve') return serve(opts, via === 'binary', json === true, check, out, signal);
   if (loopback && opts.connect) throw new IsoprobeError('EINVALOPT', '--loopback starts its own server: give either --loopback or --connect', { option: 'loopback' });
   if (!loopback && !opts.connect) throw new IsoprobeError('EINVALOPT', '--connect: expected the server\'s ADDR:PORT, or --loopback for a self-contained run', { option: 'connect' });
   const ctl = { via: (via as 'addon' | 'binary') ?? 'addon', signal, check };
@@ -124,8 +105,34 @@ async function cmdNet(argv: string[], out: (s: string) => void, signal: AbortSig
   return 0;
 }
 
+/**
+ * `net serve`: serves until Ctrl-C or SIGTERM (or --duration, when given), then prints what it
+ * served. The in-process server's threads do not keep Node's event loop alive: a timer does.
+ */
+async function serve(opts: Record<string, unknown>, binary: boolean, json: boolean, check: { allowRemote: boolean }, out: (s: string) => void, signal: AbortSignal): Promise<number> {
+  const server = binary ? await spawnEchoServer(opts, { check }) : startEchoServer(opts, check);
+  out(json ? JSON.stringify({ listening: server.address }) : `isoprobe echo server listening on ${server.address} (${opts.proto ?? 'tcp'}); Ctrl-C stops it`);
+  const ms = typeof opts.duration === 'number' && opts.duration > 0 ? opts.duration / 1e6 : undefined;
+  await new Promise<void>((resolve) => {
+    const alive = setInterval(() => undefined, 1 << 30);
+    const t = ms ? setTimeout(done, ms) : undefined;
+    function done() {
+      clearInterval(alive);
+      if (t) clearTimeout(t);
+      resolve();
+    }
+    if (signal.aborted) done();
+    else signal.addEventListener('abort', done, { once: true });
+  });
+  const stats = await server.stop();
+  out(json ? JSON.stringify({ served: stats }) : `served ${stats.connections} connections, ${stats.echoed} echoes`);
+  return 0;
+}
+
 async function cmdTargets(argv: string[], out: (s: string) => void): Promise<number> {
-  const { values } = parseArgs(argv, { json: COMMON.json!, help: COMMON.help! }, 'targets');
+  const p = parseCommand(argv, JSON_ONLY, 'targets', ['usage: isoprobe targets [--json]', '', 'Every target, and whether it works on this machine; the exact reason when it does not.'], out);
+  if (!p) return 0;
+  const { values } = p;
   const rows = [];
   for (const name of TARGET_NAMES) {
     const t = makeTarget(name);
@@ -138,28 +145,40 @@ async function cmdTargets(argv: string[], out: (s: string) => void): Promise<num
 
 const RUN_OPTIONS: Table = {
   target: { kind: 'enum', default: 'host', choices: TARGET_NAMES, help: 'where the probe runs' },
-  runtime: { kind: 'string', default: '', help: 'runtime of docker/podman/containerd (e.g. runsc for gVisor under Docker)' },
-  storage: { kind: 'enum', default: 'bind', choices: ['bind', 'device'], help: 'block workloads: bind-mounted file, or a loop device (direct I/O) on it' },
-  data_file: { kind: 'string', default: '', help: 'host file behind block workloads (default /var/tmp/isoprobe-data.dat, created when missing)' },
-  data_size: { kind: 'size', default: 256 * 2 ** 20, help: 'its size when isoprobe creates it' },
   placement: { kind: 'enum', default: 'client-inside', choices: ['client-inside', 'server-inside', 'loopback'], help: 'net: client inside the target and server in a peer namespace, the reverse, or both inside on loopback' },
-  kernel: { kind: 'string', default: '', help: 'microVMs: guest kernel bzImage (default Debian\'s cloud kernel)' },
-  vcpus: { kind: 'uint', default: 2, min: 1, max: 64, help: 'microVMs: vCPUs' },
-  mem: { kind: 'size', default: 512 * 2 ** 20, min: 64 * 2 ** 20, help: 'microVMs: guest memory' },
-  host_cache: { kind: 'enum', default: '', choices: ['', 'none', 'writeback', 'unsafe'], help: 'microVMs: host cache of the data disk (QEMU cache=, Firecracker cache_type, Cloud Hypervisor direct=); default per VMM' },
-  aio: { kind: 'enum', default: '', choices: ['', 'threads', 'native', 'io_uring', 'Sync', 'Async'], help: 'microVMs: QEMU aio= or Firecracker io_engine' },
-  accel: { kind: 'enum', default: 'auto', choices: ['auto', 'kvm', 'tcg'], help: 'QEMU: KVM, TCG emulation, or KVM when it works' },
-  seccomp: { kind: 'string', default: 'default', help: "containers: default (the runtime's own; runc, crun and runsc: the system's containers default /usr/share/containers/seccomp.json), unconfined, or a Docker-format profile file" },
+  ...SESSION_OPTIONS,
 };
+const RUN_HEAD = ['usage: isoprobe run [options] block|net rr|net stream [workload options]', '',
+  'The workload options are those of isoprobe block and isoprobe net (see their --help).'];
+
+/** A block workload's region in a target: without --size it covers the data file, when its size is given or known. */
+function blockRegion(opts: Record<string, unknown>, dataFile: string, dataSize: number | undefined): number {
+  const offset = (opts.offset as number | undefined) ?? 0;
+  if (opts.size !== undefined) {
+    const need = (opts.size as number) + offset;
+    if (dataSize !== undefined && dataSize < need) throw new IsoprobeError('EINVALOPT', `--data-size ${dataSize}: smaller than --offset + --size (${need} bytes)`, { option: 'data_size' });
+    return dataSize ?? need;
+  }
+  let known = dataSize;
+  if (known === undefined) {
+    try {
+      const st = statSync(dataFile);
+      if (st.isFile() && st.size > 0) known = st.size;
+    } catch {
+      /* created by isoprobe at the default size */
+    }
+  }
+  if (known === undefined) known = BLOCK_OPTIONS.size.default + offset;
+  if (known <= offset) throw new IsoprobeError('EINVALOPT', `--offset ${offset}: at or past the end of the data file (${known} bytes)`, { option: 'offset' });
+  opts.size = known - offset;
+  return known;
+}
 
 async function cmdRun(argv: string[], out: (s: string) => void, signal: AbortSignal): Promise<number> {
   // isoprobe run [run options] block|net rr|net stream [workload options]
   const kindAt = argv.findIndex((a) => a === 'block' || a === 'net');
   if (kindAt < 0) {
-    if (argv.includes('--help')) {
-      out(['usage: isoprobe run [options] block|net rr|net stream [workload options]', '', ...usageLines(RUN_OPTIONS), ...usageLines(COMMON)].join('\n'));
-      return 0;
-    }
+    if (parseCommand(argv.filter((a) => a === '--help'), { ...RUN_OPTIONS, ...COMMON }, 'run', RUN_HEAD, out) === undefined) return 0;
     throw new IsoprobeError('EINVALOPT', 'isoprobe run: expected a workload: block, net rr or net stream (see isoprobe run --help)', { option: 'workload' });
   }
   const isNet = argv[kindAt] === 'net';
@@ -168,67 +187,56 @@ async function cmdRun(argv: string[], out: (s: string) => void, signal: AbortSig
   const before = argv.slice(0, kindAt);
   const after = argv.slice(kindAt + (isNet ? 2 : 1));
   const table = { ...RUN_OPTIONS, ...(isNet ? (NET_OPTIONS as unknown as Table) : (BLOCK_OPTIONS as unknown as Table)), ...COMMON };
-  const { values, positionals } = parseArgs([...before, ...after], table, `run ${isNet ? `net ${mode}` : 'block'}`);
+  const p = parseCommand([...before, ...after], table, `run ${isNet ? `net ${mode}` : 'block'}`, RUN_HEAD, out);
+  if (!p) return 0;
+  const { values, positionals } = p;
   if (positionals.length) throw new IsoprobeError('EINVALOPT', `unexpected argument "${positionals[0]}" (options start with --)`);
-  const { target, runtime, storage, data_file, data_size, placement, json, via: _via, help: _h, kernel, vcpus, mem, host_cache, aio, accel, seccomp, ...opts } = values;
-  if (seccomp !== undefined) seccompFor(seccomp as string);
-  const name = (target as string | undefined) ?? 'host';
+  const session: Record<string, unknown> = {};
+  for (const k of Object.keys(SESSION_OPTIONS)) session[k] = values[k];
+  const opts: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(values)) if (!(k in RUN_OPTIONS) && !(k in COMMON)) opts[k] = v;
+  const spec = sessionSpecFrom(session);
+  const name = (values.target as string | undefined) ?? 'host';
   if (!isTargetName(name)) throw new IsoprobeError('EINVALOPT', `--target "${name}": expected one of ${TARGET_NAMES.join(', ')}`, { option: 'target' });
   if (!isNet && opts.file !== undefined) throw new IsoprobeError('EINVALOPT', '--file: inside a target the data file is --data-file (on the host), mounted or passed in by isoprobe', { option: 'file' });
   if (isNet && opts.connect !== undefined) throw new IsoprobeError('EINVALOPT', '--connect: isoprobe run places the server itself (see --placement)', { option: 'connect' });
-  let dataSize = data_size as number | undefined;
-  if (!isNet) {
-    const need = ((opts.size as number | undefined) ?? BLOCK_OPTIONS.size.default) + ((opts.offset as number | undefined) ?? 0);
-    if (dataSize !== undefined && dataSize < need)
-      throw new IsoprobeError('EINVALOPT', `--data-size ${dataSize}: smaller than --offset + --size (${need} bytes)`, { option: 'data_size' });
-    dataSize = dataSize ?? need;
-  }
+  const placement = values.placement as Placement | undefined;
+  if (isNet) {
+    delete spec.dataFile;
+    delete spec.dataSize;
+    spec.network = placement !== 'loopback';
+  } else spec.dataSize = blockRegion(opts, spec.dataFile!, spec.dataSize);
   const t = makeTarget(name);
   const a = await t.available();
   if (!a.ok) throw new IsoprobeError('EUNAVAILABLE', `target ${name} is not available here: ${a.reason}`);
-  const session = await t.start({
-    dataFile: isNet ? undefined : ((data_file as string) || defaultDataFile()),
-    dataSize,
-    storage: storage as 'bind' | 'device' | undefined,
-    network: isNet && placement !== 'loopback',
-    runtime: (runtime as string) || undefined,
-    kernel: (kernel as string) || undefined,
-    vcpus: vcpus as number | undefined,
-    memMiB: mem === undefined ? undefined : Math.floor((mem as number) / 2 ** 20),
-    hostCache: (host_cache as string) || undefined,
-    aio: (aio as string) || undefined,
-    accel: accel as string | undefined,
-    seccomp: seccomp as string | undefined,
-  } as SessionSpec);
+  const s = await t.start(spec);
   let r: TargetResult;
   try {
-    const w: Workload = isNet ? { kind: mode as 'rr' | 'stream', options: opts, placement: (placement as Placement | undefined) ?? 'client-inside' } : { kind: 'block', options: opts as never };
-    r = await session.run(w, { signal });
+    const w: Workload = isNet ? { kind: mode as 'rr' | 'stream', options: opts, placement: placement ?? 'client-inside' } : { kind: 'block', options: opts as never };
+    r = await s.run(w, { signal });
   } finally {
-    await session.stop();
+    await s.stop();
   }
-  out(json ? JSON.stringify(r) : formatTargetResult(r));
+  out(values.json ? JSON.stringify(r) : formatTargetResult(r));
   return 0;
 }
 
 const IMAGE_OPTIONS: Table = {
-  kernel: { kind: 'string', default: '', help: 'a bzImage of your own (default: Debian\'s cloud kernel, fetched with apt-get download)' },
+  kernel: { kind: 'string', default: '', help: 'a guest kernel of your own, bzImage or vmlinux', defaultText: "Debian's cloud kernel, fetched with apt-get download" },
   modules: { kind: 'string', default: '', help: 'with --kernel: its lib/modules/VERSION directory, when virtio is modular' },
   json: COMMON.json!,
-  help: COMMON.help!,
 };
+const IMAGE_HEAD = ['usage: isoprobe image build [options]', '', 'Prepares the guest kernel and says what each VMM needs of it.'];
 
 async function cmdImage(argv: string[], out: (s: string) => void): Promise<number> {
   const [sub, ...rest] = argv;
   if (sub !== 'build') {
-    out(['usage: isoprobe image build [options]', '', ...usageLines(IMAGE_OPTIONS)].join('\n'));
+    parseCommand(['--help'], IMAGE_OPTIONS, 'image build', IMAGE_HEAD, out);
     return sub === undefined || sub === '--help' ? 0 : 2;
   }
-  const { values } = parseArgs(rest, IMAGE_OPTIONS, 'image build');
-  if (values.help) {
-    out(['usage: isoprobe image build [options]', '', ...usageLines(IMAGE_OPTIONS)].join('\n'));
-    return 0;
-  }
+  const p = parseCommand(rest, IMAGE_OPTIONS, 'image build', IMAGE_HEAD, out);
+  if (!p) return 0;
+  const { values } = p;
   const k = values.kernel ? userKernel(values.kernel as string, (values.modules as string) || undefined) : debianCloudKernel();
   const missing = missingDrivers(k);
   const cmdlineDevices = kernelOption(k, 'CONFIG_VIRTIO_MMIO_CMDLINE_DEVICES');
@@ -256,6 +264,22 @@ async function cmdImage(argv: string[], out: (s: string) => void): Promise<numbe
   return missing.length ? 1 : 0;
 }
 
+type Handler = (argv: string[], out: (s: string) => void, signal: AbortSignal) => Promise<number>;
+
+/** Every command, by name: the one place a new command is added. */
+const COMMANDS: Record<string, Handler> = {
+  block: cmdBlock,
+  net: cmdNet,
+  targets: (a, o) => cmdTargets(a, o),
+  image: (a, o) => cmdImage(a, o),
+  run: cmdRun,
+  compare: cmdCompare,
+  history: (a, o) => cmdHistory(a, o),
+  export: (a, o) => cmdExport(a, o),
+  report: (a, o) => cmdReport(a, o),
+  ab: cmdAb,
+};
+
 /** Runs one command line; returns the exit code. Errors are printed, never thrown. */
 export async function main(argv: string[], out: (s: string) => void = (s) => process.stdout.write(s + '\n'),
   err: (s: string) => void = (s) => process.stderr.write(s + '\n')): Promise<number> {
@@ -265,27 +289,9 @@ export async function main(argv: string[], out: (s: string) => void = (s) => pro
   process.once('SIGTERM', onSignal);
   try {
     const [cmd, ...rest] = argv;
+    const handler = cmd === undefined ? undefined : COMMANDS[cmd];
+    if (handler) return await handler(rest, out, ac.signal);
     switch (cmd) {
-      case 'block':
-        return await cmdBlock(rest, out, ac.signal);
-      case 'net':
-        return await cmdNet(rest, out, ac.signal);
-      case 'targets':
-        return await cmdTargets(rest, out);
-      case 'image':
-        return await cmdImage(rest, out);
-      case 'compare':
-        return await cmdCompare(rest, out, ac.signal);
-      case 'history':
-        return await cmdHistory(rest, out);
-      case 'export':
-        return await cmdExport(rest, out);
-      case 'report':
-        return await cmdReport(rest, out);
-      case 'ab':
-        return await cmdAb(rest, out, ac.signal);
-      case 'run':
-        return await cmdRun(rest, out, ac.signal);
       case 'version':
       case '--version':
         out(VERSION);

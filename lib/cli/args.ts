@@ -59,15 +59,35 @@ function sizeText(n: number): string {
   return String(n);
 }
 
+export const HELP: Table = { help: { kind: 'bool', default: false, help: 'show this help' } };
+
+/**
+ * Parses a command's argv with its table plus --help. Returns undefined after printing the help
+ * (the caller exits 0), so every command answers --help the same way.
+ */
+export function parseCommand(argv: string[], table: Table, command: string, head: string[], out: (s: string) => void): Parsed | undefined {
+  const full = { ...table, ...HELP };
+  const parsed = parseArgs(argv, full, command);
+  if (parsed.values.help) {
+    out([...head, '', ...usageLines(full), ''].join('\n'));
+    return undefined;
+  }
+  delete parsed.values.help;
+  return parsed;
+}
+
 export function usageLines(table: Table): string[] {
   return Object.entries(table).map(([k, d]) => {
-    const arg = d.kind === 'bool' ? '' : d.kind === 'enum' ? ` ${d.choices!.join('|')}` : ` ${d.kind.toUpperCase()}`;
-    let shown: string;
-    if (d.kind === 'bool') shown = d.default ? 'on' : 'off';
-    else if (d.default === '') shown = 'required';
+    const choices = (d.choices ?? []).filter((c) => c !== '');
+    const arg = d.kind === 'bool' ? '' : d.kind === 'enum' ? ` ${choices.join('|')}` : ` ${d.kind.toUpperCase()}`;
+    // '' is "not given": the help shows the real default when one is described, or nothing.
+    let shown: string | undefined;
+    if (d.defaultText !== undefined) shown = d.defaultText;
+    else if (d.kind === 'bool') shown = d.default ? 'on' : 'off';
+    else if (d.default === '') shown = undefined;
     else if (d.kind === 'duration') shown = `${Number(d.default) / 1e9}s`;
     else if (d.kind === 'size') shown = sizeText(Number(d.default));
     else shown = String(d.default);
-    return `  ${(flagOf(k) + arg).padEnd(36)} ${d.help} (default ${shown})`;
+    return `  ${(flagOf(k) + arg).padEnd(36)} ${d.help}${shown === undefined ? '' : ` (default ${shown})`}`;
   });
 }

@@ -4,20 +4,19 @@ import { writeFileSync } from 'node:fs';
 import { abCompare, loadSide, type Metric, METRICS } from '../compare/ab';
 import { compare, type Cell, summarize, warningsFor, type Comparison } from '../compare/compare';
 import { loadSuite, type Suite } from '../compare/suites';
-import { seccompFor } from '../image/seccomp';
 import { IsoprobeError, optionError } from '../errors';
 import { renderHtml } from '../report/html';
 import { formatComparison } from '../report/compare-text';
 import { defaultDbPath, machineFingerprint, Store } from '../store/db';
 import { isTargetName, TARGET_NAMES, type TargetName } from '../targets';
-import { defaultDataFile } from '../targets/session';
-import type { SessionSpec, TargetResult } from '../targets/types';
+import type { TargetResult } from '../targets/types';
 import { formatNs } from '../units';
-import { parseArgs, type Table, usageLines } from './args';
+import { parseCommand, type Table } from './args';
+import { SESSION_OPTIONS, sessionSpecFrom } from './session-options';
 
 type Out = (s: string) => void;
 
-const DB: Table = { db: { kind: 'string', default: '', help: `results database (default ${defaultDbPath()})` } };
+const DB: Table = { db: { kind: 'string', default: '', help: 'results database', defaultText: defaultDbPath() } };
 
 function openStore(path: unknown): Store {
   return new Store((path as string) || defaultDbPath());
@@ -39,24 +38,30 @@ const COMPARE: Table = {
   no_store: { kind: 'bool', default: false, help: 'do not record the run in the database' },
   html: { kind: 'string', default: '', help: 'also write the HTML report to this file' },
   json: { kind: 'bool', default: false, help: 'print the comparison as JSON' },
-  force: { kind: 'bool', default: false, help: 'compare even if the probe binaries differ between targets' },
-  data_file: { kind: 'string', default: '', help: 'host file behind block workloads (default /var/tmp/isoprobe-data.dat)' },
-  data_size: { kind: 'size', default: 256 * 2 ** 20, help: 'its size when isoprobe creates it' },
-  accel: { kind: 'enum', default: 'auto', choices: ['auto', 'kvm', 'tcg'], help: 'QEMU: KVM, TCG emulation, or KVM when it works' },
-  host_cache: { kind: 'enum', default: '', choices: ['', 'none', 'writeback', 'unsafe'], help: 'microVMs: host cache of the data disk (default per VMM)' },
-  seccomp: { kind: 'string', default: 'default', help: "containers: default (the runtime's own; runc, crun and runsc: the system's containers default /usr/share/containers/seccomp.json), unconfined, or a Docker-format profile file" },
+  force: { kind: 'bool', default: false, help: 'compare even if the probe binaries measured in the targets differ' },
   seed: { kind: 'uint', default: 0, help: 'seed of the shuffled order (0: from the clock)' },
-  help: { kind: 'bool', default: false, help: 'show this help' },
+  ...SESSION_OPTIONS,
 };
+const COMPARE_HEAD = ['usage: isoprobe compare [options]', '',
+  'Runs the suite on every target, repetitions interleaved in a shuffled order, and compares.'];
 
-function progressBar(enabled: boolean) {
-  if (!enabled) return undefined;
+/**
+ * Progress of a comparison on stderr: a bar on a terminal; without one (CI logs) one line per
+ * finished measurement, so a long run is never silent.
+ */
+export function progressReporter(tty: boolean, write: (s: string) => void = (s) => process.stderr.write(s)) {
+  const t0 = Date.now();
   return (done: number, total: number, etaMs: number, what: string) => {
+    const eta = Number.isFinite(etaMs) ? ` ~${Math.ceil(etaMs / 1000)} s left` : '';
+    if (!tty) {
+      if (done > 0) write(`[${done}/${total}] ${Math.round((Date.now() - t0) / 1000)} s${done < total ? eta : ''}\n`);
+      if (done < total) write(`measuring ${what}\n`);
+      return;
+    }
     const width = 30;
     const filled = Math.round((done / total) * width);
-    const eta = Number.isFinite(etaMs) ? ` ~${Math.ceil(etaMs / 1000)} s left` : '';
-    process.stderr.write(`\r\x1b[K[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total}${eta}  ${what}`);
-    if (done === total) process.stderr.write('\r\x1b[K');
+    write(`\r\x1b[K[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total}${eta}  ${what}`);
+    if (done === total) write('\r\x1b[K');
   };
 }
 
@@ -65,25 +70,19 @@ export function writeHtml(path: string, c: Comparison, env: Record<string, unkno
 }
 
 export async function cmdCompare(argv: string[], out: Out, signal: AbortSignal): Promise<number> {
-  const { values: v, positionals } = parseArgs(argv, COMPARE, 'compare');
-  if (v.help) return out(['usage: isoprobe compare [options]', '', ...usageLines(COMPARE)].join('\n')), 0;
+  const p = parseCommand(argv, COMPARE, 'compare', COMPARE_HEAD, out);
+  if (!p) return 0;
+  const { values: v, positionals } = p;
   if (positionals.length) throw new IsoprobeError('EINVALOPT', `unexpected argument "${positionals[0]}" (options start with --)`);
   const targets = parseTargets((v.targets as string | undefined) ?? (COMPARE.targets!.default as string));
   const suite: Suite = loadSuite((v.suite as string | undefined) ?? 'quick');
   const store = v.no_store ? undefined : openStore(v.db);
-  const spec: SessionSpec & Record<string, unknown> = {
-    dataFile: (v.data_file as string) || defaultDataFile(),
-    dataSize: (v.data_size as number | undefined) ?? 256 * 2 ** 20,
-    accel: (v.accel as string | undefined) ?? 'auto',
-    hostCache: (v.host_cache as string) || undefined,
-    // Checked now (a missing or malformed profile file), before any target is started.
-    seccomp: v.seccomp === undefined ? undefined : (seccompFor(v.seccomp as string), v.seccomp as string),
-  };
+  const spec = sessionSpecFrom(v);
   try {
     const c = await compare({
       targets, suite, reps: (v.reps as number | undefined) ?? 5, spec, store, force: v.force === true, signal,
       seed: (v.seed as number) || undefined, command: `isoprobe compare ${argv.join(' ')}`,
-      onProgress: progressBar(!v.json && process.stderr.isTTY === true),
+      onProgress: v.json ? undefined : progressReporter(process.stderr.isTTY === true),
     });
     out(v.json ? JSON.stringify({ ...c, cells: undefined }, null, 2) : formatComparison(c));
     if (v.html) {
@@ -104,7 +103,9 @@ export async function cmdCompare(argv: string[], out: Out, signal: AbortSignal):
 
 export async function cmdHistory(argv: string[], out: Out): Promise<number> {
   const T: Table = { ...DB, json: COMPARE.json!, limit: { kind: 'uint', default: 50, min: 1, help: 'how many runs' } };
-  const { values: v } = parseArgs(argv, T, 'history');
+  const p = parseCommand(argv, T, 'history', ['usage: isoprobe history [options]', '', 'The stored runs, newest first.'], out);
+  if (!p) return 0;
+  const { values: v } = p;
   const store = openStore(v.db);
   try {
     const runs = store.runs((v.limit as number | undefined) ?? 50);
@@ -130,7 +131,9 @@ function runArg(positionals: string[], cmd: string): number {
 
 export async function cmdExport(argv: string[], out: Out): Promise<number> {
   const T: Table = { ...DB, format: { kind: 'enum', default: 'json', choices: ['json', 'csv'], help: 'output format' }, output: { kind: 'string', default: '', help: 'write to this file instead of standard output' } };
-  const { values: v, positionals } = parseArgs(argv, T, 'export');
+  const p = parseCommand(argv, T, 'export', ['usage: isoprobe export [options] RUN', '', 'One stored run, every result, as JSON or CSV.'], out);
+  if (!p) return 0;
+  const { values: v, positionals } = p;
   const id = runArg(positionals, 'export');
   const store = openStore(v.db);
   let text: string;
@@ -189,7 +192,9 @@ export function comparisonFromStore(store: Store, id: number): Comparison {
 export async function cmdReport(argv: string[], out: Out): Promise<number> {
   const T: Table = { ...DB, output: { kind: 'string', default: '', help: 'the HTML file to write (default isoprobe-report-RUN.html)' } };
   const args = argv.map((a) => (a === '-o' ? '--output' : a));
-  const { values: v, positionals } = parseArgs(args, T, 'report');
+  const p = parseCommand(args, T, 'report', ['usage: isoprobe report [options] RUN', '', 'A self-contained HTML report of one stored run (-o is --output).'], out);
+  if (!p) return 0;
+  const { values: v, positionals } = p;
   const id = runArg(positionals, 'report');
   const store = openStore(v.db);
   try {
@@ -211,12 +216,13 @@ const AB: Table = {
   alpha: { kind: 'string', default: '0.01', help: 'permutation test significance level' },
   workload: { kind: 'string', default: '', help: 'which workload, when a side has several' },
   baseline_target: { kind: 'string', default: '', help: 'which target of the baseline, when it has several' },
-  candidate_target: { kind: 'string', default: '', help: 'which target of the candidate (default: the baseline\'s)' },
+  candidate_target: { kind: 'string', default: '', help: 'which target of the candidate', defaultText: "the baseline's" },
   run: { kind: 'bool', default: false, help: 'measure both sides now, interleaved: --baseline-target and --candidate-target are the targets' },
   suite: COMPARE.suite!,
   reps: { kind: 'uint', default: 10, min: 3, help: 'with --run: repetitions per side' },
   ...DB,
   json: COMPARE.json!,
+  ...SESSION_OPTIONS,
 };
 
 function parseThreshold(s: string): number {
@@ -226,7 +232,10 @@ function parseThreshold(s: string): number {
 }
 
 export async function cmdAb(argv: string[], out: Out, signal: AbortSignal): Promise<number> {
-  const { values: v } = parseArgs(argv, AB, 'ab');
+  const p = parseCommand(argv, AB, 'ab', ['usage: isoprobe ab --baseline RUN|FILE --candidate RUN|FILE [options]', '',
+    'A/B regression gate: a permutation test and a noise threshold; exit 1 on a regression.'], out);
+  if (!p) return 0;
+  const { values: v } = p;
   const threshold = parseThreshold((v.threshold as string | undefined) ?? '5%');
   const alpha = Number((v.alpha as string | undefined) ?? '0.01');
   if (!(alpha > 0 && alpha < 1)) throw optionError('alpha', `--alpha "${v.alpha}": expected a number between 0 and 1`);
@@ -241,7 +250,7 @@ export async function cmdAb(argv: string[], out: Out, signal: AbortSignal): Prom
       if (!bt || !ct) throw optionError('baseline_target', 'ab --run: give --baseline-target and --candidate-target (the two targets to measure)');
       const [b, c] = parseTargets(`${bt},${ct}`);
       const suite = loadSuite((v.suite as string | undefined) ?? 'quick');
-      const res = await compare({ targets: [b!, c!], suite, reps: (v.reps as number | undefined) ?? 10, spec: { dataFile: defaultDataFile() }, store: getStore(), signal, command: `isoprobe ab ${argv.join(' ')}` });
+      const res = await compare({ targets: [b!, c!], suite, reps: (v.reps as number | undefined) ?? 10, spec: sessionSpecFrom(v), store: getStore(), signal, command: `isoprobe ab ${argv.join(' ')}` });
       baselineSpec = candidateSpec = String(res.runId);
     }
     if (!baselineSpec) throw optionError('baseline', '--baseline: expected a run number or an exported JSON file');

@@ -22,10 +22,16 @@ export function checkNetOptions(mode: NetMode, input: NetInput | Record<string, 
   return o;
 }
 
+export interface ServedStats {
+  connections: number;
+  echoed: number;
+}
+
 export interface EchoServerHandle {
   address: string;
-  stats(): { connections: number; echoed: number };
-  stop(): Promise<void>;
+  stats(): ServedStats;
+  /** Stops the server; resolves with what it served in all. */
+  stop(): Promise<ServedStats>;
 }
 
 /** An echo server inside this process (threads of the addon), until stop(). */
@@ -37,7 +43,15 @@ export function startEchoServer(input: NetInput = {}, check: NetCheck = {}): Ech
   } catch (e) {
     throw fromCoreError(e as CoreErr);
   }
-  return { address: h.address, stats: () => h.stats(), stop: async () => h.stop() };
+  return {
+    address: h.address,
+    stats: () => h.stats(),
+    stop: async () => {
+      const served = h.stats();
+      h.stop();
+      return served;
+    },
+  };
 }
 
 /** The echo server as a static-probe child process (what containers and guests run). */
@@ -87,6 +101,7 @@ export async function spawnEchoServer(input: NetInput = {}, opts: { probePath?: 
       const t = setTimeout(() => child.kill('SIGKILL'), 5000);
       await exited;
       clearTimeout(t);
+      return served;
     },
   };
 }

@@ -58,6 +58,8 @@ export interface OptionDef<T> {
   choices?: readonly string[];
   min?: number;
   max?: number;
+  /** What --help shows as the default when `default` is a placeholder ('' = chosen at run time). */
+  defaultText?: string;
 }
 
 const U32 = 2 ** 32 - 1;
