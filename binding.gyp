@@ -22,6 +22,7 @@
       "native/core/net_server.cc",
       "native/core/page_cache.cc",
       "native/core/safety.cc",
+      "native/core/sha256.cc",
       "native/core/units.cc"
     ],
     "core_cflags": ["-std=c++17", "-O2", "-Wall", "-Wextra", "-Wno-unused-parameter", "-fno-strict-aliasing"]

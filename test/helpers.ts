@@ -17,6 +17,11 @@ export function fincoreBytes(path: string): number {
   return Number(execFileSync('fincore', ['--bytes', '--noheadings', '--output', 'RES', path], { encoding: 'utf8' }).trim());
 }
 
+/** SHA-256 of a file by coreutils sha256sum: the reference a probe's self-computed hash must match. */
+export function sha256sum(path: string): string {
+  return execFileSync('sha256sum', [path], { encoding: 'utf8' }).split(' ')[0]!;
+}
+
 export function runProbe(args: string[]): { code: number | null; stdout: string; stderr: string } {
   const r = spawnSync(probeBinaryPath(), args, { encoding: 'utf8', timeout: 60_000 });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };

@@ -16,6 +16,8 @@ export interface CompareOptions {
   suite: Suite;
   reps: number;
   spec: SessionSpec;
+  /** Settings of one target over `spec` (e.g. another probe binary for one of them). */
+  specs?: Partial<Record<string, SessionSpec>>;
   store?: Store;
   command?: string;
   /** Compare even if targets measured with different probe binaries. */
@@ -141,6 +143,21 @@ function shuffle<T>(xs: T[], r: () => number): T[] {
   return a;
 }
 
+/**
+ * Refuses results measured by different probes: the hashes are the ones each probe computed of
+ * itself where it ran (in the container, sandbox or guest), never the host's copy.
+ */
+export function checkSameProbe(cells: Cell[]): void {
+  const byHash = new Map<string, Set<string>>();
+  for (const c of cells) for (const r of c.results) {
+    const h = r.probe.sha256 || `unknown (${r.probe.sha256_error ?? 'not reported'})`;
+    if (!byHash.has(h)) byHash.set(h, new Set());
+    byHash.get(h)!.add(c.target);
+  }
+  if (byHash.size > 1)
+    throw new IsoprobeError('EPROBE', `the targets measured with different probe binaries: ${[...byHash].map(([h, ts]) => `${[...ts].join(', ')} ran sha256 ${h}`).join('; ')}; refusing to compare them (--force to do it anyway)`);
+}
+
 export async function compare(o: CompareOptions): Promise<Comparison> {
   if (!o.targets.length) throw new IsoprobeError('EINVALOPT', '--targets: expected at least one target', { option: 'targets' });
   if (!Number.isInteger(o.reps) || o.reps < 1) throw new IsoprobeError('EINVALOPT', `--reps ${o.reps}: expected a whole number of at least 1`, { option: 'reps' });
@@ -156,7 +173,7 @@ export async function compare(o: CompareOptions): Promise<Comparison> {
       const a = await t.available();
       if (!a.ok) throw new IsoprobeError('EUNAVAILABLE', `target ${name} is not available here: ${a.reason}`);
       const needsNet = o.suite.workloads.some((w) => w.workload.kind !== 'block' && (w.workload as { placement?: string }).placement !== 'loopback');
-      sessions.set(name, await t.start({ ...o.spec, network: needsNet }));
+      sessions.set(name, await t.start({ ...o.spec, ...o.specs?.[name], network: needsNet }));
     }
     const r = rng(o.seed ?? Date.now() % 2 ** 31);
     const total = o.reps * o.suite.workloads.length * o.targets.length;
@@ -189,9 +206,7 @@ export async function compare(o: CompareOptions): Promise<Comparison> {
       }
     }
     o.onProgress?.(total, total, 0, 'done');
-    const shas = new Set(cells.flatMap((c) => c.results.map((x) => x.target.probe_sha256)));
-    if (shas.size > 1 && !o.force)
-      throw new IsoprobeError('EPROBE', `the targets measured with different probe binaries (${[...shas].map((s) => s.slice(0, 12)).join(', ')}); refusing to compare them (--force to do it anyway)`);
+    if (!o.force) checkSameProbe(cells);
     status = 'complete';
   } catch (e) {
     status = (e as IsoprobeError).code === 'ECANCELED' ? 'incomplete' : 'failed';

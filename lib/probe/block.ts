@@ -61,8 +61,8 @@ function runBlockAddon(o: BlockOptions, ctl: RunControl): Promise<BlockResult> {
 }
 
 /**
- * A run on the addon's own thread: cancelled by ctl.signal, its error the core's, its result
- * stamped with the addon's SHA-256. Block and network runs both start this way.
+ * A run on the addon's own thread: cancelled by ctl.signal, its error the core's. Block and
+ * network runs both start this way.
  */
 export function runOnAddon<R extends BlockResult | NetResult>(start: 'startBlock' | 'startNet', o: Record<string, unknown>, ctl: RunControl): Promise<R> {
   return new Promise((resolve, reject) => {
@@ -71,9 +71,7 @@ export function runOnAddon<R extends BlockResult | NetResult>(start: 'startBlock
     const cancel = native()[start](o, ctl.onProgress ?? null, (err, json) => {
       if (onAbort) ctl.signal?.removeEventListener('abort', onAbort);
       if (err) return reject(fromCoreError(err as Parameters<typeof fromCoreError>[0]));
-      const r = JSON.parse(json!) as R;
-      r.probe.sha256 = fileSha256(addonPath());
-      resolve(r);
+      resolve(JSON.parse(json!) as R);
     });
     if (ctl.signal) {
       onAbort = () => cancel();
@@ -140,9 +138,7 @@ function runBlockBinary(o: BlockOptions, ctl: RunControl): Promise<BlockResult> 
     child.on('close', (code, signal) => {
       ctl.signal?.removeEventListener('abort', onAbort);
       try {
-        const r = parseProbeOutput<BlockResult>({ stdout, stderr: stderr + partial, code, signal }, `the probe ${probe}`);
-        r.probe.sha256 = fileSha256(probe);
-        resolve(r);
+        resolve(parseProbeOutput<BlockResult>({ stdout, stderr: stderr + partial, code, signal }, `the probe ${probe}`));
       } catch (e) {
         reject(e);
       }

@@ -16,6 +16,7 @@ export interface NativeAddon {
   pageCache(path: string, op: 'evict' | 'count'): { resident_bytes: number; size_bytes: number };
   histogramJson(values: Float64Array): string;
   optionSpecs(which?: 'block' | 'net'): { name: string; kind: string; choices: string; help: string }[];
+  sha256File(path: string): string;
   version: string;
   schema: number;
 }

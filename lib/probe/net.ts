@@ -5,7 +5,7 @@ import { createInterface } from 'node:readline';
 
 import { fromCoreError, IsoprobeError } from '../errors';
 import { probeBinaryPath } from '../paths';
-import { fileSha256, parseProbeOutput, runOnAddon, type RunControl } from './block';
+import { parseProbeOutput, runOnAddon, type RunControl } from './block';
 import { native } from './native';
 import { type NetCheck, type NetInput, type NetMode, type NetOptions, normalizeNetOptions, toNetProbeFlags } from './net-options';
 import type { NetResult } from './types';
@@ -134,9 +134,7 @@ function runNetBinary(o: NetOptions & { mode: NetMode }, ctl: RunControl): Promi
     child.on('close', (code, signal) => {
       ctl.signal?.removeEventListener('abort', onAbort);
       try {
-        const r = parseProbeOutput<NetResult>({ stdout, stderr, code, signal }, `the probe ${probe}`);
-        r.probe.sha256 = fileSha256(probe);
-        resolve(r);
+        resolve(parseProbeOutput<NetResult>({ stdout, stderr, code, signal }, `the probe ${probe}`));
       } catch (e) {
         reject(e);
       }

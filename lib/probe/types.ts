@@ -77,8 +77,12 @@ export interface CpuJson {
 export interface ProbeJson {
   version: string;
   build: 'addon' | 'static';
-  /** SHA-256 of the probe binary (or of the addon) that measured; added by the TypeScript layer. */
-  sha256?: string;
+  /** SHA-256 of the probe's own executable (the addon: its shared object), computed by the probe
+   * where it ran: inside the container, the sandbox or the guest. The host never writes it. */
+  sha256: string;
+  /** What was hashed: /proc/self/exe, or the addon's path. */
+  sha256_of: string;
+  sha256_error?: string;
 }
 
 export interface BlockResult {
@@ -119,7 +123,7 @@ export interface BlockResult {
     resident_bytes_before: number;
     resident_bytes_after: number;
   };
-  verify: { enabled: boolean; blocks_checked: number; blocks_skipped_racing_writes: number; mismatches: number; first_mismatch_offset?: number };
+  verify: { enabled: boolean; blocks_checked: number; blocks_skipped_racing_writes: number; mismatches: number; first_mismatch_offset?: number; first_mismatch?: string };
   clock: ClockJson;
   env: EnvJson;
 }

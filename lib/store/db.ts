@@ -159,7 +159,7 @@ export class Store {
     const t = result.target as { probe_sha256?: string; emulated?: boolean } | undefined;
     const hpc = result.host_page_cache as { mode?: string } | undefined;
     this.db.prepare('INSERT INTO results (run_id, workload, target, rep, kind, probe_sha256, emulated, host_page_cache, json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
-      .run(runId, workload, target, rep, String(result.kind), t?.probe_sha256 ?? (result.probe as { sha256?: string })?.sha256 ?? '', t?.emulated ? 1 : 0, hpc?.mode ?? null, JSON.stringify(result));
+      .run(runId, workload, target, rep, String(result.kind), (result.probe as { sha256?: string })?.sha256 || t?.probe_sha256 || '', t?.emulated ? 1 : 0, hpc?.mode ?? null, JSON.stringify(result));
   }
 
   addFailure(runId: number, workload: string, target: string, rep: number, code: string, message: string): void {

@@ -65,7 +65,7 @@ export class ContainerdTarget implements Target {
   async start(spec: SessionSpec = {}): Promise<Session> {
     const runtime = spec.runtime ?? this.runtime;
     await ensureContainerd();
-    const ref = await ensureCtrImage();
+    const ref = await ensureCtrImage(spec.probe);
     const common = await prepareCommon(spec, true);
     const id = uniqueName('iso-ctr-', 64);
     const ctr = ['ctr', '-n', CTR_NAMESPACE];

@@ -62,7 +62,7 @@ export class EngineTarget implements Target {
 
   async start(spec: SessionSpec = {}): Promise<Session> {
     if (this.name === 'docker') await ensureDockerd();
-    const ref = await ensureEngineImage(this.name);
+    const ref = await ensureEngineImage(this.name, spec.probe);
     const common = await prepareCommon(spec, false);
     const id = uniqueName(`iso-${this.name}-`, 64);
     let loop: string | undefined;

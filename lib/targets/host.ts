@@ -2,7 +2,6 @@
 // workloads cross a veth pair between two namespaces isoprobe made, like the container targets.
 import { release } from 'node:os';
 
-import { probeBinaryPath } from '../paths';
 import { spawnEchoServer } from '../probe/net';
 import { exec } from './exec';
 import { ProbeSession, prepareCommon, SERVER_PORT } from './session';
@@ -20,7 +19,7 @@ export class HostTarget implements Target {
   async start(spec: SessionSpec = {}): Promise<Session> {
     const common = await prepareCommon(spec, spec.network === true);
     const pair = common.pair;
-    const probe = probeBinaryPath();
+    const probe = common.probe;
     const inA = pair ? ['nsenter', `--net=/var/run/netns/${pair.a}`] : [];
     // Like a container's main process: an echo server on the "inside" address, for server-inside.
     const server = pair

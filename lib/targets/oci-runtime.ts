@@ -123,7 +123,7 @@ export class OciRuntimeTarget implements Target {
         // --network=host inside isoprobe's namespace instead (nsenter below), so no netns entry.
         netnsPath: pair && this.name !== 'runsc' ? `/var/run/netns/${pair.a}` : undefined,
         hostname: id,
-      });
+      }, common.probe);
       if (this.name === 'runsc') {
         const cfgPath = join(bundle, 'config.json');
         const { readFileSync, writeFileSync } = await import('node:fs');

@@ -120,6 +120,16 @@ function budget(o: { duration?: unknown; warmup?: unknown }): number {
   return workloadNs(o) / 1e6 + 60_000;
 }
 
+/**
+ * The probe that measured must be the one isoprobe placed: its self-computed hash against the
+ * hash of the file put into the target (a stale image in an engine's cache would show here).
+ */
+export function checkPlacedProbe<R extends BlockResult | NetResult>(r: R, stack: StackInfo): R {
+  if (r.probe.sha256 && r.probe.sha256 !== stack.probe_sha256)
+    throw new IsoprobeError('EPROBE', `the probe that ran in ${stack.target} has sha256 ${r.probe.sha256}, not ${stack.probe_sha256} of the probe isoprobe placed there`);
+  return r;
+}
+
 /** A session built from runtime-specific parts: the same workloads everywhere. */
 export class ProbeSession {
   constructor(private readonly p: SessionParts) {}
@@ -149,8 +159,7 @@ export class ProbeSession {
       const watch = new CacheWatch(hostDataFile);
       watch.evict();
       const r = await this.p.execProbe(['block', ...toProbeFlags(o)], budget(o), ctl.signal);
-      const result = parseProbeOutput<BlockResult>({ ...r }, `the probe in ${this.stack.target}`);
-      result.probe.sha256 = this.stack.probe_sha256;
+      const result = checkPlacedProbe(parseProbeOutput<BlockResult>({ ...r }, `the probe in ${this.stack.target}`), this.stack);
       return { ...result, target: this.stack, workload: w, host_page_cache: watch.verdict() };
     });
   }
@@ -181,8 +190,9 @@ export class ProbeSession {
       const o = checkNetOptions(mode, { ...w.options, connect: `${link!.targetAddr}:${SERVER_PORT}` }, { allowRemote: true });
       r = await exec(['nsenter', `--net=/var/run/netns/${link!.peerNs}`, probeBinaryPath(), 'net', mode, ...toNetProbeFlags(o)], { timeoutMs: timeout, signal: ctl.signal });
     }
-    const result = parseProbeOutput<NetResult>({ ...r }, `the probe in ${this.stack.target}`);
-    result.probe.sha256 = this.stack.probe_sha256;
+    const parsed = parseProbeOutput<NetResult>({ ...r }, `the probe in ${this.stack.target}`);
+    // server-inside: the measuring client is isoprobe's own, outside the target.
+    const result = placement === 'server-inside' ? parsed : checkPlacedProbe(parsed, this.stack);
     return { ...result, target: this.stack, workload: w, placement };
   }
 
@@ -193,7 +203,7 @@ export class ProbeSession {
 
 /** Shared start-up: the data file, a namespace pair when wanted. Undone by the returned cleanup. */
 export async function prepareCommon(spec: SessionSpec, wantPair: boolean): Promise<{
-  dataFile?: string; dataName?: string; pair?: NamespacePair; sha: string; undo: () => Promise<void>;
+  dataFile?: string; dataName?: string; pair?: NamespacePair; probe: string; sha: string; undo: () => Promise<void>;
 }> {
   let pair: NamespacePair | undefined;
   let dataFile: string | undefined;
@@ -211,7 +221,8 @@ export async function prepareCommon(spec: SessionSpec, wantPair: boolean): Promi
     dataFile,
     dataName: dataFile ? basename(dataFile) : undefined,
     pair,
-    sha: fileSha256(probeBinaryPath()),
+    probe: spec.probe ?? probeBinaryPath(),
+    sha: fileSha256(spec.probe ?? probeBinaryPath()),
     undo: async () => {
       await pair?.destroy();
     },

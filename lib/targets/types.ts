@@ -73,6 +73,9 @@ export interface SessionSpec {
   /** Containers: "default" (the runtime's default profile; for runc, crun and runsc the system's
    * containers default), "unconfined", or the path of a Docker-format profile. */
   seccomp?: string;
+  /** The static probe to place in the target (default: the one this package built). Its results
+   * carry the hash it computes of itself there. */
+  probe?: string;
 }
 
 export interface Session {

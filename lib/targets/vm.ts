@@ -21,7 +21,7 @@ import type { BlockResult, NetResult } from '../probe/types';
 import { exec, must } from './exec';
 import { FrameReader } from './frames';
 import { dataFileResource, withLock } from '../lock';
-import { CacheWatch, DEFAULT_DATA_SIZE, ensureDataFile, SERVER_PORT, tempWorkDir, workloadNs } from './session';
+import { CacheWatch, checkPlacedProbe, DEFAULT_DATA_SIZE, ensureDataFile, SERVER_PORT, tempWorkDir, workloadNs } from './session';
 import type { Availability, Placement, Session, SessionSpec, StackInfo, Target, TargetResult, Workload } from './types';
 import type { RunControl } from '../probe/block';
 
@@ -174,7 +174,7 @@ class VmSession implements Session {
       storage: spec.dataFile ? `virtio-blk (virtio-mmio) backed by ${spec.dataFile}` : 'none',
       network: tap ? `virtio-net on tap ${tap.tap} in a namespace isoprobe made (the VMM runs there)` : 'loopback inside the guest',
       cgroup_limits: 'none',
-      probe_sha256: fileSha256(probeBinaryPath()),
+      probe_sha256: fileSha256(spec.probe ?? probeBinaryPath()),
       emulated: false,
       platform: `guest kernel ${kernel.version} (${kernel.source}), ${spec.vcpus ?? 2} vCPUs, ${spec.memMiB ?? 512} MiB`,
     };
@@ -237,7 +237,7 @@ class VmSession implements Session {
         }
       }
       const initramfs = join(work.dir, 'initramfs.cpio');
-      writeInitramfs(initramfs, this.kernel, plan);
+      writeInitramfs(initramfs, this.kernel, plan, this.spec.probe);
       const ctx = {
         kernel: this.kernel,
         initramfs,
@@ -337,9 +337,8 @@ class VmSession implements Session {
         if (!results.length) throw new IsoprobeError('EGUEST', `the guest printed no result${reader.damaged.length ? ` (${reader.damaged.join('; ')})` : ''}; serial log kept at ${keepLog()}`);
         const j = JSON.parse(results[0]!);
         if (j.error) throw fromCoreError(j.error);
-        result = j;
+        result = checkPlacedProbe(j, this.stack);
       }
-      result.probe.sha256 = this.stack.probe_sha256;
       const boot: BootTimes & { attempts: number } = {
         attempts: 1,
         vmm_start_to_probe_ns: Math.round((tReady - t0) * 1e6),

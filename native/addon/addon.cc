@@ -1,5 +1,6 @@
 // Node-API glue only: JS options -> BlockOptions, a thread of its own per run, results as JSON text
 // (the same serialiser as the probe binary), progress and completion through a thread-safe function.
+#include <dlfcn.h>
 #include <napi.h>
 
 #include <atomic>
@@ -15,6 +16,7 @@
 #include "../core/lock.h"
 #include "../core/net.h"
 #include "../core/page_cache.h"
+#include "../core/sha256.h"
 
 using namespace isoprobe;
 
@@ -314,7 +316,20 @@ Napi::Value TscHz(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), tsc_calibrated_hz(&why));
 }
 
+// Sha256File(path) -> hex: the core's SHA-256, for tests against an independent reference.
+Napi::Value Sha256File(const Napi::CallbackInfo& info) {
+  std::string why;
+  std::string hex = sha256_file(info[0].As<Napi::String>().Utf8Value(), &why);
+  if (hex.empty()) throw Napi::Error::New(info.Env(), why);
+  return Napi::String::New(info.Env(), hex);
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  // The addon's results carry the hash of this shared object (not of node): found by the
+  // address of a function inside it.
+  Dl_info self;
+  if (dladdr(reinterpret_cast<void*>(&Sha256File), &self) && self.dli_fname) set_probe_self_path(self.dli_fname);
+  exports.Set("sha256File", Napi::Function::New(env, Sha256File, "sha256File"));
   exports.Set("tscHz", Napi::Function::New(env, TscHz, "tscHz"));
   exports.Set("kvmUnavailable", Napi::Function::New(env, KvmUnavailable, "kvmUnavailable"));
   exports.Set("lockFile", Napi::Function::New(env, LockFile, "lockFile"));

@@ -81,13 +81,22 @@ void fill_block(char* buf, uint64_t len, uint64_t offset, uint64_t nonce, uint64
 }
 
 // mask bit 0: generation 0 (layout) allowed; bit 1: generation 1 (written this run) allowed.
-bool check_block(const char* buf, uint64_t len, uint64_t offset, uint64_t nonce, unsigned mask, char* scratch) {
+// Returns "" when the block holds what it must, else what it holds instead, for the message.
+std::string check_block(const char* buf, uint64_t len, uint64_t offset, uint64_t nonce, unsigned mask, char* scratch) {
   uint64_t h[4];
   std::memcpy(h, buf, sizeof h);
-  if (h[0] != kMagic || h[1] != offset || h[2] != nonce || h[3] > 1) return false;
-  if (!(mask & (1u << h[3]))) return false;
+  if (h[0] != kMagic) return "not this run's data: no isoprobe block header (overwritten by something else)";
+  if (h[2] != nonce) return "a block of another run (nonce differs): overwritten or never written by this run";
+  if (h[1] != offset) return "misplaced: it holds the block written for offset " + std::to_string(h[1]);
+  if (h[3] > 1) return "a header with an impossible generation " + std::to_string(h[3]) + " (corrupted)";
+  if (!(mask & (1u << h[3])))
+    return h[3] == 0 ? "stale: the layout's content, though this run's write of it had completed (a lost write)"
+                     : "a write of this run where none had been made (corrupted)";
   fill_block(scratch, len, offset, nonce, h[3]);
-  return std::memcmp(buf, scratch, len) == 0;
+  if (std::memcmp(buf, scratch, len) == 0) return "";
+  uint64_t i = 0;
+  while (i < len && buf[i] == scratch[i]) i++;
+  return "corrupt: the header is right, the content differs from byte " + std::to_string(i) + " on (torn or overwritten)";
 }
 
 struct AlignedBuf {
@@ -433,9 +442,7 @@ class Runner {
         r_->verify_skipped++;
       } else {
         r_->verify_checked++;
-        if (!check_block(u->buf, o_.bs, u->offset, nonce_, u->expect, scratch_->p)) {
-          if (r_->verify_mismatches++ == 0) r_->verify_first_bad = int64_t(u->offset);
-        }
+        note_mismatch(check_block(u->buf, o_.bs, u->offset, nonce_, u->expect, scratch_->p), u->offset);
       }
     }
     if (!measure) return 0;
@@ -585,6 +592,14 @@ class Runner {
     ph->tick_bytes = 0;
   }
 
+  void note_mismatch(const std::string& why, uint64_t offset) {
+    if (why.empty()) return;
+    if (r_->verify_mismatches++ == 0) {
+      r_->verify_first_bad = int64_t(offset);
+      r_->verify_first_reason = why;
+    }
+  }
+
   // Reads the whole region back and checks every block against what it must hold now.
   int verify_all() {
     uint64_t blocks = o_.size / o_.bs;
@@ -594,16 +609,15 @@ class Runner {
       ssize_t k = pread(fd_.fd, buf, o_.bs, off_t(off));
       if (k != ssize_t(o_.bs)) return sys_error(e_, k < 0 ? errno : EIO, "pread", "--verify: reading back offset " + std::to_string(off));
       r_->verify_checked++;
-      if (!check_block(buf, o_.bs, off, nonce_, blk_[b].written ? 2 : 1, scratch_->p)) {
-        if (r_->verify_mismatches++ == 0) r_->verify_first_bad = int64_t(off);
-      }
+      note_mismatch(check_block(buf, o_.bs, off, nonce_, blk_[b].written ? 2 : 1, scratch_->p), off);
       if (cancelled()) return sys_error(e_, ECANCELED, "", "cancelled during verification");
     }
     if (r_->verify_mismatches) {
       e_->err = EIO;
       e_->code = "EVERIFY";
       e_->message = "--verify: " + std::to_string(r_->verify_mismatches) + " of " + std::to_string(r_->verify_checked) +
-                    " blocks did not hold what was written; first at offset " + std::to_string(r_->verify_first_bad);
+                    " blocks did not hold what was written; first at offset " + std::to_string(r_->verify_first_bad) + ": " +
+                    r_->verify_first_reason;
       return -EIO;
     }
     return 0;

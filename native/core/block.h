@@ -63,6 +63,7 @@ struct BlockResult {
   // verification
   uint64_t verify_checked = 0, verify_mismatches = 0, verify_skipped = 0;
   int64_t verify_first_bad = -1;
+  std::string verify_first_reason;  // what the first bad block held instead
   ClockInfo clock;
   EnvInfo env;
 };
@@ -75,6 +76,8 @@ std::string block_result_json(const BlockResult& r);
 class JsonWriter;
 // The per-second series: t_ns, dur_ns, ops, bytes and two rates named by the caller (block:
 // "iops"/"bw_bytes_per_s"; net: "ops_per_s"/"bits_per_s", bytes_scale 8).
+// The probe's measured identity: sha256 of its own executable, and what was hashed.
+void write_identity_json(JsonWriter& w);
 void write_series_json(JsonWriter& w, const std::vector<SeriesPoint>& series, const char* ops_rate, const char* bytes_rate, double bytes_scale);
 std::string error_json(const Error& e, const char* kind);
 

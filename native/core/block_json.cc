@@ -3,6 +3,7 @@
 
 #include "block.h"
 #include "json.h"
+#include "sha256.h"
 
 namespace isoprobe {
 
@@ -57,10 +58,18 @@ void write_block_options_json(JsonWriter& w, const BlockOptions& o) {
   w.end_object();
 }
 
+void write_identity_json(JsonWriter& w) {
+  const ProbeIdentity& id = probe_identity();
+  w.kv("sha256", id.sha256);
+  w.kv("sha256_of", id.path);
+  if (!id.why.empty()) w.kv("sha256_error", id.why);
+}
+
 static void write_probe_json(JsonWriter& w, const std::string& build) {
   w.begin_object();
   w.kv("version", kProbeVersion);
   w.kv("build", build);
+  write_identity_json(w);
   w.end_object();
 }
 
@@ -169,6 +178,7 @@ std::string block_result_json(const BlockResult& r) {
   w.kv("blocks_skipped_racing_writes", r.verify_skipped);
   w.kv("mismatches", r.verify_mismatches);
   if (r.verify_first_bad >= 0) w.kv("first_mismatch_offset", r.verify_first_bad);
+  if (!r.verify_first_reason.empty()) w.kv("first_mismatch", r.verify_first_reason);
   w.end_object();
   w.key("clock");
   write_clock_json(w, r.clock);

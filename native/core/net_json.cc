@@ -42,6 +42,7 @@ std::string net_result_json(const NetResult& r) {
   w.begin_object();
   w.kv("version", kProbeVersion);
   w.kv("build", r.build);
+  write_identity_json(w);
   w.end_object();
   w.key("options");
   write_net_options_json(w, r.options);

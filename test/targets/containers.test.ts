@@ -5,13 +5,14 @@ import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 
 import type { IsoprobeError } from '../../lib/errors';
-import { fileSha256 } from '../../lib/probe/block';
+import { copyFileSync, appendFileSync } from 'node:fs';
+import { compare } from '../../lib/compare/compare';
 import { probeBinaryPath } from '../../lib/paths';
 import { makeTarget, type TargetName } from '../../lib/targets';
 import { releaseDaemons } from '../../lib/targets/daemons';
 import { findLeftovers } from '../../lib/targets/leftovers';
 import type { BlockResult, NetResult } from '../../lib/probe/types';
-import { fincoreBytes, isRoot, targetSkips, tempDir, testIf, why } from '../helpers';
+import { fincoreBytes, isRoot, sha256sum, targetSkips, tempDir, testIf, why } from '../helpers';
 
 const tmp = tempDir();
 test.after.always(async () => {
@@ -44,7 +45,9 @@ for (const name of CONTAINERS) {
     try {
       const b = (await s.run({ kind: 'block', options: { direct: true, size: '8M', ...SHORT } })) as BlockResult & { host_page_cache: { mode: string; resident_bytes_after: number } };
       t.true(b.ops > 0);
-      t.is(b.probe.sha256, fileSha256(probeBinaryPath()), 'the identical probe binary measured');
+      // Computed by the probe of itself inside the container; the reference is sha256sum on the host.
+      t.is(b.probe.sha256, sha256sum(probeBinaryPath()), 'the identical probe binary measured');
+      t.is(b.probe.sha256_of, '/proc/self/exe');
       const resident = fincoreBytes(dataFile);
       t.is(b.host_page_cache.resident_bytes_after, resident, 'isoprobe counts what fincore counts');
       t.is(b.host_page_cache.mode, resident > 0 ? 'used' : 'bypassed');
@@ -57,6 +60,7 @@ for (const name of CONTAINERS) {
       const r = (await s.run({ kind: 'rr', options: SHORT, placement: 'client-inside' })) as NetResult;
       t.true(r.transactions > 50);
       t.is(r.errors.mismatches, 0);
+      t.is(r.probe.sha256, sha256sum(probeBinaryPath()));
       t.is(r.env.uid, 65534, 'network workloads run as nobody inside the container');
       t.is(b.env.uid, 0, 'block workloads run as uid 0 (without capabilities)');
       t.is(b.env.cap_eff, '0000000000000000', 'the probe holds no capabilities (its own /proc/self/status)');
@@ -208,3 +212,22 @@ testIf(isRoot ? undefined : 'needs root', test.serial)('a container runtime that
     t.deepEqual(await findLeftovers(process.pid), { containers: [], net: [], loops: [], tempDirs: [] });
   });
 }
+
+testIf(runcSkip, test.serial)('a target given a different probe binary: its own hash shows it, and compare refuses naming both hashes' + why(runcSkip), async (t) => {
+  // A copy with one byte appended still runs, and is another binary.
+  const other = join(tmp.dir, 'isoprobe-probe-other');
+  copyFileSync(probeBinaryPath(), other);
+  appendFileSync(other, Buffer.from([0]));
+  require('node:fs').chmodSync(other, 0o755);
+  const ours = sha256sum(probeBinaryPath());
+  const theirs = sha256sum(other);
+  t.not(ours, theirs);
+  const suite = { name: 'one', workloads: [{ name: 'rd', workload: { kind: 'block' as const, options: { size: '4M', direct: true, ...SHORT } } }] };
+  const e = await t.throwsAsync(compare({ targets: ['host', 'runc'], suite, reps: 1, spec: { dataFile: join(tmp.dir, 'probe.dat'), dataSize: 4 << 20 }, specs: { runc: { probe: other } } }));
+  t.is((e as IsoprobeError).code, 'EPROBE');
+  t.regex((e as Error).message, new RegExp(`host ran sha256 ${ours}`));
+  t.regex((e as Error).message, new RegExp(`runc ran sha256 ${theirs}`));
+  t.regex((e as Error).message, /refusing to compare them \(--force to do it anyway\)$/);
+  const forced = await compare({ targets: ['host', 'runc'], suite, reps: 1, force: true, spec: { dataFile: join(tmp.dir, 'probe.dat'), dataSize: 4 << 20 }, specs: { runc: { probe: other } } });
+  t.is(forced.cells.find((c) => c.target === 'runc')!.results[0]!.probe.sha256, theirs, 'measured inside runc, by the other binary');
+});

@@ -6,7 +6,6 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { fileSha256 } from '../../lib/probe/block';
 import { probeBinaryPath } from '../../lib/paths';
 import type { BlockResult, NetResult } from '../../lib/probe/types';
 import { makeTarget } from '../../lib/targets';
@@ -16,7 +15,7 @@ import { findLeftovers } from '../../lib/targets/leftovers';
 import { qemuArgs } from '../../lib/targets/qemu';
 import type { TargetResult } from '../../lib/targets/types';
 import { kvmUnavailable, type LaunchContext, type VmSpec } from '../../lib/targets/vm';
-import { fincoreBytes, targetSkips, tempDir, testIf, why } from '../helpers';
+import { fincoreBytes, sha256sum, targetSkips, tempDir, testIf, why } from '../helpers';
 
 const tmp = tempDir();
 test.after.always(() => tmp.cleanup());
@@ -115,7 +114,8 @@ testIf(qemuSkip, test.serial)('QEMU microvm under TCG: block on virtio-blk, cach
   t.is(a.env.hypervisor, 'tcg');
   t.is(a.file.type, 'block');
   t.true(a.ops > 0);
-  t.is(a.probe.sha256, fileSha256(probeBinaryPath()), 'the host\'s probe binary measured in the guest');
+  t.is(a.probe.sha256, sha256sum(probeBinaryPath()), 'the probe hashed itself as /init in the guest: the host\'s binary');
+  t.is(a.probe.sha256_of, '/proc/self/exe');
   t.is(a.host_page_cache!.mode, 'bypassed');
   t.is(fincoreBytes(f1), 0);
   t.true((a as unknown as { boot: { vmm_start_to_probe_ns: number } }).boot.vmm_start_to_probe_ns > 0);
