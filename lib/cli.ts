@@ -133,14 +133,19 @@ async function cmdTargets(argv: string[], out: (s: string) => void): Promise<num
   const p = parseCommand(argv, JSON_ONLY, 'targets', ['usage: isoprobe targets [--json]', '', 'Every target, and whether it works on this machine; the exact reason when it does not.'], out);
   if (!p) return 0;
   const { values } = p;
-  const rows = [];
+  const rows: { name: string; kind: string; description: string; ok: boolean; reason?: string; version?: string; error?: string }[] = [];
   for (const name of TARGET_NAMES) {
     const t = makeTarget(name);
-    rows.push({ name, kind: t.kind, description: t.description, ...(await t.available()) });
+    try {
+      rows.push({ name, kind: t.kind, description: t.description, ...(await t.available()) });
+    } catch (e) {
+      // isoprobe's own step failed (an image build, a daemon start): not "unavailable", an error.
+      rows.push({ name, kind: t.kind, description: t.description, ok: false, error: (e as Error).message });
+    }
   }
   if (values.json) out(JSON.stringify(rows, null, 2));
-  else for (const r of rows) out(`${r.name.padEnd(12)} ${r.kind.padEnd(10)} ${r.ok ? `available   ${r.version ?? ''}` : `unavailable ${r.reason}`}`);
-  return 0;
+  else for (const r of rows) out(`${r.name.padEnd(16)} ${r.kind.padEnd(10)} ${r.ok ? `available   ${r.version ?? ''}` : r.error ? `ERROR       isoprobe failed checking it: ${r.error}` : `unavailable ${r.reason}`}`);
+  return rows.some((r) => r.error) ? 1 : 0;
 }
 
 const RUN_OPTIONS: Table = {

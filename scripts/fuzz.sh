@@ -24,6 +24,8 @@ for bin in "$work"/fuzz_*; do
     exit 1
   fi
   runs=$(grep -oE "Done [0-9]+ runs" "$work/$name.log" | grep -oE "[0-9]+" || echo 0)
+  # A fuzzer that ran nothing (a broken build, a corpus it could not read) proved nothing.
+  if [ "$runs" -eq 0 ]; then tail -20 "$work/$name.log"; echo "fuzz: $name executed 0 inputs"; exit 1; fi
   total=$((total + runs))
   echo "fuzz: $name: $runs executions in ${seconds}s, no failure"
 done

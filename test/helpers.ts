@@ -54,12 +54,24 @@ export function why(reason: string | undefined): string {
  * process runs each target's own check and reports {name: reason | null}.
  */
 export function targetSkips(names: string[]): Map<string, string | undefined> {
-  if (!isRoot) return new Map(names.map((n) => [n, 'needs root']));
+  if (!isRoot) {
+    if (requiredTargets().some((n) => names.includes(n))) throw new Error(`ISOPROBE_REQUIRE_TARGETS names targets that need root, and this test runs as uid ${process.getuid?.()}`);
+    return new Map(names.map((n) => [n, 'needs root']));
+  }
   const script = `const { makeTarget } = require(${JSON.stringify(join(__dirname, '..', 'lib', 'targets'))});
     (async () => { const out = {}; for (const n of ${JSON.stringify(names)}) { const a = await makeTarget(n).available(); out[n] = a.ok ? null : a.reason; }
       process.stdout.write(JSON.stringify(out)); })().catch((e) => { process.stderr.write(String(e)); process.exit(1); });`;
   const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 300_000 });
+  // An exception in an availability check is isoprobe failing, never "not available": the test file fails.
   if (r.status !== 0) throw new Error(`target availability check failed: ${r.stderr}`);
   const got = JSON.parse(r.stdout) as Record<string, string | null>;
+  for (const n of requiredTargets()) {
+    if (names.includes(n) && got[n]) throw new Error(`target ${n} must work on this machine (ISOPROBE_REQUIRE_TARGETS), but: ${got[n]}`);
+  }
   return new Map(names.map((n) => [n, got[n] ?? undefined]));
+}
+
+/** Targets whose tests must not skip here (CI names them: host, the containers, QEMU under TCG). */
+export function requiredTargets(): string[] {
+  return (process.env.ISOPROBE_REQUIRE_TARGETS ?? '').split(',').map((s) => s.trim()).filter(Boolean);
 }

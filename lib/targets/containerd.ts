@@ -40,26 +40,23 @@ export class ContainerdTarget implements Target {
       const why = await kataUnavailable();
       if (why) return { ok: false, reason: why };
     }
+    // As for Docker and Podman: a failure of isoprobe's own steps is thrown, never "unavailable".
+    await ensureContainerd();
+    const ref = await ensureCtrImage();
+    const id = uniqueName('iso-ctr-', 64);
+    const ctr = ['ctr', '-n', CTR_NAMESPACE];
     try {
-      await ensureContainerd();
-      const ref = await ensureCtrImage();
-      const id = uniqueName('iso-ctr-', 64);
-      const ctr = ['ctr', '-n', CTR_NAMESPACE];
-      try {
-        const r = await exec([...ctr, 'run', '--rm', '--runtime', this.runtime, ref, id, PROBE_IN_IMAGE, '--version'], { timeoutMs: runtimeTimeoutMs() });
-        if (r.timedOut) return { ok: false, reason: `ctr did not run the probe with ${this.runtime} within ${runtimeTimeoutMs() / 1000} s` };
-        if (r.code !== 0) return { ok: false, reason: `ctr cannot run the probe with ${this.runtime}: ${r.stderr.trim().split('\n').pop()}` };
-      } finally {
-        // --rm removes it on a normal exit; a check killed at its limit must not leave it behind.
-        await exec([...ctr, 'task', 'kill', '-s', 'SIGKILL', id], { timeoutMs: runtimeTimeoutMs() }).catch(() => undefined);
-        await exec([...ctr, 'task', 'delete', id], { timeoutMs: runtimeTimeoutMs() }).catch(() => undefined);
-        await exec([...ctr, 'container', 'delete', id], { timeoutMs: runtimeTimeoutMs() }).catch(() => undefined);
-      }
-      const v = await exec(['ctr', 'version'], { timeoutMs: 10_000 });
-      return { ok: true, version: /Server:[\s\S]*?Version:\s*(\S+)/.exec(v.stdout)?.[1] ?? 'unknown' };
-    } catch (e) {
-      return { ok: false, reason: (e as Error).message };
+      const r = await exec([...ctr, 'run', '--rm', '--runtime', this.runtime, ref, id, PROBE_IN_IMAGE, '--version'], { timeoutMs: runtimeTimeoutMs() });
+      if (r.timedOut) return { ok: false, reason: `ctr did not run the probe with ${this.runtime} within ${runtimeTimeoutMs() / 1000} s` };
+      if (r.code !== 0) return { ok: false, reason: `ctr cannot run the probe with ${this.runtime}: ${r.stderr.trim().split('\n').pop()}` };
+    } finally {
+      // --rm removes it on a normal exit; a check killed at its limit must not leave it behind.
+      await exec([...ctr, 'task', 'kill', '-s', 'SIGKILL', id], { timeoutMs: runtimeTimeoutMs() }).catch(() => undefined);
+      await exec([...ctr, 'task', 'delete', id], { timeoutMs: runtimeTimeoutMs() }).catch(() => undefined);
+      await exec([...ctr, 'container', 'delete', id], { timeoutMs: runtimeTimeoutMs() }).catch(() => undefined);
     }
+    const v = await exec(['ctr', 'version'], { timeoutMs: 10_000 });
+    return { ok: true, version: /Server:[\s\S]*?Version:\s*(\S+)/.exec(v.stdout)?.[1] ?? 'unknown' };
   }
 
   async start(spec: SessionSpec = {}): Promise<Session> {

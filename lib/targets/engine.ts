@@ -41,23 +41,21 @@ export class EngineTarget implements Target {
   async available(): Promise<Availability> {
     if (process.getuid?.() !== 0) return { ok: false, reason: `${this.name} targets need root (namespaces, veth)` };
     if (!(await which(this.name))) return { ok: false, reason: `${this.name} is not installed (Debian package ${this.name === 'docker' ? 'docker.io' : 'podman'})` };
+    // Only "the software is not here" is an answer; a failure of isoprobe's own steps (the daemon
+    // start, the image build and load) is thrown, so it can never pass as "unavailable".
+    if (this.name === 'docker') await ensureDockerd();
+    const ref = await ensureEngineImage(this.name);
+    // Named with this process's mark and removed whatever happens: a check whose client is
+    // killed at its time limit must not leave its container running.
+    const name = uniqueName(`iso-${this.name}-avail-`, 64);
     try {
-      if (this.name === 'docker') await ensureDockerd();
-      const ref = await ensureEngineImage(this.name);
-      // Named with this process's mark and removed whatever happens: a check whose client is
-      // killed at its time limit must not leave its container running.
-      const name = uniqueName(`iso-${this.name}-avail-`, 64);
-      try {
-        const r = await exec([this.name, 'run', '--rm', '--name', name, ...this.runFlags({}), ref, '--version'], { timeoutMs: runtimeTimeoutMs() });
-        if (r.timedOut) return { ok: false, reason: `${this.name} did not run the probe within ${runtimeTimeoutMs() / 1000} s` };
-        if (r.code !== 0) return { ok: false, reason: `${this.name} cannot run the probe here: ${r.stderr.trim().split('\n').pop()}` };
-      } finally {
-        await exec([this.name, 'rm', '-f', name], { timeoutMs: runtimeTimeoutMs() }).catch(() => undefined);
-      }
-      return { ok: true, version: await this.version() };
-    } catch (e) {
-      return { ok: false, reason: (e as Error).message };
+      const r = await exec([this.name, 'run', '--rm', '--name', name, ...this.runFlags({}), ref, '--version'], { timeoutMs: runtimeTimeoutMs() });
+      if (r.timedOut) return { ok: false, reason: `${this.name} did not run the probe within ${runtimeTimeoutMs() / 1000} s` };
+      if (r.code !== 0) return { ok: false, reason: `${this.name} cannot run the probe here: ${r.stderr.trim().split('\n').pop()}` };
+    } finally {
+      await exec([this.name, 'rm', '-f', name], { timeoutMs: runtimeTimeoutMs() }).catch(() => undefined);
     }
+    return { ok: true, version: await this.version() };
   }
 
   async start(spec: SessionSpec = {}): Promise<Session> {

@@ -1,0 +1,58 @@
+// A target is "unavailable" only when its software is not here; when isoprobe's own step fails
+// (here: the probe it would place is missing, so no image or bundle can be built), the check
+// fails loudly, `isoprobe targets` says ERROR and exits 1, and a required target never skips.
+import test from 'ava';
+import { join } from 'node:path';
+
+import { makeTarget, type TargetName } from '../../lib/targets';
+import { releaseDaemons } from '../../lib/targets/daemons';
+import { isRoot, runCli, targetSkips, tempDir } from '../helpers';
+
+const tmp = tempDir();
+test.after.always(async () => {
+  await releaseDaemons();
+  tmp.cleanup();
+});
+
+const ENGINES: TargetName[] = ['runc', 'docker', 'podman', 'containerd'];
+const here = targetSkips(ENGINES);
+
+for (const name of ENGINES) {
+  const skip = here.get(name);
+  (skip ? test.serial.skip : test.serial)(`${name}: a failure of isoprobe's own image or bundle step is an error, not "unavailable"${skip ? ` [skipped: ${skip}]` : ''}`, async (t) => {
+    const missing = join(tmp.dir, 'no-such-probe');
+    const saved = process.env.ISOPROBE_PROBE;
+    process.env.ISOPROBE_PROBE = missing;
+    try {
+      const e = await t.throwsAsync(makeTarget(name).available());
+      t.regex((e as Error).message, /no-such-probe/, 'the error names what isoprobe could not do');
+    } finally {
+      if (saved === undefined) delete process.env.ISOPROBE_PROBE;
+      else process.env.ISOPROBE_PROBE = saved;
+    }
+  });
+}
+
+(isRoot ? test.serial : test.serial.skip)('isoprobe targets: an availability check that fails is ERROR with exit 1' + (isRoot ? '' : ' [skipped: needs root]'), (t) => {
+  const r = require('node:child_process').spawnSync(process.execPath, [join(__dirname, '..', '..', '..', 'bin', 'isoprobe.js'), 'targets'],
+    { encoding: 'utf8', timeout: 300_000, env: { ...process.env, ISOPROBE_PROBE: join(tmp.dir, 'no-such-probe') } });
+  t.is(r.status, 1, r.stdout + r.stderr);
+  t.regex(r.stdout, /^runc +container +ERROR +isoprobe failed checking it: .*no-such-probe/m);
+  t.regex(r.stdout, /^firecracker +vm +unavailable /m, 'software that is not here stays "unavailable"');
+  const ok = runCli(['targets']);
+  t.is(ok.code, 0, ok.stdout);
+});
+
+test('a required target that is unavailable fails its test file instead of skipping', (t) => {
+  const saved = process.env.ISOPROBE_REQUIRE_TARGETS;
+  process.env.ISOPROBE_REQUIRE_TARGETS = 'host,firecracker';
+  try {
+    if (isRoot) t.throws(() => targetSkips(['firecracker']), { message: /^target firecracker must work on this machine \(ISOPROBE_REQUIRE_TARGETS\), but: firecracker is not installed/ });
+    else t.throws(() => targetSkips(['firecracker']), { message: /need root/ });
+    process.env.ISOPROBE_REQUIRE_TARGETS = 'host';
+    if (isRoot) t.regex(targetSkips(['firecracker']).get('firecracker')!, /is not installed/, 'not required: a skip with its reason');
+  } finally {
+    if (saved === undefined) delete process.env.ISOPROBE_REQUIRE_TARGETS;
+    else process.env.ISOPROBE_REQUIRE_TARGETS = saved;
+  }
+});
