@@ -48,6 +48,8 @@ export interface Row {
   p99ci: Interval;
   rateCi: Interval;
   ratio?: Interval;
+  /** The row the ratios are taken against: the first target that has results. */
+  baseline?: boolean;
   hostCache: string;
   emulated: boolean;
   cv: number;
@@ -112,7 +114,10 @@ export function summarize(cells: Cell[], suite: Suite, targets: string[]): Workl
     const rows: Row[] = [];
     for (const t of targets) {
       const cell = cells.find((c) => c.target === t && c.workload === w.name)!;
-      rows.push(summarizeCell(cell, rows.find((r) => r.rate.length)));
+      const baseline = rows.find((r) => r.baseline);
+      const row = summarizeCell(cell, baseline);
+      if (!baseline && row.rate.length) row.baseline = true;
+      rows.push(row);
     }
     const kind = w.workload.kind;
     return { workload: w.name, kind, metric: kind === 'block' ? 'IOPS' : kind === 'rr' ? 'transactions/s' : 'Gbit/s', rows };

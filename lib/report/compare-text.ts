@@ -26,7 +26,7 @@ export function formatComparison(c: Comparison): string {
         continue;
       }
       const p999 = r.p999.length ? formatNs(Math.max(...r.p999.filter(Number.isFinite))) : '-';
-      out.push(`  ${(r.target + (r.emulated ? ' [EMULATED]' : '')).padEnd(25)} ${ci(r.p50ci, formatNs).padEnd(30)} ${ci(r.p99ci, formatNs).padEnd(30)} ${p999.padEnd(10)} ${ci(r.rateCi, rate(r.rateUnit)).padEnd(28)} ${(r.ratio ? ci(r.ratio, (x) => x.toFixed(3)) : '1 (baseline)').padEnd(22)} ${r.hostCache}`);
+      out.push(`  ${(r.target + (r.emulated ? ' [EMULATED]' : '')).padEnd(25)} ${ci(r.p50ci, formatNs).padEnd(30)} ${ci(r.p99ci, formatNs).padEnd(30)} ${p999.padEnd(10)} ${ci(r.rateCi, rate(r.rateUnit)).padEnd(28)} ${(r.ratio ? ci(r.ratio, (x) => x.toFixed(3)) : r.baseline ? '1 (baseline)' : '-').padEnd(22)} ${r.hostCache}`);
     }
   }
   if (c.warnings.length) {

@@ -5,6 +5,8 @@ import type { Comparison, Row } from '../compare/compare';
 import { bucketHigh, bucketLow } from '../stats/histogram';
 import type { HistogramJson } from '../probe/types';
 
+/** A target keeps one colour in every chart of a workload: its place among all the rows, failed ones included. */
+const colour = (rows: Row[], r: Row) => COLORS[rows.indexOf(r) % COLORS.length]!;
 const COLORS = ['#1b6ac9', '#d9480f', '#2b8a3e', '#862e9c', '#e67700', '#0b7285', '#c92a2a', '#5c940d', '#495057', '#a61e4d', '#364fc7'];
 
 function esc(s: unknown): string {
@@ -41,11 +43,11 @@ function cdfSvg(rows: Row[]): string {
     ticks.push(`<line x1="${x(v)}" y1="${T}" x2="${x(v)}" y2="${H - B}" class="grid"/><text x="${x(v)}" y="${H - B + 16}" text-anchor="middle">${fmtNs(v)}</text>`);
   }
   for (const f of [0, 0.5, 0.9, 1]) ticks.push(`<line x1="${L}" y1="${y(f)}" x2="${W - R}" y2="${y(f)}" class="grid"/><text x="${L - 6}" y="${y(f) + 4}" text-anchor="end">${f}</text>`);
-  const lines = series.map((r, i) => {
+  const lines = series.map((r) => {
     const pts = cdfPoints(r.histogram!).map(([v, f]) => `${x(v).toFixed(1)},${y(f).toFixed(1)}`).join(' ');
-    return `<polyline class="cdf" points="${pts}" fill="none" stroke="${COLORS[i % COLORS.length]}" stroke-width="2"><title>${esc(r.target)}</title></polyline>`;
+    return `<polyline class="cdf" points="${pts}" fill="none" stroke="${colour(rows, r)}" stroke-width="2"><title>${esc(r.target)}</title></polyline>`;
   });
-  const legend = series.map((r, i) => `<span class="key"><i style="background:${COLORS[i % COLORS.length]}"></i>${esc(r.target)}${r.emulated ? ' (emulated)' : ''}</span>`).join(' ');
+  const legend = series.map((r) => `<span class="key"><i style="background:${colour(rows, r)}"></i>${esc(r.target)}${r.emulated ? ' (emulated)' : ''}</span>`).join(' ');
   return `<figure><svg class="chart cdf-chart" viewBox="0 0 ${W} ${H}" role="img" aria-label="latency CDF">${ticks.join('')}${lines.join('')}<text x="${(W + L) / 2}" y="${H - 6}" text-anchor="middle">latency (log scale), all repetitions</text></svg><figcaption>${legend}</figcaption></figure>`;
 }
 
@@ -76,7 +78,7 @@ function barsSvg(rows: Row[]): string {
   const x = (v: number) => L + (v / max) * (W - L - R);
   const items = ok.map((r, i) => {
     const yy = 10 + i * rowH;
-    const c = COLORS[rows.indexOf(r) % COLORS.length];
+    const c = colour(rows, r);
     const whisker = Number.isFinite(r.rateCi.low) ? `<line class="ci" x1="${x(r.rateCi.low)}" y1="${yy + 10}" x2="${x(r.rateCi.high)}" y2="${yy + 10}" stroke="#000"/><line x1="${x(r.rateCi.low)}" y1="${yy + 4}" x2="${x(r.rateCi.low)}" y2="${yy + 16}" stroke="#000"/><line x1="${x(r.rateCi.high)}" y1="${yy + 4}" x2="${x(r.rateCi.high)}" y2="${yy + 16}" stroke="#000"/>` : '';
     const label = r.rateUnit === 'Gbit/s' ? `${r.rateCi.estimate.toFixed(2)} ${r.rateUnit}` : `${Math.round(r.rateCi.estimate).toLocaleString('en-US')} ${r.rateUnit}`;
     return `<text x="${L - 8}" y="${yy + 14}" text-anchor="end">${esc(r.target)}${r.emulated ? ' *' : ''}</text><rect class="bar" x="${L}" y="${yy + 2}" width="${(x(r.rateCi.estimate) - L).toFixed(1)}" height="16" fill="${c}"/>${whisker}<text x="${W - R + 6}" y="${yy + 14}">${label}</text>`;
@@ -86,8 +88,10 @@ function barsSvg(rows: Row[]): string {
 
 export function renderHtml(c: Comparison, env: Record<string, unknown>, title = 'isoprobe report'): string {
   const sections = c.summaries.map((s) => {
-    const table = s.rows.map((r) => `<tr><td>${esc(r.target)}${r.emulated ? ' <b class="emu">EMULATED</b>' : ''}</td><td>${r.p50.length ? fmtNs(r.p50ci.estimate) : '-'}</td><td>${r.p99.length ? fmtNs(r.p99ci.estimate) : '-'}</td><td>${Number.isFinite(r.rateCi.estimate) ? (r.rateUnit === 'Gbit/s' ? r.rateCi.estimate.toFixed(2) : Math.round(r.rateCi.estimate).toLocaleString('en-US')) : '-'} ${r.rateUnit}</td><td>${r.ratio ? `${r.ratio.estimate.toFixed(3)} [${r.ratio.low.toFixed(3)}, ${r.ratio.high.toFixed(3)}]` : 'baseline'}</td><td class="cache-${esc(r.hostCache)}">${esc(r.hostCache)}</td><td>${r.error ? esc(r.error) : ''}</td></tr>`).join('');
-    const hist = s.rows.map((r, i) => histogramSvg(r, COLORS[i % COLORS.length]!)).join('');
+    const table = s.rows.map((r) => !r.rate.length
+      ? `<tr class="failed"><td>${esc(r.target)}${r.emulated ? ' <b class="emu">EMULATED</b>' : ''}</td><td colspan="6">failed: ${esc(r.error ?? 'no results')}</td></tr>`
+      : `<tr><td>${esc(r.target)}${r.emulated ? ' <b class="emu">EMULATED</b>' : ''}</td><td>${r.p50.length ? fmtNs(r.p50ci.estimate) : '-'}</td><td>${r.p99.length ? fmtNs(r.p99ci.estimate) : '-'}</td><td>${Number.isFinite(r.rateCi.estimate) ? (r.rateUnit === 'Gbit/s' ? r.rateCi.estimate.toFixed(2) : Math.round(r.rateCi.estimate).toLocaleString('en-US')) : '-'} ${r.rateUnit}</td><td>${r.ratio ? `${r.ratio.estimate.toFixed(3)} [${r.ratio.low.toFixed(3)}, ${r.ratio.high.toFixed(3)}]` : r.baseline ? 'baseline' : '-'}</td><td class="cache-${esc(r.hostCache)}">${esc(r.hostCache)}</td><td>${r.error ? esc(r.error) : ''}</td></tr>`).join('');
+    const hist = s.rows.map((r) => histogramSvg(r, colour(s.rows, r))).join('');
     return `<section><h2>${esc(s.workload)} <small>${esc(s.kind)}</small></h2>
 <table><tr><th>target</th><th>p50</th><th>p99</th><th>${esc(s.metric)}</th><th>ratio [95 % CI]</th><th>host page cache</th><th></th></tr>${table}</table>
 ${barsSvg(s.rows)}${cdfSvg(s.rows)}<div class="hists">${hist}</div></section>`;

@@ -54,3 +54,39 @@ testIf(skip, test.serial)('the report renders in headless Chromium with its char
     await browser.close();
   }
 });
+
+testIf(skip, test.serial)('a failed target shows its failure, and the baseline is the first target with results' + why(skip), async (t) => {
+  const suite: Suite = { name: 'demo', workloads: [{ name: 'uring-qd32', workload: { kind: 'block', options: {} } }] };
+  const targets = ['host', 'runc', 'runsc'];
+  const cells: Cell[] = [
+    { target: 'host', workload: 'uring-qd32', results: [], error: 'io_uring is blocked by this process\'s seccomp filter' },
+    { target: 'runc', workload: 'uring-qd32', results: [1, 2, 3].map((k) => fakeResult('runc', 1 + k * 0.01)) },
+    { target: 'runsc', workload: 'uring-qd32', results: [1, 2, 3].map((k) => fakeResult('runsc', 1.5 + k * 0.01)) },
+  ];
+  const summaries = summarize(cells, suite, targets);
+  const c: Comparison = { suite: 'demo', reps: 3, targets, summaries, warnings: warningsFor(summaries, 3), cells, stacks: {} };
+  const file = join(tmp.dir, 'failed.html');
+  writeFileSync(file, renderHtml(c, { machine: 'test' }));
+  const { chromium } = await import('playwright-core');
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'] });
+  try {
+    const page = await browser.newPage({ viewport: { width: 1000, height: 700 } });
+    await page.goto(`file://${file}`);
+    const rows = await page.locator('table').first().locator('tr').allInnerTexts();
+    const row = (name: string) => rows.find((r) => r.startsWith(name))!;
+    t.regex(row('host'), /failed: io_uring is blocked by this process's seccomp filter/);
+    t.notRegex(row('host'), /baseline|IOPS/);
+    t.regex(row('runc'), /\tbaseline\t/);
+    t.regex(row('runsc'), /\t0\.\d{3} \[0\.\d{3}, 0\.\d{3}\]\t/, 'runsc is compared with runc');
+    // One colour per target across the charts of a workload: bar, CDF line and legend agree.
+    for (const tg of ['runc', 'runsc']) {
+      const bar = await page.locator('svg.bar-chart rect.bar').nth(tg === 'runc' ? 0 : 1).getAttribute('fill');
+      const line = await page.locator(`svg.cdf-chart polyline.cdf:has(title:text-is("${tg}"))`).getAttribute('stroke');
+      t.is(line, bar, `${tg}: the CDF line has the bar's colour`);
+    }
+    mkdirSync(join(process.cwd(), 'test-results'), { recursive: true });
+    await page.screenshot({ path: join(process.cwd(), 'test-results', 'report-failed.png') });
+  } finally {
+    await browser.close();
+  }
+});
