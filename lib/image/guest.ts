@@ -7,7 +7,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { IsoprobeError } from '../errors';
 import { probeBinaryPath } from '../paths';
 import { cpio, type CpioEntry } from './cpio';
-import { type GuestKernel, kernelOption, VIRTIO_MODULES } from './kernel';
+import { type GuestKernel, kernelOption, MODULE_OPTION, type Transport, virtioModules } from './kernel';
 
 function moduleBytes(path: string): Buffer {
   // finit_module of a compressed module needs kernel support; decompressing here always works.
@@ -17,13 +17,12 @@ function moduleBytes(path: string): Buffer {
   return readFileSync(path);
 }
 
-/** What the guest needs that this kernel neither builds in nor ships as a module. */
-export function missingDrivers(k: GuestKernel): string[] {
-  const config: Record<string, string> = { virtio_ring: 'CONFIG_VIRTIO', virtio: 'CONFIG_VIRTIO', virtio_mmio: 'CONFIG_VIRTIO_MMIO', virtio_blk: 'CONFIG_VIRTIO_BLK', virtio_net: 'CONFIG_VIRTIO_NET' };
+/** What the guest needs for a transport that this kernel neither builds in nor ships as a module. */
+export function missingDrivers(k: GuestKernel, transport: Transport = 'mmio'): string[] {
   const missing: string[] = [];
-  for (const name of ['virtio_mmio', 'virtio_blk', 'virtio_net']) {
+  for (const name of [transport === 'mmio' ? 'virtio_mmio' : 'virtio_pci', 'virtio_blk', 'virtio_net']) {
     if (k.modules.some((m) => m.name === name)) continue;
-    const opt = kernelOption(k, config[name]!);
+    const opt = kernelOption(k, MODULE_OPTION[name]!);
     if (opt === 'y') continue;
     if (k.config || k.modules.length) missing.push(name);
   }
@@ -36,13 +35,16 @@ export interface Initramfs {
   modules: string[];
 }
 
-/** Writes an initramfs: /init (the probe), /modules/*.ko + order, /plan, and /dev/console. */
-export function writeInitramfs(path: string, kernel: GuestKernel, plan: string[], probe = probeBinaryPath()): Initramfs {
-  const missing = missingDrivers(kernel);
+/**
+ * Writes an initramfs: /init (the probe), /modules/*.ko + order for the VMM's transport (virtio-mmio
+ * or virtio-pci), /plan, and /dev/console.
+ */
+export function writeInitramfs(path: string, kernel: GuestKernel, plan: string[], probe = probeBinaryPath(), transport: Transport = 'mmio'): Initramfs {
+  const missing = missingDrivers(kernel, transport);
   if (missing.length)
-    throw new IsoprobeError('EKERNEL', `the kernel ${kernel.source} has no ${missing.join(', ')} (neither built in nor as a module); see guest-image/microvm.config`);
+    throw new IsoprobeError('EKERNEL', `the kernel ${kernel.source} has no ${missing.join(', ')} for virtio-${transport} (neither built in nor as a module); see guest-image/microvm.config`);
   const byName = new Map(kernel.modules.map((m) => [m.name, m.path]));
-  const order = VIRTIO_MODULES.filter((n) => byName.has(n));
+  const order = virtioModules(transport).filter((n) => byName.has(n));
   const entries: CpioEntry[] = [
     { name: 'dev', type: 'dir', mode: 0o755 },
     { name: 'dev/console', type: 'chardev', mode: 0o600, rdev: [5, 1] },

@@ -9,8 +9,30 @@ import { basename, join } from 'node:path';
 import { IsoprobeError } from '../errors';
 import { withLockSync } from '../lock';
 
-/** The modules a microVM guest needs, in dependency order (virtio_ring first, virtio_net last). */
-export const VIRTIO_MODULES = ['virtio_ring', 'virtio', 'virtio_mmio', 'virtio_blk', 'failover', 'net_failover', 'virtio_net'] as const;
+/**
+ * How the guest finds its virtio devices: virtio-mmio (QEMU microvm, Firecracker) or PCI (Cloud
+ * Hypervisor exposes virtio over PCI only; QEMU can too, for testing that guest image).
+ */
+export type Transport = 'mmio' | 'pci';
+
+/** The modules a microVM guest needs for a transport, in dependency order (virtio_ring first, virtio_net last). */
+export function virtioModules(transport: Transport): readonly string[] {
+  const bus = transport === 'mmio' ? ['virtio_mmio'] : ['virtio_pci_legacy_dev', 'virtio_pci_modern_dev', 'virtio_pci'];
+  return ['virtio_ring', 'virtio', ...bus, 'virtio_blk', 'failover', 'net_failover', 'virtio_net'];
+}
+
+/** Every module either transport may need: what the kernel cache keeps. */
+export const VIRTIO_MODULES: readonly string[] = [...new Set([...virtioModules('mmio'), ...virtioModules('pci')])];
+
+/** The kernel option behind each module, for kernels that build the driver in. */
+export const MODULE_OPTION: Record<string, string> = {
+  virtio_ring: 'CONFIG_VIRTIO', virtio: 'CONFIG_VIRTIO', virtio_mmio: 'CONFIG_VIRTIO_MMIO', virtio_pci: 'CONFIG_VIRTIO_PCI',
+  virtio_pci_modern_dev: 'CONFIG_VIRTIO_PCI_LIB', virtio_pci_legacy_dev: 'CONFIG_VIRTIO_PCI_LIB_LEGACY',
+  virtio_blk: 'CONFIG_VIRTIO_BLK', virtio_net: 'CONFIG_VIRTIO_NET', failover: 'CONFIG_FAILOVER', net_failover: 'CONFIG_NET_FAILOVER',
+};
+
+/** Bumped when the cache keeps other files: older entries are fetched again (format 2: the virtio-pci modules). */
+const CACHE_FORMAT = 'format 2';
 
 export interface GuestKernel {
   version: string;
@@ -92,7 +114,7 @@ export function debianCloudKernel(): GuestKernel {
 }
 
 function cachedKernel(base: string): GuestKernel | undefined {
-  const ready = readdirSync(base).filter((d) => existsSync(join(base, d, '.complete')));
+  const ready = readdirSync(base).filter((d) => existsSync(join(base, d, '.complete')) && readFileSync(join(base, d, '.complete'), 'utf8').includes(CACHE_FORMAT));
   if (ready.length) return fromTree(join(base, ready.sort().pop()!), 'Debian linux-image-cloud-amd64 (cached)');
   return undefined;
 }
@@ -122,7 +144,7 @@ function fetchKernel(base: string): GuestKernel {
       mkdirSync(join(dest, 'lib', 'modules', k.version, rel, '..'), { recursive: true });
       renameSync(m.path, join(dest, 'lib', 'modules', k.version, rel));
     }
-    writeFileSync(join(dest, '.complete'), `${pkg}\n`);
+    writeFileSync(join(dest, '.complete'), `${pkg}\n${CACHE_FORMAT}\n`);
     return fromTree(dest, `Debian ${pkg}`);
   } finally {
     rmSync(work, { recursive: true, force: true });
@@ -142,6 +164,9 @@ export function userKernel(path: string, modulesDir?: string): GuestKernel {
   return { version: basename(path), bzImage: path, modules, source: `user kernel ${path}` };
 }
 
+const ELF_MAGIC = Buffer.from([0x7f, 0x45, 0x4c, 0x46]);
+const isElf = (b: Buffer) => b.subarray(0, 4).equals(ELF_MAGIC);
+
 const MAGICS: { name: string; magic: Buffer; cmd: string[] }[] = [
   { name: 'lz4', magic: Buffer.from([0x02, 0x21, 0x4c, 0x18]), cmd: ['lz4', '-dc'] },
   { name: 'xz', magic: Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]), cmd: ['xz', '-dc'] },
@@ -155,9 +180,11 @@ const MAGICS: { name: string; magic: Buffer; cmd: string[] }[] = [
  * is an ELF file. Cached beside the bzImage.
  */
 export function extractVmlinux(bzImage: string): string {
+  const img = readFileSync(bzImage);
+  // Already an uncompressed ELF kernel (a vmlinux the user gave, or one built from source).
+  if (isElf(img)) return bzImage;
   const out = `${bzImage}.vmlinux`;
   if (existsSync(out)) return out;
-  const img = readFileSync(bzImage);
   for (const m of MAGICS) {
     let at = img.indexOf(m.magic);
     while (at >= 0) {

@@ -1,14 +1,21 @@
 // Cloud Hypervisor from its command line: --kernel, --initramfs, --cmdline, --disk path=,direct=,
-// --net tap=, serial on stdout. Needs KVM.
+// --net tap=, serial on stdout. Needs KVM. Its virtio devices are on PCI only (docs/device_model.md),
+// so its guest gets the virtio-pci modules and no pci=off.
 import { IsoprobeError } from '../errors';
 import { extractVmlinux } from '../image/kernel';
 import { versionOf, which } from './exec';
-import { kvmUnavailable, type Launch, type LaunchContext, type Vmm, VmTarget } from './vm';
+import { kvmGuestUnavailable } from './qemu';
 import type { Availability } from './types';
+import { atLeast, parseVersion } from './version';
+import { type GuestProfile, type Launch, type LaunchContext, type Vmm, VmTarget } from './vm';
 
 export const CLOUD_HYPERVISOR = 'cloud-hypervisor';
+/** v49 dropped the default 192.168.249.1/24 that earlier releases put on a tap (release notes, v49.0). */
+const NO_DEFAULT_IP = [49, 0, 0] as const;
+/** v51 refuses writes to sector 0 of an autodetected raw image, and added image_type= to say "raw" (release notes, v51.0). */
+const IMAGE_TYPE = [51, 0, 0] as const;
 
-export function cloudHypervisorArgs(ctx: LaunchContext, kernel: string): { args: string[]; diskCache: string } {
+export function cloudHypervisorArgs(ctx: LaunchContext, kernel: string, version: readonly number[] = [0, 0, 0]): { args: string[]; diskCache: string } {
   const cache = ctx.spec.hostCache ?? 'none';
   if (cache !== 'none' && cache !== 'writeback') throw new IsoprobeError('EINVALOPT', `hostCache "${cache}": Cloud Hypervisor offers direct=on (none) or direct=off (writeback)`, { option: 'host_cache' });
   const direct = cache === 'none' ? 'on' : 'off';
@@ -21,32 +28,48 @@ export function cloudHypervisorArgs(ctx: LaunchContext, kernel: string): { args:
     '--serial', 'tty',
     '--console', 'off',
   ];
-  if (ctx.dataFile) args.push('--disk', `path=${ctx.dataFile},direct=${direct}`);
+  // Without image_type=raw, v51+ autodetects the format and then refuses every write to sector 0.
+  if (ctx.dataFile) args.push('--disk', `path=${ctx.dataFile},direct=${direct}${atLeast(version, IMAGE_TYPE) ? ',image_type=raw' : ''}`);
   if (ctx.tap) args.push('--net', `tap=${ctx.tap},mac=${ctx.mac}`);
   return { args, diskCache: `Cloud Hypervisor direct=${direct} (${direct === 'on' ? 'O_DIRECT: the host page cache is bypassed' : 'through the host page cache'})` };
 }
 
+/** Why this Cloud Hypervisor cannot be used, or undefined. */
+export function cloudHypervisorVersionProblem(versionText: string): string | undefined {
+  const v = parseVersion(versionText);
+  if (!v) return `cannot read a version from "${CLOUD_HYPERVISOR} --version" (${versionText.trim() || 'no output'})`;
+  if (!atLeast(v, NO_DEFAULT_IP))
+    return `${versionText.trim()} puts a default address 192.168.249.1/24 on a tap it believes absent, which it does inside the namespaces isoprobe runs VMMs in, and isoprobe configures no address outside them (use v49 or later)`;
+  return undefined;
+}
+
 class CloudHypervisor implements Vmm {
   readonly name = 'cloud-hypervisor';
-  readonly description = 'Cloud Hypervisor (command line; needs KVM)';
+  readonly description = 'Cloud Hypervisor (command line; virtio over PCI; needs KVM)';
 
   async version(): Promise<string> {
     return (await versionOf([CLOUD_HYPERVISOR, '--version'])) ?? 'unknown';
   }
 
+  guest(): GuestProfile {
+    return { transport: 'pci', exit: 'poweroff' };
+  }
+
   async available(): Promise<Availability> {
-    const missing: string[] = [];
-    if (!(await which(CLOUD_HYPERVISOR))) missing.push(`${CLOUD_HYPERVISOR} is not installed (it is not packaged in Debian 12; put the release binary on PATH)`);
-    const kvm = kvmUnavailable();
-    if (kvm) missing.push(`${kvm}; Cloud Hypervisor needs KVM`);
-    return missing.length ? { ok: false, reason: missing.join('; ') } : { ok: true, version: await this.version() };
+    if (!(await which(CLOUD_HYPERVISOR))) return { ok: false, reason: `${CLOUD_HYPERVISOR} is not installed (it is not packaged in Debian 12; put the release binary on PATH); ${kvmGuestUnavailable() ?? 'KVM works here'}` };
+    const version = await this.version();
+    const problems = [cloudHypervisorVersionProblem(version), kvmGuestUnavailable()].filter(Boolean);
+    return problems.length ? { ok: false, version, reason: problems.join('; ') } : { ok: true, version };
   }
 
   async launch(ctx: LaunchContext): Promise<Launch> {
-    const kvm = kvmUnavailable();
+    const kvm = kvmGuestUnavailable();
     if (kvm) throw new IsoprobeError('EUNAVAILABLE', `cloud-hypervisor: ${kvm}`);
+    const version = await this.version();
+    const bad = cloudHypervisorVersionProblem(version);
+    if (bad) throw new IsoprobeError('EUNAVAILABLE', `cloud-hypervisor: ${bad}`);
     // Cloud Hypervisor boots an ELF vmlinux through its PVH entry point.
-    const c = cloudHypervisorArgs(ctx, extractVmlinux(ctx.kernel.bzImage));
+    const c = cloudHypervisorArgs(ctx, extractVmlinux(ctx.kernel.bzImage), parseVersion(version));
     return { argv: [CLOUD_HYPERVISOR, ...c.args], diskCache: c.diskCache, emulated: false, accel: 'KVM' };
   }
 }

@@ -1,15 +1,22 @@
 // Firecracker through its HTTP API on a Unix socket: machine-config, boot-source, drives,
 // network-interfaces, then InstanceStart. It boots an uncompressed ELF vmlinux (extracted from the
-// bzImage) and finds its virtio-mmio devices through virtio_mmio.device= on the command line.
-import { existsSync } from 'node:fs';
+// bzImage) and finds its virtio-mmio devices through virtio_mmio.device= on the command line, or
+// (1.8 and later) in ACPI tables. It has no power-off device: the guest ends it by rebooting
+// (reboot=k, the i8042 reset), and isoprobe ends the run at the guest's DONE frame regardless.
+import { existsSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
 
 import { IsoprobeError } from '../errors';
 import { extractVmlinux, kernelOption } from '../image/kernel';
 import { versionOf, which } from './exec';
-import { kvmUnavailable, type Launch, type LaunchContext, type Vmm, VmTarget } from './vm';
+import { kvmGuestUnavailable } from './qemu';
+import { type GuestProfile, type Launch, type LaunchContext, type Vmm, VmTarget } from './vm';
 import type { Availability } from './types';
+import { atLeast, parseVersion } from './version';
+
+/** The first release that describes its virtio-mmio devices in ACPI (CHANGELOG 1.8.0). */
+export const FIRECRACKER_ACPI = [1, 8, 0] as const;
 
 export interface ApiCall {
   method: 'PUT';
@@ -27,7 +34,7 @@ export function firecrackerCalls(ctx: LaunchContext, vmlinux: string): ApiCall[]
   const calls: ApiCall[] = [
     { method: 'PUT', path: '/machine-config', body: { vcpu_count: ctx.vcpus, mem_size_mib: ctx.memMiB, smt: false } },
     // Firecracker adds virtio_mmio.device= for each device to these boot arguments.
-    { method: 'PUT', path: '/boot-source', body: { kernel_image_path: vmlinux, initrd_path: ctx.initramfs, boot_args: `${ctx.cmdline} reboot=k pci=off` } },
+    { method: 'PUT', path: '/boot-source', body: { kernel_image_path: vmlinux, initrd_path: ctx.initramfs, boot_args: ctx.cmdline } },
   ];
   if (ctx.dataFile) {
     calls.push({ method: 'PUT', path: '/drives/data', body: { drive_id: 'data', path_on_host: ctx.dataFile, is_root_device: false, is_read_only: false, cache_type: cache === 'unsafe' ? 'Unsafe' : 'Writeback', io_engine: engine } });
@@ -35,6 +42,19 @@ export function firecrackerCalls(ctx: LaunchContext, vmlinux: string): ApiCall[]
   if (ctx.tap) calls.push({ method: 'PUT', path: '/network-interfaces/eth0', body: { iface_id: 'eth0', host_dev_name: ctx.tap, guest_mac: ctx.mac } });
   calls.push({ method: 'PUT', path: '/actions', body: { action_type: 'InstanceStart' } });
   return calls;
+}
+
+/** One API call; a socket that exists but does not accept yet (ECONNREFUSED) is tried again until `deadline`. */
+async function callRetrying(socket: string, c: ApiCall, deadline: number): Promise<void> {
+  for (;;) {
+    try {
+      return await call(socket, c);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if ((code !== 'ECONNREFUSED' && code !== 'ENOENT') || Date.now() > deadline) throw e;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
 }
 
 function call(socket: string, c: ApiCall): Promise<void> {
@@ -61,6 +81,17 @@ async function waitForSocket(path: string, ms: number): Promise<void> {
   }
 }
 
+/**
+ * Why this Firecracker cannot run isoprobe's guest with this kernel, or undefined: before 1.8 it
+ * describes its devices only on the command line, which needs CONFIG_VIRTIO_MMIO_CMDLINE_DEVICES.
+ */
+export function firecrackerVersionProblem(versionText: string, kernelHasCmdlineDevices: boolean): string | undefined {
+  const v = parseVersion(versionText);
+  if (!v) return `cannot read a version from "firecracker --version" (${versionText.trim() || 'no output'})`;
+  if (atLeast(v, FIRECRACKER_ACPI) || kernelHasCmdlineDevices) return undefined;
+  return `${versionText.trim()} is older than 1.8: it describes its virtio-mmio devices only on the kernel command line, and this guest kernel has no CONFIG_VIRTIO_MMIO_CMDLINE_DEVICES, so the guest would see no disk and no network (use Firecracker 1.8 or later, or a kernel built with CONFIG_VIRTIO_MMIO_CMDLINE_DEVICES=y)`;
+}
+
 class Firecracker implements Vmm {
   readonly name = 'firecracker';
   readonly description = 'Firecracker (HTTP API on a Unix socket; needs KVM)';
@@ -69,34 +100,42 @@ class Firecracker implements Vmm {
     return (await versionOf(['firecracker', '--version'])) ?? 'unknown';
   }
 
+  guest(): GuestProfile {
+    return { transport: 'mmio', exit: 'reboot' };
+  }
+
   async available(): Promise<Availability> {
-    const missing: string[] = [];
-    if (!(await which('firecracker'))) missing.push('firecracker is not installed (it is not packaged in Debian 12; put the release binary on PATH)');
-    const kvm = kvmUnavailable();
-    if (kvm) missing.push(`${kvm}; Firecracker needs KVM`);
-    return missing.length ? { ok: false, reason: missing.join('; ') } : { ok: true, version: await this.version() };
+    if (!(await which('firecracker'))) return { ok: false, reason: `firecracker is not installed (it is not packaged in Debian 12; put the release binary on PATH); ${kvmGuestUnavailable() ?? 'KVM works here'}` };
+    const version = await this.version();
+    // The default guest kernel (Debian's cloud kernel) has no command-line devices.
+    const problems = [firecrackerVersionProblem(version, false), kvmGuestUnavailable()].filter(Boolean);
+    return problems.length ? { ok: false, version, reason: problems.join('; ') } : { ok: true, version };
   }
 
   async launch(ctx: LaunchContext): Promise<Launch> {
-    const kvm = kvmUnavailable();
+    const kvm = kvmGuestUnavailable();
     if (kvm) throw new IsoprobeError('EUNAVAILABLE', `firecracker: ${kvm}`);
-    // Firecracker describes its virtio-mmio devices with virtio_mmio.device= on the command line,
-    // and since v1.8 also in ACPI tables. A kernel without CONFIG_VIRTIO_MMIO_CMDLINE_DEVICES
-    // (Debian's cloud kernel) finds them only through ACPI, i.e. with Firecracker 1.8 or later.
-    const cmdline = kernelOption(ctx.kernel, 'CONFIG_VIRTIO_MMIO_CMDLINE_DEVICES');
+    const cmdline = kernelOption(ctx.kernel, 'CONFIG_VIRTIO_MMIO_CMDLINE_DEVICES') === 'y';
     const acpi = kernelOption(ctx.kernel, 'CONFIG_ACPI');
     if (ctx.kernel.config && !cmdline && acpi !== 'y')
       throw new IsoprobeError('EKERNEL', `the kernel ${ctx.kernel.source} has neither CONFIG_VIRTIO_MMIO_CMDLINE_DEVICES nor ACPI: it cannot find Firecracker's virtio-mmio devices`);
-    const discovery = cmdline ? 'virtio_mmio.device= on the command line' : 'ACPI (needs Firecracker 1.8 or later: this kernel has no CONFIG_VIRTIO_MMIO_CMDLINE_DEVICES)';
+    const version = await this.version();
+    const old = firecrackerVersionProblem(version, cmdline);
+    if (old) throw new IsoprobeError('EUNAVAILABLE', `firecracker: ${old}`);
+    const discovery = cmdline ? 'virtio_mmio.device= on the command line' : 'ACPI (Firecracker 1.8 or later)';
     const vmlinux = extractVmlinux(ctx.kernel.bzImage);
     const socket = join(ctx.workDir, 'firecracker.sock');
+    // Its own log goes to a file: on stdout it would mix with the serial console that carries the frames.
+    const log = join(ctx.workDir, 'firecracker.log');
+    writeFileSync(log, '');
     const calls = firecrackerCalls(ctx, vmlinux);
     const drive = calls.find((c) => c.path.startsWith('/drives/'))?.body;
     return {
-      argv: ['firecracker', '--api-sock', socket, '--id', 'isoprobe'],
+      argv: ['firecracker', '--api-sock', socket, '--id', 'isoprobe', '--level', 'Warning', '--log-path', log],
       afterSpawn: async () => {
         await waitForSocket(socket, 10_000);
-        for (const c of calls) await call(socket, c);
+        const deadline = Date.now() + 10_000;
+        for (const c of calls) await callRetrying(socket, c, deadline);
       },
       diskCache: drive ? `Firecracker cache_type=${drive.cache_type} io_engine=${drive.io_engine} (file opened without O_DIRECT: the host page cache serves the guest)` : 'none',
       emulated: false,

@@ -12,7 +12,7 @@ import { native } from '../probe/native';
 
 import { IsoprobeError } from '../errors';
 import { exec, versionOf, which } from './exec';
-import { kvmUnavailable, type Launch, type LaunchContext, type Vmm, VmTarget } from './vm';
+import { type GuestProfile, kvmUnavailable, type Launch, type LaunchContext, type Vmm, VmTarget, type VmSpec } from './vm';
 import type { Availability } from './types';
 
 export const QEMU = 'qemu-system-x86_64';
@@ -31,8 +31,11 @@ export function qemuArgs(ctx: LaunchContext, accel: 'kvm' | 'tcg', vhostNet = ex
   if (!['none', 'writeback', 'unsafe'].includes(cache)) throw new IsoprobeError('EINVALOPT', `hostCache "${cache}": expected none, writeback or unsafe for QEMU`, { option: 'host_cache' });
   if (!['threads', 'native', 'io_uring'].includes(aio)) throw new IsoprobeError('EINVALOPT', `aio "${aio}": expected threads, native or io_uring for QEMU`, { option: 'aio' });
   if (aio === 'native' && cache !== 'none') throw new IsoprobeError('EINVALOPT', 'aio "native" needs hostCache "none" (QEMU opens the file with O_DIRECT for it)', { option: 'aio' });
+  const pci = ctx.spec.transport === 'pci';
   const args = [
-    '-M', 'microvm,x-option-roms=off,rtc=off',
+    // acpi=off shows the guest a machine it cannot power off (as Firecracker does); pcie=on puts
+    // the devices on PCI (as Cloud Hypervisor does), which needs ACPI to be found.
+    '-M', `microvm,x-option-roms=off,rtc=off${ctx.spec.acpi === false ? ',acpi=off' : ''}${pci ? ',pcie=on' : ''}`,
     '-accel', accel,
     // TCG: qemu64, since -cpu max confuses the guest's PIT-based TSC calibration.
     '-cpu', accel === 'kvm' ? 'host' : 'qemu64',
@@ -44,11 +47,12 @@ export function qemuArgs(ctx: LaunchContext, accel: 'kvm' | 'tcg', vhostNet = ex
     '-append', ctx.cmdline,
   ];
   if (ctx.dataFile) {
-    args.push('-drive', `id=data,file=${ctx.dataFile},format=raw,if=none,cache=${cache},aio=${aio}`, '-device', 'virtio-blk-device,drive=data');
+    args.push('-drive', `id=data,file=${ctx.dataFile},format=raw,if=none,cache=${cache},aio=${aio}`, '-device', `virtio-blk-${pci ? 'pci' : 'device'},drive=data`);
   }
   if (ctx.tap) {
-    args.push('-netdev', `tap,id=net0,ifname=${ctx.tap},script=no,downscript=no${accel === 'kvm' && vhostNet ? ',vhost=on' : ''}`, '-device', `virtio-net-device,netdev=net0,mac=${ctx.mac}`);
+    args.push('-netdev', `tap,id=net0,ifname=${ctx.tap},script=no,downscript=no${accel === 'kvm' && vhostNet ? ',vhost=on' : ''}`, '-device', `virtio-net-${pci ? 'pci' : 'device'},netdev=net0,mac=${ctx.mac}`);
   }
+  if (pci && ctx.spec.acpi === false) throw new IsoprobeError('EINVALOPT', 'transport "pci" needs ACPI on QEMU microvm (the guest finds the PCIe host bridge through it)', { option: 'acpi' });
   const hostSide = cache === 'none' ? 'O_DIRECT on the host file, the host page cache is bypassed' : 'through the host page cache';
   const netBackend = !ctx.tap ? 'none' : accel === 'kvm' && vhostNet ? 'tap + vhost-net (in-kernel virtio-net backend)' : 'tap, virtio-net emulated in QEMU\'s userspace (no /dev/vhost-net)';
   return { accel, args, diskCache: `QEMU cache=${cache} aio=${aio} (${hostSide})`, netBackend };
@@ -112,6 +116,22 @@ function bootCheck(kernel: GuestKernel, timeoutS: number, dir: string, file: str
   return reason;
 }
 
+/**
+ * Why KVM cannot run a Linux guest here, or undefined: /dev/kvm must create VMs and, where QEMU is
+ * installed, a guest must really boot under it (nested virtualization may create VMs and still
+ * fail in the guest's real-mode setup). The KVM-only VMMs (Firecracker, Cloud Hypervisor) use it.
+ */
+export function kvmGuestUnavailable(): string | undefined {
+  const basic = kvmUnavailable();
+  if (basic) return basic;
+  if (spawnSync(QEMU, ['--version']).status !== 0) return undefined;  // nothing to boot it with: /dev/kvm's own answer stands
+  try {
+    return kvmBootCheck(debianCloudKernel());
+  } catch (e) {
+    return `KVM not checked: ${(e as Error).message}`;
+  }
+}
+
 class QemuMicrovm implements Vmm {
   readonly name = 'qemu-microvm';
   readonly description = 'QEMU -M microvm (KVM, or TCG emulation labelled as such)';
@@ -125,15 +145,12 @@ class QemuMicrovm implements Vmm {
     if (!(await which(QEMU))) return { ok: false, reason: `${QEMU} is not installed (Debian package qemu-system-x86)` };
     const machines = await exec([QEMU, '-M', 'help'], { timeoutMs: 10_000 });
     if (!/^microvm\b/m.test(machines.stdout)) return { ok: false, reason: `${QEMU} has no microvm machine type` };
-    let kvm = kvmUnavailable();
-    if (!kvm) {
-      try {
-        kvm = kvmBootCheck(debianCloudKernel());
-      } catch (e) {
-        kvm = `KVM not checked: ${(e as Error).message}`;
-      }
-    }
+    const kvm = kvmGuestUnavailable();
     return { ok: true, version: `${await this.version()}${kvm ? ` (TCG emulation: ${kvm})` : ' (KVM)'}` };
+  }
+
+  guest(spec: VmSpec): GuestProfile {
+    return { transport: spec.transport ?? 'mmio', exit: 'poweroff' };
   }
 
   async launch(ctx: LaunchContext): Promise<Launch> {

@@ -9,7 +9,7 @@ import { performance } from 'node:perf_hooks';
 
 import { fromCoreError, IsoprobeError } from '../errors';
 import { writeInitramfs } from '../image/guest';
-import { cacheDir, debianCloudKernel, type GuestKernel, userKernel } from '../image/kernel';
+import { cacheDir, debianCloudKernel, type GuestKernel, type Transport, userKernel } from '../image/kernel';
 import { uniqueName } from '../net/netns';
 import { probeBinaryPath } from '../paths';
 import { checkBlockOptions, fileSha256 } from '../probe/block';
@@ -41,6 +41,28 @@ export interface VmSpec extends SessionSpec {
   bootTimeoutS?: number;
   /** Plan lines run before the workload's (fault tests: "exit" makes PID 1 leave, "hold N" hangs). */
   planPrefix?: string[];
+  /** QEMU only, to show the guest what other VMMs show it: virtio over PCI (Cloud Hypervisor's
+   * transport) instead of virtio-mmio, and no ACPI (no power-off handler, as in Firecracker). */
+  transport?: Transport;
+  acpi?: boolean;
+  /** How long a VMM may take to exit by itself after the guest's DONE frame before isoprobe ends it (ms). */
+  exitGraceMs?: number;
+}
+
+/**
+ * What a VMM shows the guest: how its virtio devices are found, and how the guest ends the VM
+ * (Firecracker has no power-off device: the guest's reboot, through the i8042 reset line with
+ * reboot=k, is what makes it exit).
+ */
+export interface GuestProfile {
+  transport: Transport;
+  exit: 'poweroff' | 'reboot';
+}
+
+/** The guest's kernel command line for a profile. */
+export function guestCommandLine(p: GuestProfile): string {
+  // No PCI on virtio-mmio machines: without pci=off the guest probes for it, and under TCG it has hung there.
+  return `console=ttyS0 quiet panic=-1 ${p.exit === 'reboot' ? 'reboot=k' : 'reboot=t'}${p.transport === 'mmio' ? ' pci=off' : ''} isoprobe isoprobe.exit=${p.exit}`;
 }
 
 export interface LaunchContext {
@@ -75,6 +97,7 @@ export interface Vmm {
   available(): Promise<Availability>;
   version(): Promise<string>;
   launch(ctx: LaunchContext): Promise<Launch>;
+  guest(spec: VmSpec): GuestProfile;
 }
 
 export function kvmUnavailable(): string | undefined {
@@ -130,6 +153,9 @@ export interface BootTimes {
   vmm_start_to_first_result_ns: number;
   /** VMM started -> VMM exited. */
   vmm_start_to_exit_ns: number;
+  /** Who ended the VM: the guest (power-off or reboot the VMM honoured), or isoprobe once the
+   * guest's DONE frame was in and the VMM did not exit by itself within exitGraceMs. */
+  ended_by: 'guest' | 'isoprobe after DONE';
 }
 
 export class VmTarget implements Target {
@@ -237,12 +263,12 @@ class VmSession implements Session {
         }
       }
       const initramfs = join(work.dir, 'initramfs.cpio');
-      writeInitramfs(initramfs, this.kernel, plan, this.spec.probe);
+      const profile = this.vmm.guest(this.spec);
+      writeInitramfs(initramfs, this.kernel, plan, this.spec.probe, profile.transport);
       const ctx = {
         kernel: this.kernel,
         initramfs,
-        // microvm has no PCI: without pci=off the guest probes for it, and under TCG it has hung there.
-        cmdline: 'console=ttyS0 quiet panic=-1 reboot=t pci=off isoprobe',
+        cmdline: guestCommandLine(profile),
         dataFile: this.spec.dataFile,
         tap: this.tap?.tap,
         mac: macFor(`${this.tap?.tap ?? 'none'}${this.runs++}`),
@@ -253,7 +279,7 @@ class VmSession implements Session {
       };
       const launch = await this.vmm.launch(ctx);
       this.stack = { ...this.stack, emulated: launch.emulated, command: launch.argv,
-        storage: this.spec.dataFile ? `virtio-blk (virtio-mmio) backed by ${this.spec.dataFile}, host cache: ${launch.diskCache}` : 'none',
+        storage: this.spec.dataFile ? `virtio-blk (virtio-${profile.transport}) backed by ${this.spec.dataFile}, host cache: ${launch.diskCache}` : 'none',
         network: this.tap ? `virtio-net on tap ${this.tap.tap} in a namespace isoprobe made (the VMM runs there); ${launch.netBackend ?? 'tap'}` : 'loopback inside the guest',
         platform: `${launch.accel}; ${this.stack.platform!.replace(/^.*?guest kernel/, 'guest kernel')}` };
       watch?.evict();
@@ -267,6 +293,9 @@ class VmSession implements Session {
       const errors: string[] = [];
       let tReady = 0;
       let tFirst = 0;
+      let tDone = 0;
+      let endedByHost = false;
+      let graceTimer: NodeJS.Timeout | undefined;
       child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
       child.stdout.on('data', (d: Buffer) => {
         log.push(d);
@@ -277,6 +306,15 @@ class VmSession implements Session {
             results.push(f.payload);
           }
           if (f.kind === 'ERROR') errors.push(f.payload);
+          if (f.kind === 'DONE' && !tDone) {
+            // The results are in: the run ends here whether or not the VMM can be powered off
+            // from inside (Firecracker cannot; a halted guest would otherwise hold it forever).
+            tDone = performance.now();
+            graceTimer = setTimeout(() => {
+              endedByHost = true;
+              child.kill('SIGKILL');
+            }, this.spec.exitGraceMs ?? 2000);
+          }
           if (f.kind === 'SERVING' && placement === 'server-inside') {
             const o = checkNetOptions(w.kind as 'rr' | 'stream', { ...(w.options as object), connect: `${this.tap!.guestAddr}:${SERVER_PORT}` }, { allowRemote: true });
             hostClient = exec(['nsenter', `--net=/var/run/netns/${this.tap!.ns}`, probeBinaryPath(), 'net', w.kind, ...toNetProbeFlags(o)], { timeoutMs: budgetMs(w.options as never) + 60_000 })
@@ -317,6 +355,7 @@ class VmSession implements Session {
       }
       const code = await exited;
       clearTimeout(timer);
+      clearTimeout(graceTimer);
       clearInterval(onReady);
       ctl.signal?.removeEventListener('abort', onAbort);
       const tExit = performance.now();
@@ -324,7 +363,7 @@ class VmSession implements Session {
       const keepLog = () => this.keepLog(serialLog, stderr);
       if (ctl.signal?.aborted) throw new IsoprobeError('ECANCELED', `the ${this.vmm.name} guest was stopped: the run was cancelled`);
       const text = Buffer.concat(log).toString('latin1');
-      if (timedOut && !/Kernel panic/.test(text))
+      if (timedOut && !tDone && !/Kernel panic/.test(text))
         throw new IsoprobeError('ETIMEDOUT', `the ${this.vmm.name} guest did not finish within ${Math.round(limitMs / 1000)} s and was killed${tReady ? ' (the probe had started)' : ' (the probe never started)'}; serial log kept at ${keepLog()}`);
       if (/Kernel panic/.test(text)) throw new IsoprobeError('EGUEST', `the guest kernel panicked: ${/Kernel panic[^\n]*/.exec(text)![0].trim()}; serial log kept at ${keepLog()}`);
       if (!tReady) throw new IsoprobeError('EGUEST', `the guest never reported (no READY from /init within ${Math.round((tExit - t0) / 1000)} s, VMM exit code ${code}); ${stderr.trim() ? `VMM stderr: ${stderr.trim().split('\n').slice(-2).join(' | ')}; ` : ''}serial log kept at ${keepLog()}`);
@@ -344,6 +383,7 @@ class VmSession implements Session {
         vmm_start_to_probe_ns: Math.round((tReady - t0) * 1e6),
         vmm_start_to_first_result_ns: Math.round(((tFirst || tExit) - t0) * 1e6),
         vmm_start_to_exit_ns: Math.round((tExit - t0) * 1e6),
+        ended_by: endedByHost ? 'isoprobe after DONE' : 'guest',
       };
       return { ...result, target: { ...this.stack }, workload: w, placement, host_page_cache: watch?.verdict(), boot, vmm_config: launch.config } as unknown as TargetResult;
     } finally {
