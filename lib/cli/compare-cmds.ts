@@ -53,11 +53,13 @@ export function progressReporter(tty: boolean, write: (s: string) => void = (s) 
   const t0 = Date.now();
   return (done: number, total: number, etaMs: number, what: string) => {
     const eta = Number.isFinite(etaMs) ? ` ~${Math.ceil(etaMs / 1000)} s left` : '';
+    // `what` names what starts now; an empty one reports a finished measurement.
     if (!tty) {
-      if (done > 0) write(`[${done}/${total}] ${Math.round((Date.now() - t0) / 1000)} s${done < total ? eta : ''}\n`);
-      if (done < total) write(`measuring ${what}\n`);
+      if (what && done < total) write(`measuring ${what}\n`);
+      else if (!what) write(`[${done}/${total}] ${Math.round((Date.now() - t0) / 1000)} s${done < total ? eta : ''}\n`);
       return;
     }
+    if (!what) return;
     const width = 30;
     const filled = Math.round((done / total) * width);
     write(`\r\x1b[K[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total}${eta}  ${what}`);

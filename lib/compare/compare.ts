@@ -9,7 +9,7 @@ import { bootstrap, bootstrapRatio, type Interval, median, rng, stdev, mean } fr
 import type { Store } from '../store/db';
 import { makeTarget, type TargetName } from '../targets';
 import type { Session, SessionSpec, TargetResult } from '../targets/types';
-import type { Suite } from './suites';
+import type { Suite, SuiteWorkload } from './suites';
 
 export interface CompareOptions {
   targets: TargetName[];
@@ -184,30 +184,38 @@ export async function compare(o: CompareOptions): Promise<Comparison> {
     const total = o.reps * o.suite.workloads.length * o.targets.length;
     let done = 0;
     const t0 = Date.now();
+    const eta = () => (done ? ((Date.now() - t0) / done) * (total - done) : NaN);
+    // Repetitions interleave targets in a shuffled order; within one, a target runs the suite's
+    // workloads in a shuffled order as one suite (a microVM boots once for all of them).
     for (let rep = 0; rep < o.reps; rep++) {
-      for (const w of o.suite.workloads) {
-        for (const target of shuffle(o.targets, r)) {
-          if (o.signal?.aborted) throw new IsoprobeError('ECANCELED', 'the comparison was interrupted');
-          const cell = cells.find((c) => c.target === target && c.workload === w.name)!;
-          o.onProgress?.(done, total, done ? ((Date.now() - t0) / done) * (total - done) : NaN, `${w.name} on ${target} (rep ${rep + 1}/${o.reps})`);
-          if (!cell.error) {
-            try {
-              // One repetition measures at a time on this machine: another isoprobe run's load
-              // (its I/O, its echo loops, its guest boots) stays out of this one's numbers.
-              const res = await withLock('measure', { what: 'the machine (another isoprobe run is measuring)', signal: o.signal, onWait: o.onWait }, (l) => {
-                waitedMs += l.waitedMs;
-                return sessions.get(target)!.run(w.workload, { signal: o.signal });
-              });
+      for (const target of shuffle(o.targets, r)) {
+        if (o.signal?.aborted) throw new IsoprobeError('ECANCELED', 'the comparison was interrupted');
+        const todo = shuffle(o.suite.workloads, r);
+        const cellOf = (w: SuiteWorkload) => cells.find((c) => c.target === target && c.workload === w.name)!;
+        // A workload that failed on a target is recorded once, not retried.
+        const run = todo.filter((w) => !cellOf(w).error);
+        done += todo.length - run.length;
+        if (!run.length) continue;
+        o.onProgress?.(done, total, eta(), `${target} (rep ${rep + 1}/${o.reps}): ${run.map((w) => w.name).join(', ')}`);
+        // One repetition measures at a time on this machine: another isoprobe run's load (its
+        // I/O, its echo loops, its guest boots) stays out of this one's numbers.
+        await withLock('measure', { what: 'the machine (another isoprobe run is measuring)', signal: o.signal, onWait: o.onWait }, async (l) => {
+          waitedMs += l.waitedMs;
+          await sessions.get(target)!.runSuite(run.map((w) => w.workload), { signal: o.signal }, (i, res) => {
+            const w = run[i]!;
+            const cell = cellOf(w);
+            if (res instanceof Error) {
+              if ((res as IsoprobeError).code === 'ELOCKED') throw res;
+              cell.error = res.message;
+              o.store?.addFailure(runId!, w.name, target, rep, (res as IsoprobeError).code ?? 'ERROR', cell.error);
+            } else {
               cell.results.push(res);
               o.store?.addResult(runId!, w.name, target, rep, res as unknown as Record<string, unknown>);
-            } catch (e) {
-              if ((e as IsoprobeError).code === 'ECANCELED' || (e as IsoprobeError).code === 'ELOCKED' || o.signal?.aborted) throw e;
-              cell.error = (e as Error).message;  // this workload on this target cannot run: recorded, not retried
-              o.store?.addFailure(runId!, w.name, target, rep, (e as IsoprobeError).code ?? 'ERROR', cell.error);
             }
-          }
-          done++;
-        }
+            done++;
+            o.onProgress?.(done, total, eta(), '');
+          });
+        });
       }
     }
     o.onProgress?.(total, total, 0, 'done');

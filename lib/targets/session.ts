@@ -81,6 +81,16 @@ export class CacheWatch {
   }
 }
 
+/** The prefix of a target's work folders: what its sessions make and what the leftover scan looks for. */
+export function workDirPrefix(target: string): string {
+  return `isoprobe-${target}-`;
+}
+
+/** Whether a block workload writes its data (write patterns, and --verify, which lays out its pattern). */
+export function writesData(o: { pattern?: unknown; verify?: unknown }): boolean {
+  return /write|rw/.test(String(o.pattern ?? 'randread')) || o.verify === true;
+}
+
 export function tempWorkDir(prefix: string): { dir: string; remove: () => void } {
   const dir = mkdtempSync(join(process.env.ISOPROBE_TMP || tmpdir(), `${prefix}${OWNER}-`));
   return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
@@ -143,14 +153,29 @@ export class ProbeSession {
     return this.runNet(w, ctl);
   }
 
+  async runSuite(ws: Workload[], ctl: RunControl = {}, onEach?: (i: number, r: TargetResult | Error) => void): Promise<(TargetResult | Error)[]> {
+    const out: (TargetResult | Error)[] = [];
+    for (const [i, w] of ws.entries()) {
+      let r: TargetResult | Error;
+      try {
+        r = await this.run(w, ctl);
+      } catch (e) {
+        if ((e as IsoprobeError).code === 'ECANCELED' || ctl.signal?.aborted) throw e;
+        r = e as Error;
+      }
+      out.push(r);
+      onEach?.(i, r);
+    }
+    return out;
+  }
+
   private async runBlock(w: Extract<Workload, { kind: 'block' }>, ctl: RunControl): Promise<TargetResult> {
     const { dataPathInside, hostDataFile } = this.p;
     if (!dataPathInside || !hostDataFile) throw new IsoprobeError('EINVALOPT', `${this.stack.target}: this session has no data file; start it with dataFile`, { option: 'file' });
     const input = { ...w.options, file: dataPathInside };
     // The file is isoprobe's own (ensureDataFile made it): inside, the probe cannot see the
     // ownership tag through every runtime (gVisor's gofer), so it is told.
-    const writes = /write|rw/.test(String(w.options.pattern ?? 'randread')) || w.options.verify === true;
-    if (writes) Object.assign(input, { destructive: true, force: this.p.dataIsDevice === true });
+    if (writesData(w.options)) Object.assign(input, { destructive: true, force: this.p.dataIsDevice === true });
     const o = checkBlockOptions(input);
     // Another run on the same file would be in this one's numbers and its cache verdict: held from
     // the eviction to the verdict (the probe inside also flocks what it opens, where it can reach

@@ -81,6 +81,11 @@ export interface SessionSpec {
 export interface Session {
   readonly stack: StackInfo;
   run(w: Workload, ctl?: RunControl): Promise<TargetResult>;
+  /**
+   * Several workloads in the order given, each its own result or error (one failing does not stop
+   * the others; a cancellation does). A microVM runs them all in one boot.
+   */
+  runSuite(ws: Workload[], ctl?: RunControl, onEach?: (i: number, r: TargetResult | Error) => void): Promise<(TargetResult | Error)[]>;
   stop(): Promise<void>;
 }
 

@@ -13,7 +13,7 @@ import { cacheDir, debianCloudKernel, type GuestKernel, type Transport, userKern
 import { uniqueName } from '../net/netns';
 import { probeBinaryPath } from '../paths';
 import { checkBlockOptions, fileSha256 } from '../probe/block';
-import { checkNetOptions, spawnEchoServer } from '../probe/net';
+import { checkNetOptions, type EchoServerHandle, spawnEchoServer } from '../probe/net';
 import { toNetProbeFlags } from '../probe/net-options';
 import { toProbeFlags } from '../probe/options';
 import { native } from '../probe/native';
@@ -21,8 +21,8 @@ import type { BlockResult, NetResult } from '../probe/types';
 import { exec, must } from './exec';
 import { FrameReader } from './frames';
 import { dataFileResource, withLock } from '../lock';
-import { CacheWatch, checkPlacedProbe, DEFAULT_DATA_SIZE, ensureDataFile, SERVER_PORT, tempWorkDir, workloadNs } from './session';
-import type { Availability, Placement, Session, SessionSpec, StackInfo, Target, TargetResult, Workload } from './types';
+import { CacheWatch, checkPlacedProbe, DEFAULT_DATA_SIZE, ensureDataFile, SERVER_PORT, tempWorkDir, workDirPrefix, workloadNs, writesData } from './session';
+import type { Availability, HostPageCache, Placement, Session, SessionSpec, StackInfo, Target, TargetResult, Workload } from './types';
 import type { RunControl } from '../probe/block';
 
 export interface VmSpec extends SessionSpec {
@@ -186,6 +186,36 @@ function budgetMs(o: { duration?: unknown; warmup?: unknown }): number {
   return workloadNs(o) / 1e6;
 }
 
+/** One step of a boot's plan: the workload, its plan lines, and what the host keeps for it. */
+interface Step {
+  w: Workload;
+  placement?: Placement;
+  watch?: CacheWatch;
+  /** Refused before the boot (its options): it has no plan lines and fails alone. */
+  error?: Error;
+  /** Which RESULT frame is its own (the k-th "run" line of the plan). */
+  result?: number;
+}
+
+/** Everything one boot produced: frames in order, timing, and how it ended. */
+interface BootOutcome {
+  results: string[];
+  verdicts: (HostPageCache | undefined)[];
+  errors: string[];
+  hostClient?: Promise<NetResult>;
+  times: { t0: number; tReady: number; tFirst: number; tDone: number; tExit: number };
+  endedByHost: boolean;
+  timedOut: boolean;
+  limitMs: number;
+  code: number | null;
+  serial: string;
+  keepLog: () => string;
+  launch: Launch;
+  damaged: string[];
+  /** The VMM's last stderr lines. */
+  stderrTail: string;
+}
+
 class VmSession implements Session {
   private runs = 0;
   stack: StackInfo;
@@ -197,7 +227,7 @@ class VmSession implements Session {
       kind: 'vm',
       runtime: vmm.name,
       runtime_version: version,
-      storage: spec.dataFile ? `virtio-blk (virtio-mmio) backed by ${spec.dataFile}` : 'none',
+      storage: spec.dataFile ? `virtio-blk backed by ${spec.dataFile}` : 'none',
       network: tap ? `virtio-net on tap ${tap.tap} in a namespace isoprobe made (the VMM runs there)` : 'loopback inside the guest',
       cgroup_limits: 'none',
       probe_sha256: fileSha256(spec.probe ?? probeBinaryPath()),
@@ -206,190 +236,268 @@ class VmSession implements Session {
     };
   }
 
-  /**
-   * One boot per workload. A guest that never reaches /init (a rare early-boot hang seen under
-   * TCG) is booted once more; the result says so (boot.attempts) and keeps the first error.
-   */
   async run(w: Workload, ctl: RunControl = {}): Promise<TargetResult> {
-    // Every boot attaches the data disk (a second VMM on it would be refused its image lock, and
-    // another run's I/O would land in this one's numbers): the file is held for the whole run.
-    if (!this.spec.dataFile) return this.runRetrying(w, ctl);
-    return withLock(dataFileResource(this.spec.dataFile), { what: `the data file ${this.spec.dataFile}`, signal: ctl.signal }, () => this.runRetrying(w, ctl));
+    const [r] = await this.runSuite([w], ctl);
+    if (r instanceof Error) throw r;
+    return r!;
   }
 
-  private async runRetrying(w: Workload, ctl: RunControl): Promise<TargetResult> {
+  /**
+   * Every workload in one boot, in the order given: block workloads behind a gate at which the
+   * host drops its cached pages of the backing file (and the guest its own), so each is measured
+   * cold and gets its own cache verdict. A workload that fails fails alone; a guest that dies
+   * fails the workloads it had not finished. Placement server-inside needs a boot of its own (the
+   * guest serves while the host measures). Every boot attaches the data disk, so the file is held
+   * for the whole boot (a second VMM on it would be refused its image lock).
+   */
+  async runSuite(ws: Workload[], ctl: RunControl = {}, onEach?: (i: number, r: TargetResult | Error) => void): Promise<(TargetResult | Error)[]> {
+    const out: (TargetResult | Error)[] = new Array(ws.length);
+    const serverInside = (w: Workload) => w.kind !== 'block' && (w.placement ?? (this.tap ? 'client-inside' : 'loopback')) === 'server-inside';
+    const groups = [ws.map((_, i) => i).filter((i) => !serverInside(ws[i]!)), ...ws.map((_, i) => i).filter((i) => serverInside(ws[i]!)).map((i) => [i])];
+    for (const g of groups.filter((x) => x.length)) {
+      const rs = this.spec.dataFile
+        ? await withLock(dataFileResource(this.spec.dataFile), { what: `the data file ${this.spec.dataFile}`, signal: ctl.signal }, () => this.bootRetrying(g.map((i) => ws[i]!), ctl))
+        : await this.bootRetrying(g.map((i) => ws[i]!), ctl);
+      rs.forEach((r, k) => {
+        out[g[k]!] = r;
+        onEach?.(g[k]!, r);
+      });
+    }
+    return out;
+  }
+
+  /** A guest that never reaches /init (a rare early-boot hang seen under TCG) is booted once more. */
+  private async bootRetrying(ws: Workload[], ctl: RunControl): Promise<(TargetResult | Error)[]> {
     try {
-      return await this.runOnce(w, ctl);
+      return await this.boot(ws, ctl, 1);
     } catch (e) {
       const err = e as IsoprobeError;
       if (err.code !== 'ETIMEDOUT' || !/the probe never started/.test(err.message) || ctl.signal?.aborted) throw e;
-      const r = await this.runOnce(w, ctl);
-      (r as unknown as { boot: Record<string, unknown> }).boot.attempts = 2;
-      (r as unknown as { boot: Record<string, unknown> }).boot.first_attempt = err.message;
-      return r;
+      return this.boot(ws, ctl, 2, err.message);
     }
   }
 
-  private async runOnce(w: Workload, ctl: RunControl): Promise<TargetResult> {
-    const work = tempWorkDir(`isoprobe-${this.vmm.name}-`);
-    const serialLog = join(work.dir, 'serial.log');
-    let server: Awaited<ReturnType<typeof spawnEchoServer>> | undefined;
-    let hostClient: Promise<NetResult> | undefined;
-    const placement: Placement | undefined = w.kind === 'block' ? undefined : (w.placement ?? (this.tap ? 'client-inside' : 'loopback'));
+  private async boot(ws: Workload[], ctl: RunControl, attempt: number, firstAttempt?: string): Promise<(TargetResult | Error)[]> {
+    const work = tempWorkDir(workDirPrefix(this.vmm.name));
+    const servers = new Map<string, EchoServerHandle>();
     try {
-      const plan: string[] = [...(this.spec.planPrefix ?? [])];
-      if (this.tap) plan.push(`net eth0 ${this.tap.guestAddr}/30`);
-      let watch: CacheWatch | undefined;
-      if (w.kind === 'block') {
-        if (!this.spec.dataFile) throw new IsoprobeError('EINVALOPT', `${this.vmm.name}: this session has no data disk; start it with dataFile`, { option: 'file' });
-        const writes = /write|rw/.test(String(w.options.pattern ?? 'randread')) || w.options.verify === true;
-        // /dev/vda is isoprobe's own file: writes are allowed without a signature check.
-        const o = checkBlockOptions({ ...w.options, file: '/dev/vda', ...(writes ? { destructive: true, force: true } : {}) });
-        plan.push(`run block ${toProbeFlags(o).join(' ')}`);
-        watch = new CacheWatch(this.spec.dataFile);
-      } else {
-        if (placement !== 'loopback' && !this.tap) throw new IsoprobeError('EINVALOPT', `${this.vmm.name}: placement ${placement} needs the session's network`, { option: 'placement' });
-        if (placement === 'loopback') {
-          const o = checkNetOptions(w.kind, { ...w.options, connect: '127.0.0.1:1' });
-          plan.push(`run net ${w.kind} --loopback ${toNetProbeFlags(o).filter((f) => !f.startsWith('--connect=')).join(' ')}`);
-        } else if (placement === 'client-inside') {
-          server = await spawnEchoServer({ bind: `${this.tap!.hostAddr}:0`, proto: w.options.proto ?? 'tcp' },
-            { command: ['nsenter', `--net=/var/run/netns/${this.tap!.ns}`, probeBinaryPath()], check: { allowRemote: true } });
-          const o = checkNetOptions(w.kind, { ...w.options, connect: server.address }, { allowRemote: true });
-          plan.push(`run net ${w.kind} ${toNetProbeFlags(o).join(' ')}`);
-        } else {
-          const seconds = Math.ceil(budgetMs(w.options as never) / 1000) + 5;
-          plan.push(`serve 0.0.0.0:${SERVER_PORT} ${seconds}`);
-        }
-      }
-      const initramfs = join(work.dir, 'initramfs.cpio');
-      const profile = this.vmm.guest(this.spec);
-      writeInitramfs(initramfs, this.kernel, plan, this.spec.probe, profile.transport);
-      const ctx = {
-        kernel: this.kernel,
-        initramfs,
-        cmdline: guestCommandLine(profile),
-        dataFile: this.spec.dataFile,
-        tap: this.tap?.tap,
-        mac: macFor(`${this.tap?.tap ?? 'none'}${this.runs++}`),
-        vcpus: this.spec.vcpus ?? 2,
-        memMiB: this.spec.memMiB ?? 512,
-        workDir: work.dir,
-        spec: this.spec,
-      };
-      const launch = await this.vmm.launch(ctx);
-      this.stack = { ...this.stack, emulated: launch.emulated, command: launch.argv,
-        storage: this.spec.dataFile ? `virtio-blk (virtio-${profile.transport}) backed by ${this.spec.dataFile}, host cache: ${launch.diskCache}` : 'none',
-        network: this.tap ? `virtio-net on tap ${this.tap.tap} in a namespace isoprobe made (the VMM runs there); ${launch.netBackend ?? 'tap'}` : 'loopback inside the guest',
-        platform: `${launch.accel}; ${this.stack.platform!.replace(/^.*?guest kernel/, 'guest kernel')}` };
-      watch?.evict();
-      const argv = this.tap ? ['nsenter', `--net=/var/run/netns/${this.tap.ns}`, ...launch.argv] : launch.argv;
-      const t0 = performance.now();
-      const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
-      const reader = new FrameReader();
-      const log: Buffer[] = [];
-      let stderr = '';
-      const results: string[] = [];
-      const errors: string[] = [];
-      let tReady = 0;
-      let tFirst = 0;
-      let tDone = 0;
-      let endedByHost = false;
-      let graceTimer: NodeJS.Timeout | undefined;
-      child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-      child.stdout.on('data', (d: Buffer) => {
-        log.push(d);
-        for (const f of reader.push(d)) {
-          if (f.kind === 'READY' && !tReady) tReady = performance.now();
-          if (f.kind === 'RESULT') {
-            if (!tFirst) tFirst = performance.now();
-            results.push(f.payload);
-          }
-          if (f.kind === 'ERROR') errors.push(f.payload);
-          if (f.kind === 'DONE' && !tDone) {
-            // The results are in: the run ends here whether or not the VMM can be powered off
-            // from inside (Firecracker cannot; a halted guest would otherwise hold it forever).
-            tDone = performance.now();
-            graceTimer = setTimeout(() => {
-              endedByHost = true;
-              child.kill('SIGKILL');
-            }, this.spec.exitGraceMs ?? 2000);
-          }
-          if (f.kind === 'SERVING' && placement === 'server-inside') {
-            const o = checkNetOptions(w.kind as 'rr' | 'stream', { ...(w.options as object), connect: `${this.tap!.guestAddr}:${SERVER_PORT}` }, { allowRemote: true });
-            hostClient = exec(['nsenter', `--net=/var/run/netns/${this.tap!.ns}`, probeBinaryPath(), 'net', w.kind, ...toNetProbeFlags(o)], { timeoutMs: budgetMs(w.options as never) + 60_000 })
-              .then((r) => {
-                if (!tFirst) tFirst = performance.now();
-                const j = JSON.parse(r.stdout.trim().split('\n').pop() || '{}');
-                if (j.error) throw fromCoreError(j.error);
-                return j as NetResult;
-              });
-          }
-        }
-      });
-      const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-      const onAbort = () => child.kill('SIGKILL');
-      ctl.signal?.addEventListener('abort', onAbort, { once: true });
-      const bootMs = (this.spec.bootTimeoutS ?? 60) * 1000;
-      let limitMs = bootMs;
-      let timedOut = false;
-      const kill = () => {
-        timedOut = true;
-        child.kill('SIGKILL');
-      };
-      // Until /init reports, the boot limit; then the workload's own time plus the same margin.
-      let timer = setTimeout(kill, bootMs);
-      const onReady = setInterval(() => {
-        if (!tReady) return;
-        clearInterval(onReady);
-        clearTimeout(timer);
-        limitMs = (tReady - t0) + budgetMs(w.options as never) + bootMs;
-        timer = setTimeout(kill, limitMs - (performance.now() - t0));
-      }, 50);
-      try {
-        if (launch.afterSpawn) await launch.afterSpawn();
-      } catch (e) {
-        child.kill('SIGKILL');
-        await exited;
-        throw e;
-      }
-      const code = await exited;
-      clearTimeout(timer);
-      clearTimeout(graceTimer);
-      clearInterval(onReady);
-      ctl.signal?.removeEventListener('abort', onAbort);
-      const tExit = performance.now();
-      writeFileSync(serialLog, Buffer.concat(log));
-      const keepLog = () => this.keepLog(serialLog, stderr);
+      const p = await this.plan(ws, servers);
+      const o = await this.launchAndWatch(p, work.dir, ctl);
       if (ctl.signal?.aborted) throw new IsoprobeError('ECANCELED', `the ${this.vmm.name} guest was stopped: the run was cancelled`);
-      const text = Buffer.concat(log).toString('latin1');
-      if (timedOut && !tDone && !/Kernel panic/.test(text))
-        throw new IsoprobeError('ETIMEDOUT', `the ${this.vmm.name} guest did not finish within ${Math.round(limitMs / 1000)} s and was killed${tReady ? ' (the probe had started)' : ' (the probe never started)'}; serial log kept at ${keepLog()}`);
-      if (/Kernel panic/.test(text)) throw new IsoprobeError('EGUEST', `the guest kernel panicked: ${/Kernel panic[^\n]*/.exec(text)![0].trim()}; serial log kept at ${keepLog()}`);
-      if (!tReady) throw new IsoprobeError('EGUEST', `the guest never reported (no READY from /init within ${Math.round((tExit - t0) / 1000)} s, VMM exit code ${code}); ${stderr.trim() ? `VMM stderr: ${stderr.trim().split('\n').slice(-2).join(' | ')}; ` : ''}serial log kept at ${keepLog()}`);
-      if (errors.length) throw new IsoprobeError('EGUEST', `the guest reported: ${errors.map((e) => JSON.parse(e).message).join('; ')}; serial log kept at ${keepLog()}`);
-      let result: BlockResult | NetResult;
-      if (placement === 'server-inside') {
-        if (!hostClient) throw new IsoprobeError('EGUEST', `the guest never served; serial log kept at ${keepLog()}`);
-        result = await hostClient;
-      } else {
-        if (!results.length) throw new IsoprobeError('EGUEST', `the guest printed no result${reader.damaged.length ? ` (${reader.damaged.join('; ')})` : ''}; serial log kept at ${keepLog()}`);
-        const j = JSON.parse(results[0]!);
-        if (j.error) throw fromCoreError(j.error);
-        result = checkPlacedProbe(j, this.stack);
-      }
-      const boot: BootTimes & { attempts: number } = {
-        attempts: 1,
-        vmm_start_to_probe_ns: Math.round((tReady - t0) * 1e6),
-        vmm_start_to_first_result_ns: Math.round(((tFirst || tExit) - t0) * 1e6),
-        vmm_start_to_exit_ns: Math.round((tExit - t0) * 1e6),
-        ended_by: endedByHost ? 'isoprobe after DONE' : 'guest',
-      };
-      return { ...result, target: { ...this.stack }, workload: w, placement, host_page_cache: watch?.verdict(), boot, vmm_config: launch.config } as unknown as TargetResult;
+      const whole = this.wholeBootError(o, p.steps.filter((s) => s.result !== undefined).length);
+      // A guest that never started /init: the boot failed, not a workload (it is retried once).
+      if (whole && !o.times.tReady && o.timedOut) throw whole;
+      return await this.assemble(p, o, whole, attempt, firstAttempt);
     } finally {
-      await server?.stop();
+      for (const s of servers.values()) await s.stop();
       work.remove();
     }
+  }
+
+  /** The plan lines for the workloads, and the echo servers the host runs for them. */
+  private async plan(ws: Workload[], servers: Map<string, EchoServerHandle>): Promise<{ steps: Step[]; lines: string[] }> {
+    const lines: string[] = [...(this.spec.planPrefix ?? [])];
+    if (this.tap) lines.push(`net eth0 ${this.tap.guestAddr}/30`);
+    const steps: Step[] = [];
+    let runs = 0;
+    for (const [i, w] of ws.entries()) {
+      try {
+        steps.push(await this.planStep(i, w, lines, servers));
+        if (steps[i]!.placement !== 'server-inside') steps[i]!.result = runs++;
+      } catch (e) {
+        steps.push({ w, error: e as Error });
+      }
+    }
+    return { steps, lines };
+  }
+
+  private async planStep(i: number, w: Workload, lines: string[], servers: Map<string, EchoServerHandle>): Promise<Step> {
+    if (w.kind === 'block') {
+      if (!this.spec.dataFile) throw new IsoprobeError('EINVALOPT', `${this.vmm.name}: this session has no data disk; start it with dataFile`, { option: 'file' });
+      // /dev/vda is isoprobe's own file: writes are allowed without a signature check.
+      const o = checkBlockOptions({ ...w.options, file: '/dev/vda', ...(writesData(w.options) ? { destructive: true, force: true } : {}) });
+      lines.push(`gate ${i}`, `run block ${toProbeFlags(o).join(' ')}`);
+      return { w, watch: new CacheWatch(this.spec.dataFile) };
+    }
+    const placement: Placement = w.placement ?? (this.tap ? 'client-inside' : 'loopback');
+    if (placement !== 'loopback' && !this.tap) throw new IsoprobeError('EINVALOPT', `${this.vmm.name}: placement ${placement} needs the session's network`, { option: 'placement' });
+    if (placement === 'loopback') {
+      const o = checkNetOptions(w.kind, { ...w.options, connect: '127.0.0.1:1' });
+      lines.push(`run net ${w.kind} --loopback ${toNetProbeFlags(o).filter((f) => !f.startsWith('--connect=')).join(' ')}`);
+    } else if (placement === 'client-inside') {
+      const proto = w.options.proto ?? 'tcp';
+      if (!servers.has(proto)) {
+        servers.set(proto, await spawnEchoServer({ bind: `${this.tap!.hostAddr}:0`, proto },
+          { command: ['nsenter', `--net=/var/run/netns/${this.tap!.ns}`, probeBinaryPath()], check: { allowRemote: true } }));
+      }
+      const o = checkNetOptions(w.kind, { ...w.options, connect: servers.get(proto)!.address }, { allowRemote: true });
+      lines.push(`run net ${w.kind} ${toNetProbeFlags(o).join(' ')}`);
+    } else {
+      lines.push(`serve 0.0.0.0:${SERVER_PORT} ${Math.ceil(budgetMs(w.options as never) / 1000) + 5}`);
+    }
+    return { w, placement };
+  }
+
+  /** Boots the VMM with the plan, answers its gates, and collects its frames until it ends. */
+  private async launchAndWatch(p: { steps: Step[]; lines: string[] }, dir: string, ctl: RunControl): Promise<BootOutcome> {
+    const { steps } = p;
+    const initramfs = join(dir, 'initramfs.cpio');
+    const profile = this.vmm.guest(this.spec);
+    writeInitramfs(initramfs, this.kernel, p.lines, this.spec.probe, profile.transport);
+    const launch = await this.vmm.launch({
+      kernel: this.kernel, initramfs, cmdline: guestCommandLine(profile), dataFile: this.spec.dataFile, tap: this.tap?.tap,
+      mac: macFor(`${this.tap?.tap ?? 'none'}${this.runs++}`), vcpus: this.spec.vcpus ?? 2, memMiB: this.spec.memMiB ?? 512, workDir: dir, spec: this.spec,
+    });
+    this.stack = { ...this.stack, emulated: launch.emulated, command: launch.argv,
+      storage: this.spec.dataFile ? `virtio-blk (virtio-${profile.transport}) backed by ${this.spec.dataFile}, host cache: ${launch.diskCache}` : 'none',
+      network: this.tap ? `virtio-net (virtio-${profile.transport}) on tap ${this.tap.tap} in a namespace isoprobe made (the VMM runs there); ${launch.netBackend ?? 'tap'}` : 'loopback inside the guest',
+      platform: `${launch.accel}; ${this.stack.platform!.replace(/^.*?guest kernel/, 'guest kernel')}` };
+    const argv = this.tap ? ['nsenter', `--net=/var/run/netns/${this.tap.ns}`, ...launch.argv] : launch.argv;
+    const times = { t0: performance.now(), tReady: 0, tFirst: 0, tDone: 0, tExit: 0 };
+    const child = spawn(argv[0]!, argv.slice(1), { stdio: ['pipe', 'pipe', 'pipe'] });
+    child.stdin.on('error', () => undefined);  // the VMM may be gone when a late answer is written
+    const reader = new FrameReader();
+    const log: Buffer[] = [];
+    let stderr = '';
+    const o = { results: [] as string[], verdicts: [] as (HostPageCache | undefined)[], errors: [] as string[], hostClient: undefined as Promise<NetResult> | undefined };
+    let endedByHost = false;
+    let timedOut = false;
+    let graceTimer: NodeJS.Timeout | undefined;
+    const marginMs = (this.spec.bootTimeoutS ?? 60) * 1000;
+    let limitMs = marginMs;
+    let timer: NodeJS.Timeout | undefined;
+    // Until /init reports, the boot limit; then each workload's own time plus the same margin.
+    const arm = (ms: number) => {
+      clearTimeout(timer);
+      limitMs = performance.now() - times.t0 + ms;
+      timer = setTimeout(() => {
+        timedOut = true;
+        child.kill('SIGKILL');
+      }, ms);
+    };
+    const runStep = () => steps.find((s) => s.result === o.results.length);
+    arm(marginMs);
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.stdout.on('data', (d: Buffer) => {
+      log.push(d);
+      for (const f of reader.push(d)) {
+        if (f.kind === 'READY' && !times.tReady) {
+          times.tReady = performance.now();
+          arm(budgetMs((runStep()?.w.options ?? {}) as never) + marginMs);
+        } else if (f.kind === 'GATE') {
+          // Before a block workload: the host's cached pages of the backing file are dropped now.
+          const n = (JSON.parse(f.payload) as { gate: number }).gate;
+          steps[n]?.watch?.evict();
+          child.stdin.write(`GO ${n}\n`);
+        } else if (f.kind === 'RESULT') {
+          if (!times.tFirst) times.tFirst = performance.now();
+          o.verdicts.push(runStep()?.watch?.verdict());
+          o.results.push(f.payload);
+          const next = runStep();
+          arm(next ? budgetMs(next.w.options as never) + marginMs : marginMs);
+        } else if (f.kind === 'ERROR') {
+          o.errors.push(f.payload);
+        } else if (f.kind === 'SERVING' && steps[0]?.placement === 'server-inside') {
+          o.hostClient = this.measureFromHost(steps[0].w as Extract<Workload, { kind: 'rr' | 'stream' }>).then((r) => {
+            if (!times.tFirst) times.tFirst = performance.now();
+            return r;
+          });
+          o.hostClient.catch(() => undefined);
+        } else if (f.kind === 'DONE' && !times.tDone) {
+          // The results are in: the run ends here whether or not the VMM can be powered off
+          // from inside (Firecracker cannot; a halted guest would otherwise hold it forever).
+          times.tDone = performance.now();
+          clearTimeout(timer);
+          graceTimer = setTimeout(() => {
+            endedByHost = true;
+            child.kill('SIGKILL');
+          }, this.spec.exitGraceMs ?? 2000);
+        }
+      }
+    });
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    const onAbort = () => child.kill('SIGKILL');
+    ctl.signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      if (launch.afterSpawn) await launch.afterSpawn();
+    } catch (e) {
+      child.kill('SIGKILL');
+      await exited;
+      clearTimeout(timer);
+      throw e;
+    }
+    const code = await exited;
+    clearTimeout(timer);
+    clearTimeout(graceTimer);
+    ctl.signal?.removeEventListener('abort', onAbort);
+    times.tExit = performance.now();
+    const serialLog = join(dir, 'serial.log');
+    writeFileSync(serialLog, Buffer.concat(log));
+    let kept: string | undefined;
+    return { ...o, times, endedByHost, timedOut, limitMs, code, serial: Buffer.concat(log).toString('latin1'), keepLog: () => (kept ??= this.keepLog(serialLog, stderr)), launch,
+      damaged: reader.damaged, stderrTail: stderr.trim().split('\n').slice(-2).join(' | ') };
+  }
+
+  /** Placement server-inside: the guest serves, isoprobe's own client measures from the tap's namespace. */
+  private async measureFromHost(w: Extract<Workload, { kind: 'rr' | 'stream' }>): Promise<NetResult> {
+    const o = checkNetOptions(w.kind, { ...w.options, connect: `${this.tap!.guestAddr}:${SERVER_PORT}` }, { allowRemote: true });
+    const r = await exec(['nsenter', `--net=/var/run/netns/${this.tap!.ns}`, probeBinaryPath(), 'net', w.kind, ...toNetProbeFlags(o)], { timeoutMs: budgetMs(w.options as never) + 60_000 });
+    const j = JSON.parse(r.stdout.trim().split('\n').pop() || '{}');
+    if (j.error) throw fromCoreError(j.error);
+    return j as NetResult;
+  }
+
+  /** Why the boot as a whole went wrong, if it did (applies to every workload it did not finish). */
+  private wholeBootError(o: BootOutcome, n: number): IsoprobeError | undefined {
+    const log = () => o.keepLog();
+    const panic = /Kernel panic[^\n]*/.exec(o.serial)?.[0].trim();
+    if (o.timedOut && !o.times.tDone && !panic)
+      return new IsoprobeError('ETIMEDOUT', `the ${this.vmm.name} guest did not finish within ${Math.round(o.limitMs / 1000)} s and was killed${o.times.tReady ? ' (the probe had started)' : ' (the probe never started)'}; serial log kept at ${log()}`);
+    if (panic) return new IsoprobeError('EGUEST', `the guest kernel panicked: ${panic}; serial log kept at ${log()}`);
+    if (!o.times.tReady) {
+      const vmmErr = o.stderrTail;
+      return new IsoprobeError('EGUEST', `the guest never reported (no READY from /init within ${Math.round((o.times.tExit - o.times.t0) / 1000)} s, VMM exit code ${o.code}); ${vmmErr ? `VMM stderr: ${vmmErr}; ` : ''}serial log kept at ${log()}`);
+    }
+    if (o.errors.length) return new IsoprobeError('EGUEST', `the guest reported: ${o.errors.map((e) => JSON.parse(e).message).join('; ')}; serial log kept at ${log()}`);
+    if (o.results.length < n && !o.hostClient)
+      return new IsoprobeError('EGUEST', `the guest printed no result${o.damaged.length ? ` (${o.damaged.join('; ')})` : ''}${n > 1 ? ` for ${n - o.results.length} of its ${n} workloads` : ''}; serial log kept at ${log()}`);
+    return undefined;
+  }
+
+  /** One result or error per workload, with the stack, the cache verdict and the boot's times. */
+  private async assemble(p: { steps: Step[] }, o: BootOutcome, whole: IsoprobeError | undefined, attempt: number, firstAttempt?: string): Promise<(TargetResult | Error)[]> {
+    const { t0, tReady, tFirst, tExit } = o.times;
+    const boot: BootTimes & Record<string, unknown> = {
+      attempts: attempt,
+      ...(firstAttempt ? { first_attempt: firstAttempt } : {}),
+      vmm_start_to_probe_ns: Math.round((tReady - t0) * 1e6),
+      vmm_start_to_first_result_ns: Math.round(((tFirst || tExit) - t0) * 1e6),
+      vmm_start_to_exit_ns: Math.round((tExit - t0) * 1e6),
+      ended_by: o.endedByHost ? 'isoprobe after DONE' : 'guest',
+      workloads_in_boot: p.steps.length,
+    };
+    const out: (TargetResult | Error)[] = [];
+    for (const [k, s] of p.steps.entries()) {
+      try {
+        let result: BlockResult | NetResult;
+        if (s.error) throw s.error;
+        if (s.placement === 'server-inside') {
+          if (!o.hostClient) throw whole ?? new IsoprobeError('EGUEST', `the guest never served; serial log kept at ${o.keepLog()}`);
+          result = await o.hostClient;
+        } else {
+          const payload = o.results[s.result!];
+          if (payload === undefined) throw whole ?? new IsoprobeError('EGUEST', `the guest printed no result; serial log kept at ${o.keepLog()}`);
+          const j = JSON.parse(payload);
+          if (j.error) throw fromCoreError(j.error);
+          result = checkPlacedProbe(j, this.stack);
+        }
+        out.push({ ...result, target: { ...this.stack }, workload: s.w, placement: s.placement, host_page_cache: o.verdicts[s.result ?? -1],
+          boot: { ...boot, position: k }, vmm_config: o.launch.config } as unknown as TargetResult);
+      } catch (e) {
+        out.push(e as Error);
+      }
+    }
+    return out;
   }
 
   /** Copies a serial log (and the VMM's stderr) where it outlives the run; returns the path. */

@@ -15,6 +15,7 @@
 #include <fcntl.h>
 #include <net/if.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/reboot.h>
@@ -137,6 +138,37 @@ bool configure(const std::string& ifname, const std::string& cidr, std::string* 
   return ok;
 }
 
+// A gate: tells the host (frame GATE) and waits for its "GO <n>" line on the console, at most
+// `limit_s` seconds. The guest's own page cache is dropped first, like the host's.
+bool gate(unsigned n, int limit_s) {
+  sync();
+  int fd = open("/proc/sys/vm/drop_caches", O_WRONLY | O_CLOEXEC);
+  if (fd >= 0) {
+    (void)!write(fd, "3\n", 2);
+    close(fd);
+  }
+  emit("GATE", "{\"gate\":" + std::to_string(n) + "}");
+  const std::string want = "GO " + std::to_string(n);
+  std::string line;
+  for (int waited_ms = 0; waited_ms < limit_s * 1000;) {
+    pollfd p{0, POLLIN, 0};
+    int r = poll(&p, 1, 100);
+    if (r <= 0) {
+      waited_ms += 100;
+      continue;
+    }
+    char c;
+    if (read(0, &c, 1) != 1) continue;
+    if (c == '\n' || c == '\r') {
+      if (line == want) return true;
+      line.clear();
+    } else if (line.size() < 64) {
+      line += c;
+    }
+  }
+  return false;
+}
+
 void wait_for_iface(const std::string& ifname, int ms) {
   std::string path = "/sys/class/net/" + ifname;
   for (int i = 0; i < ms / 10 && access(path.c_str(), F_OK) != 0; i++) usleep(10000);
@@ -167,9 +199,11 @@ int run_as_init(int, char**) {
     dup2(con, 2);
   }
   // Raw output: no "\n" -> "\r\n" translation, so frames arrive byte for byte as written.
+  // Input: the host's "GO <n>" lines at gates, not echoed back into the frames.
   termios t;
   if (tcgetattr(1, &t) == 0) {
     t.c_oflag &= ~tcflag_t(OPOST);
+    t.c_lflag &= ~tcflag_t(ECHO | ECHONL);
     tcsetattr(1, TCSANOW, &t);
   }
   setvbuf(stdout, nullptr, _IOFBF, 1 << 16);
@@ -209,6 +243,9 @@ int run_as_init(int, char**) {
       }
       case PlanStep::Hold:
         sleep(step.seconds);
+        break;
+      case PlanStep::Gate:
+        if (!gate(step.seconds, 120)) emit("ERROR", stage_json("gate", "no GO " + std::to_string(step.seconds) + " from the host within 120 s"));
         break;
       case PlanStep::Exit:
         // For tests of the host side: PID 1 exiting makes the kernel panic.

@@ -46,6 +46,10 @@ PlanStep parse_plan_line(const std::string& line) {
     p.args = {w[1]};
   } else if (d == "hold" && w.size() == 2 && seconds_of(w[1], &p.seconds)) {
     p.kind = PlanStep::Hold;
+  } else if (d == "gate" && w.size() == 2 && seconds_of(w[1], &p.seconds)) {
+    // The guest stops here until the host answers "GO <n>" on the console (it evicts its page
+    // cache of the backing file first, so each block workload of one boot is measured cold).
+    p.kind = PlanStep::Gate;
   } else if (d == "exit" && w.size() == 1) {
     p.kind = PlanStep::Exit;
   } else if (d == "run" && w.size() > 1 && w.size() <= 128) {

@@ -7,9 +7,9 @@
 namespace isoprobe {
 
 struct PlanStep {
-  enum Kind { Net, Serve, Run, Hold, Exit, Skip, Invalid } kind = Invalid;
+  enum Kind { Net, Serve, Run, Hold, Gate, Exit, Skip, Invalid } kind = Invalid;
   std::vector<std::string> args;  // Net: iface, cidr; Serve: addr, seconds; Run: probe argv; Hold: seconds
-  unsigned seconds = 0;
+  unsigned seconds = 0;           // Serve, Hold: seconds; Gate: the gate's number
   std::string error;              // Invalid: why
 };
 

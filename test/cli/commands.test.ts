@@ -129,14 +129,16 @@ test.serial('net serve stops on SIGTERM too, and with --duration by itself', asy
 test('compare without a terminal prints one line per measurement, each ending in a newline', (t) => {
   let text = '';
   const p = progressReporter(false, (s) => (text += s));
-  p(0, 3, NaN, 'a on host (rep 1/1)');
-  p(1, 3, 2000, 'a on runc (rep 1/1)');
-  p(2, 3, 1000, 'b on host (rep 1/1)');
+  p(0, 3, NaN, 'host (rep 1/1): a, b');
+  p(1, 3, 2000, '');
+  p(2, 3, 1000, '');
+  p(2, 3, 1000, 'runc (rep 1/1): a');
+  p(3, 3, 0, '');
   p(3, 3, 0, 'done');
   const lines = text.split('\n');
   t.is(lines.pop(), '', 'the output ends with a newline');
   t.deepEqual(lines.map((l) => l.replace(/\d+ s/g, 'N s')), [
-    'measuring a on host (rep 1/1)', '[1/3] N s ~N s left', 'measuring a on runc (rep 1/1)', '[2/3] N s ~N s left', 'measuring b on host (rep 1/1)', '[3/3] N s',
+    'measuring host (rep 1/1): a, b', '[1/3] N s ~N s left', '[2/3] N s ~N s left', 'measuring runc (rep 1/1): a', '[3/3] N s',
   ]);
   t.notRegex(text, /\r|\x1b/);
 });
@@ -148,7 +150,7 @@ test('compare without a terminal prints one line per measurement, each ending in
   t.is(r.code, 0, r.stderr);
   t.true(r.stdout.endsWith('\n'), `stdout ends with ${JSON.stringify(r.stdout.slice(-20))}`);
   t.regex(r.stdout, /^rd {2}\(block\)$/m);
-  t.regex(r.stderr, /^measuring rd on host \(rep 1\/2\)$/m);
-  t.regex(r.stderr, /^measuring rd on host \(rep 2\/2\)$/m);
+  t.regex(r.stderr, /^measuring host \(rep 1\/2\): rd$/m);
+  t.regex(r.stderr, /^measuring host \(rep 2\/2\): rd$/m);
   t.regex(r.stderr, /^\[2\/2\] \d+ s$/m);
 });

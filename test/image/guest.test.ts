@@ -5,7 +5,7 @@ import { join } from 'node:path';
 
 import { cpio, uncpio } from '../../lib/image/cpio';
 import { writeInitramfs } from '../../lib/image/guest';
-import { debianCloudKernel, extractVmlinux, kernelOption, VIRTIO_MODULES } from '../../lib/image/kernel';
+import { debianCloudKernel, extractVmlinux, kernelOption, VIRTIO_MODULES, virtioModules } from '../../lib/image/kernel';
 import { probeBinaryPath } from '../../lib/paths';
 import { crc32, frame, FrameReader } from '../../lib/targets/frames';
 import { isRoot, tempDir, testIf, why } from '../helpers';
@@ -58,5 +58,13 @@ testIf(aptSkip, test.serial)('Debian cloud kernel: fetched, virtio modules in lo
   t.true(entries.find((e) => e.name === 'init')!.data!.equals(readFileSync(probeBinaryPath())), '/init is the static probe');
   t.deepEqual(entries.find((e) => e.name === 'dev/console')!.rdev, [5, 1]);
   t.is(entries.find((e) => e.name === 'plan')!.data!.toString(), 'run block --file=/dev/vda\n');
-  t.is(entries.find((e) => e.name === 'modules/order')!.data!.toString().trim().split('\n').length, k.modules.length);
+  // The initramfs packs the modules of its transport, in load order: virtio-mmio by default...
+  const order = (es: typeof entries) => es.find((e) => e.name === 'modules/order')!.data!.toString().trim().split('\n');
+  t.deepEqual(order(entries), virtioModules('mmio').filter((n) => names.includes(n)));
+  t.false(order(entries).includes('virtio_pci'));
+  // ...and for Cloud Hypervisor's transport, virtio-pci with the libraries it depends on.
+  const pci = uncpio(readFileSync(writeInitramfs(join(tmp.dir, 'initramfs-pci'), k, [], probeBinaryPath(), 'pci').path));
+  t.deepEqual(order(pci), ['virtio_ring', 'virtio', 'virtio_pci_legacy_dev', 'virtio_pci_modern_dev', 'virtio_pci', 'virtio_blk', 'failover', 'net_failover', 'virtio_net'].filter((n) => names.includes(n)));
+  t.true(order(pci).includes('virtio_pci') && !order(pci).includes('virtio_mmio'));
+  for (const n of order(pci)) t.truthy(pci.find((e) => e.name === `modules/${n}.ko`), `${n}.ko is packed`);
 });

@@ -216,3 +216,43 @@ testIf(qemuSkip, test.serial)('the VMM killed mid-run: a clear error with the se
   t.deepEqual((await findLeftovers(process.pid)).net, []);
   t.is(qemuProcesses(), '');
 });
+
+testIf(qemuSkip, test.serial)('one boot runs a whole suite: each block workload measured cold with its own cache verdict, a failing workload fails alone' + why(qemuSkip), async (t) => {
+  const dataFile = join(tmp.dir, 'suite.dat');
+  const s = await makeTarget('qemu-microvm').start({ accel: 'tcg', dataFile, dataSize: 16 << 20, network: true, hostCache: 'writeback' } as VmSpec);
+  try {
+    const ws = [
+      { kind: 'block' as const, options: { direct: true, size: '16M', pattern: 'read' as const, ...SHORT } },
+      { kind: 'rr' as const, options: SHORT, placement: 'client-inside' as const },
+      // Fails in the guest: the region lies past the end of its 16 MiB disk.
+      { kind: 'block' as const, options: { size: '16M', offset: '32M', direct: true, ...SHORT } },
+      // Refused before the boot: a region that is not a multiple of the block size.
+      { kind: 'block' as const, options: { size: '16M', bs: '3000', ...SHORT } },
+      { kind: 'block' as const, options: { direct: true, size: '16M', pattern: 'randread' as const, ...SHORT } },
+    ];
+    const seen: number[] = [];
+    const rs = await s.runSuite(ws, {}, (i) => seen.push(i));
+    t.deepEqual(seen, [0, 1, 2, 3, 4], 'every workload reported, in order');
+    const [a, rr, bad, refused, b] = rs as (TargetResult & BlockResult & { boot: { workloads_in_boot: number; position: number; vmm_start_to_probe_ns: number } })[];
+    t.true(bad instanceof Error, 'the workload past the end of the disk failed in the guest');
+    t.regex((bad as unknown as Error).message, /end|size|beyond|past/i);
+    t.true(refused instanceof Error);
+    t.is((refused as unknown as Error).message, '--size 16777216: expected a multiple of --bs 3000');
+    for (const r of [a!, b!]) {
+      t.false(r instanceof Error, String(r));
+      t.true(r.ops > 0);
+      // Writeback: the guest's reads fill the host's cache; the verdict is taken per workload,
+      // after the host evicted the file at the gate before it.
+      t.is(r.host_page_cache!.mode, 'used');
+      t.is(r.host_page_cache!.resident_bytes_before, 0, 'evicted at the gate before this workload');
+      t.is(r.boot.workloads_in_boot, 5);
+    }
+    t.is(a!.boot.vmm_start_to_probe_ns, b!.boot.vmm_start_to_probe_ns, 'one boot');
+    t.deepEqual([a!.boot.position, b!.boot.position], [0, 4]);
+    t.true((rr as unknown as NetResult).transactions > 10);
+    t.is(fincoreBytes(dataFile), b!.host_page_cache!.resident_bytes_after, 'fincore agrees with the last verdict');
+  } finally {
+    await s.stop();
+  }
+  t.is(qemuProcesses(), '');
+});
