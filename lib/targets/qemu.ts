@@ -35,7 +35,7 @@ export function qemuArgs(ctx: LaunchContext, accel: 'kvm' | 'tcg', vhostNet = ex
   const args = [
     // acpi=off shows the guest a machine it cannot power off (as Firecracker does); pcie=on puts
     // the devices on PCI (as Cloud Hypervisor does), which needs ACPI to be found.
-    '-M', `microvm,x-option-roms=off,rtc=off${ctx.spec.acpi === false ? ',acpi=off' : ''}${pci ? ',pcie=on' : ''}`,
+    '-M', `microvm,x-option-roms=off,rtc=on${ctx.spec.acpi === false ? ',acpi=off' : ''}${pci ? ',pcie=on' : ''}`,
     '-accel', accel,
     // TCG: qemu64, since -cpu max confuses the guest's PIT-based TSC calibration.
     '-cpu', accel === 'kvm' ? 'host' : 'qemu64',
