@@ -8,7 +8,7 @@ import { runBlock } from './probe/block';
 import { runNet, runNetLoopback, spawnEchoServer, startEchoServer } from './probe/net';
 import { NET_MODES, NET_OPTIONS, type NetMode } from './probe/net-options';
 import { formatNetResult } from './report/net-text';
-import { isTargetName, makeTarget, TARGET_NAMES } from './targets';
+import { isTargetName, makeTarget, REGISTRY, TARGET_NAMES } from './targets';
 import type { Placement, TargetResult, Workload } from './targets/types';
 import { debianCloudKernel, extractVmlinux, kernelOption, userKernel } from './image/kernel';
 import { missingDrivers } from './image/guest';
@@ -135,12 +135,12 @@ async function cmdTargets(argv: string[], out: (s: string) => void): Promise<num
   const { values } = p;
   const rows: { name: string; kind: string; description: string; ok: boolean; reason?: string; version?: string; error?: string }[] = [];
   for (const name of TARGET_NAMES) {
-    const t = makeTarget(name);
+    const { kind, description } = REGISTRY[name];
     try {
-      rows.push({ name, kind: t.kind, description: t.description, ...(await t.available()) });
+      rows.push({ name, kind, description, ...(await makeTarget(name).available()) });
     } catch (e) {
       // isoprobe's own step failed (an image build, a daemon start): not "unavailable", an error.
-      rows.push({ name, kind: t.kind, description: t.description, ok: false, error: (e as Error).message });
+      rows.push({ name, kind, description, ok: false, error: (e as Error).message });
     }
   }
   if (values.json) out(JSON.stringify(rows, null, 2));

@@ -11,3 +11,16 @@ export { percentile, mergeHistograms, histogramOf, summarize, bucketIndex, bucke
 export { parseSize, parseDuration, formatBytes, formatNs } from './units';
 export { formatBlockResult } from './report/block-text';
 export { main } from './cli';
+// Targets: the registry, sessions (start, run, runSuite, stop), availability.
+export { REGISTRY, TARGET_NAMES, isTargetName, makeTarget, type TargetEntry, type TargetName } from './targets';
+export type { Target, Session, SessionSpec, Workload, TargetResult, StackInfo, Availability, Placement } from './targets';
+export type { VmSpec, BootTimes } from './targets/vm';
+export { findLeftovers, type Leftovers } from './targets/leftovers';
+// Comparisons, suites, the A/B gate, the results store and the reports.
+export { compare, checkSameProbe, summarize as summarizeComparison, type CompareOptions, type Comparison, type Cell, type Row, type WorkloadSummary } from './compare/compare';
+export { QUICK, PAPER, loadSuite, parseSuite, type Suite, type SuiteWorkload } from './compare/suites';
+export { abCompare, loadSide, METRICS, type AbOutcome, type Metric, type Side } from './compare/ab';
+export { Store, defaultDbPath, type RunRow, type ResultRow } from './store/db';
+export { renderHtml } from './report/html';
+export { formatComparison } from './report/compare-text';
+export { formatTargetResult } from './report/target-text';

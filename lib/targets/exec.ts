@@ -70,6 +70,13 @@ export async function versionOf(argv: string[]): Promise<string | undefined> {
   }
 }
 
+/** The non-empty output lines of a command, or none when it is not installed or fails. */
+export async function outputLines(argv: string[]): Promise<string[]> {
+  if (!(await which(argv[0]!))) return [];
+  const r = await exec(argv, { timeoutMs: 20_000 }).catch(() => undefined);
+  return r && r.code === 0 ? r.stdout.split('\n').map((l) => l.trim()).filter(Boolean) : [];
+}
+
 export async function which(bin: string): Promise<string | undefined> {
   for (const dir of (process.env.PATH ?? '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin').split(':')) {
     const p = `${dir}/${bin}`;

@@ -9,7 +9,7 @@ import { uniqueName } from '../net/netns';
 import { PROBE_IN_IMAGE, writeBundle } from '../image/oci';
 import { seccompFor } from '../image/seccomp';
 import { exec, runtimeTimeoutMs, must, versionOf, which } from './exec';
-import { attachLoop, dataParts, ProbeSession, prepareCommon, SERVER_PORT, tempWorkDir } from './session';
+import { attachLoop, dataParts, ProbeSession, prepareCommon, SERVER_PORT, tempWorkDir, workDirPrefix } from './session';
 import type { Availability, Session, SessionSpec, Target } from './types';
 
 const STATE_ROOT = '/run/isoprobe';
@@ -86,7 +86,7 @@ export class OciRuntimeTarget implements Target {
   async start(spec: SessionSpec = {}): Promise<Session> {
     if (spec.storage === 'device' && this.name === 'runsc')
       throw new IsoprobeError('EINVALOPT', 'runsc: gVisor does not pass block devices through; use storage "bind"', { option: 'storage' });
-    const work = tempWorkDir(`isoprobe-${this.name}-`);
+    const work = tempWorkDir(workDirPrefix(this.name));
     const common = await prepareCommon(spec, true).catch((e) => { work.remove(); throw e; });
     const id = uniqueName(`iso-${this.name}-`, 64);
     const g = this.globalArgs(spec);

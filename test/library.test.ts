@@ -1,0 +1,42 @@
+// isoprobe as a library, used as an outside project would: `npm pack`, the tarball installed into
+// a fresh project, the README's example compiled there with its own tsc against the package's
+// types, and run. The install step's native build is stood in for by this checkout's build (the
+// tarball holds the sources; building them again would only repeat `npm install`).
+import test from 'ava';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { cpSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+import { packageRoot } from '../lib/paths';
+import { isRoot, tempDir } from './helpers';
+
+const tmp = tempDir();
+test.after.always(() => tmp.cleanup());
+
+(isRoot ? test.serial : test.serial.skip)('the packed package, installed elsewhere, compiles and runs the README example' + (isRoot ? '' : ' [skipped: the example runs the host target, which needs root]'), (t) => {
+  const root = packageRoot();
+  const readme = readFileSync(join(root, 'README.md'), 'utf8');
+  const example = /<!-- example: library -->\n```ts\n([\s\S]*?)```/.exec(readme)?.[1];
+  t.truthy(example, 'the README has the library example');
+  const packed = execFileSync('npm', ['pack', '--silent', '--pack-destination', tmp.dir], { cwd: root, encoding: 'utf8' }).trim().split('\n').pop()!;
+  const project = join(tmp.dir, 'project');
+  const pkg = join(project, 'node_modules', 'isoprobe');
+  mkdirSync(pkg, { recursive: true });
+  execFileSync('tar', ['-xzf', join(tmp.dir, packed), '-C', pkg, '--strip-components=1']);
+  t.false(readdirSync(pkg).includes('test'), 'tests are not shipped');
+  t.true(readdirSync(join(pkg, 'dist', 'lib')).includes('index.d.ts'), 'typings are shipped');
+  // What `npm install` would have built and fetched.
+  cpSync(join(root, 'build', 'Release'), join(pkg, 'build', 'Release'), { recursive: true });
+  for (const dep of Object.keys(JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).dependencies))
+    symlinkSync(join(root, 'node_modules', dep), join(project, 'node_modules', dep));
+  symlinkSync(join(root, 'node_modules', '@types'), join(project, 'node_modules', '@types'));
+  writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'outside', private: true, dependencies: { isoprobe: `file:${packed}` } }));
+  writeFileSync(join(project, 'tsconfig.json'), JSON.stringify({ compilerOptions: { strict: true, target: 'ES2022', module: 'commonjs', moduleResolution: 'node', esModuleInterop: true, outDir: 'out', types: ['node'] }, files: ['example.ts'] }));
+  writeFileSync(join(project, 'example.ts'), example!);
+  const tsc = spawnSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', project], { encoding: 'utf8' });
+  t.is(tsc.status, 0, `the example compiles against the package's types: ${tsc.stdout}${tsc.stderr}`);
+  const run = spawnSync(process.execPath, [join(project, 'out', 'example.js')], { cwd: project, encoding: 'utf8', timeout: 120_000 });
+  t.is(run.status, 0, run.stderr);
+  t.regex(run.stdout, /^p50 \d+ ns, \d+ IOPS, host cache bypassed, probe [0-9a-f]{12}$/m);
+  t.regex(run.stdout, /^run \d+: \d+ IOPS; \d+ bytes of HTML$/m);
+});
