@@ -100,6 +100,8 @@ export interface BundleSpec {
   device?: { path: string; major: number; minor: number };
   /** Join this network namespace (a path under /var/run/netns); otherwise a new, empty one. */
   netnsPath?: string;
+  /** No network namespace of its own: the container uses the namespace it is started in. */
+  callerNetns?: boolean;
   hostname?: string;
   /** The seccomp profile (default: seccompFor('default'), the system's containers default). */
   seccomp?: SeccompChoice;
@@ -119,7 +121,7 @@ export function writeBundle(spec: BundleSpec, probe = probeBinaryPath()): string
   ];
   if (spec.dataFile) mounts.push({ destination: `${DATA_DIR}/${spec.dataFile.name}`, type: 'bind', source: spec.dataFile.host, options: ['bind', 'rw'] });
   const namespaces: Record<string, string>[] = [{ type: 'pid' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }];
-  namespaces.push(spec.netnsPath ? { type: 'network', path: spec.netnsPath } : { type: 'network' });
+  if (!spec.callerNetns) namespaces.push(spec.netnsPath ? { type: 'network', path: spec.netnsPath } : { type: 'network' });
   const seccomp = spec.seccomp ?? seccompFor('default');
   const devices = spec.device ? [{ path: spec.device.path, type: 'b', major: spec.device.major, minor: spec.device.minor, fileMode: 0o600, uid: 0, gid: 0 }] : [];
   const config = {

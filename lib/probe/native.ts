@@ -15,7 +15,8 @@ export interface NativeAddon {
   tscHz(): number;
   pageCache(path: string, op: 'evict' | 'count'): { resident_bytes: number; size_bytes: number };
   histogramJson(values: Float64Array): string;
-  optionSpecs(which?: 'block' | 'net'): { name: string; kind: string; choices: string; help: string }[];
+  /** JSON [{name, kind, choices, help, default, min?, max?}] of the core's option table. */
+  optionTable(which?: 'block' | 'net'): string;
   sha256File(path: string): string;
   version: string;
   schema: number;

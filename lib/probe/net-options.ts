@@ -1,6 +1,8 @@
-// Network options: the typed table shared by validation, the CLI and the probe's flags.
+// Network options: their types here, their table from the core, shared by validation, the CLI and
+// the probe's flags.
 import { optionError } from '../errors';
-import { CLOCKS, type ClockSource, type OptionDef, coerce, flagOf, suggest } from './options';
+import { type ClockSource, type OptionDef, coerce, flagOf, suggest } from './options';
+import { coreOptionTable } from './option-table';
 
 export const NET_MODES = ['serve', 'rr', 'stream'] as const;
 export type NetMode = (typeof NET_MODES)[number];
@@ -30,28 +32,8 @@ export interface NetOptions {
 
 export type NetInput = { [K in keyof NetOptions]?: NetOptions[K] extends number ? number | string : NetOptions[K] };
 
-export const NET_OPTIONS: { [K in keyof NetOptions]-?: OptionDef<NetOptions[K]> } = {
-  proto: { kind: 'enum', default: 'tcp', choices: ['tcp', 'udp'], help: 'transport' },
-  connect: { kind: 'string', default: '', help: 'server ADDR:PORT (rr, stream)' },
-  bind: { kind: 'string', default: '127.0.0.1:0', help: 'serve: listen on ADDR:PORT; port 0 picks a free one' },
-  size: { kind: 'size', default: 64, min: 1, max: 16 * 2 ** 20, help: 'message size (stream default 128k)' },
-  duration: { kind: 'duration', default: 5e9, help: 'measured time; serve: how long to serve, 0 until stopped' },
-  warmup: { kind: 'duration', default: 1e9, help: 'warm-up, excluded from results' },
-  conns: { kind: 'uint', default: 1, min: 1, max: 256, help: 'rr: connections, one thread each' },
-  streams: { kind: 'uint', default: 1, min: 1, max: 256, help: 'stream: parallel streams' },
-  reverse: { kind: 'bool', default: false, help: 'stream: the server sends, the client receives' },
-  rate: { kind: 'uint', default: 0, max: 10_000_000, help: 'rr: open loop at this many requests/s in all (latency from the intended send time); 0 = closed loop' },
-  arrival: { kind: 'enum', default: 'uniform', choices: ['uniform', 'poisson'], help: 'open loop: spacing of requests' },
-  backend: { kind: 'enum', default: 'blocking', choices: ['blocking', 'io_uring'], help: 'socket I/O: blocking system calls or io_uring' },
-  busy_poll: { kind: 'uint', default: 0, max: 2 ** 31 - 1, help: 'SO_BUSY_POLL microseconds on each socket, 0 off' },
-  verify: { kind: 'bool', default: true, help: 'rr: compare every echoed byte with what was sent' },
-  timeout: { kind: 'duration', default: 5e9, min: 1e6, help: 'connect and per-message timeout' },
-  seed: { kind: 'uint', default: 1, help: 'seed of payloads and Poisson arrivals' },
-  clock: { kind: 'enum', default: 'monotonic', choices: CLOCKS, help: 'timestamp source' },
-  cpu: { kind: 'int', default: -1, min: -1, max: 4095, help: 'pin the measuring thread(s) to this CPU (-1: no pinning)' },
-  stall_after: { kind: 'uint', default: 0, help: 'serve, for tests: stall once after this many echoes, 0 never' },
-  stall: { kind: 'duration', default: 0, help: 'serve, for tests: length of that stall' },
-};
+/** Read from the core's table (native/core/net_options.cc): the one declaration of each option. */
+export const NET_OPTIONS = coreOptionTable<NetOptions>('net');
 
 const LOOPBACK = /^(127(\.\d{1,3}){3}|localhost|\[::1\]):\d+$/;
 

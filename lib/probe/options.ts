@@ -1,7 +1,8 @@
-// Block options: one typed table (flag, kind, default, help) from which validation, the CLI and the
-// probe's flags are all derived; an option missing from the table does not compile.
+// Block options: their types here, their table (kind, default, bounds, help) from the core, from
+// which validation, the CLI and the probe's flags are all derived.
 import { optionError } from '../errors';
 import { parseDuration, parseSize } from '../units';
+import { coreOptionTable } from './option-table';
 
 export const ENGINES = ['psync', 'pvsync2', 'io_uring', 'null'] as const;
 export const PATTERNS = ['read', 'write', 'randread', 'randwrite', 'randrw'] as const;
@@ -62,39 +63,8 @@ export interface OptionDef<T> {
   defaultText?: string;
 }
 
-const U32 = 2 ** 32 - 1;
-
-export const BLOCK_OPTIONS: { [K in keyof BlockOptions]-?: OptionDef<BlockOptions[K]> } = {
-  file: { kind: 'string', default: '', help: 'data file or block device (created when missing)' },
-  size: { kind: 'size', default: 256 * 2 ** 20, help: 'region size', min: 1 },
-  offset: { kind: 'size', default: 0, help: 'region start in the file' },
-  engine: { kind: 'enum', default: 'psync', choices: ENGINES, help: 'I/O engine' },
-  pattern: { kind: 'enum', default: 'randread', choices: PATTERNS, help: 'access pattern' },
-  rwmix_read: { kind: 'uint', default: 50, max: 100, help: 'percentage of reads for randrw' },
-  bs: { kind: 'size', default: 4096, min: 1, max: 64 * 2 ** 20, help: 'block size' },
-  qd: { kind: 'uint', default: 1, min: 1, max: 4096, help: 'queue depth; above 1 needs io_uring or null' },
-  batch: { kind: 'uint', default: 1, min: 1, max: 4096, help: "async engines: submit after every N prepared I/Os, like fio's iodepth_batch_submit" },
-  direct: { kind: 'bool', default: false, help: 'O_DIRECT: bypass the page cache' },
-  dsync: { kind: 'bool', default: false, help: 'O_DSYNC writes (RWF_DSYNC per write with pvsync2)' },
-  fsync: { kind: 'uint', default: 0, max: U32, help: 'fsync after every N writes, timed as its own series (0: never)' },
-  fdatasync: { kind: 'uint', default: 0, max: U32, help: 'fdatasync after every N writes (0: never)' },
-  ops: { kind: 'uint', default: 0, help: 'measured operations; 0 runs for --duration' },
-  duration: { kind: 'duration', default: 5e9, help: 'measured time' },
-  warmup: { kind: 'duration', default: 1e9, help: 'warm-up time, excluded from results' },
-  seed: { kind: 'uint', default: 1, help: 'seed of the random offsets and the data pattern' },
-  verify: { kind: 'bool', default: false, help: 'write a pattern, check every read, read it all back at the end' },
-  hipri: { kind: 'bool', default: false, help: 'pvsync2: RWF_HIPRI polled completion' },
-  sqpoll: { kind: 'bool', default: false, help: 'io_uring: kernel submission-queue polling thread' },
-  iopoll: { kind: 'bool', default: false, help: 'io_uring: polled completions (needs --direct and a polling device)' },
-  register_files: { kind: 'bool', default: false, help: 'io_uring: registered file descriptor' },
-  fixed_bufs: { kind: 'bool', default: false, help: 'io_uring: registered (fixed) buffers' },
-  invalidate: { kind: 'bool', default: true, help: 'drop the region from the page cache before the run' },
-  destructive: { kind: 'bool', default: false, help: 'allow writes to a file or device isoprobe did not create' },
-  force: { kind: 'bool', default: false, help: 'with --destructive: allow a mounted device or one holding a signature' },
-  clock: { kind: 'enum', default: 'monotonic', choices: CLOCKS, help: 'timestamp source' },
-  lock: { kind: 'enum', default: 'exclusive', choices: LOCKS, help: 'exclusive: hold a flock on the data file for the whole run, so two runs never share it unseen; none: share it' },
-  cpu: { kind: 'int', default: -1, min: -1, max: 4095, help: 'pin the measuring thread to this CPU (-1: no pinning)' },
-};
+/** Read from the core's table (native/core/block_options.cc): the one declaration of each option. */
+export const BLOCK_OPTIONS = coreOptionTable<BlockOptions>('block');
 
 export function flagOf(key: string): string {
   return `--${key.replace(/_/g, '-')}`;

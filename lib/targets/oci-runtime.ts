@@ -14,7 +14,57 @@ import type { Availability, Session, SessionSpec, Target } from './types';
 
 const STATE_ROOT = '/run/isoprobe';
 
-type Flavour = 'runc' | 'crun' | 'runsc';
+type Name = 'runc' | 'crun' | 'runsc';
+
+/**
+ * What differs between the OCI runtimes isoprobe drives. gVisor's quirks live in its own entry,
+ * not in branches of the shared code.
+ */
+interface Flavour {
+  /** Global flags beyond --root. */
+  globalArgs(spec: SessionSpec): string[];
+  /** The container joins isoprobe's namespace through the bundle (runc, crun), or has no network
+   * namespace of its own and runs, with every command for it, inside isoprobe's (runsc). */
+  joinsNetnsThroughBundle: boolean;
+  /** Block devices can be passed in (storage "device"). */
+  devices: boolean;
+  /** Stays up only as a foreground child (this runsc stops a --detach'ed container at once). */
+  foreground: boolean;
+  platform?(spec: SessionSpec): string;
+  storage(file: string): string;
+  network: string;
+  seccomp(description: string, hasProfile: boolean): string;
+}
+
+const PLAIN: Flavour = {
+  globalArgs: () => [],
+  joinsNetnsThroughBundle: true,
+  devices: true,
+  foreground: false,
+  storage: (file) => `bind mount of ${file}`,
+  network: "veth pair between the container's namespace and a peer namespace, both made by isoprobe",
+  seccomp: (d) => d,
+};
+
+const GVISOR: Flavour = {
+  // gVisor ignores the bundle's seccomp profile unless told to load it into the sandbox. Its own
+  // network stack cannot be used with Debian's runsc on this kernel (it mistakes every namespace
+  // for the root one): hostinet inside a namespace of isoprobe's.
+  globalArgs: (spec) => [`--platform=${spec.platform ?? 'ptrace'}`, '--network=host', ...(spec.seccomp === 'unconfined' ? [] : ['--oci-seccomp'])],
+  joinsNetnsThroughBundle: false,
+  devices: false,
+  foreground: true,
+  platform: (spec) => `gVisor ${spec.platform ?? 'ptrace'}`,
+  storage: (file) => `bind mount through the gVisor gofer of ${file}`,
+  network: 'gVisor hostinet (--network=host) in a namespace isoprobe made, veth pair to a peer namespace',
+  // Observed with Debian's runsc: the probe, started with `runsc exec`, reads Seccomp: 0 and
+  // io_uring_setup (not in the default allowlist) is not refused: said, not hidden.
+  seccomp: (d, hasProfile) => hasProfile
+    ? `${d}, loaded with --oci-seccomp; not applied to processes started with runsc exec (every workload) by this runsc; gVisor's boundary is its Sentry, itself under gVisor's own host filter`
+    : d,
+};
+
+const FLAVOURS: Record<Name, Flavour> = { runc: PLAIN, crun: PLAIN, runsc: GVISOR };
 
 
 /**
@@ -56,13 +106,13 @@ export async function startForeground(argv: string[], what: string, timeoutMs = 
 
 export class OciRuntimeTarget implements Target {
   readonly kind = 'container' as const;
-  constructor(readonly name: Flavour, readonly description: string) {}
+  private readonly flavour: Flavour;
+  constructor(readonly name: Name, readonly description: string) {
+    this.flavour = FLAVOURS[name];
+  }
 
   private globalArgs(spec: SessionSpec = {}): string[] {
-    const root = join(STATE_ROOT, this.name);
-    // gVisor ignores the bundle's seccomp profile unless told to load it into the sandbox.
-    if (this.name === 'runsc') return ['--root', root, `--platform=${spec.platform ?? 'ptrace'}`, '--network=host', ...(spec.seccomp === 'unconfined' ? [] : ['--oci-seccomp'])];
-    return ['--root', root];
+    return ['--root', join(STATE_ROOT, this.name), ...this.flavour.globalArgs(spec)];
   }
 
   async available(): Promise<Availability> {
@@ -84,18 +134,20 @@ export class OciRuntimeTarget implements Target {
   }
 
   async start(spec: SessionSpec = {}): Promise<Session> {
-    if (spec.storage === 'device' && this.name === 'runsc')
-      throw new IsoprobeError('EINVALOPT', 'runsc: gVisor does not pass block devices through; use storage "bind"', { option: 'storage' });
+    const f = this.flavour;
+    if (spec.storage === 'device' && !f.devices)
+      throw new IsoprobeError('EINVALOPT', `${this.name}: gVisor does not pass block devices through; use storage "bind"`, { option: 'storage' });
     const work = tempWorkDir(workDirPrefix(this.name));
     const common = await prepareCommon(spec, true).catch((e) => { work.remove(); throw e; });
     const id = uniqueName(`iso-${this.name}-`, 64);
     const g = this.globalArgs(spec);
+    const pair = common.pair;
+    // Where the runtime's commands run: runsc's control socket is an abstract Unix socket, which
+    // belongs to a network namespace, so every command for it runs in the sandbox's namespace.
+    const ns = !f.joinsNetnsThroughBundle && pair ? ['nsenter', `--net=/var/run/netns/${pair.a}`] : [];
     let loop: ReturnType<typeof attachLoop> | undefined;
     let created = false;
     let foreground: { stop(): Promise<void> } | undefined;
-    // runsc's control socket is an abstract Unix socket, which belongs to a network namespace:
-    // every runsc command for this container runs in the namespace the sandbox was started in.
-    let ns: string[] = [];
     const teardown = async () => {
       if (created) {
         await exec([...ns, this.name, ...g, 'kill', id, 'KILL'], { timeoutMs: runtimeTimeoutMs() }).catch(() => undefined);
@@ -110,7 +162,6 @@ export class OciRuntimeTarget implements Target {
       const seccomp = seccompFor(spec.seccomp);
       mkdirSync(join(STATE_ROOT, this.name), { recursive: true, mode: 0o700 });
       if (common.dataFile && spec.storage === 'device') loop = attachLoop(common.dataFile);
-      const pair = common.pair;
       const bundle = join(work.dir, 'bundle');
       mkdirSync(bundle);
       writeBundle({
@@ -119,52 +170,29 @@ export class OciRuntimeTarget implements Target {
         args: [PROBE_IN_IMAGE, 'net', 'serve', `--bind=0.0.0.0:${SERVER_PORT}`],
         dataFile: common.dataFile && !loop ? { host: common.dataFile, name: common.dataName! } : undefined,
         device: loop ? { path: loop.dev, major: loop.major, minor: loop.minor } : undefined,
-        // runsc's sandbox networking cannot be used with this runsc on this kernel; it runs with
-        // --network=host inside isoprobe's namespace instead (nsenter below), so no netns entry.
-        netnsPath: pair && this.name !== 'runsc' ? `/var/run/netns/${pair.a}` : undefined,
+        netnsPath: pair && f.joinsNetnsThroughBundle ? `/var/run/netns/${pair.a}` : undefined,
+        callerNetns: !f.joinsNetnsThroughBundle,
         hostname: id,
       }, common.probe);
-      if (this.name === 'runsc') {
-        const cfgPath = join(bundle, 'config.json');
-        const { readFileSync, writeFileSync } = await import('node:fs');
-        const cfg = JSON.parse(readFileSync(cfgPath, 'utf8'));
-        cfg.linux.namespaces = cfg.linux.namespaces.filter((n: { type: string }) => n.type !== 'network');
-        writeFileSync(cfgPath, JSON.stringify(cfg, null, 2));
-      }
-      ns = this.name === 'runsc' && pair ? ['nsenter', `--net=/var/run/netns/${pair.a}`] : [];
       created = true;
-      let command: string[];
-      if (this.name === 'runsc') {
-        // This runsc stops a --detach'ed container at once; it stays up as a foreground child.
-        command = [...ns, this.name, ...g, 'run', '--bundle', bundle, id];
-        foreground = await startForeground(command, `starting the ${this.name} container`);
-      } else {
-        command = [this.name, ...g, 'run', '--detach', '--bundle', bundle, id];
-        await must(command, `starting the ${this.name} container`);
-      }
-      const version = (await versionOf([this.name, '--version'])) ?? 'unknown';
-      const stack = {
-        target: this.name,
-        kind: 'container' as const,
-        runtime: this.name,
-        runtime_version: version,
-        platform: this.name === 'runsc' ? `gVisor ${spec.platform ?? 'ptrace'}` : undefined,
-        storage: loop ? `block device: loop device ${loop.dev} with direct I/O on ${common.dataFile}` :
-          common.dataFile ? (this.name === 'runsc' ? `bind mount through the gVisor gofer of ${common.dataFile}` : `bind mount of ${common.dataFile}`) : 'none',
-        network: pair ? (this.name === 'runsc' ? 'gVisor hostinet (--network=host) in a namespace isoprobe made, veth pair to a peer namespace'
-          : 'veth pair between the container\'s namespace and a peer namespace, both made by isoprobe') : 'loopback only',
-        cgroup_limits: 'none (isoprobe sets no cgroup limits)',
-        // Observed with Debian's runsc: the probe, started with `runsc exec`, reads Seccomp: 0 and
-        // io_uring_setup (not in the default allowlist) is not refused: said, not hidden.
-        seccomp: this.name === 'runsc' && seccomp.oci
-          ? `${seccomp.description}, loaded with --oci-seccomp; not applied to processes started with runsc exec (every workload) by this runsc; gVisor's boundary is its Sentry, itself under gVisor's own host filter`
-          : seccomp.description,
-        probe_sha256: common.sha,
-        emulated: false,
-        command,
-      };
+      const command = [...ns, this.name, ...g, 'run', ...(f.foreground ? [] : ['--detach']), '--bundle', bundle, id];
+      if (f.foreground) foreground = await startForeground(command, `starting the ${this.name} container`);
+      else await must(command, `starting the ${this.name} container`);
       return new ProbeSession({
-        stack,
+        stack: {
+          target: this.name,
+          kind: 'container',
+          runtime: this.name,
+          runtime_version: (await versionOf([this.name, '--version'])) ?? 'unknown',
+          platform: f.platform?.(spec),
+          storage: loop ? `block device: loop device ${loop.dev} with direct I/O on ${common.dataFile}` : common.dataFile ? f.storage(common.dataFile) : 'none',
+          network: pair ? f.network : 'loopback only',
+          cgroup_limits: 'none (isoprobe sets no cgroup limits)',
+          seccomp: f.seccomp(seccomp.description, !!seccomp.oci),
+          probe_sha256: common.sha,
+          emulated: false,
+          command,
+        },
         execProbe: (args, timeoutMs, signal, user) => exec([...ns, this.name, ...g, 'exec', ...(user ? ['--user', user] : []), id, PROBE_IN_IMAGE, ...args], { timeoutMs, signal }),
         ...dataParts(common.dataFile, common.dataName, loop?.dev),
         link: pair ? { targetAddr: pair.addrA, peerNs: pair.b, peerAddr: pair.addrB } : undefined,

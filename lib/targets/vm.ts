@@ -2,7 +2,7 @@
 // virtio-blk disk; the network is a tap in a namespace isoprobe made, where the VMM process and
 // the host side of every network workload run. Cache honesty as for containers: the host's
 // resident pages of the backing file after the guest ran.
-import { spawn } from 'node:child_process';
+import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -19,7 +19,7 @@ import { toProbeFlags } from '../probe/options';
 import { native } from '../probe/native';
 import type { BlockResult, NetResult } from '../probe/types';
 import { exec, must } from './exec';
-import { FrameReader } from './frames';
+import { type Frame, FrameReader } from './frames';
 import { dataFileResource, withLock } from '../lock';
 import { CacheWatch, checkPlacedProbe, DEFAULT_DATA_SIZE, ensureDataFile, SERVER_PORT, tempWorkDir, workDirPrefix, workloadNs, writesData } from './session';
 import type { Availability, HostPageCache, Placement, Session, SessionSpec, StackInfo, Target, TargetResult, Workload } from './types';
@@ -216,6 +216,89 @@ interface BootOutcome {
   stderrTail: string;
 }
 
+/**
+ * The host's side of one boot: the VMM process's timers, and what its frames said. Until /init
+ * reports, the boot limit; then each workload's own time plus the same margin; after DONE, a
+ * short grace for the VMM to exit by itself.
+ */
+class BootWatch {
+  results: string[] = [];
+  verdicts: (HostPageCache | undefined)[] = [];
+  errors: string[] = [];
+  hostClient?: Promise<NetResult>;
+  times: BootOutcome['times'];
+  endedByHost = false;
+  timedOut = false;
+  limitMs: number;
+  private timer?: NodeJS.Timeout;
+  private grace?: NodeJS.Timeout;
+
+  constructor(private readonly child: ChildProcessWithoutNullStreams, private readonly steps: Step[], t0: number, private readonly marginMs: number,
+    private readonly graceMs: number, private readonly measureFromHost: (w: Extract<Workload, { kind: 'rr' | 'stream' }>) => Promise<NetResult>) {
+    this.times = { t0, tReady: 0, tFirst: 0, tDone: 0, tExit: 0 };
+    this.limitMs = marginMs;
+    this.arm(marginMs);
+  }
+
+  private arm(ms: number): void {
+    clearTimeout(this.timer);
+    this.limitMs = performance.now() - this.times.t0 + ms;
+    this.timer = setTimeout(() => {
+      this.timedOut = true;
+      this.child.kill('SIGKILL');
+    }, ms);
+  }
+
+  /** The step whose RESULT comes next. */
+  private next(): Step | undefined {
+    return this.steps.find((s) => s.result === this.results.length);
+  }
+
+  private armForNext(): void {
+    const next = this.next();
+    this.arm(next ? budgetMs(next.w.options as never) + this.marginMs : this.marginMs);
+  }
+
+  onFrame(f: Frame): void {
+    if (f.kind === 'READY' && !this.times.tReady) {
+      this.times.tReady = performance.now();
+      this.armForNext();
+    } else if (f.kind === 'GATE') {
+      // Before a block workload: the host's cached pages of the backing file are dropped now.
+      const n = (JSON.parse(f.payload) as { gate: number }).gate;
+      this.steps[n]?.watch?.evict();
+      this.child.stdin.write(`GO ${n}\n`);
+    } else if (f.kind === 'RESULT') {
+      if (!this.times.tFirst) this.times.tFirst = performance.now();
+      this.verdicts.push(this.next()?.watch?.verdict());
+      this.results.push(f.payload);
+      this.armForNext();
+    } else if (f.kind === 'ERROR') {
+      this.errors.push(f.payload);
+    } else if (f.kind === 'SERVING' && this.steps[0]?.placement === 'server-inside') {
+      this.hostClient = this.measureFromHost(this.steps[0].w as Extract<Workload, { kind: 'rr' | 'stream' }>).then((r) => {
+        if (!this.times.tFirst) this.times.tFirst = performance.now();
+        return r;
+      });
+      this.hostClient.catch(() => undefined);
+    } else if (f.kind === 'DONE' && !this.times.tDone) {
+      // The results are in: the run ends here whether or not the VMM can be powered off from
+      // inside (Firecracker cannot; a halted guest would otherwise hold it forever).
+      this.times.tDone = performance.now();
+      clearTimeout(this.timer);
+      this.grace = setTimeout(() => {
+        this.endedByHost = true;
+        this.child.kill('SIGKILL');
+      }, this.graceMs);
+    }
+  }
+
+  stopTimers(): void {
+    clearTimeout(this.timer);
+    clearTimeout(this.grace);
+  }
+}
+
 class VmSession implements Session {
   private runs = 0;
   stack: StackInfo;
@@ -353,67 +436,18 @@ class VmSession implements Session {
       network: this.tap ? `virtio-net (virtio-${profile.transport}) on tap ${this.tap.tap} in a namespace isoprobe made (the VMM runs there); ${launch.netBackend ?? 'tap'}` : 'loopback inside the guest',
       platform: `${launch.accel}; ${this.stack.platform!.replace(/^.*?guest kernel/, 'guest kernel')}` };
     const argv = this.tap ? ['nsenter', `--net=/var/run/netns/${this.tap.ns}`, ...launch.argv] : launch.argv;
-    const times = { t0: performance.now(), tReady: 0, tFirst: 0, tDone: 0, tExit: 0 };
+    const t0 = performance.now();
     const child = spawn(argv[0]!, argv.slice(1), { stdio: ['pipe', 'pipe', 'pipe'] });
     child.stdin.on('error', () => undefined);  // the VMM may be gone when a late answer is written
+    const watch = new BootWatch(child, steps, t0, (this.spec.bootTimeoutS ?? 60) * 1000, this.spec.exitGraceMs ?? 2000,
+      (w) => this.measureFromHost(w));
     const reader = new FrameReader();
     const log: Buffer[] = [];
     let stderr = '';
-    const o = { results: [] as string[], verdicts: [] as (HostPageCache | undefined)[], errors: [] as string[], hostClient: undefined as Promise<NetResult> | undefined };
-    let endedByHost = false;
-    let timedOut = false;
-    let graceTimer: NodeJS.Timeout | undefined;
-    const marginMs = (this.spec.bootTimeoutS ?? 60) * 1000;
-    let limitMs = marginMs;
-    let timer: NodeJS.Timeout | undefined;
-    // Until /init reports, the boot limit; then each workload's own time plus the same margin.
-    const arm = (ms: number) => {
-      clearTimeout(timer);
-      limitMs = performance.now() - times.t0 + ms;
-      timer = setTimeout(() => {
-        timedOut = true;
-        child.kill('SIGKILL');
-      }, ms);
-    };
-    const runStep = () => steps.find((s) => s.result === o.results.length);
-    arm(marginMs);
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
     child.stdout.on('data', (d: Buffer) => {
       log.push(d);
-      for (const f of reader.push(d)) {
-        if (f.kind === 'READY' && !times.tReady) {
-          times.tReady = performance.now();
-          arm(budgetMs((runStep()?.w.options ?? {}) as never) + marginMs);
-        } else if (f.kind === 'GATE') {
-          // Before a block workload: the host's cached pages of the backing file are dropped now.
-          const n = (JSON.parse(f.payload) as { gate: number }).gate;
-          steps[n]?.watch?.evict();
-          child.stdin.write(`GO ${n}\n`);
-        } else if (f.kind === 'RESULT') {
-          if (!times.tFirst) times.tFirst = performance.now();
-          o.verdicts.push(runStep()?.watch?.verdict());
-          o.results.push(f.payload);
-          const next = runStep();
-          arm(next ? budgetMs(next.w.options as never) + marginMs : marginMs);
-        } else if (f.kind === 'ERROR') {
-          o.errors.push(f.payload);
-        } else if (f.kind === 'SERVING' && steps[0]?.placement === 'server-inside') {
-          o.hostClient = this.measureFromHost(steps[0].w as Extract<Workload, { kind: 'rr' | 'stream' }>).then((r) => {
-            if (!times.tFirst) times.tFirst = performance.now();
-            return r;
-          });
-          o.hostClient.catch(() => undefined);
-        } else if (f.kind === 'DONE' && !times.tDone) {
-          // The results are in: the run ends here whether or not the VMM can be powered off
-          // from inside (Firecracker cannot; a halted guest would otherwise hold it forever).
-          times.tDone = performance.now();
-          clearTimeout(timer);
-          graceTimer = setTimeout(() => {
-            endedByHost = true;
-            child.kill('SIGKILL');
-          }, this.spec.exitGraceMs ?? 2000);
-        }
-      }
+      for (const f of reader.push(d)) watch.onFrame(f);
     });
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     const onAbort = () => child.kill('SIGKILL');
@@ -423,18 +457,18 @@ class VmSession implements Session {
     } catch (e) {
       child.kill('SIGKILL');
       await exited;
-      clearTimeout(timer);
+      watch.stopTimers();
       throw e;
     }
     const code = await exited;
-    clearTimeout(timer);
-    clearTimeout(graceTimer);
+    watch.stopTimers();
     ctl.signal?.removeEventListener('abort', onAbort);
-    times.tExit = performance.now();
+    watch.times.tExit = performance.now();
     const serialLog = join(dir, 'serial.log');
     writeFileSync(serialLog, Buffer.concat(log));
     let kept: string | undefined;
-    return { ...o, times, endedByHost, timedOut, limitMs, code, serial: Buffer.concat(log).toString('latin1'), keepLog: () => (kept ??= this.keepLog(serialLog, stderr)), launch,
+    return { results: watch.results, verdicts: watch.verdicts, errors: watch.errors, hostClient: watch.hostClient, times: watch.times, endedByHost: watch.endedByHost,
+      timedOut: watch.timedOut, limitMs: watch.limitMs, code, serial: Buffer.concat(log).toString('latin1'), keepLog: () => (kept ??= this.keepLog(serialLog, stderr)), launch,
       damaged: reader.damaged, stderrTail: stderr.trim().split('\n').slice(-2).join(' | ') };
   }
 

@@ -249,21 +249,11 @@ Napi::Value HistogramJson(const Napi::CallbackInfo& info) {
   return Napi::String::New(env, w.str());
 }
 
-// optionSpecs("block"|"net") -> [{name, kind, choices, help}]: the tables both front ends share.
-Napi::Value OptionSpecs(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  Napi::Array out = Napi::Array::New(env);
-  uint32_t i = 0;
+// optionTable("block"|"net") -> JSON [{name, kind, choices, help, default, min, max}]: the one
+// table of options, which the TypeScript side reads instead of keeping a copy.
+Napi::Value OptionTable(const Napi::CallbackInfo& info) {
   bool net = info.Length() > 0 && info[0].IsString() && info[0].As<Napi::String>().Utf8Value() == "net";
-  for (auto& s : net ? net_option_specs() : block_option_specs()) {
-    Napi::Object o = Napi::Object::New(env);
-    o.Set("name", s.name);
-    o.Set("kind", s.kind);
-    o.Set("choices", s.choices);
-    o.Set("help", s.help);
-    out.Set(i++, o);
-  }
-  return out;
+  return Napi::String::New(info.Env(), net ? net_option_table_json() : block_option_table_json());
 }
 
 // pageCache(path, "evict" | "count") -> {resident_bytes, size_bytes}: host-side cache honesty.
@@ -341,7 +331,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("startServer", Napi::Function::New(env, StartServer, "startServer"));
   exports.Set("validateNet", Napi::Function::New(env, ValidateNet, "validateNet"));
   exports.Set("histogramJson", Napi::Function::New(env, HistogramJson, "histogramJson"));
-  exports.Set("optionSpecs", Napi::Function::New(env, OptionSpecs, "optionSpecs"));
+  exports.Set("optionTable", Napi::Function::New(env, OptionTable, "optionTable"));
   exports.Set("version", Napi::String::New(env, kProbeVersion));
   exports.Set("schema", Napi::Number::New(env, kSchemaVersion));
   return exports;

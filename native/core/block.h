@@ -78,6 +78,8 @@ class JsonWriter;
 // "iops"/"bw_bytes_per_s"; net: "ops_per_s"/"bits_per_s", bytes_scale 8).
 // The probe's measured identity: sha256 of its own executable, and what was hashed.
 void write_identity_json(JsonWriter& w);
+// The members every result ends with (clock, env), closing the result object.
+std::string finish_result_json(JsonWriter& w, const ClockInfo& clock, const EnvInfo& env);
 void write_series_json(JsonWriter& w, const std::vector<SeriesPoint>& series, const char* ops_rate, const char* bytes_rate, double bytes_scale);
 std::string error_json(const Error& e, const char* kind);
 

@@ -3,43 +3,65 @@
 
 #include <cstring>
 
+#include "json.h"
+#include "option_table.h"
 #include "units.h"
 
 namespace isoprobe {
 
-const std::vector<OptionSpec>& block_option_specs() {
-  static const std::vector<OptionSpec> specs = {
-      {"file", "string", "", "data file or block device, created when missing (required)"},
-      {"size", "size", "", "region size (default 256M)"},
-      {"offset", "size", "", "region start in the file (default 0)"},
-      {"engine", "enum", "psync|pvsync2|io_uring|null", "I/O engine (default psync)"},
-      {"pattern", "enum", "read|write|randread|randwrite|randrw", "access pattern (default randread)"},
-      {"rwmix_read", "uint", "", "percentage of reads for randrw (default 50)"},
-      {"bs", "size", "", "block size (default 4k)"},
-      {"qd", "uint", "", "queue depth; above 1 needs io_uring or null (default 1)"},
-      {"batch", "uint", "", "async engines: submit after every N prepared I/Os, like fio's iodepth_batch_submit (default 1)"},
-      {"direct", "bool", "", "O_DIRECT: bypass the page cache (default off)"},
-      {"dsync", "bool", "", "O_DSYNC writes; RWF_DSYNC with pvsync2 (default off)"},
-      {"fsync", "uint", "", "fsync after every N writes, timed as its own series (default 0: never)"},
-      {"fdatasync", "uint", "", "fdatasync after every N writes (default 0: never)"},
-      {"ops", "uint", "", "measured operations; 0 runs for --duration (default 0)"},
-      {"duration", "duration", "", "measured time (default 5s)"},
-      {"warmup", "duration", "", "warm-up time, excluded from results (default 1s)"},
-      {"seed", "uint", "", "seed of the random offsets and the data pattern (default 1)"},
-      {"verify", "bool", "", "write a pattern, check every read, read it all back at the end (default off)"},
-      {"hipri", "bool", "", "pvsync2: RWF_HIPRI polled completion (default off)"},
-      {"sqpoll", "bool", "", "io_uring: kernel submission-queue polling thread (default off)"},
-      {"iopoll", "bool", "", "io_uring: polled completions; needs --direct and a polling device (default off)"},
-      {"register_files", "bool", "", "io_uring: registered file descriptor (default off)"},
-      {"fixed_bufs", "bool", "", "io_uring: registered (fixed) buffers (default off)"},
-      {"invalidate", "bool", "", "drop the region from the page cache before the run (default on)"},
-      {"destructive", "bool", "", "allow writes to a file or device isoprobe did not create (default off)"},
-      {"force", "bool", "", "with --destructive: allow a mounted device or one holding a signature (default off)"},
-      {"clock", "enum", "monotonic|tsc|auto", "timestamp source (default monotonic)"},
-      {"lock", "enum", "exclusive|none", "exclusive: hold a flock on the data file for the whole run, so two runs never share it unseen; none: share it (default exclusive)"},
-      {"cpu", "int", "", "pin the measuring thread to this CPU (default -1: no pinning)"},
+namespace {
+
+using B = BlockOptions;
+constexpr int64_t kU32 = 4294967295;
+
+const OptionTable<B>& table() {
+  static const OptionTable<B> t = {
+      field<B>("file", &B::file, "data file or block device, created when missing (required)"),
+      field<B>("size", "size", &B::size, "region size", 1),
+      field<B>("offset", "size", &B::offset, "region start in the file"),
+      field<B>("engine", &B::engine, "I/O engine", "psync|pvsync2|io_uring|null"),
+      field<B>("pattern", &B::pattern, "access pattern", "read|write|randread|randwrite|randrw"),
+      field<B>("rwmix_read", "uint", &B::rwmix_read, "percentage of reads for randrw", kNoBound, 100),
+      field<B>("bs", "size", &B::bs, "block size", 1, 64ll << 20),
+      field<B>("qd", "uint", &B::qd, "queue depth; above 1 needs io_uring or null", 1, 4096),
+      field<B>("batch", "uint", &B::batch, "async engines: submit after every N prepared I/Os, like fio's iodepth_batch_submit", 1, 4096),
+      field<B>("direct", &B::direct, "O_DIRECT: bypass the page cache"),
+      field<B>("dsync", &B::dsync, "O_DSYNC writes (RWF_DSYNC per write with pvsync2)"),
+      field<B>("fsync", "uint", &B::fsync, "fsync after every N writes, timed as its own series (0: never)", kNoBound, kU32),
+      field<B>("fdatasync", "uint", &B::fdatasync, "fdatasync after every N writes (0: never)", kNoBound, kU32),
+      field<B>("ops", "uint", &B::ops, "measured operations; 0 runs for --duration"),
+      field<B>("duration", "duration", &B::duration, "measured time"),
+      field<B>("warmup", "duration", &B::warmup, "warm-up time, excluded from results"),
+      field<B>("seed", "uint", &B::seed, "seed of the random offsets and the data pattern"),
+      field<B>("verify", &B::verify, "write a pattern, check every read, read it all back at the end"),
+      field<B>("hipri", &B::hipri, "pvsync2: RWF_HIPRI polled completion"),
+      field<B>("sqpoll", &B::sqpoll, "io_uring: kernel submission-queue polling thread"),
+      field<B>("iopoll", &B::iopoll, "io_uring: polled completions (needs --direct and a polling device)"),
+      field<B>("register_files", &B::register_files, "io_uring: registered file descriptor"),
+      field<B>("fixed_bufs", &B::fixed_bufs, "io_uring: registered (fixed) buffers"),
+      field<B>("invalidate", &B::invalidate, "drop the region from the page cache before the run"),
+      field<B>("destructive", &B::destructive, "allow writes to a file or device isoprobe did not create"),
+      field<B>("force", &B::force, "with --destructive: allow a mounted device or one holding a signature"),
+      field<B>("clock", &B::clock, "timestamp source", "monotonic|tsc|auto"),
+      field<B>("lock", &B::lock, "exclusive: hold a flock on the data file for the whole run, so two runs never share it unseen; none: share it", "exclusive|none"),
+      field<B>("cpu", &B::cpu, "pin the measuring thread to this CPU (-1: no pinning)", -1, 4095),
   };
+  return t;
+}
+
+}  // namespace
+
+const std::vector<OptionSpec>& block_option_specs() {
+  static const std::vector<OptionSpec> specs = specs_of(table());
   return specs;
+}
+
+std::string block_option_table_json() { return option_table_json(table()); }
+
+void write_block_options_json(JsonWriter& w, const BlockOptions& o) {
+  w.begin_object();
+  write_option_fields(w, table(), o);
+  w.end_object();
 }
 
 bool parse_pattern(const std::string& s, Pattern* p) {
@@ -158,42 +180,28 @@ int parse_option_value(const std::vector<OptionSpec>& specs, const std::string& 
 }
 
 int set_block_option(BlockOptions* o, const std::string& name, const std::string& value, Error* e) {
-  const OptionSpec* spec;
-  OptionValue v;
-  int rc = parse_option_value(block_option_specs(), name, value, {"ops", "seed"}, &spec, &v, e);
-  if (rc < 0) return rc;
-  uint64_t u = v.u;
-  bool b = v.b;
-  if (name == "file") o->file = value;
-  else if (name == "size") o->size = u;
-  else if (name == "offset") o->offset = u;
-  else if (name == "engine") o->engine = value;
-  else if (name == "pattern") o->pattern = value;
-  else if (name == "rwmix_read") o->rwmix_read = uint32_t(u);
-  else if (name == "bs") o->bs = u;
-  else if (name == "qd") o->qd = uint32_t(u);
-  else if (name == "batch") o->batch = uint32_t(u);
-  else if (name == "direct") o->direct = b;
-  else if (name == "dsync") o->dsync = b;
-  else if (name == "fsync") o->fsync = uint32_t(u);
-  else if (name == "fdatasync") o->fdatasync = uint32_t(u);
-  else if (name == "ops") o->ops = u;
-  else if (name == "duration") o->duration = u;
-  else if (name == "warmup") o->warmup = u;
-  else if (name == "seed") o->seed = u;
-  else if (name == "verify") o->verify = b;
-  else if (name == "hipri") o->hipri = b;
-  else if (name == "sqpoll") o->sqpoll = b;
-  else if (name == "iopoll") o->iopoll = b;
-  else if (name == "register_files") o->register_files = b;
-  else if (name == "fixed_bufs") o->fixed_bufs = b;
-  else if (name == "invalidate") o->invalidate = b;
-  else if (name == "destructive") o->destructive = b;
-  else if (name == "force") o->force = b;
-  else if (name == "clock") o->clock = value;
-  else if (name == "lock") o->lock = value;
-  else if (name == "cpu") o->cpu = int32_t(v.negative ? -int64_t(u) : int64_t(u));
-  return 0;
+  return set_option(table(), o, name, value, e);
+}
+
+std::string default_text(const char* kind, uint64_t u, int64_t i, bool b, const std::string& s, bool is_int, bool is_bool, bool is_str) {
+  std::string k = kind;
+  if (is_bool) return b ? "on" : "off";
+  if (is_str) return s;
+  if (is_int) return std::to_string(i);
+  if (k == "size") {
+    const char* units[] = {"T", "G", "M", "k"};
+    for (int p = 4; p >= 1; p--) {
+      uint64_t m = 1ull << (10 * p);
+      if (u >= m && u % m == 0) return std::to_string(u / m) + units[4 - p];
+    }
+  } else if (k == "duration" && u) {
+    const char* units[] = {"s", "ms", "us"};
+    const uint64_t per[] = {1000000000ull, 1000000ull, 1000ull};
+    for (int p = 0; p < 3; p++)
+      if (u % per[p] == 0) return std::to_string(u / per[p]) + units[p];
+    return std::to_string(u) + "ns";
+  }
+  return std::to_string(u);
 }
 
 }  // namespace isoprobe

@@ -42,13 +42,21 @@ struct BlockOptions {
   int32_t cpu = -1;               // pin the measuring thread (-1: no pinning)
 };
 
+constexpr int64_t kNoBound = INT64_MIN;
+
+// One option as the front ends see it; built from the option table (option_table.h).
 struct OptionSpec {
   const char* name;       // key in JSON/JS and the flag without "--"
   const char* kind;       // "size" | "duration" | "uint" | "bool" | "string" | "enum" | "int"
   const char* choices;    // "a|b|c" for enums
   const char* help;
+  int64_t min = kNoBound;  // bounds the TypeScript side checks with its own messages
+  int64_t max = kNoBound;
+  std::string def;        // the default as its flag takes it ("256M", "5s", "on"), for --help
 };
 const std::vector<OptionSpec>& block_option_specs();
+// The table as JSON for the addon's export: [{name, kind, choices, help, default, min, max}].
+std::string block_option_table_json();
 
 // Cross-field checks that need no I/O. Returns 0 or -EINVAL with *e naming the option.
 int validate_block_options(const BlockOptions& o, Error* e);
@@ -56,6 +64,10 @@ bool parse_pattern(const std::string& s, Pattern* p);
 inline bool pattern_writes(Pattern p) { return p == Pattern::Write || p == Pattern::RandWrite || p == Pattern::RandRW; }
 inline bool pattern_reads(Pattern p) { return p == Pattern::Read || p == Pattern::RandRead || p == Pattern::RandRW; }
 inline bool pattern_random(Pattern p) { return p == Pattern::RandRead || p == Pattern::RandWrite || p == Pattern::RandRW; }
+
+class JsonWriter;
+// Every option's effective value, as a result's "options" object.
+void write_block_options_json(JsonWriter& w, const BlockOptions& o);
 
 // Sets one option from its textual form (the probe's flags). Returns 0 or -EINVAL.
 int set_block_option(BlockOptions* o, const std::string& name, const std::string& value, Error* e);

@@ -290,7 +290,8 @@ void rr_uring(Shared& sh, int fd, PerThread& pt, uint64_t seed) {
 }
 
 // Open loop: a sender keeps the schedule whatever the replies do; a receiver takes each echo's
-// latency from the intended send time written into it, so a stall shows as latency.
+// latency from the intended send time written into it, so a stall shows as latency. Long on
+// purpose: the sender and the receiver share their schedule state and are read best together.
 void rr_open(Shared& sh, int fd, PerThread& pt, uint64_t seed, double rate) {
   const NetOptions& o = sh.o;
   std::vector<char> out(o.size);
@@ -418,30 +419,28 @@ void stream(Shared& sh, int fd, PerThread& pt) {
 
 }  // namespace
 
-int run_net(const NetOptions& o, const RunHooks& hooks, NetResult* r, Error* e) {
-  r->options = o;
-  r->env = detect_env();
-  r->kind = o.mode == "stream" ? "tcp_stream" : o.proto == "udp" ? "udp_rr" : "tcp_rr";
-  int rc = validate_net_options(o, e);
-  if (rc < 0) return rc;
-  std::string err;
-  if ((rc = clock_init(o.clock, &r->clock, &err)) < 0) return option_error(e, "clock", err);
-  struct Release { ~Release() { clock_release(); } } release_clock;
-  Shared sh(o, hooks);
-  std::string why;
-  parse_addr(o.connect, &sh.addr, false, &why);
-  r->peer = sh.addr.str();
-  unsigned n = o.mode == "stream" ? o.streams : o.conns;
-  std::vector<int> fds;
+namespace {
+
+// One connected socket per connection (rr) or stream; none left open on failure.
+int connect_all(Shared& sh, unsigned n, std::vector<int>* fds, Error* e) {
   for (unsigned i = 0; i < n; i++) {
-    int fd = connect_to(sh, o.proto == "udp" ? SOCK_DGRAM : SOCK_STREAM, e);
+    int fd = connect_to(sh, sh.o.proto == "udp" ? SOCK_DGRAM : SOCK_STREAM, e);
     if (fd < 0) {
-      for (int f : fds) close(f);
+      for (int f : *fds) close(f);
+      fds->clear();
       return fd;
     }
-    fds.push_back(fd);
+    fds->push_back(fd);
   }
-  std::vector<PerThread> pts(n);
+  return 0;
+}
+
+// Starts the measuring threads together, reports progress once a second until the end (the
+// threads stop themselves at t_end, bounded by their timeouts), then joins them.
+void supervise(Shared& sh, const std::vector<int>& fds, std::vector<PerThread>& pts) {
+  const NetOptions& o = sh.o;
+  const RunHooks& hooks = sh.hooks;
+  unsigned n = unsigned(fds.size());
   std::vector<std::thread> threads;
   for (unsigned i = 0; i < n; i++) {
     threads.emplace_back([&, i] {
@@ -457,7 +456,6 @@ int run_net(const NetOptions& o, const RunHooks& hooks, NetResult* r, Error* e) 
   sh.t_measure = sh.t_start + o.warmup;
   sh.t_end = sh.t_measure + o.duration;
   sh.go.store(true, std::memory_order_release);
-  // Progress once a second; the threads stop themselves at t_end (bounded by their timeouts).
   uint64_t next_tick = sh.t_start + 1000000000ull;
   while (now_ns() < sh.t_end && !sh.stop_now()) {
     timespec ts{0, 20000000};
@@ -474,9 +472,10 @@ int run_net(const NetOptions& o, const RunHooks& hooks, NetResult* r, Error* e) 
   // Blocked calls return within the timeout; shutting the sockets down makes it immediate.
   if (sh.abort) for (int f : fds) shutdown(f, SHUT_RDWR);
   for (auto& t : threads) t.join();
-  for (int f : fds) close(f);
-  if (hooks.cancel && hooks.cancel->load()) return sys_error(e, ECANCELED, "", "the run was cancelled");
-  if (sh.failed) { *e = sh.first_error; return -e->err; }
+}
+
+// The threads' counts and histograms into one result, with a per-second series.
+void merge_results(const NetOptions& o, const std::vector<PerThread>& pts, NetResult* r) {
   r->elapsed_ns = o.duration;
   size_t secs_n = 0;
   for (auto& p : pts) {
@@ -505,6 +504,31 @@ int run_net(const NetOptions& o, const RunHooks& hooks, NetResult* r, Error* e) 
       if (s < p.sec_ops.size()) { sp.ops += p.sec_ops[s]; sp.bytes += p.sec_bytes[s]; }
     r->series.push_back(sp);
   }
+}
+
+}  // namespace
+
+int run_net(const NetOptions& o, const RunHooks& hooks, NetResult* r, Error* e) {
+  r->options = o;
+  r->env = detect_env();
+  r->kind = o.mode == "stream" ? "tcp_stream" : o.proto == "udp" ? "udp_rr" : "tcp_rr";
+  int rc = validate_net_options(o, e);
+  if (rc < 0) return rc;
+  std::string err;
+  if ((rc = clock_init(o.clock, &r->clock, &err)) < 0) return option_error(e, "clock", err);
+  struct Release { ~Release() { clock_release(); } } release_clock;
+  Shared sh(o, hooks);
+  std::string why;
+  parse_addr(o.connect, &sh.addr, false, &why);
+  r->peer = sh.addr.str();
+  std::vector<int> fds;
+  if ((rc = connect_all(sh, o.mode == "stream" ? o.streams : o.conns, &fds, e)) < 0) return rc;
+  std::vector<PerThread> pts(fds.size());
+  supervise(sh, fds, pts);
+  for (int f : fds) close(f);
+  if (hooks.cancel && hooks.cancel->load()) return sys_error(e, ECANCELED, "", "the run was cancelled");
+  if (sh.failed) { *e = sh.first_error; return -e->err; }
+  merge_results(o, pts, r);
   return 0;
 }
 

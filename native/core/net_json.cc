@@ -7,29 +7,6 @@ namespace isoprobe {
 
 void write_clock_json(JsonWriter& w, const ClockInfo& c);
 
-void write_net_options_json(JsonWriter& w, const NetOptions& o) {
-  w.begin_object();
-  w.kv("mode", o.mode);
-  w.kv("proto", o.proto);
-  if (o.mode == "serve") w.kv("bind", o.bind);
-  else w.kv("connect", o.connect);
-  w.kv("size", o.size);
-  w.kv("duration", o.duration);
-  w.kv("warmup", o.warmup);
-  w.kv("conns", o.conns);
-  w.kv("streams", o.streams);
-  w.kv("reverse", o.reverse);
-  w.kv("rate", o.rate);
-  w.kv("arrival", o.arrival);
-  w.kv("backend", o.backend);
-  w.kv("busy_poll", o.busy_poll);
-  w.kv("verify", o.verify);
-  w.kv("timeout", o.timeout);
-  w.kv("seed", o.seed);
-  w.kv("clock", o.clock);
-  w.kv("cpu", int64_t(o.cpu));
-  w.end_object();
-}
 
 std::string net_result_json(const NetResult& r) {
   JsonWriter w;
@@ -100,12 +77,7 @@ std::string net_result_json(const NetResult& r) {
   w.kv(stream ? "per_byte_ns" : "per_transaction_ns", denom ? double(r.cpu_user_ns + r.cpu_sys_ns) / double(denom) : 0.0);
   w.kv("utilization", r.elapsed_ns ? double(r.cpu_user_ns + r.cpu_sys_ns) / double(r.elapsed_ns + r.options.warmup) : 0.0);
   w.end_object();
-  w.key("clock");
-  write_clock_json(w, r.clock);
-  w.key("env");
-  write_env_json(w, r.env);
-  w.end_object();
-  return w.str();
+  return finish_result_json(w, r.clock, r.env);
 }
 
 }  // namespace isoprobe

@@ -2,63 +2,58 @@
 #include "net_options.h"
 
 #include "net_addr.h"
+#include "option_table.h"
 
 namespace isoprobe {
 
-const std::vector<OptionSpec>& net_option_specs() {
-  static const std::vector<OptionSpec> specs = {
-      {"proto", "enum", "tcp|udp", "transport (default tcp)"},
-      {"connect", "string", "", "server ADDR:PORT for rr and stream (required there)"},
-      {"bind", "string", "", "serve: listen on ADDR:PORT, port 0 picks one (default 127.0.0.1:0)"},
-      {"size", "size", "", "message size (default 64; stream 128k)"},
-      {"duration", "duration", "", "measured time; serve: how long to serve, 0 until stopped (default 5s)"},
-      {"warmup", "duration", "", "warm-up, excluded from results (default 1s)"},
-      {"conns", "uint", "", "rr: connections, one thread each (default 1)"},
-      {"streams", "uint", "", "stream: parallel streams (default 1)"},
-      {"reverse", "bool", "", "stream: the server sends and the client receives (default off)"},
-      {"rate", "uint", "", "rr: open loop at this many requests/s in all, latency from the intended send time; 0 = closed loop (default 0)"},
-      {"arrival", "enum", "uniform|poisson", "open loop: spacing of requests (default uniform)"},
-      {"backend", "enum", "blocking|io_uring", "socket I/O: blocking system calls or io_uring (default blocking)"},
-      {"busy_poll", "uint", "", "SO_BUSY_POLL microseconds on each socket, 0 off (default 0)"},
-      {"verify", "bool", "", "rr: compare every echoed byte with what was sent (default on)"},
-      {"timeout", "duration", "", "connect and per-message timeout (default 5s)"},
-      {"seed", "uint", "", "seed of payloads and Poisson arrivals (default 1)"},
-      {"clock", "enum", "monotonic|tsc|auto", "timestamp source (default monotonic)"},
-      {"cpu", "int", "", "pin the measuring thread(s) to this CPU (default -1: no pinning)"},
-      {"stall_after", "uint", "", "serve, for tests: stall once after this many echoes, 0 never (default 0)"},
-      {"stall", "duration", "", "serve, for tests: length of that stall (default 0)"},
+namespace {
+
+using N = NetOptions;
+
+const OptionTable<N>& table() {
+  static const OptionTable<N> t = {
+      field<N>("proto", &N::proto, "transport", "tcp|udp"),
+      field<N>("connect", &N::connect, "server ADDR:PORT (rr, stream)"),
+      field<N>("bind", &N::bind, "serve: listen on ADDR:PORT; port 0 picks a free one"),
+      field<N>("size", "size", &N::size, "message size; stream mode defaults to 128k", 1, 16ll << 20),
+      field<N>("duration", "duration", &N::duration, "measured time; serve: how long to serve, 0 until stopped"),
+      field<N>("warmup", "duration", &N::warmup, "warm-up, excluded from results"),
+      field<N>("conns", "uint", &N::conns, "rr: connections, one thread each", 1, 256),
+      field<N>("streams", "uint", &N::streams, "stream: parallel streams", 1, 256),
+      field<N>("reverse", &N::reverse, "stream: the server sends, the client receives"),
+      field<N>("rate", "uint", &N::rate, "rr: open loop at this many requests/s in all (latency from the intended send time); 0 = closed loop", kNoBound, 10000000),
+      field<N>("arrival", &N::arrival, "open loop: spacing of requests", "uniform|poisson"),
+      field<N>("backend", &N::backend, "socket I/O: blocking system calls or io_uring", "blocking|io_uring"),
+      field<N>("busy_poll", "uint", &N::busy_poll, "SO_BUSY_POLL microseconds on each socket, 0 off", kNoBound, 2147483647),
+      field<N>("verify", &N::verify, "rr: compare every echoed byte with what was sent"),
+      field<N>("timeout", "duration", &N::timeout, "connect and per-message timeout", 1000000),
+      field<N>("seed", "uint", &N::seed, "seed of payloads and Poisson arrivals"),
+      field<N>("clock", &N::clock, "timestamp source", "monotonic|tsc|auto"),
+      field<N>("cpu", &N::cpu, "pin the measuring thread(s) to this CPU (-1: no pinning)", -1, 4095),
+      field<N>("stall_after", "uint", &N::stall_after, "serve, for tests: stall once after this many echoes, 0 never"),
+      field<N>("stall", "duration", &N::stall, "serve, for tests: length of that stall"),
   };
+  return t;
+}
+
+}  // namespace
+
+const std::vector<OptionSpec>& net_option_specs() {
+  static const std::vector<OptionSpec> specs = specs_of(table());
   return specs;
 }
 
+std::string net_option_table_json() { return option_table_json(table()); }
+
+void write_net_options_json(JsonWriter& w, const NetOptions& o) {
+  w.begin_object();
+  w.kv("mode", o.mode);  // chosen by the command (net serve|rr|stream), not a flag
+  write_option_fields(w, table(), o);
+  w.end_object();
+}
+
 int set_net_option(NetOptions* o, const std::string& name, const std::string& value, Error* e) {
-  const OptionSpec* spec;
-  OptionValue v;
-  int rc = parse_option_value(net_option_specs(), name, value, {"rate", "seed", "stall_after"}, &spec, &v, e);
-  if (rc < 0) return rc;
-  uint64_t u = v.u;
-  bool b = v.b;
-  if (name == "proto") o->proto = value;
-  else if (name == "connect") o->connect = value;
-  else if (name == "bind") o->bind = value;
-  else if (name == "size") o->size = u;
-  else if (name == "duration") o->duration = u;
-  else if (name == "warmup") o->warmup = u;
-  else if (name == "conns") o->conns = uint32_t(u);
-  else if (name == "streams") o->streams = uint32_t(u);
-  else if (name == "reverse") o->reverse = b;
-  else if (name == "rate") o->rate = u;
-  else if (name == "arrival") o->arrival = value;
-  else if (name == "backend") o->backend = value;
-  else if (name == "busy_poll") o->busy_poll = uint32_t(u);
-  else if (name == "verify") o->verify = b;
-  else if (name == "timeout") o->timeout = u;
-  else if (name == "seed") o->seed = u;
-  else if (name == "clock") o->clock = value;
-  else if (name == "cpu") o->cpu = int32_t(v.negative ? -int64_t(u) : int64_t(u));
-  else if (name == "stall_after") o->stall_after = u;
-  else if (name == "stall") o->stall = u;
-  return 0;
+  return set_option(table(), o, name, value, e);
 }
 
 int validate_net_options(const NetOptions& o, Error* e) {

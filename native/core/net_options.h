@@ -35,6 +35,9 @@ struct NetOptions {
 };
 
 const std::vector<OptionSpec>& net_option_specs();
+std::string net_option_table_json();
+class JsonWriter;
+void write_net_options_json(JsonWriter& w, const NetOptions& o);
 int set_net_option(NetOptions* o, const std::string& name, const std::string& value, Error* e);
 int validate_net_options(const NetOptions& o, Error* e);
 

@@ -35,7 +35,8 @@ void print_specs(FILE* f, const std::vector<OptionSpec>& specs) {
     std::string kind = s.kind;
     std::string arg = kind == "bool" ? "" : kind == "enum" ? " " + std::string(s.choices) : " " + kind;
     if (kind != "enum") for (auto& c : arg) if (c >= 'a' && c <= 'z') c = char(c - 32);
-    std::fprintf(f, "  %-34s %s\n", (flag_of(s.name) + arg).c_str(), s.help);
+    std::string def = s.def.empty() ? "" : " (default " + s.def + ")";
+    std::fprintf(f, "  %-34s %s%s\n", (flag_of(s.name) + arg).c_str(), s.help, def.c_str());
   }
   std::fprintf(f, "  %-34s %s\n", "--progress", "one JSON progress line per second on stderr");
   std::fprintf(f, "\nSizes take k/M/G/T (powers of 1024); times take ns/us/ms/s/m. Booleans: --flag, --flag=false, --no-flag.\n");
@@ -105,14 +106,19 @@ bool wants_help(int argc, char** argv) {
 
 // The commands proper: they fill *json with the result or the error and return the exit code;
 // the CLI prints, PID 1 mode frames it for the serial console.
+RunHooks command_hooks(bool progress) {
+  RunHooks hooks;
+  hooks.cancel = &g_cancel;
+  if (progress) hooks.progress = progress_line;
+  return hooks;
+}
+
 int block_command(int argc, char** argv, bool* progress, std::string* json, Error* e) {
   BlockOptions o;
   if (parse_args(argc, argv, block_option_specs(), "block",
                  [&](const std::string& n, const std::string& v, Error* er) { return set_block_option(&o, n, v, er); }, progress, e) < 0)
     return *json = error_json(*e, "block"), exit_code(*e);
-  RunHooks hooks;
-  hooks.cancel = &g_cancel;
-  if (*progress) hooks.progress = progress_line;
+  RunHooks hooks = command_hooks(*progress);
   BlockResult r;
   r.build = "static";
   if (run_block(o, hooks, &r, e) < 0) return *json = error_json(*e, "block"), exit_code(*e);
@@ -147,9 +153,7 @@ int net_client_command(const std::string& mode, int argc, char** argv, bool* pro
     o.connect = local.address().str();
   }
   if (validate_net_options(o, e) < 0) return *json = error_json(*e, "net"), exit_code(*e);
-  RunHooks hooks;
-  hooks.cancel = &g_cancel;
-  if (*progress) hooks.progress = progress_line;
+  RunHooks hooks = command_hooks(*progress);
   NetResult r;
   r.build = "static";
   if (run_net(o, hooks, &r, e) < 0) return *json = error_json(*e, "net"), exit_code(*e);

@@ -1,0 +1,31 @@
+// The option tables come from the core (native/core/option_table.h): name, kind, choices, bounds,
+// help and default are declared once, in C++, and read here through the addon, so the CLI, the
+// validation and the probe's flags cannot drift from what the probe does.
+import { native } from './native';
+import type { OptionDef } from './options';
+
+interface CoreRow {
+  name: string;
+  kind: OptionDef<unknown>['kind'];
+  choices: string;
+  help: string;
+  default: unknown;
+  min?: number;
+  max?: number;
+}
+
+/** The core's table of block or network options, typed by the caller's options interface. */
+export function coreOptionTable<T>(which: 'block' | 'net'): { [K in keyof T]-?: OptionDef<T[K]> } {
+  const out: Record<string, OptionDef<unknown>> = {};
+  for (const r of JSON.parse(native().optionTable(which)) as CoreRow[]) {
+    out[r.name] = {
+      kind: r.kind,
+      default: r.default,
+      help: r.help,
+      ...(r.choices ? { choices: r.choices.split('|') } : {}),
+      ...(r.min !== undefined ? { min: r.min } : {}),
+      ...(r.max !== undefined ? { max: r.max } : {}),
+    };
+  }
+  return out as { [K in keyof T]-?: OptionDef<T[K]> };
+}

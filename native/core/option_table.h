@@ -1,0 +1,149 @@
+// One table per option struct (fio's idea): a row per option with its name, kind, choices,
+// bounds, help and the struct field it lands in. The setter, the JSON echo of every result, the
+// probe's --help (defaults read from a default-constructed struct) and the addon's export to
+// TypeScript are all derived from it, so an option is declared once.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "block_options.h"  // OptionSpec, OptionValue, parse_option_value
+#include "error.h"
+#include "json.h"
+
+namespace isoprobe {
+
+template <class O>
+struct OptionField {
+  OptionSpec spec;
+  // Exactly one of these points into O; which one is the field's C++ type.
+  uint64_t O::*u64 = nullptr;
+  uint32_t O::*u32 = nullptr;
+  int32_t O::*i32 = nullptr;
+  bool O::*b = nullptr;
+  std::string O::*s = nullptr;
+};
+
+template <class O>
+using OptionTable = std::vector<OptionField<O>>;
+
+template <class O>
+OptionField<O> field(const char* name, const char* kind, uint64_t O::*m, const char* help, int64_t min = kNoBound, int64_t max = kNoBound) {
+  OptionField<O> f{{name, kind, "", help, min, max}};
+  f.u64 = m;
+  return f;
+}
+template <class O>
+OptionField<O> field(const char* name, const char* kind, uint32_t O::*m, const char* help, int64_t min = kNoBound, int64_t max = kNoBound) {
+  OptionField<O> f{{name, kind, "", help, min, max}};
+  f.u32 = m;
+  return f;
+}
+template <class O>
+OptionField<O> field(const char* name, int32_t O::*m, const char* help, int64_t min, int64_t max) {
+  OptionField<O> f{{name, "int", "", help, min, max}};
+  f.i32 = m;
+  return f;
+}
+template <class O>
+OptionField<O> field(const char* name, bool O::*m, const char* help) {
+  OptionField<O> f{{name, "bool", "", help, kNoBound, kNoBound}};
+  f.b = m;
+  return f;
+}
+// A string, or an enum when `choices` ("a|b|c") is given.
+template <class O>
+OptionField<O> field(const char* name, std::string O::*m, const char* help, const char* choices = "") {
+  OptionField<O> f{{name, *choices ? "enum" : "string", choices, help, kNoBound, kNoBound}};
+  f.s = m;
+  return f;
+}
+
+// The default of a field as its flag would take it: "256M", "5s", "on", "psync".
+std::string default_text(const char* kind, uint64_t u, int64_t i, bool b, const std::string& s, bool is_int, bool is_bool, bool is_str);
+
+template <class O>
+std::string default_text(const OptionField<O>& f) {
+  static const O d{};
+  uint64_t u = f.u64 ? d.*f.u64 : f.u32 ? d.*f.u32 : 0;
+  return default_text(f.spec.kind, u, f.i32 ? d.*f.i32 : 0, f.b ? d.*f.b : false, f.s ? d.*f.s : std::string(), f.i32 != nullptr, f.b != nullptr, f.s != nullptr);
+}
+
+template <class O>
+std::vector<OptionSpec> specs_of(const OptionTable<O>& t) {
+  std::vector<OptionSpec> out;
+  for (auto& f : t) {
+    out.push_back(f.spec);
+    out.back().def = default_text(f);
+  }
+  return out;
+}
+
+// Sets one option from its textual form. Only 64-bit fields take values above 2^32.
+template <class O>
+int set_option(const OptionTable<O>& t, O* o, const std::string& name, const std::string& value, Error* e) {
+  static thread_local std::vector<OptionSpec> specs;
+  specs = specs_of(t);
+  std::vector<std::string> wide;
+  for (auto& f : t)
+    if (f.u64) wide.push_back(f.spec.name);
+  const OptionSpec* spec;
+  OptionValue v;
+  int rc = parse_option_value(specs, name, value, wide, &spec, &v, e);
+  if (rc < 0) return rc;
+  for (auto& f : t) {
+    if (name != f.spec.name) continue;
+    if (f.u64) o->*f.u64 = v.u;
+    else if (f.u32) o->*f.u32 = uint32_t(v.u);
+    else if (f.i32) o->*f.i32 = int32_t(v.negative ? -int64_t(v.u) : int64_t(v.u));
+    else if (f.b) o->*f.b = v.b;
+    else if (f.s) o->*f.s = value;
+  }
+  return 0;
+}
+
+// Every option's effective value, as members of the object being written (the result's "options").
+template <class O>
+void write_option_fields(JsonWriter& w, const OptionTable<O>& t, const O& o) {
+  for (auto& f : t) {
+    if (f.u64) w.kv(f.spec.name, o.*f.u64);
+    else if (f.u32) w.kv(f.spec.name, uint64_t(o.*f.u32));
+    else if (f.i32) w.kv(f.spec.name, int64_t(o.*f.i32));
+    else if (f.b) w.kv(f.spec.name, o.*f.b);
+    else if (f.s) w.kv(f.spec.name, o.*f.s);
+  }
+}
+
+// The default of a field as JSON (the value in a default-constructed O).
+template <class O>
+void write_default_json(JsonWriter& w, const OptionField<O>& f) {
+  static const O d{};
+  if (f.u64) w.value(d.*f.u64);
+  else if (f.u32) w.value(uint64_t(d.*f.u32));
+  else if (f.i32) w.value(int64_t(d.*f.i32));
+  else if (f.b) w.value(d.*f.b);
+  else if (f.s) w.value(d.*f.s);
+}
+
+// The table as JSON, for the TypeScript side: [{name, kind, choices, help, default, min, max}].
+template <class O>
+std::string option_table_json(const OptionTable<O>& t) {
+  JsonWriter w;
+  w.begin_array();
+  for (auto& f : t) {
+    w.begin_object();
+    w.kv("name", f.spec.name);
+    w.kv("kind", f.spec.kind);
+    w.kv("choices", f.spec.choices);
+    w.kv("help", f.spec.help);
+    w.key("default");
+    write_default_json(w, f);
+    if (f.spec.min != kNoBound) w.kv("min", f.spec.min);
+    if (f.spec.max != kNoBound) w.kv("max", f.spec.max);
+    w.end_object();
+  }
+  w.end_array();
+  return w.str();
+}
+
+}  // namespace isoprobe
