@@ -10,7 +10,8 @@ import { NET_MODES, NET_OPTIONS, type NetMode } from './probe/net-options';
 import { formatNetResult } from './report/net-text';
 import { isTargetName, makeTarget, REGISTRY, TARGET_NAMES } from './targets';
 import type { Placement, TargetResult, Workload } from './targets/types';
-import { debianCloudKernel, extractVmlinux, kernelOption, userKernel } from './image/kernel';
+import { debianCloudKernel, extractVmlinux, type GuestKernel, kernelOption, userKernel } from './image/kernel';
+import { buildGuestKernel, FRAGMENT, KERNEL_SOURCES, type KernelSource } from './image/kernel-build';
 import { missingDrivers } from './image/guest';
 import { formatTargetResult } from './report/target-text';
 import { BLOCK_OPTIONS } from './probe/options';
@@ -228,12 +229,13 @@ async function cmdRun(argv: string[], out: (s: string) => void, signal: AbortSig
 
 const IMAGE_OPTIONS: Table = {
   kernel: { kind: 'string', default: '', help: 'a guest kernel of your own, bzImage or vmlinux', defaultText: "Debian's cloud kernel, fetched with apt-get download" },
+  kernel_source: { kind: 'enum', default: '', choices: ['', ...KERNEL_SOURCES], help: `build a minimal guest kernel from Debian's linux-source-X with ${FRAGMENT} (minutes; cached)` },
   modules: { kind: 'string', default: '', help: 'with --kernel: its lib/modules/VERSION directory, when virtio is modular' },
   json: COMMON.json!,
 };
 const IMAGE_HEAD = ['usage: isoprobe image build [options]', '', 'Prepares the guest kernel and says what each VMM needs of it.'];
 
-async function cmdImage(argv: string[], out: (s: string) => void): Promise<number> {
+async function cmdImage(argv: string[], out: (s: string) => void, signal: AbortSignal): Promise<number> {
   const [sub, ...rest] = argv;
   if (sub !== 'build') {
     parseCommand(['--help'], IMAGE_OPTIONS, 'image build', IMAGE_HEAD, out);
@@ -242,7 +244,18 @@ async function cmdImage(argv: string[], out: (s: string) => void): Promise<numbe
   const p = parseCommand(rest, IMAGE_OPTIONS, 'image build', IMAGE_HEAD, out);
   if (!p) return 0;
   const { values } = p;
-  const k = values.kernel ? userKernel(values.kernel as string, (values.modules as string) || undefined) : debianCloudKernel();
+  if (values.kernel && values.kernel_source) throw new IsoprobeError('EINVALOPT', '--kernel-source: give either --kernel (a file of yours) or --kernel-source (one built here)', { option: 'kernel_source' });
+  let k: GuestKernel;
+  let built: { cached: boolean } | undefined;
+  if (values.kernel_source) {
+    const tty = process.stderr.isTTY === true;
+    const b = await buildGuestKernel(values.kernel_source as KernelSource, {
+      signal, onProgress: (l) => process.stderr.write(tty ? `\r\x1b[K${l}` : `${l}\n`),
+    });
+    if (tty) process.stderr.write('\r\x1b[K');
+    built = b;
+    k = b;
+  } else k = values.kernel ? userKernel(values.kernel as string, (values.modules as string) || undefined) : debianCloudKernel();
   const missing = missingDrivers(k);
   const cmdlineDevices = kernelOption(k, 'CONFIG_VIRTIO_MMIO_CMDLINE_DEVICES');
   let vmlinux: string | undefined;
@@ -254,12 +267,13 @@ async function cmdImage(argv: string[], out: (s: string) => void): Promise<numbe
   }
   const info = {
     kernel: k.version, source: k.source, bzImage: k.bzImage, vmlinux: vmlinux ?? null, vmlinux_error: vmlinuxError,
+    ...(built ? { cached: built.cached } : {}),
     modules: k.modules.map((m) => m.name), missing_drivers: missing,
     virtio_mmio_cmdline_devices: cmdlineDevices ?? (k.config ? 'not set' : 'unknown'),
   };
   if (values.json) out(JSON.stringify(info, null, 2));
   else {
-    out(`guest kernel  ${info.kernel} (${info.source})`);
+    out(`guest kernel  ${info.kernel} (${info.source})${built ? (built.cached ? ', from the cache' : ', built now') : ''}`);
     out(`  bzImage     ${info.bzImage}   (QEMU microvm)`);
     out(`  vmlinux     ${info.vmlinux ?? `not extracted: ${vmlinuxError}`}   (Firecracker, Cloud Hypervisor)`);
     out(`  modules     ${info.modules.join(' -> ') || 'none (drivers built in)'}`);
@@ -276,7 +290,7 @@ const COMMANDS: Record<string, Handler> = {
   block: cmdBlock,
   net: cmdNet,
   targets: (a, o) => cmdTargets(a, o),
-  image: (a, o) => cmdImage(a, o),
+  image: cmdImage,
   run: cmdRun,
   compare: cmdCompare,
   history: (a, o) => cmdHistory(a, o),

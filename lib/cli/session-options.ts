@@ -11,7 +11,7 @@ export const SESSION_OPTIONS: Table = {
   storage: { kind: 'enum', default: 'bind', choices: ['bind', 'device'], help: 'block workloads: bind-mounted file, or a loop device (direct I/O) on it' },
   data_file: { kind: 'string', default: '', help: 'host file behind block workloads, created when missing', defaultText: '/var/tmp/isoprobe-data.dat, or $ISOPROBE_DATA_FILE' },
   data_size: { kind: 'size', default: 0, min: 4096, help: 'its size when isoprobe creates it; a block workload without --size then covers it', defaultText: "--offset + --size; 256M when neither is given" },
-  kernel: { kind: 'string', default: '', help: 'microVMs: guest kernel, bzImage or vmlinux', defaultText: "Debian's cloud kernel" },
+  kernel: { kind: 'string', default: '', help: "microVMs: guest kernel: 6.1 or 6.12 (built here from Debian's linux-source, cached), cloud (Debian's cloud kernel), or a bzImage/vmlinux file", defaultText: 'cloud' },
   vcpus: { kind: 'uint', default: 2, min: 1, max: 64, help: 'microVMs: vCPUs' },
   mem: { kind: 'size', default: 512 * 2 ** 20, min: 64 * 2 ** 20, help: 'microVMs: guest memory' },
   host_cache: { kind: 'enum', default: '', choices: ['', 'none', 'writeback', 'unsafe'], help: 'microVMs: host cache of the data disk (QEMU cache=, Firecracker cache_type, Cloud Hypervisor direct=)', defaultText: 'none for QEMU and Cloud Hypervisor, Unsafe for Firecracker' },

@@ -9,6 +9,7 @@ import { performance } from 'node:perf_hooks';
 
 import { fromCoreError, IsoprobeError } from '../errors';
 import { writeInitramfs } from '../image/guest';
+import { buildGuestKernel, isKernelSource } from '../image/kernel-build';
 import { cacheDir, debianCloudKernel, type GuestKernel, type Transport, userKernel } from '../image/kernel';
 import { uniqueName } from '../net/netns';
 import { probeBinaryPath } from '../paths';
@@ -158,6 +159,17 @@ export interface BootTimes {
   ended_by: 'guest' | 'isoprobe after DONE';
 }
 
+/**
+ * The guest kernel a session asks for: "6.1" / "6.12" (built from Debian's linux-source, on
+ * demand and cached), "cloud" or nothing (Debian's cloud kernel), or a path of the user's.
+ */
+export async function guestKernel(spec: VmSpec, onProgress?: (line: string) => void): Promise<GuestKernel> {
+  if (!spec.kernel || spec.kernel === 'cloud') return debianCloudKernel();
+  if (isKernelSource(spec.kernel))
+    return buildGuestKernel(spec.kernel, { onProgress: onProgress ?? ((l) => process.stderr.write(`isoprobe: guest kernel ${spec.kernel}: ${l}\n`)) });
+  return userKernel(spec.kernel, spec.modulesDir);
+}
+
 export class VmTarget implements Target {
   readonly kind = 'vm' as const;
   constructor(private readonly vmm: Vmm) {}
@@ -174,7 +186,7 @@ export class VmTarget implements Target {
 
   async start(specIn: SessionSpec = {}): Promise<Session> {
     const spec = specIn as VmSpec;
-    const kernel = spec.kernel ? userKernel(spec.kernel, spec.modulesDir) : debianCloudKernel();
+    const kernel = await guestKernel(spec);
     if (spec.dataFile) await ensureDataFile(spec.dataFile, spec.dataSize ?? DEFAULT_DATA_SIZE);
     const tap = spec.network === false ? undefined : await createTapNamespace();
     const version = await this.vmm.version();
