@@ -8,7 +8,8 @@ import { runBlock } from './probe/block';
 import { runNet, runNetLoopback, spawnEchoServer, startEchoServer } from './probe/net';
 import { NET_MODES, NET_OPTIONS, type NetMode } from './probe/net-options';
 import { formatNetResult } from './report/net-text';
-import { isTargetName, makeTarget, REGISTRY, TARGET_NAMES } from './targets';
+import { makeTarget, REGISTRY, TARGET_NAMES } from './targets';
+import { parseVariant } from './targets/variant';
 import type { Placement, TargetResult, Workload } from './targets/types';
 import { debianCloudKernel, extractVmlinux, type GuestKernel, kernelOption, userKernel } from './image/kernel';
 import { buildGuestKernel, FRAGMENT, KERNEL_SOURCES, type KernelSource } from './image/kernel-build';
@@ -150,7 +151,7 @@ async function cmdTargets(argv: string[], out: (s: string) => void): Promise<num
 }
 
 const RUN_OPTIONS: Table = {
-  target: { kind: 'enum', default: 'host', choices: TARGET_NAMES, help: 'where the probe runs' },
+  target: { kind: 'string', default: 'host', help: `where the probe runs: one of ${TARGET_NAMES.join('|')}, optionally with settings, e.g. qemu-microvm[kernel=6.12,aio=threads]` },
   placement: { kind: 'enum', default: 'client-inside', choices: ['client-inside', 'server-inside', 'loopback'], help: 'net: client inside the target and server in a peer namespace, the reverse, or both inside on loopback' },
   ...SESSION_OPTIONS,
 };
@@ -202,8 +203,9 @@ async function cmdRun(argv: string[], out: (s: string) => void, signal: AbortSig
   const opts: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(values)) if (!(k in RUN_OPTIONS) && !(k in COMMON)) opts[k] = v;
   const spec = sessionSpecFrom(session);
-  const name = (values.target as string | undefined) ?? 'host';
-  if (!isTargetName(name)) throw new IsoprobeError('EINVALOPT', `--target "${name}": expected one of ${TARGET_NAMES.join(', ')}`, { option: 'target' });
+  const variant = parseVariant((values.target as string | undefined) ?? 'host', 'target');
+  const name = variant.target;
+  Object.assign(spec, variant.spec);
   if (!isNet && opts.file !== undefined) throw new IsoprobeError('EINVALOPT', '--file: inside a target the data file is --data-file (on the host), mounted or passed in by isoprobe', { option: 'file' });
   if (isNet && opts.connect !== undefined) throw new IsoprobeError('EINVALOPT', '--connect: isoprobe run places the server itself (see --placement)', { option: 'connect' });
   const placement = values.placement as Placement | undefined;
@@ -214,7 +216,7 @@ async function cmdRun(argv: string[], out: (s: string) => void, signal: AbortSig
   } else spec.dataSize = blockRegion(opts, spec.dataFile!, spec.dataSize);
   const t = makeTarget(name);
   const a = await t.available();
-  if (!a.ok) throw new IsoprobeError('EUNAVAILABLE', `target ${name} is not available here: ${a.reason}`);
+  if (!a.ok) throw new IsoprobeError('EUNAVAILABLE', `target ${variant.label} is not available here: ${a.reason}`);
   const s = await t.start(spec);
   let r: TargetResult;
   try {

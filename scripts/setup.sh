@@ -11,7 +11,7 @@ declare -A GROUP=(
   [bench]="fio sockperf iperf3"
   [containers]="runc runsc crun containerd docker.io podman golang-github-containers-common iproute2"
   [vm]="qemu-system-x86 lz4 xz-utils iproute2"
-  [report]="chromium"
+  [report]="chromium libxml2-utils"
 )
 
 want=(base "$@")

@@ -1,16 +1,17 @@
 // CLI commands of the main job: compare, history, export, report, ab.
 import { writeFileSync } from 'node:fs';
 
-import { abCompare, loadSide, type Metric, METRICS } from '../compare/ab';
+import { loadSide, type Metric, METRICS, type Side } from '../compare/ab';
+import { gateExitCode, suiteGate } from '../compare/gate';
+import { formatGate, gateJUnit, gateMarkdown } from '../report/gate-text';
+import { parseVariant, parseVariantList, type Variant } from '../targets/variant';
 import { compare, type Cell, summarize, warningsFor, type Comparison } from '../compare/compare';
 import { loadSuite, type Suite } from '../compare/suites';
 import { IsoprobeError, optionError } from '../errors';
 import { renderHtml } from '../report/html';
 import { formatComparison } from '../report/compare-text';
 import { defaultDbPath, machineFingerprint, Store } from '../store/db';
-import { isTargetName, TARGET_NAMES, type TargetName } from '../targets';
 import type { TargetResult } from '../targets/types';
-import { formatNs } from '../units';
 import { parseCommand, type Table } from './args';
 import { SESSION_OPTIONS, sessionSpecFrom } from './session-options';
 
@@ -22,16 +23,13 @@ function openStore(path: unknown): Store {
   return new Store((path as string) || defaultDbPath());
 }
 
-export function parseTargets(text: string): TargetName[] {
-  const names = text.split(',').map((s) => s.trim()).filter(Boolean);
-  if (!names.length) throw optionError('targets', '--targets "": expected a comma-separated list of targets');
-  for (const n of names) if (!isTargetName(n)) throw optionError('targets', `--targets: unknown target "${n}"; expected some of ${TARGET_NAMES.join(', ')}`);
-  if (new Set(names).size !== names.length) throw optionError('targets', `--targets "${text}": a target is named twice`);
-  return names as TargetName[];
+/** --targets: names, variants ("qemu-microvm[kernel=6.12]"), or @FILE. */
+export function parseTargets(text: string): Variant[] {
+  return parseVariantList(text, 'targets');
 }
 
 const COMPARE: Table = {
-  targets: { kind: 'string', default: 'host,runc,runsc,qemu-microvm', help: 'comma-separated targets, the first is the baseline of the ratios' },
+  targets: { kind: 'string', default: 'host,runc,runsc,qemu-microvm', help: 'comma-separated targets or variants (qemu-microvm[kernel=6.12,aio=threads]), or @FILE (YAML/JSON); the first is the baseline of the ratios' },
   suite: { kind: 'string', default: 'quick', help: 'quick, paper, or a JSON/YAML suite file' },
   reps: { kind: 'uint', default: 5, min: 1, max: 1000, help: 'repetitions per target and workload' },
   ...DB,
@@ -211,17 +209,21 @@ export async function cmdReport(argv: string[], out: Out): Promise<number> {
 }
 
 const AB: Table = {
-  baseline: { kind: 'string', default: '', help: 'RUN number or exported JSON file (required unless --run)' },
-  candidate: { kind: 'string', default: '', help: 'RUN number or exported JSON file (required unless --run)' },
-  metric: { kind: 'enum', default: 'p99', choices: METRICS, help: 'the value compared, one per repetition' },
-  threshold: { kind: 'string', default: '5%', help: 'noise threshold the change must clear, e.g. 5%' },
-  alpha: { kind: 'string', default: '0.01', help: 'permutation test significance level' },
-  workload: { kind: 'string', default: '', help: 'which workload, when a side has several' },
-  baseline_target: { kind: 'string', default: '', help: 'which target of the baseline, when it has several' },
-  candidate_target: { kind: 'string', default: '', help: 'which target of the candidate', defaultText: "the baseline's" },
-  run: { kind: 'bool', default: false, help: 'measure both sides now, interleaved: --baseline-target and --candidate-target are the targets' },
+  baseline: { kind: 'string', default: '', help: 'RUN number or exported JSON file; with --run, the baseline target or variant, e.g. qemu-microvm[kernel=6.1]' },
+  candidate: { kind: 'string', default: '', help: 'RUN number or exported JSON file; with --run, the candidate target or variant' },
+  metric: { kind: 'string', default: '', help: `only these metrics (comma-separated: ${METRICS.join(', ')})`, defaultText: 'block p50, p99, iops; rr p50, p99, tps; stream gbps' },
+  workload: { kind: 'string', default: '', help: 'only these workloads (comma-separated)', defaultText: 'every workload on both sides' },
+  target: { kind: 'string', default: '', help: 'only these targets (comma-separated labels)', defaultText: 'every target on both sides' },
+  baseline_target: { kind: 'string', default: '', help: "compare this target of the baseline with --candidate-target of the candidate (two different targets)" },
+  candidate_target: { kind: 'string', default: '', help: 'the candidate\'s target for --baseline-target', defaultText: "the baseline's" },
+  threshold: { kind: 'string', default: '5%', help: 'noise threshold: a regression must also move the median this much, e.g. 5%' },
+  alpha: { kind: 'string', default: '0.01', help: 'family-wise significance level over all cells' },
+  run: { kind: 'bool', default: false, help: 'measure both sides now (interleaved, stored as one run), then judge' },
   suite: COMPARE.suite!,
   reps: { kind: 'uint', default: 10, min: 3, help: 'with --run: repetitions per side' },
+  junit: { kind: 'string', default: '', help: 'also write JUnit XML: one testcase per cell, a regression is a failure' },
+  markdown: { kind: 'string', default: '', help: 'also write a Markdown summary (for a CI job summary)' },
+  seed: { kind: 'uint', default: 1, help: 'seed of the permutations and bootstrap intervals' },
   ...DB,
   json: COMPARE.json!,
   ...SESSION_OPTIONS,
@@ -233,49 +235,66 @@ function parseThreshold(s: string): number {
   return s.endsWith('%') ? Number(m[1]) / 100 : Number(m[1]);
 }
 
+function list(v: unknown): string[] | undefined {
+  return typeof v === 'string' && v ? v.split(',').map((x) => x.trim()).filter(Boolean) : undefined;
+}
+
+function parseMetrics(v: unknown): Metric[] | undefined {
+  const ms = list(v);
+  for (const m of ms ?? []) if (!(METRICS as readonly string[]).includes(m)) throw optionError('metric', `--metric "${m}": expected one of ${METRICS.join(', ')}`);
+  return ms as Metric[] | undefined;
+}
+
+const AB_HEAD = ['usage: isoprobe ab --baseline RUN|FILE --candidate RUN|FILE [options]', '       isoprobe ab --run --baseline VARIANT --candidate VARIANT [--suite quick] [--reps 10]', '',
+  'The A/B regression gate over a whole suite: every workload x target x metric on both sides is a cell, all',
+  'tested together (max-T permutation test, family-wise alpha) and judged against a noise threshold.',
+  'Exit: 0 no regression, 1 a regression, 125 nothing could be measured or compared (for git bisect run), 2 bad input.'];
+
+/** Measures both variants now (interleaved, one stored run) and returns the two sides. */
+async function measureBoth(v: Record<string, unknown>, argv: string[], store: Store, signal: AbortSignal): Promise<{ b: Side; c: Side; pair: [string, string] }> {
+  if (!v.baseline || !v.candidate) throw optionError('baseline', 'ab --run: give --baseline and --candidate, the two targets or variants to measure');
+  const [b, c] = [parseVariant(v.baseline as string, 'baseline'), parseVariant(v.candidate as string, 'candidate')];
+  if (b.label === c.label) throw optionError('candidate', `--candidate "${c.label}": the same as the baseline; name two different targets or settings`);
+  const suite = loadSuite((v.suite as string | undefined) ?? 'quick');
+  const res = await compare({ targets: [b, c], suite, reps: (v.reps as number | undefined) ?? 10, spec: sessionSpecFrom(v), store, signal, command: `isoprobe ab ${argv.join(' ')}`,
+    onProgress: v.json ? undefined : progressReporter(process.stderr.isTTY === true) });
+  const side = loadSide(String(res.runId), () => store, 'baseline');
+  return { b: { ...side, label: `${b.label} (run ${res.runId})` }, c: { ...side, label: `${c.label} (run ${res.runId})` }, pair: [b.label, c.label] };
+}
+
 export async function cmdAb(argv: string[], out: Out, signal: AbortSignal): Promise<number> {
-  const p = parseCommand(argv, AB, 'ab', ['usage: isoprobe ab --baseline RUN|FILE --candidate RUN|FILE [options]', '',
-    'A/B regression gate: a permutation test and a noise threshold; exit 1 on a regression.'], out);
+  const p = parseCommand(argv, AB, 'ab', AB_HEAD, out);
   if (!p) return 0;
   const { values: v } = p;
   const threshold = parseThreshold((v.threshold as string | undefined) ?? '5%');
   const alpha = Number((v.alpha as string | undefined) ?? '0.01');
   if (!(alpha > 0 && alpha < 1)) throw optionError('alpha', `--alpha "${v.alpha}": expected a number between 0 and 1`);
+  const metrics = parseMetrics(v.metric);
   let store: Store | undefined;
   const getStore = () => (store ??= openStore(v.db));
   try {
-    let baselineSpec = v.baseline as string | undefined;
-    let candidateSpec = v.candidate as string | undefined;
-    if (v.run) {
-      const bt = v.baseline_target as string | undefined;
-      const ct = v.candidate_target as string | undefined;
-      if (!bt || !ct) throw optionError('baseline_target', 'ab --run: give --baseline-target and --candidate-target (the two targets to measure)');
-      const [b, c] = parseTargets(`${bt},${ct}`);
-      const suite = loadSuite((v.suite as string | undefined) ?? 'quick');
-      const res = await compare({ targets: [b!, c!], suite, reps: (v.reps as number | undefined) ?? 10, spec: sessionSpecFrom(v), store: getStore(), signal, command: `isoprobe ab ${argv.join(' ')}` });
-      baselineSpec = candidateSpec = String(res.runId);
+    let sides: { b: Side; c: Side; pair?: [string, string] };
+    try {
+      if (v.run) sides = await measureBoth(v, argv, getStore(), signal);
+      else {
+        if (!v.baseline) throw optionError('baseline', '--baseline: expected a run number or an exported JSON file');
+        if (!v.candidate) throw optionError('candidate', '--candidate: expected a run number or an exported JSON file');
+        sides = { b: loadSide(v.baseline as string, getStore, 'baseline'), c: loadSide(v.candidate as string, getStore, 'candidate') };
+        if (v.baseline_target) sides.pair = [v.baseline_target as string, (v.candidate_target as string) || (v.baseline_target as string)];
+      }
+    } catch (e) {
+      // Could not measure (a target unavailable, a run that failed): "cannot tell" for git bisect run.
+      const code = (e as IsoprobeError).code;
+      if (code === 'EINVALOPT' || code === 'ECANCELED') throw e;
+      process.stderr.write(`isoprobe: ${(e as Error).message}\n`);
+      return 125;
     }
-    if (!baselineSpec) throw optionError('baseline', '--baseline: expected a run number or an exported JSON file');
-    if (!candidateSpec) throw optionError('candidate', '--candidate: expected a run number or an exported JSON file');
-    const outcome = abCompare(loadSide(baselineSpec, getStore, 'baseline'), loadSide(candidateSpec, getStore, 'candidate'), {
-      metric: (v.metric as Metric | undefined) ?? 'p99', threshold, alpha,
-      workload: (v.workload as string) || undefined,
-      baselineTarget: (v.baseline_target as string) || undefined,
-      candidateTarget: (v.candidate_target as string) || (v.baseline_target as string) || undefined,
-    });
-    if (v.json) out(JSON.stringify(outcome, null, 2));
-    else {
-      const fmt = outcome.metric.startsWith('p') || outcome.metric === 'mean' ? formatNs : (x: number) => x.toFixed(2);
-      out(`${outcome.workload}: ${outcome.metric} baseline ${outcome.baseline.target} (${outcome.baseline.values.length} reps, median ${fmt(median(outcome.baseline.values))}) vs candidate ${outcome.candidate.target} (${outcome.candidate.values.length} reps, median ${fmt(median(outcome.candidate.values))})`);
-      out(`${outcome.verdict.toUpperCase()}: ${outcome.why}`);
-    }
-    return outcome.verdict === 'regression' ? 1 : 0;
+    const g = suiteGate(sides.b, sides.c, { alpha, threshold, metrics, workloads: list(v.workload), targets: list(v.target), pair: sides.pair, seed: (v.seed as number | undefined) ?? 1 });
+    if (v.junit) writeFileSync(v.junit as string, gateJUnit(g));
+    if (v.markdown) writeFileSync(v.markdown as string, gateMarkdown(g));
+    out(v.json ? JSON.stringify({ verdict: gateExitCode(g) === 1 ? 'regression' : g.cells.length ? 'no regression' : 'nothing compared', ...g }, null, 2) : formatGate(g));
+    return gateExitCode(g);
   } finally {
     store?.close();
   }
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[s.length >> 1]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 }

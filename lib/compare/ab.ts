@@ -34,9 +34,12 @@ export interface Side {
   label: string;
   /** workload name -> target -> results (one per repetition) */
   results: Map<string, Map<string, TargetResult[]>>;
+  /** The repetition each result came from, when known (a failed repetition leaves a gap). */
+  reps?: WeakMap<TargetResult, number>;
 }
 
-function add(side: Side, workload: string, target: string, r: TargetResult): void {
+function add(side: Side, workload: string, target: string, r: TargetResult, rep?: number): void {
+  if (rep !== undefined) (side.reps ??= new WeakMap()).set(r, rep);
   if (!side.results.has(workload)) side.results.set(workload, new Map());
   const m = side.results.get(workload)!;
   if (!m.has(target)) m.set(target, []);
@@ -49,18 +52,18 @@ export function loadSide(spec: string, store: () => Store, option: string): Side
   if (/^\d+$/.test(spec)) {
     const s = store();
     s.run(Number(spec));
-    for (const row of s.results(Number(spec))) add(side, row.workload, row.target, JSON.parse(row.json));
+    for (const row of s.results(Number(spec))) add(side, row.workload, row.target, JSON.parse(row.json), row.rep);
     if (!side.results.size) throw new IsoprobeError('EINVALOPT', `--${option} ${spec}: run ${spec} has no results`, { option });
     return side;
   }
-  let data: { results?: { workload: string; target: string; result: TargetResult }[] };
+  let data: { results?: { workload: string; target: string; rep?: number; result: TargetResult }[] };
   try {
     data = JSON.parse(readFileSync(spec, 'utf8'));
   } catch (e) {
     throw new IsoprobeError('EINVALOPT', `--${option} "${spec}": expected a run number or a JSON file from "isoprobe export --format json" (${(e as Error).message})`, { option });
   }
   if (!Array.isArray(data.results)) throw new IsoprobeError('EINVALOPT', `--${option} ${spec}: no "results" list (expected a file from "isoprobe export --format json")`, { option });
-  for (const r of data.results) add(side, r.workload, r.target, r.result);
+  for (const r of data.results) add(side, r.workload, r.target, r.result, r.rep);
   return side;
 }
 

@@ -8,11 +8,13 @@ import { mergeHistograms, percentile } from '../stats/histogram';
 import { bootstrap, bootstrapRatio, type Interval, median, rng, stdev, mean } from '../stats/resample';
 import type { Store } from '../store/db';
 import { makeTarget, type TargetName } from '../targets';
+import { makeVariant, type Variant } from '../targets/variant';
 import type { Session, SessionSpec, TargetResult } from '../targets/types';
 import type { Suite, SuiteWorkload } from './suites';
 
 export interface CompareOptions {
-  targets: TargetName[];
+  /** Targets or variants; a variant's label is the name every cell, row and store entry uses. */
+  targets: (TargetName | Variant)[];
   suite: Suite;
   reps: number;
   spec: SessionSpec;
@@ -166,29 +168,33 @@ export function checkSameProbe(cells: Cell[]): void {
 export async function compare(o: CompareOptions): Promise<Comparison> {
   if (!o.targets.length) throw new IsoprobeError('EINVALOPT', '--targets: expected at least one target', { option: 'targets' });
   if (!Number.isInteger(o.reps) || o.reps < 1) throw new IsoprobeError('EINVALOPT', `--reps ${o.reps}: expected a whole number of at least 1`, { option: 'reps' });
+  const variants = o.targets.map((t) => (typeof t === 'string' ? makeVariant(t, {}, '--targets') : t));
+  const labels = variants.map((v) => v.label);
+  if (new Set(labels).size !== labels.length) throw new IsoprobeError('EINVALOPT', `--targets: a target is named twice (${labels.join(', ')})`, { option: 'targets' });
+  const byLabel = new Map(variants.map((v) => [v.label, v]));
   const sessions = new Map<string, Session>();
   const cells: Cell[] = [];
-  for (const t of o.targets) for (const w of o.suite.workloads) cells.push({ target: t, workload: w.name, results: [] });
+  for (const t of labels) for (const w of o.suite.workloads) cells.push({ target: t, workload: w.name, results: [] });
   let waitedMs = 0;
-  const runId = o.store?.startRun({ suite: o.suite.name, reps: o.reps, targets: o.targets, command: o.command ?? 'compare' });
+  const runId = o.store?.startRun({ suite: o.suite.name, reps: o.reps, targets: labels, command: o.command ?? 'compare' });
   let status: 'complete' | 'incomplete' | 'failed' = 'failed';
   try {
-    for (const name of o.targets) {
-      const t = makeTarget(name);
+    for (const v of variants) {
+      const t = makeTarget(v.target);
       const a = await t.available();
-      if (!a.ok) throw new IsoprobeError('EUNAVAILABLE', `target ${name} is not available here: ${a.reason}`);
+      if (!a.ok) throw new IsoprobeError('EUNAVAILABLE', `target ${v.label} is not available here: ${a.reason}`);
       const needsNet = o.suite.workloads.some((w) => w.workload.kind !== 'block' && (w.workload as { placement?: string }).placement !== 'loopback');
-      sessions.set(name, await t.start({ ...o.spec, ...o.specs?.[name], network: needsNet }));
+      sessions.set(v.label, await t.start({ ...o.spec, ...v.spec, ...o.specs?.[v.label], network: needsNet }));
     }
     const r = rng(o.seed ?? Date.now() % 2 ** 31);
-    const total = o.reps * o.suite.workloads.length * o.targets.length;
+    const total = o.reps * o.suite.workloads.length * labels.length;
     let done = 0;
     const t0 = Date.now();
     const eta = () => (done ? ((Date.now() - t0) / done) * (total - done) : NaN);
     // Repetitions interleave targets in a shuffled order; within one, a target runs the suite's
     // workloads in a shuffled order as one suite (a microVM boots once for all of them).
     for (let rep = 0; rep < o.reps; rep++) {
-      for (const target of shuffle(o.targets, r)) {
+      for (const target of shuffle(labels, r)) {
         if (o.signal?.aborted) throw new IsoprobeError('ECANCELED', 'the comparison was interrupted');
         const todo = shuffle(o.suite.workloads, r);
         const cellOf = (w: SuiteWorkload) => cells.find((c) => c.target === target && c.workload === w.name)!;
@@ -209,6 +215,8 @@ export async function compare(o: CompareOptions): Promise<Comparison> {
               cell.error = res.message;
               o.store?.addFailure(runId!, w.name, target, rep, (res as IsoprobeError).code ?? 'ERROR', cell.error);
             } else {
+              const v = byLabel.get(target)!;
+              if (v.label !== v.target || Object.keys(v.settings).length) res.target = { ...res.target, variant: v.label, settings: v.settings };
               cell.results.push(res);
               o.store?.addResult(runId!, w.name, target, rep, res as unknown as Record<string, unknown>);
             }
@@ -228,11 +236,11 @@ export async function compare(o: CompareOptions): Promise<Comparison> {
     for (const s of sessions.values()) await s.stop().catch(() => undefined);
     if (runId !== undefined) o.store!.finishRun(runId, status);
   }
-  const summaries = summarize(cells, o.suite, o.targets);
-  const stacks = Object.fromEntries(o.targets.map((t) => [t, cells.find((c) => c.target === t && c.results.length)?.results[0]?.target ?? null]));
+  const summaries = summarize(cells, o.suite, labels);
+  const stacks = Object.fromEntries(labels.map((t) => [t, cells.find((c) => c.target === t && c.results.length)?.results[0]?.target ?? null]));
   const warnings = warningsFor(summaries, o.reps);
   if (waitedMs >= 1000) warnings.push(`waited ${Math.round(waitedMs / 1000)} s in all for other isoprobe runs measuring on this machine; their load was kept out of these numbers, not their setup (boots, image loads)`);
-  return { runId, suite: o.suite.name, reps: o.reps, targets: o.targets, summaries, warnings, cells, stacks };
+  return { runId, suite: o.suite.name, reps: o.reps, targets: labels, summaries, warnings, cells, stacks };
 }
 
 export { median, percentile };

@@ -51,6 +51,10 @@ class CloudHypervisor implements Vmm {
     return (await versionOf([CLOUD_HYPERVISOR, '--version'])) ?? 'unknown';
   }
 
+  binary(): string {
+    return CLOUD_HYPERVISOR;
+  }
+
   guest(): GuestProfile {
     return { transport: 'pci', exit: 'poweroff' };
   }

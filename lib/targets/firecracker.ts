@@ -100,6 +100,10 @@ class Firecracker implements Vmm {
     return (await versionOf(['firecracker', '--version'])) ?? 'unknown';
   }
 
+  binary(): string {
+    return 'firecracker';
+  }
+
   guest(): GuestProfile {
     return { transport: 'mmio', exit: 'reboot' };
   }

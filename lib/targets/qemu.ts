@@ -136,8 +136,12 @@ class QemuMicrovm implements Vmm {
   readonly name = 'qemu-microvm';
   readonly description = 'QEMU -M microvm (KVM, or TCG emulation labelled as such)';
 
-  async version(): Promise<string> {
-    return (await versionOf([QEMU, '--version'])) ?? 'unknown';
+  async version(spec: VmSpec = {}): Promise<string> {
+    return (await versionOf([spec.vmmBinary ?? QEMU, '--version'])) ?? 'unknown';
+  }
+
+  binary(spec: VmSpec): string {
+    return spec.vmmBinary ?? QEMU;
   }
 
   async available(): Promise<Availability> {
@@ -161,7 +165,7 @@ class QemuMicrovm implements Vmm {
     ctx.cmdline = guestCmdline(ctx.cmdline, accel);
     const q = qemuArgs(ctx, accel);
     return {
-      argv: [QEMU, ...q.args],
+      argv: [ctx.spec.vmmBinary ?? QEMU, ...q.args],
       diskCache: q.diskCache,
       netBackend: q.netBackend,
       emulated: accel === 'tcg',

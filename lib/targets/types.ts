@@ -39,6 +39,11 @@ export interface StackInfo {
   emulated: boolean;
   /** The runtime or VMM invocation, for the record. */
   command?: string[];
+  /** A variant's label and settings (qemu-microvm[kernel=6.12]), when the target was one. */
+  variant?: string;
+  settings?: Record<string, string>;
+  /** What exactly ran, for a VM: the VMM binary and the guest kernel, with their SHA-256. */
+  resolved?: { vmm_path: string; vmm_sha256: string; kernel_path: string; kernel_sha256: string; kernel_source: string };
 }
 
 export interface HostPageCache {

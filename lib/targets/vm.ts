@@ -3,7 +3,7 @@
 // the host side of every network workload run. Cache honesty as for containers: the host's
 // resident pages of the backing file after the guest ran.
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
-import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 
@@ -19,7 +19,7 @@ import { toNetProbeFlags } from '../probe/net-options';
 import { toProbeFlags } from '../probe/options';
 import { native } from '../probe/native';
 import type { BlockResult, NetResult } from '../probe/types';
-import { exec, must } from './exec';
+import { exec, must, which } from './exec';
 import { type Frame, FrameReader } from './frames';
 import { dataFileResource, withLock } from '../lock';
 import { CacheWatch, checkPlacedProbe, DEFAULT_DATA_SIZE, ensureDataFile, SERVER_PORT, tempWorkDir, workDirPrefix, workloadNs, writesData } from './session';
@@ -48,6 +48,8 @@ export interface VmSpec extends SessionSpec {
   acpi?: boolean;
   /** How long a VMM may take to exit by itself after the guest's DONE frame before isoprobe ends it (ms). */
   exitGraceMs?: number;
+  /** The VMM's executable (a variant's qemu=...), instead of the one on PATH. */
+  vmmBinary?: string;
 }
 
 /**
@@ -96,7 +98,9 @@ export interface Vmm {
   readonly name: string;
   readonly description: string;
   available(): Promise<Availability>;
-  version(): Promise<string>;
+  version(spec?: VmSpec): Promise<string>;
+  /** The executable it runs (for the record: its path and SHA-256 go into every result's stack). */
+  binary(spec: VmSpec): string;
   launch(ctx: LaunchContext): Promise<Launch>;
   guest(spec: VmSpec): GuestProfile;
 }
@@ -189,8 +193,14 @@ export class VmTarget implements Target {
     const kernel = await guestKernel(spec);
     if (spec.dataFile) await ensureDataFile(spec.dataFile, spec.dataSize ?? DEFAULT_DATA_SIZE);
     const tap = spec.network === false ? undefined : await createTapNamespace();
-    const version = await this.vmm.version();
-    return new VmSession(this.vmm, spec, kernel, tap, version);
+    const version = await this.vmm.version(spec);
+    const bin = this.vmm.binary(spec);
+    const vmmPath = bin.includes('/') ? bin : await which(bin);
+    if (!vmmPath || !existsSync(vmmPath)) {
+      await tap?.destroy();
+      throw new IsoprobeError('EUNAVAILABLE', `${this.vmm.name}: the VMM binary ${bin} is not there`);
+    }
+    return new VmSession(this.vmm, spec, kernel, tap, version, vmmPath);
   }
 }
 
@@ -316,8 +326,12 @@ class VmSession implements Session {
   stack: StackInfo;
 
   constructor(private readonly vmm: Vmm, private readonly spec: VmSpec, private readonly kernel: GuestKernel,
-    private readonly tap: Tap | undefined, version: string) {
+    private readonly tap: Tap | undefined, version: string, vmmPath: string) {
     this.stack = {
+      resolved: {
+        vmm_path: vmmPath, vmm_sha256: fileSha256(vmmPath),
+        kernel_path: kernel.bzImage, kernel_sha256: fileSha256(kernel.bzImage), kernel_source: kernel.source,
+      },
       target: vmm.name,
       kind: 'vm',
       runtime: vmm.name,

@@ -63,7 +63,8 @@ testIf(runcSkip, test.serial)('compare host and runc: interleaved, stored, summa
   t.notRegex(page, /<script|https?:\/\//, 'self-contained: no scripts, nothing fetched');
   const ab = runCli(['ab', '--baseline', exported, '--candidate', String(c.runId), '--workload', 'rr', '--baseline-target', 'host', '--metric', 'p50', '--db', db]);
   t.is(ab.code, 0, ab.stderr);
-  t.regex(ab.stdout, /^NO SIGNIFICANT CHANGE: p50 changed by \+0\.0 %/m, 'a run against itself');
+  t.regex(ab.stdout, /^rr +host +p50 +\S+ +\S+ +\S+ +\S+ +\+0\.0 % \[\+0\.0 %, \+0\.0 %\] +1\.0 +no significant change$/m, 'a run against itself: no change');
+  t.regex(ab.stdout, /^NO REGRESSION in 1 cells/m);
 });
 
 testIf(runcSkip, test.serial)('an interrupted comparison keeps its results, marked incomplete; earlier runs are intact' + why(runcSkip), async (t) => {

@@ -31,9 +31,9 @@ test('every entry makes a target of its name, kind and description', (t) => {
 
 test('the CLI offers exactly the registry\'s targets', (t) => {
   const help = runCli(['run', '--help']).stdout;
-  const choices = /--target ([a-z|-]+)/.exec(help)![1]!.split('|');
+  const choices = /where the probe runs: one of ([a-z|-]+),/.exec(help)![1]!.split('|');
   t.deepEqual(choices, TARGET_NAMES);
   const bad = runCli(['compare', '--targets', 'host,chv']);
   t.is(bad.code, 2);
-  t.is(bad.stderr.trim(), `isoprobe: --targets: unknown target "chv"; expected some of ${TARGET_NAMES.join(', ')}`);
+  t.is(bad.stderr.trim(), `isoprobe: --targets "chv": unknown target "chv"; expected one of ${TARGET_NAMES.join(', ')}`);
 });

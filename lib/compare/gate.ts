@@ -1,0 +1,152 @@
+// The suite-wide A/B gate: every workload x target x metric present on both sides is one cell;
+// all cells are tested at once with the max-T permutation test (family-wise false-positive rate
+// controlled at alpha), and a cell is a regression when its adjusted p is at most alpha AND its
+// median moved the worse way by at least the noise threshold (the Firecracker A/B rule: both
+// significance and a change that matters). One verdict, one exit code.
+import { IsoprobeError } from '../errors';
+import { maxT } from '../stats/maxt';
+import { bootstrapRatio, type Interval, median } from '../stats/resample';
+import type { TargetResult } from '../targets/types';
+import { higherIsWorse, type Metric, metricValue, type Side } from './ab';
+
+/** The metrics that matter for each kind of workload. */
+export const GATE_METRICS: Record<string, Metric[]> = {
+  block: ['p50', 'p99', 'iops'],
+  tcp_rr: ['p50', 'p99', 'tps'],
+  udp_rr: ['p50', 'p99', 'tps'],
+  tcp_stream: ['gbps'],
+};
+
+export interface GateCell {
+  workload: string;
+  /** The baseline's target label, and the candidate's (the same unless two labels are compared). */
+  target: string;
+  candidateTarget: string;
+  metric: Metric;
+  baseline: number[];
+  candidate: number[];
+  change: Interval;
+  /** Adjusted (family-wise) p-values, for "the candidate is worse" and "is better". */
+  pWorse: number;
+  pBetter: number;
+  verdict: 'regression' | 'improvement' | 'no significant change';
+}
+
+export interface GateOutcome {
+  baseline: string;
+  candidate: string;
+  alpha: number;
+  threshold: number;
+  method: string;
+  permutations: number;
+  cells: GateCell[];
+  onlyBaseline: string[];
+  onlyCandidate: string[];
+  notComparable: string[];
+  regressions: number;
+  improvements: number;
+}
+
+export interface GateOptions {
+  alpha: number;
+  threshold: number;
+  metrics?: Metric[];
+  workloads?: string[];
+  targets?: string[];
+  /** Compare the baseline's target `[0]` with the candidate's target `[1]` (ab --run of two variants). */
+  pair?: [string, string];
+  seed?: number;
+  maxPermutations?: number;
+}
+
+const SAME_WORKLOAD = ['kind', 'engine', 'pattern', 'bs', 'qd', 'direct', 'dsync', 'size', 'proto', 'mode', 'rate', 'reverse', 'conns', 'streams', 'fsync', 'fdatasync', 'rwmix_read'];
+
+/** Results of one side by repetition slot: rep index -> result (gaps where a repetition failed). */
+function slots(side: Side, rs: TargetResult[]): (TargetResult | undefined)[] {
+  const out: (TargetResult | undefined)[] = [];
+  rs.forEach((r, i) => {
+    out[side.reps?.get(r) ?? i] = r;
+  });
+  return out;
+}
+
+function keyOf(w: string, t: string): string {
+  return `${w} on ${t}`;
+}
+
+export function suiteGate(b: Side, c: Side, o: GateOptions): GateOutcome {
+  const out: GateOutcome = { baseline: b.label, candidate: c.label, alpha: o.alpha, threshold: o.threshold, method: '', permutations: 0, cells: [], onlyBaseline: [], onlyCandidate: [], notComparable: [], regressions: 0, improvements: 0 };
+  const wanted = (w: string, t: string) => (!o.workloads || o.workloads.includes(w)) && (!o.targets || o.targets.includes(t));
+  // The pairs of (workload, target) compared: the same on both sides, or baseline target -> candidate target.
+  const pairs: { w: string; tb: string; tc: string }[] = [];
+  for (const [w, byTarget] of b.results) {
+    for (const tb of byTarget.keys()) {
+      if (o.pair && tb !== o.pair[0]) continue;
+      const tc = o.pair ? o.pair[1] : tb;
+      if (!wanted(w, tb)) continue;
+      if (c.results.get(w)?.has(tc)) pairs.push({ w, tb, tc });
+      else out.onlyBaseline.push(keyOf(w, tb));
+    }
+  }
+  for (const [w, byTarget] of c.results) {
+    for (const tc of byTarget.keys()) {
+      if (o.pair && tc !== o.pair[1]) continue;
+      const tb = o.pair ? o.pair[0] : tc;
+      if (wanted(w, tb) && !b.results.get(w)?.has(tb)) out.onlyCandidate.push(keyOf(w, tc));
+    }
+  }
+  const cells: Omit<GateCell, 'change' | 'pWorse' | 'pBetter' | 'verdict'>[] = [];
+  const slotValues: { a: number[]; b: number[]; higherIsWorse: boolean }[] = [];
+  for (const { w, tb, tc } of pairs) {
+    const rb = b.results.get(w)!.get(tb)!;
+    const rc = c.results.get(w)!.get(tc)!;
+    const ob: Record<string, unknown> = { kind: rb[0]!.kind, ...(rb[0]!.options as Record<string, unknown>) };
+    const oc: Record<string, unknown> = { kind: rc[0]!.kind, ...(rc[0]!.options as Record<string, unknown>) };
+    const differ = SAME_WORKLOAD.filter((k) => JSON.stringify(ob[k]) !== JSON.stringify(oc[k]));
+    if (differ.length) {
+      out.notComparable.push(`${keyOf(w, tb)}: ${differ.map((k) => `${k} ${JSON.stringify(ob[k])} vs ${JSON.stringify(oc[k])}`).join(', ')}`);
+      continue;
+    }
+    const sb = slots(b, rb);
+    const sc = slots(c, rc);
+    for (const m of (GATE_METRICS[rb[0]!.kind] ?? []).filter((x) => !o.metrics || o.metrics.includes(x))) {
+      const vb = sb.map((r) => (r ? metricValue(r, m) : NaN));
+      const vc = sc.map((r) => (r ? metricValue(r, m) : NaN));
+      if (vb.filter(Number.isFinite).length < 3 || vc.filter(Number.isFinite).length < 3) {
+        out.notComparable.push(`${keyOf(w, tb)} ${m}: fewer than 3 repetitions on a side (${vb.filter(Number.isFinite).length} and ${vc.filter(Number.isFinite).length})`);
+        continue;
+      }
+      cells.push({ workload: w, target: tb, candidateTarget: tc, metric: m, baseline: vb, candidate: vc });
+      slotValues.push({ a: vb, b: vc, higherIsWorse: higherIsWorse(m) });
+    }
+  }
+  if (!cells.length) return out;
+  const mt = maxT(slotValues, { seed: o.seed, maxPermutations: o.maxPermutations });
+  out.permutations = mt.permutations;
+  out.method = `max-T permutation test (Westfall-Young) over ${cells.length} cells, ${mt.exact ? 'all' : 'a random sample of'} ${mt.permutations} relabellings of whole repetitions; Welch's t on log values`;
+  cells.forEach((cell, i) => {
+    const fb = cell.baseline.filter(Number.isFinite);
+    const fc = cell.candidate.filter(Number.isFinite);
+    const change = bootstrapRatio(fc, fb, median, { seed: o.seed ?? 1 });
+    const ratio = median(fc) / median(fb);
+    const worseBy = higherIsWorse(cell.metric) ? ratio - 1 : 1 - ratio;
+    let verdict: GateCell['verdict'] = 'no significant change';
+    if (mt.pWorse[i]! <= o.alpha && worseBy >= o.threshold) verdict = 'regression';
+    else if (mt.pBetter[i]! <= o.alpha && -worseBy >= o.threshold) verdict = 'improvement';
+    out.cells.push({ ...cell, change, pWorse: mt.pWorse[i]!, pBetter: mt.pBetter[i]!, verdict });
+  });
+  out.regressions = out.cells.filter((x) => x.verdict === 'regression').length;
+  out.improvements = out.cells.filter((x) => x.verdict === 'improvement').length;
+  return out;
+}
+
+/** git bisect run: 0 good, 1 bad (a regression), 125 cannot tell (nothing comparable was measured). */
+export function gateExitCode(g: GateOutcome): 0 | 1 | 125 {
+  if (!g.cells.length) return 125;
+  return g.regressions ? 1 : 0;
+}
+
+export function requireComparable(g: GateOutcome): void {
+  if (!g.cells.length)
+    throw new IsoprobeError('ENOCELLS', `nothing to compare: no workload and target is on both sides with 3 or more repetitions${g.onlyBaseline.length ? `; only in the baseline: ${g.onlyBaseline.join(', ')}` : ''}${g.onlyCandidate.length ? `; only in the candidate: ${g.onlyCandidate.join(', ')}` : ''}${g.notComparable.length ? `; not comparable: ${g.notComparable.join('; ')}` : ''}`);
+}

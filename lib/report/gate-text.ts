@@ -1,0 +1,90 @@
+// The A/B gate's verdict as a terminal table, a Markdown summary (a CI job summary) and JUnit XML
+// (one testcase per cell; a regression is a failure carrying its numbers).
+import type { GateCell, GateOutcome } from '../compare/gate';
+import { formatNs } from '../units';
+
+function value(metric: string, v: number): string {
+  if (metric.startsWith('p') || metric === 'mean') return formatNs(v);
+  if (metric === 'gbps') return `${v.toFixed(2)} Gbit/s`;
+  return `${Math.round(v).toLocaleString('en-US')} ${metric === 'iops' ? 'IOPS' : 'tx/s'}`;
+}
+
+const med = (xs: number[]) => {
+  const s = xs.filter(Number.isFinite).sort((a, b) => a - b);
+  return s.length % 2 ? s[s.length >> 1]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+
+function change(c: GateCell): string {
+  const pct = (x: number) => `${x >= 1 ? '+' : ''}${((x - 1) * 100).toFixed(1)} %`;
+  return `${pct(c.change.estimate)} [${pct(c.change.low)}, ${pct(c.change.high)}]`;
+}
+
+function target(c: GateCell): string {
+  return c.target === c.candidateTarget ? c.target : `${c.target} -> ${c.candidateTarget}`;
+}
+
+function p(c: GateCell): number {
+  return c.verdict === 'improvement' ? c.pBetter : c.pWorse;
+}
+
+export function gateSummaryLine(g: GateOutcome): string {
+  const n = g.cells.length;
+  if (!n) return `NO VERDICT: nothing comparable between ${g.baseline} and ${g.candidate}`;
+  if (g.regressions) return `REGRESSION: ${g.regressions} of ${n} cells regressed (family-wise alpha ${g.alpha}, noise threshold ${(g.threshold * 100).toFixed(1)} %)`;
+  return `NO REGRESSION in ${n} cells${g.improvements ? ` (${g.improvements} improved)` : ''} (family-wise alpha ${g.alpha}, noise threshold ${(g.threshold * 100).toFixed(1)} %)`;
+}
+
+export function formatGate(g: GateOutcome): string {
+  const rows = g.cells.map((c) => [c.workload, target(c), c.metric, value(c.metric, med(c.baseline)), value(c.metric, med(c.candidate)), change(c), p(c).toPrecision(2), c.verdict]);
+  const head = ['workload', 'target', 'metric', 'baseline', 'candidate', 'change [95 % CI]', 'p (adj.)', 'verdict'];
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (r: string[]) => r.map((x, i) => x.padEnd(widths[i]!)).join('  ').trimEnd();
+  const out = [`isoprobe ab: baseline ${g.baseline}, candidate ${g.candidate}`, g.method ? `${g.method}` : '', '', line(head), ...rows.map(line), ''];
+  for (const k of g.onlyBaseline) out.push(`only in the baseline: ${k}`);
+  for (const k of g.onlyCandidate) out.push(`only in the candidate: ${k}`);
+  for (const k of g.notComparable) out.push(`not comparable: ${k}`);
+  out.push(gateSummaryLine(g));
+  return out.filter((l, i) => l !== '' || i > 1).join('\n');
+}
+
+export function gateMarkdown(g: GateOutcome): string {
+  const esc = (s: string) => s.replace(/\|/g, '\\|');
+  const out = [`### isoprobe A/B: ${esc(g.baseline)} vs ${esc(g.candidate)}`, '', `**${gateSummaryLine(g)}**`, ''];
+  if (g.cells.length) {
+    out.push('| workload | target | metric | baseline | candidate | change [95 % CI] | p (adj.) | verdict |', '|---|---|---|---|---|---|---|---|');
+    for (const c of g.cells) {
+      const v = c.verdict === 'regression' ? '**regression**' : c.verdict;
+      out.push(`| ${esc(c.workload)} | ${esc(target(c))} | ${c.metric} | ${value(c.metric, med(c.baseline))} | ${value(c.metric, med(c.candidate))} | ${change(c)} | ${p(c).toPrecision(2)} | ${v} |`);
+    }
+  }
+  for (const k of g.onlyBaseline) out.push('', `- only in the baseline: ${esc(k)}`);
+  for (const k of g.onlyCandidate) out.push('', `- only in the candidate: ${esc(k)}`);
+  for (const k of g.notComparable) out.push('', `- not comparable: ${esc(k)}`);
+  if (g.method) out.push('', `_${g.method}_`);
+  return out.join('\n') + '\n';
+}
+
+function xml(s: string): string {
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+}
+
+export function gateJUnit(g: GateOutcome): string {
+  const cases = g.cells.map((c) => {
+    const name = `${target(c)} ${c.metric}`;
+    const msg = `${c.metric} ${value(c.metric, med(c.baseline))} -> ${value(c.metric, med(c.candidate))} (${change(c)}), adjusted p ${p(c).toPrecision(2)}`;
+    const body = c.verdict === 'regression' ? `<failure type="regression" message="${xml(msg)}">${xml(`baseline ${c.baseline.join(' ')}\ncandidate ${c.candidate.join(' ')}`)}</failure>` : `<system-out>${xml(`${c.verdict}: ${msg}`)}</system-out>`;
+    return `    <testcase classname="${xml(c.workload)}" name="${xml(name)}">${body}</testcase>`;
+  });
+  for (const k of [...g.onlyBaseline.map((x) => `only in the baseline: ${x}`), ...g.onlyCandidate.map((x) => `only in the candidate: ${x}`), ...g.notComparable.map((x) => `not comparable: ${x}`)])
+    cases.push(`    <testcase classname="isoprobe" name="${xml(k)}"><skipped message="${xml(k)}"/></testcase>`);
+  const skipped = g.onlyBaseline.length + g.onlyCandidate.length + g.notComparable.length;
+  return [
+    '<?xml version="1.0" encoding="UTF-8"?>',
+    `<testsuites name="isoprobe ab" tests="${cases.length}" failures="${g.regressions}">`,
+    `  <testsuite name="${xml(`${g.baseline} vs ${g.candidate}`)}" tests="${cases.length}" failures="${g.regressions}" errors="0" skipped="${skipped}">`,
+    ...cases,
+    '  </testsuite>',
+    '</testsuites>',
+    '',
+  ].join('\n');
+}

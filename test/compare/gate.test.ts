@@ -1,0 +1,175 @@
+// The suite-wide A/B gate as a user runs it: two stored runs (here written as export files), one
+// verdict over every workload x target x metric, the exit code for git bisect run, and the CI
+// outputs (JUnit validated against a schema by xmllint, Markdown, JSON).
+import test from 'ava';
+import { spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+import type { Side } from '../../lib/compare/ab';
+import { gateExitCode, suiteGate } from '../../lib/compare/gate';
+import { histogramOf, summarize as summarizeHistogram } from '../../lib/stats/histogram';
+import { rng } from '../../lib/stats/resample';
+import type { TargetResult } from '../../lib/targets/types';
+import { runCli, tempDir } from '../helpers';
+
+const tmp = tempDir();
+test.after.always(() => tmp.cleanup());
+
+function normal(r: () => number): number {
+  return Math.sqrt(-2 * Math.log(r() || 1e-12)) * Math.cos(2 * Math.PI * r());
+}
+
+/** A block or rr result whose latency distribution is scaled by `lat` and whose rate by `rate`. */
+function result(kind: 'block' | 'tcp_rr', lat: number, rate: number, r: () => number): TargetResult {
+  const values = Array.from({ length: 3000 }, (_, i) => Math.round(lat * (20_000 + (i % 101) * 120 + Math.abs(normal(r)) * 800)));
+  const latency = summarizeHistogram(histogramOf(values));
+  const options = kind === 'block' ? { engine: 'psync', pattern: 'randread', bs: 4096, qd: 1, direct: true, size: 1 << 24 } : { mode: 'rr', proto: 'tcp', size: 64 };
+  return { kind, options, latency_ns: latency, ...(kind === 'block' ? { iops: rate } : { tps: rate }), target: { emulated: false } } as unknown as TargetResult;
+}
+
+/** An export file of a run: workloads x targets x reps, noise cv, and one cell made slower. */
+function exportFile(name: string, seed: number, o: { slow?: { workload: string; target: string; p99: number }; reps?: number; targets?: string[] } = {}): string {
+  const r = rng(seed);
+  const results = [];
+  for (let rep = 0; rep < (o.reps ?? 5); rep++) {
+    for (const [w, kind] of [['randread', 'block'], ['randwrite', 'block'], ['tcp-rr', 'tcp_rr']] as const) {
+      for (const target of o.targets ?? ['host', 'runc', 'qemu-microvm']) {
+        const noise = Math.exp(0.02 * normal(r));
+        const slow = o.slow && o.slow.workload === w && o.slow.target === target ? o.slow.p99 : 1;
+        results.push({ workload: w, target, rep, result: result(kind, noise * slow, 30_000 / (noise * slow), r) });
+      }
+    }
+  }
+  const file = join(tmp.dir, name);
+  writeFileSync(file, JSON.stringify({ run: { id: seed }, results }));
+  return file;
+}
+
+test('an A/A comparison over the suite: no regression, exit 0, every cell listed', (t) => {
+  const a = exportFile('a1.json', 1);
+  const b = exportFile('a2.json', 2);
+  const r = runCli(['ab', '--baseline', a, '--candidate', b]);
+  t.is(r.code, 0, r.stdout + r.stderr);
+  // 3 targets x (2 block workloads x 3 metrics + 1 rr workload x 3 metrics)
+  t.is(r.stdout.split('\n').filter((l) => /no significant change|improvement|regression$/.test(l)).length, 27);
+  t.regex(r.stdout, /^NO REGRESSION in 27 cells/m);
+  t.regex(r.stdout, /max-T permutation test \(Westfall-Young\) over 27 cells, all 252 relabellings/);
+});
+
+test('a 25 % slower tail in one cell is the one regression: exit 1, named with its numbers', (t) => {
+  const a = exportFile('b1.json', 3);
+  const b = exportFile('b2.json', 4, { slow: { workload: 'randwrite', target: 'qemu-microvm', p99: 1.25 } });
+  const r = runCli(['ab', '--baseline', a, '--candidate', b]);
+  t.is(r.code, 1, r.stdout + r.stderr);
+  const bad = r.stdout.split('\n').filter((l) => /regression$/.test(l));
+  t.true(bad.length >= 1 && bad.every((l) => /^randwrite +qemu-microvm /.test(l)), bad.join('\n'));
+  t.regex(r.stdout, /^randwrite +qemu-microvm +p99 +.* \+2\d\.\d % \[.*\] +0\.00\d+ +regression$/m);
+  t.regex(r.stdout, /^REGRESSION: \d+ of 27 cells regressed/m);
+  // Narrowing to other cells leaves the regression out.
+  const other = runCli(['ab', '--baseline', a, '--candidate', b, '--target', 'host,runc']);
+  t.is(other.code, 0, other.stdout);
+  t.regex(other.stdout, /^NO REGRESSION in 18 cells/m);
+  const one = runCli(['ab', '--baseline', a, '--candidate', b, '--workload', 'randwrite', '--target', 'qemu-microvm', '--metric', 'p99']);
+  t.is(one.code, 1);
+  t.regex(one.stdout, /over 1 cells/);
+});
+
+test('cells on one side only are listed, not silent; nothing comparable is exit 125 for git bisect', (t) => {
+  const a = exportFile('c1.json', 5, { targets: ['host', 'runc'] });
+  const b = exportFile('c2.json', 6, { targets: ['host', 'kata'] });
+  const r = runCli(['ab', '--baseline', a, '--candidate', b]);
+  t.is(r.code, 0, r.stdout);
+  t.regex(r.stdout, /^only in the baseline: randread on runc$/m);
+  t.regex(r.stdout, /^only in the candidate: tcp-rr on kata$/m);
+  const none = runCli(['ab', '--baseline', a, '--candidate', b, '--target', 'runc']);
+  t.is(none.code, 125, none.stdout);
+  t.regex(none.stdout, /^NO VERDICT: nothing comparable/m);
+  const missing = runCli(['ab', '--baseline', a, '--candidate', join(tmp.dir, 'nope.json')]);
+  t.is(missing.code, 2, 'a bad argument is bad input, not "cannot tell"');
+});
+
+test('bad input: each option named with its value and what was expected, exit 2', (t) => {
+  const a = exportFile('d1.json', 7);
+  const cases: [string[], string][] = [
+    [['--metric', 'p42'], 'isoprobe: --metric "p42": expected one of p50, p90, p99, p99.9, mean, iops, tps, gbps'],
+    [['--threshold', 'five'], 'isoprobe: --threshold "five": expected a percentage like 5% (or a fraction like 0.05)'],
+    [['--alpha', '2'], 'isoprobe: --alpha "2": expected a number between 0 and 1'],
+  ];
+  for (const [args, msg] of cases) {
+    const r = runCli(['ab', '--baseline', a, '--candidate', a, ...args]);
+    t.is(r.code, 2, args.join(' '));
+    t.is(r.stderr.trim(), msg);
+  }
+  const run = runCli(['ab', '--run', '--baseline', 'qemu-microvm[kernel=6.1]', '--candidate', 'qemu-microvm[kernel=6.1]']);
+  t.is(run.code, 2);
+  t.is(run.stderr.trim(), 'isoprobe: --candidate "qemu-microvm[kernel=6.1]": the same as the baseline; name two different targets or settings');
+  const unknown = runCli(['ab', '--run', '--baseline', 'qemu-microvm[kernal=6.1]', '--candidate', 'qemu-microvm']);
+  t.is(unknown.code, 2);
+  t.is(unknown.stderr.trim(), 'isoprobe: --baseline "qemu-microvm[kernal=6.1]": qemu-microvm has no setting "kernal" (did you mean "kernel"?); expected one of kernel, aio, cache, vcpus, mem, accel, qemu, transport, probe');
+});
+
+const xmllint = spawnSync('xmllint', ['--version']).status === 0 ? undefined : 'xmllint is not installed (Debian package libxml2-utils; scripts/setup.sh installs it)';
+
+// The JUnit structure CI systems read (the subset isoprobe writes), as an XML Schema.
+const JUNIT_XSD = `<?xml version="1.0"?>
+<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema">
+  <xs:element name="testsuites"><xs:complexType><xs:sequence>
+    <xs:element name="testsuite" maxOccurs="unbounded"><xs:complexType><xs:sequence>
+      <xs:element name="testcase" minOccurs="0" maxOccurs="unbounded"><xs:complexType><xs:choice minOccurs="0">
+        <xs:element name="failure"><xs:complexType><xs:simpleContent><xs:extension base="xs:string">
+          <xs:attribute name="message" type="xs:string" use="required"/><xs:attribute name="type" type="xs:string"/>
+        </xs:extension></xs:simpleContent></xs:complexType></xs:element>
+        <xs:element name="skipped"><xs:complexType><xs:attribute name="message" type="xs:string"/></xs:complexType></xs:element>
+        <xs:element name="system-out" type="xs:string"/>
+      </xs:choice>
+        <xs:attribute name="classname" type="xs:string" use="required"/><xs:attribute name="name" type="xs:string" use="required"/>
+      </xs:complexType></xs:element>
+    </xs:sequence>
+      <xs:attribute name="name" type="xs:string" use="required"/><xs:attribute name="tests" type="xs:nonNegativeInteger" use="required"/>
+      <xs:attribute name="failures" type="xs:nonNegativeInteger" use="required"/><xs:attribute name="errors" type="xs:nonNegativeInteger"/>
+      <xs:attribute name="skipped" type="xs:nonNegativeInteger"/>
+    </xs:complexType></xs:element>
+  </xs:sequence>
+    <xs:attribute name="name" type="xs:string"/><xs:attribute name="tests" type="xs:nonNegativeInteger"/><xs:attribute name="failures" type="xs:nonNegativeInteger"/>
+  </xs:complexType></xs:element>
+</xs:schema>`;
+
+(xmllint ? test.skip : test)(`--junit writes a valid JUnit file: a testcase per cell, the regression a failure with its numbers; --markdown and --json agree${xmllint ? ` [skipped: ${xmllint}]` : ''}`, (t) => {
+  const a = exportFile('e1.json', 8);
+  const b = exportFile('e2.json', 9, { slow: { workload: 'randread', target: 'runc', p99: 1.3 } });
+  const junit = join(tmp.dir, 'ab.xml');
+  const md = join(tmp.dir, 'ab.md');
+  const r = runCli(['ab', '--baseline', a, '--candidate', b, '--junit', junit, '--markdown', md]);
+  t.is(r.code, 1);
+  const xsd = join(tmp.dir, 'junit.xsd');
+  writeFileSync(xsd, JUNIT_XSD);
+  const v = spawnSync('xmllint', ['--noout', '--schema', xsd, junit], { encoding: 'utf8' });
+  t.is(v.status, 0, v.stderr);
+  const xml = readFileSync(junit, 'utf8');
+  t.is((xml.match(/<testcase /g) ?? []).length, 27);
+  const failures = xml.match(/<failure type="regression" message="([^"]*)"/g) ?? [];
+  t.true(failures.length >= 1);
+  t.regex(xml, /<testcase classname="randread" name="runc p99"><failure type="regression" message="p99 [^"]+ -&gt; [^"]+ \(\+\d+\.\d % \[/);
+  t.regex(xml, /<testsuites name="isoprobe ab" tests="27" failures="\d+">/);
+  const mdText = readFileSync(md, 'utf8');
+  t.regex(mdText, /^\*\*REGRESSION: \d+ of 27 cells regressed/m);
+  t.regex(mdText, /^\| randread \| runc \| p99 \| .* \| \*\*regression\*\* \|$/m);
+  const j = JSON.parse(runCli(['ab', '--baseline', a, '--candidate', b, '--json']).stdout);
+  t.is(j.verdict, 'regression');
+  t.is(j.cells.length, 27);
+  t.is(j.cells.filter((c: { verdict: string }) => c.verdict === 'regression').length, failures.length);
+});
+
+test('the gate on sides built in code: the JSON verdict and the exit code agree', (t) => {
+  const side = (label: string, scale: number): Side => {
+    const r = rng(label.length);
+    const results = new Map([['w', new Map([['host', [0, 1, 2, 3, 4].map(() => result('block', scale * Math.exp(0.01 * normal(r)), 30_000, r))]])]]);
+    return { label, results };
+  };
+  const g = suiteGate(side('a', 1), side('bb', 1.5), { alpha: 0.01, threshold: 0.05, metrics: ['p50'] });
+  t.is(g.cells.length, 1);
+  t.is(g.cells[0]!.verdict, 'regression');
+  t.is(gateExitCode(g), 1);
+  t.is(gateExitCode(suiteGate(side('a', 1), side('bb', 1.5), { alpha: 0.01, threshold: 0.05, metrics: ['p50'], targets: ['none'] })), 125);
+});
