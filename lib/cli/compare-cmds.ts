@@ -4,6 +4,7 @@ import { writeFileSync } from 'node:fs';
 import { loadSide, type Metric, METRICS, type Side } from '../compare/ab';
 import { gateExitCode, suiteGate } from '../compare/gate';
 import { formatGate, gateJUnit, gateMarkdown } from '../report/gate-text';
+import { renderTrendHtml, trendSeries } from '../report/trend';
 import { parseVariant, parseVariantList, type Variant } from '../targets/variant';
 import { compare, type Cell, summarize, warningsFor, type Comparison } from '../compare/compare';
 import { loadSuite, type Suite } from '../compare/suites';
@@ -189,15 +190,36 @@ export function comparisonFromStore(store: Store, id: number): Comparison {
   return { runId: id, suite: run.suite, reps: run.reps, targets, summaries, warnings, cells, stacks };
 }
 
+const REPORT: Table = {
+  ...DB,
+  output: { kind: 'string', default: '', help: 'the HTML file to write', defaultText: 'isoprobe-report-RUN.html, or isoprobe-trend.html' },
+  trend: { kind: 'bool', default: false, help: 'every stored run in time order, per workload, target and metric: bands, stack changes, change points' },
+  target: { kind: 'string', default: '', help: 'with --trend: only these targets (comma-separated labels)' },
+  workload: { kind: 'string', default: '', help: 'with --trend: only these workloads (comma-separated)' },
+  metric: { kind: 'string', default: '', help: `with --trend: only these metrics (${METRICS.join(', ')})` },
+  threshold: { kind: 'string', default: '5%', help: 'with --trend: noise threshold of a change point' },
+  alpha: { kind: 'string', default: '0.01', help: 'with --trend: significance of a change point' },
+};
+
 export async function cmdReport(argv: string[], out: Out): Promise<number> {
-  const T: Table = { ...DB, output: { kind: 'string', default: '', help: 'the HTML file to write (default isoprobe-report-RUN.html)' } };
   const args = argv.map((a) => (a === '-o' ? '--output' : a));
-  const p = parseCommand(args, T, 'report', ['usage: isoprobe report [options] RUN', '', 'A self-contained HTML report of one stored run (-o is --output).'], out);
+  const p = parseCommand(args, REPORT, 'report', ['usage: isoprobe report [options] RUN', '       isoprobe report --trend [--target T] [--workload W] [--metric M] [-o FILE]', '',
+    'A self-contained HTML report of one stored run, or of the trend across all of them (-o is --output).'], out);
   if (!p) return 0;
   const { values: v, positionals } = p;
-  const id = runArg(positionals, 'report');
   const store = openStore(v.db);
   try {
+    if (v.trend) {
+      if (positionals.length) throw optionError('trend', `--trend covers every stored run; no RUN ("${positionals[0]}")`);
+      const series = trendSeries(store, { targets: list(v.target), workloads: list(v.workload), metrics: parseMetrics(v.metric),
+        threshold: parseThreshold((v.threshold as string | undefined) ?? '5%'), alpha: Number((v.alpha as string | undefined) ?? '0.01') });
+      const file = (v.output as string) || 'isoprobe-trend.html';
+      writeFileSync(file, renderTrendHtml(series), { mode: 0o644 });
+      const cps = series.flatMap((s) => s.points.filter((x) => x.changePoint).map((x) => `${s.workload} on ${s.target} ${s.metric}: ${x.changePoint} at run ${x.run}`));
+      out(`trend of ${series.length} series written to ${file}${cps.length ? `\n${cps.join('\n')}` : '; no change points'}`);
+      return 0;
+    }
+    const id = runArg(positionals, 'report');
     const c = comparisonFromStore(store, id);
     const file = (v.output as string) || `isoprobe-report-${id}.html`;
     writeHtml(file, c, { machine: JSON.parse(store.run(id).machine), probe_env: c.cells.find((x) => x.results.length)?.results[0]?.env });
