@@ -3,7 +3,7 @@ import { releaseDaemons } from './targets/daemons';
 import { IsoprobeError } from './errors';
 import { parseCommand, type Table } from './cli/args';
 import { SESSION_OPTIONS, sessionSpecFrom } from './cli/session-options';
-import { cmdAb, cmdCompare, cmdExport, cmdHistory, cmdReport } from './cli/compare-cmds';
+import { cmdAb, cmdCompare, cmdExport, cmdHistory, cmdImport, cmdReport } from './cli/compare-cmds';
 import { runBlock } from './probe/block';
 import { runNet, runNetLoopback, spawnEchoServer, startEchoServer } from './probe/net';
 import { NET_MODES, NET_OPTIONS, type NetMode } from './probe/net-options';
@@ -43,7 +43,10 @@ function usage(): string {
     '  isoprobe image build [--kernel PATH]    fetch/prepare the guest kernel; report what the VMMs need',
     '  isoprobe compare [--targets host,runc,runsc,qemu-microvm] [--suite quick|paper|FILE] [--reps 5]',
     '  isoprobe history | export --format json|csv RUN | report RUN [-o report.html]',
-    '  isoprobe ab --baseline RUN|FILE --candidate RUN|FILE [--metric p99] [--threshold 5%]   exits 1 on a regression',
+    '  isoprobe ab --baseline RUN|FILE --candidate RUN|FILE [--junit F] [--markdown F]   the suite-wide A/B gate: exit 0, 1 (regression), 125',
+    '  isoprobe ab --run --baseline VARIANT --candidate VARIANT [--suite quick] [--reps 10]   measure both now, then judge',
+    '  isoprobe report --trend [-o trend.html]   every stored run in time order, change points flagged',
+    '  isoprobe import FILE.json|OTHER.db ...   runs from other machines, with their host identity',
     '  isoprobe version',
     '',
   ].join('\n');
@@ -299,6 +302,7 @@ const COMMANDS: Record<string, Handler> = {
   export: (a, o) => cmdExport(a, o),
   report: (a, o) => cmdReport(a, o),
   ab: cmdAb,
+  import: (a, o) => cmdImport(a, o),
 };
 
 /** Runs one command line; returns the exit code. Errors are printed, never thrown. */

@@ -5,6 +5,7 @@ import { loadSide, type Metric, METRICS, type Side } from '../compare/ab';
 import { gateExitCode, suiteGate } from '../compare/gate';
 import { formatGate, gateJUnit, gateMarkdown } from '../report/gate-text';
 import { renderTrendHtml, trendSeries } from '../report/trend';
+import { importRuns } from '../store/import';
 import { parseVariant, parseVariantList, type Variant } from '../targets/variant';
 import { compare, type Cell, summarize, warningsFor, type Comparison } from '../compare/compare';
 import { loadSuite, type Suite } from '../compare/suites';
@@ -115,7 +116,8 @@ export async function cmdHistory(argv: string[], out: Out): Promise<number> {
       if (!runs.length) out(`no runs in ${store.path}`);
       for (const r of runs) {
         const failed = store.failures(r.id).length;
-        out(`${String(r.id).padStart(5)}  ${r.started_at}  ${r.status.padEnd(10)}  suite ${r.suite.padEnd(10)} reps ${String(r.reps).padEnd(3)} ${r.targets}  (${store.results(r.id).length} results${failed ? `, ${failed} failures` : ''})`);
+        const host = String((JSON.parse(r.machine) as { hostname?: string }).hostname ?? '?');
+        out(`${String(r.id).padStart(5)}  ${r.started_at}  ${r.status.padEnd(10)}  ${host.padEnd(12)} suite ${r.suite.padEnd(10)} reps ${String(r.reps).padEnd(3)} ${r.targets}  (${store.results(r.id).length} results${failed ? `, ${failed} failures` : ''})${r.note?.startsWith('imported') ? '  imported' : ''}`);
       }
     }
     return 0;
@@ -142,7 +144,8 @@ export async function cmdExport(argv: string[], out: Out): Promise<number> {
     const run = store.run(id);
     const rows = store.results(id);
     if ((v.format ?? 'json') === 'json') {
-      text = JSON.stringify({ run: { ...run, machine: JSON.parse(run.machine) }, results: rows.map((r) => ({ workload: r.workload, target: r.target, rep: r.rep, result: JSON.parse(r.json) })) });
+      text = JSON.stringify({ run: { ...run, machine: JSON.parse(run.machine) }, results: rows.map((r) => ({ workload: r.workload, target: r.target, rep: r.rep, result: JSON.parse(r.json) })),
+        failures: store.failures(id) });
     } else {
       const head = 'run,workload,target,rep,kind,p50_ns,p99_ns,p999_ns,mean_ns,iops,tps,bits_per_s,host_page_cache,emulated,probe_sha256';
       const lines = rows.map((r) => {
@@ -318,5 +321,32 @@ export async function cmdAb(argv: string[], out: Out, signal: AbortSignal): Prom
     return gateExitCode(g);
   } finally {
     store?.close();
+  }
+}
+
+export async function cmdImport(argv: string[], out: Out): Promise<number> {
+  const p = parseCommand(argv, { ...DB, json: COMPARE.json! }, 'import', ['usage: isoprobe import [options] FILE.json|OTHER.db ...', '',
+    'Runs measured on other machines (isoprobe export --format json RUN, or another isoprobe database) into this store,',
+    'each with its host identity; a run already here is refused, the files themselves are never changed.'], out);
+  if (!p) return 0;
+  const { values: v, positionals } = p;
+  if (!positionals.length) throw optionError('file', 'isoprobe import: expected one or more export files or isoprobe databases');
+  const store = openStore(v.db);
+  try {
+    let refused = 0;
+    const report: Record<string, { imported: number[]; refused: string[] }> = {};
+    for (const f of positionals) {
+      const r = importRuns(store, f);
+      report[f] = r;
+      refused += r.refused.length;
+      if (!v.json) {
+        for (const id of r.imported) out(`imported ${f}: run ${id}`);
+        for (const m of r.refused) out(`refused ${m}`);
+      }
+    }
+    if (v.json) out(JSON.stringify(report, null, 2));
+    return refused ? 1 : 0;
+  } finally {
+    store.close();
   }
 }

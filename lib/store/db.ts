@@ -1,7 +1,8 @@
 // The results history: one embedded SQLite file. Every result is its own transaction, so an
 // interrupted comparison keeps what it measured (the run is marked incomplete) and nothing earlier
 // is touched. The schema is versioned; a file that is not an isoprobe database is refused.
-import { mkdirSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { homedir, hostname, cpus, release, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 
@@ -86,8 +87,26 @@ const CREATE_ALL = `
       CREATE INDEX results_run ON results(run_id, workload, target);
       ${FAILURES_TABLE}`;
 
+/** The host a run measured on: name, kernel, CPU, memory, and a hash of /etc/machine-id (not the id itself). */
 export function machineFingerprint(): Record<string, unknown> {
-  return { hostname: hostname(), kernel: release(), cpu: cpus()[0]?.model ?? 'unknown', cpus: cpus().length, mem_bytes: totalmem() };
+  let machineId = '';
+  try {
+    machineId = createHash('sha256').update(readFileSync('/etc/machine-id', 'utf8').trim()).digest('hex').slice(0, 16);
+  } catch {
+    /* no machine id on this system */
+  }
+  return { hostname: hostname(), kernel: release(), cpu: cpus()[0]?.model ?? 'unknown', cpus: cpus().length, mem_bytes: totalmem(), machine_id_sha256: machineId };
+}
+
+/** A run's identity across machines: what it measured on, when, and how (kept verbatim by import). */
+export function runIdentity(r: { machine: string; started_at: string; command: string }): string {
+  return createHash('sha256').update(`${r.machine}\n${r.started_at}\n${r.command}`).digest('hex').slice(0, 16);
+}
+
+export interface ImportedRun {
+  run: Omit<RunRow, 'id'>;
+  results: { workload: string; target: string; rep: number; result: Record<string, unknown> }[];
+  failures: { workload: string; target: string; rep: number; code: string; message: string }[];
 }
 
 export class Store {
@@ -186,6 +205,22 @@ export class Store {
 
   results(runId: number): ResultRow[] {
     return this.db.prepare('SELECT * FROM results WHERE run_id = ? ORDER BY workload, target, rep').all(runId) as ResultRow[];
+  }
+
+  /** Adds a run from another machine as it was (machine, times, command); refuses one already here. */
+  importRun(r: ImportedRun, source: string): number {
+    const id = runIdentity(r.run);
+    const clash = (this.db.prepare('SELECT id, machine, started_at, command FROM runs').all() as RunRow[]).find((x) => runIdentity(x) === id);
+    if (clash) throw new IsoprobeError('EEXIST', `${source}: run ${id} (${r.run.started_at} on ${String((JSON.parse(r.run.machine) as { hostname?: string }).hostname ?? '?')}) is already in ${this.path} as run ${clash.id}`);
+    const tx = this.db.transaction(() => {
+      const info = this.db.prepare('INSERT INTO runs (started_at, finished_at, status, suite, reps, targets, machine, command, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
+        .run(r.run.started_at, r.run.finished_at, r.run.status, r.run.suite, r.run.reps, r.run.targets, r.run.machine, r.run.command, `imported from ${source}${r.run.note ? `; ${r.run.note}` : ''}`);
+      const runId = Number(info.lastInsertRowid);
+      for (const x of r.results) this.addResult(runId, x.workload, x.target, x.rep, x.result);
+      for (const f of r.failures) this.addFailure(runId, f.workload, f.target, f.rep, f.code, f.message);
+      return runId;
+    });
+    return tx();
   }
 
   close(): void {
