@@ -16,7 +16,19 @@ export function packageRoot(): string {
   }
 }
 
-/** The static probe binary built by `npm install` (override with ISOPROBE_PROBE). */
-export function probeBinaryPath(): string {
-  return process.env.ISOPROBE_PROBE || join(packageRoot(), 'build', 'Release', 'isoprobe-probe');
+export type Arch = 'x64' | 'arm64';
+export const ARCHES: readonly Arch[] = ['x64', 'arm64'];
+
+/** The architecture of this machine, as isoprobe names it. */
+export function hostArch(): Arch {
+  return process.arch === 'arm64' ? 'arm64' : 'x64';
+}
+
+/**
+ * The static probe binary: this machine's, built by `npm install` (override with ISOPROBE_PROBE),
+ * or another architecture's (arm64: cross-built by scripts/setup.sh arm64 into build/arm64).
+ */
+export function probeBinaryPath(arch: Arch = hostArch()): string {
+  if (arch === hostArch()) return process.env.ISOPROBE_PROBE || join(packageRoot(), 'build', 'Release', 'isoprobe-probe');
+  return join(packageRoot(), 'build', arch, 'isoprobe-probe');
 }

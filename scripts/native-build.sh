@@ -2,7 +2,8 @@
 # Builds the probe from the same sources as binding.gyp, outside node-gyp, for the checks that
 # need other compilers or flags: sanitizers (ASan+UBSan), valgrind (dynamically linked, since
 # memcheck cannot intercept malloc in a static binary), and the libFuzzer targets.
-#   scripts/native-build.sh sanitize|valgrind|fuzz OUTDIR
+#   scripts/native-build.sh sanitize|valgrind|fuzz|arm64 OUTDIR
+# arm64 cross-builds the static probe for aarch64 (Debian's g++-aarch64-linux-gnu, liburing-dev:arm64).
 # sanitize and valgrind also build the addon (isoprobe-asan.node, isoprobe-dyn.node), so its own
 # thread, progress and cancel paths are checked too (scripts/addon-exercise.js drives them).
 set -euo pipefail
@@ -28,5 +29,9 @@ case "$mode" in
       name=$(basename "$t" .cc)
       clang++ $flags -O1 -fsanitize=fuzzer,address,undefined $core native/probe/plan.cc "$t" -o "$out/$name" -luring -pthread -DISOPROBE_FUZZ
     done ;;
-  *) echo "native-build.sh: mode \"$mode\": expected sanitize, valgrind or fuzz" >&2; exit 2 ;;
+  arm64)
+    # The same sources and flags as binding.gyp's probe target, for aarch64.
+    aarch64-linux-gnu-g++ -std=c++17 -O2 -Wall -Wextra -Wno-unused-parameter -fno-strict-aliasing $core native/probe/main.cc native/probe/init.cc native/probe/plan.cc \
+      -o "$out/isoprobe-probe" -static -pthread -L/usr/lib/aarch64-linux-gnu -l:liburing.a ;;
+  *) echo "native-build.sh: mode \"$mode\": expected sanitize, valgrind, fuzz or arm64" >&2; exit 2 ;;
 esac

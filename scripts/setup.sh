@@ -12,6 +12,8 @@ declare -A GROUP=(
   [containers]="runc runsc crun containerd docker.io podman golang-github-containers-common iproute2"
   [vm]="qemu-system-x86 lz4 xz-utils iproute2"
   [report]="chromium libxml2-utils"
+  # arm64: the cross-built static probe, user-mode emulation for its tests, QEMU's virt machine
+  [arm64]="g++-aarch64-linux-gnu qemu-user-static qemu-system-arm liburing-dev:arm64"
 )
 
 want=(base "$@")
@@ -21,6 +23,11 @@ for g in "${want[@]}"; do
   pkgs+=(${GROUP[$g]})
 done
 
+# liburing-dev:arm64 comes from Debian's arm64 archive: the architecture is added once.
+if [[ " ${want[*]} " == *" arm64 "* ]] && [ "$(dpkg --print-architecture)" != arm64 ] && ! dpkg --print-foreign-architectures | grep -qx arm64; then
+  [ "$(id -u)" = 0 ] || { echo "isoprobe setup: adding Debian's arm64 architecture needs root (dpkg --add-architecture arm64)" >&2; exit 1; }
+  dpkg --add-architecture arm64
+fi
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
@@ -49,3 +56,13 @@ node -e "require('better-sqlite3')" || { echo "isoprobe setup: better-sqlite3 di
 # Native targets (incremental) and TypeScript.
 if [ ! -f build/Makefile ]; then npm run -s build:native >&2; else npm run -s build:native:incremental >/dev/null || npm run -s build:native >&2; fi
 npx --no-install tsc -p .
+
+# The aarch64 probe (group arm64): cross-built from the same sources when they changed, natively
+# (it is the probe itself) on an arm64 machine.
+if [[ " ${want[*]} " == *" arm64 "* ]]; then
+  out=build/arm64/isoprobe-probe
+  if [ ! -x "$out" ] || [ -n "$(find native binding.gyp -newer "$out" -type f | head -1)" ]; then
+    if [ "$(uname -m)" = aarch64 ]; then mkdir -p build/arm64 && cp build/Release/isoprobe-probe "$out"
+    else bash scripts/native-build.sh arm64 build/arm64 >&2; fi
+  fi
+fi

@@ -75,3 +75,18 @@ export function targetSkips(names: string[]): Map<string, string | undefined> {
 export function requiredTargets(): string[] {
   return (process.env.ISOPROBE_REQUIRE_TARGETS ?? '').split(',').map((s) => s.trim()).filter(Boolean);
 }
+
+export const CHROMIUM = '/usr/bin/chromium';
+/** Why the browser tests cannot run here, or undefined. */
+export const chromiumSkip = require('node:fs').existsSync(CHROMIUM) ? undefined : `${CHROMIUM} is not installed (Debian package chromium; scripts/setup.sh report installs it)`;
+
+/** Debian's headless Chromium through playwright-core, closed whatever happens. */
+export async function withChromium<T>(fn: (browser: import('playwright-core').Browser) => Promise<T>): Promise<T> {
+  const { chromium } = await import('playwright-core');
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'] });
+  try {
+    return await fn(browser);
+  } finally {
+    await browser.close();
+  }
+}

@@ -6,7 +6,7 @@ import { coreOptionTable } from './option-table';
 
 export const ENGINES = ['psync', 'pvsync2', 'io_uring', 'null'] as const;
 export const PATTERNS = ['read', 'write', 'randread', 'randwrite', 'randrw'] as const;
-export const CLOCKS = ['monotonic', 'tsc', 'auto'] as const;
+export const CLOCKS = ['monotonic', 'tsc', 'cntvct', 'auto'] as const;
 export const LOCKS = ['exclusive', 'none'] as const;
 export type Engine = (typeof ENGINES)[number];
 export type Pattern = (typeof PATTERNS)[number];

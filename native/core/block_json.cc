@@ -15,8 +15,9 @@ void write_clock_json(JsonWriter& w, const ClockInfo& c) {
   w.kv("resolution_ns", c.resolution_ns);
   w.kv("observed_step_ns", c.observed_step_ns);
   w.kv("kernel_clocksource", c.kernel_clocksource);
-  if (c.source == "tsc") {
+  if (c.source == "tsc" || c.source == "cntvct") {
     w.kv("tsc_hz", c.tsc_hz);
+    if (c.nominal_hz > 0) w.kv("nominal_hz", c.nominal_hz);
     w.kv("calibration_ns", c.calibration_ns);
   }
   if (c.max_cpu_skew_ns >= 0) w.kv("max_cpu_skew_ns", c.max_cpu_skew_ns);

@@ -42,7 +42,7 @@ const OptionTable<B>& table() {
       field<B>("invalidate", &B::invalidate, "drop the region from the page cache before the run"),
       field<B>("destructive", &B::destructive, "allow writes to a file or device isoprobe did not create"),
       field<B>("force", &B::force, "with --destructive: allow a mounted device or one holding a signature"),
-      field<B>("clock", &B::clock, "timestamp source", "monotonic|tsc|auto"),
+      field<B>("clock", &B::clock, "timestamp source: the monotonic clock, the CPU's counter (tsc on x86-64, cntvct on arm64), or auto", "monotonic|tsc|cntvct|auto"),
       field<B>("lock", &B::lock, "exclusive: hold a flock on the data file for the whole run, so two runs never share it unseen; none: share it", "exclusive|none"),
       field<B>("cpu", &B::cpu, "pin the measuring thread to this CPU (-1: no pinning)", -1, 4095),
   };
@@ -87,8 +87,8 @@ int validate_block_options(const BlockOptions& o, Error* e) {
     return option_error(e, "engine", "--engine \"" + o.engine + "\": expected one of psync, pvsync2, io_uring, null");
   if (!parse_pattern(o.pattern, &p))
     return option_error(e, "pattern", "--pattern \"" + o.pattern + "\": expected one of read, write, randread, randwrite, randrw");
-  if (o.clock != "monotonic" && o.clock != "tsc" && o.clock != "auto")
-    return option_error(e, "clock", "--clock \"" + o.clock + "\": expected one of monotonic, tsc, auto");
+  if (o.clock != "monotonic" && o.clock != "tsc" && o.clock != "cntvct" && o.clock != "auto")
+    return option_error(e, "clock", "--clock \"" + o.clock + "\": expected one of monotonic, tsc, cntvct, auto");
   if (o.lock != "exclusive" && o.lock != "none")
     return option_error(e, "lock", "--lock \"" + o.lock + "\": expected one of exclusive, none");
   if (o.bs == 0 || o.bs > (64ull << 20))

@@ -1,7 +1,9 @@
 // Clock selection, TSC calibration and cross-CPU skew check.
 #include "clock.h"
 
+#if defined(__x86_64__)
 #include <cpuid.h>
+#endif
 #include <sched.h>
 #include <unistd.h>
 
@@ -26,7 +28,13 @@ uint64_t raw_ns() {
   return uint64_t(ts.tv_sec) * 1000000000ull + uint64_t(ts.tv_nsec);
 }
 
-bool tsc_invariant(std::string* why) {
+// Whether the counter runs at one rate on every CPU whatever their power state.
+bool counter_invariant(std::string* why) {
+#if defined(__aarch64__)
+  // The architecture defines the generic timer as system-wide and of constant frequency.
+  (void)why;
+  return true;
+#else
   unsigned a, b, c, d;
   if (!__get_cpuid(0x80000000, &a, &b, &c, &d) || a < 0x80000007) {
     *why = "CPUID leaf 0x80000007 is not available, so TSC invariance cannot be confirmed";
@@ -38,6 +46,18 @@ bool tsc_invariant(std::string* why) {
     return false;
   }
   return true;
+#endif
+}
+
+// The frequency the hardware states for its counter (arm64: CNTFRQ_EL0); 0 when it states none.
+double nominal_counter_hz() {
+#if defined(__aarch64__)
+  uint64_t f;
+  asm volatile("mrs %0, cntfrq_el0" : "=r"(f));
+  return double(f);
+#else
+  return 0;
+#endif
 }
 
 // One (tsc, raw ns) pair, taken in the narrowest of a few windows.
@@ -45,8 +65,7 @@ void paired_read(uint64_t* tsc, uint64_t* ns) {
   uint64_t best = UINT64_MAX;
   for (int i = 0; i < 16; i++) {
     uint64_t a = raw_ns();
-    unsigned aux;
-    uint64_t t = __rdtscp(&aux);
+    uint64_t t = read_counter();
     uint64_t b = raw_ns();
     if (b - a < best) {
       best = b - a;
@@ -93,7 +112,7 @@ double measure_skew(double hz) {
 
 void calibrate() {
   g_cal.done = true;
-  if (!tsc_invariant(&g_cal.why)) return;
+  if (!counter_invariant(&g_cal.why)) return;
   uint64_t t0, n0, t1, n1;
   paired_read(&t0, &n0);
   timespec req{1, 0};
@@ -105,7 +124,7 @@ void calibrate() {
   g_cal.skew_ns = measure_skew(g_cal.hz);
   // Anything above a microsecond between CPUs would show up in every latency we take.
   if (g_cal.skew_ns > 1000) {
-    g_cal.why = "TSC offsets differ by " + std::to_string(int64_t(g_cal.skew_ns)) +
+    g_cal.why = std::string(kCounterName) + " offsets differ by " + std::to_string(int64_t(g_cal.skew_ns)) +
                 " ns between CPUs (limit 1000 ns)";
     return;
   }
@@ -185,7 +204,13 @@ int clock_init(const std::string& request, ClockInfo* info, std::string* err) {
 int clock_select(const std::string& request, ClockInfo* info, std::string* err) {
   info->requested = request;
   info->kernel_clocksource = kernel_clocksource();
-  bool want_tsc = request == "tsc" || request == "auto";
+  const char* other = std::string(kCounterName) == "tsc" ? "cntvct" : "tsc";
+  if (request == other) {
+    *err = "--clock " + request + ": this machine's counter is " + kCounterName + " (" + (request == "tsc" ? "arm64: the generic timer" : "x86-64: the TSC") +
+           "); use --clock " + kCounterName + " or auto";
+    return -EINVAL;
+  }
+  bool want_tsc = request == kCounterName || request == "auto";
   if (want_tsc) {
     std::lock_guard<std::mutex> lock(g_cal_mu);
     if (!g_cal.done) calibrate();
@@ -199,15 +224,16 @@ int clock_select(const std::string& request, ClockInfo* info, std::string* err) 
       clockdetail::g_ns_base = g_cal.ns0;
       clockdetail::g_mult = uint64_t(1e9 / g_cal.hz * 4294967296.0 + 0.5);
       clockdetail::g_tsc = true;
-      info->source = "tsc";
+      info->source = kCounterName;
       info->tsc_hz = g_cal.hz;
+      info->nominal_hz = nominal_counter_hz();
       info->calibration_ns = g_cal.window_ns;
       info->resolution_ns = 1e9 / g_cal.hz;
       cost_of(1, now_ns, info);
       return 0;
     }
-    if (request == "tsc") {
-      *err = "--clock tsc: " + g_cal.why;
+    if (request == kCounterName) {
+      *err = "--clock " + request + ": " + g_cal.why;
       return -EINVAL;
     }
     info->fallback_reason = g_cal.why;

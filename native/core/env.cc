@@ -1,7 +1,9 @@
 // Environment detection from CPUID, uname and the usual container markers; never fails.
 #include "env.h"
 
+#if defined(__x86_64__)
 #include <cpuid.h>
+#endif
 #include <sys/utsname.h>
 #include <unistd.h>
 
@@ -51,6 +53,10 @@ static std::string read_file(const char* path, size_t max = 65536) {
 }
 
 static std::string hypervisor_vendor() {
+#if !defined(__x86_64__)
+  // arm64 has no CPUID hypervisor leaf; a device tree names only some hypervisors.
+  return "";
+#else
   unsigned a, b, c, d;
   if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & (1u << 31))) return "";
   __cpuid(0x40000000, a, b, c, d);
@@ -68,6 +74,7 @@ static std::string hypervisor_vendor() {
   if (s == "XenVMMXenVMM") return "xen";
   if (s.empty()) return "unknown";
   return s;
+#endif
 }
 
 static std::string container_markers() {
@@ -83,6 +90,16 @@ static std::string container_markers() {
   if (cg.find("containerd") != std::string::npos) add("cgroup:containerd");
   if (getenv("ISOPROBE_CONTAINER")) add(std::string("isoprobe:") + getenv("ISOPROBE_CONTAINER"));
   return found;
+}
+
+// User-mode emulation (qemu-user) runs the probe's instructions but passes system calls to the
+// host kernel: an arm64 probe then sees the host's x86 /proc/cpuinfo.
+static std::string user_mode_emulation() {
+#if defined(__aarch64__)
+  std::string cpuinfo = read_file("/proc/cpuinfo", 1 << 16);
+  if (cpuinfo.find("vendor_id") != std::string::npos && cpuinfo.find("flags") != std::string::npos) return "qemu-user on an x86-64 host";
+#endif
+  return "";
 }
 
 EnvInfo detect_env() {
@@ -114,6 +131,7 @@ EnvInfo detect_env() {
   // of a real kernel; its dmesg-like banner is also distinctive.
   std::string version = read_file("/proc/version");
   e.gvisor = version.find("#1 SMP Sun Jan 10 15:06:54 PST 2016") != std::string::npos;
+  e.emulation = user_mode_emulation();
   return e;
 }
 
@@ -131,6 +149,7 @@ void write_env_json(JsonWriter& w, const EnvInfo& e) {
   w.kv("seccomp", e.seccomp);
   w.kv("cap_eff", e.cap_eff);
   w.kv("uid", e.uid);
+  w.kv("emulation", e.emulation);
   w.end_object();
 }
 
@@ -140,6 +159,7 @@ std::string io_uring_enosys_reason() {
     return "io_uring is blocked by this process's seccomp filter (Seccomp: 2 in /proc/self/status): the container's "
            "seccomp profile forbids it, as the default profiles of Podman, CRI-O and newer Docker and containerd do; "
            "measure it with an unconfined or custom profile (isoprobe: --seccomp)";
+  if (!user_mode_emulation().empty()) return "io_uring is not implemented by user-mode emulation (qemu-user passes it no io_uring system calls); measure it on an arm64 machine or in an arm64 guest";
   return "this kernel has no io_uring";
 }
 

@@ -17,6 +17,7 @@ struct EnvInfo {
   unsigned uid = 0;               // the user the probe ran as
   std::string seccomp;            // "disabled" | "strict" | "filter" | "unknown": /proc/self/status
   std::string cap_eff;            // effective capabilities, hex as in /proc/self/status ("" unknown)
+  std::string emulation;          // "qemu-user on an x86-64 host" when user-mode emulation runs this probe, else ""
 };
 
 EnvInfo detect_env();

@@ -28,7 +28,7 @@ const OptionTable<N>& table() {
       field<N>("verify", &N::verify, "rr: compare every echoed byte with what was sent"),
       field<N>("timeout", "duration", &N::timeout, "connect and per-message timeout", 1000000),
       field<N>("seed", "uint", &N::seed, "seed of payloads and Poisson arrivals"),
-      field<N>("clock", &N::clock, "timestamp source", "monotonic|tsc|auto"),
+      field<N>("clock", &N::clock, "timestamp source: the monotonic clock, the CPU's counter (tsc on x86-64, cntvct on arm64), or auto", "monotonic|tsc|cntvct|auto"),
       field<N>("cpu", &N::cpu, "pin the measuring thread(s) to this CPU (-1: no pinning)", -1, 4095),
       field<N>("stall_after", "uint", &N::stall_after, "serve, for tests: stall once after this many echoes, 0 never"),
       field<N>("stall", "duration", &N::stall, "serve, for tests: length of that stall"),
@@ -83,7 +83,7 @@ int validate_net_options(const NetOptions& o, Error* e) {
     return option_error(e, "backend", "--backend io_uring: implemented for closed-loop TCP rr; use blocking here");
   if (o.backend != "blocking" && o.backend != "io_uring") return option_error(e, "backend", "--backend \"" + o.backend + "\": expected one of blocking,io_uring");
   if (o.arrival != "uniform" && o.arrival != "poisson") return option_error(e, "arrival", "--arrival \"" + o.arrival + "\": expected one of uniform,poisson");
-  if (o.clock != "monotonic" && o.clock != "tsc" && o.clock != "auto") return option_error(e, "clock", "--clock \"" + o.clock + "\": expected one of monotonic,tsc,auto");
+  if (o.clock != "monotonic" && o.clock != "tsc" && o.clock != "cntvct" && o.clock != "auto") return option_error(e, "clock", "--clock \"" + o.clock + "\": expected one of monotonic,tsc,cntvct,auto");
   if (o.cpu < -1 || o.cpu > 4095) return option_error(e, "cpu", "--cpu " + std::to_string(o.cpu) + ": expected a CPU number, or -1 for no pinning");
   if ((o.stall_after || o.stall) && o.mode != "serve") return option_error(e, "stall", "--stall/--stall-after: server options (net serve)");
   return 0;

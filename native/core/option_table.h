@@ -29,32 +29,32 @@ using OptionTable = std::vector<OptionField<O>>;
 
 template <class O>
 OptionField<O> field(const char* name, const char* kind, uint64_t O::*m, const char* help, int64_t min = kNoBound, int64_t max = kNoBound) {
-  OptionField<O> f{{name, kind, "", help, min, max}};
+  OptionField<O> f{{name, kind, "", help, min, max, {}}};
   f.u64 = m;
   return f;
 }
 template <class O>
 OptionField<O> field(const char* name, const char* kind, uint32_t O::*m, const char* help, int64_t min = kNoBound, int64_t max = kNoBound) {
-  OptionField<O> f{{name, kind, "", help, min, max}};
+  OptionField<O> f{{name, kind, "", help, min, max, {}}};
   f.u32 = m;
   return f;
 }
 template <class O>
 OptionField<O> field(const char* name, int32_t O::*m, const char* help, int64_t min, int64_t max) {
-  OptionField<O> f{{name, "int", "", help, min, max}};
+  OptionField<O> f{{name, "int", "", help, min, max, {}}};
   f.i32 = m;
   return f;
 }
 template <class O>
 OptionField<O> field(const char* name, bool O::*m, const char* help) {
-  OptionField<O> f{{name, "bool", "", help, kNoBound, kNoBound}};
+  OptionField<O> f{{name, "bool", "", help, kNoBound, kNoBound, {}}};
   f.b = m;
   return f;
 }
 // A string, or an enum when `choices` ("a|b|c") is given.
 template <class O>
 OptionField<O> field(const char* name, std::string O::*m, const char* help, const char* choices = "") {
-  OptionField<O> f{{name, *choices ? "enum" : "string", choices, help, kNoBound, kNoBound}};
+  OptionField<O> f{{name, *choices ? "enum" : "string", choices, help, kNoBound, kNoBound, {}}};
   f.s = m;
   return f;
 }

@@ -34,7 +34,7 @@ const INVALID: [Record<string, unknown>, string, string][] = [
   [{ duration: '0.5ns' }, 'duration', '--duration "0.5ns": expected a time with a unit: ns, us, ms, s, m or h'],
   [{ warmup: '1d' }, 'warmup', '--warmup "1d": expected a time with a unit: ns, us, ms, s, m or h'],
   [{ fsync: -2 }, 'fsync', '--fsync -2: expected a whole number >= 0'],
-  [{ clock: 'hpet' }, 'clock', '--clock "hpet": expected one of monotonic, tsc, auto'],
+  [{ clock: 'hpet' }, 'clock', '--clock "hpet": expected one of monotonic, tsc, cntvct, auto'],
   [{ cpu: -2 }, 'cpu', '--cpu -2: expected a number of at least -1'],
   [{ seed: 'abc' }, 'seed', '--seed "abc": expected a whole number >= 0'],
   [{ qdepth: 4 }, 'qdepth', 'unknown option "qdepth"; did you mean "qd" (--qd)?'],

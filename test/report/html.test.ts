@@ -9,13 +9,12 @@ import type { Suite } from '../../lib/compare/suites';
 import { histogramOf, summarize as summarizeHistogram } from '../../lib/stats/histogram';
 import { renderHtml } from '../../lib/report/html';
 import type { TargetResult } from '../../lib/targets/types';
-import { tempDir, testIf, why } from '../helpers';
+import { chromiumSkip, tempDir, testIf, why, withChromium } from '../helpers';
 
 const tmp = tempDir();
 test.after.always(() => tmp.cleanup());
 
-const CHROMIUM = '/usr/bin/chromium';
-const skip = existsSync(CHROMIUM) ? undefined : `${CHROMIUM} is not installed (Debian package chromium; scripts/setup.sh report installs it)`;
+const skip = chromiumSkip;
 
 function fakeResult(target: string, scale: number, emulated = false): TargetResult {
   const values = Array.from({ length: 2000 }, (_, i) => Math.round(scale * (20_000 + (i % 97) * 150 + (i % 13) * 900)));
@@ -32,9 +31,7 @@ testIf(skip, test.serial)('the report renders in headless Chromium with its char
   const c: Comparison = { suite: 'demo', reps: 5, targets, summaries, warnings: warningsFor(summaries, 5), cells, stacks: Object.fromEntries(targets.map((x) => [x, { runtime: x }])) };
   const file = join(tmp.dir, 'report.html');
   writeFileSync(file, renderHtml(c, { machine: 'test' }));
-  const { chromium } = await import('playwright-core');
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'] });
-  try {
+  await withChromium(async (browser) => {
     const page = await browser.newPage({ viewport: { width: 1000, height: 900 } });
     const problems: string[] = [];
     page.on('console', (m) => { if (m.type() === 'error' || m.type() === 'warning') problems.push(m.text()); });
@@ -50,9 +47,7 @@ testIf(skip, test.serial)('the report renders in headless Chromium with its char
     await page.screenshot({ path: join(shots, 'report.png'), fullPage: true });
     t.true(existsSync(join(shots, 'report.png')));
     t.deepEqual(problems, []);
-  } finally {
-    await browser.close();
-  }
+  });
 });
 
 testIf(skip, test.serial)('a failed target shows its failure, and the baseline is the first target with results' + why(skip), async (t) => {
@@ -67,9 +62,7 @@ testIf(skip, test.serial)('a failed target shows its failure, and the baseline i
   const c: Comparison = { suite: 'demo', reps: 3, targets, summaries, warnings: warningsFor(summaries, 3), cells, stacks: {} };
   const file = join(tmp.dir, 'failed.html');
   writeFileSync(file, renderHtml(c, { machine: 'test' }));
-  const { chromium } = await import('playwright-core');
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'] });
-  try {
+  await withChromium(async (browser) => {
     const page = await browser.newPage({ viewport: { width: 1000, height: 700 } });
     await page.goto(`file://${file}`);
     const rows = await page.locator('table').first().locator('tr').allInnerTexts();
@@ -86,7 +79,5 @@ testIf(skip, test.serial)('a failed target shows its failure, and the baseline i
     }
     mkdirSync(join(process.cwd(), 'test-results'), { recursive: true });
     await page.screenshot({ path: join(process.cwd(), 'test-results', 'report-failed.png') });
-  } finally {
-    await browser.close();
-  }
+  });
 });

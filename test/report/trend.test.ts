@@ -2,18 +2,17 @@
 // fourth and latencies 30 % higher from then on. The chart names the kernel change at run 4 and
 // flags run 4 (only) as a regression; checked in headless Chromium, with a screenshot kept.
 import test from 'ava';
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { histogramOf, summarize as summarizeHistogram } from '../../lib/stats/histogram';
 import { rng } from '../../lib/stats/resample';
 import { Store } from '../../lib/store/db';
-import { runCli, tempDir, testIf, why } from '../helpers';
+import { chromiumSkip, runCli, tempDir, testIf, why, withChromium } from '../helpers';
 
 const tmp = tempDir();
 test.after.always(() => tmp.cleanup());
-const CHROMIUM = '/usr/bin/chromium';
-const skip = existsSync(CHROMIUM) ? undefined : `${CHROMIUM} is not installed (Debian package chromium; scripts/setup.sh report installs it)`;
+const skip = chromiumSkip;
 
 function storeWithTrend(path: string): number[] {
   const store = new Store(path);
@@ -51,9 +50,7 @@ testIf(skip, test.serial)('report --trend: bands, the stack change named at the 
   t.regex(r.stdout, new RegExp(`^trend of 3 series written to ${file.replace(/[.]/g, '\\.')}$`, 'm'));
   t.regex(r.stdout, new RegExp(`^randread-4k-qd1 on qemu-microvm p50: regression at run ${ids[3]}$`, 'm'));
   t.regex(r.stdout, new RegExp(`^randread-4k-qd1 on qemu-microvm iops: regression at run ${ids[3]}$`, 'm'));
-  const { chromium } = await import('playwright-core');
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'] });
-  try {
+  await withChromium(async (browser) => {
     const page = await browser.newPage({ viewport: { width: 1000, height: 1100 } });
     const problems: string[] = [];
     page.on('console', (m) => { if (m.type() === 'error') problems.push(m.text()); });
@@ -77,9 +74,7 @@ testIf(skip, test.serial)('report --trend: bands, the stack change named at the 
     mkdirSync(join(process.cwd(), 'test-results'), { recursive: true });
     await page.screenshot({ path: join(process.cwd(), 'test-results', 'trend.png'), fullPage: true });
     t.deepEqual(problems, []);
-  } finally {
-    await browser.close();
-  }
+  });
 });
 
 test('report --trend refuses a run number, and bad values name the option', (t) => {
