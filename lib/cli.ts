@@ -17,6 +17,7 @@ import { missingDrivers } from './image/guest';
 import { formatTargetResult } from './report/target-text';
 import { BLOCK_OPTIONS } from './probe/options';
 import { statSync } from 'node:fs';
+import type { Arch } from './paths';
 import type { ProgressEvent } from './probe/types';
 import { formatBlockResult } from './report/block-text';
 import { formatCount, formatNs } from './units';
@@ -236,6 +237,7 @@ const IMAGE_OPTIONS: Table = {
   kernel: { kind: 'string', default: '', help: 'a guest kernel of your own, bzImage or vmlinux', defaultText: "Debian's cloud kernel, fetched with apt-get download" },
   kernel_source: { kind: 'enum', default: '', choices: ['', ...KERNEL_SOURCES], help: `build a minimal guest kernel from Debian's linux-source-X with ${FRAGMENT} (minutes; cached)` },
   modules: { kind: 'string', default: '', help: 'with --kernel: its lib/modules/VERSION directory, when virtio is modular' },
+  arch: { kind: 'enum', default: '', choices: ['', 'x64', 'arm64'], help: "the guest's architecture (arm64: Debian's arm64 cloud kernel, for qemu-virt)", defaultText: 'x64' },
   json: COMMON.json!,
 };
 const IMAGE_HEAD = ['usage: isoprobe image build [options]', '', 'Prepares the guest kernel and says what each VMM needs of it.'];
@@ -250,6 +252,8 @@ async function cmdImage(argv: string[], out: (s: string) => void, signal: AbortS
   if (!p) return 0;
   const { values } = p;
   if (values.kernel && values.kernel_source) throw new IsoprobeError('EINVALOPT', '--kernel-source: give either --kernel (a file of yours) or --kernel-source (one built here)', { option: 'kernel_source' });
+  const arch = ((values.arch as string) || 'x64') as Arch;
+  if (arch === 'arm64' && values.kernel_source) throw new IsoprobeError('EINVALOPT', '--kernel-source with --arch arm64: guest kernels built from source are x86-64 only for now; an arm64 guest boots Debian\'s arm64 cloud kernel', { option: 'kernel_source' });
   let k: GuestKernel;
   let built: { cached: boolean } | undefined;
   if (values.kernel_source) {
@@ -260,17 +264,19 @@ async function cmdImage(argv: string[], out: (s: string) => void, signal: AbortS
     if (tty) process.stderr.write('\r\x1b[K');
     built = b;
     k = b;
-  } else k = values.kernel ? userKernel(values.kernel as string, (values.modules as string) || undefined) : debianCloudKernel();
+  } else k = values.kernel ? userKernel(values.kernel as string, (values.modules as string) || undefined) : debianCloudKernel(arch);
   const missing = missingDrivers(k);
   const cmdlineDevices = kernelOption(k, 'CONFIG_VIRTIO_MMIO_CMDLINE_DEVICES');
   let vmlinux: string | undefined;
   let vmlinuxError: string | undefined;
   try {
-    vmlinux = extractVmlinux(k.bzImage);
+    // arm64 kernels are booted as their Image by QEMU virt, Firecracker and Cloud Hypervisor alike.
+    vmlinux = arch === 'arm64' ? k.bzImage : extractVmlinux(k.bzImage);
   } catch (e) {
     vmlinuxError = (e as Error).message;
   }
   const info = {
+    arch,
     kernel: k.version, source: k.source, bzImage: k.bzImage, vmlinux: vmlinux ?? null, vmlinux_error: vmlinuxError,
     ...(built ? { cached: built.cached } : {}),
     modules: k.modules.map((m) => m.name), missing_drivers: missing,
@@ -279,8 +285,11 @@ async function cmdImage(argv: string[], out: (s: string) => void, signal: AbortS
   if (values.json) out(JSON.stringify(info, null, 2));
   else {
     out(`guest kernel  ${info.kernel} (${info.source})${built ? (built.cached ? ', from the cache' : ', built now') : ''}`);
-    out(`  bzImage     ${info.bzImage}   (QEMU microvm)`);
-    out(`  vmlinux     ${info.vmlinux ?? `not extracted: ${vmlinuxError}`}   (Firecracker, Cloud Hypervisor)`);
+    if (arch === 'arm64') out(`  Image       ${info.bzImage}   (QEMU virt, Firecracker and Cloud Hypervisor on arm64)`);
+    else {
+      out(`  bzImage     ${info.bzImage}   (QEMU microvm)`);
+      out(`  vmlinux     ${info.vmlinux ?? `not extracted: ${vmlinuxError}`}   (Firecracker, Cloud Hypervisor)`);
+    }
     out(`  modules     ${info.modules.join(' -> ') || 'none (drivers built in)'}`);
     out(`  virtio-mmio devices from the command line (Firecracker): CONFIG_VIRTIO_MMIO_CMDLINE_DEVICES=${info.virtio_mmio_cmdline_devices}`);
     out(missing.length ? `  MISSING     ${missing.join(', ')}: this kernel cannot run the probe's workloads` : '  the initramfs (/init = the static probe) is built per run from these');

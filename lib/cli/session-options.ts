@@ -17,6 +17,7 @@ export const SESSION_OPTIONS: Table = {
   host_cache: { kind: 'enum', default: '', choices: ['', 'none', 'writeback', 'unsafe'], help: 'microVMs: host cache of the data disk (QEMU cache=, Firecracker cache_type, Cloud Hypervisor direct=)', defaultText: 'none for QEMU and Cloud Hypervisor, Unsafe for Firecracker' },
   aio: { kind: 'enum', default: '', choices: ['', 'threads', 'native', 'io_uring', 'Sync', 'Async'], help: 'microVMs: QEMU aio= or Firecracker io_engine', defaultText: 'QEMU io_uring (threads unless --host-cache none), Firecracker Sync' },
   accel: { kind: 'enum', default: 'auto', choices: ['auto', 'kvm', 'tcg'], help: 'QEMU: KVM, TCG emulation, or KVM when it works' },
+  arch: { kind: 'enum', default: '', choices: ['', 'x64', 'arm64'], help: "the probe's architecture: a microVM's is its machine's (qemu-virt: arm64); the host and containers run another only through a binfmt handler", defaultText: "this machine's" },
   seccomp: { kind: 'string', default: 'default', help: 'containers: default, unconfined, or a Docker-format seccomp profile file', defaultText: "default: the runtime's own; for runc, crun and runsc the system's containers default /usr/share/containers/seccomp.json" },
 };
 
@@ -37,6 +38,7 @@ export function sessionSpecFrom(v: Record<string, unknown>): VmSpec {
   set('aio', v.aio);
   set('accel', v.accel);
   set('seccomp', v.seccomp);
+  set('arch', v.arch);
   return spec;
 }
 

@@ -155,14 +155,19 @@ function shuffle<T>(xs: T[], r: () => number): T[] {
  * itself where it ran (in the container, sandbox or guest), never the host's copy.
  */
 export function checkSameProbe(cells: Cell[]): void {
-  const byHash = new Map<string, Set<string>>();
+  // One probe per architecture: an arm64 guest runs the aarch64 build of the same sources.
+  const byArch = new Map<string, Map<string, Set<string>>>();
   for (const c of cells) for (const r of c.results) {
+    const arch = (r as unknown as { env?: { arch?: string } }).env?.arch ?? '';
     const h = r.probe.sha256 || `unknown (${r.probe.sha256_error ?? 'not reported'})`;
+    if (!byArch.has(arch)) byArch.set(arch, new Map());
+    const byHash = byArch.get(arch)!;
     if (!byHash.has(h)) byHash.set(h, new Set());
     byHash.get(h)!.add(c.target);
   }
-  if (byHash.size > 1)
-    throw new IsoprobeError('EPROBE', `the targets measured with different probe binaries: ${[...byHash].map(([h, ts]) => `${[...ts].join(', ')} ran sha256 ${h}`).join('; ')}; refusing to compare them (--force to do it anyway)`);
+  for (const byHash of byArch.values())
+    if (byHash.size > 1)
+      throw new IsoprobeError('EPROBE', `the targets measured with different probe binaries: ${[...byHash].map(([h, ts]) => `${[...ts].join(', ')} ran sha256 ${h}`).join('; ')}; refusing to compare them (--force to do it anyway)`);
 }
 
 export async function compare(o: CompareOptions): Promise<Comparison> {

@@ -8,6 +8,7 @@ import { basename, join } from 'node:path';
 
 import { IsoprobeError } from '../errors';
 import { withLockSync } from '../lock';
+import type { Arch } from '../paths';
 
 /**
  * How the guest finds its virtio devices: virtio-mmio (QEMU microvm, Firecracker) or PCI (Cloud
@@ -104,25 +105,31 @@ function fromTree(root: string, source: string): GuestKernel {
  * Debian's cloud kernel, cached: `apt-get download` of the package that linux-image-cloud-amd64
  * depends on, unpacked with dpkg-deb. Only the kernel, its config and the virtio modules are kept.
  */
-export function debianCloudKernel(): GuestKernel {
-  const base = join(cacheDir(), 'kernels');
+export function debianCloudKernel(arch: Arch = 'x64'): GuestKernel {
+  const base = join(cacheDir(), arch === 'x64' ? 'kernels' : `kernels-${arch}`);
   mkdirSync(base, { recursive: true, mode: 0o700 });
-  const cached = cachedKernel(base);
+  const cached = cachedKernel(base, arch);
   if (cached) return cached;
   // Two runs filling the cache at once would each replace the other's tree under it.
-  return withLockSync(`cache:${base}`, { what: `the guest kernel cache ${base}` }, () => cachedKernel(base) ?? fetchKernel(base));
+  return withLockSync(`cache:${base}`, { what: `the guest kernel cache ${base}` }, () => cachedKernel(base, arch) ?? fetchKernel(base, arch));
 }
 
-function cachedKernel(base: string): GuestKernel | undefined {
+/** Debian's cloud kernel metapackage of an architecture (arm64: from the arm64 archive, added by setup.sh arm64). */
+function cloudPackage(arch: Arch): string {
+  return arch === 'x64' ? 'linux-image-cloud-amd64' : 'linux-image-cloud-arm64:arm64';
+}
+
+function cachedKernel(base: string, arch: Arch): GuestKernel | undefined {
   const ready = readdirSync(base).filter((d) => existsSync(join(base, d, '.complete')) && readFileSync(join(base, d, '.complete'), 'utf8').includes(CACHE_FORMAT));
-  if (ready.length) return fromTree(join(base, ready.sort().pop()!), 'Debian linux-image-cloud-amd64 (cached)');
+  if (ready.length) return fromTree(join(base, ready.sort().pop()!), `Debian ${cloudPackage(arch).replace(/:.*/, '')} (cached)`);
   return undefined;
 }
 
-function fetchKernel(base: string): GuestKernel {
-  const deps = sh(['apt-cache', 'depends', 'linux-image-cloud-amd64'], 'finding the cloud kernel package');
-  const pkg = /Depends: (linux-image-[^\s]+-cloud-amd64(-unsigned)?)/.exec(deps)?.[1];
-  if (!pkg) throw new IsoprobeError('EKERNEL', 'apt-cache knows no linux-image-cloud-amd64 (run apt-get update first)');
+function fetchKernel(base: string, arch: Arch): GuestKernel {
+  const meta = cloudPackage(arch);
+  const deps = sh(['apt-cache', 'depends', meta], 'finding the cloud kernel package');
+  const pkg = /Depends: (linux-image-[^\s]+-cloud-(?:amd64|arm64)(?:-unsigned)?(?::arm64)?)/.exec(deps)?.[1];
+  if (!pkg) throw new IsoprobeError('EKERNEL', `apt-cache knows no ${meta} (run apt-get update first${arch === 'arm64' ? '; arm64 packages need dpkg --add-architecture arm64, which scripts/setup.sh arm64 does' : ''})`);
   const work = join(base, `.download-${process.pid}`);
   rmSync(work, { recursive: true, force: true });
   mkdirSync(work, { recursive: true });

@@ -115,7 +115,7 @@ export function coerce(key: string, def: OptionDef<unknown>, value: unknown): un
       if (value.includes('\0')) throw bad('a path without NUL bytes');
       return value;
     case 'enum':
-      if (typeof value !== 'string' || !def.choices!.includes(value)) throw bad(`one of ${def.choices!.join(', ')}`);
+      if (typeof value !== 'string' || value === '' || !def.choices!.includes(value)) throw bad(`one of ${def.choices!.filter((c) => c !== '').join(', ')}`);
       return value;
     case 'bool':
       if (typeof value === 'boolean') return value;

@@ -54,6 +54,8 @@ export interface EnvJson {
   cap_eff?: string;
   /** The user the probe ran as (containers: 65534 for network workloads). */
   uid: number;
+  /** "qemu-user on an x86-64 host" when user-mode emulation runs the probe, else "". */
+  emulation?: string;
 }
 
 export interface SeriesPoint {

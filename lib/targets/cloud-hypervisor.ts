@@ -2,6 +2,7 @@
 // --net tap=, serial on stdout. Needs KVM. Its virtio devices are on PCI only (docs/device_model.md),
 // so its guest gets the virtio-pci modules and no pci=off.
 import { IsoprobeError } from '../errors';
+import { hostArch } from '../paths';
 import { extractVmlinux } from '../image/kernel';
 import { versionOf, which } from './exec';
 import { kvmGuestUnavailable } from './qemu';
@@ -45,6 +46,7 @@ export function cloudHypervisorVersionProblem(versionText: string): string | und
 
 class CloudHypervisor implements Vmm {
   readonly name = 'cloud-hypervisor';
+  readonly arch = hostArch();
   readonly description = 'Cloud Hypervisor (command line; virtio over PCI; needs KVM)';
 
   async version(): Promise<string> {

@@ -8,6 +8,7 @@ import { request } from 'node:http';
 import { join } from 'node:path';
 
 import { IsoprobeError } from '../errors';
+import { hostArch } from '../paths';
 import { extractVmlinux, kernelOption } from '../image/kernel';
 import { versionOf, which } from './exec';
 import { kvmGuestUnavailable } from './qemu';
@@ -94,6 +95,7 @@ export function firecrackerVersionProblem(versionText: string, kernelHasCmdlineD
 
 class Firecracker implements Vmm {
   readonly name = 'firecracker';
+  readonly arch = hostArch();
   readonly description = 'Firecracker (HTTP API on a Unix socket; needs KVM)';
 
   async version(): Promise<string> {

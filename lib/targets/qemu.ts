@@ -11,6 +11,7 @@ import { withLockSync } from '../lock';
 import { native } from '../probe/native';
 
 import { IsoprobeError } from '../errors';
+import { hostArch } from '../paths';
 import { exec, versionOf, which } from './exec';
 import { type GuestProfile, kvmUnavailable, type Launch, type LaunchContext, type Vmm, VmTarget, type VmSpec } from './vm';
 import type { Availability } from './types';
@@ -134,6 +135,7 @@ export function kvmGuestUnavailable(): string | undefined {
 
 class QemuMicrovm implements Vmm {
   readonly name = 'qemu-microvm';
+  readonly arch = hostArch();
   readonly description = 'QEMU -M microvm (KVM, or TCG emulation labelled as such)';
 
   async version(spec: VmSpec = {}): Promise<string> {

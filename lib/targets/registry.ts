@@ -10,6 +10,8 @@ import { OciRuntimeTarget } from './oci-runtime';
 import { cloudHypervisorTarget } from './cloud-hypervisor';
 import { firecrackerTarget } from './firecracker';
 import { qemuMicrovmTarget } from './qemu';
+import { qemuVirtTarget } from './qemu-virt';
+import { resolveArch } from './arch';
 import { workDirPrefix } from './session';
 import type { Target, TargetKind } from './types';
 
@@ -50,6 +52,7 @@ export const REGISTRY = {
   containerd: entry('container', `containerd via ctr, runtime ${RUNC_V2}`, (d) => new ContainerdTarget('containerd', d, RUNC_V2), listed('containerd', ['ctr', '--connect-timeout', '2s', '-n', CTR_NAMESPACE, 'containers', 'ls', '-q'])),
   kata: entry('container', `Kata Containers via containerd, runtime ${KATA_V2}`, (d) => new ContainerdTarget('kata', d, KATA_V2)),
   'qemu-microvm': entry('vm', 'QEMU -M microvm (KVM, or TCG emulation labelled as such)', qemuMicrovmTarget),
+  'qemu-virt': entry('vm', 'QEMU -M virt: arm64 guests (TCG on x86-64, labelled emulated; KVM on an arm64 host)', qemuVirtTarget),
   firecracker: entry('vm', 'Firecracker (HTTP API on a Unix socket; needs KVM)', firecrackerTarget),
   'cloud-hypervisor': entry('vm', 'Cloud Hypervisor (command line; virtio over PCI; needs KVM)', cloudHypervisorTarget),
 } satisfies Record<string, TargetEntry>;
@@ -62,7 +65,12 @@ export function isTargetName(s: string): s is TargetName {
 }
 
 export function makeTarget(name: TargetName): Target {
-  return (REGISTRY[name] as TargetEntry).make();
+  const e = REGISTRY[name] as TargetEntry;
+  const t = e.make();
+  // --arch is resolved before anything starts: another architecture's probe, or why not.
+  const start = t.start.bind(t);
+  t.start = (spec = {}) => Promise.resolve().then(() => start(resolveArch(name, e.kind, spec)));
+  return t;
 }
 
 /**

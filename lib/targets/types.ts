@@ -81,6 +81,9 @@ export interface SessionSpec {
   /** The static probe to place in the target (default: the one this package built). Its results
    * carry the hash it computes of itself there. */
   probe?: string;
+  /** The probe's architecture (default this machine's): a microVM's must be its machine's; the host
+   * and containers run another one through a binfmt handler only. */
+  arch?: 'x64' | 'arm64';
 }
 
 export interface Session {

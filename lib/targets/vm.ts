@@ -12,7 +12,7 @@ import { writeInitramfs } from '../image/guest';
 import { buildGuestKernel, isKernelSource } from '../image/kernel-build';
 import { cacheDir, debianCloudKernel, type GuestKernel, type Transport, userKernel } from '../image/kernel';
 import { uniqueName } from '../net/netns';
-import { probeBinaryPath } from '../paths';
+import { type Arch, hostArch, probeBinaryPath } from '../paths';
 import { checkBlockOptions, fileSha256 } from '../probe/block';
 import { checkNetOptions, type EchoServerHandle, spawnEchoServer } from '../probe/net';
 import { toNetProbeFlags } from '../probe/net-options';
@@ -60,12 +60,15 @@ export interface VmSpec extends SessionSpec {
 export interface GuestProfile {
   transport: Transport;
   exit: 'poweroff' | 'reboot';
+  /** The serial console's device (ttyS0: the 8250 of x86 machines; ttyAMA0: arm64 virt's PL011). */
+  console?: string;
 }
 
 /** The guest's kernel command line for a profile. */
 export function guestCommandLine(p: GuestProfile): string {
   // No PCI on virtio-mmio machines: without pci=off the guest probes for it, and under TCG it has hung there.
-  return `console=ttyS0 quiet panic=-1 ${p.exit === 'reboot' ? 'reboot=k' : 'reboot=t'}${p.transport === 'mmio' ? ' pci=off' : ''} isoprobe isoprobe.exit=${p.exit}`;
+  const reboot = p.console === 'ttyAMA0' ? '' : p.exit === 'reboot' ? ' reboot=k' : ' reboot=t';  // x86 reboot methods
+  return `console=${p.console ?? 'ttyS0'} quiet panic=-1${reboot}${p.transport === 'mmio' ? ' pci=off' : ''} isoprobe isoprobe.exit=${p.exit}`;
 }
 
 export interface LaunchContext {
@@ -96,6 +99,8 @@ export interface Launch {
 
 export interface Vmm {
   readonly name: string;
+  /** The guest's architecture: which probe goes into the initramfs, which kernel boots. */
+  readonly arch: Arch;
   readonly description: string;
   available(): Promise<Availability>;
   version(spec?: VmSpec): Promise<string>;
@@ -167,8 +172,10 @@ export interface BootTimes {
  * The guest kernel a session asks for: "6.1" / "6.12" (built from Debian's linux-source, on
  * demand and cached), "cloud" or nothing (Debian's cloud kernel), or a path of the user's.
  */
-export async function guestKernel(spec: VmSpec, onProgress?: (line: string) => void): Promise<GuestKernel> {
-  if (!spec.kernel || spec.kernel === 'cloud') return debianCloudKernel();
+export async function guestKernel(spec: VmSpec, onProgress?: (line: string) => void, arch: Arch = 'x64'): Promise<GuestKernel> {
+  if (!spec.kernel || spec.kernel === 'cloud') return debianCloudKernel(arch);
+  if (isKernelSource(spec.kernel) && arch !== 'x64')
+    throw new IsoprobeError('EINVALOPT', `kernel=${spec.kernel}: guest kernels built from source are x86-64 only for now; for an ${arch} guest use kernel=cloud (Debian's ${arch} cloud kernel) or a kernel file`, { option: 'kernel' });
   if (isKernelSource(spec.kernel))
     return buildGuestKernel(spec.kernel, { onProgress: onProgress ?? ((l) => process.stderr.write(`isoprobe: guest kernel ${spec.kernel}: ${l}\n`)) });
   return userKernel(spec.kernel, spec.modulesDir);
@@ -189,8 +196,15 @@ export class VmTarget implements Target {
   }
 
   async start(specIn: SessionSpec = {}): Promise<Session> {
-    const spec = specIn as VmSpec;
-    const kernel = await guestKernel(spec);
+    // A guest of another architecture gets that architecture's probe (arm64: cross-built).
+    const spec = { ...(specIn as VmSpec) };
+    if (spec.arch && spec.arch !== this.vmm.arch)
+      throw new IsoprobeError('EUNAVAILABLE', `${this.vmm.name} runs ${this.vmm.arch} guests, not ${spec.arch}${spec.arch === 'arm64' ? ' (arm64 guests: --target qemu-virt)' : ' (x86-64 guests: --target qemu-microvm)'}`);
+    if (!spec.probe && this.vmm.arch !== hostArch()) {
+      spec.probe = probeBinaryPath(this.vmm.arch);
+      if (!existsSync(spec.probe)) throw new IsoprobeError('EUNAVAILABLE', `${this.vmm.name}: no ${this.vmm.arch} probe at ${spec.probe} (scripts/setup.sh arm64 cross-builds it)`);
+    }
+    const kernel = await guestKernel(spec, undefined, this.vmm.arch);
     if (spec.dataFile) await ensureDataFile(spec.dataFile, spec.dataSize ?? DEFAULT_DATA_SIZE);
     const tap = spec.network === false ? undefined : await createTapNamespace();
     const version = await this.vmm.version(spec);
