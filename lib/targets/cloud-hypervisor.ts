@@ -58,7 +58,8 @@ class CloudHypervisor implements Vmm {
   }
 
   guest(): GuestProfile {
-    return { transport: 'pci', exit: 'poweroff' };
+    // Its aarch64 machine's console is a PL011 (ttyAMA0); x86-64's an 8250.
+    return { transport: 'pci', exit: 'poweroff', ...(this.arch === 'arm64' ? { console: 'ttyAMA0' } : {}) };
   }
 
   async available(): Promise<Availability> {
@@ -74,8 +75,8 @@ class CloudHypervisor implements Vmm {
     const version = await this.version();
     const bad = cloudHypervisorVersionProblem(version);
     if (bad) throw new IsoprobeError('EUNAVAILABLE', `cloud-hypervisor: ${bad}`);
-    // Cloud Hypervisor boots an ELF vmlinux through its PVH entry point.
-    const c = cloudHypervisorArgs(ctx, extractVmlinux(ctx.kernel.bzImage), parseVersion(version));
+    // x86-64: an ELF vmlinux through its PVH entry point; aarch64: the kernel's PE Image as it is.
+    const c = cloudHypervisorArgs(ctx, this.arch === 'arm64' ? ctx.kernel.bzImage : extractVmlinux(ctx.kernel.bzImage), parseVersion(version));
     return { argv: [CLOUD_HYPERVISOR, ...c.args], diskCache: c.diskCache, emulated: false, accel: 'KVM' };
   }
 }

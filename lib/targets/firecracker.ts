@@ -107,7 +107,9 @@ class Firecracker implements Vmm {
   }
 
   guest(): GuestProfile {
-    return { transport: 'mmio', exit: 'reboot' };
+    // x86-64: no power-off device, the guest's reboot (i8042 reset, reboot=k) ends it. aarch64:
+    // PSCI power-off; its serial port is an 8250 UART too.
+    return this.arch === 'arm64' ? { transport: 'mmio', exit: 'poweroff', console: 'ttyS0' } : { transport: 'mmio', exit: 'reboot' };
   }
 
   async available(): Promise<Availability> {
@@ -129,7 +131,8 @@ class Firecracker implements Vmm {
     const old = firecrackerVersionProblem(version, cmdline);
     if (old) throw new IsoprobeError('EUNAVAILABLE', `firecracker: ${old}`);
     const discovery = cmdline ? 'virtio_mmio.device= on the command line' : 'ACPI (Firecracker 1.8 or later)';
-    const vmlinux = extractVmlinux(ctx.kernel.bzImage);
+    // x86-64: the uncompressed ELF vmlinux; aarch64: the kernel's PE Image as it is.
+    const vmlinux = this.arch === 'arm64' ? ctx.kernel.bzImage : extractVmlinux(ctx.kernel.bzImage);
     const socket = join(ctx.workDir, 'firecracker.sock');
     // Its own log goes to a file: on stdout it would mix with the serial console that carries the frames.
     const log = join(ctx.workDir, 'firecracker.log');
