@@ -3,9 +3,9 @@
 // and then every number is marked emulated. The guest's /init is the aarch64 probe.
 import { existsSync } from 'node:fs';
 
-import { IsoprobeError } from '../errors';
 import { hostArch, probeBinaryPath } from '../paths';
 import { exec, versionOf, which } from './exec';
+import { qemuDevices, qemuGuestArgs, qemuLaunch } from './qemu';
 import type { Availability } from './types';
 import { type GuestProfile, kvmUnavailable, type Launch, type LaunchContext, type Vmm, type VmSpec, VmTarget } from './vm';
 
@@ -13,30 +13,16 @@ export const QEMU_AARCH64 = 'qemu-system-aarch64';
 
 /** The command line, built from the context alone (so it can be checked without running QEMU). */
 export function virtArgs(ctx: LaunchContext, accel: 'kvm' | 'tcg'): { args: string[]; diskCache: string; netBackend: string } {
-  const cache = ctx.spec.hostCache ?? 'none';
-  const aio = (ctx.spec.aio as string | undefined) ?? (cache === 'none' ? 'io_uring' : 'threads');
-  if (!['none', 'writeback', 'unsafe'].includes(cache)) throw new IsoprobeError('EINVALOPT', `hostCache "${cache}": expected none, writeback or unsafe for QEMU`, { option: 'host_cache' });
-  if (!['threads', 'native', 'io_uring'].includes(aio)) throw new IsoprobeError('EINVALOPT', `aio "${aio}": expected threads, native or io_uring for QEMU`, { option: 'aio' });
-  const bus = ctx.spec.transport === 'pci' ? 'pci' : 'device';
+  const d = qemuDevices(ctx, false);
   const args = [
     '-M', 'virt',
     '-accel', accel,
     // TCG: a Cortex-A72 (no pointer authentication, whose emulation is slow); KVM: the host's CPU.
     '-cpu', accel === 'kvm' ? 'host' : 'cortex-a72',
-    '-smp', String(ctx.vcpus),
-    '-m', `${ctx.memMiB}M`,
-    '-nodefaults', '-no-user-config', '-display', 'none', '-serial', 'stdio', '-monitor', 'none', '-no-reboot',
-    '-kernel', ctx.kernel.bzImage,
-    '-initrd', ctx.initramfs,
-    '-append', ctx.cmdline,
+    ...qemuGuestArgs(ctx),
+    ...d.args,
   ];
-  if (ctx.dataFile) args.push('-drive', `id=data,file=${ctx.dataFile},format=raw,if=none,cache=${cache},aio=${aio}`, '-device', `virtio-blk-${bus},drive=data`);
-  if (ctx.tap) args.push('-netdev', `tap,id=net0,ifname=${ctx.tap},script=no,downscript=no`, '-device', `virtio-net-${bus},netdev=net0,mac=${ctx.mac}`);
-  return {
-    args,
-    diskCache: `QEMU cache=${cache} aio=${aio} (${cache === 'none' ? 'O_DIRECT on the host file, the host page cache is bypassed' : 'through the host page cache'})`,
-    netBackend: ctx.tap ? "tap, virtio-net emulated in QEMU's userspace" : 'none',
-  };
+  return { args, diskCache: d.diskCache, netBackend: d.netBackend };
 }
 
 class QemuVirt implements Vmm {
@@ -75,18 +61,12 @@ class QemuVirt implements Vmm {
 
   async launch(ctx: LaunchContext): Promise<Launch> {
     const want = ctx.spec.accel ?? 'auto';
-    const why = want === 'tcg' ? undefined : this.kvm();
-    if (want === 'kvm' && why) throw new IsoprobeError('EUNAVAILABLE', `accel kvm: ${why}`);
-    const accel = want === 'tcg' || why ? 'tcg' : 'kvm';
-    const v = virtArgs(ctx, accel);
-    return {
-      argv: [this.binary(ctx.spec), ...v.args],
-      diskCache: v.diskCache,
-      netBackend: v.netBackend,
-      emulated: accel === 'tcg',
-      accel: accel === 'tcg' ? `TCG software emulation${why ? ` (${why})` : ' (requested)'}` : 'KVM',
-    };
+    return qemuLaunch(want, want === 'tcg' ? undefined : this.kvm(), (accel) => {
+      const v = virtArgs(ctx, accel);
+      return { argv: [this.binary(ctx.spec), ...v.args], diskCache: v.diskCache, netBackend: v.netBackend };
+    });
   }
+
 }
 
 export function qemuVirtTarget(): VmTarget {

@@ -25,13 +25,44 @@ export interface QemuArgs {
   netBackend: string;
 }
 
-/** The command line, built from the context alone (so it can be checked without running QEMU). */
-export function qemuArgs(ctx: LaunchContext, accel: 'kvm' | 'tcg', vhostNet = existsSync('/dev/vhost-net')): QemuArgs {
+/**
+ * The data disk and the tap of a QEMU guest (microvm or virt): the host cache and aio checked,
+ * the virtio devices on virtio-mmio ("device") or PCI, vhost-net where KVM can use it.
+ */
+export function qemuDevices(ctx: LaunchContext, vhost: boolean): { args: string[]; diskCache: string; netBackend: string } {
   const cache = ctx.spec.hostCache ?? 'none';
   const aio = (ctx.spec.aio as string | undefined) ?? (cache === 'none' ? 'io_uring' : 'threads');
   if (!['none', 'writeback', 'unsafe'].includes(cache)) throw new IsoprobeError('EINVALOPT', `hostCache "${cache}": expected none, writeback or unsafe for QEMU`, { option: 'host_cache' });
   if (!['threads', 'native', 'io_uring'].includes(aio)) throw new IsoprobeError('EINVALOPT', `aio "${aio}": expected threads, native or io_uring for QEMU`, { option: 'aio' });
   if (aio === 'native' && cache !== 'none') throw new IsoprobeError('EINVALOPT', 'aio "native" needs hostCache "none" (QEMU opens the file with O_DIRECT for it)', { option: 'aio' });
+  const bus = ctx.spec.transport === 'pci' ? 'pci' : 'device';
+  const args: string[] = [];
+  if (ctx.dataFile) args.push('-drive', `id=data,file=${ctx.dataFile},format=raw,if=none,cache=${cache},aio=${aio}`, '-device', `virtio-blk-${bus},drive=data`);
+  if (ctx.tap) args.push('-netdev', `tap,id=net0,ifname=${ctx.tap},script=no,downscript=no${vhost ? ',vhost=on' : ''}`, '-device', `virtio-net-${bus},netdev=net0,mac=${ctx.mac}`);
+  const hostSide = cache === 'none' ? 'O_DIRECT on the host file, the host page cache is bypassed' : 'through the host page cache';
+  const netBackend = !ctx.tap ? 'none' : vhost ? 'tap + vhost-net (in-kernel virtio-net backend)' : 'tap, virtio-net emulated in QEMU\'s userspace (no vhost-net)';
+  return { args, diskCache: `QEMU cache=${cache} aio=${aio} (${hostSide})`, netBackend };
+}
+
+/** What every QEMU guest of isoprobe's gets: vCPUs, memory, no default devices, the serial console on stdio, the kernel, initramfs and command line. */
+export function qemuGuestArgs(ctx: LaunchContext): string[] {
+  return ['-smp', String(ctx.vcpus), '-m', `${ctx.memMiB}M`, '-nodefaults', '-no-user-config', '-display', 'none', '-serial', 'stdio', '-monitor', 'none', '-no-reboot',
+    '-kernel', ctx.kernel.bzImage, '-initrd', ctx.initramfs, '-append', ctx.cmdline];
+}
+
+/**
+ * The Launch of a QEMU guest: KVM unless TCG was asked for or `why` says KVM cannot run a guest
+ * here (then every number is marked emulated, with the reason); asking for KVM then is refused.
+ */
+export function qemuLaunch(want: 'kvm' | 'tcg' | 'auto', why: string | undefined, build: (accel: 'kvm' | 'tcg') => { argv: string[]; diskCache: string; netBackend: string }): Launch {
+  if (want === 'kvm' && why) throw new IsoprobeError('EUNAVAILABLE', `accel kvm: ${why}`);
+  const accel = want === 'tcg' || why ? 'tcg' : 'kvm';
+  const b = build(accel);
+  return { ...b, emulated: accel === 'tcg', accel: accel === 'tcg' ? `TCG software emulation${why ? ` (${why})` : ' (requested)'}` : 'KVM' };
+}
+
+/** The command line, built from the context alone (so it can be checked without running QEMU). */
+export function qemuArgs(ctx: LaunchContext, accel: 'kvm' | 'tcg', vhostNet = existsSync('/dev/vhost-net')): QemuArgs {
   const pci = ctx.spec.transport === 'pci';
   const args = [
     // acpi=off shows the guest a machine it cannot power off (as Firecracker does); pcie=on puts
@@ -40,23 +71,11 @@ export function qemuArgs(ctx: LaunchContext, accel: 'kvm' | 'tcg', vhostNet = ex
     '-accel', accel,
     // TCG: qemu64, since -cpu max confuses the guest's PIT-based TSC calibration.
     '-cpu', accel === 'kvm' ? 'host' : 'qemu64',
-    '-smp', String(ctx.vcpus),
-    '-m', `${ctx.memMiB}M`,
-    '-nodefaults', '-no-user-config', '-display', 'none', '-serial', 'stdio', '-monitor', 'none', '-no-reboot',
-    '-kernel', ctx.kernel.bzImage,
-    '-initrd', ctx.initramfs,
-    '-append', ctx.cmdline,
+    ...qemuGuestArgs(ctx),
   ];
-  if (ctx.dataFile) {
-    args.push('-drive', `id=data,file=${ctx.dataFile},format=raw,if=none,cache=${cache},aio=${aio}`, '-device', `virtio-blk-${pci ? 'pci' : 'device'},drive=data`);
-  }
-  if (ctx.tap) {
-    args.push('-netdev', `tap,id=net0,ifname=${ctx.tap},script=no,downscript=no${accel === 'kvm' && vhostNet ? ',vhost=on' : ''}`, '-device', `virtio-net-${pci ? 'pci' : 'device'},netdev=net0,mac=${ctx.mac}`);
-  }
   if (pci && ctx.spec.acpi === false) throw new IsoprobeError('EINVALOPT', 'transport "pci" needs ACPI on QEMU microvm (the guest finds the PCIe host bridge through it)', { option: 'acpi' });
-  const hostSide = cache === 'none' ? 'O_DIRECT on the host file, the host page cache is bypassed' : 'through the host page cache';
-  const netBackend = !ctx.tap ? 'none' : accel === 'kvm' && vhostNet ? 'tap + vhost-net (in-kernel virtio-net backend)' : 'tap, virtio-net emulated in QEMU\'s userspace (no /dev/vhost-net)';
-  return { accel, args, diskCache: `QEMU cache=${cache} aio=${aio} (${hostSide})`, netBackend };
+  const d = qemuDevices(ctx, accel === 'kvm' && vhostNet);
+  return { accel, args: [...args, ...d.args], diskCache: d.diskCache, netBackend: d.netBackend };
 }
 
 /**
@@ -161,18 +180,11 @@ class QemuMicrovm implements Vmm {
 
   async launch(ctx: LaunchContext): Promise<Launch> {
     const want = ctx.spec.accel ?? (process.env.ISOPROBE_ACCEL as 'kvm' | 'tcg' | undefined) ?? 'auto';
-    const why = want === 'tcg' ? undefined : kvmBootCheck(ctx.kernel);
-    if (want === 'kvm' && why) throw new IsoprobeError('EUNAVAILABLE', `accel kvm: ${why}`);
-    const accel = want === 'tcg' || why ? 'tcg' : 'kvm';
-    ctx.cmdline = guestCmdline(ctx.cmdline, accel);
-    const q = qemuArgs(ctx, accel);
-    return {
-      argv: [ctx.spec.vmmBinary ?? QEMU, ...q.args],
-      diskCache: q.diskCache,
-      netBackend: q.netBackend,
-      emulated: accel === 'tcg',
-      accel: accel === 'tcg' ? `TCG software emulation${why ? ` (${why})` : ' (requested)'}` : 'KVM',
-    };
+    return qemuLaunch(want, want === 'tcg' ? undefined : kvmBootCheck(ctx.kernel), (accel) => {
+      ctx.cmdline = guestCmdline(ctx.cmdline, accel);
+      const q = qemuArgs(ctx, accel);
+      return { argv: [ctx.spec.vmmBinary ?? QEMU, ...q.args], diskCache: q.diskCache, netBackend: q.netBackend };
+    });
   }
 }
 
