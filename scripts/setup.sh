@@ -12,6 +12,9 @@ declare -A GROUP=(
   [containers]="runc runsc crun containerd docker.io podman golang-github-containers-common iproute2"
   [vm]="qemu-system-x86 lz4 xz-utils iproute2"
   [report]="chromium libxml2-utils"
+  # the native checks: libFuzzer comes with clang's runtime; valgrind for memcheck
+  [fuzz]="clang libclang-rt-14-dev"
+  [valgrind]="valgrind"
   # arm64: the cross-built static probe, user-mode emulation for its tests, QEMU's virt machine
   [arm64]="g++-aarch64-linux-gnu qemu-user-static qemu-system-arm liburing-dev:arm64"
 )

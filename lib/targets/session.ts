@@ -149,8 +149,15 @@ export class ProbeSession {
   }
 
   async run(w: Workload, ctl: RunControl = {}): Promise<TargetResult> {
-    if (w.kind === 'block') return this.runBlock(w, ctl);
-    return this.runNet(w, ctl);
+    try {
+      return w.kind === 'block' ? await this.runBlock(w, ctl) : await this.runNet(w, ctl);
+    } catch (e) {
+      // Whatever a cancelled run failed with (a probe killed before its own handler was in
+      // place dies by the signal), it was cancelled: the caller keeps what it has and stops.
+      if (ctl.signal?.aborted && (e as IsoprobeError).code !== 'ECANCELED')
+        throw new IsoprobeError('ECANCELED', `the run in ${this.stack.target} was cancelled`, { cause: e });
+      throw e;
+    }
   }
 
   async runSuite(ws: Workload[], ctl: RunControl = {}, onEach?: (i: number, r: TargetResult | Error) => void): Promise<(TargetResult | Error)[]> {
@@ -160,7 +167,7 @@ export class ProbeSession {
       try {
         r = await this.run(w, ctl);
       } catch (e) {
-        if ((e as IsoprobeError).code === 'ECANCELED' || ctl.signal?.aborted) throw e;
+        if ((e as IsoprobeError).code === 'ECANCELED') throw e;
         r = e as Error;
       }
       out.push(r);

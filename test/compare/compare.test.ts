@@ -46,7 +46,7 @@ testIf(runcSkip, test.serial)('compare host and runc: interleaved, stored, summa
 
   // history, export, report and ab through the CLI against the same database
   const h = runCli(['history', '--db', db]);
-  t.regex(h.stdout, new RegExp(`^\\s+${c.runId}\\s+\\S+\\s+complete\\s+suite tiny`, 'm'));
+  t.regex(h.stdout, new RegExp(`^\\s+${c.runId}\\s+\\S+\\s+complete\\s+\\S+\\s+suite tiny`, 'm'), 'run, time, status, host, suite');
   const j = runCli(['export', String(c.runId), '--format', 'json', '--db', db]);
   t.is(JSON.parse(j.stdout).results.length, 12);
   const csv = runCli(['export', String(c.runId), '--format', 'csv', '--db', db]);
@@ -63,7 +63,7 @@ testIf(runcSkip, test.serial)('compare host and runc: interleaved, stored, summa
   t.notRegex(page, /<script|https?:\/\//, 'self-contained: no scripts, nothing fetched');
   const ab = runCli(['ab', '--baseline', exported, '--candidate', String(c.runId), '--workload', 'rr', '--baseline-target', 'host', '--metric', 'p50', '--db', db]);
   t.is(ab.code, 0, ab.stderr);
-  t.regex(ab.stdout, /^rr +host +p50 +\S+ +\S+ +\S+ +\S+ +\+0\.0 % \[\+0\.0 %, \+0\.0 %\] +1\.0 +no significant change$/m, 'a run against itself: no change');
+  t.regex(ab.stdout, /^rr +host +p50 +\S+ +\S+ +\S+ +\S+ +\+0\.0 % \[[^\]]+\] +\S+ +no significant change$/m, 'a run against itself: +0.0 %, no change');
   t.regex(ab.stdout, /^NO REGRESSION in 1 cells/m);
 });
 
@@ -103,8 +103,8 @@ test('a corrupt database and a foreign SQLite file are refused and left untouche
 
 test('compare and ab refuse bad input with the option, the value and what was expected', (t) => {
   const cases: [string[], string][] = [
-    [['compare', '--targets', 'host,lxc'], 'isoprobe: --targets: unknown target "lxc"; expected some of host, runc, runsc, crun, docker, podman, containerd, kata, qemu-microvm, firecracker, cloud-hypervisor'],
-    [['compare', '--targets', 'host,host'], 'isoprobe: --targets "host,host": a target is named twice'],
+    [['compare', '--targets', 'host,lxc'], 'isoprobe: --targets "lxc": unknown target "lxc"; expected one of host, runc, runsc, crun, docker, podman, containerd, kata, qemu-microvm, qemu-virt, firecracker, cloud-hypervisor'],
+    [['compare', '--targets', 'host,host'], 'isoprobe: --targets: "host" is named twice'],
     [['compare', '--suite', '/nonexistent.yaml'], 'isoprobe: --suite "/nonexistent.yaml": expected quick, paper or a readable suite file (ENOENT: no such file or directory, open \'/nonexistent.yaml\')'],
     [['compare', '--reps', '0'], 'isoprobe: --reps "0": expected a number of at least 1'],
     [['ab', '--baseline', '1', '--candidate', '2', '--metric', 'p42'], 'isoprobe: --metric "p42": expected one of p50, p90, p99, p99.9, mean, iops, tps, gbps'],
