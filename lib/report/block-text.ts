@@ -53,7 +53,7 @@ export function formatBlockResult(r: BlockResult): string {
     lines.push(`  verify      ${formatCount(r.verify.blocks_checked)} blocks checked, ${r.verify.mismatches} mismatches` +
       (r.verify.blocks_skipped_racing_writes ? `, ${formatCount(r.verify.blocks_skipped_racing_writes)} reads raced a write and were not checked` : ''));
   const env = r.env;
-  const where = [env.gvisor ? 'gVisor' : env.hypervisor ? `${env.hypervisor} guest` : 'bare metal', env.container ? `container markers: ${env.container}` : '']
+  const where = [env.gvisor ? 'gVisor' : env.hypervisor === 'not detectable on this architecture' ? 'hypervisor not detectable (arm64)' : env.hypervisor ? `${env.hypervisor} guest` : 'bare metal', env.container ? `container markers: ${env.container}` : '']
     .filter(Boolean).join(', ');
   lines.push(`  env         ${where}; kernel ${env.kernel}; ${env.cpus} CPUs; probe ${r.probe.build} ${r.probe.version}`);
   return lines.join('\n');

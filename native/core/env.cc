@@ -54,8 +54,9 @@ static std::string read_file(const char* path, size_t max = 65536) {
 
 static std::string hypervisor_vendor() {
 #if !defined(__x86_64__)
-  // arm64 has no CPUID hypervisor leaf; a device tree names only some hypervisors.
-  return "";
+  // arm64 has no CPUID hypervisor leaf (and a device tree names only some hypervisors): the probe
+  // cannot tell a guest from bare metal there, and says so rather than claim bare metal.
+  return "not detectable on this architecture";
 #else
   unsigned a, b, c, d;
   if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & (1u << 31))) return "";

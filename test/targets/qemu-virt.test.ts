@@ -40,6 +40,7 @@ testIf(skip, test.serial)('an arm64 guest under TCG: block with cache honesty, T
     const r = rs[1] as unknown as TargetResult & NetResult;
     t.is(b.env.arch, 'aarch64');
     t.is(b.env.emulation, '', 'a full-system guest, not user-mode emulation');
+    t.is(b.env.hypervisor, 'not detectable on this architecture', 'never "bare metal" where it cannot tell');
     t.true(b.target.emulated, 'TCG: labelled emulated');
     t.regex(b.target.platform!, /^TCG software emulation \(this host is x64/);
     t.is(b.probe.sha256, sha256sum(probeBinaryPath('arm64')), 'the aarch64 probe measured itself inside the guest');
