@@ -3,6 +3,8 @@
 //   before each reply; the probe's p50 must rise by that time (within a stated band);
 // - block: fio's clat p50 on the same file, in interleaved pairs, so the machine's drift falls on
 //   both tools and the tolerance can stay tight.
+// Timing tests run in a phase of their own (npm test: ava, then ava.timing.config.cjs), with no
+// other test file competing for this machine's two CPUs.
 import test from 'ava';
 import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -14,15 +16,21 @@ import { tempDir } from '../helpers';
 const tmp = tempDir();
 test.after.always(() => tmp.cleanup());
 
-// A TCP echo server that holds every reply `delayUs` after the request arrived, busy-waiting
-// (a timer would add the event loop's slack). Not isoprobe's code: plain node:net.
+// A TCP echo server that holds every reply `delayUs` after the request arrived: it sleeps (a
+// futex wait, not the event loop's timers and their slack) until 1 ms before the deadline (its wake-up
+// can be a few hundred us late on a VM) and
+// busy-waits the rest, so it is exact without holding a CPU for the whole delay. Not isoprobe's
+// code: plain node:net.
 const DELAY_SERVER = `
 const net = require('node:net');
 const delayNs = BigInt(process.argv[1]) * 1000n;
+const cell = new Int32Array(new SharedArrayBuffer(4));
 const s = net.createServer((c) => {
   c.setNoDelay(true);
   c.on('data', (d) => {
     const until = process.hrtime.bigint() + delayNs;
+    const sleepMs = Number(delayNs - 1000000n) / 1e6;
+    if (sleepMs > 0) Atomics.wait(cell, 0, 0, sleepMs);
     while (process.hrtime.bigint() < until) {}
     c.write(d);
   });
