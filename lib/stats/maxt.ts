@@ -20,8 +20,15 @@ const CV_FLOOR = 0.002;
 
 /** Welch's t of b against a on log values, oriented: > 0 when b is worse. */
 export function welchLog(a: readonly number[], b: readonly number[], higherIsWorse = true): number {
-  const la = a.filter((x) => Number.isFinite(x) && x > 0).map(Math.log);
-  const lb = b.filter((x) => Number.isFinite(x) && x > 0).map(Math.log);
+  return welchOfLogs(a.filter(loggable).map(Math.log), b.filter(loggable).map(Math.log), higherIsWorse);
+}
+
+function loggable(x: number): boolean {
+  return Number.isFinite(x) && x > 0;
+}
+
+/** Welch's t of values already on the log scale (every one finite). */
+function welchOfLogs(la: number[], lb: number[], higherIsWorse: boolean): number {
   if (la.length < 2 || lb.length < 2) return 0;
   const m = (xs: number[]) => xs.reduce((s, x) => s + x, 0) / xs.length;
   const v = (xs: number[], mu: number) => Math.max(xs.reduce((s, x) => s + (x - mu) ** 2, 0) / (xs.length - 1), CV_FLOOR ** 2);
@@ -66,7 +73,8 @@ export function maxT(cells: MaxTCell[], o: { maxPermutations?: number; seed?: nu
   const nA = Math.max(0, ...cells.map((c) => c.a.length));
   const nB = Math.max(0, ...cells.map((c) => c.b.length));
   const n = nA + nB;
-  const pooled = cells.map((c) => [...c.a, ...Array(nA - c.a.length).fill(NaN), ...c.b, ...Array(nB - c.b.length).fill(NaN)] as number[]);
+  // Log values once per cell (NaN where a slot has no usable value), not once per relabelling.
+  const pooled = cells.map((c) => [...c.a, ...Array(nA - c.a.length).fill(NaN), ...c.b, ...Array(nB - c.b.length).fill(NaN)].map((x: number) => (loggable(x) ? Math.log(x) : NaN)));
   const t = cells.map((c) => welchLog(c.a, c.b, c.higherIsWorse));
   const total = binom(n, nA);
   const limit = o.maxPermutations ?? 20_000;
@@ -83,8 +91,8 @@ export function maxT(cells: MaxTCell[], o: { maxPermutations?: number; seed?: nu
     for (const [c, p] of pooled.entries()) {
       const a: number[] = [];
       const b: number[] = [];
-      for (let i = 0; i < n; i++) (inA[i] ? a : b).push(p[i]!);
-      const s = welchLog(a, b, cells[c]!.higherIsWorse);
+      for (let i = 0; i < n; i++) if (!Number.isNaN(p[i])) (inA[i] ? a : b).push(p[i]!);
+      const s = welchOfLogs(a, b, cells[c]!.higherIsWorse);
       if (s > maxUp) maxUp = s;
       if (-s > maxDown) maxDown = -s;
     }
