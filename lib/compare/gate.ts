@@ -96,7 +96,6 @@ export function suiteGate(b: Side, c: Side, o: GateOptions): GateOutcome {
     }
   }
   const cells: Omit<GateCell, 'change' | 'pWorse' | 'pBetter' | 'verdict'>[] = [];
-  const slotValues: { a: number[]; b: number[]; higherIsWorse: boolean }[] = [];
   for (const { w, tb, tc } of pairs) {
     const rb = b.results.get(w)!.get(tb)!;
     const rc = c.results.get(w)!.get(tc)!;
@@ -117,11 +116,10 @@ export function suiteGate(b: Side, c: Side, o: GateOptions): GateOutcome {
         continue;
       }
       cells.push({ workload: w, target: tb, candidateTarget: tc, metric: m, baseline: vb, candidate: vc });
-      slotValues.push({ a: vb, b: vc, higherIsWorse: higherIsWorse(m) });
     }
   }
   if (!cells.length) return out;
-  const mt = maxT(slotValues, { seed: o.seed, maxPermutations: o.maxPermutations });
+  const mt = maxT(cells.map((x) => ({ a: x.baseline, b: x.candidate, higherIsWorse: higherIsWorse(x.metric) })), { seed: o.seed, maxPermutations: o.maxPermutations });
   out.permutations = mt.permutations;
   out.method = `max-T permutation test (Westfall-Young) over ${cells.length} cells, ${mt.exact ? 'all' : 'a random sample of'} ${mt.permutations} relabellings of whole repetitions; Welch's t on log values`;
   cells.forEach((cell, i) => {
