@@ -72,13 +72,13 @@ function fromDatabase(path: string): ImportedRun[] {
 
 /** Reads the runs of a file without changing it. */
 export function readRuns(path: string): ImportedRun[] {
-  let head: Buffer;
+  let data: Buffer;
   try {
-    head = readFileSync(path).subarray(0, 16);
+    data = readFileSync(path);
   } catch (e) {
     throw new IsoprobeError('EINVALOPT', `${path}: cannot read it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); expected an export file or an isoprobe database`, { option: 'file' });
   }
-  return head.toString('latin1') === SQLITE_MAGIC ? fromDatabase(path) : fromExport(path, readFileSync(path, 'utf8'));
+  return data.subarray(0, 16).toString('latin1') === SQLITE_MAGIC ? fromDatabase(path) : fromExport(path, data.toString('utf8'));
 }
 
 /** Imports every run of the file; all or nothing per run, and a run already here is refused. */
