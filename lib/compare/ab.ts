@@ -79,6 +79,13 @@ function pick(side: Side, workload: string | undefined, target: string | undefin
 
 const SAME_WORKLOAD = ['kind', 'engine', 'pattern', 'bs', 'qd', 'direct', 'dsync', 'size', 'proto', 'mode', 'rate', 'reverse', 'conns', 'streams', 'fsync', 'fdatasync', 'rwmix_read'];
 
+/** How two results' workloads differ ("bs 4096 vs 8192"); empty when they ran the same workload. */
+export function workloadDifferences(b: TargetResult, c: TargetResult): string[] {
+  const bo: Record<string, unknown> = { kind: b.kind, ...(b.options as Record<string, unknown>) };
+  const co: Record<string, unknown> = { kind: c.kind, ...(c.options as Record<string, unknown>) };
+  return SAME_WORKLOAD.filter((k) => JSON.stringify(bo[k]) !== JSON.stringify(co[k])).map((k) => `${k} ${JSON.stringify(bo[k])} vs ${JSON.stringify(co[k])}`);
+}
+
 export interface AbOutcome {
   metric: Metric;
   workload: string;
@@ -96,11 +103,8 @@ export function abCompare(b: Side, c: Side, o: { metric: Metric; threshold: numb
   const alpha = o.alpha ?? 0.01;
   const bs = pick(b, o.workload, o.baselineTarget, 'baseline');
   const cs = pick(c, o.workload ?? bs.workload, o.candidateTarget ?? (o.baselineTarget ?? undefined), 'candidate');
-  const bo: Record<string, unknown> = { kind: bs.results[0]!.kind, ...(bs.results[0]!.options as Record<string, unknown>) };
-  const co: Record<string, unknown> = { kind: cs.results[0]!.kind, ...(cs.results[0]!.options as Record<string, unknown>) };
-  const differ = SAME_WORKLOAD.filter((k) => JSON.stringify(bo[k]) !== JSON.stringify(co[k]));
-  if (differ.length)
-    throw new IsoprobeError('EINVALOPT', `baseline and candidate ran different workloads: ${differ.map((k) => `${k} ${JSON.stringify(bo[k])} vs ${JSON.stringify(co[k])}`).join(', ')}`, { option: 'candidate' });
+  const differ = workloadDifferences(bs.results[0]!, cs.results[0]!);
+  if (differ.length) throw new IsoprobeError('EINVALOPT', `baseline and candidate ran different workloads: ${differ.join(', ')}`, { option: 'candidate' });
   const bv = bs.results.map((r) => metricValue(r, o.metric));
   const cv = cs.results.map((r) => metricValue(r, o.metric));
   if (bv.length < 3 || cv.length < 3) throw new IsoprobeError('EINVALOPT', `--metric ${o.metric}: need at least 3 repetitions on each side (have ${bv.length} and ${cv.length}); use --reps 5 or more`, { option: 'reps' });

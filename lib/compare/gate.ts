@@ -7,7 +7,7 @@ import { IsoprobeError } from '../errors';
 import { maxT } from '../stats/maxt';
 import { bootstrapRatio, type Interval, median } from '../stats/resample';
 import type { TargetResult } from '../targets/types';
-import { higherIsWorse, type Metric, metricValue, type Side } from './ab';
+import { higherIsWorse, type Metric, metricValue, type Side, workloadDifferences } from './ab';
 
 /** The metrics that matter for each kind of workload. */
 export const GATE_METRICS: Record<string, Metric[]> = {
@@ -59,8 +59,6 @@ export interface GateOptions {
   maxPermutations?: number;
 }
 
-const SAME_WORKLOAD = ['kind', 'engine', 'pattern', 'bs', 'qd', 'direct', 'dsync', 'size', 'proto', 'mode', 'rate', 'reverse', 'conns', 'streams', 'fsync', 'fdatasync', 'rwmix_read'];
-
 /** Results of one side by repetition slot: rep index -> result (gaps where a repetition failed). */
 function slots(side: Side, rs: TargetResult[]): (TargetResult | undefined)[] {
   const out: (TargetResult | undefined)[] = [];
@@ -99,11 +97,9 @@ export function suiteGate(b: Side, c: Side, o: GateOptions): GateOutcome {
   for (const { w, tb, tc } of pairs) {
     const rb = b.results.get(w)!.get(tb)!;
     const rc = c.results.get(w)!.get(tc)!;
-    const ob: Record<string, unknown> = { kind: rb[0]!.kind, ...(rb[0]!.options as Record<string, unknown>) };
-    const oc: Record<string, unknown> = { kind: rc[0]!.kind, ...(rc[0]!.options as Record<string, unknown>) };
-    const differ = SAME_WORKLOAD.filter((k) => JSON.stringify(ob[k]) !== JSON.stringify(oc[k]));
+    const differ = workloadDifferences(rb[0]!, rc[0]!);
     if (differ.length) {
-      out.notComparable.push(`${keyOf(w, tb)}: ${differ.map((k) => `${k} ${JSON.stringify(ob[k])} vs ${JSON.stringify(oc[k])}`).join(', ')}`);
+      out.notComparable.push(`${keyOf(w, tb)}: ${differ.join(', ')}`);
       continue;
     }
     const sb = slots(b, rb);
@@ -126,16 +122,20 @@ export function suiteGate(b: Side, c: Side, o: GateOptions): GateOutcome {
     const fb = cell.baseline.filter(Number.isFinite);
     const fc = cell.candidate.filter(Number.isFinite);
     const change = bootstrapRatio(fc, fb, median, { seed: o.seed ?? 1 });
-    const ratio = median(fc) / median(fb);
-    const worseBy = higherIsWorse(cell.metric) ? ratio - 1 : 1 - ratio;
-    let verdict: GateCell['verdict'] = 'no significant change';
-    if (mt.pWorse[i]! <= o.alpha && worseBy >= o.threshold) verdict = 'regression';
-    else if (mt.pBetter[i]! <= o.alpha && -worseBy >= o.threshold) verdict = 'improvement';
+    const verdict = gateVerdict(cell.metric, median(fc) / median(fb), mt.pWorse[i]!, mt.pBetter[i]!, o);
     out.cells.push({ ...cell, change, pWorse: mt.pWorse[i]!, pBetter: mt.pBetter[i]!, verdict });
   });
   out.regressions = out.cells.filter((x) => x.verdict === 'regression').length;
   out.improvements = out.cells.filter((x) => x.verdict === 'improvement').length;
   return out;
+}
+
+/** Both significance (adjusted p at most alpha) and a median move of at least the threshold the worse (better) way. */
+export function gateVerdict(metric: Metric, ratio: number, pWorse: number, pBetter: number, o: { alpha: number; threshold: number }): GateCell['verdict'] {
+  const worseBy = higherIsWorse(metric) ? ratio - 1 : 1 - ratio;
+  if (pWorse <= o.alpha && worseBy >= o.threshold) return 'regression';
+  if (pBetter <= o.alpha && -worseBy >= o.threshold) return 'improvement';
+  return 'no significant change';
 }
 
 /** git bisect run: 0 good, 1 bad (a regression), 125 cannot tell (nothing comparable was measured). */

@@ -1,10 +1,12 @@
 // The A/B gate's verdict as a terminal table, a Markdown summary (a CI job summary) and JUnit XML
 // (one testcase per cell; a regression is a failure carrying its numbers).
+import { higherIsWorse, type Metric } from '../compare/ab';
 import type { GateCell, GateOutcome } from '../compare/gate';
 import { formatNs } from '../units';
 
-function value(metric: string, v: number): string {
-  if (metric.startsWith('p') || metric === 'mean') return formatNs(v);
+/** A metric's value in its unit: latencies as durations, rates as IOPS, tx/s or Gbit/s. */
+export function formatMetric(metric: Metric, v: number): string {
+  if (higherIsWorse(metric)) return formatNs(v);
   if (metric === 'gbps') return `${v.toFixed(2)} Gbit/s`;
   return `${Math.round(v).toLocaleString('en-US')} ${metric === 'iops' ? 'IOPS' : 'tx/s'}`;
 }
@@ -35,7 +37,7 @@ export function gateSummaryLine(g: GateOutcome): string {
 }
 
 export function formatGate(g: GateOutcome): string {
-  const rows = g.cells.map((c) => [c.workload, target(c), c.metric, value(c.metric, med(c.baseline)), value(c.metric, med(c.candidate)), change(c), p(c).toPrecision(2), c.verdict]);
+  const rows = g.cells.map((c) => [c.workload, target(c), c.metric, formatMetric(c.metric, med(c.baseline)), formatMetric(c.metric, med(c.candidate)), change(c), p(c).toPrecision(2), c.verdict]);
   const head = ['workload', 'target', 'metric', 'baseline', 'candidate', 'change [95 % CI]', 'p (adj.)', 'verdict'];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (r: string[]) => r.map((x, i) => x.padEnd(widths[i]!)).join('  ').trimEnd();
@@ -54,7 +56,7 @@ export function gateMarkdown(g: GateOutcome): string {
     out.push('| workload | target | metric | baseline | candidate | change [95 % CI] | p (adj.) | verdict |', '|---|---|---|---|---|---|---|---|');
     for (const c of g.cells) {
       const v = c.verdict === 'regression' ? '**regression**' : c.verdict;
-      out.push(`| ${esc(c.workload)} | ${esc(target(c))} | ${c.metric} | ${value(c.metric, med(c.baseline))} | ${value(c.metric, med(c.candidate))} | ${change(c)} | ${p(c).toPrecision(2)} | ${v} |`);
+      out.push(`| ${esc(c.workload)} | ${esc(target(c))} | ${c.metric} | ${formatMetric(c.metric, med(c.baseline))} | ${formatMetric(c.metric, med(c.candidate))} | ${change(c)} | ${p(c).toPrecision(2)} | ${v} |`);
     }
   }
   for (const k of g.onlyBaseline) out.push('', `- only in the baseline: ${esc(k)}`);
@@ -71,7 +73,7 @@ function xml(s: string): string {
 export function gateJUnit(g: GateOutcome): string {
   const cases = g.cells.map((c) => {
     const name = `${target(c)} ${c.metric}`;
-    const msg = `${c.metric} ${value(c.metric, med(c.baseline))} -> ${value(c.metric, med(c.candidate))} (${change(c)}), adjusted p ${p(c).toPrecision(2)}`;
+    const msg = `${c.metric} ${formatMetric(c.metric, med(c.baseline))} -> ${formatMetric(c.metric, med(c.candidate))} (${change(c)}), adjusted p ${p(c).toPrecision(2)}`;
     const body = c.verdict === 'regression' ? `<failure type="regression" message="${xml(msg)}">${xml(`baseline ${c.baseline.join(' ')}\ncandidate ${c.candidate.join(' ')}`)}</failure>` : `<system-out>${xml(`${c.verdict}: ${msg}`)}</system-out>`;
     return `    <testcase classname="${xml(c.workload)}" name="${xml(name)}">${body}</testcase>`;
   });

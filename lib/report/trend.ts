@@ -1,13 +1,13 @@
 // The trend report: each metric of each workload x target across every stored run, in time order,
 // with its 95 % band, the part of the stack that changed between consecutive runs named on the
 // chart, and change points flagged by the same test the A/B gate uses (between neighbours).
-import { type Metric, metricValue } from '../compare/ab';
-import { GATE_METRICS } from '../compare/gate';
+import { higherIsWorse, type Metric, metricValue } from '../compare/ab';
+import { GATE_METRICS, gateVerdict } from '../compare/gate';
 import { maxT } from '../stats/maxt';
 import { bootstrap, type Interval, median } from '../stats/resample';
 import type { Store } from '../store/db';
 import type { StackInfo, TargetResult } from '../targets/types';
-import { formatNs } from '../units';
+import { formatMetric } from './gate-text';
 
 export interface TrendPoint {
   run: number;
@@ -72,12 +72,10 @@ export function trendSeries(store: Store, o: { targets?: string[]; workloads?: s
         const point: TrendPoint = { run: run.id, started_at: run.started_at, values, band: bootstrap(values), changed };
         const prev = s.points.at(-1);
         if (prev && prev.values.length >= 3 && values.length >= 3) {
-          const worse = metric.startsWith('p') || metric === 'mean';
-          const t = maxT([{ a: prev.values, b: values, higherIsWorse: worse }], { seed: run.id });
-          const ratio = median(values) / median(prev.values);
-          const worseBy = worse ? ratio - 1 : 1 - ratio;
-          if (t.pWorse[0]! <= o.alpha && worseBy >= o.threshold) Object.assign(point, { changePoint: 'regression', p: t.pWorse[0] });
-          else if (t.pBetter[0]! <= o.alpha && -worseBy >= o.threshold) Object.assign(point, { changePoint: 'improvement', p: t.pBetter[0] });
+          const t = maxT([{ a: prev.values, b: values, higherIsWorse: higherIsWorse(metric) }], { seed: run.id });
+          const verdict = gateVerdict(metric, median(values) / median(prev.values), t.pWorse[0]!, t.pBetter[0]!, o);
+          if (verdict === 'regression') Object.assign(point, { changePoint: verdict, p: t.pWorse[0] });
+          else if (verdict === 'improvement') Object.assign(point, { changePoint: verdict, p: t.pBetter[0] });
         }
         s.points.push(point);
       }
@@ -88,11 +86,6 @@ export function trendSeries(store: Store, o: { targets?: string[]; workloads?: s
 
 function esc(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
-}
-
-function fmt(metric: Metric, v: number): string {
-  if (metric.startsWith('p') || metric === 'mean') return formatNs(v);
-  return metric === 'gbps' ? `${v.toFixed(2)} Gbit/s` : `${Math.round(v).toLocaleString('en-US')} ${metric === 'iops' ? 'IOPS' : 'tx/s'}`;
 }
 
 function chart(s: TrendSeries): string {
@@ -112,7 +105,7 @@ function chart(s: TrendSeries): string {
   const line = s.points.map((p, i) => `${x(i).toFixed(1)},${y(p.band.estimate).toFixed(1)}`).join(' ');
   const marks = s.points.map((p, i) => {
     const cls = p.changePoint ?? 'point';
-    const title = `run ${p.run} (${p.started_at}): ${fmt(s.metric, p.band.estimate)} [${fmt(s.metric, p.band.low)}, ${fmt(s.metric, p.band.high)}]${p.changePoint ? `; ${p.changePoint} since the previous run, p ${p.p!.toPrecision(2)}` : ''}`;
+    const title = `run ${p.run} (${p.started_at}): ${formatMetric(s.metric, p.band.estimate)} [${formatMetric(s.metric, p.band.low)}, ${formatMetric(s.metric, p.band.high)}]${p.changePoint ? `; ${p.changePoint} since the previous run, p ${p.p!.toPrecision(2)}` : ''}`;
     // The stack change: a dashed line between the two runs, one label line per change, written
     // towards the side of the chart that has room.
     const at = x(i) - (x(i) - (i ? x(i - 1) : x(i))) / 2;
@@ -122,7 +115,7 @@ function chart(s: TrendSeries): string {
       : '';
     return `${stack}<circle class="${cls}" cx="${x(i).toFixed(1)}" cy="${y(p.band.estimate).toFixed(1)}" r="${p.changePoint ? 7 : 4}"><title>${esc(title)}</title></circle><text x="${x(i).toFixed(1)}" y="${H - B + 16}" text-anchor="middle">run ${p.run}</text>`;
   });
-  const ticks = [lo, (lo + hi) / 2, hi].map((v) => `<text x="${L - 8}" y="${y(v) + 4}" text-anchor="end">${esc(fmt(s.metric, v))}</text><line class="grid" x1="${L}" y1="${y(v)}" x2="${W - R}" y2="${y(v)}"/>`);
+  const ticks = [lo, (lo + hi) / 2, hi].map((v) => `<text x="${L - 8}" y="${y(v) + 4}" text-anchor="end">${esc(formatMetric(s.metric, v))}</text><line class="grid" x1="${L}" y1="${y(v)}" x2="${W - R}" y2="${y(v)}"/>`);
   return `<svg class="trend" viewBox="0 0 ${W} ${H}" role="img" aria-label="${esc(`${s.workload} ${s.target} ${s.metric}`)}">${ticks.join('')}<polygon class="band" points="${band}"/><polyline class="line" points="${line}"/>${marks.join('')}</svg>`;
 }
 
