@@ -215,7 +215,7 @@ export async function cmdReport(argv: string[], out: Out): Promise<number> {
     if (v.trend) {
       if (positionals.length) throw optionError('trend', `--trend covers every stored run; no RUN ("${positionals[0]}")`);
       const series = trendSeries(store, { targets: list(v.target), workloads: list(v.workload), metrics: parseMetrics(v.metric),
-        threshold: parseThreshold((v.threshold as string | undefined) ?? '5%'), alpha: Number((v.alpha as string | undefined) ?? '0.01') });
+        threshold: parseThreshold((v.threshold as string | undefined) ?? '5%'), alpha: parseAlpha(v.alpha) });
       const file = (v.output as string) || 'isoprobe-trend.html';
       writeFileSync(file, renderTrendHtml(series), { mode: 0o644 });
       const cps = series.flatMap((s) => s.points.filter((x) => x.changePoint).map((x) => `${s.workload} on ${s.target} ${s.metric}: ${x.changePoint} at run ${x.run}`));
@@ -260,6 +260,12 @@ function parseThreshold(s: string): number {
   return s.endsWith('%') ? Number(m[1]) / 100 : Number(m[1]);
 }
 
+function parseAlpha(v: unknown): number {
+  const alpha = Number((v as string | undefined) ?? '0.01');
+  if (!(alpha > 0 && alpha < 1)) throw optionError('alpha', `--alpha "${v}": expected a number between 0 and 1`);
+  return alpha;
+}
+
 function list(v: unknown): string[] | undefined {
   return typeof v === 'string' && v ? v.split(',').map((x) => x.trim()).filter(Boolean) : undefined;
 }
@@ -292,8 +298,7 @@ export async function cmdAb(argv: string[], out: Out, signal: AbortSignal): Prom
   if (!p) return 0;
   const { values: v } = p;
   const threshold = parseThreshold((v.threshold as string | undefined) ?? '5%');
-  const alpha = Number((v.alpha as string | undefined) ?? '0.01');
-  if (!(alpha > 0 && alpha < 1)) throw optionError('alpha', `--alpha "${v.alpha}": expected a number between 0 and 1`);
+  const alpha = parseAlpha(v.alpha);
   const metrics = parseMetrics(v.metric);
   let store: Store | undefined;
   const getStore = () => (store ??= openStore(v.db));

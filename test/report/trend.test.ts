@@ -2,7 +2,7 @@
 // fourth and latencies 30 % higher from then on. The chart names the kernel change at run 4 and
 // flags run 4 (only) as a regression; checked in headless Chromium, with a screenshot kept.
 import test from 'ava';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { histogramOf, summarize as summarizeHistogram } from '../../lib/stats/histogram';
@@ -84,4 +84,8 @@ test('report --trend refuses a run number, and bad values name the option', (t) 
   const m = runCli(['report', '--trend', '--metric', 'p42', '--db', join(tmp.dir, 'x.db')]);
   t.is(m.code, 2);
   t.is(m.stderr.trim(), 'isoprobe: --metric "p42": expected one of p50, p90, p99, p99.9, mean, iops, tps, gbps');
+  const a = runCli(['report', '--trend', '--alpha', '2', '--db', join(tmp.dir, 'x.db'), '-o', join(tmp.dir, 'alpha.html')]);
+  t.is(a.code, 2);
+  t.is(a.stderr.trim(), 'isoprobe: --alpha "2": expected a number between 0 and 1');
+  t.false(existsSync(join(tmp.dir, 'alpha.html')), 'nothing is written for bad input');
 });
