@@ -99,7 +99,7 @@ export function parseSuite(text: string, file: string): Suite {
         normalizeBlockOptions({ ...options, file: '/suite-check' });
       } else {
         if ('connect' in options) throw new IsoprobeError('EINVALOPT', '"connect" is chosen by the comparison (placement), not by the suite', { option: 'connect' });
-        normalizeNetOptions(kind, { ...options, connect: '127.0.0.1:1' });
+        normalizeNetOptions(kind, options, { loopback: true });  // the address is the comparison's
       }
     } catch (e) {
       const err = e as IsoprobeError;

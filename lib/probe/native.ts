@@ -8,7 +8,7 @@ export interface NativeAddon {
   startNet(options: Record<string, unknown>, onProgress: ((p: ProgressEvent) => void) | null,
     onDone: (err: (Error & Record<string, unknown>) | null, json: string | null) => void): () => void;
   startServer(options: Record<string, unknown>): { address: string; stop(): void; stats(): { connections: number; echoed: number } };
-  validateNet(options: Record<string, unknown>): void;
+  validateNet(options: Record<string, unknown>, ownServer?: boolean): void;
   kvmUnavailable(): string;
   lockFile(path: string, exclusive: boolean): number | { holders: number[] };
   unlockFile(fd: number, unlinkPath?: string): void;

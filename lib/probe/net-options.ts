@@ -44,6 +44,8 @@ export function isLoopbackAddress(addr: string): boolean {
 export interface NetCheck {
   /** Allow a --connect/--bind address off loopback (the user's explicit choice, or a namespace isoprobe made). */
   allowRemote?: boolean;
+  /** The probe serves on loopback itself and measures against that (--loopback): no --connect. */
+  loopback?: boolean;
 }
 
 /**
@@ -65,9 +67,10 @@ export function normalizeNetOptions(mode: NetMode, input: Record<string, unknown
     out[key] = v === undefined ? (key === 'size' && mode === 'stream' ? 128 * 1024 : def.default) : coerce(key, def, v);
   }
   const o = out as unknown as NetOptions & { mode: NetMode };
-  if (mode !== 'serve' && !o.connect) throw optionError('connect', '--connect: expected the server\'s ADDR:PORT');
+  if (check.loopback && o.connect) throw optionError('loopback', '--loopback starts its own server: give either --loopback or --connect');
+  if (mode !== 'serve' && !o.connect && !check.loopback) throw optionError('connect', '--connect: expected the server\'s ADDR:PORT');
   for (const key of ['connect', 'bind'] as const) {
-    if ((key === 'connect') === (mode === 'serve')) continue;
+    if ((key === 'connect') === (mode === 'serve') || (key === 'connect' && check.loopback)) continue;
     if (!check.allowRemote && !isLoopbackAddress(o[key]))
       throw optionError(key, `${flagOf(key)} ${JSON.stringify(o[key])}: expected a loopback address (127.x.x.x, localhost or [::1]) with a port; ` +
         'isoprobe sends probe traffic only to loopback or into network namespaces it creates (pass --allow-remote to measure a network you own)');

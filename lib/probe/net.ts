@@ -15,7 +15,7 @@ type CoreErr = Parameters<typeof fromCoreError>[0];
 export function checkNetOptions(mode: NetMode, input: NetInput | Record<string, unknown>, check: NetCheck = {}): NetOptions & { mode: NetMode } {
   const o = normalizeNetOptions(mode, input as Record<string, unknown>, check);
   try {
-    native().validateNet(o as unknown as Record<string, unknown>);
+    native().validateNet(o as unknown as Record<string, unknown>, check.loopback === true);
   } catch (e) {
     throw fromCoreError(e as CoreErr);
   }

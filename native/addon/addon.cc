@@ -226,13 +226,15 @@ Napi::Value ValidateBlock(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// validateNet(options): the core's checks of net options, synchronously.
+// validateNet(options, ownServer): the core's checks of net options, synchronously; ownServer:
+// the probe will serve on loopback itself (--loopback), so no --connect.
 Napi::Value ValidateNet(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   NetOptions o;
   Error e;
   if (!info[0].IsObject()) throw Napi::TypeError::New(env, "validateNet(options)");
-  if (!read_net_options(info[0].As<Napi::Object>(), &o, &e) || validate_net_options(o, &e) < 0)
+  const bool own_server = info.Length() > 1 && info[1].IsBoolean() && info[1].As<Napi::Boolean>().Value();
+  if (!read_net_options(info[0].As<Napi::Object>(), &o, &e) || validate_net_options(o, &e, own_server) < 0)
     throw Napi::Error(env, error_object(env, e));
   return env.Undefined();
 }

@@ -56,7 +56,7 @@ int set_net_option(NetOptions* o, const std::string& name, const std::string& va
   return set_option(table(), o, name, value, e);
 }
 
-int validate_net_options(const NetOptions& o, Error* e) {
+int validate_net_options(const NetOptions& o, Error* e, bool own_server) {
   std::string why;
   SockAddr a;
   if (o.mode != "serve" && o.mode != "rr" && o.mode != "stream")
@@ -65,8 +65,11 @@ int validate_net_options(const NetOptions& o, Error* e) {
   if (o.mode == "serve") {
     if (!parse_addr(o.bind, &a, true, &why)) return option_error(e, "bind", "--bind \"" + o.bind + "\": " + why);
   } else {
-    if (o.connect.empty()) return option_error(e, "connect", "--connect: expected the server's ADDR:PORT");
-    if (!parse_addr(o.connect, &a, false, &why)) return option_error(e, "connect", "--connect \"" + o.connect + "\": " + why);
+    if (own_server) {
+      if (!o.connect.empty()) return option_error(e, "loopback", "--loopback starts its own server: give either --loopback or --connect");
+    } else if (o.connect.empty()) {
+      return option_error(e, "connect", "--connect: expected the server's ADDR:PORT");
+    } else if (!parse_addr(o.connect, &a, false, &why)) return option_error(e, "connect", "--connect \"" + o.connect + "\": " + why);
   }
   if (o.mode == "stream" && o.proto == "udp") return option_error(e, "proto", "--proto udp: stream mode is TCP only");
   if (o.size == 0 || o.size > (16ull << 20)) return option_error(e, "size", "--size " + std::to_string(o.size) + ": expected a message size from 1 byte to 16M");

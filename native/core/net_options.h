@@ -39,6 +39,8 @@ std::string net_option_table_json();
 class JsonWriter;
 void write_net_options_json(JsonWriter& w, const NetOptions& o);
 int set_net_option(NetOptions* o, const std::string& name, const std::string& value, Error* e);
-int validate_net_options(const NetOptions& o, Error* e);
+// own_server: the client's echo server is this process's own on loopback (the probe's --loopback),
+// so there is no --connect yet and none may be given.
+int validate_net_options(const NetOptions& o, Error* e, bool own_server = false);
 
 }  // namespace isoprobe

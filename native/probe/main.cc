@@ -142,10 +142,7 @@ int net_client_command(const std::string& mode, int argc, char** argv, bool* pro
     return *json = error_json(*e, "net"), exit_code(*e);
   EchoServer local;
   if (loopback) {
-    if (!o.connect.empty()) {
-      option_error(e, "loopback", "--loopback starts its own server: give either --loopback or --connect");
-      return *json = error_json(*e, "net"), exit_code(*e);
-    }
+    if (validate_net_options(o, e, true) < 0) return *json = error_json(*e, "net"), exit_code(*e);
     NetOptions so = o;
     so.mode = "serve";
     so.bind = "127.0.0.1:0";
