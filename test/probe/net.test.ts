@@ -8,7 +8,8 @@ import { promisify } from 'node:util';
 import { IsoprobeError } from '../../lib/errors';
 import { createNamespacePair, leftoverNetObjects, netnsUnavailable } from '../../lib/net/netns';
 import { probeBinaryPath } from '../../lib/paths';
-import { runNet, runNetLoopback, spawnEchoServer, startEchoServer } from '../../lib/probe/net';
+import { checkNetOptions, runNet, runNetLoopback, spawnEchoServer, startEchoServer } from '../../lib/probe/net';
+import { toNetProbeFlags } from '../../lib/probe/net-options';
 import type { NetResult } from '../../lib/probe/types';
 import { testIf, why } from '../helpers';
 
@@ -213,4 +214,20 @@ testIf(nsSkip, test)('TCP rr and stream across a veth pair between two namespace
   }
   const left = (await leftoverNetObjects()).filter((n) => n.includes(pair.a.slice(10)) || n.includes(pair.b.slice(10)));
   t.deepEqual(left, [], 'the namespaces and veths are gone');
+});
+
+test('--loopback: the probe serves itself; no address is needed, and one given beside it is refused the same way by the probe and the library', async (t) => {
+  const o = checkNetOptions('rr', { size: 64 }, { loopback: true });
+  t.is(o.connect, '');
+  t.false(toNetProbeFlags(o).some((f) => f.startsWith('--connect')), 'no address invented for it');
+  t.throws(() => checkNetOptions('rr', { size: 64 }), { message: "--connect: expected the server's ADDR:PORT" });
+  const lib = t.throws(() => checkNetOptions('rr', { connect: '127.0.0.1:5' }, { loopback: true })) as IsoprobeError;
+  const probe = await promisify(execFile)(probeBinaryPath(), ['net', 'rr', '--loopback', '--connect=127.0.0.1:5']).catch((e: { code: number; stdout: string }) => e);
+  t.is((probe as { code: number }).code, 2);
+  const err = JSON.parse((probe as { stdout: string }).stdout).error;
+  t.deepEqual([lib.option, lib.message], [err.option, err.message]);
+  t.is(lib.message, '--loopback starts its own server: give either --loopback or --connect');
+  // What the session plans for a loopback workload runs as it is.
+  const r = await promisify(execFile)(probeBinaryPath(), ['net', 'rr', '--loopback', ...toNetProbeFlags({ ...o, duration: 100e6, warmup: 10e6 })]);
+  t.true((JSON.parse(r.stdout) as NetResult).transactions > 0);
 });
