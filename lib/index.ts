@@ -14,7 +14,8 @@ export { main } from './cli';
 // Targets: the registry, sessions (start, run, runSuite, stop), availability.
 export { REGISTRY, TARGET_NAMES, isTargetName, makeTarget, type TargetEntry, type TargetName } from './targets';
 export type { Target, Session, SessionSpec, Workload, TargetResult, StackInfo, Availability, Placement } from './targets';
-export type { VmSpec, BootTimes } from './targets/vm';
+export type { VmSpec, BootTimes } from './targets/types';
+export { ProbeSession, execSession, type ProbeRunner, type PlannedStep, type StepHooks, type StepOutcome, type SessionParts } from './targets/session';
 export { findLeftovers, type Leftovers } from './targets/leftovers';
 // Comparisons, suites, the A/B gate, the results store and the reports.
 export { compare, checkSameProbe, summarize as summarizeComparison, type CompareOptions, type Comparison, type Cell, type Row, type WorkloadSummary } from './compare/compare';

@@ -3,7 +3,6 @@
 import { seccompFor } from '../image/seccomp';
 import { defaultDataFile } from '../targets/session';
 import type { SessionSpec } from '../targets/types';
-import type { VmSpec } from '../targets/vm';
 import type { Table } from './args';
 
 export const SESSION_OPTIONS: Table = {
@@ -22,11 +21,11 @@ export const SESSION_OPTIONS: Table = {
 };
 
 /** The SessionSpec for parsed session options; a seccomp profile file is read (and refused) now. */
-export function sessionSpecFrom(v: Record<string, unknown>): VmSpec {
+export function sessionSpecFrom(v: Record<string, unknown>): SessionSpec {
   if (v.seccomp !== undefined) seccompFor(v.seccomp as string);
-  const spec: VmSpec = { dataFile: (v.data_file as string) || defaultDataFile() };
-  const set = <K extends keyof VmSpec>(k: K, x: unknown) => {
-    if (x !== undefined && x !== '') spec[k] = x as VmSpec[K];
+  const spec: SessionSpec = { dataFile: (v.data_file as string) || defaultDataFile() };
+  const set = <K extends keyof SessionSpec>(k: K, x: unknown) => {
+    if (x !== undefined && x !== '') spec[k] = x as SessionSpec[K];
   };
   set('dataSize', v.data_size);
   set('storage', v.storage);

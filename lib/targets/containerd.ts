@@ -9,7 +9,7 @@ import { seccompFor } from '../image/seccomp';
 import { ensureContainerd } from './daemons';
 import { exec, runtimeTimeoutMs, must, which } from './exec';
 import { CTR_NAMESPACE, ensureCtrImage } from './image-load';
-import { attachLoop, dataParts, ProbeSession, prepareCommon, SERVER_PORT, tempWorkDir } from './session';
+import { attachLoop, dataParts, execSession, prepareCommon, SERVER_PORT, tempWorkDir } from './session';
 import type { Availability, Session, SessionSpec, Target } from './types';
 
 export const RUNC_V2 = 'io.containerd.runc.v2';
@@ -121,7 +121,7 @@ export class ContainerdTarget implements Target {
         emulated: false,
         command,
       };
-      return new ProbeSession({
+      return execSession({
         stack,
         execProbe: (args, timeoutMs, signal, user) => exec([...ctr, 'task', 'exec', '--exec-id', `${id}-${++execN}`, ...(user ? ['--user', user] : []), id, PROBE_IN_IMAGE, ...args], { timeoutMs, signal }),
         ...dataParts(common.dataFile, common.dataName, loop),

@@ -8,7 +8,7 @@ import { seccompFor } from '../image/seccomp';
 import { ensureDockerd } from './daemons';
 import { exec, runtimeTimeoutMs, must, which } from './exec';
 import { ensureEngineImage } from './image-load';
-import { attachLoop, dataParts, ProbeSession, prepareCommon, SERVER_PORT } from './session';
+import { attachLoop, dataParts, execSession, prepareCommon, SERVER_PORT } from './session';
 import type { Availability, Session, SessionSpec, Target } from './types';
 
 type Engine = 'docker' | 'podman';
@@ -105,7 +105,7 @@ export class EngineTarget implements Target {
         emulated: false,
         command,
       };
-      return new ProbeSession({
+      return execSession({
         stack,
         execProbe: (args, timeoutMs, signal, user) => exec([this.name, 'exec', ...(user ? ['--user', user] : []), id, PROBE_IN_IMAGE, ...args], { timeoutMs, signal }),
         ...dataParts(common.dataFile, common.dataName, loop),

@@ -4,7 +4,7 @@ import { release } from 'node:os';
 
 import { spawnEchoServer } from '../probe/net';
 import { exec } from './exec';
-import { ProbeSession, prepareCommon, SERVER_PORT } from './session';
+import { execSession, prepareCommon, SERVER_PORT } from './session';
 import type { Availability, Session, SessionSpec, Target } from './types';
 
 export class HostTarget implements Target {
@@ -28,7 +28,7 @@ export class HostTarget implements Target {
         throw e;
       })
       : undefined;
-    return new ProbeSession({
+    return execSession({
       stack: {
         target: 'host',
         kind: 'host',

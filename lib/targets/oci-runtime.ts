@@ -9,7 +9,7 @@ import { uniqueName } from '../net/netns';
 import { PROBE_IN_IMAGE, writeBundle } from '../image/oci';
 import { seccompFor } from '../image/seccomp';
 import { exec, runtimeTimeoutMs, must, versionOf, which } from './exec';
-import { attachLoop, dataParts, ProbeSession, prepareCommon, SERVER_PORT, tempWorkDir, workDirPrefix } from './session';
+import { attachLoop, dataParts, execSession, prepareCommon, SERVER_PORT, tempWorkDir, workDirPrefix } from './session';
 import type { Availability, Session, SessionSpec, Target } from './types';
 
 const STATE_ROOT = '/run/isoprobe';
@@ -178,7 +178,7 @@ export class OciRuntimeTarget implements Target {
       const command = [...ns, this.name, ...g, 'run', ...(f.foreground ? [] : ['--detach']), '--bundle', bundle, id];
       if (f.foreground) foreground = await startForeground(command, `starting the ${this.name} container`);
       else await must(command, `starting the ${this.name} container`);
-      return new ProbeSession({
+      return execSession({
         stack: {
           target: this.name,
           kind: 'container',

@@ -7,7 +7,8 @@ import { hostArch, probeBinaryPath } from '../paths';
 import { exec, versionOf, which } from './exec';
 import { qemuDevices, qemuGuestArgs, qemuLaunch } from './qemu';
 import type { Availability } from './types';
-import { type GuestProfile, kvmUnavailable, type Launch, type LaunchContext, type Vmm, type VmSpec, VmTarget } from './vm';
+import { type GuestProfile, kvmUnavailable, type Launch, type LaunchContext, type Vmm, VmTarget } from './vm';
+import type { SessionSpec } from './types';
 
 export const QEMU_AARCH64 = 'qemu-system-aarch64';
 
@@ -30,15 +31,15 @@ class QemuVirt implements Vmm {
   readonly arch = 'arm64' as const;
   readonly description = 'QEMU -M virt: arm64 guests (TCG on x86-64, labelled emulated; KVM on an arm64 host)';
 
-  binary(spec: VmSpec): string {
+  binary(spec: SessionSpec): string {
     return spec.vmmBinary ?? QEMU_AARCH64;
   }
 
-  async version(spec: VmSpec = {}): Promise<string> {
+  async version(spec: SessionSpec = {}): Promise<string> {
     return (await versionOf([this.binary(spec), '--version'])) ?? 'unknown';
   }
 
-  guest(spec: VmSpec): GuestProfile {
+  guest(spec: SessionSpec): GuestProfile {
     return { transport: spec.transport ?? 'mmio', exit: 'poweroff', console: 'ttyAMA0' };
   }
 

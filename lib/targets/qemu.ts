@@ -13,7 +13,8 @@ import { native } from '../probe/native';
 import { IsoprobeError } from '../errors';
 import { hostArch } from '../paths';
 import { exec, versionOf, which } from './exec';
-import { type GuestProfile, kvmUnavailable, type Launch, type LaunchContext, type Vmm, VmTarget, type VmSpec } from './vm';
+import { type GuestProfile, kvmUnavailable, type Launch, type LaunchContext, type Vmm, VmTarget } from './vm';
+import type { SessionSpec } from './types';
 import type { Availability } from './types';
 
 export const QEMU = 'qemu-system-x86_64';
@@ -157,11 +158,11 @@ class QemuMicrovm implements Vmm {
   readonly arch = hostArch();
   readonly description = 'QEMU -M microvm (KVM, or TCG emulation labelled as such)';
 
-  async version(spec: VmSpec = {}): Promise<string> {
+  async version(spec: SessionSpec = {}): Promise<string> {
     return (await versionOf([spec.vmmBinary ?? QEMU, '--version'])) ?? 'unknown';
   }
 
-  binary(spec: VmSpec): string {
+  binary(spec: SessionSpec): string {
     return spec.vmmBinary ?? QEMU;
   }
 
@@ -174,7 +175,7 @@ class QemuMicrovm implements Vmm {
     return { ok: true, version: `${await this.version()}${kvm ? ` (TCG emulation: ${kvm})` : ' (KVM)'}` };
   }
 
-  guest(spec: VmSpec): GuestProfile {
+  guest(spec: SessionSpec): GuestProfile {
     return { transport: spec.transport ?? 'mmio', exit: 'poweroff' };
   }
 

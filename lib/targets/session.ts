@@ -10,7 +10,7 @@ import { dataFileResource, withLock } from '../lock';
 import { createNamespacePair, type NamespacePair, OWNER, type PeerLink } from '../net/netns';
 import { probeBinaryPath } from '../paths';
 import { checkBlockOptions, fileSha256, parseProbeOutput, runBlock, type RunControl } from '../probe/block';
-import { checkNetOptions, spawnEchoServer } from '../probe/net';
+import { checkNetOptions, type EchoServerHandle, spawnEchoServer } from '../probe/net';
 import { toProbeFlags } from '../probe/options';
 import { DATA_DIR } from '../image/oci';
 import { toNetProbeFlags } from '../probe/net-options';
@@ -18,7 +18,7 @@ import { native } from '../probe/native';
 import type { BlockResult, NetResult } from '../probe/types';
 import { parseDuration } from '../units';
 import { exec, type ExecResult } from './exec';
-import type { HostPageCache, Placement, SessionSpec, StackInfo, TargetResult, Workload } from './types';
+import type { HostPageCache, Placement, Session, SessionSpec, StackInfo, TargetResult, Workload } from './types';
 
 export const DEFAULT_DATA_SIZE = 256 * 2 ** 20;
 export const SERVER_PORT = 7000;
@@ -106,17 +106,75 @@ export const NOBODY = '65534:65534';
  */
 export type ProbeExec = (args: string[], timeoutMs: number, signal?: AbortSignal, user?: string) => Promise<ExecResult>;
 
-export interface SessionParts {
-  stack: StackInfo;
-  /** The probe inside the target. */
-  execProbe: ProbeExec;
+/** A veth pair or a tap: the target's address, and the peer namespace isoprobe made with its address. */
+export interface Link {
+  targetAddr: string;
+  peerNs: string;
+  peerAddr: string;
+}
+
+/** Where the probe inside a target finds its data and its network. */
+export interface RunnerPlace {
   /** Path of the data file as the probe inside sees it. */
   dataPathInside?: string;
   hostDataFile?: string;
   /** The data is a block device inside: writes need destructive + force (ours, no signature check). */
   dataIsDevice?: boolean;
-  /** Network: the target's address and the peer namespace isoprobe made, when there is a veth. */
-  link?: { targetAddr: string; peerNs: string; peerAddr: string };
+  /** Network: the target's address and the peer namespace isoprobe made, when there is one. */
+  link?: Link;
+}
+
+/** One workload as the session planned it: options checked once, the probe's arguments made once. */
+export interface PlannedStep {
+  w: Workload;
+  /** The probe's command line: ["block", ...] or ["net", mode, ...]; none for server-inside
+   * (the target's own echo server is measured by isoprobe's client). */
+  args?: string[];
+  /** Containers: the user the probe runs as (network workloads need no root). */
+  user?: string;
+  placement?: Placement;
+  /** Block workloads: measured cold; the runner calls hooks.before/after around the probe. */
+  cold: boolean;
+  /** The workload's own time (warm-up + duration), ms. */
+  budgetMs: number;
+  /** Seconds the target serves for (server-inside). */
+  serveS?: number;
+}
+
+/** What the session does at a step's edges, wherever the runner executes it. */
+export interface StepHooks {
+  /** Right before a cold step's probe starts: the host drops its cached pages of the backing file. */
+  before(k: number): void;
+  /** Right after the step's result: what the host's page cache holds now. */
+  after(k: number): void;
+  /** server-inside, once the target serves: isoprobe's own client measures from the peer namespace. */
+  measureFromPeer(k: number): Promise<NetResult>;
+}
+
+/** What came of one planned step: the probe's output, a result measured from the host, or an error. */
+export type StepOutcome = ({ output: ExecResult } | { hostResult: NetResult } | { error: Error }) & {
+  /** Target-specific fields of the result (a microVM: its boot's times and the VMM config). */
+  extra?: Pick<TargetResult, 'boot' | 'vmm_config'>;
+};
+
+/**
+ * What a target gives the one session type: where the probe is, and how a list of planned steps
+ * is carried out. Containers and the host execute each step as its own probe process; a microVM
+ * boots once for a whole list, its /init running the plan.
+ */
+export interface ProbeRunner extends RunnerPlace {
+  /** The stack as it stands (a VM's fills in its launch details at the first boot). */
+  readonly stack: StackInfo;
+  /** A whole suite in one execution (a boot), holding the data file throughout (the disk is attached). */
+  readonly wholeSuite: boolean;
+  execute(steps: PlannedStep[], hooks: StepHooks, ctl: RunControl): Promise<StepOutcome[]>;
+  stop(): Promise<void>;
+}
+
+export interface SessionParts extends RunnerPlace {
+  stack: StackInfo;
+  /** The probe inside the target. */
+  execProbe: ProbeExec;
   teardown: () => Promise<void>;
 }
 
@@ -126,9 +184,8 @@ export function workloadNs(o: { duration?: unknown; warmup?: unknown }): number 
   return ns(o.duration, 5e9) + ns(o.warmup, 1e9);
 }
 
-function budget(o: { duration?: unknown; warmup?: unknown }): number {
-  return workloadNs(o) / 1e6 + 60_000;
-}
+/** Beyond a workload's own time: a runtime's exec, a probe's setup. */
+const EXEC_MARGIN_MS = 60_000;
 
 /**
  * The probe that measured must be the one isoprobe placed: its self-computed hash against the
@@ -140,96 +197,181 @@ export function checkPlacedProbe<R extends BlockResult | NetResult>(r: R, stack:
   return r;
 }
 
-/** A session built from runtime-specific parts: the same workloads everywhere. */
-export class ProbeSession {
-  constructor(private readonly p: SessionParts) {}
+/** Containers and the host: each step is one probe process started with the target's exec. */
+class ExecRunner implements ProbeRunner {
+  readonly wholeSuite = false;
+  constructor(private readonly p: SessionParts) {
+    Object.assign(this, { dataPathInside: p.dataPathInside, hostDataFile: p.hostDataFile, dataIsDevice: p.dataIsDevice, link: p.link });
+  }
 
   get stack(): StackInfo {
     return this.p.stack;
   }
 
-  async run(w: Workload, ctl: RunControl = {}): Promise<TargetResult> {
-    try {
-      return w.kind === 'block' ? await this.runBlock(w, ctl) : await this.runNet(w, ctl);
-    } catch (e) {
-      // Whatever a cancelled run failed with (a probe killed before its own handler was in
-      // place dies by the signal), it was cancelled: the caller keeps what it has and stops.
-      if (ctl.signal?.aborted && (e as IsoprobeError).code !== 'ECANCELED')
-        throw new IsoprobeError('ECANCELED', `the run in ${this.stack.target} was cancelled`, { cause: e });
-      throw e;
-    }
-  }
-
-  async runSuite(ws: Workload[], ctl: RunControl = {}, onEach?: (i: number, r: TargetResult | Error) => void): Promise<(TargetResult | Error)[]> {
-    const out: (TargetResult | Error)[] = [];
-    for (const [i, w] of ws.entries()) {
-      let r: TargetResult | Error;
-      try {
-        r = await this.run(w, ctl);
-      } catch (e) {
-        if ((e as IsoprobeError).code === 'ECANCELED') throw e;
-        r = e as Error;
+  async execute(steps: PlannedStep[], hooks: StepHooks, ctl: RunControl): Promise<StepOutcome[]> {
+    const out: StepOutcome[] = [];
+    for (const [k, s] of steps.entries()) {
+      if (!s.args) {
+        // The target's main process already serves on its address (server-inside).
+        out.push({ hostResult: await hooks.measureFromPeer(k) });
+        continue;
       }
-      out.push(r);
-      onEach?.(i, r);
+      if (s.cold) hooks.before(k);
+      const output = await this.p.execProbe(s.args, s.budgetMs + EXEC_MARGIN_MS, ctl.signal, s.user);
+      if (s.cold) hooks.after(k);
+      out.push({ output });
     }
     return out;
   }
 
-  private async runBlock(w: Extract<Workload, { kind: 'block' }>, ctl: RunControl): Promise<TargetResult> {
-    const { dataPathInside, hostDataFile } = this.p;
-    if (!dataPathInside || !hostDataFile) throw new IsoprobeError('EINVALOPT', `${this.stack.target}: this session has no data file; start it with dataFile`, { option: 'file' });
-    const input = { ...w.options, file: dataPathInside };
-    // The file is isoprobe's own (ensureDataFile made it): inside, the probe cannot see the
-    // ownership tag through every runtime (gVisor's gofer), so it is told.
-    if (writesData(w.options)) Object.assign(input, { destructive: true, force: this.p.dataIsDevice === true });
-    const o = checkBlockOptions(input);
-    // Another run on the same file would be in this one's numbers and its cache verdict: held from
-    // the eviction to the verdict (the probe inside also flocks what it opens, where it can reach
-    // the host's locks; gVisor's gofer and a guest's disk cannot, this lock covers them too).
-    return withLock(dataFileResource(hostDataFile), { what: `the data file ${hostDataFile}`, signal: ctl.signal }, async () => {
-      const watch = new CacheWatch(hostDataFile);
-      watch.evict();
-      const r = await this.p.execProbe(['block', ...toProbeFlags(o)], budget(o), ctl.signal);
-      const result = checkPlacedProbe(parseProbeOutput<BlockResult>({ ...r }, `the probe in ${this.stack.target}`), this.stack);
-      return { ...result, target: this.stack, workload: w, host_page_cache: watch.verdict() };
-    });
+  stop(): Promise<void> {
+    return this.p.teardown();
+  }
+}
+
+/** The session of a container or the host, from its parts. */
+export function execSession(parts: SessionParts): ProbeSession {
+  return new ProbeSession(new ExecRunner(parts));
+}
+
+/**
+ * The one session type: plans each workload once (its options checked, the write rule, the
+ * placement, the echo server it needs), has the runner execute the plan, holds the data file
+ * from each eviction to its verdict, and assembles the results the same way for every target.
+ */
+export class ProbeSession implements Session {
+  constructor(private readonly runner: ProbeRunner) {}
+
+  get stack(): StackInfo {
+    return this.runner.stack;
   }
 
-  private async runNet(w: Extract<Workload, { kind: 'rr' | 'stream' }>, ctl: RunControl): Promise<TargetResult> {
-    const placement: Placement = w.placement ?? (this.p.link ? 'client-inside' : 'loopback');
-    const mode = w.kind;
-    const link = this.p.link;
-    if (placement !== 'loopback' && !link) throw new IsoprobeError('EINVALOPT', `${this.stack.target}: placement ${placement} needs the session's network (start it with network: true)`, { option: 'placement' });
-    let r: ExecResult;
-    const timeout = budget(w.options as { duration?: unknown; warmup?: unknown });
-    if (placement === 'loopback') {
-      const o = checkNetOptions(mode, { ...w.options, connect: '127.0.0.1:1' });
-      const flags = toNetProbeFlags(o).filter((f) => !f.startsWith('--connect='));
-      r = await this.p.execProbe(['net', mode, '--loopback', ...flags], timeout, ctl.signal, NOBODY);
-    } else if (placement === 'client-inside') {
-      // Echo server in isoprobe's peer namespace, client inside the target.
-      const server = await spawnEchoServer({ bind: `${link!.peerAddr}:0`, proto: w.options.proto ?? 'tcp' },
-        { command: ['nsenter', `--net=/var/run/netns/${link!.peerNs}`, probeBinaryPath()], check: { allowRemote: true } });
+  async run(w: Workload, ctl: RunControl = {}): Promise<TargetResult> {
+    const [r] = await this.runSuite([w], ctl);
+    if (r instanceof Error) throw r;
+    return r!;
+  }
+
+  /**
+   * Each workload its own result or error, in the order given. A runner that takes a whole suite
+   * (a microVM: one boot) gets every workload but server-inside ones (the guest serves while the
+   * host measures: a boot each); the others get one workload at a time.
+   */
+  async runSuite(ws: Workload[], ctl: RunControl = {}, onEach?: (i: number, r: TargetResult | Error) => void): Promise<(TargetResult | Error)[]> {
+    const out: (TargetResult | Error)[] = new Array(ws.length);
+    const all = ws.map((_, i) => i);
+    const alone = (i: number) => !this.runner.wholeSuite || this.placementOf(ws[i]!) === 'server-inside';
+    const batches = [all.filter((i) => !alone(i)), ...all.filter(alone).map((i) => [i])].filter((b) => b.length);
+    for (const b of batches) {
+      let rs: (TargetResult | Error)[];
       try {
-        const o = checkNetOptions(mode, { ...w.options, connect: server.address }, { allowRemote: true });
-        r = await this.p.execProbe(['net', mode, ...toNetProbeFlags(o)], timeout, ctl.signal, NOBODY);
-      } finally {
-        await server.stop();
+        rs = await this.runBatch(b.map((i) => ws[i]!), ctl);
+      } catch (e) {
+        throw this.cancelled(ctl, e);
       }
-    } else {
-      // The target's main process is an echo server on its veth address; the client is isoprobe's.
-      const o = checkNetOptions(mode, { ...w.options, connect: `${link!.targetAddr}:${SERVER_PORT}` }, { allowRemote: true });
-      r = await exec(['nsenter', `--net=/var/run/netns/${link!.peerNs}`, probeBinaryPath(), 'net', mode, ...toNetProbeFlags(o)], { timeoutMs: timeout, signal: ctl.signal });
+      // Whatever a cancelled run failed with (a probe killed before its own handler was in
+      // place dies by the signal), it was cancelled: the caller keeps what it has and stops.
+      if (ctl.signal?.aborted) throw this.cancelled(ctl, rs.find((r) => r instanceof Error));
+      rs.forEach((r, k) => {
+        out[b[k]!] = r;
+        onEach?.(b[k]!, r);
+      });
     }
-    const parsed = parseProbeOutput<NetResult>({ ...r }, `the probe in ${this.stack.target}`);
-    // server-inside: the measuring client is isoprobe's own, outside the target.
-    const result = placement === 'server-inside' ? parsed : checkPlacedProbe(parsed, this.stack);
-    return { ...result, target: this.stack, workload: w, placement };
+    return out;
+  }
+
+  private cancelled(ctl: RunControl, cause: unknown): unknown {
+    if (!ctl.signal?.aborted || (cause as IsoprobeError | undefined)?.code === 'ECANCELED') return cause;
+    return new IsoprobeError('ECANCELED', `the run in ${this.stack.target} was cancelled`, { cause });
+  }
+
+  private placementOf(w: Workload): Placement | undefined {
+    return w.kind === 'block' ? undefined : w.placement ?? (this.runner.link ? 'client-inside' : 'loopback');
+  }
+
+  /** One execution: echo servers for its client-inside steps, the plan, the lock, the results. */
+  private async runBatch(ws: Workload[], ctl: RunControl): Promise<(TargetResult | Error)[]> {
+    const servers = new Map<string, EchoServerHandle>();
+    try {
+      const planned: (PlannedStep | Error)[] = [];
+      for (const w of ws) planned.push(await this.plan(w, servers).catch((e: Error) => e));
+      const steps = planned.filter((s): s is PlannedStep => !(s instanceof Error));
+      const watches = steps.map((s) => (s.cold ? new CacheWatch(this.runner.hostDataFile!) : undefined));
+      const verdicts: (HostPageCache | undefined)[] = [];
+      const hooks: StepHooks = {
+        before: (k) => watches[k]?.evict(),
+        after: (k) => (verdicts[k] = watches[k]?.verdict()),
+        measureFromPeer: (k) => this.measureFromPeer(steps[k]!.w as Extract<Workload, { kind: 'rr' | 'stream' }>, ctl),
+      };
+      // Another run on the same file would be in this one's numbers and its cache verdict: held
+      // from the eviction to the verdict (for a VM, the whole boot: its disk is attached throughout).
+      const file = this.runner.hostDataFile;
+      const hold = file && (this.runner.wholeSuite || steps.some((s) => s.cold));
+      const outcomes = steps.length === 0 ? [] : hold
+        ? await withLock(dataFileResource(file), { what: `the data file ${file}`, signal: ctl.signal }, () => this.runner.execute(steps, hooks, ctl))
+        : await this.runner.execute(steps, hooks, ctl);
+      let k = 0;
+      return planned.map((s) => (s instanceof Error ? s : this.assemble(s, outcomes[k]!, verdicts[k++])));
+    } finally {
+      for (const s of servers.values()) await s.stop();
+    }
+  }
+
+  /** A workload's probe arguments, checked once; the echo server it needs, started once per batch. */
+  private async plan(w: Workload, servers: Map<string, EchoServerHandle>): Promise<PlannedStep> {
+    const { dataPathInside, hostDataFile, dataIsDevice, link } = this.runner;
+    const target = this.stack.target;
+    const budgetMs = workloadNs(w.options as { duration?: unknown; warmup?: unknown }) / 1e6;
+    if (w.kind === 'block') {
+      if (!dataPathInside || !hostDataFile) throw new IsoprobeError('EINVALOPT', `${target}: this session has no data file; start it with dataFile`, { option: 'file' });
+      const input = { ...w.options, file: dataPathInside };
+      // The file is isoprobe's own (ensureDataFile made it): inside, the probe cannot see the
+      // ownership tag through every runtime (gVisor's gofer, a guest's disk), so it is told.
+      if (writesData(w.options)) Object.assign(input, { destructive: true, force: dataIsDevice === true });
+      return { w, args: ['block', ...toProbeFlags(checkBlockOptions(input))], cold: true, budgetMs };
+    }
+    const placement = this.placementOf(w)!;
+    const base = { w, placement, cold: false, budgetMs };
+    if (placement !== 'loopback' && !link) throw new IsoprobeError('EINVALOPT', `${target}: placement ${placement} needs the session's network (start it with network: true)`, { option: 'placement' });
+    if (placement === 'loopback') {
+      const o = checkNetOptions(w.kind, w.options, { loopback: true });
+      return { ...base, args: ['net', w.kind, '--loopback', ...toNetProbeFlags(o)], user: NOBODY };
+    }
+    if (placement === 'server-inside') return { ...base, serveS: Math.ceil(budgetMs / 1000) + 5 };
+    // client-inside: the echo server in isoprobe's peer namespace, the client inside the target.
+    const proto = w.options.proto ?? 'tcp';
+    if (!servers.has(proto)) {
+      servers.set(proto, await spawnEchoServer({ bind: `${link!.peerAddr}:0`, proto },
+        { command: ['nsenter', `--net=/var/run/netns/${link!.peerNs}`, probeBinaryPath()], check: { allowRemote: true } }));
+    }
+    const o = checkNetOptions(w.kind, { ...w.options, connect: servers.get(proto)!.address }, { allowRemote: true });
+    return { ...base, args: ['net', w.kind, ...toNetProbeFlags(o)], user: NOBODY };
+  }
+
+  /** server-inside: the target serves on its address; isoprobe's own probe measures from the peer namespace. */
+  private async measureFromPeer(w: Extract<Workload, { kind: 'rr' | 'stream' }>, ctl: RunControl): Promise<NetResult> {
+    const link = this.runner.link!;
+    const o = checkNetOptions(w.kind, { ...w.options, connect: `${link.targetAddr}:${SERVER_PORT}` }, { allowRemote: true });
+    const r = await exec(['nsenter', `--net=/var/run/netns/${link.peerNs}`, probeBinaryPath(), 'net', w.kind, ...toNetProbeFlags(o)],
+      { timeoutMs: workloadNs(o) / 1e6 + EXEC_MARGIN_MS, signal: ctl.signal });
+    return parseProbeOutput<NetResult>(r, `isoprobe's client measuring ${this.stack.target}`);
+  }
+
+  /** The result of a step, the same for every target: parsed, its probe checked, the stack attached. */
+  private assemble(s: PlannedStep, o: StepOutcome, verdict: HostPageCache | undefined): TargetResult | Error {
+    try {
+      if ('error' in o) throw o.error;
+      // server-inside: the measuring client is isoprobe's own, outside the target.
+      const result = 'hostResult' in o ? o.hostResult
+        : checkPlacedProbe(parseProbeOutput<BlockResult | NetResult>(o.output, `the probe in ${this.stack.target}`), this.stack);
+      return { ...result, target: { ...this.stack }, workload: s.w, placement: s.placement, host_page_cache: verdict, ...o.extra };
+    } catch (e) {
+      return e as Error;
+    }
   }
 
   async stop(): Promise<void> {
-    await this.p.teardown();
+    await this.runner.stop();
   }
 }
 

@@ -60,7 +60,29 @@ export type TargetResult = (BlockResult | NetResult) & {
   /** Block workloads: what the host's page cache held of the backing file after the run. */
   host_page_cache?: HostPageCache;
   placement?: Placement;
+  /** MicroVMs: the boot this workload ran in (its times, its position among the boot's workloads). */
+  boot?: BootTimes;
+  /** MicroVMs: the VMM's configuration as sent (Firecracker, Cloud Hypervisor). */
+  vmm_config?: unknown;
 };
+
+export interface BootTimes {
+  /** VMM started -> the probe runs as /init in the guest. */
+  vmm_start_to_probe_ns: number;
+  /** VMM started -> first result received. */
+  vmm_start_to_first_result_ns: number;
+  /** VMM started -> VMM exited. */
+  vmm_start_to_exit_ns: number;
+  /** Who ended the VM: the guest (power-off or reboot the VMM honoured), or isoprobe once the
+   * guest's DONE frame was in and the VMM did not exit by itself within exitGraceMs. */
+  ended_by: 'guest' | 'isoprobe after DONE';
+  /** 2 when the first boot never reached /init (a rare early-boot hang under TCG) and was retried. */
+  attempts: number;
+  first_attempt?: string;
+  workloads_in_boot: number;
+  /** This workload's place in the boot's plan. */
+  position: number;
+}
 
 export interface SessionSpec {
   /** Host file backing block workloads (created and laid out by isoprobe when missing). */
@@ -84,7 +106,36 @@ export interface SessionSpec {
   /** The probe's architecture (default this machine's): a microVM's must be its machine's; the host
    * and containers run another one through a binfmt handler only. */
   arch?: 'x64' | 'arm64';
+
+  // MicroVMs only (ignored by the host and containers).
+  /** Guest kernel: "6.1" / "6.12" (built from Debian's linux-source), "cloud" (Debian's cloud
+   * kernel, the default) or a kernel file (bzImage, vmlinux or arm64 Image). */
+  kernel?: string;
+  modulesDir?: string;
+  vcpus?: number;
+  memMiB?: number;
+  /** Host cache of the data disk: QEMU cache=, Firecracker cache_type, Cloud Hypervisor direct=. */
+  hostCache?: 'none' | 'writeback' | 'unsafe';
+  /** QEMU aio= (threads | native | io_uring); Firecracker io_engine (Sync | Async). */
+  aio?: 'threads' | 'native' | 'io_uring' | 'Sync' | 'Async';
+  /** QEMU: kvm, tcg or auto (kvm when it works). */
+  accel?: 'kvm' | 'tcg' | 'auto';
+  /** Seconds a guest may take to start /init (default 60), and beyond its workload's own time after that. */
+  bootTimeoutS?: number;
+  /** Plan lines run before the workloads' (fault tests: "exit" makes PID 1 leave, "hold N" hangs). */
+  planPrefix?: string[];
+  /** QEMU only, to show the guest what other VMMs show it: virtio over PCI (Cloud Hypervisor's
+   * transport) instead of virtio-mmio, and no ACPI (no power-off handler, as in Firecracker). */
+  transport?: 'mmio' | 'pci';
+  acpi?: boolean;
+  /** How long a VMM may take to exit by itself after the guest's DONE frame before isoprobe ends it (ms). */
+  exitGraceMs?: number;
+  /** The VMM's executable (a variant's qemu=...), instead of the one on PATH. */
+  vmmBinary?: string;
 }
+
+/** The session options of a microVM: the same type (kept as a name for the library's users). */
+export type VmSpec = SessionSpec;
 
 export interface Session {
   readonly stack: StackInfo;

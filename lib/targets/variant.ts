@@ -8,35 +8,35 @@ import { IsoprobeError, optionError } from '../errors';
 import { coerce, type OptionDef, suggest } from '../probe/options';
 import { isTargetName, REGISTRY, TARGET_NAMES, type TargetName } from './registry';
 import type { TargetKind } from './types';
-import type { VmSpec } from './vm';
+import type { SessionSpec } from './types';
 
 export interface Variant {
   /** What tables, the store and verdicts show: the given name, or the canonical "target[k=v,...]". */
   label: string;
   target: TargetName;
   settings: Record<string, string>;
-  spec: Partial<VmSpec>;
+  spec: Partial<SessionSpec>;
 }
 
 interface Setting {
   def: OptionDef<unknown>;
   /** Which targets take it: kinds, or names. */
   for: (TargetKind | TargetName)[];
-  apply: (spec: Partial<VmSpec>, v: unknown) => void;
+  apply: (spec: Partial<SessionSpec>, v: unknown) => void;
 }
 
 const SETTINGS: Record<string, Setting> = {
   kernel: { def: { kind: 'string', default: '', help: 'guest kernel: 6.1, 6.12, cloud or a file' }, for: ['vm'], apply: (s, v) => (s.kernel = v as string) },
-  aio: { def: { kind: 'enum', default: '', choices: ['threads', 'native', 'io_uring', 'Sync', 'Async'], help: 'QEMU aio= or Firecracker io_engine' }, for: ['vm'], apply: (s, v) => (s.aio = v as VmSpec['aio']) },
-  cache: { def: { kind: 'enum', default: '', choices: ['none', 'writeback', 'unsafe'], help: 'host cache of the data disk' }, for: ['vm'], apply: (s, v) => (s.hostCache = v as VmSpec['hostCache']) },
+  aio: { def: { kind: 'enum', default: '', choices: ['threads', 'native', 'io_uring', 'Sync', 'Async'], help: 'QEMU aio= or Firecracker io_engine' }, for: ['vm'], apply: (s, v) => (s.aio = v as SessionSpec['aio']) },
+  cache: { def: { kind: 'enum', default: '', choices: ['none', 'writeback', 'unsafe'], help: 'host cache of the data disk' }, for: ['vm'], apply: (s, v) => (s.hostCache = v as SessionSpec['hostCache']) },
   vcpus: { def: { kind: 'uint', default: 2, min: 1, max: 64, help: 'vCPUs' }, for: ['vm'], apply: (s, v) => (s.vcpus = v as number) },
   mem: { def: { kind: 'size', default: 0, min: 64 * 2 ** 20, help: 'guest memory' }, for: ['vm'], apply: (s, v) => (s.memMiB = Math.floor((v as number) / 2 ** 20)) },
-  accel: { def: { kind: 'enum', default: '', choices: ['auto', 'kvm', 'tcg'], help: 'QEMU accelerator' }, for: ['qemu-microvm', 'qemu-virt'], apply: (s, v) => (s.accel = v as VmSpec['accel']) },
+  accel: { def: { kind: 'enum', default: '', choices: ['auto', 'kvm', 'tcg'], help: 'QEMU accelerator' }, for: ['qemu-microvm', 'qemu-virt'], apply: (s, v) => (s.accel = v as SessionSpec['accel']) },
   qemu: { def: { kind: 'string', default: '', help: 'the QEMU binary' }, for: ['qemu-microvm', 'qemu-virt'], apply: (s, v) => (s.vmmBinary = v as string) },
-  transport: { def: { kind: 'enum', default: '', choices: ['mmio', 'pci'], help: 'virtio transport shown to the guest' }, for: ['qemu-microvm', 'qemu-virt'], apply: (s, v) => (s.transport = v as VmSpec['transport']) },
+  transport: { def: { kind: 'enum', default: '', choices: ['mmio', 'pci'], help: 'virtio transport shown to the guest' }, for: ['qemu-microvm', 'qemu-virt'], apply: (s, v) => (s.transport = v as SessionSpec['transport']) },
   runtime: { def: { kind: 'string', default: '', help: 'the engine\'s runtime, e.g. runsc' }, for: ['docker', 'podman', 'containerd'], apply: (s, v) => (s.runtime = v as string) },
   seccomp: { def: { kind: 'string', default: '', help: 'default, unconfined or a profile file' }, for: ['container'], apply: (s, v) => (s.seccomp = v as string) },
-  storage: { def: { kind: 'enum', default: '', choices: ['bind', 'device'], help: 'bind mount or loop device' }, for: ['container'], apply: (s, v) => (s.storage = v as VmSpec['storage']) },
+  storage: { def: { kind: 'enum', default: '', choices: ['bind', 'device'], help: 'bind mount or loop device' }, for: ['container'], apply: (s, v) => (s.storage = v as SessionSpec['storage']) },
   probe: { def: { kind: 'string', default: '', help: 'the static probe to place' }, for: ['host', 'container', 'vm'], apply: (s, v) => (s.probe = v as string) },
 };
 
@@ -50,7 +50,7 @@ export function settingKeys(target: TargetName): string[] {
 export function makeVariant(target: string, settings: Record<string, unknown>, where: string, label?: string): Variant {
   if (!isTargetName(target)) throw new IsoprobeError('EINVALOPT', `${where}: unknown target "${target}"; expected one of ${TARGET_NAMES.join(', ')}`, { option: 'targets' });
   const keys = settingKeys(target);
-  const spec: Partial<VmSpec> = {};
+  const spec: Partial<SessionSpec> = {};
   const text: Record<string, string> = {};
   for (const [k, raw] of Object.entries(settings)) {
     if (!keys.includes(k)) {

@@ -1,56 +1,28 @@
-// MicroVM targets: one boot per workload of a guest whose /init is the probe. The data file is a
-// virtio-blk disk; the network is a tap in a namespace isoprobe made, where the VMM process and
-// the host side of every network workload run. Cache honesty as for containers: the host's
-// resident pages of the backing file after the guest ran.
+// MicroVM targets: the runner behind the one session type. A boot runs a whole plan (the suite
+// in the session's order) with the probe as the guest's /init. The data file is a virtio-blk disk;
+// the network is a tap in a namespace isoprobe made, where the VMM process and the host side of
+// every network workload run. Cache honesty as for containers: before each block workload the
+// guest stops at a gate while the host drops the file's pages; the verdict follows its result.
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 
-import { fromCoreError, IsoprobeError } from '../errors';
+import { IsoprobeError } from '../errors';
 import { writeInitramfs } from '../image/guest';
 import { buildGuestKernel, isKernelSource } from '../image/kernel-build';
 import { cacheDir, debianCloudKernel, type GuestKernel, type Transport, userKernel } from '../image/kernel';
 import { uniqueName } from '../net/netns';
 import { type Arch, hostArch, probeBinaryPath } from '../paths';
-import { checkBlockOptions, fileSha256 } from '../probe/block';
-import { checkNetOptions, type EchoServerHandle, spawnEchoServer } from '../probe/net';
-import { toNetProbeFlags } from '../probe/net-options';
-import { toProbeFlags } from '../probe/options';
+import { fileSha256, type RunControl } from '../probe/block';
 import { native } from '../probe/native';
-import type { BlockResult, NetResult } from '../probe/types';
+import type { NetResult } from '../probe/types';
 import { exec, must, which } from './exec';
 import { type Frame, FrameReader } from './frames';
-import { dataFileResource, withLock } from '../lock';
-import { CacheWatch, checkPlacedProbe, DEFAULT_DATA_SIZE, ensureDataFile, SERVER_PORT, tempWorkDir, workDirPrefix, workloadNs, writesData } from './session';
-import type { Availability, HostPageCache, Placement, Session, SessionSpec, StackInfo, Target, TargetResult, Workload } from './types';
-import type { RunControl } from '../probe/block';
+import { DEFAULT_DATA_SIZE, ensureDataFile, type Link, type PlannedStep, ProbeSession, type ProbeRunner, SERVER_PORT, type StepHooks, type StepOutcome, tempWorkDir, workDirPrefix } from './session';
+export type { VmSpec } from './types';
+import type { Availability, BootTimes, Session, SessionSpec, StackInfo, Target } from './types';
 
-export interface VmSpec extends SessionSpec {
-  /** Guest kernel (bzImage; Firecracker gets its ELF vmlinux extracted); default Debian's cloud kernel. */
-  kernel?: string;
-  modulesDir?: string;
-  vcpus?: number;
-  memMiB?: number;
-  /** Host cache of the data disk: QEMU cache=, Firecracker cache_type, Cloud Hypervisor direct=. */
-  hostCache?: 'none' | 'writeback' | 'unsafe';
-  /** QEMU aio= (threads | native | io_uring); Firecracker io_engine (Sync | Async). */
-  aio?: 'threads' | 'native' | 'io_uring' | 'Sync' | 'Async';
-  /** QEMU: kvm, tcg or auto (kvm when it works). */
-  accel?: 'kvm' | 'tcg' | 'auto';
-  /** Seconds a guest may take to start /init (default 60), and beyond its workload's own time after that. */
-  bootTimeoutS?: number;
-  /** Plan lines run before the workload's (fault tests: "exit" makes PID 1 leave, "hold N" hangs). */
-  planPrefix?: string[];
-  /** QEMU only, to show the guest what other VMMs show it: virtio over PCI (Cloud Hypervisor's
-   * transport) instead of virtio-mmio, and no ACPI (no power-off handler, as in Firecracker). */
-  transport?: Transport;
-  acpi?: boolean;
-  /** How long a VMM may take to exit by itself after the guest's DONE frame before isoprobe ends it (ms). */
-  exitGraceMs?: number;
-  /** The VMM's executable (a variant's qemu=...), instead of the one on PATH. */
-  vmmBinary?: string;
-}
 
 /**
  * What a VMM shows the guest: how its virtio devices are found, and how the guest ends the VM
@@ -81,7 +53,7 @@ export interface LaunchContext {
   vcpus: number;
   memMiB: number;
   workDir: string;
-  spec: VmSpec;
+  spec: SessionSpec;
 }
 
 export interface Launch {
@@ -103,11 +75,11 @@ export interface Vmm {
   readonly arch: Arch;
   readonly description: string;
   available(): Promise<Availability>;
-  version(spec?: VmSpec): Promise<string>;
+  version(spec?: SessionSpec): Promise<string>;
   /** The executable it runs (for the record: its path and SHA-256 go into every result's stack). */
-  binary(spec: VmSpec): string;
+  binary(spec: SessionSpec): string;
   launch(ctx: LaunchContext): Promise<Launch>;
-  guest(spec: VmSpec): GuestProfile;
+  guest(spec: SessionSpec): GuestProfile;
 }
 
 export function kvmUnavailable(): string | undefined {
@@ -156,23 +128,11 @@ async function createTapNamespace(): Promise<Tap> {
   return { ns, tap, hostAddr, guestAddr, destroy };
 }
 
-export interface BootTimes {
-  /** VMM started -> the probe runs as /init in the guest. */
-  vmm_start_to_probe_ns: number;
-  /** VMM started -> first result received. */
-  vmm_start_to_first_result_ns: number;
-  /** VMM started -> VMM exited. */
-  vmm_start_to_exit_ns: number;
-  /** Who ended the VM: the guest (power-off or reboot the VMM honoured), or isoprobe once the
-   * guest's DONE frame was in and the VMM did not exit by itself within exitGraceMs. */
-  ended_by: 'guest' | 'isoprobe after DONE';
-}
-
 /**
  * The guest kernel a session asks for: "6.1" / "6.12" (built from Debian's linux-source, on
  * demand and cached), "cloud" or nothing (Debian's cloud kernel), or a path of the user's.
  */
-export async function guestKernel(spec: VmSpec, onProgress?: (line: string) => void, arch: Arch = 'x64'): Promise<GuestKernel> {
+export async function guestKernel(spec: SessionSpec, onProgress?: (line: string) => void, arch: Arch = 'x64'): Promise<GuestKernel> {
   if (!spec.kernel || spec.kernel === 'cloud') return debianCloudKernel(arch);
   if (isKernelSource(spec.kernel) && arch !== 'x64')
     throw new IsoprobeError('EINVALOPT', `kernel=${spec.kernel}: guest kernels built from source are x86-64 only for now; for an ${arch} guest use kernel=cloud (Debian's ${arch} cloud kernel) or a kernel file`, { option: 'kernel' });
@@ -197,7 +157,7 @@ export class VmTarget implements Target {
 
   async start(specIn: SessionSpec = {}): Promise<Session> {
     // A guest of another architecture gets that architecture's probe (arm64: cross-built).
-    const spec = { ...(specIn as VmSpec) };
+    const spec = { ...specIn };
     if (spec.arch && spec.arch !== this.vmm.arch)
       throw new IsoprobeError('EUNAVAILABLE', `${this.vmm.name} runs ${this.vmm.arch} guests, not ${spec.arch}${spec.arch === 'arm64' ? ' (arm64 guests: --target qemu-virt)' : ' (x86-64 guests: --target qemu-microvm)'}`);
     if (!spec.probe && this.vmm.arch !== hostArch()) {
@@ -214,29 +174,13 @@ export class VmTarget implements Target {
       await tap?.destroy();
       throw new IsoprobeError('EUNAVAILABLE', `${this.vmm.name}: the VMM binary ${bin} is not there`);
     }
-    return new VmSession(this.vmm, spec, kernel, tap, version, vmmPath);
+    return new ProbeSession(new VmRunner(this.vmm, spec, kernel, tap, version, vmmPath));
   }
-}
-
-function budgetMs(o: { duration?: unknown; warmup?: unknown }): number {
-  return workloadNs(o) / 1e6;
-}
-
-/** One step of a boot's plan: the workload, its plan lines, and what the host keeps for it. */
-interface Step {
-  w: Workload;
-  placement?: Placement;
-  watch?: CacheWatch;
-  /** Refused before the boot (its options): it has no plan lines and fails alone. */
-  error?: Error;
-  /** Which RESULT frame is its own (the k-th "run" line of the plan). */
-  result?: number;
 }
 
 /** Everything one boot produced: frames in order, timing, and how it ended. */
 interface BootOutcome {
   results: string[];
-  verdicts: (HostPageCache | undefined)[];
   errors: string[];
   hostClient?: Promise<NetResult>;
   times: { t0: number; tReady: number; tFirst: number; tDone: number; tExit: number };
@@ -252,6 +196,13 @@ interface BootOutcome {
   stderrTail: string;
 }
 
+/** A boot's plan: the lines /init runs, and which RESULT frame (the k-th "run" line) is each step's. */
+interface BootPlan {
+  steps: PlannedStep[];
+  lines: string[];
+  resultOf: (number | undefined)[];
+}
+
 /**
  * The host's side of one boot: the VMM process's timers, and what its frames said. Until /init
  * reports, the boot limit; then each workload's own time plus the same margin; after DONE, a
@@ -259,7 +210,6 @@ interface BootOutcome {
  */
 class BootWatch {
   results: string[] = [];
-  verdicts: (HostPageCache | undefined)[] = [];
   errors: string[] = [];
   hostClient?: Promise<NetResult>;
   times: BootOutcome['times'];
@@ -269,8 +219,8 @@ class BootWatch {
   private timer?: NodeJS.Timeout;
   private grace?: NodeJS.Timeout;
 
-  constructor(private readonly child: ChildProcessWithoutNullStreams, private readonly steps: Step[], t0: number, private readonly marginMs: number,
-    private readonly graceMs: number, private readonly measureFromHost: (w: Extract<Workload, { kind: 'rr' | 'stream' }>) => Promise<NetResult>) {
+  constructor(private readonly child: ChildProcessWithoutNullStreams, private readonly plan: BootPlan, private readonly hooks: StepHooks,
+    t0: number, private readonly marginMs: number, private readonly graceMs: number) {
     this.times = { t0, tReady: 0, tFirst: 0, tDone: 0, tExit: 0 };
     this.limitMs = marginMs;
     this.arm(marginMs);
@@ -286,13 +236,13 @@ class BootWatch {
   }
 
   /** The step whose RESULT comes next. */
-  private next(): Step | undefined {
-    return this.steps.find((s) => s.result === this.results.length);
+  private next(): number {
+    return this.plan.resultOf.indexOf(this.results.length);
   }
 
   private armForNext(): void {
-    const next = this.next();
-    this.arm(next ? budgetMs(next.w.options as never) + this.marginMs : this.marginMs);
+    const k = this.next();
+    this.arm(k >= 0 ? this.plan.steps[k]!.budgetMs + this.marginMs : this.marginMs);
   }
 
   onFrame(f: Frame): void {
@@ -302,17 +252,18 @@ class BootWatch {
     } else if (f.kind === 'GATE') {
       // Before a block workload: the host's cached pages of the backing file are dropped now.
       const n = (JSON.parse(f.payload) as { gate: number }).gate;
-      this.steps[n]?.watch?.evict();
+      if (this.plan.steps[n]?.cold) this.hooks.before(n);
       this.child.stdin.write(`GO ${n}\n`);
     } else if (f.kind === 'RESULT') {
       if (!this.times.tFirst) this.times.tFirst = performance.now();
-      this.verdicts.push(this.next()?.watch?.verdict());
+      const k = this.next();
+      if (this.plan.steps[k]?.cold) this.hooks.after(k);
       this.results.push(f.payload);
       this.armForNext();
     } else if (f.kind === 'ERROR') {
       this.errors.push(f.payload);
-    } else if (f.kind === 'SERVING' && this.steps[0]?.placement === 'server-inside') {
-      this.hostClient = this.measureFromHost(this.steps[0].w as Extract<Workload, { kind: 'rr' | 'stream' }>).then((r) => {
+    } else if (f.kind === 'SERVING' && !this.hostClient && this.plan.steps[0]?.placement === 'server-inside') {
+      this.hostClient = this.hooks.measureFromPeer(0).then((r) => {
         if (!this.times.tFirst) this.times.tFirst = performance.now();
         return r;
       });
@@ -335,12 +286,22 @@ class BootWatch {
   }
 }
 
-class VmSession implements Session {
-  private runs = 0;
+/** A microVM behind the one session type: each execute is a boot that runs the planned steps. */
+class VmRunner implements ProbeRunner {
+  readonly wholeSuite = true;
+  readonly dataPathInside?: string;
+  readonly hostDataFile?: string;
+  /** /dev/vda is isoprobe's own file: writes are allowed without a signature check. */
+  readonly dataIsDevice = true;
+  readonly link?: Link;
   stack: StackInfo;
+  private boots = 0;
 
-  constructor(private readonly vmm: Vmm, private readonly spec: VmSpec, private readonly kernel: GuestKernel,
+  constructor(private readonly vmm: Vmm, private readonly spec: SessionSpec, private readonly kernel: GuestKernel,
     private readonly tap: Tap | undefined, version: string, vmmPath: string) {
+    this.dataPathInside = spec.dataFile ? '/dev/vda' : undefined;
+    this.hostDataFile = spec.dataFile;
+    this.link = tap ? { targetAddr: tap.guestAddr, peerNs: tap.ns, peerAddr: tap.hostAddr } : undefined;
     this.stack = {
       resolved: {
         vmm_path: vmmPath, vmm_sha256: fileSha256(vmmPath),
@@ -359,117 +320,57 @@ class VmSession implements Session {
     };
   }
 
-  async run(w: Workload, ctl: RunControl = {}): Promise<TargetResult> {
-    const [r] = await this.runSuite([w], ctl);
-    if (r instanceof Error) throw r;
-    return r!;
-  }
-
-  /**
-   * Every workload in one boot, in the order given: block workloads behind a gate at which the
-   * host drops its cached pages of the backing file (and the guest its own), so each is measured
-   * cold and gets its own cache verdict. A workload that fails fails alone; a guest that dies
-   * fails the workloads it had not finished. Placement server-inside needs a boot of its own (the
-   * guest serves while the host measures). Every boot attaches the data disk, so the file is held
-   * for the whole boot (a second VMM on it would be refused its image lock).
-   */
-  async runSuite(ws: Workload[], ctl: RunControl = {}, onEach?: (i: number, r: TargetResult | Error) => void): Promise<(TargetResult | Error)[]> {
-    const out: (TargetResult | Error)[] = new Array(ws.length);
-    const serverInside = (w: Workload) => w.kind !== 'block' && (w.placement ?? (this.tap ? 'client-inside' : 'loopback')) === 'server-inside';
-    const groups = [ws.map((_, i) => i).filter((i) => !serverInside(ws[i]!)), ...ws.map((_, i) => i).filter((i) => serverInside(ws[i]!)).map((i) => [i])];
-    for (const g of groups.filter((x) => x.length)) {
-      const rs = this.spec.dataFile
-        ? await withLock(dataFileResource(this.spec.dataFile), { what: `the data file ${this.spec.dataFile}`, signal: ctl.signal }, () => this.bootRetrying(g.map((i) => ws[i]!), ctl))
-        : await this.bootRetrying(g.map((i) => ws[i]!), ctl);
-      rs.forEach((r, k) => {
-        out[g[k]!] = r;
-        onEach?.(g[k]!, r);
-      });
-    }
-    return out;
-  }
-
   /** A guest that never reaches /init (a rare early-boot hang seen under TCG) is booted once more. */
-  private async bootRetrying(ws: Workload[], ctl: RunControl): Promise<(TargetResult | Error)[]> {
+  async execute(steps: PlannedStep[], hooks: StepHooks, ctl: RunControl): Promise<StepOutcome[]> {
     try {
-      return await this.boot(ws, ctl, 1);
+      return await this.boot(steps, hooks, ctl, 1);
     } catch (e) {
       const err = e as IsoprobeError;
       if (err.code !== 'ETIMEDOUT' || !/the probe never started/.test(err.message) || ctl.signal?.aborted) throw e;
-      return this.boot(ws, ctl, 2, err.message);
+      return this.boot(steps, hooks, ctl, 2, err.message);
     }
   }
 
-  private async boot(ws: Workload[], ctl: RunControl, attempt: number, firstAttempt?: string): Promise<(TargetResult | Error)[]> {
+  private async boot(steps: PlannedStep[], hooks: StepHooks, ctl: RunControl, attempt: number, firstAttempt?: string): Promise<StepOutcome[]> {
     const work = tempWorkDir(workDirPrefix(this.vmm.name));
-    const servers = new Map<string, EchoServerHandle>();
     try {
-      const p = await this.plan(ws, servers);
-      const o = await this.launchAndWatch(p, work.dir, ctl);
+      const p = this.plan(steps);
+      const o = await this.launchAndWatch(p, hooks, work.dir, ctl);
       if (ctl.signal?.aborted) throw new IsoprobeError('ECANCELED', `the ${this.vmm.name} guest was stopped: the run was cancelled`);
-      const whole = this.wholeBootError(o, p.steps.filter((s) => s.result !== undefined).length);
+      const whole = this.wholeBootError(o, p.resultOf.filter((r) => r !== undefined).length);
       // A guest that never started /init: the boot failed, not a workload (it is retried once).
       if (whole && !o.times.tReady && o.timedOut) throw whole;
-      return await this.assemble(p, o, whole, attempt, firstAttempt);
+      return await this.outcomes(p, o, whole, attempt, firstAttempt);
     } finally {
-      for (const s of servers.values()) await s.stop();
       work.remove();
     }
   }
 
-  /** The plan lines for the workloads, and the echo servers the host runs for them. */
-  private async plan(ws: Workload[], servers: Map<string, EchoServerHandle>): Promise<{ steps: Step[]; lines: string[] }> {
+  /** The lines /init runs: the network, then per step a gate (block workloads) and the probe's run. */
+  private plan(steps: PlannedStep[]): BootPlan {
     const lines: string[] = [...(this.spec.planPrefix ?? [])];
-    if (this.tap) lines.push(`net eth0 ${this.tap.guestAddr}/30`);
-    const steps: Step[] = [];
+    if (this.link) lines.push(`net eth0 ${this.link.targetAddr}/30`);
     let runs = 0;
-    for (const [i, w] of ws.entries()) {
-      try {
-        steps.push(await this.planStep(i, w, lines, servers));
-        if (steps[i]!.placement !== 'server-inside') steps[i]!.result = runs++;
-      } catch (e) {
-        steps.push({ w, error: e as Error });
+    const resultOf = steps.map((s, k) => {
+      if (!s.args) {
+        lines.push(`serve 0.0.0.0:${SERVER_PORT} ${s.serveS}`);
+        return undefined;
       }
-    }
-    return { steps, lines };
-  }
-
-  private async planStep(i: number, w: Workload, lines: string[], servers: Map<string, EchoServerHandle>): Promise<Step> {
-    if (w.kind === 'block') {
-      if (!this.spec.dataFile) throw new IsoprobeError('EINVALOPT', `${this.vmm.name}: this session has no data disk; start it with dataFile`, { option: 'file' });
-      // /dev/vda is isoprobe's own file: writes are allowed without a signature check.
-      const o = checkBlockOptions({ ...w.options, file: '/dev/vda', ...(writesData(w.options) ? { destructive: true, force: true } : {}) });
-      lines.push(`gate ${i}`, `run block ${toProbeFlags(o).join(' ')}`);
-      return { w, watch: new CacheWatch(this.spec.dataFile) };
-    }
-    const placement: Placement = w.placement ?? (this.tap ? 'client-inside' : 'loopback');
-    if (placement !== 'loopback' && !this.tap) throw new IsoprobeError('EINVALOPT', `${this.vmm.name}: placement ${placement} needs the session's network`, { option: 'placement' });
-    if (placement === 'loopback') {
-      const o = checkNetOptions(w.kind, { ...w.options, connect: '127.0.0.1:1' });
-      lines.push(`run net ${w.kind} --loopback ${toNetProbeFlags(o).filter((f) => !f.startsWith('--connect=')).join(' ')}`);
-    } else if (placement === 'client-inside') {
-      const proto = w.options.proto ?? 'tcp';
-      if (!servers.has(proto)) {
-        servers.set(proto, await spawnEchoServer({ bind: `${this.tap!.hostAddr}:0`, proto },
-          { command: ['nsenter', `--net=/var/run/netns/${this.tap!.ns}`, probeBinaryPath()], check: { allowRemote: true } }));
-      }
-      const o = checkNetOptions(w.kind, { ...w.options, connect: servers.get(proto)!.address }, { allowRemote: true });
-      lines.push(`run net ${w.kind} ${toNetProbeFlags(o).join(' ')}`);
-    } else {
-      lines.push(`serve 0.0.0.0:${SERVER_PORT} ${Math.ceil(budgetMs(w.options as never) / 1000) + 5}`);
-    }
-    return { w, placement };
+      if (s.cold) lines.push(`gate ${k}`);
+      lines.push(`run ${s.args.join(' ')}`);
+      return runs++;
+    });
+    return { steps, lines, resultOf };
   }
 
   /** Boots the VMM with the plan, answers its gates, and collects its frames until it ends. */
-  private async launchAndWatch(p: { steps: Step[]; lines: string[] }, dir: string, ctl: RunControl): Promise<BootOutcome> {
-    const { steps } = p;
+  private async launchAndWatch(p: BootPlan, hooks: StepHooks, dir: string, ctl: RunControl): Promise<BootOutcome> {
     const initramfs = join(dir, 'initramfs.cpio');
     const profile = this.vmm.guest(this.spec);
     writeInitramfs(initramfs, this.kernel, p.lines, this.spec.probe, profile.transport);
     const launch = await this.vmm.launch({
       kernel: this.kernel, initramfs, cmdline: guestCommandLine(profile), dataFile: this.spec.dataFile, tap: this.tap?.tap,
-      mac: macFor(`${this.tap?.tap ?? 'none'}${this.runs++}`), vcpus: this.spec.vcpus ?? 2, memMiB: this.spec.memMiB ?? 512, workDir: dir, spec: this.spec,
+      mac: macFor(`${this.tap?.tap ?? 'none'}${this.boots++}`), vcpus: this.spec.vcpus ?? 2, memMiB: this.spec.memMiB ?? 512, workDir: dir, spec: this.spec,
     });
     this.stack = { ...this.stack, emulated: launch.emulated, command: launch.argv,
       storage: this.spec.dataFile ? `virtio-blk (virtio-${profile.transport}) backed by ${this.spec.dataFile}, host cache: ${launch.diskCache}` : 'none',
@@ -479,8 +380,7 @@ class VmSession implements Session {
     const t0 = performance.now();
     const child = spawn(argv[0]!, argv.slice(1), { stdio: ['pipe', 'pipe', 'pipe'] });
     child.stdin.on('error', () => undefined);  // the VMM may be gone when a late answer is written
-    const watch = new BootWatch(child, steps, t0, (this.spec.bootTimeoutS ?? 60) * 1000, this.spec.exitGraceMs ?? 2000,
-      (w) => this.measureFromHost(w));
+    const watch = new BootWatch(child, p, hooks, t0, (this.spec.bootTimeoutS ?? 60) * 1000, this.spec.exitGraceMs ?? 2000);
     const reader = new FrameReader();
     const log: Buffer[] = [];
     let stderr = '';
@@ -507,18 +407,9 @@ class VmSession implements Session {
     const serialLog = join(dir, 'serial.log');
     writeFileSync(serialLog, Buffer.concat(log));
     let kept: string | undefined;
-    return { results: watch.results, verdicts: watch.verdicts, errors: watch.errors, hostClient: watch.hostClient, times: watch.times, endedByHost: watch.endedByHost,
+    return { results: watch.results, errors: watch.errors, hostClient: watch.hostClient, times: watch.times, endedByHost: watch.endedByHost,
       timedOut: watch.timedOut, limitMs: watch.limitMs, code, serial: Buffer.concat(log).toString('latin1'), keepLog: () => (kept ??= this.keepLog(serialLog, stderr)), launch,
       damaged: reader.damaged, stderrTail: stderr.trim().split('\n').slice(-2).join(' | ') };
-  }
-
-  /** Placement server-inside: the guest serves, isoprobe's own client measures from the tap's namespace. */
-  private async measureFromHost(w: Extract<Workload, { kind: 'rr' | 'stream' }>): Promise<NetResult> {
-    const o = checkNetOptions(w.kind, { ...w.options, connect: `${this.tap!.guestAddr}:${SERVER_PORT}` }, { allowRemote: true });
-    const r = await exec(['nsenter', `--net=/var/run/netns/${this.tap!.ns}`, probeBinaryPath(), 'net', w.kind, ...toNetProbeFlags(o)], { timeoutMs: budgetMs(w.options as never) + 60_000 });
-    const j = JSON.parse(r.stdout.trim().split('\n').pop() || '{}');
-    if (j.error) throw fromCoreError(j.error);
-    return j as NetResult;
   }
 
   /** Why the boot as a whole went wrong, if it did (applies to every workload it did not finish). */
@@ -538,10 +429,10 @@ class VmSession implements Session {
     return undefined;
   }
 
-  /** One result or error per workload, with the stack, the cache verdict and the boot's times. */
-  private async assemble(p: { steps: Step[] }, o: BootOutcome, whole: IsoprobeError | undefined, attempt: number, firstAttempt?: string): Promise<(TargetResult | Error)[]> {
+  /** Per step: the guest's RESULT line (or the host client's result), with the boot's times. */
+  private async outcomes(p: BootPlan, o: BootOutcome, whole: IsoprobeError | undefined, attempt: number, firstAttempt?: string): Promise<StepOutcome[]> {
     const { t0, tReady, tFirst, tExit } = o.times;
-    const boot: BootTimes & Record<string, unknown> = {
+    const boot: Omit<BootTimes, 'position'> = {
       attempts: attempt,
       ...(firstAttempt ? { first_attempt: firstAttempt } : {}),
       vmm_start_to_probe_ns: Math.round((tReady - t0) * 1e6),
@@ -550,25 +441,20 @@ class VmSession implements Session {
       ended_by: o.endedByHost ? 'isoprobe after DONE' : 'guest',
       workloads_in_boot: p.steps.length,
     };
-    const out: (TargetResult | Error)[] = [];
+    const out: StepOutcome[] = [];
     for (const [k, s] of p.steps.entries()) {
+      const extra = { boot: { ...boot, position: k }, vmm_config: o.launch.config };
       try {
-        let result: BlockResult | NetResult;
-        if (s.error) throw s.error;
-        if (s.placement === 'server-inside') {
+        if (!s.args) {
           if (!o.hostClient) throw whole ?? new IsoprobeError('EGUEST', `the guest never served; serial log kept at ${o.keepLog()}`);
-          result = await o.hostClient;
-        } else {
-          const payload = o.results[s.result!];
-          if (payload === undefined) throw whole ?? new IsoprobeError('EGUEST', `the guest printed no result; serial log kept at ${o.keepLog()}`);
-          const j = JSON.parse(payload);
-          if (j.error) throw fromCoreError(j.error);
-          result = checkPlacedProbe(j, this.stack);
+          out.push({ hostResult: await o.hostClient, extra });
+          continue;
         }
-        out.push({ ...result, target: { ...this.stack }, workload: s.w, placement: s.placement, host_page_cache: o.verdicts[s.result ?? -1],
-          boot: { ...boot, position: k }, vmm_config: o.launch.config } as unknown as TargetResult);
+        const payload = o.results[p.resultOf[k]!];
+        if (payload === undefined) throw whole ?? new IsoprobeError('EGUEST', `the guest printed no result; serial log kept at ${o.keepLog()}`);
+        out.push({ output: { code: 0, signal: null, stdout: payload, stderr: '' }, extra });
       } catch (e) {
-        out.push(e as Error);
+        out.push({ error: e as Error });
       }
     }
     return out;
