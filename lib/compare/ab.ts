@@ -16,7 +16,7 @@ export function higherIsWorse(m: Metric): boolean {
 }
 
 export function metricValue(r: TargetResult, m: Metric): number {
-  const lat = (r as unknown as { latency_ns?: { mean: number; percentiles: Record<string, number> } }).latency_ns;
+  const lat = r.latency_ns;
   const num = (v: unknown, what: string) => {
     if (typeof v !== 'number' || !Number.isFinite(v)) throw new IsoprobeError('EINVALOPT', `--metric ${m}: a ${r.kind} result has no ${what}`, { option: 'metric' });
     return v;
@@ -24,9 +24,9 @@ export function metricValue(r: TargetResult, m: Metric): number {
   switch (m) {
     case 'p50': case 'p90': case 'p99': case 'p99.9': return num(lat?.percentiles[m.slice(1)], `${m} latency`);
     case 'mean': return num(lat?.mean, 'mean latency');
-    case 'iops': return num((r as unknown as { iops?: number }).iops, 'IOPS');
-    case 'tps': return num((r as unknown as { tps?: number }).tps, 'transactions/s');
-    case 'gbps': return num((r as unknown as { bits_per_s?: number }).bits_per_s, 'throughput') / 1e9;
+    case 'iops': return num(r.kind === 'block' ? r.iops : undefined, 'IOPS');
+    case 'tps': return num(r.kind === 'block' ? undefined : r.tps, 'transactions/s');
+    case 'gbps': return num(r.kind === 'block' ? undefined : r.bits_per_s, 'throughput') / 1e9;
   }
 }
 

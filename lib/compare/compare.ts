@@ -3,7 +3,6 @@
 // summary per workload with bootstrap intervals and ratios to the first target.
 import { IsoprobeError } from '../errors';
 import { withLock } from '../lock';
-import type { BlockResult, NetResult } from '../probe/types';
 import { mergeHistograms, percentile } from '../stats/histogram';
 import { bootstrap, bootstrapRatio, type Interval, median, rng, stdev, mean } from '../stats/resample';
 import type { Store } from '../store/db';
@@ -82,9 +81,9 @@ export function summarizeCell(c: Cell, baseline?: Row): Row {
   const rs = c.results;
   const net = rs[0] && rs[0].kind !== 'block';
   const stream = rs[0]?.kind === 'tcp_stream';
-  const lat = (r: TargetResult) => (r.kind === 'block' ? (r as unknown as BlockResult).latency_ns : (r as unknown as NetResult).latency_ns);
+  const lat = (r: TargetResult) => r.latency_ns;
   const p = (r: TargetResult, k: string) => lat(r)?.percentiles[k] ?? NaN;
-  const rate = (r: TargetResult) => stream ? (r as unknown as NetResult).bits_per_s! / 1e9 : net ? (r as unknown as NetResult).tps! : (r as unknown as BlockResult).iops;
+  const rate = (r: TargetResult) => (r.kind === 'block' ? r.iops : stream ? r.bits_per_s! / 1e9 : r.tps!);
   const row: Row = {
     target: c.target,
     p50: rs.map((r) => p(r, '50')),
@@ -158,7 +157,7 @@ export function checkSameProbe(cells: Cell[]): void {
   // One probe per architecture: an arm64 guest runs the aarch64 build of the same sources.
   const byArch = new Map<string, Map<string, Set<string>>>();
   for (const c of cells) for (const r of c.results) {
-    const arch = (r as unknown as { env?: { arch?: string } }).env?.arch ?? '';
+    const arch = r.env?.arch ?? '';
     const h = r.probe.sha256 || `unknown (${r.probe.sha256_error ?? 'not reported'})`;
     if (!byArch.has(arch)) byArch.set(arch, new Map());
     const byHash = byArch.get(arch)!;

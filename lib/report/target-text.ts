@@ -1,5 +1,4 @@
 // A target result for people: the probe's own block, then the stack and what the host cache did.
-import type { BlockResult, NetResult } from '../probe/types';
 import type { TargetResult } from '../targets/types';
 import { formatBytes, formatNs } from '../units';
 import { formatBlockResult } from './block-text';
@@ -7,7 +6,7 @@ import { formatNetResult } from './net-text';
 
 export function formatTargetResult(r: TargetResult): string {
   const s = r.target;
-  const body = r.kind === 'block' ? formatBlockResult(r as unknown as BlockResult) : formatNetResult(r as unknown as NetResult);
+  const body = r.kind === 'block' ? formatBlockResult(r) : formatNetResult(r);
   const lines = [
     `${s.target}${s.emulated ? '  [EMULATED: software CPU emulation, not comparable to hardware]' : ''}`,
     body,
@@ -15,13 +14,13 @@ export function formatTargetResult(r: TargetResult): string {
     `  storage     ${s.storage}`,
     `  network     ${s.network}${r.placement ? `; placement ${r.placement}` : ''}`,
   ];
-  const env = (r as { env?: { seccomp?: string; cap_eff?: string; uid?: number } }).env;
+  const env = r.env as Partial<typeof r.env> | undefined;
   if (s.seccomp || env?.seccomp) lines.push(`  seccomp     ${s.seccomp ?? 'none set by isoprobe'}${env?.seccomp ? ` (the probe reads: ${env.seccomp}; capabilities ${env.cap_eff ?? '?'}; uid ${env.uid ?? '?'})` : ''}`);
   if (r.host_page_cache) {
     const h = r.host_page_cache;
     lines.push(`  host cache  ${h.mode.toUpperCase()}: ${formatBytes(h.resident_bytes_after)} of ${h.file} resident on the host after the run (dropped before it)`);
   }
-  const boot = (r as { boot?: { vmm_start_to_probe_ns: number; vmm_start_to_first_result_ns: number } }).boot;
+  const boot = r.boot;
   if (boot) lines.push(`  boot        VMM start to probe running ${formatNs(boot.vmm_start_to_probe_ns)}, to first result ${formatNs(boot.vmm_start_to_first_result_ns)}${s.emulated ? ' (emulated)' : ''}`);
   lines.push(`  probe       sha256 ${s.probe_sha256}`);
   return lines.join('\n');

@@ -31,7 +31,7 @@ export interface TrendSeries {
 
 /** The facts of a stack worth naming when they change between runs. */
 function facts(s: StackInfo | undefined, r: TargetResult): Record<string, string> {
-  const env = (r as unknown as { env?: { kernel?: string } }).env;
+  const env = r.env as Partial<typeof r.env> | undefined;
   return {
     probe: (r.probe?.sha256 ?? '').slice(0, 12),
     runtime: s?.runtime_version ?? '',
