@@ -82,5 +82,7 @@ struct OptionValue {
 // names the uint options allowed above 2^32. Returns 0, or -EINVAL with *e set; *spec is found.
 int parse_option_value(const std::vector<OptionSpec>& specs, const std::string& name, const std::string& value,
                        const std::vector<std::string>& wide, const OptionSpec** spec, OptionValue* out, Error* e);
+// An enum option's value against its choices ("a|b|c"): 0, or -EINVAL with the standard message.
+int check_choice(const char* name, const char* choices, const std::string& value, Error* e);
 
 }  // namespace isoprobe

@@ -59,6 +59,14 @@ OptionField<O> field(const char* name, std::string O::*m, const char* help, cons
   return f;
 }
 
+// Every enum field's value is one of its choices (a struct filled in C++, not through the setter).
+template <class O>
+int check_choices(const OptionTable<O>& t, const O& o, Error* e) {
+  for (auto& f : t)
+    if (f.s && *f.spec.choices && check_choice(f.spec.name, f.spec.choices, o.*f.s, e) < 0) return -EINVAL;
+  return 0;
+}
+
 // The default of a field as its flag would take it: "256M", "5s", "on", "psync".
 std::string default_text(const char* kind, uint64_t u, int64_t i, bool b, const std::string& s, bool is_int, bool is_bool, bool is_str);
 

@@ -74,7 +74,7 @@ test('the file option is required', (t) => {
 test('the static probe gives the same messages for the same flags (one core behind both)', (t) => {
   const cases: [string[], string][] = [
     [['--bs', '4q'], '--bs "4q": expected a size in bytes with an optional k/M/G/T suffix (powers of 1024)'],
-    [['--engine', 'libaio'], '--engine "libaio": expected one of psync,pvsync2,io_uring,null'],
+    [['--engine', 'libaio'], '--engine "libaio": expected one of psync, pvsync2, io_uring, null'],
     [['--qd', '4'], '--qd 4: psync is synchronous and has one I/O in flight; use --engine io_uring for a deeper queue'],
     [['--qdepth', '4'], '--qdepth: unknown option (see isoprobe-probe block --help)'],
     [['--duration', '5 s'], '--duration "5 s": expected a time with a unit: ns, us, ms, s, m or h'],
