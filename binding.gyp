@@ -10,6 +10,7 @@
       "native/core/engine_null.cc",
       "native/core/engine_psync.cc",
       "native/core/engine_pvsync2.cc",
+      "native/core/error.cc",
       "native/core/env.cc",
       "native/core/histogram.cc",
       "native/core/json.cc",

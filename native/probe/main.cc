@@ -205,7 +205,12 @@ int cmd_net(int argc, char** argv) {
   for (int i = 1; i < argc; i++) if (!std::strncmp(argv[i], "--duration", 10)) timed = true;
   EchoServer server;
   if (server.start(o, &e) < 0) return fail(e, "net");
-  std::printf("{\"listening\":\"%s\",\"proto\":\"%s\"}\n", server.address().str().c_str(), o.proto.c_str());
+  JsonWriter listening;
+  listening.begin_object();
+  listening.kv("listening", server.address().str());
+  listening.kv("proto", o.proto);
+  listening.end_object();
+  std::printf("%s\n", listening.str().c_str());
   std::fflush(stdout);
   uint64_t end = timed && o.duration ? mono_ns() + o.duration : UINT64_MAX;
   while (!g_cancel.load() && mono_ns() < end) {
@@ -214,7 +219,15 @@ int cmd_net(int argc, char** argv) {
   }
   uint64_t conns = server.connections(), echoed = server.echoed();
   server.stop();
-  std::printf("{\"served\":{\"connections\":%llu,\"echoed\":%llu}}\n", (unsigned long long)conns, (unsigned long long)echoed);
+  JsonWriter served;
+  served.begin_object();
+  served.key("served");
+  served.begin_object();
+  served.kv("connections", conns);
+  served.kv("echoed", echoed);
+  served.end_object();
+  served.end_object();
+  std::printf("%s\n", served.str().c_str());
   return 0;
 }
 
