@@ -110,10 +110,19 @@ export function parseProbeOutput<T>(run: ProbeRun, what: string): T {
 }
 
 function runBlockBinary(o: BlockOptions, ctl: RunControl): Promise<BlockResult> {
+  return runProbeBinary<BlockResult>(['block', ...toProbeFlags(o)], ctl);
+}
+
+/**
+ * The static probe as a child process of this one (block and net): its progress lines (stderr,
+ * with --progress when someone listens) to ctl.onProgress, cancelled by ctl.signal, its JSON
+ * result or error parsed.
+ */
+export function runProbeBinary<T>(args: string[], ctl: RunControl): Promise<T> {
   const probe = ctl.probePath ?? probeBinaryPath();
   return new Promise((resolve, reject) => {
     if (ctl.signal?.aborted) return reject(new IsoprobeError('ECANCELED', 'the run was cancelled before it started'));
-    const child = spawn(probe, ['block', ...toProbeFlags(o), '--progress'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(probe, [...args, ...(ctl.onProgress ? ['--progress'] : [])], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     let partial = '';
@@ -124,9 +133,8 @@ function runBlockBinary(o: BlockOptions, ctl: RunControl): Promise<BlockResult> 
       while ((nl = partial.indexOf('\n')) >= 0) {
         const line = partial.slice(0, nl);
         partial = partial.slice(nl + 1);
-        if (line.startsWith('{"progress"')) {
-          if (ctl.onProgress) ctl.onProgress(JSON.parse(line).progress as ProgressEvent);
-        } else stderr += line + '\n';
+        if (line.startsWith('{"progress"')) ctl.onProgress?.(JSON.parse(line).progress as ProgressEvent);
+        else stderr += line + '\n';
       }
     });
     const onAbort = () => child.kill('SIGTERM');
@@ -138,7 +146,7 @@ function runBlockBinary(o: BlockOptions, ctl: RunControl): Promise<BlockResult> 
     child.on('close', (code, signal) => {
       ctl.signal?.removeEventListener('abort', onAbort);
       try {
-        resolve(parseProbeOutput<BlockResult>({ stdout, stderr: stderr + partial, code, signal }, `the probe ${probe}`));
+        resolve(parseProbeOutput<T>({ stdout, stderr: stderr + partial, code, signal }, `the probe ${probe}`));
       } catch (e) {
         reject(e);
       }

@@ -5,7 +5,7 @@ import { createInterface } from 'node:readline';
 
 import { fromCoreError, IsoprobeError } from '../errors';
 import { probeBinaryPath } from '../paths';
-import { parseProbeOutput, runOnAddon, type RunControl } from './block';
+import { runOnAddon, runProbeBinary, type RunControl } from './block';
 import { native } from './native';
 import { type NetCheck, type NetInput, type NetMode, type NetOptions, normalizeNetOptions, toNetProbeFlags } from './net-options';
 import type { NetResult } from './types';
@@ -121,25 +121,7 @@ function runNetAddon(o: NetOptions & { mode: NetMode }, ctl: RunControl): Promis
 }
 
 function runNetBinary(o: NetOptions & { mode: NetMode }, ctl: RunControl): Promise<NetResult> {
-  const probe = ctl.probePath ?? probeBinaryPath();
-  return new Promise((resolve, reject) => {
-    const child = spawn(probe, ['net', o.mode, ...toNetProbeFlags(o)], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    const onAbort = () => child.kill('SIGTERM');
-    ctl.signal?.addEventListener('abort', onAbort, { once: true });
-    child.on('error', (e) => reject(new IsoprobeError('EPROBE', `cannot start the probe ${probe}: ${e.message}`, { cause: e })));
-    child.on('close', (code, signal) => {
-      ctl.signal?.removeEventListener('abort', onAbort);
-      try {
-        resolve(parseProbeOutput<NetResult>({ stdout, stderr, code, signal }, `the probe ${probe}`));
-      } catch (e) {
-        reject(e);
-      }
-    });
-  });
+  return runProbeBinary<NetResult>(['net', o.mode, ...toNetProbeFlags(o)], ctl);
 }
 
 /** A self-contained measurement: an echo server on 127.0.0.1 in this process, the client against it. */
