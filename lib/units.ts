@@ -52,14 +52,15 @@ export function formatBytes(n: number): string {
   return i === 0 ? `${n} B` : `${v.toFixed(v >= 100 ? 0 : 1)} ${units[i]}`;
 }
 
-/** ns -> "812 ns", "37.4 µs", "1.38 ms", "2.00 s" */
-export function formatNs(ns: number): string {
+/** ns -> "812 ns", "37.4 µs", "1.38 ms", "2.00 s"; compact (chart labels, narrow cells): one digit fewer. */
+export function formatNs(ns: number, o: { compact?: boolean } = {}): string {
   if (!Number.isFinite(ns)) return '-';
   const a = Math.abs(ns);
+  const d = o.compact ? 1 : 0;
   if (a < 1e3) return `${Math.round(ns)} ns`;
-  if (a < 1e6) return `${(ns / 1e3).toFixed(a < 1e4 ? 2 : 1)} µs`;
-  if (a < 1e9) return `${(ns / 1e6).toFixed(a < 1e7 ? 2 : 1)} ms`;
-  return `${(ns / 1e9).toFixed(2)} s`;
+  if (a < 1e6) return `${(ns / 1e3).toFixed((a < 1e4 ? 2 : 1) - d)} µs`;
+  if (a < 1e9) return `${(ns / 1e6).toFixed((a < 1e7 ? 2 : 1) - d)} ms`;
+  return `${(ns / 1e9).toFixed(2 - d)} s`;
 }
 
 export function formatCount(n: number): string {

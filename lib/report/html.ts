@@ -4,6 +4,7 @@
 import type { Comparison, Row } from '../compare/compare';
 import { bucketHigh, bucketLow } from '../stats/histogram';
 import type { HistogramJson } from '../probe/types';
+import { formatNs } from '../units';
 
 /** A target keeps one colour in every chart of a workload: its place among all the rows, failed ones included. */
 const colour = (rows: Row[], r: Row) => COLORS[rows.indexOf(r) % COLORS.length]!;
@@ -13,12 +14,7 @@ function esc(s: unknown): string {
   return String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 }
 
-function fmtNs(ns: number): string {
-  if (ns < 1e3) return `${Math.round(ns)} ns`;
-  if (ns < 1e6) return `${(ns / 1e3).toFixed(ns < 1e4 ? 1 : 0)} µs`;
-  if (ns < 1e9) return `${(ns / 1e6).toFixed(ns < 1e7 ? 1 : 0)} ms`;
-  return `${(ns / 1e9).toFixed(1)} s`;
-}
+const fmtNs = (ns: number) => formatNs(ns, { compact: true });
 
 /** CDF points (value, cumulative fraction) from a sparse histogram, one per bucket. */
 export function cdfPoints(h: HistogramJson): [number, number][] {

@@ -8,7 +8,7 @@ import { normalizeBlockOptions } from '../../lib/probe/options';
 import { normalizeNetOptions } from '../../lib/probe/net-options';
 import { decodeHistogram, histogramOf, mergeHistograms, percentile } from '../../lib/stats/histogram';
 import { frame, FrameReader } from '../../lib/targets/frames';
-import { parseDuration, parseSize } from '../../lib/units';
+import { formatNs, parseDuration, parseSize } from '../../lib/units';
 
 test('sizes and durations: any string either parses to a safe whole number or is refused', (t) => {
   t.notThrows(() => fc.assert(fc.property(fc.string({ maxLength: 24 }), (s) => {
@@ -80,4 +80,13 @@ test('merge is commutative and associative, and percentiles of the merge equal t
     if (JSON.stringify(m1.buckets) !== JSON.stringify(u.buckets) || JSON.stringify(m2.buckets) !== JSON.stringify(u.buckets)) return false;
     return [1, 50, 99, 99.9, 100].every((p) => percentile(m1, p) === percentile(u, p));
   }), { numRuns: 300 }));
+});
+
+test('nanosecond formatting: one formatter, the compact form (chart labels) one digit shorter, the value read back within its rounding', (t) => {
+  t.deepEqual([812, 37_412, 1_384_000, 2_000_000_000].map((v) => formatNs(v)), ['812 ns', '37.4 µs', '1.38 ms', '2.00 s']);
+  t.deepEqual([812, 37_412, 1_384_000, 2_000_000_000].map((v) => formatNs(v, { compact: true })), ['812 ns', '37 µs', '1.4 ms', '2.0 s']);
+  fc.assert(fc.property(fc.double({ min: 1, max: 1e11, noNaN: true }), fc.boolean(), (ns, compact) => {
+    const back = parseDuration(formatNs(ns, { compact }).replace(' ', '').replace('µs', 'us'));
+    return back !== undefined && Math.abs(back - ns) <= ns * (compact ? 0.05 : 0.005) + 0.5;
+  }));
 });
