@@ -20,7 +20,8 @@ export { findLeftovers, type Leftovers } from './targets/leftovers';
 // Comparisons, suites, the A/B gate, the results store and the reports.
 export { compare, checkSameProbe, summarize as summarizeComparison, type CompareOptions, type Comparison, type Cell, type Row, type WorkloadSummary } from './compare/compare';
 export { QUICK, PAPER, loadSuite, parseSuite, type Suite, type SuiteWorkload } from './compare/suites';
-export { abCompare, loadSide, METRICS, type AbOutcome, type Metric, type Side } from './compare/ab';
+export { loadSide, METRICS, type Metric, type Side } from './compare/ab';
+export { abCompare, suiteGate, gateExitCode, type AbOutcome, type GateOutcome, type GateCell, type GateOptions } from './compare/gate';
 export { Store, defaultDbPath, type RunRow, type ResultRow } from './store/db';
 export { renderHtml } from './report/html';
 export { formatComparison } from './report/compare-text';

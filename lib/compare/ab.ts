@@ -6,7 +6,6 @@ import { readFileSync } from 'node:fs';
 import { IsoprobeError } from '../errors';
 import type { Store } from '../store/db';
 import type { TargetResult } from '../targets/types';
-import { bootstrapRatio, type Interval, median, permutationTest } from '../stats/resample';
 
 export const METRICS = ['p50', 'p90', 'p99', 'p99.9', 'mean', 'iops', 'tps', 'gbps'] as const;
 export type Metric = (typeof METRICS)[number];
@@ -67,7 +66,7 @@ export function loadSide(spec: string, store: () => Store, option: string): Side
   return side;
 }
 
-function pick(side: Side, workload: string | undefined, target: string | undefined, option: string): { workload: string; target: string; results: TargetResult[] } {
+export function pick(side: Side, workload: string | undefined, target: string | undefined, option: string): { workload: string; target: string; results: TargetResult[] } {
   const ws = [...side.results.keys()];
   const w = workload ?? (ws.length === 1 ? ws[0] : undefined);
   if (!w || !side.results.has(w)) throw new IsoprobeError('EINVALOPT', `--workload${workload ? ` "${workload}"` : ''}: ${option} ${side.label} has workloads ${ws.join(', ')}; name one`, { option: 'workload' });
@@ -84,41 +83,4 @@ export function workloadDifferences(b: TargetResult, c: TargetResult): string[] 
   const bo: Record<string, unknown> = { kind: b.kind, ...(b.options as Record<string, unknown>) };
   const co: Record<string, unknown> = { kind: c.kind, ...(c.options as Record<string, unknown>) };
   return SAME_WORKLOAD.filter((k) => JSON.stringify(bo[k]) !== JSON.stringify(co[k])).map((k) => `${k} ${JSON.stringify(bo[k])} vs ${JSON.stringify(co[k])}`);
-}
-
-export interface AbOutcome {
-  metric: Metric;
-  workload: string;
-  baseline: { label: string; target: string; values: number[] };
-  candidate: { label: string; target: string; values: number[] };
-  p: number;
-  ratio: Interval;
-  threshold: number;
-  alpha: number;
-  verdict: 'regression' | 'improvement' | 'no significant change';
-  why: string;
-}
-
-export function abCompare(b: Side, c: Side, o: { metric: Metric; threshold: number; alpha?: number; workload?: string; baselineTarget?: string; candidateTarget?: string; seed?: number }): AbOutcome {
-  const alpha = o.alpha ?? 0.01;
-  const bs = pick(b, o.workload, o.baselineTarget, 'baseline');
-  const cs = pick(c, o.workload ?? bs.workload, o.candidateTarget ?? (o.baselineTarget ?? undefined), 'candidate');
-  const differ = workloadDifferences(bs.results[0]!, cs.results[0]!);
-  if (differ.length) throw new IsoprobeError('EINVALOPT', `baseline and candidate ran different workloads: ${differ.join(', ')}`, { option: 'candidate' });
-  const bv = bs.results.map((r) => metricValue(r, o.metric));
-  const cv = cs.results.map((r) => metricValue(r, o.metric));
-  if (bv.length < 3 || cv.length < 3) throw new IsoprobeError('EINVALOPT', `--metric ${o.metric}: need at least 3 repetitions on each side (have ${bv.length} and ${cv.length}); use --reps 5 or more`, { option: 'reps' });
-  const p = permutationTest(bv, cv, median, { seed: o.seed ?? 1 });
-  const ratio = bootstrapRatio(cv, bv, median, { seed: o.seed ?? 1 });
-  const worse = higherIsWorse(o.metric);
-  const change = (ratio.estimate - 1) * 100;
-  const th = o.threshold;
-  const clearsWorse = worse ? ratio.low > 1 + th : ratio.high < 1 - th;
-  const clearsBetter = worse ? ratio.high < 1 - th : ratio.low > 1 + th;
-  let verdict: AbOutcome['verdict'] = 'no significant change';
-  let why = `${o.metric} changed by ${change >= 0 ? '+' : ''}${change.toFixed(1)} % (95 % interval of candidate/baseline ${ratio.low.toFixed(3)}..${ratio.high.toFixed(3)}), permutation p = ${p.toPrecision(3)}`;
-  if (p < alpha && clearsWorse) verdict = 'regression';
-  else if (p < alpha && clearsBetter) verdict = 'improvement';
-  else why += p >= alpha ? `; p is not below ${alpha}` : `; the interval does not clear the ${(th * 100).toFixed(1)} % noise threshold`;
-  return { metric: o.metric, workload: bs.workload, baseline: { label: b.label, target: bs.target, values: bv }, candidate: { label: c.label, target: cs.target, values: cv }, p, ratio, threshold: th, alpha, verdict, why };
 }

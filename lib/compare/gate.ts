@@ -7,7 +7,7 @@ import { IsoprobeError } from '../errors';
 import { maxT } from '../stats/maxt';
 import { bootstrapRatio, type Interval, median } from '../stats/resample';
 import type { TargetResult } from '../targets/types';
-import { higherIsWorse, type Metric, metricValue, type Side, workloadDifferences } from './ab';
+import { higherIsWorse, type Metric, metricValue, pick, type Side, workloadDifferences } from './ab';
 
 /** The metrics that matter for each kind of workload. */
 export const GATE_METRICS: Record<string, Metric[]> = {
@@ -147,4 +147,44 @@ export function gateExitCode(g: GateOutcome): 0 | 1 | 125 {
 export function requireComparable(g: GateOutcome): void {
   if (!g.cells.length)
     throw new IsoprobeError('ENOCELLS', `nothing to compare: no workload and target is on both sides with 3 or more repetitions${g.onlyBaseline.length ? `; only in the baseline: ${g.onlyBaseline.join(', ')}` : ''}${g.onlyCandidate.length ? `; only in the candidate: ${g.onlyCandidate.join(', ')}` : ''}${g.notComparable.length ? `; not comparable: ${g.notComparable.join('; ')}` : ''}`);
+}
+
+export interface AbOutcome {
+  metric: Metric;
+  workload: string;
+  baseline: { label: string; target: string; values: number[] };
+  candidate: { label: string; target: string; values: number[] };
+  /** The permutation p-value in the direction the median moved. */
+  p: number;
+  /** candidate / baseline median, with its bootstrap 95 % interval. */
+  ratio: Interval;
+  threshold: number;
+  alpha: number;
+  verdict: 'regression' | 'improvement' | 'no significant change';
+  why: string;
+}
+
+/**
+ * One workload on one target, one metric: the gate's own rule on a single cell (so a library
+ * caller and `isoprobe ab` give the same verdict for the same numbers).
+ */
+export function abCompare(b: Side, c: Side, o: { metric: Metric; threshold: number; alpha?: number; workload?: string; baselineTarget?: string; candidateTarget?: string; seed?: number }): AbOutcome {
+  const alpha = o.alpha ?? 0.01;
+  const bs = pick(b, o.workload, o.baselineTarget, 'baseline');
+  const cs = pick(c, o.workload ?? bs.workload, o.candidateTarget ?? (o.baselineTarget ?? undefined), 'candidate');
+  const differ = workloadDifferences(bs.results[0]!, cs.results[0]!);
+  if (differ.length) throw new IsoprobeError('EINVALOPT', `baseline and candidate ran different workloads: ${differ.join(', ')}`, { option: 'candidate' });
+  const bv = bs.results.map((r) => metricValue(r, o.metric));
+  const cv = cs.results.map((r) => metricValue(r, o.metric));
+  if (bv.length < 3 || cv.length < 3) throw new IsoprobeError('EINVALOPT', `--metric ${o.metric}: need at least 3 repetitions on each side (have ${bv.length} and ${cv.length}); use --reps 5 or more`, { option: 'reps' });
+  const one = (side: Side, target: string, rs: TargetResult[]): Side => ({ label: side.label, results: new Map([[bs.workload, new Map([[target, rs]])]]), reps: side.reps });
+  const g = suiteGate(one(b, bs.target, bs.results), one(c, cs.target, cs.results), { alpha, threshold: o.threshold, metrics: [o.metric], pair: [bs.target, cs.target], seed: o.seed });
+  const cell = g.cells[0]!;
+  const worse = higherIsWorse(o.metric) === median(cv) >= median(bv);
+  const p = worse ? cell.pWorse : cell.pBetter;
+  const change = (cell.change.estimate - 1) * 100;
+  let why = `${o.metric} changed by ${change >= 0 ? '+' : ''}${change.toFixed(1)} % (95 % interval of candidate/baseline ${cell.change.low.toFixed(3)}..${cell.change.high.toFixed(3)}), permutation p = ${p.toPrecision(3)}`;
+  if (cell.verdict === 'no significant change')
+    why += p > alpha ? `; p is not below ${alpha}` : `; the change does not clear the ${(o.threshold * 100).toFixed(1)} % noise threshold`;
+  return { metric: o.metric, workload: bs.workload, baseline: { label: b.label, target: bs.target, values: bv }, candidate: { label: c.label, target: cs.target, values: cv }, p, ratio: cell.change, threshold: o.threshold, alpha, verdict: cell.verdict, why };
 }

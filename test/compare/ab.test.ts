@@ -1,7 +1,8 @@
-// The A/B gate on synthetic samples: a known shift is found, no shift gives few false positives.
+// The A/B rule on one cell (the gate's own) on synthetic samples: a known shift is found, no shift gives few false positives.
 import test from 'ava';
 
-import { abCompare, type Side } from '../../lib/compare/ab';
+import type { Side } from '../../lib/compare/ab';
+import { abCompare, suiteGate } from '../../lib/compare/gate';
 import { rng } from '../../lib/stats/resample';
 import type { TargetResult } from '../../lib/targets/types';
 
@@ -45,7 +46,10 @@ test('false-positive rate with no shift, over many seeds, stays under the alpha'
     const o = abCompare(side('A', sample(r, 100_000, 6)), side('B', sample(r, 100_000, 6)), { metric: 'p99', threshold: 0.0, alpha: 0.01, seed: s });
     if (o.verdict === 'regression') regressions++;
   }
-  t.true(regressions / trials <= 0.01, `${regressions}/${trials}`);
+  // The gate's test is exact here (924 splits): P(p <= 0.01) = 9/924, about 2.9 of 300 trials.
+  // More than 9 happens by chance with probability 0.0008 (binomial); a test whose real rate
+  // were 5 % (15 expected) would exceed 9 in more than 9 of 10 such runs.
+  t.true(regressions <= 9, `${regressions}/${trials}`);
 });
 
 test('baseline and candidate from different workloads are refused', (t) => {
@@ -56,4 +60,20 @@ test('baseline and candidate from different workloads are refused', (t) => {
 test('too few repetitions are refused with what to do', (t) => {
   const e = t.throws(() => abCompare(side('A', [1, 2]), side('B', [1, 2]), { metric: 'p99', threshold: 0.05 }));
   t.regex(e!.message, /need at least 3 repetitions on each side \(have 2 and 2\); use --reps 5 or more/);
+});
+
+test('one rule: the library\'s single-cell A/B and the suite gate give the same verdict for the same numbers', (t) => {
+  let decided = 0;
+  for (const shift of [0, 0.03, 0.05, 0.06, 0.07, 0.1]) {
+    for (let s = 0; s < 8; s++) {
+      const r = rng(900 + s);
+      const a = side('A', sample(r, 100_000, 8));
+      const b = side('B', sample(r, 100_000 * (1 + shift), 8));
+      const one = abCompare(a, b, { metric: 'p99', threshold: 0.05, seed: s });
+      const g = suiteGate(a, b, { alpha: 0.01, threshold: 0.05, metrics: ['p99'], seed: s });
+      t.is(one.verdict, g.cells[0]!.verdict, `shift ${shift}, seed ${s}`);
+      if (one.verdict !== 'no significant change') decided++;
+    }
+  }
+  t.true(decided >= 16, `${decided} of 48 decided`);
 });
