@@ -26,3 +26,6 @@ export { Store, defaultDbPath, type RunRow, type ResultRow } from './store/db';
 export { renderHtml } from './report/html';
 export { formatComparison } from './report/compare-text';
 export { formatTargetResult } from './report/target-text';
+export { formatGate, gateMarkdown, gateJUnit, gateSummaryLine } from './report/gate-text';
+export { trendSeries, renderTrendHtml, type TrendSeries } from './report/trend';
+export { importRuns, readRuns } from './store/import';
