@@ -210,7 +210,8 @@ export class Store {
   /** Adds a run from another machine as it was (machine, times, command); refuses one already here. */
   importRun(r: ImportedRun, source: string): number {
     const id = runIdentity(r.run);
-    const clash = (this.db.prepare('SELECT id, machine, started_at, command FROM runs').all() as RunRow[]).find((x) => runIdentity(x) === id);
+    // The identity is a hash of these three: the same run is the row with all three equal.
+    const clash = this.db.prepare('SELECT id FROM runs WHERE started_at = ? AND command = ? AND machine = ?').get(r.run.started_at, r.run.command, r.run.machine) as { id: number } | undefined;
     if (clash) throw new IsoprobeError('EEXIST', `${source}: run ${id} (${r.run.started_at} on ${String((JSON.parse(r.run.machine) as { hostname?: string }).hostname ?? '?')}) is already in ${this.path} as run ${clash.id}`);
     const tx = this.db.transaction(() => {
       const info = this.db.prepare('INSERT INTO runs (started_at, finished_at, status, suite, reps, targets, machine, command, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
