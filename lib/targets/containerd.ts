@@ -9,7 +9,7 @@ import { seccompFor } from '../image/seccomp';
 import { ensureContainerd } from './daemons';
 import { exec, runtimeTimeoutMs, must, which } from './exec';
 import { CTR_NAMESPACE, ensureCtrImage } from './image-load';
-import { attachLoop, dataParts, execSession, prepareCommon, SERVER_PORT, tempWorkDir } from './session';
+import { attachLoop, dataParts, execSession, linkOf, prepareCommon, SERVER_PORT, tempWorkDir } from './session';
 import type { Availability, Session, SessionSpec, Target } from './types';
 
 export const RUNC_V2 = 'io.containerd.runc.v2';
@@ -125,7 +125,7 @@ export class ContainerdTarget implements Target {
         stack,
         execProbe: (args, timeoutMs, signal, user) => exec([...ctr, 'task', 'exec', '--exec-id', `${id}-${++execN}`, ...(user ? ['--user', user] : []), id, PROBE_IN_IMAGE, ...args], { timeoutMs, signal }),
         ...dataParts(common.dataFile, common.dataName, loop),
-        link: pair ? { targetAddr: pair.addrA, peerNs: pair.b, peerAddr: pair.addrB } : undefined,
+        link: linkOf(pair),
         teardown,
       });
     } catch (e) {

@@ -4,7 +4,7 @@ import { release } from 'node:os';
 
 import { spawnEchoServer } from '../probe/net';
 import { exec } from './exec';
-import { execSession, prepareCommon, SERVER_PORT } from './session';
+import { execSession, linkOf, prepareCommon, SERVER_PORT } from './session';
 import type { Availability, Session, SessionSpec, Target } from './types';
 
 export class HostTarget implements Target {
@@ -44,7 +44,7 @@ export class HostTarget implements Target {
       execProbe: (args, timeoutMs, signal) => exec([...inA, probe, ...args], { timeoutMs, signal }),
       dataPathInside: common.dataFile,
       hostDataFile: common.dataFile,
-      link: pair ? { targetAddr: pair.addrA, peerNs: pair.b, peerAddr: pair.addrB } : undefined,
+      link: linkOf(pair),
       teardown: async () => {
         await server?.stop();
         await common.undo();

@@ -9,7 +9,7 @@ import { uniqueName } from '../net/netns';
 import { PROBE_IN_IMAGE, writeBundle } from '../image/oci';
 import { seccompFor } from '../image/seccomp';
 import { exec, runtimeTimeoutMs, must, versionOf, which } from './exec';
-import { attachLoop, dataParts, execSession, prepareCommon, SERVER_PORT, tempWorkDir, workDirPrefix } from './session';
+import { attachLoop, dataParts, execSession, linkOf, prepareCommon, SERVER_PORT, tempWorkDir, workDirPrefix } from './session';
 import type { Availability, Session, SessionSpec, Target } from './types';
 
 const STATE_ROOT = '/run/isoprobe';
@@ -195,7 +195,7 @@ export class OciRuntimeTarget implements Target {
         },
         execProbe: (args, timeoutMs, signal, user) => exec([...ns, this.name, ...g, 'exec', ...(user ? ['--user', user] : []), id, PROBE_IN_IMAGE, ...args], { timeoutMs, signal }),
         ...dataParts(common.dataFile, common.dataName, loop?.dev),
-        link: pair ? { targetAddr: pair.addrA, peerNs: pair.b, peerAddr: pair.addrB } : undefined,
+        link: linkOf(pair),
         teardown,
       });
     } catch (e) {

@@ -113,6 +113,11 @@ export interface Link {
   peerAddr: string;
 }
 
+/** A namespace pair as a target's link: the target in namespace a, isoprobe's peer in b. */
+export function linkOf(pair: NamespacePair | undefined): Link | undefined {
+  return pair ? { targetAddr: pair.addrA, peerNs: pair.b, peerAddr: pair.addrB } : undefined;
+}
+
 /** Where the probe inside a target finds its data and its network. */
 export interface RunnerPlace {
   /** Path of the data file as the probe inside sees it. */
