@@ -346,10 +346,15 @@ class VmRunner implements ProbeRunner {
     }
   }
 
-  /** The lines /init runs: the network, then per step a gate (block workloads) and the probe's run. */
+  /**
+   * The lines /init runs: the network, then per step a gate (block workloads), the step's deadline
+   * and the probe's run. The deadline ends a hung workload inside the guest (its error, then the
+   * next workload) before the host's own limit, its time plus the boot margin, ends the boot.
+   */
   private plan(steps: PlannedStep[]): BootPlan {
     const lines: string[] = [...(this.spec.planPrefix ?? [])];
     if (this.link) lines.push(`net eth0 ${this.link.targetAddr}/30`);
+    const guestMarginS = Math.max(5, (this.spec.bootTimeoutS ?? 60) - 15);
     let runs = 0;
     const resultOf = steps.map((s, k) => {
       if (!s.args) {
@@ -357,7 +362,7 @@ class VmRunner implements ProbeRunner {
         return undefined;
       }
       if (s.cold) lines.push(`gate ${k}`);
-      lines.push(`run ${s.args.join(' ')}`);
+      lines.push(`deadline ${Math.ceil(s.budgetMs / 1000) + guestMarginS}`, `run ${s.args.join(' ')}`);
       return runs++;
     });
     return { steps, lines, resultOf };

@@ -22,6 +22,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -34,6 +35,7 @@
 #include <thread>
 #include <vector>
 
+#include "../core/block.h"  // error_json
 #include "../core/clock.h"
 #include "../core/json.h"
 #include "../core/net.h"
@@ -63,6 +65,63 @@ void emit(const char* kind, const std::string& payload) {
   // Wait until the UART has sent it all: kernel messages (such as the one power-off prints) go
   // straight to the console and would land inside a frame still draining from the tty buffer.
   tcdrain(1);
+}
+
+/**
+ * One plan "run" step. Under a deadline it runs in a child of PID 1: a workload that hangs is
+ * killed when the deadline passes and reported as that workload's error, and the plan goes on
+ * (a child stuck in the kernel may not die; it is not waited for).
+ */
+std::string run_step(const std::vector<std::string>& args, unsigned deadline_s) {
+  int fds[2];
+  if (!deadline_s || pipe2(fds, O_CLOEXEC) != 0) return run_probe_command(args);
+  const pid_t pid = fork();
+  if (pid < 0) {
+    close(fds[0]);
+    close(fds[1]);
+    return run_probe_command(args);
+  }
+  if (pid == 0) {
+    close(fds[0]);
+    const std::string json = run_probe_command(args);
+    for (size_t off = 0; off < json.size();) {
+      ssize_t n = write(fds[1], json.data() + off, json.size() - off);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;
+      off += size_t(n);
+    }
+    _exit(0);
+  }
+  close(fds[1]);
+  std::string out;
+  bool eof = false;
+  const uint64_t end = mono_ns() + uint64_t(deadline_s) * 1000000000ull;
+  for (uint64_t now = mono_ns(); !eof && now < end; now = mono_ns()) {
+    pollfd p{fds[0], POLLIN, 0};
+    if (poll(&p, 1, int((end - now) / 1000000) + 1) <= 0) continue;
+    char buf[65536];
+    ssize_t n = read(fds[0], buf, sizeof buf);
+    if (n > 0) out.append(buf, size_t(n));
+    else if (n == 0 || errno != EINTR) eof = true;
+  }
+  close(fds[0]);
+  Error e;
+  if (!eof) {
+    kill(pid, SIGKILL);
+    waitpid(pid, nullptr, WNOHANG);
+    e.err = ETIMEDOUT;
+    e.code = "ETIMEDOUT";
+    e.message = "the workload did not finish within its deadline of " + std::to_string(deadline_s) +
+                " s in the guest and was killed; the plan went on with the next workload";
+    return error_json(e, args.empty() ? "plan" : args[0].c_str());
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  if (!out.empty()) return out;
+  e.err = EIO;
+  e.code = "EPROBE";
+  e.message = "the workload's process in the guest ended without a result (wait status " + std::to_string(status) + ")";
+  return error_json(e, args.empty() ? "plan" : args[0].c_str());
 }
 
 std::string stage_json(const char* stage, const std::string& message) {
@@ -218,6 +277,7 @@ int run_as_init(int, char**) {
   std::string line;
   std::vector<std::unique_ptr<EchoServer>> servers;
   int index = 0;
+  unsigned deadline_s = 0;
   while (std::getline(plan, line)) {
     PlanStep step = parse_plan_line(line);
     switch (step.kind) {
@@ -244,6 +304,9 @@ int run_as_init(int, char**) {
       case PlanStep::Hold:
         sleep(step.seconds);
         break;
+      case PlanStep::Deadline:
+        deadline_s = step.seconds;
+        break;
       case PlanStep::Gate:
         if (!gate(step.seconds, 120)) emit("ERROR", stage_json("gate", "no GO " + std::to_string(step.seconds) + " from the host within 120 s"));
         break;
@@ -252,7 +315,7 @@ int run_as_init(int, char**) {
         fflush(stdout);
         _exit(1);
       case PlanStep::Run:
-        emit("RESULT", run_probe_command(step.args));
+        emit("RESULT", run_step(step.args, deadline_s));
         index++;
         break;
       case PlanStep::Invalid:

@@ -50,6 +50,8 @@ PlanStep parse_plan_line(const std::string& line) {
     // The guest stops here until the host answers "GO <n>" on the console (it evicts its page
     // cache of the backing file first, so each block workload of one boot is measured cold).
     p.kind = PlanStep::Gate;
+  } else if (d == "deadline" && w.size() == 2 && seconds_of(w[1], &p.seconds)) {
+    p.kind = PlanStep::Deadline;
   } else if (d == "exit" && w.size() == 1) {
     p.kind = PlanStep::Exit;
   } else if (d == "run" && w.size() > 1 && w.size() <= 128) {

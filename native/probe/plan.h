@@ -7,9 +7,10 @@
 namespace isoprobe {
 
 struct PlanStep {
-  enum Kind { Net, Serve, Run, Hold, Gate, Exit, Skip, Invalid } kind = Invalid;
+  enum Kind { Net, Serve, Run, Hold, Gate, Deadline, Exit, Skip, Invalid } kind = Invalid;
   std::vector<std::string> args;  // Net: iface, cidr; Serve: addr, seconds; Run: probe argv; Hold: seconds
-  unsigned seconds = 0;           // Serve, Hold: seconds; Gate: the gate's number
+  unsigned seconds = 0;           // Serve, Hold: seconds; Gate: the gate's number; Deadline: seconds
+                                  // each following run may take before PID 1 kills it (0: no limit)
   std::string error;              // Invalid: why
 };
 

@@ -6,6 +6,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
+import type { IsoprobeError } from '../../lib/errors';
 import { probeBinaryPath } from '../../lib/paths';
 import type { BlockResult, NetResult } from '../../lib/probe/types';
 import { makeTarget } from '../../lib/targets';
@@ -214,6 +215,38 @@ testIf(qemuSkip, test.serial)('the VMM killed mid-run: a clear error with the se
     await s.stop();
   }
   t.deepEqual((await findLeftovers(process.pid)).net, []);
+  t.is(qemuProcesses(), '');
+});
+
+testIf(qemuSkip, test.serial)('a workload that hangs in the guest is killed at its deadline and fails alone; the next one runs in the same boot' + why(qemuSkip), async (t) => {
+  const dataFile = join(tmp.dir, 'hang.dat');
+  // bootTimeoutS 20: the host ends a boot 20 s past a workload's time, the guest's PID 1 a hung
+  // workload 5 s past it (the budget of an ops-bound run is the default 5 s: deadline 10 s).
+  const s = await makeTarget('qemu-microvm').start({ accel: 'tcg', dataFile, dataSize: 16 << 20, network: false, bootTimeoutS: 20 } as VmSpec);
+  try {
+    const t0 = Date.now();
+    const rs = await s.runSuite([
+      { kind: 'block', options: { direct: true, size: '16M', ...SHORT } },
+      // A billion reads at a few thousand per second under TCG: it would run for days.
+      { kind: 'block', options: { direct: true, size: '16M', ops: 1_000_000_000, warmup: '0s' } },
+      { kind: 'block', options: { direct: true, size: '16M', pattern: 'randread', ...SHORT } },
+    ]);
+    const elapsed = Date.now() - t0;
+    const [a, hung, b] = rs as (TargetResult & BlockResult & { boot: { vmm_start_to_probe_ns: number; position: number } })[];
+    t.true(hung instanceof Error);
+    t.is((hung as unknown as IsoprobeError).code, 'ETIMEDOUT');
+    t.is((hung as unknown as Error).message, 'the workload did not finish within its deadline of 10 s in the guest and was killed; the plan went on with the next workload');
+    for (const r of [a!, b!]) {
+      t.false(r instanceof Error, String(r));
+      t.true(r.ops > 0);
+    }
+    t.is(a!.boot.vmm_start_to_probe_ns, b!.boot.vmm_start_to_probe_ns, 'one boot');
+    t.is(b!.boot.position, 2);
+    // The deadline, not the host's 25 s limit, ended the hung workload.
+    t.true(elapsed >= 10_000 && elapsed < 25_000, `${elapsed} ms`);
+  } finally {
+    await s.stop();
+  }
   t.is(qemuProcesses(), '');
 });
 
