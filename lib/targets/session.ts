@@ -205,8 +205,12 @@ export function checkPlacedProbe<R extends BlockResult | NetResult>(r: R, stack:
 /** Containers and the host: each step is one probe process started with the target's exec. */
 class ExecRunner implements ProbeRunner {
   readonly wholeSuite = false;
+  readonly dataPathInside?: string;
+  readonly hostDataFile?: string;
+  readonly dataIsDevice?: boolean;
+  readonly link?: Link;
   constructor(private readonly p: SessionParts) {
-    Object.assign(this, { dataPathInside: p.dataPathInside, hostDataFile: p.hostDataFile, dataIsDevice: p.dataIsDevice, link: p.link });
+    ({ dataPathInside: this.dataPathInside, hostDataFile: this.hostDataFile, dataIsDevice: this.dataIsDevice, link: this.link } = p);
   }
 
   get stack(): StackInfo {
