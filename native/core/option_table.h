@@ -87,14 +87,17 @@ std::vector<OptionSpec> specs_of(const OptionTable<O>& t) {
   return out;
 }
 
-// Sets one option from its textual form. Only 64-bit fields take values above 2^32.
+// Sets one option from its textual form. Only 64-bit fields take values above 2^32. `t` is the
+// one table of O (a function-local static), so what is derived from it is derived once.
 template <class O>
 int set_option(const OptionTable<O>& t, O* o, const std::string& name, const std::string& value, Error* e) {
-  static thread_local std::vector<OptionSpec> specs;
-  specs = specs_of(t);
-  std::vector<std::string> wide;
-  for (auto& f : t)
-    if (f.u64) wide.push_back(f.spec.name);
+  static const std::vector<OptionSpec> specs = specs_of(t);
+  static const std::vector<std::string> wide = [&t] {
+    std::vector<std::string> w;
+    for (auto& f : t)
+      if (f.u64) w.push_back(f.spec.name);
+    return w;
+  }();
   const OptionSpec* spec;
   OptionValue v;
   int rc = parse_option_value(specs, name, value, wide, &spec, &v, e);
