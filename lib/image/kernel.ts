@@ -2,7 +2,7 @@
 // a kernel the user gives. Also: the virtio modules and their load order, the uncompressed ELF
 // vmlinux Firecracker needs, and the config facts that decide whether a VMM can find its devices.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { basename, join } from 'node:path';
 
@@ -172,7 +172,18 @@ export function userKernel(path: string, modulesDir?: string): GuestKernel {
 }
 
 const ELF_MAGIC = Buffer.from([0x7f, 0x45, 0x4c, 0x46]);
-const isElf = (b: Buffer) => b.subarray(0, 4).equals(ELF_MAGIC);
+const isElf = (b: Buffer | undefined): b is Buffer => !!b && b.subarray(0, 4).equals(ELF_MAGIC);
+
+/** The first bytes of a file (its magic), without reading the rest. */
+function head(path: string, n: number): Buffer {
+  const fd = openSync(path, 'r');
+  try {
+    const b = Buffer.alloc(n);
+    return b.subarray(0, readSync(fd, b, 0, n, 0));
+  } finally {
+    closeSync(fd);
+  }
+}
 
 const MAGICS: { name: string; magic: Buffer; cmd: string[] }[] = [
   { name: 'lz4', magic: Buffer.from([0x02, 0x21, 0x4c, 0x18]), cmd: ['lz4', '-dc'] },
@@ -187,24 +198,24 @@ const MAGICS: { name: string; magic: Buffer; cmd: string[] }[] = [
  * is an ELF file. Cached beside the bzImage.
  */
 export function extractVmlinux(bzImage: string): string {
-  const img = readFileSync(bzImage);
   // Already an uncompressed ELF kernel (a vmlinux the user gave, or one built from source).
-  if (isElf(img)) return bzImage;
+  if (isElf(head(bzImage, ELF_MAGIC.length))) return bzImage;
   const out = `${bzImage}.vmlinux`;
   if (existsSync(out)) return out;
+  const img = readFileSync(bzImage);
   for (const m of MAGICS) {
     let at = img.indexOf(m.magic);
     while (at >= 0) {
       try {
         const elf = execFileSync(m.cmd[0]!, m.cmd.slice(1), { input: img.subarray(at), maxBuffer: 512 << 20, stdio: ['pipe', 'pipe', 'ignore'] });
-        if (elf.subarray(0, 4).equals(Buffer.from([0x7f, 0x45, 0x4c, 0x46]))) {
+        if (isElf(elf)) {
           writeFileSync(out, elf, { mode: 0o600 });
           return out;
         }
       } catch (e) {
         // A compressor that stops with trailing garbage still printed the kernel; keep it then.
         const stdout = (e as { stdout?: Buffer }).stdout;
-        if (stdout && stdout.subarray(0, 4).equals(Buffer.from([0x7f, 0x45, 0x4c, 0x46]))) {
+        if (isElf(stdout)) {
           writeFileSync(out, stdout, { mode: 0o600 });
           return out;
         }
