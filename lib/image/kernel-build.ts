@@ -40,9 +40,13 @@ export interface BuildKey {
   arch: string;
 }
 
-export function buildKey(source: KernelSource): BuildKey {
+function readFragment(): string {
+  return readFileSync(join(packageRoot(), FRAGMENT), 'utf8');
+}
+
+/** The key of a build; `fragment` is the text the build merges (read once, so the key is of what is built). */
+export function buildKey(source: KernelSource, fragment = readFragment()): BuildKey {
   const pkg = `linux-source-${source}`;
-  const fragment = readFileSync(join(packageRoot(), FRAGMENT));
   return {
     source,
     package: pkg,
@@ -66,13 +70,6 @@ function kernelOf(dir: string, key: BuildKey): GuestKernel {
     config: join(dir, 'config'),
     source: `built from Debian ${key.package} ${key.package_version} with ${FRAGMENT} (tinyconfig, no modules)`,
   };
-}
-
-/** The built kernel for a source, when the cache holds it for today's source, fragment and compiler. */
-export function cachedBuiltKernel(source: KernelSource): GuestKernel | undefined {
-  const key = buildKey(source);
-  const dir = entryDir(key);
-  return existsSync(join(dir, '.complete')) ? kernelOf(dir, key) : undefined;
 }
 
 export interface BuildControl {
@@ -143,10 +140,14 @@ export function optionsNotTaken(fragment: string, config: string): string[] {
  */
 export async function buildGuestKernel(source: KernelSource, ctl: BuildControl = {}): Promise<GuestKernel & { cached: boolean; key: BuildKey }> {
   const say = ctl.onProgress ?? (() => undefined);
-  ensurePackages(source, say);
-  const key = buildKey(source);
-  const dir = entryDir(key);
+  const fragment = readFragment();
+  let key = buildKey(source, fragment);
+  let dir = entryDir(key);
   if (existsSync(join(dir, '.complete'))) return { ...kernelOf(dir, key), cached: true, key };
+  // The packages matter only to a build (a cache hit needs none); installing the source may change its key.
+  ensurePackages(source, say);
+  key = buildKey(source, fragment);
+  dir = entryDir(key);
   return withLock(`cache:${dir}`, { what: `the guest kernel build ${dir}`, signal: ctl.signal }, async () => {
     if (existsSync(join(dir, '.complete'))) return { ...kernelOf(dir, key), cached: true, key };
     const work = `${dir}.build-${process.pid}`;
@@ -159,7 +160,6 @@ export async function buildGuestKernel(source: KernelSource, ctl: BuildControl =
       await step(['tar', '-xf', tarball, '-C', work, '--strip-components=1'], work, 'unpacking the kernel source', ctl);
       say('tinyconfig + ' + FRAGMENT);
       await step(['make', 'tinyconfig'], work, 'make tinyconfig', ctl);
-      const fragment = readFileSync(join(packageRoot(), FRAGMENT), 'utf8');
       writeFileSync(join(work, 'isoprobe.config'), fragment);
       await step(['scripts/kconfig/merge_config.sh', '-m', '.config', 'isoprobe.config'], work, 'merging the fragment', ctl);
       await step(['make', 'olddefconfig'], work, 'make olddefconfig', ctl);
