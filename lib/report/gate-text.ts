@@ -2,6 +2,7 @@
 // (one testcase per cell; a regression is a failure carrying its numbers).
 import { higherIsWorse, type Metric } from '../compare/ab';
 import type { GateCell, GateOutcome } from '../compare/gate';
+import { median } from '../stats/resample';
 import { formatNs } from '../units';
 
 /** A metric's value in its unit: latencies as durations, rates as IOPS, tx/s or Gbit/s. */
@@ -11,10 +12,8 @@ export function formatMetric(metric: Metric, v: number): string {
   return `${Math.round(v).toLocaleString('en-US')} ${metric === 'iops' ? 'IOPS' : 'tx/s'}`;
 }
 
-const med = (xs: number[]) => {
-  const s = xs.filter(Number.isFinite).sort((a, b) => a - b);
-  return s.length % 2 ? s[s.length >> 1]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
+/** The median over the repetitions that have a value (a failed one leaves NaN in its slot). */
+const med = (xs: number[]) => median(xs.filter(Number.isFinite));
 
 function change(c: GateCell): string {
   const pct = (x: number) => `${x >= 1 ? '+' : ''}${((x - 1) * 100).toFixed(1)} %`;
