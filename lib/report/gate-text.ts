@@ -4,6 +4,7 @@ import { higherIsWorse, type Metric } from '../compare/ab';
 import type { GateCell, GateOutcome } from '../compare/gate';
 import { median } from '../stats/resample';
 import { formatNs } from '../units';
+import { escapeXml } from './escape';
 
 /** A metric's value in its unit: latencies as durations, rates as IOPS, tx/s or Gbit/s. */
 export function formatMetric(metric: Metric, v: number): string {
@@ -65,24 +66,21 @@ export function gateMarkdown(g: GateOutcome): string {
   return out.join('\n') + '\n';
 }
 
-function xml(s: string): string {
-  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
-}
 
 export function gateJUnit(g: GateOutcome): string {
   const cases = g.cells.map((c) => {
     const name = `${target(c)} ${c.metric}`;
     const msg = `${c.metric} ${formatMetric(c.metric, med(c.baseline))} -> ${formatMetric(c.metric, med(c.candidate))} (${change(c)}), adjusted p ${p(c).toPrecision(2)}`;
-    const body = c.verdict === 'regression' ? `<failure type="regression" message="${xml(msg)}">${xml(`baseline ${c.baseline.join(' ')}\ncandidate ${c.candidate.join(' ')}`)}</failure>` : `<system-out>${xml(`${c.verdict}: ${msg}`)}</system-out>`;
-    return `    <testcase classname="${xml(c.workload)}" name="${xml(name)}">${body}</testcase>`;
+    const body = c.verdict === 'regression' ? `<failure type="regression" message="${escapeXml(msg)}">${escapeXml(`baseline ${c.baseline.join(' ')}\ncandidate ${c.candidate.join(' ')}`)}</failure>` : `<system-out>${escapeXml(`${c.verdict}: ${msg}`)}</system-out>`;
+    return `    <testcase classname="${escapeXml(c.workload)}" name="${escapeXml(name)}">${body}</testcase>`;
   });
   for (const k of [...g.onlyBaseline.map((x) => `only in the baseline: ${x}`), ...g.onlyCandidate.map((x) => `only in the candidate: ${x}`), ...g.notComparable.map((x) => `not comparable: ${x}`)])
-    cases.push(`    <testcase classname="isoprobe" name="${xml(k)}"><skipped message="${xml(k)}"/></testcase>`);
+    cases.push(`    <testcase classname="isoprobe" name="${escapeXml(k)}"><skipped message="${escapeXml(k)}"/></testcase>`);
   const skipped = g.onlyBaseline.length + g.onlyCandidate.length + g.notComparable.length;
   return [
     '<?xml version="1.0" encoding="UTF-8"?>',
     `<testsuites name="isoprobe ab" tests="${cases.length}" failures="${g.regressions}">`,
-    `  <testsuite name="${xml(`${g.baseline} vs ${g.candidate}`)}" tests="${cases.length}" failures="${g.regressions}" errors="0" skipped="${skipped}">`,
+    `  <testsuite name="${escapeXml(`${g.baseline} vs ${g.candidate}`)}" tests="${cases.length}" failures="${g.regressions}" errors="0" skipped="${skipped}">`,
     ...cases,
     '  </testsuite>',
     '</testsuites>',

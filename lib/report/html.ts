@@ -5,14 +5,12 @@ import type { Comparison, Row } from '../compare/compare';
 import { bucketHigh, bucketLow } from '../stats/histogram';
 import type { HistogramJson } from '../probe/types';
 import { formatNs } from '../units';
+import { escapeXml } from './escape';
 
 /** A target keeps one colour in every chart of a workload: its place among all the rows, failed ones included. */
 const colour = (rows: Row[], r: Row) => COLORS[rows.indexOf(r) % COLORS.length]!;
 const COLORS = ['#1b6ac9', '#d9480f', '#2b8a3e', '#862e9c', '#e67700', '#0b7285', '#c92a2a', '#5c940d', '#495057', '#a61e4d', '#364fc7'];
 
-function esc(s: unknown): string {
-  return String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
-}
 
 const fmtNs = (ns: number) => formatNs(ns, { compact: true });
 
@@ -41,9 +39,9 @@ function cdfSvg(rows: Row[]): string {
   for (const f of [0, 0.5, 0.9, 1]) ticks.push(`<line x1="${L}" y1="${y(f)}" x2="${W - R}" y2="${y(f)}" class="grid"/><text x="${L - 6}" y="${y(f) + 4}" text-anchor="end">${f}</text>`);
   const lines = series.map((r) => {
     const pts = cdfPoints(r.histogram!).map(([v, f]) => `${x(v).toFixed(1)},${y(f).toFixed(1)}`).join(' ');
-    return `<polyline class="cdf" points="${pts}" fill="none" stroke="${colour(rows, r)}" stroke-width="2"><title>${esc(r.target)}</title></polyline>`;
+    return `<polyline class="cdf" points="${pts}" fill="none" stroke="${colour(rows, r)}" stroke-width="2"><title>${escapeXml(r.target)}</title></polyline>`;
   });
-  const legend = series.map((r) => `<span class="key"><i style="background:${colour(rows, r)}"></i>${esc(r.target)}${r.emulated ? ' (emulated)' : ''}</span>`).join(' ');
+  const legend = series.map((r) => `<span class="key"><i style="background:${colour(rows, r)}"></i>${escapeXml(r.target)}${r.emulated ? ' (emulated)' : ''}</span>`).join(' ');
   return `<figure><svg class="chart cdf-chart" viewBox="0 0 ${W} ${H}" role="img" aria-label="latency CDF">${ticks.join('')}${lines.join('')}<text x="${(W + L) / 2}" y="${H - 6}" text-anchor="middle">latency (log scale), all repetitions</text></svg><figcaption>${legend}</figcaption></figure>`;
 }
 
@@ -62,7 +60,7 @@ function histogramSvg(r: Row, color: string): string {
   const W = 300, H = 120, max = Math.max(...counts);
   const bw = W / bins;
   const bars = counts.map((c, i) => `<rect class="bar" x="${(i * bw).toFixed(1)}" y="${(H - 20 - (c / max) * (H - 30)).toFixed(1)}" width="${(bw - 1).toFixed(1)}" height="${((c / max) * (H - 30)).toFixed(1)}" fill="${color}"/>`);
-  return `<figure class="small"><svg class="chart hist-chart" viewBox="0 0 ${W} ${H}">${bars.join('')}<text x="0" y="${H - 4}">${fmtNs(lo)}</text><text x="${W}" y="${H - 4}" text-anchor="end">${fmtNs(hi)}</text></svg><figcaption>${esc(r.target)}: ${h.count.toLocaleString('en-US')} operations</figcaption></figure>`;
+  return `<figure class="small"><svg class="chart hist-chart" viewBox="0 0 ${W} ${H}">${bars.join('')}<text x="0" y="${H - 4}">${fmtNs(lo)}</text><text x="${W}" y="${H - 4}" text-anchor="end">${fmtNs(hi)}</text></svg><figcaption>${escapeXml(r.target)}: ${h.count.toLocaleString('en-US')} operations</figcaption></figure>`;
 }
 
 function barsSvg(rows: Row[]): string {
@@ -77,7 +75,7 @@ function barsSvg(rows: Row[]): string {
     const c = colour(rows, r);
     const whisker = Number.isFinite(r.rateCi.low) ? `<line class="ci" x1="${x(r.rateCi.low)}" y1="${yy + 10}" x2="${x(r.rateCi.high)}" y2="${yy + 10}" stroke="#000"/><line x1="${x(r.rateCi.low)}" y1="${yy + 4}" x2="${x(r.rateCi.low)}" y2="${yy + 16}" stroke="#000"/><line x1="${x(r.rateCi.high)}" y1="${yy + 4}" x2="${x(r.rateCi.high)}" y2="${yy + 16}" stroke="#000"/>` : '';
     const label = r.rateUnit === 'Gbit/s' ? `${r.rateCi.estimate.toFixed(2)} ${r.rateUnit}` : `${Math.round(r.rateCi.estimate).toLocaleString('en-US')} ${r.rateUnit}`;
-    return `<text x="${L - 8}" y="${yy + 14}" text-anchor="end">${esc(r.target)}${r.emulated ? ' *' : ''}</text><rect class="bar" x="${L}" y="${yy + 2}" width="${(x(r.rateCi.estimate) - L).toFixed(1)}" height="16" fill="${c}"/>${whisker}<text x="${W - R + 6}" y="${yy + 14}">${label}</text>`;
+    return `<text x="${L - 8}" y="${yy + 14}" text-anchor="end">${escapeXml(r.target)}${r.emulated ? ' *' : ''}</text><rect class="bar" x="${L}" y="${yy + 2}" width="${(x(r.rateCi.estimate) - L).toFixed(1)}" height="16" fill="${c}"/>${whisker}<text x="${W - R + 6}" y="${yy + 14}">${label}</text>`;
   });
   return `<figure><svg class="chart bar-chart" viewBox="0 0 ${W} ${H}">${items.join('')}</svg><figcaption>median over repetitions, whiskers: bootstrap 95 % interval${ok.some((r) => r.emulated) ? '; * emulated (TCG)' : ''}</figcaption></figure>`;
 }
@@ -85,17 +83,17 @@ function barsSvg(rows: Row[]): string {
 export function renderHtml(c: Comparison, env: Record<string, unknown>, title = 'isoprobe report'): string {
   const sections = c.summaries.map((s) => {
     const table = s.rows.map((r) => !r.rate.length
-      ? `<tr class="failed"><td>${esc(r.target)}${r.emulated ? ' <b class="emu">EMULATED</b>' : ''}</td><td colspan="6">failed: ${esc(r.error ?? 'no results')}</td></tr>`
-      : `<tr><td>${esc(r.target)}${r.emulated ? ' <b class="emu">EMULATED</b>' : ''}</td><td>${r.p50.length ? fmtNs(r.p50ci.estimate) : '-'}</td><td>${r.p99.length ? fmtNs(r.p99ci.estimate) : '-'}</td><td>${Number.isFinite(r.rateCi.estimate) ? (r.rateUnit === 'Gbit/s' ? r.rateCi.estimate.toFixed(2) : Math.round(r.rateCi.estimate).toLocaleString('en-US')) : '-'} ${r.rateUnit}</td><td>${r.ratio ? `${r.ratio.estimate.toFixed(3)} [${r.ratio.low.toFixed(3)}, ${r.ratio.high.toFixed(3)}]` : r.baseline ? 'baseline' : '-'}</td><td class="cache-${esc(r.hostCache)}">${esc(r.hostCache)}</td><td>${r.error ? esc(r.error) : ''}</td></tr>`).join('');
+      ? `<tr class="failed"><td>${escapeXml(r.target)}${r.emulated ? ' <b class="emu">EMULATED</b>' : ''}</td><td colspan="6">failed: ${escapeXml(r.error ?? 'no results')}</td></tr>`
+      : `<tr><td>${escapeXml(r.target)}${r.emulated ? ' <b class="emu">EMULATED</b>' : ''}</td><td>${r.p50.length ? fmtNs(r.p50ci.estimate) : '-'}</td><td>${r.p99.length ? fmtNs(r.p99ci.estimate) : '-'}</td><td>${Number.isFinite(r.rateCi.estimate) ? (r.rateUnit === 'Gbit/s' ? r.rateCi.estimate.toFixed(2) : Math.round(r.rateCi.estimate).toLocaleString('en-US')) : '-'} ${r.rateUnit}</td><td>${r.ratio ? `${r.ratio.estimate.toFixed(3)} [${r.ratio.low.toFixed(3)}, ${r.ratio.high.toFixed(3)}]` : r.baseline ? 'baseline' : '-'}</td><td class="cache-${escapeXml(r.hostCache)}">${escapeXml(r.hostCache)}</td><td>${r.error ? escapeXml(r.error) : ''}</td></tr>`).join('');
     const hist = s.rows.map((r) => histogramSvg(r, colour(s.rows, r))).join('');
-    return `<section><h2>${esc(s.workload)} <small>${esc(s.kind)}</small></h2>
-<table><tr><th>target</th><th>p50</th><th>p99</th><th>${esc(s.metric)}</th><th>ratio [95 % CI]</th><th>host page cache</th><th></th></tr>${table}</table>
+    return `<section><h2>${escapeXml(s.workload)} <small>${escapeXml(s.kind)}</small></h2>
+<table><tr><th>target</th><th>p50</th><th>p99</th><th>${escapeXml(s.metric)}</th><th>ratio [95 % CI]</th><th>host page cache</th><th></th></tr>${table}</table>
 ${barsSvg(s.rows)}${cdfSvg(s.rows)}<div class="hists">${hist}</div></section>`;
   });
-  const stacks = Object.entries(c.stacks).map(([t, st]) => `<h3>${esc(t)}</h3><pre>${esc(JSON.stringify(st, null, 2))}</pre>`).join('');
+  const stacks = Object.entries(c.stacks).map(([t, st]) => `<h3>${escapeXml(t)}</h3><pre>${escapeXml(JSON.stringify(st, null, 2))}</pre>`).join('');
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-<title>${esc(title)}</title>
+<title>${escapeXml(title)}</title>
 <style>
 body{font:14px/1.45 system-ui,sans-serif;margin:2em auto;max-width:980px;color:#212529;padding:0 1em}
 h1{font-size:1.6em}h2{margin-top:2em;border-bottom:1px solid #dee2e6}h2 small{color:#868e96;font-weight:normal}
@@ -105,12 +103,12 @@ figure{margin:1em 0}figcaption{color:#495057;font-size:12px}.key i{display:inlin
 .hists{display:flex;flex-wrap:wrap;gap:8px}.small{width:300px}.emu{color:#c92a2a}.cache-used{color:#c92a2a;font-weight:bold}
 pre{background:#f8f9fa;padding:.7em;overflow:auto;font-size:12px}.warn{background:#fff3bf;padding:.5em 1em}
 </style></head><body>
-<h1>${esc(title)}</h1>
-<p>Suite <b>${esc(c.suite)}</b>, ${c.reps} repetitions per target and workload, interleaved in shuffled order; targets ${esc(c.targets.join(', '))}${c.runId ? `; run ${c.runId}` : ''}. Latency is per operation (block) or the full round trip (network); medians over repetitions with bootstrap 95 % intervals.</p>
-${c.warnings.length ? `<div class="warn">${c.warnings.map((w) => `<p>${esc(w)}</p>`).join('')}</div>` : ''}
+<h1>${escapeXml(title)}</h1>
+<p>Suite <b>${escapeXml(c.suite)}</b>, ${c.reps} repetitions per target and workload, interleaved in shuffled order; targets ${escapeXml(c.targets.join(', '))}${c.runId ? `; run ${c.runId}` : ''}. Latency is per operation (block) or the full round trip (network); medians over repetitions with bootstrap 95 % intervals.</p>
+${c.warnings.length ? `<div class="warn">${c.warnings.map((w) => `<p>${escapeXml(w)}</p>`).join('')}</div>` : ''}
 ${sections.join('\n')}
 <section><h2>Stacks</h2>${stacks}</section>
-<section><h2>Environment</h2><pre>${esc(JSON.stringify(env, null, 2))}</pre></section>
+<section><h2>Environment</h2><pre>${escapeXml(JSON.stringify(env, null, 2))}</pre></section>
 </body></html>
 `;
 }

@@ -7,6 +7,7 @@ import { maxT } from '../stats/maxt';
 import { bootstrap, type Interval, median } from '../stats/resample';
 import type { Store } from '../store/db';
 import type { StackInfo, TargetResult } from '../targets/types';
+import { escapeXml } from './escape';
 import { formatMetric } from './gate-text';
 
 export interface TrendPoint {
@@ -84,9 +85,6 @@ export function trendSeries(store: Store, o: { targets?: string[]; workloads?: s
   return [...series.values()];
 }
 
-function esc(s: string): string {
-  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
-}
 
 function chart(s: TrendSeries): string {
   const W = 900;
@@ -111,27 +109,27 @@ function chart(s: TrendSeries): string {
     const at = x(i) - (x(i) - (i ? x(i - 1) : x(i))) / 2;
     const right = at < (W + L) / 2;
     const stack = p.changed.length
-      ? `<line class="stack-change" x1="${at}" y1="${T}" x2="${at}" y2="${H - B}"/>${p.changed.map((c, k) => `<text class="stack-label" x="${right ? at + 4 : at - 4}" y="${T + 12 + 13 * k}" text-anchor="${right ? 'start' : 'end'}">${esc(c)}</text>`).join('')}`
+      ? `<line class="stack-change" x1="${at}" y1="${T}" x2="${at}" y2="${H - B}"/>${p.changed.map((c, k) => `<text class="stack-label" x="${right ? at + 4 : at - 4}" y="${T + 12 + 13 * k}" text-anchor="${right ? 'start' : 'end'}">${escapeXml(c)}</text>`).join('')}`
       : '';
-    return `${stack}<circle class="${cls}" cx="${x(i).toFixed(1)}" cy="${y(p.band.estimate).toFixed(1)}" r="${p.changePoint ? 7 : 4}"><title>${esc(title)}</title></circle><text x="${x(i).toFixed(1)}" y="${H - B + 16}" text-anchor="middle">run ${p.run}</text>`;
+    return `${stack}<circle class="${cls}" cx="${x(i).toFixed(1)}" cy="${y(p.band.estimate).toFixed(1)}" r="${p.changePoint ? 7 : 4}"><title>${escapeXml(title)}</title></circle><text x="${x(i).toFixed(1)}" y="${H - B + 16}" text-anchor="middle">run ${p.run}</text>`;
   });
-  const ticks = [lo, (lo + hi) / 2, hi].map((v) => `<text x="${L - 8}" y="${y(v) + 4}" text-anchor="end">${esc(formatMetric(s.metric, v))}</text><line class="grid" x1="${L}" y1="${y(v)}" x2="${W - R}" y2="${y(v)}"/>`);
-  return `<svg class="trend" viewBox="0 0 ${W} ${H}" role="img" aria-label="${esc(`${s.workload} ${s.target} ${s.metric}`)}">${ticks.join('')}<polygon class="band" points="${band}"/><polyline class="line" points="${line}"/>${marks.join('')}</svg>`;
+  const ticks = [lo, (lo + hi) / 2, hi].map((v) => `<text x="${L - 8}" y="${y(v) + 4}" text-anchor="end">${escapeXml(formatMetric(s.metric, v))}</text><line class="grid" x1="${L}" y1="${y(v)}" x2="${W - R}" y2="${y(v)}"/>`);
+  return `<svg class="trend" viewBox="0 0 ${W} ${H}" role="img" aria-label="${escapeXml(`${s.workload} ${s.target} ${s.metric}`)}">${ticks.join('')}<polygon class="band" points="${band}"/><polyline class="line" points="${line}"/>${marks.join('')}</svg>`;
 }
 
 export function renderTrendHtml(all: TrendSeries[], title = 'isoprobe trend'): string {
   const sections = all.map((s) => {
     const cps = s.points.filter((p) => p.changePoint);
     const note = cps.length ? cps.map((p) => `<b class="${p.changePoint}">${p.changePoint} at run ${p.run}</b>`).join(', ') : 'no change point';
-    return `<section><h2>${esc(s.workload)} <small>${esc(s.target)}${s.host ? ` on ${esc(s.host)}` : ''}: ${s.metric}</small></h2><p>${note}</p>${chart(s)}</section>`;
+    return `<section><h2>${escapeXml(s.workload)} <small>${escapeXml(s.target)}${s.host ? ` on ${escapeXml(s.host)}` : ''}: ${s.metric}</small></h2><p>${note}</p>${chart(s)}</section>`;
   });
-  return `<!doctype html><html><head><meta charset="utf-8"><title>${esc(title)}</title><style>
+  return `<!doctype html><html><head><meta charset="utf-8"><title>${escapeXml(title)}</title><style>
 body{font:14px/1.45 system-ui,sans-serif;margin:2em auto;max-width:960px;color:#212529;padding:0 1em}
 h2{border-bottom:1px solid #dee2e6;margin-top:1.6em}h2 small{color:#868e96;font-weight:normal}
 svg.trend{width:100%;height:auto;font-size:11px}.band{fill:#1b6ac9;fill-opacity:.15;stroke:none}.line{fill:none;stroke:#1b6ac9;stroke-width:2}
 .point{fill:#1b6ac9}.regression{fill:#c92a2a;color:#c92a2a}.improvement{fill:#2b8a3e;color:#2b8a3e}.grid{stroke:#e9ecef}
 .stack-change{stroke:#e67700;stroke-dasharray:4 3}.stack-label{fill:#e67700}
-</style></head><body><h1>${esc(title)}</h1>
+</style></head><body><h1>${escapeXml(title)}</h1>
 <p>Every stored run in time order: the median over repetitions with its bootstrap 95 % band; an orange line names what changed in the stack since the previous run; a red (green) point is a regression (improvement) since the previous run by the A/B gate's test and noise threshold.</p>
 ${sections.join('\n') || '<p>No stored runs match.</p>'}
 </body></html>`;
