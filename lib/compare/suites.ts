@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { IsoprobeError } from '../errors';
 import { normalizeNetOptions } from '../probe/net-options';
 import { normalizeBlockOptions } from '../probe/options';
+import { parseYamlFile } from '../yaml-file';
 import type { Placement, Workload } from '../targets/types';
 
 export interface SuiteWorkload {
@@ -51,30 +52,9 @@ export const PAPER: Suite = {
   ],
 };
 
-/** Where a path of a parsed document stands in its text (1-based line), for error messages. */
-function lineOf(doc: import('yaml').Document, path: (string | number)[]): number | undefined {
-  const node = doc.getIn(path, true) as { range?: [number, number] } | undefined;
-  const off = node?.range?.[0];
-  if (off === undefined) return undefined;
-  return String(doc.toString()).length ? (doc as unknown as { __text: string }).__text.slice(0, off).split('\n').length : undefined;
-}
-
 export function parseSuite(text: string, file: string): Suite {
-  // eslint-disable-next-line @typescript-eslint/no-var-requires
-  const YAML = require('yaml') as typeof import('yaml');
-  const doc = YAML.parseDocument(text, { prettyErrors: false });
-  (doc as unknown as { __text: string }).__text = text;
-  const where = (path: (string | number)[]) => {
-    const line = lineOf(doc, path);
-    const field = path.map((k) => (typeof k === 'number' ? `[${k}]` : `.${k}`)).join('').replace(/^\./, '');
-    return `suite ${file}${line ? `, line ${line}` : ''}, ${field || 'top level'}`;
-  };
-  if (doc.errors.length) {
-    const e = doc.errors[0]!;
-    const line = text.slice(0, e.pos[0]).split('\n').length;
-    throw new IsoprobeError('EINVALOPT', `suite ${file}, line ${line}: ${e.message.split('\n')[0]}`, { option: 'suite' });
-  }
-  const data = doc.toJS() as Record<string, unknown> | null;
+  const { data: parsed, where } = parseYamlFile(text, `suite ${file}`, 'suite');
+  const data = parsed as Record<string, unknown> | null;
   if (!data || typeof data !== 'object' || Array.isArray(data)) throw new IsoprobeError('EINVALOPT', `${where([])}: expected a mapping with "workloads"`, { option: 'suite' });
   for (const k of Object.keys(data)) if (!['name', 'workloads', 'duration', 'warmup'].includes(k)) throw new IsoprobeError('EINVALOPT', `${where([k])}: unknown field "${k}" (expected name, workloads, duration, warmup)`, { option: 'suite' });
   const ws = data.workloads;

@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 
 import { IsoprobeError, optionError } from '../errors';
 import { coerce, type OptionDef, suggest } from '../probe/options';
+import { parseYamlFile } from '../yaml-file';
 import { isTargetName, REGISTRY, TARGET_NAMES, type TargetName } from './registry';
 import type { TargetKind } from './types';
 import type { SessionSpec } from './types';
@@ -130,19 +131,8 @@ export function loadTargetsFile(path: string): Variant[] {
   } catch (e) {
     throw optionError('targets', `--targets @${path}: cannot read it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); expected a YAML or JSON targets file`);
   }
-  // eslint-disable-next-line @typescript-eslint/no-var-requires
-  const YAML = require('yaml') as typeof import('yaml');
-  const doc = YAML.parseDocument(text, { prettyErrors: false });
-  const lineOf = (p: (string | number)[]) => {
-    const node = doc.getIn(p, true) as { range?: [number, number] } | undefined;
-    return node?.range ? text.slice(0, node.range[0]).split('\n').length : undefined;
-  };
-  const where = (p: (string | number)[]) => {
-    const line = lineOf(p);
-    return `targets file ${path}${line ? `, line ${line}` : ''}, ${p.map((k) => (typeof k === 'number' ? `[${k}]` : `.${k}`)).join('').replace(/^\./, '') || 'top level'}`;
-  };
-  if (doc.errors.length) throw optionError('targets', `targets file ${path}, line ${text.slice(0, doc.errors[0]!.pos[0]).split('\n').length}: ${doc.errors[0]!.message.split('\n')[0]}`);
-  const data = doc.toJS() as { targets?: unknown } | null;
+  const { data: parsed, where } = parseYamlFile(text, `targets file ${path}`, 'targets');
+  const data = parsed as { targets?: unknown } | null;
   if (!data || typeof data !== 'object' || !Array.isArray(data.targets) || !data.targets.length)
     throw optionError('targets', `${where(['targets'])}: expected a non-empty list "targets"`);
   for (const k of Object.keys(data)) if (k !== 'targets') throw optionError('targets', `${where([k])}: unknown field "${k}" (expected targets)`);
