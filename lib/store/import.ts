@@ -56,11 +56,13 @@ function fromDatabase(path: string): ImportedRun[] {
       const schema = Number((db.prepare("SELECT value FROM isoprobe_meta WHERE key = 'schema'").get() as { value: string } | undefined)?.value);
       if (!(schema >= 1 && schema <= DB_SCHEMA)) throw new IsoprobeError('EINVALOPT', `${path}: isoprobe database schema ${schema || 'missing'}, this isoprobe knows 1 to ${DB_SCHEMA}; nothing imported`, { option: 'file' });
       const runs = db.prepare('SELECT * FROM runs ORDER BY id').all() as RunRow[];
+      const results = db.prepare('SELECT workload, target, rep, json FROM results WHERE run_id = ? ORDER BY id');
+      const failures = tables.has('failures') ? db.prepare('SELECT workload, target, rep, code, message FROM failures WHERE run_id = ? ORDER BY id') : undefined;
       return runs.map((r) => ({
         run: { started_at: r.started_at, finished_at: r.finished_at, status: r.status, suite: r.suite, reps: r.reps, targets: r.targets, machine: r.machine, command: r.command, note: r.note },
-        results: (db.prepare('SELECT workload, target, rep, json FROM results WHERE run_id = ? ORDER BY id').all(r.id) as { workload: string; target: string; rep: number; json: string }[])
+        results: (results.all(r.id) as { workload: string; target: string; rep: number; json: string }[])
           .map((x) => ({ workload: x.workload, target: x.target, rep: x.rep, result: JSON.parse(x.json) })),
-        failures: tables.has('failures') ? (db.prepare('SELECT workload, target, rep, code, message FROM failures WHERE run_id = ? ORDER BY id').all(r.id) as ImportedRun['failures']) : [],
+        failures: failures ? (failures.all(r.id) as ImportedRun['failures']) : [],
       }));
     } finally {
       db.close();
