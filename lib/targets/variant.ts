@@ -74,17 +74,18 @@ export function makeVariant(target: string, settings: Record<string, unknown>, w
 
 /** "name" or "name[k=v,k=v]". */
 export function parseVariant(text: string, option = 'targets'): Variant {
+  const flag = `--${option.replace(/_/g, '-')}`;
   const m = /^([a-z0-9-]+)(?:\[(.*)\])?$/.exec(text.trim());
-  if (!m) throw optionError(option, `--${option.replace(/_/g, '-')} "${text}": expected a target, or a target with settings like qemu-microvm[kernel=6.12,aio=threads]`);
+  if (!m) throw optionError(option, `${flag} "${text}": expected a target, or a target with settings like qemu-microvm[kernel=6.12,aio=threads]`);
   const settings: Record<string, string> = {};
   for (const kv of (m[2] ?? '').split(',').map((s) => s.trim()).filter(Boolean)) {
     const eq = kv.indexOf('=');
-    if (eq <= 0) throw optionError(option, `--${option.replace(/_/g, '-')} "${text}": "${kv}" is not key=value`);
+    if (eq <= 0) throw optionError(option, `${flag} "${text}": "${kv}" is not key=value`);
     const k = kv.slice(0, eq).trim();
-    if (k in settings) throw optionError(option, `--${option.replace(/_/g, '-')} "${text}": "${k}" is given twice`);
+    if (k in settings) throw optionError(option, `${flag} "${text}": "${k}" is given twice`);
     settings[k] = kv.slice(eq + 1).trim();
   }
-  return makeVariant(m[1]!, settings, `--${option.replace(/_/g, '-')} "${text}"`);
+  return makeVariant(m[1]!, settings, `${flag} "${text}"`);
 }
 
 /** A comma-separated list of variants (commas inside [...] belong to the settings), or @FILE. */
