@@ -39,7 +39,7 @@ function med<T extends Sample>(xs: T[]): Sample {
 }
 
 async function main(): Promise<void> {
-  const dir = mkdtempSync(join(process.env.BENCH_DIR || tmpdir(), 'isoprobe-bench-'));
+  const dir = mkdtempSync(join(process.env.BENCH_DIR || tmpdir(), `isoprobe-bench-${process.pid.toString(36)}-`));
   const file = join(dir, 'bench.dat');
   try {
     // Lay the file out once (isoprobe creates and fills it); both tools then read the same blocks.

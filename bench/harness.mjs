@@ -19,7 +19,7 @@ const { summarize } = require('../dist/lib/compare/compare.js');
 const { machine, saveResults } = require('../dist/bench/common.js');
 
 const time = Number(process.env.ISOPROBE_BENCH_TIME || 2000);
-const dir = mkdtempSync(join(tmpdir(), 'isoprobe-bench-'));
+const dir = mkdtempSync(join(tmpdir(), `isoprobe-bench-${process.pid.toString(36)}-`));
 const file = join(dir, 'null.dat');
 try {
   // Real inputs: a result of a real run, and 25 real histograms (5 targets x 5 repetitions).

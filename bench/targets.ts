@@ -19,7 +19,7 @@ const NAMES = (process.env.BENCH_TARGETS || 'host,runc,runsc,docker').split(',')
 interface Row { block: number[]; blockP50: number[]; cache: string[]; rrP50: number[]; tps: number[] }
 
 async function main(): Promise<void> {
-  const dir = mkdtempSync(join(process.env.BENCH_DIR || '/var/tmp', 'isoprobe-bench-'));
+  const dir = mkdtempSync(join(process.env.BENCH_DIR || '/var/tmp', `isoprobe-bench-${process.pid.toString(36)}-`));
   const dataFile = join(dir, 'data.dat');
   const sessions = new Map<TargetName, Session>();
   const rows = new Map<TargetName, Row>();

@@ -9,6 +9,7 @@ import { runNet, runNetLoopback, spawnEchoServer, startEchoServer } from './prob
 import { NET_MODES, NET_OPTIONS, type NetMode } from './probe/net-options';
 import { formatNetResult } from './report/net-text';
 import { makeTarget, REGISTRY, TARGET_NAMES } from './targets';
+import { sweepOrphans, sweptText } from './targets/sweep';
 import { parseVariant } from './targets/variant';
 import type { Placement, TargetResult, Workload } from './targets/types';
 import { debianCloudKernel, extractVmlinux, type GuestKernel, kernelOption, userKernel } from './image/kernel';
@@ -314,6 +315,19 @@ const COMMANDS: Record<string, Handler> = {
   import: (a, o) => cmdImport(a, o),
 };
 
+/** The commands that make containers, namespaces, work folders or kernels: each first sweeps what killed runs left. */
+const SWEEPS = new Set(['targets', 'image', 'run', 'compare', 'ab']);
+
+async function sweepBeforeStart(err: (s: string) => void): Promise<void> {
+  if (process.getuid?.() !== 0) return;  // what isoprobe makes needs root; so does removing it
+  try {
+    const said = sweptText(await sweepOrphans());
+    if (said) err(`isoprobe: ${said}`);
+  } catch (e) {
+    err(`isoprobe: warning: removing what killed runs left behind failed: ${(e as Error).message}`);
+  }
+}
+
 /** Runs one command line; returns the exit code. Errors are printed, never thrown. */
 export async function main(argv: string[], out: (s: string) => void = (s) => process.stdout.write(s + '\n'),
   err: (s: string) => void = (s) => process.stderr.write(s + '\n')): Promise<number> {
@@ -324,6 +338,7 @@ export async function main(argv: string[], out: (s: string) => void = (s) => pro
   try {
     const [cmd, ...rest] = argv;
     const handler = cmd === undefined ? undefined : COMMANDS[cmd];
+    if (handler && SWEEPS.has(cmd!) && !rest.some((a) => a === '--help' || a === '-h')) await sweepBeforeStart(err);
     if (handler) return await handler(rest, out, ac.signal);
     switch (cmd) {
       case 'version':

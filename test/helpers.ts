@@ -4,11 +4,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
+import { OWNER } from '../lib/owner';
 import { probeBinaryPath } from '../lib/paths';
 
 /** A fresh 0700 directory under the system temp dir (or ISOPROBE_TEST_DIR), removed by the caller. */
 export function tempDir(prefix = 'isoprobe-test-'): { dir: string; cleanup: () => void } {
-  const dir = mkdtempSync(join(process.env.ISOPROBE_TEST_DIR || tmpdir(), prefix));
+  // The maker's mark in the name, as isoprobe's own folders have it: a killed worker's folder is swept by the next run.
+  const dir = mkdtempSync(join(process.env.ISOPROBE_TEST_DIR || tmpdir(), `${prefix}${OWNER}-`));
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 

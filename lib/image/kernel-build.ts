@@ -4,12 +4,14 @@
 // only once renamed into place, so an interrupted build leaves nothing half-made behind.
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { arch, cpus } from 'node:os';
 import { join } from 'node:path';
 
+import { diesWithParent } from '../child';
 import { IsoprobeError } from '../errors';
 import { withLock } from '../lock';
+import { pidAlive } from '../owner';
 import { packageRoot } from '../paths';
 import { cacheDir, type GuestKernel } from './kernel';
 
@@ -57,9 +59,62 @@ export function buildKey(source: KernelSource, fragment = readFragment()): Build
   };
 }
 
+function builtDir(): string {
+  return join(cacheDir(), 'kernels-built');
+}
+
 function entryDir(key: BuildKey): string {
   const h = createHash('sha256').update(JSON.stringify(key)).digest('hex').slice(0, 16);
-  return join(cacheDir(), 'kernels-built', `${key.source}-${key.package_version}-${h}`);
+  return join(builtDir(), `${key.source}-${key.package_version}-${h}`);
+}
+
+/** A build works in `ENTRY.build-PID` beside its entry; the finished entry is made inside it first. */
+const BUILD_TREE = '.build-';
+const ENTRY_IN_TREE = 'entry';
+
+/** The build trees whose maker is gone (a build killed by any signal, SIGKILL included). */
+export function orphanBuildTrees(): string[] {
+  let names: string[];
+  try {
+    names = readdirSync(builtDir());
+  } catch {
+    return [];
+  }
+  return names.filter((n) => {
+    const m = /\.(?:build|done)-(\d+)$/.exec(n);  // .done-: the entries of builds before 2026-12
+    return m && !pidAlive(Number(m[1]));
+  }).map((n) => join(builtDir(), n));
+}
+
+/** Processes whose working directory is inside `dir` (a compiler its killed make left running). */
+function workingIn(dir: string): number[] {
+  const pids: number[] = [];
+  for (const p of readdirSync('/proc')) {
+    if (!/^\d+$/.test(p)) continue;
+    try {
+      const cwd = readlinkSync(`/proc/${p}/cwd`);
+      if (cwd === dir || cwd.startsWith(dir + '/')) pids.push(Number(p));
+    } catch {
+      /* gone, or not ours to read */
+    }
+  }
+  return pids;
+}
+
+/** Removes the trees of builds whose maker is gone, stopping what still works in them; returns them. */
+export function sweepBuildTrees(): string[] {
+  const gone = orphanBuildTrees();
+  for (const dir of gone) {
+    for (const pid of workingIn(dir)) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        /* exited meanwhile */
+      }
+    }
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return gone;
 }
 
 function kernelOf(dir: string, key: BuildKey): GuestKernel {
@@ -77,26 +132,40 @@ export interface BuildControl {
   signal?: AbortSignal;
 }
 
-/** Installs the source package and the build tools when missing (Debian's apt; root only). */
-function ensurePackages(source: KernelSource, progress: (s: string) => void): void {
+/** Installs the source package and the build tools when missing (Debian's apt; root only); never blocks the event loop. */
+async function ensurePackages(source: KernelSource, progress: (s: string) => void, ctl: BuildControl): Promise<void> {
   const missing = [`linux-source-${source}`, ...BUILD_PACKAGES].filter((p) => !installedVersion(p));
   if (!missing.length) return;
   if (process.getuid?.() !== 0)
     throw new IsoprobeError('EUNAVAILABLE', `building a guest kernel needs ${missing.join(', ')}: run as root, or apt-get install ${missing.join(' ')}`);
   progress(`installing ${missing.join(' ')}`);
-  let r = spawnSync('apt-get', ['install', '-y', '-q', '--no-install-recommends', ...missing], { encoding: 'utf8', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
-  if (r.status !== 0) {
-    spawnSync('apt-get', ['update', '-q'], { encoding: 'utf8' });
-    r = spawnSync('apt-get', ['install', '-y', '-q', '--no-install-recommends', ...missing], { encoding: 'utf8', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+  // apt is not killed with its parent (a half-configured dpkg is worse than a finished install).
+  const install = ['apt-get', 'install', '-y', '-q', '--no-install-recommends', ...missing];
+  const apt = { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' }, ownGroup: false, diesWithParent: false };
+  try {
+    await step(install, '/', 'installing the build packages', ctl, undefined, apt);
+  } catch (e) {
+    if ((e as IsoprobeError).code === 'ECANCELED') throw e;
+    await step(['apt-get', 'update', '-q'], '/', 'apt-get update', ctl, undefined, apt);
+    await step(install, '/', 'installing the build packages', ctl, undefined, apt);
   }
-  if (r.status !== 0) throw new IsoprobeError('EKERNEL', `apt-get install ${missing.join(' ')} failed: ${(r.stderr || r.stdout).trim().split('\n').slice(-2).join(' | ')}`);
+}
+
+interface StepOptions {
+  env?: NodeJS.ProcessEnv;
+  /** Its own process group, killed whole on cancel (make and its compilers); default true. */
+  ownGroup?: boolean;
+  /** SIGKILL when isoprobe dies, SIGKILL included (util-linux setpriv); default true. */
+  diesWithParent?: boolean;
 }
 
 /** Runs a build step; its output lines go to `line`; cancelled by the signal (the whole process group). */
-function step(argv: string[], cwd: string, what: string, ctl: BuildControl, line?: (l: string) => void): Promise<void> {
+function step(argv: string[], cwd: string, what: string, ctl: BuildControl, line?: (l: string) => void, opts: StepOptions = {}): Promise<void> {
   return new Promise((resolve, reject) => {
     if (ctl.signal?.aborted) return reject(new IsoprobeError('ECANCELED', `${what}: cancelled`));
-    const child = spawn(argv[0]!, argv.slice(1), { cwd, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const group = opts.ownGroup !== false;
+    const [cmd, ...args] = opts.diesWithParent === false ? argv : diesWithParent(argv);
+    const child = spawn(cmd!, args, { cwd, env: opts.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'], detached: group });
     let tail = '';
     let partial = '';
     const onData = (d: string) => {
@@ -112,7 +181,7 @@ function step(argv: string[], cwd: string, what: string, ctl: BuildControl, line
     child.stderr.setEncoding('utf8').on('data', onData);
     const onAbort = () => {
       try {
-        process.kill(-child.pid!, 'SIGKILL');
+        process.kill(group ? -child.pid! : child.pid!, group ? 'SIGKILL' : 'SIGTERM');
       } catch {
         /* gone */
       }
@@ -145,12 +214,13 @@ export async function buildGuestKernel(source: KernelSource, ctl: BuildControl =
   let dir = entryDir(key);
   if (existsSync(join(dir, '.complete'))) return { ...kernelOf(dir, key), cached: true, key };
   // The packages matter only to a build (a cache hit needs none); installing the source may change its key.
-  ensurePackages(source, say);
+  for (const gone of sweepBuildTrees()) say(`removed ${gone}: the build that made it is gone`);
+  await ensurePackages(source, say, ctl);
   key = buildKey(source, fragment);
   dir = entryDir(key);
   return withLock(`cache:${dir}`, { what: `the guest kernel build ${dir}`, signal: ctl.signal }, async () => {
     if (existsSync(join(dir, '.complete'))) return { ...kernelOf(dir, key), cached: true, key };
-    const work = `${dir}.build-${process.pid}`;
+    const work = `${dir}${BUILD_TREE}${process.pid}`;
     rmSync(work, { recursive: true, force: true });
     mkdirSync(work, { recursive: true });
     const t0 = Date.now();
@@ -174,8 +244,9 @@ export async function buildGuestKernel(source: KernelSource, ctl: BuildControl =
           say(`building linux-source-${source}: ${objects} objects, ${Math.round((Date.now() - t0) / 1000)} s`);
         }
       });
-      const done = `${dir}.done-${process.pid}`;
-      mkdirSync(done, { recursive: true });
+      // The entry is assembled inside the build's own folder and renamed into place whole.
+      const done = join(work, ENTRY_IN_TREE);
+      mkdirSync(done);
       renameSync(join(work, 'vmlinux'), join(done, 'vmlinux'));
       renameSync(join(work, '.config'), join(done, 'config'));
       writeFileSync(join(done, 'key.json'), JSON.stringify({ ...key, build_seconds: Math.round((Date.now() - t0) / 1000) }, null, 2));
@@ -186,7 +257,6 @@ export async function buildGuestKernel(source: KernelSource, ctl: BuildControl =
       return { ...kernelOf(dir, key), cached: false, key };
     } finally {
       rmSync(work, { recursive: true, force: true });
-      rmSync(`${dir}.done-${process.pid}`, { recursive: true, force: true });
     }
   });
 }

@@ -5,6 +5,9 @@ import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
 
 import { IsoprobeError } from '../errors';
+import { orphaned, OWNER } from '../owner';
+
+export { OWNER };
 
 const run = promisify(execFile);
 
@@ -29,8 +32,6 @@ export function netnsUnavailable(): string | undefined {
   return undefined;
 }
 
-/** This process's mark in every name it gives: leftovers can be traced to their maker. */
-export const OWNER = process.pid.toString(36);
 let counter = 0;
 
 /**
@@ -57,6 +58,17 @@ export interface NamespacePair {
 // owner does (deleting a namespace removes its veth end too).
 const liveNamespaces = new Set<string>();
 let hooked = false;
+
+/** A namespace this process made: deleted at exit if its owner has not deleted it by then. */
+function track(ns: string): void {
+  hookExit();
+  liveNamespaces.add(ns);
+}
+
+async function deleteNamespace(ns: string): Promise<void> {
+  await ip(['netns', 'delete', ns]).catch(() => undefined);
+  liveNamespaces.delete(ns);
+}
 
 function hookExit(): void {
   if (hooked) return;
@@ -85,16 +97,12 @@ export async function createNamespacePair(subnet = 77): Promise<NamespacePair> {
   const addrB = `10.${subnet}.0.2`;
   const made: string[] = [];
   const destroy = async () => {
-    for (const ns of made.reverse()) {
-      await ip(['netns', 'delete', ns]).catch(() => undefined);
-      liveNamespaces.delete(ns);
-    }
+    for (const ns of made.reverse()) await deleteNamespace(ns);
     made.length = 0;
   };
-  hookExit();
   try {
     for (const ns of [a, b]) {
-      liveNamespaces.add(ns);
+      track(ns);
       made.push(ns);
       await ip(['netns', 'add', ns]);
     }
@@ -138,12 +146,8 @@ export async function createPeerForPid(pid: number, subnet = 77): Promise<PeerLi
   const vt = uniqueName('iso-vt');
   const peerAddr = `10.${subnet}.1.2`;
   const targetAddr = `10.${subnet}.1.1`;
-  hookExit();
-  liveNamespaces.add(peer);
-  const destroy = async () => {
-    await ip(['netns', 'delete', peer]).catch(() => undefined);
-    liveNamespaces.delete(peer);
-  };
+  track(peer);
+  const destroy = () => deleteNamespace(peer);
   try {
     await ip(['netns', 'add', peer]);
     await ip(['link', 'add', vp, 'netns', peer, 'type', 'veth', 'peer', 'name', vt, 'netns', String(pid)]);
@@ -165,4 +169,67 @@ export async function createPeerForPid(pid: number, subnet = 77): Promise<PeerLi
     throw e;
   }
   return { peer, peerAddr, targetAddr, destroy };
+}
+
+export interface TapNamespace {
+  /** The namespace the VMM runs in, and its tap device. */
+  ns: string;
+  tap: string;
+  /** The tap's address (the host side) and the guest's, in a /30 that exists only there. */
+  hostAddr: string;
+  guestAddr: string;
+  destroy(): Promise<void>;
+}
+
+/**
+ * A namespace holding a tap device for a VMM that runs inside it (nsenter): the host side of the
+ * guest's network. On the exit-time list like every namespace isoprobe makes.
+ */
+export async function createTapNamespace(): Promise<TapNamespace> {
+  const ns = uniqueName('isoprobe-vm', 64);
+  const tap = uniqueName('iso-tap');
+  const subnet = 60 + Math.floor(Math.random() * 15);
+  const third = Math.floor(Math.random() * 250);
+  const hostAddr = `10.${subnet}.${third}.1`;
+  const guestAddr = `10.${subnet}.${third}.2`;
+  const destroy = () => deleteNamespace(ns);
+  track(ns);
+  try {
+    await ip(['netns', 'add', ns]);
+    await ip(['-n', ns, 'link', 'set', 'lo', 'up']);
+    await ip(['-n', ns, 'tuntap', 'add', 'dev', tap, 'mode', 'tap']);
+    await ip(['-n', ns, 'addr', 'add', `${hostAddr}/30`, 'dev', tap]);
+    await ip(['-n', ns, 'link', 'set', tap, 'up']);
+  } catch (e) {
+    await destroy();
+    throw e;
+  }
+  return { ns, tap, hostAddr, guestAddr, destroy };
+}
+
+/** The name prefixes of the namespaces isoprobe makes (pairs, peers, VMs). */
+export const NAMESPACE_PREFIXES = ['isoprobe-a', 'isoprobe-b', 'isoprobe-p', 'isoprobe-vm'] as const;
+
+/** isoprobe's namespaces on this machine whose maker is gone. */
+export async function orphanNamespaces(): Promise<string[]> {
+  const all = (await ip(['netns', 'list']).catch(() => '')).split('\n').map((l) => l.split(' ')[0]!).filter(Boolean);
+  return all.filter((n) => orphaned(n, NAMESPACE_PREFIXES));
+}
+
+/**
+ * Removes a namespace whose maker is gone, with every process still inside it (a VMM that
+ * outlived isoprobe runs there): killed first, or deleting the name would leave them running.
+ * Returns the pids it killed.
+ */
+export async function removeOrphanNamespace(ns: string): Promise<number[]> {
+  const pids = (await ip(['netns', 'pids', ns]).catch(() => '')).split('\n').map(Number).filter((p) => p > 0);
+  for (const pid of pids) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+  }
+  await ip(['netns', 'delete', ns]).catch(() => undefined);
+  return pids;
 }

@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
+import { diesWithParent } from '../child';
 import { fromCoreError, IsoprobeError } from '../errors';
 import { packageRoot, probeBinaryPath } from '../paths';
 import { native } from './native';
@@ -122,7 +123,8 @@ export function runProbeBinary<T>(args: string[], ctl: RunControl): Promise<T> {
   const probe = ctl.probePath ?? probeBinaryPath();
   return new Promise((resolve, reject) => {
     if (ctl.signal?.aborted) return reject(new IsoprobeError('ECANCELED', 'the run was cancelled before it started'));
-    const child = spawn(probe, [...args, ...(ctl.onProgress ? ['--progress'] : [])], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const [cmd, ...argv] = diesWithParent([probe, ...args, ...(ctl.onProgress ? ['--progress'] : [])]);
+    const child = spawn(cmd!, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     let partial = '';

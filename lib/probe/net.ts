@@ -3,6 +3,7 @@
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 
+import { diesWithParent } from '../child';
 import { fromCoreError, IsoprobeError } from '../errors';
 import { probeBinaryPath } from '../paths';
 import { runOnAddon, runProbeBinary, type RunControl } from './block';
@@ -58,7 +59,9 @@ export function startEchoServer(input: NetInput = {}, check: NetCheck = {}): Ech
 export async function spawnEchoServer(input: NetInput = {}, opts: { probePath?: string; command?: string[]; check?: NetCheck } = {}): Promise<EchoServerHandle & { pid: number }> {
   const o = checkNetOptions('serve', input, opts.check);
   const argv = [...(opts.command ?? [opts.probePath ?? probeBinaryPath()]), 'net', 'serve', ...toNetProbeFlags(o).filter((f) => !f.startsWith('--duration'))];
-  const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
+  // A server outlives nothing: it dies with isoprobe (it serves until told to stop).
+  const [cmd, ...args] = diesWithParent(argv);
+  const child = spawn(cmd!, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
   const lines = createInterface({ input: child.stdout });

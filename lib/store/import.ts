@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { IsoprobeError } from '../errors';
+import { OWNER } from '../owner';
 import { DB_SCHEMA, type ImportedRun, type RunRow, type Store } from './db';
 
 const SQLITE_MAGIC = 'SQLite format 3\0';
@@ -30,7 +31,7 @@ function fromExport(path: string, text: string): ImportedRun[] {
 }
 
 function fromDatabase(path: string): ImportedRun[] {
-  const dir = mkdtempSync(join(tmpdir(), 'isoprobe-import-'));
+  const dir = mkdtempSync(join(tmpdir(), `isoprobe-import-${OWNER}-`));
   try {
     const copy = join(dir, 'copy.db');
     copyFileSync(path, copy);

@@ -3,7 +3,7 @@
 // and availability all read this table; adding a runtime or a VMM is one file and one entry here.
 import { ContainerdTarget, KATA_V2, RUNC_V2 } from './containerd';
 import { EngineTarget } from './engine';
-import { outputLines } from './exec';
+import { exec, outputLines, runtimeTimeoutMs } from './exec';
 import { HostTarget } from './host';
 import { CTR_NAMESPACE } from './image-load';
 import { OciRuntimeTarget } from './oci-runtime';
@@ -21,7 +21,29 @@ export interface TargetEntry {
   make(): Target;
   /** Containers of this target that still exist (for the leftover scan), as "target:name". */
   containers?: () => Promise<string[]>;
+  /** Removes one of them, by its name (the sweep of what a killed run left). */
+  removeContainer?: (name: string) => Promise<void>;
 }
+
+type Remover = (name: string) => Promise<void>;
+const quietly = async (argvs: string[][]) => {
+  for (const argv of argvs) await exec(argv, { timeoutMs: runtimeTimeoutMs() }).catch(() => undefined);
+};
+/** An OCI runtime's container: killed and deleted through the runtime's state root. */
+const ociRemover = (rt: string): Remover => (id) => quietly([[rt, '--root', `/run/isoprobe/${rt}`, 'kill', id, 'KILL'], [rt, '--root', `/run/isoprobe/${rt}`, 'delete', '--force', id]]);
+/** gVisor's control socket lives in the sandbox's network namespace: its commands run there (the sandbox's pid from its state). */
+const runscRemover: Remover = async (id) => {
+  const g = ['--root', '/run/isoprobe/runsc'];
+  const st = await exec(['runsc', ...g, 'state', id], { timeoutMs: runtimeTimeoutMs() }).catch(() => undefined);
+  const pid = Number((/"pid":\s*(\d+)/.exec(st?.stdout ?? '') ?? [])[1]);
+  const ns = pid > 0 ? ['nsenter', '-t', String(pid), '-n'] : [];
+  await quietly([[...ns, 'runsc', ...g, 'kill', id, 'KILL'], [...ns, 'runsc', ...g, 'delete', '--force', id], ['runsc', ...g, 'delete', '--force', id]]);
+};
+const engineRemover = (engine: 'docker' | 'podman'): Remover => (name) => quietly([[engine, 'rm', '-f', name]]);
+const ctrRemover: Remover = (id) => {
+  const ctr = ['ctr', '-n', CTR_NAMESPACE];
+  return quietly([[...ctr, 'task', 'kill', '-s', 'SIGKILL', id], [...ctr, 'task', 'delete', '--force', id], [...ctr, 'container', 'delete', id]]);
+};
 
 const listed = (target: string, argv: string[]) => async () => (await outputLines(argv)).map((c) => `${target}:${c}`);
 
@@ -38,18 +60,18 @@ const engineContainers = (engine: 'docker' | 'podman') => async () => [
 ];
 
 /** An entry whose target is made with the entry's own description (one source for both). */
-function entry(kind: TargetKind, description: string, make: (description: string) => Target, containers?: () => Promise<string[]>): TargetEntry {
-  return { kind, description, make: () => make(description), ...(containers ? { containers } : {}) };
+function entry(kind: TargetKind, description: string, make: (description: string) => Target, containers?: () => Promise<string[]>, removeContainer?: Remover): TargetEntry {
+  return { kind, description, make: () => make(description), ...(containers ? { containers } : {}), ...(removeContainer ? { removeContainer } : {}) };
 }
 
 export const REGISTRY = {
   host: entry('host', 'the static probe directly on this machine', () => new HostTarget()),
-  runc: entry('container', 'runc with an OCI bundle', (d) => new OciRuntimeTarget('runc', d), listed('runc', ['runc', '--root', '/run/isoprobe/runc', 'list', '-q'])),
-  runsc: entry('container', 'gVisor (runsc) with an OCI bundle', (d) => new OciRuntimeTarget('runsc', d), listed('runsc', ['runsc', '--root', '/run/isoprobe/runsc', 'list', '-q'])),
-  crun: entry('container', 'crun with an OCI bundle', (d) => new OciRuntimeTarget('crun', d), listed('crun', ['crun', '--root', '/run/isoprobe/crun', 'list', '-q'])),
-  docker: entry('container', 'Docker engine (runtime selectable: runc, runsc)', (d) => new EngineTarget('docker', d), engineContainers('docker')),
-  podman: entry('container', 'Podman (runtime selectable)', (d) => new EngineTarget('podman', d), engineContainers('podman')),
-  containerd: entry('container', `containerd via ctr, runtime ${RUNC_V2}`, (d) => new ContainerdTarget('containerd', d, RUNC_V2), listed('containerd', ['ctr', '--connect-timeout', '2s', '-n', CTR_NAMESPACE, 'containers', 'ls', '-q'])),
+  runc: entry('container', 'runc with an OCI bundle', (d) => new OciRuntimeTarget('runc', d), listed('runc', ['runc', '--root', '/run/isoprobe/runc', 'list', '-q']), ociRemover('runc')),
+  runsc: entry('container', 'gVisor (runsc) with an OCI bundle', (d) => new OciRuntimeTarget('runsc', d), listed('runsc', ['runsc', '--root', '/run/isoprobe/runsc', 'list', '-q']), runscRemover),
+  crun: entry('container', 'crun with an OCI bundle', (d) => new OciRuntimeTarget('crun', d), listed('crun', ['crun', '--root', '/run/isoprobe/crun', 'list', '-q']), ociRemover('crun')),
+  docker: entry('container', 'Docker engine (runtime selectable: runc, runsc)', (d) => new EngineTarget('docker', d), engineContainers('docker'), engineRemover('docker')),
+  podman: entry('container', 'Podman (runtime selectable)', (d) => new EngineTarget('podman', d), engineContainers('podman'), engineRemover('podman')),
+  containerd: entry('container', `containerd via ctr, runtime ${RUNC_V2}`, (d) => new ContainerdTarget('containerd', d, RUNC_V2), listed('containerd', ['ctr', '--connect-timeout', '2s', '-n', CTR_NAMESPACE, 'containers', 'ls', '-q']), ctrRemover),
   kata: entry('container', `Kata Containers via containerd, runtime ${KATA_V2}`, (d) => new ContainerdTarget('kata', d, KATA_V2)),
   'qemu-microvm': entry('vm', 'QEMU -M microvm (KVM, or TCG emulation labelled as such)', qemuMicrovmTarget),
   'qemu-virt': entry('vm', 'QEMU -M virt: arm64 guests (TCG on x86-64, labelled emulated; KVM on an arm64 host)', qemuVirtTarget),

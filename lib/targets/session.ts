@@ -7,7 +7,8 @@ import { basename, join } from 'node:path';
 
 import { IsoprobeError } from '../errors';
 import { dataFileResource, withLock } from '../lock';
-import { createNamespacePair, type NamespacePair, OWNER, type PeerLink } from '../net/netns';
+import { createNamespacePair, type NamespacePair, type PeerLink } from '../net/netns';
+import { OWNER } from '../owner';
 import { probeBinaryPath } from '../paths';
 import { checkBlockOptions, fileSha256, parseProbeOutput, runBlock, type RunControl } from '../probe/block';
 import { checkNetOptions, type EchoServerHandle, spawnEchoServer } from '../probe/net';
@@ -154,6 +155,8 @@ export interface StepHooks {
   after(k: number): void;
   /** server-inside, once the target serves: isoprobe's own client measures from the peer namespace. */
   measureFromPeer(k: number): Promise<NetResult>;
+  /** Step k has measured (its result came in): progress is told then, not when the whole execution ends. */
+  measured?(k: number): void;
 }
 
 /** What came of one planned step: the probe's output, a result measured from the host, or an error. */
@@ -223,12 +226,14 @@ class ExecRunner implements ProbeRunner {
       if (!s.args) {
         // The target's main process already serves on its address (server-inside).
         out.push({ hostResult: await hooks.measureFromPeer(k) });
+        hooks.measured?.(k);
         continue;
       }
       if (s.cold) hooks.before(k);
       const output = await this.p.execProbe(s.args, s.budgetMs + EXEC_MARGIN_MS, ctl.signal, s.user);
       if (s.cold) hooks.after(k);
       out.push({ output });
+      hooks.measured?.(k);
     }
     return out;
   }
@@ -266,7 +271,7 @@ export class ProbeSession implements Session {
    * (a microVM: one boot) gets every workload but server-inside ones (the guest serves while the
    * host measures: a boot each); the others get one workload at a time.
    */
-  async runSuite(ws: Workload[], ctl: RunControl = {}, onEach?: (i: number, r: TargetResult | Error) => void): Promise<(TargetResult | Error)[]> {
+  async runSuite(ws: Workload[], ctl: RunControl = {}, onEach?: (i: number, r: TargetResult | Error) => void, onMeasured?: (i: number) => void): Promise<(TargetResult | Error)[]> {
     const out: (TargetResult | Error)[] = new Array(ws.length);
     const all = ws.map((_, i) => i);
     const alone = (i: number) => !this.runner.wholeSuite || this.placementOf(ws[i]!) === 'server-inside';
@@ -274,7 +279,7 @@ export class ProbeSession implements Session {
     for (const b of batches) {
       let rs: (TargetResult | Error)[];
       try {
-        rs = await this.runBatch(b.map((i) => ws[i]!), ctl);
+        rs = await this.runBatch(b.map((i) => ws[i]!), ctl, onMeasured && ((k) => onMeasured(b[k]!)));
       } catch (e) {
         throw this.cancelled(ctl, e);
       }
@@ -299,18 +304,20 @@ export class ProbeSession implements Session {
   }
 
   /** One execution: echo servers for its client-inside steps, the plan, the lock, the results. */
-  private async runBatch(ws: Workload[], ctl: RunControl): Promise<(TargetResult | Error)[]> {
+  private async runBatch(ws: Workload[], ctl: RunControl, onMeasured?: (i: number) => void): Promise<(TargetResult | Error)[]> {
     const servers = new Map<string, EchoServerHandle>();
     try {
       const planned: (PlannedStep | Error)[] = [];
       for (const w of ws) planned.push(await this.plan(w, servers).catch((e: Error) => e));
       const steps = planned.filter((s): s is PlannedStep => !(s instanceof Error));
+      const indexOf = steps.map((s) => planned.indexOf(s));
       const watches = steps.map((s) => (s.cold ? new CacheWatch(this.runner.hostDataFile!) : undefined));
       const verdicts: (HostPageCache | undefined)[] = [];
       const hooks: StepHooks = {
         before: (k) => watches[k]?.evict(),
         after: (k) => (verdicts[k] = watches[k]?.verdict()),
         measureFromPeer: (k) => this.measureFromPeer(steps[k]!.w as Extract<Workload, { kind: 'rr' | 'stream' }>, ctl),
+        measured: (k) => onMeasured?.(indexOf[k]!),
       };
       // Another run on the same file would be in this one's numbers and its cache verdict: held
       // from the eviction to the verdict (for a VM, the whole boot: its disk is attached throughout).

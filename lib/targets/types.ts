@@ -144,7 +144,9 @@ export interface Session {
    * Several workloads in the order given, each its own result or error (one failing does not stop
    * the others; a cancellation does). A microVM runs them all in one boot.
    */
-  runSuite(ws: Workload[], ctl?: RunControl, onEach?: (i: number, r: TargetResult | Error) => void): Promise<(TargetResult | Error)[]>;
+  runSuite(ws: Workload[], ctl?: RunControl, onEach?: (i: number, r: TargetResult | Error) => void,
+    /** Told as each workload has measured (a microVM's at its result frame, before the boot ends). */
+    onMeasured?: (i: number) => void): Promise<(TargetResult | Error)[]>;
   stop(): Promise<void>;
 }
 

@@ -8,19 +8,20 @@ import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 
+import { diesWithParent } from '../child';
 import { IsoprobeError } from '../errors';
 import { writeInitramfs } from '../image/guest';
 import { buildGuestKernel, isKernelSource } from '../image/kernel-build';
 import { cacheDir, debianCloudKernel, type GuestKernel, type Transport, userKernel } from '../image/kernel';
-import { uniqueName } from '../net/netns';
+import { createTapNamespace, type TapNamespace } from '../net/netns';
 import { type Arch, hostArch, probeBinaryPath } from '../paths';
 import { fileSha256, type RunControl } from '../probe/block';
-import { native } from '../probe/native';
 import type { NetResult } from '../probe/types';
-import { exec, must, which } from './exec';
+import { which } from './exec';
 import { type Frame, FrameReader } from './frames';
 import { DEFAULT_DATA_SIZE, ensureDataFile, type Link, type PlannedStep, ProbeSession, type ProbeRunner, SERVER_PORT, type StepHooks, type StepOutcome, tempWorkDir, workDirPrefix } from './session';
 export type { VmSpec } from './types';
+export { kvmUnavailable } from './kvm';
 import type { Availability, BootTimes, Session, SessionSpec, StackInfo, Target } from './types';
 
 
@@ -82,11 +83,6 @@ export interface Vmm {
   guest(spec: SessionSpec): GuestProfile;
 }
 
-export function kvmUnavailable(): string | undefined {
-  const why = native().kvmUnavailable();
-  return why === '' ? undefined : why;
-}
-
 /** A stable MAC in the locally administered range, from the session name. */
 function macFor(name: string): string {
   const h = fileSha256Bytes(name);
@@ -95,37 +91,6 @@ function macFor(name: string): string {
 
 function fileSha256Bytes(s: string): string {
   return require('node:crypto').createHash('sha256').update(s).digest('hex');
-}
-
-interface Tap {
-  ns: string;
-  tap: string;
-  hostAddr: string;
-  guestAddr: string;
-  destroy(): Promise<void>;
-}
-
-async function createTapNamespace(): Promise<Tap> {
-  const ns = uniqueName('isoprobe-vm', 64);
-  const tap = uniqueName('iso-tap');
-  const subnet = 60 + Math.floor(Math.random() * 15);
-  const third = Math.floor(Math.random() * 250);
-  const hostAddr = `10.${subnet}.${third}.1`;
-  const guestAddr = `10.${subnet}.${third}.2`;
-  const destroy = async () => {
-    await exec(['ip', 'netns', 'delete', ns]).catch(() => undefined);
-  };
-  try {
-    await must(['ip', 'netns', 'add', ns], 'creating the VM network namespace');
-    await must(['ip', '-n', ns, 'link', 'set', 'lo', 'up'], 'bringing up loopback');
-    await must(['ip', '-n', ns, 'tuntap', 'add', 'dev', tap, 'mode', 'tap'], 'creating the tap device');
-    await must(['ip', '-n', ns, 'addr', 'add', `${hostAddr}/30`, 'dev', tap], 'addressing the tap device');
-    await must(['ip', '-n', ns, 'link', 'set', tap, 'up'], 'bringing the tap device up');
-  } catch (e) {
-    await destroy();
-    throw e;
-  }
-  return { ns, tap, hostAddr, guestAddr, destroy };
 }
 
 /**
@@ -259,12 +224,14 @@ class BootWatch {
       const k = this.next();
       if (this.plan.steps[k]?.cold) this.hooks.after(k);
       this.results.push(f.payload);
+      this.hooks.measured?.(k);
       this.armForNext();
     } else if (f.kind === 'ERROR') {
       this.errors.push(f.payload);
     } else if (f.kind === 'SERVING' && !this.hostClient && this.plan.steps[0]?.placement === 'server-inside') {
       this.hostClient = this.hooks.measureFromPeer(0).then((r) => {
         if (!this.times.tFirst) this.times.tFirst = performance.now();
+        this.hooks.measured?.(0);
         return r;
       });
       this.hostClient.catch(() => undefined);
@@ -298,7 +265,7 @@ class VmRunner implements ProbeRunner {
   private boots = 0;
 
   constructor(private readonly vmm: Vmm, private readonly spec: SessionSpec, private readonly kernel: GuestKernel,
-    private readonly tap: Tap | undefined, version: string, vmmPath: string) {
+    private readonly tap: TapNamespace | undefined, version: string, vmmPath: string) {
     this.dataPathInside = spec.dataFile ? '/dev/vda' : undefined;
     this.hostDataFile = spec.dataFile;
     this.link = tap ? { targetAddr: tap.guestAddr, peerNs: tap.ns, peerAddr: tap.hostAddr } : undefined;
@@ -383,7 +350,9 @@ class VmRunner implements ProbeRunner {
       platform: `${launch.accel}; ${this.stack.platform!.replace(/^.*?guest kernel/, 'guest kernel')}` };
     const argv = this.tap ? ['nsenter', `--net=/var/run/netns/${this.tap.ns}`, ...launch.argv] : launch.argv;
     const t0 = performance.now();
-    const child = spawn(argv[0]!, argv.slice(1), { stdio: ['pipe', 'pipe', 'pipe'] });
+    // The VMM dies with isoprobe: a killed run leaves no guest running on unsupervised.
+    const [cmd, ...args] = diesWithParent(argv);
+    const child = spawn(cmd!, args, { stdio: ['pipe', 'pipe', 'pipe'] });
     child.stdin.on('error', () => undefined);  // the VMM may be gone when a late answer is written
     const watch = new BootWatch(child, p, hooks, t0, (this.spec.bootTimeoutS ?? 60) * 1000, this.spec.exitGraceMs ?? 2000);
     const reader = new FrameReader();

@@ -1,0 +1,125 @@
+// What a killed isoprobe leaves, the next run sweeps: a SIGKILL'd microVM run leaves no VMM running
+// (it dies with isoprobe) and its namespace and work folder are removed by the next run; a
+// SIGKILL'd container run's container likewise; folders of dead makers go, live ones and names not
+// of isoprobe's making stay. Driven through the CLI as a user would, checked with ip, runc and ls.
+import test from 'ava';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { isRoot, runCli, targetSkips, tempDir, testIf, why } from '../helpers';
+
+const CLI = join(__dirname, '..', '..', '..', 'bin', 'isoprobe.js');
+const tmp = tempDir();
+test.after.always(() => tmp.cleanup());
+const rootSkip = isRoot ? undefined : 'namespaces, containers and VMs need root';
+const skips = isRoot ? targetSkips(['qemu-microvm', 'runc']) : new Map<string, string | undefined>();
+const qemuSkip = rootSkip ?? skips.get('qemu-microvm');
+const runcSkip = rootSkip ?? skips.get('runc');
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const mark = (pid: number) => pid.toString(36);
+
+function namespaces(): string[] {
+  return execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' }).split('\n').map((l) => l.split(' ')[0]!).filter(Boolean);
+}
+
+function pidsIn(ns: string): number[] {
+  try {
+    return execFileSync('ip', ['netns', 'pids', ns], { encoding: 'utf8' }).split('\n').map(Number).filter((p) => p > 0);
+  } catch {
+    return [];  // the namespace is gone
+  }
+}
+
+function tempFolders(m: string): string[] {
+  return readdirSync(tmpdir()).filter((d) => d.startsWith('isoprobe-') && d.includes(`-${m}-`));
+}
+
+async function until<T>(what: string, f: () => T | undefined, ms: number): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = f();
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(100);
+  }
+}
+
+function start(args: string[]): { child: ChildProcess; exited: Promise<unknown>; stderr: () => string } {
+  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let err = '';
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
+  child.stdout!.resume();
+  return { child, exited: new Promise((r) => child.once('exit', r)), stderr: () => err };
+}
+
+/** The next isoprobe run: a short host workload, which sweeps first. */
+function nextRun(): string {
+  const r = runCli(['run', '--target', 'host', 'block', '--duration', '100ms', '--warmup', '10ms', '--data-file', join(tmp.dir, 'next.dat'), '--data-size', '4M']);
+  if (r.code !== 0) throw new Error(`the next run failed: ${r.stderr}`);
+  return r.stderr;
+}
+
+testIf(qemuSkip, test.serial)(`a SIGKILL'd microVM run: its VMM dies with it; the next run removes its namespace and work folder, and says so${why(qemuSkip)}`, async (t) => {
+  const run = start(['run', '--target', 'qemu-microvm', '--accel', 'tcg', 'net', 'rr', '--duration', '20s', '--data-file', join(tmp.dir, 'vm.dat'), '--data-size', '4M']);
+  const m = mark(run.child.pid!);
+  const ns = await until('the VM namespace with the VMM in it', () => namespaces().find((n) => n.startsWith(`isoprobe-vm${m}-`) && pidsIn(n).length), 120_000);
+  const vmm = await until('the VMM pids', () => (pidsIn(ns).length ? pidsIn(ns) : undefined), 5000);
+  await sleep(1500);
+  t.true(tempFolders(m).length > 0, 'the run has its work folder');
+  run.child.kill('SIGKILL');
+  await run.exited;
+  // The VMM got SIGKILL from the kernel when its parent died (parent-death signal): nothing in the namespace.
+  await until('the VMM to die with isoprobe', () => (pidsIn(ns).length === 0 ? true : undefined), 3000).catch(() => undefined);
+  t.deepEqual(pidsIn(ns), [], `VMM pids ${vmm.join(', ')} still run after isoprobe was killed`);
+  for (const p of vmm) t.false(existsSync(`/proc/${p}`) && !/ Z /.test(execFileSync('cat', [`/proc/${p}/stat`], { encoding: 'utf8' })), `pid ${p} is gone`);
+  const before = namespaces().includes(ns);
+  const said = nextRun();
+  t.false(namespaces().includes(ns), 'the namespace is gone after the next run');
+  t.deepEqual(tempFolders(m), [], 'the work folder is gone after the next run');
+  // Another test's run may have swept it first; where it was still there, this run says so.
+  if (before) t.regex(said, new RegExp(`removed what isoprobe runs that are gone left behind: .*network namespaces [^;]*${ns}`));
+});
+
+testIf(runcSkip, test.serial)(`a SIGKILL'd runc run: the next run removes its container, namespaces and work folder${why(runcSkip)}`, async (t) => {
+  const list = () => execFileSync('runc', ['--root', '/run/isoprobe/runc', 'list', '-q'], { encoding: 'utf8' }).split('\n').filter(Boolean);
+  const run = start(['run', '--target', 'runc', 'net', 'rr', '--duration', '20s']);
+  const m = mark(run.child.pid!);
+  const id = await until('the container', () => list().find((c) => c.startsWith(`iso-runc-${m}-`)), 60_000);
+  await sleep(1500);
+  run.child.kill('SIGKILL');
+  await run.exited;
+  t.true(list().includes(id), 'the container outlived its killed maker (a runtime keeps it)');
+  nextRun();
+  t.false(list().includes(id), `container ${id} is removed by the next run`);
+  t.deepEqual(namespaces().filter((n) => n.includes(m)), [], 'its namespaces are removed');
+  t.deepEqual(tempFolders(m), [], 'its work folder is removed');
+});
+
+testIf(qemuSkip, test)(`a microVM session's namespace is on the exit-time list: a process that exits without stop() leaves none${why(qemuSkip)}`, (t) => {
+  const lib = JSON.stringify(join(__dirname, '..', '..', 'lib', 'targets'));
+  const script = `require(${lib}).makeTarget('qemu-microvm').start({ accel: 'tcg', network: true }).then(() => {
+    process.stdout.write(process.pid.toString(36)); process.exit(0); }, (e) => { console.error(e); process.exit(1); });`;
+  const m = execFileSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 120_000 });
+  t.true(m.length > 0);
+  t.deepEqual(namespaces().filter((n) => n.startsWith(`isoprobe-vm${m}-`)), [], 'the VM namespace was deleted at exit');
+});
+
+testIf(rootSkip, test)(`folders of dead makers are removed; a live maker's, and names not of isoprobe's making, stay${why(rootSkip)}`, (t) => {
+  // pid_max is at most 4194304: a mark above it can never be a running process.
+  const dead = join(tmpdir(), `isoprobe-test-${mark(4_000_000)}-swept`);
+  const live = join(tmpdir(), `isoprobe-test-${mark(process.pid)}-kept`);
+  const foreign = [join(tmpdir(), 'isoprobe-testing-kept'), join(tmpdir(), `isoprobe-test-${'z'.repeat(9)}-kept`)];
+  for (const d of [dead, live, ...foreign]) mkdirSync(d, { recursive: true });
+  try {
+    const said = nextRun();
+    t.false(existsSync(dead), 'a dead maker\'s folder is removed');
+    t.true(existsSync(live), 'a running maker\'s folder stays');
+    for (const f of foreign) t.true(existsSync(f), `${f} is not of isoprobe's naming and stays`);
+    if (!existsSync(dead)) t.notRegex(said, /kept/);
+  } finally {
+    for (const d of [dead, live, ...foreign]) execFileSync('rm', ['-rf', d]);
+  }
+});
