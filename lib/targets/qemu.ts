@@ -13,6 +13,7 @@ import { native } from '../probe/native';
 import { IsoprobeError } from '../errors';
 import { hostArch } from '../paths';
 import { exec, versionOf, which } from './exec';
+import { pvmReason } from './kvm';
 import { type GuestProfile, kvmUnavailable, type Launch, type LaunchContext, type Vmm, VmTarget } from './vm';
 import type { SessionSpec } from './types';
 import type { Availability } from './types';
@@ -96,11 +97,14 @@ export function guestCmdline(base: string, accel: 'kvm' | 'tcg', tscHz = accel =
  * Linux guest before its first line of output. Boots the guest image once with an empty plan and
  * caches the verdict per host kernel, QEMU and guest kernel.
  */
+/** Bumped when the verdict's wording changes: an older cached reason is checked again. */
+const KVM_CHECK_FORMAT = 'v2';
+
 export function kvmBootCheck(kernel: GuestKernel, timeoutS = 20): string | undefined {
   const basic = kvmUnavailable();
   if (basic) return basic;
   const qv = spawnSync(QEMU, ['--version'], { encoding: 'utf8' }).stdout.split('\n')[0] ?? '';
-  const key = `${release()}|${qv}|${kernel.version}`.replace(/[^A-Za-z0-9.|-]/g, '_');
+  const key = `${KVM_CHECK_FORMAT}|${release()}|${qv}|${kernel.version}`.replace(/[^A-Za-z0-9.|-]/g, '_');
   const dir = join(cacheDir(), 'kvm-check');
   const file = join(dir, `${Buffer.from(key).toString('base64url')}.json`);
   const cached = readVerdict(file);
@@ -131,7 +135,11 @@ function bootCheck(kernel: GuestKernel, timeoutS: number, dir: string, file: str
   rmSync(initrd, { force: true });
   const ok = /ISOPROBE READY/.test(r.stdout ?? '');
   const warn = (r.stderr ?? '').split('\n').find((l) => /warning|error/i.test(l))?.trim();
-  const reason = ok ? undefined : `/dev/kvm creates VMs, but a guest did not reach /init within ${timeoutS} s under KVM (nested virtualization that cannot run this kernel${warn ? `; QEMU: ${warn}` : ''})`;
+  const pvm = pvmReason();
+  const symptom = warn ? `; QEMU: ${warn}${pvm ? ' (a symptom of that)' : ''}` : '';
+  const reason = ok ? undefined : pvm
+    ? `${pvm}: a guest did not reach /init within ${timeoutS} s under KVM${symptom}`
+    : `/dev/kvm creates VMs, but a guest did not reach /init within ${timeoutS} s under KVM (nested virtualization that cannot run this kernel${symptom})`;
   writeFileSync(`${file}.${process.pid}`, JSON.stringify({ ok, reason, checked: new Date().toISOString(), key }));
   renameSync(`${file}.${process.pid}`, file);
   return reason;
