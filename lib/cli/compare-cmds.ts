@@ -11,7 +11,7 @@ import { compare, type Cell, summarize, warningsFor, type Comparison } from '../
 import { loadSuite, type Suite } from '../compare/suites';
 import { IsoprobeError, optionError } from '../errors';
 import { renderHtml } from '../report/html';
-import { formatComparison } from '../report/compare-text';
+import { formatComparison, TABLE_COLUMNS } from '../report/compare-text';
 import { defaultDbPath, machineFingerprint, Store } from '../store/db';
 import type { TargetResult } from '../targets/types';
 import { parseCommand, type Table } from './args';
@@ -38,6 +38,7 @@ const COMPARE: Table = {
   no_store: { kind: 'bool', default: false, help: 'do not record the run in the database' },
   html: { kind: 'string', default: '', help: 'also write the HTML report to this file' },
   json: { kind: 'bool', default: false, help: 'print the comparison as JSON' },
+  wide: { kind: 'bool', default: false, help: `every column (p99.9) and intervals in full; the default table fits ${TABLE_COLUMNS} columns` },
   force: { kind: 'bool', default: false, help: 'compare even if the probe binaries measured in the targets differ' },
   seed: { kind: 'uint', default: 0, help: 'seed of the shuffled order (0: from the clock)' },
   ...SESSION_OPTIONS,
@@ -67,6 +68,27 @@ export function progressReporter(tty: boolean, write: (s: string) => void = (s) 
   };
 }
 
+/**
+ * The table on a terminal while the run goes on: drawn after the first repetition and redrawn in
+ * place after each one (the progress bar stays below it); erased before the final table.
+ */
+export function liveTable(stream: { write(s: string): boolean; columns?: number }) {
+  let rows = 0;
+  const erase = () => {
+    if (rows) stream.write(`\r\x1b[K\x1b[${rows}A\x1b[J`);
+    rows = 0;
+  };
+  return {
+    draw(text: string): void {
+      erase();
+      stream.write(`${text}\n`);
+      const cols = stream.columns || 80;
+      rows = text.split('\n').reduce((n, l) => n + Math.max(1, Math.ceil([...l].length / cols)), 0);
+    },
+    erase,
+  };
+}
+
 export function writeHtml(path: string, c: Comparison, env: Record<string, unknown>): void {
   writeFileSync(path, renderHtml(c, env, `isoprobe: ${c.targets.join(' vs ')}`), { mode: 0o644 });
 }
@@ -80,13 +102,17 @@ export async function cmdCompare(argv: string[], out: Out, signal: AbortSignal):
   const suite: Suite = loadSuite((v.suite as string | undefined) ?? 'quick');
   const store = v.no_store ? undefined : openStore(v.db);
   const spec = sessionSpecFrom(v);
+  const wide = v.wide === true;
+  const live = !v.json && process.stdout.isTTY === true ? liveTable(process.stdout) : undefined;
   try {
     const c = await compare({
       targets, suite, reps: (v.reps as number | undefined) ?? 5, spec, store, force: v.force === true, signal,
       seed: (v.seed as number) || undefined, command: `isoprobe compare ${argv.join(' ')}`,
       onProgress: v.json ? undefined : progressReporter(process.stderr.isTTY === true),
+      onRepetition: live && ((partial, done) => live.draw(formatComparison(partial, { wide, partial: { done, of: (v.reps as number | undefined) ?? 5 } }))),
     });
-    out(v.json ? JSON.stringify({ ...c, cells: undefined }, null, 2) : formatComparison(c));
+    live?.erase();
+    out(v.json ? JSON.stringify({ ...c, cells: undefined }, null, 2) : formatComparison(c, { wide }));
     if (v.html) {
       writeHtml(v.html as string, c, { machine: machineFingerprint(), probe_env: c.cells.find((x) => x.results.length)?.results[0]?.env });
       if (!v.json) out(`report written to ${v.html}`);

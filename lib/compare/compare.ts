@@ -9,6 +9,7 @@ import type { Store } from '../store/db';
 import { makeTarget, type TargetName } from '../targets';
 import { makeVariant, type Variant } from '../targets/variant';
 import type { Session, SessionSpec, TargetResult } from '../targets/types';
+import { workloadNs } from '../targets/session';
 import type { Suite, SuiteWorkload } from './suites';
 
 export interface CompareOptions {
@@ -26,6 +27,8 @@ export interface CompareOptions {
   seed?: number;
   signal?: AbortSignal;
   onProgress?: (done: number, total: number, etaMs: number, what: string) => void;
+  /** After each whole repetition: the comparison of what is in so far (a table can be shown and refined). */
+  onRepetition?: (partial: Comparison, done: number) => void;
   /** Told when a repetition waits for another isoprobe run measuring on this machine. */
   onWait?: (message: string) => void;
 }
@@ -125,17 +128,29 @@ export function summarize(cells: Cell[], suite: Suite, targets: string[]): Workl
   });
 }
 
+/** Repetitions whose rates vary more than this (coefficient of variation) are named in a warning. */
+export const CV_WARNING = 0.1;
+
+/**
+ * What a reader must know before the numbers: failures first, one line each; then one line per
+ * workload naming the targets whose repetitions varied and by how much; then the run as a whole.
+ */
 export function warningsFor(summaries: WorkloadSummary[], reps: number): string[] {
-  const w: string[] = [];
-  if (reps < 5) w.push(`only ${reps} repetitions: confidence intervals are wide or missing; use --reps 5 or more`);
+  const failures: string[] = [];
+  const spread: string[] = [];
   const emulated = new Set<string>();
   for (const s of summaries) {
+    const varied: string[] = [];
     for (const r of s.rows) {
       if (r.emulated) emulated.add(r.target);
-      if (r.cv > 0.1 && r.rate.length > 1) w.push(`${s.workload} on ${r.target}: ${(r.cv * 100).toFixed(0)} % variation between repetitions; use more --reps or a longer duration, and keep the machine idle`);
-      if (r.error) w.push(`${s.workload} on ${r.target} failed: ${r.error}`);
+      if (r.error) failures.push(`${s.workload} failed on ${r.target}: ${r.error}`);
+      if (r.cv > CV_WARNING && r.rate.length > 1) varied.push(`${r.target} ${(r.cv * 100).toFixed(0)} %`);
     }
+    if (varied.length) spread.push(`${s.workload}: repetitions vary by more than ${CV_WARNING * 100} % on ${varied.join(', ')}`);
   }
+  const w = [...failures, ...spread];
+  if (spread.length) w.push('where repetitions vary: use more --reps or longer cells, and keep the machine idle');
+  if (reps < 5) w.push(`only ${reps} repetitions: confidence intervals are wide or missing; use --reps 5 or more`);
   for (const t of emulated) w.push(`${t}: numbers come from software emulation (QEMU TCG); they show the boundary's behaviour, not its cost on hardware`);
   return w;
 }
@@ -194,7 +209,17 @@ export async function compare(o: CompareOptions): Promise<Comparison> {
     const total = o.reps * o.suite.workloads.length * labels.length;
     let done = 0;
     const t0 = Date.now();
-    const eta = () => (done ? ((Date.now() - t0) / done) * (total - done) : NaN);
+    // Time left from the cells' own budgets (warm-up + duration), not from cells counted: a
+    // microVM's boot or a container's start weighs on the first cells only.
+    const budget = new Map(o.suite.workloads.map((w) => [w.name, workloadNs(w.workload.options as { duration?: unknown; warmup?: unknown }) / 1e6]));
+    let budgetLeft = [...budget.values()].reduce((a, b) => a + b, 0) * o.reps * labels.length;
+    let budgetDone = 0;
+    const eta = () => estimateLeftMs(Date.now() - t0, budgetDone, budgetLeft);
+    const count = (w: SuiteWorkload, measured: boolean) => {
+      done++;
+      budgetLeft -= budget.get(w.name)!;
+      if (measured) budgetDone += budget.get(w.name)!;
+    };
     // Repetitions interleave targets in a shuffled order; within one, a target runs the suite's
     // workloads in a shuffled order as one suite (a microVM boots once for all of them).
     for (let rep = 0; rep < o.reps; rep++) {
@@ -204,13 +229,21 @@ export async function compare(o: CompareOptions): Promise<Comparison> {
         const cellOf = (w: SuiteWorkload) => cells.find((c) => c.target === target && c.workload === w.name)!;
         // A workload that failed on a target is recorded once, not retried.
         const run = todo.filter((w) => !cellOf(w).error);
-        done += todo.length - run.length;
+        for (const w of todo) if (cellOf(w).error) count(w, false);
         if (!run.length) continue;
         o.onProgress?.(done, total, eta(), `${target} (rep ${rep + 1}/${o.reps}): ${run.map((w) => w.name).join(', ')}`);
         // One repetition measures at a time on this machine: another isoprobe run's load (its
         // I/O, its echo loops, its guest boots) stays out of this one's numbers.
         await withLock('measure', { what: 'the machine (another isoprobe run is measuring)', signal: o.signal, onWait: o.onWait }, async (l) => {
           waitedMs += l.waitedMs;
+          // Progress as each cell measures (a microVM's at each result frame), the results as they are assembled.
+          const counted = new Set<number>();
+          const tick = (i: number) => {
+            if (counted.has(i)) return;
+            counted.add(i);
+            count(run[i]!, true);
+            o.onProgress?.(done, total, eta(), '');
+          };
           await sessions.get(target)!.runSuite(run.map((w) => w.workload), { signal: o.signal }, (i, res) => {
             const w = run[i]!;
             const cell = cellOf(w);
@@ -224,11 +257,11 @@ export async function compare(o: CompareOptions): Promise<Comparison> {
               cell.results.push(res);
               o.store?.addResult(runId!, w.name, target, rep, res as unknown as Record<string, unknown>);
             }
-            done++;
-            o.onProgress?.(done, total, eta(), '');
-          });
+            tick(i);
+          }, tick);
         });
       }
+      if (o.onRepetition && rep < o.reps - 1) o.onRepetition(comparisonOf(cells, o.suite, labels, rep + 1, runId), rep + 1);
     }
     o.onProgress?.(total, total, 0, 'done');
     if (!o.force) checkSameProbe(cells);
@@ -240,11 +273,32 @@ export async function compare(o: CompareOptions): Promise<Comparison> {
     for (const s of sessions.values()) await s.stop().catch(() => undefined);
     if (runId !== undefined) o.store!.finishRun(runId, status);
   }
-  const summaries = summarize(cells, o.suite, labels);
+  const c = comparisonOf(cells, o.suite, labels, o.reps, runId);
+  if (waitedMs >= 1000) c.warnings.push(`waited ${Math.round(waitedMs / 1000)} s in all for other isoprobe runs measuring on this machine; their load was kept out of these numbers, not their setup (boots, image loads)`);
+  return c;
+}
+
+/** The comparison of the cells as they stand after `reps` repetitions. */
+function comparisonOf(cells: Cell[], suite: Suite, labels: string[], reps: number, runId: number | undefined): Comparison {
+  const summaries = summarize(cells, suite, labels);
   const stacks = Object.fromEntries(labels.map((t) => [t, cells.find((c) => c.target === t && c.results.length)?.results[0]?.target ?? null]));
-  const warnings = warningsFor(summaries, o.reps);
-  if (waitedMs >= 1000) warnings.push(`waited ${Math.round(waitedMs / 1000)} s in all for other isoprobe runs measuring on this machine; their load was kept out of these numbers, not their setup (boots, image loads)`);
-  return { runId, suite: o.suite.name, reps: o.reps, targets: labels, summaries, warnings, cells, stacks };
+  return { runId, suite: suite.name, reps, targets: labels, summaries, warnings: warningsFor(summaries, reps), cells, stacks };
+}
+
+/** What a run's fixed costs (starts, exec, boots) add to its measuring time, before the run shows its own (measured here: 243 s for 225 s of cells). */
+export const EXPECTED_OVERHEAD = 1.15;
+
+/**
+ * Time left, from the budgets (warm-up + duration) of the cells still to run. Early on the
+ * run's own pace is mostly its start-up, so it is blended in as the measured share grows: the
+ * first estimate is the cells' time with the expected overhead, the last the run's own pace.
+ */
+export function estimateLeftMs(elapsedMs: number, budgetDoneMs: number, budgetLeftMs: number): number {
+  if (budgetLeftMs <= 0) return 0;
+  const total = budgetDoneMs + budgetLeftMs;
+  const weight = Math.min(1, budgetDoneMs / (0.25 * total));
+  const pace = budgetDoneMs > 0 ? elapsedMs / budgetDoneMs : EXPECTED_OVERHEAD;
+  return budgetLeftMs * ((1 - weight) * EXPECTED_OVERHEAD + weight * pace);
 }
 
 export { median, percentile };
