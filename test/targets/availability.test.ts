@@ -2,11 +2,13 @@
 // (here: the probe it would place is missing, so no image or bundle can be built), the check
 // fails loudly, `isoprobe targets` says ERROR and exits 1, and a required target never skips.
 import test from 'ava';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { makeTarget, type TargetName } from '../../lib/targets';
 import { releaseDaemons } from '../../lib/targets/daemons';
-import { isRoot, runCli, targetSkips, tempDir } from '../helpers';
+import { pvmReason } from '../../lib/targets/kvm';
+import { isRoot, runCli, targetSkips, tempDir, testIf, why } from '../helpers';
 
 const tmp = tempDir();
 test.after.always(async () => {
@@ -55,4 +57,28 @@ test('a required target that is unavailable fails its test file instead of skipp
     if (saved === undefined) delete process.env.ISOPROBE_REQUIRE_TARGETS;
     else process.env.ISOPROBE_REQUIRE_TARGETS = saved;
   }
+});
+
+test('KVM served by PVM is named as such: the module, the missing svm/vmx flag, and what it runs', (t) => {
+  const dir = tempDir();
+  try {
+    const noFlags = 'processor\t: 0\nflags\t\t: fpu vme de pse tsc msr pae\n';
+    t.is(pvmReason(dir.dir, noFlags), undefined, 'no kvm_pvm module: nothing to say');
+    mkdirSync(join(dir.dir, 'kvm_pvm'));
+    t.is(pvmReason(dir.dir, noFlags), '/dev/kvm is served by kvm_pvm (PVM: this CPU shows no svm or vmx flag in /proc/cpuinfo, so there is no AMD-V/VT-x); PVM runs only guest kernels built for PVM, and this guest kernel is not one');
+    t.notRegex(pvmReason(dir.dir, `${noFlags.replace('pae', 'pae svm')}`)!, /no svm/);
+  } finally {
+    dir.cleanup();
+  }
+});
+
+// This machine: where /sys/module/kvm_pvm is there, `isoprobe targets` says so for the KVM-only VMMs.
+const pvmHere = existsSync('/sys/module/kvm_pvm') && !/\b(svm|vmx)\b/.test(readFileSync('/proc/cpuinfo', 'utf8'));
+const pvmSkip = !isRoot ? 'targets checks need root' : pvmHere ? undefined : 'this machine\'s /dev/kvm is not served by kvm_pvm';
+testIf(pvmSkip, test)(`isoprobe targets names kvm_pvm as the reason KVM cannot run a guest here${why(pvmSkip)}`, (t) => {
+  const r = runCli(['targets', '--json']);
+  t.is(r.code, 0, r.stderr);
+  const rows = JSON.parse(r.stdout) as { name: string; reason?: string; version?: string }[];
+  const fc = rows.find((x) => x.name === 'firecracker')!;
+  t.regex(fc.reason!, /\/dev\/kvm is served by kvm_pvm \(PVM: this CPU shows no svm or vmx flag/);
 });

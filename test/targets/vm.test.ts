@@ -168,6 +168,24 @@ function qemuProcesses(): string {
   }
 }
 
+testIf(qemuSkip, test.serial)('a boot reports each workload as its result frame arrives, not all at the end of the boot' + why(qemuSkip), async (t) => {
+  const s = await makeTarget('qemu-microvm').start({ accel: 'tcg', network: false });
+  const seen: { i: number; at: number }[] = [];
+  try {
+    const w = { kind: 'rr' as const, options: { duration: '1s', warmup: '100ms' }, placement: 'loopback' as const };
+    const t0 = Date.now();
+    const rs = await s.runSuite([w, w, w], {}, undefined, (i) => seen.push({ i, at: Date.now() - t0 }));
+    const end = Date.now() - t0;
+    for (const r of rs) t.false(r instanceof Error, String(r));
+    t.deepEqual(seen.map((x) => x.i), [0, 1, 2], 'each workload once, in the boot\'s order');
+    // Each 1.1 s workload measures after the one before: the reports are spread over the boot.
+    for (let k = 1; k < seen.length; k++) t.true(seen[k]!.at - seen[k - 1]!.at >= 900, `report ${k} came ${seen[k]!.at - seen[k - 1]!.at} ms after the one before`);
+    t.true(end - seen[0]!.at >= 1800, `the first report came ${end - seen[0]!.at} ms before the boot ended`);
+  } finally {
+    await s.stop();
+  }
+});
+
 testIf(qemuSkip, test.serial)('a guest whose init dies: the kernel panic is reported, the serial log kept, nothing left behind' + why(qemuSkip), async (t) => {
   const s = await makeTarget('qemu-microvm').start({ accel: 'tcg', network: true, planPrefix: ['exit'] } as VmSpec);
   try {
