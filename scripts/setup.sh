@@ -3,6 +3,8 @@
 # packages of the named groups, installs npm dependencies when the lock file changed, builds the
 # native targets and the TypeScript. Idempotent and quick when nothing is missing.
 #   scripts/setup.sh [base] [bench] [containers] [vm] [report] ...   (base is always included)
+#   guest-kernel: also builds the 6.1 guest kernel from Debian's linux-source (minutes, once; then
+#   a cache hit): `npm test` does it here, with its progress on the terminal, before any test runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,10 +21,14 @@ declare -A GROUP=(
   [arm64]="g++-aarch64-linux-gnu qemu-user-static qemu-system-arm liburing-dev:arm64"
 )
 
-want=(base "$@")
+want=()
+kernel=no
+for g in base "$@"; do
+  if [ "$g" = guest-kernel ]; then kernel=yes; else want+=("$g"); fi
+done
 pkgs=()
 for g in "${want[@]}"; do
-  [ -n "${GROUP[$g]+x}" ] || { echo "setup.sh: unknown group \"$g\": expected one of ${!GROUP[*]}" >&2; exit 2; }
+  [ -n "${GROUP[$g]+x}" ] || { echo "setup.sh: unknown group \"$g\": expected one of ${!GROUP[*]} guest-kernel" >&2; exit 2; }
   pkgs+=(${GROUP[$g]})
 done
 
@@ -68,4 +74,10 @@ if [[ " ${want[*]} " == *" arm64 "* ]]; then
     if [ "$(uname -m)" = aarch64 ]; then mkdir -p build/arm64 && cp build/Release/isoprobe-probe "$out"
     else bash scripts/native-build.sh arm64 build/arm64 >&2; fi
   fi
+fi
+
+# The guest kernel the tests boot (built once; its packages are installed by the build itself).
+if [ "$kernel" = yes ]; then
+  echo "isoprobe setup: guest kernel 6.1 from Debian's linux-source (about 5 minutes the first time, then cached)" >&2
+  node bin/isoprobe.js image build --kernel-source 6.1 >/dev/null
 fi
