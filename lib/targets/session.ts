@@ -155,7 +155,10 @@ export interface StepHooks {
   after(k: number): void;
   /** server-inside, once the target serves: isoprobe's own client measures from the peer namespace. */
   measureFromPeer(k: number): Promise<NetResult>;
-  /** Step k has measured (its result came in): progress is told then, not when the whole execution ends. */
+  /**
+   * Step k has measured (its result came in), told by a runner that executes several steps at once
+   * (a microVM's boot), so progress moves then, not when the whole execution ends.
+   */
   measured?(k: number): void;
 }
 
@@ -226,14 +229,12 @@ class ExecRunner implements ProbeRunner {
       if (!s.args) {
         // The target's main process already serves on its address (server-inside).
         out.push({ hostResult: await hooks.measureFromPeer(k) });
-        hooks.measured?.(k);
         continue;
       }
       if (s.cold) hooks.before(k);
       const output = await this.p.execProbe(s.args, s.budgetMs + EXEC_MARGIN_MS, ctl.signal, s.user);
       if (s.cold) hooks.after(k);
       out.push({ output });
-      hooks.measured?.(k);
     }
     return out;
   }

@@ -133,7 +133,7 @@ test.serial('a workload that fails on a target is stored as a failure; the run a
     t.is(failures[0]!.workload, 'iopoll');
     t.is(failures[0]!.code, 'EOPNOTSUPP');
     t.regex(failures[0]!.message, /--iopoll: the device does not support polled completions/);
-    t.true(c.warnings.some((w) => w.startsWith('iopoll on host failed: ')));
+    t.true(c.warnings.some((w) => w.startsWith('iopoll failed on host: ')));
     t.is(ok.filter((r) => r.workload === 'iopoll').length, 0);
   } else {
     t.is(ok.filter((r) => r.workload === 'iopoll').length, 2, 'this machine polls: then both repetitions are results');
