@@ -48,7 +48,7 @@ export function compactInterval(i: Interval, scaleOf: (x: number) => Scale, spac
   return Number.isFinite(i.low) ? `${f(i.estimate)} (${f(i.low)}-${f(i.high)})${unit}` : `${f(i.estimate)}${unit}`;
 }
 
-const gbitScale = (): Scale => ({ div: 1, unit: '', digits: 2 });
+const gbitScale = (x: number): Scale => ({ div: 1, unit: '', digits: digits(x) });
 const ratioScale = (): Scale => ({ div: 1, unit: '', digits: 2 });
 
 function label(r: Row, wide: boolean): string {
