@@ -3,6 +3,7 @@ import { writeFileSync } from 'node:fs';
 
 import { loadSide, type Metric, METRICS, type Side } from '../compare/ab';
 import { gateExitCode, suiteGate } from '../compare/gate';
+import { underpowered } from '../stats/maxt';
 import { formatGate, gateJUnit, gateMarkdown } from '../report/gate-text';
 import { renderTrendHtml, trendSeries } from '../report/trend';
 import { importRuns } from '../store/import';
@@ -268,7 +269,7 @@ const AB: Table = {
   baseline_target: { kind: 'string', default: '', help: "compare this target of the baseline with --candidate-target of the candidate (two different targets)" },
   candidate_target: { kind: 'string', default: '', help: 'the candidate\'s target for --baseline-target', defaultText: "the baseline's" },
   threshold: { kind: 'string', default: '5%', help: 'noise threshold: a regression must also move the median this much, e.g. 5%' },
-  alpha: { kind: 'string', default: '0.01', help: 'family-wise significance level over all cells' },
+  alpha: { kind: 'string', default: '0.01', help: 'family-wise level over all cells: of a false regression (the exit code), and separately of a false improvement' },
   run: { kind: 'bool', default: false, help: 'measure both sides now (interleaved, stored as one run), then judge' },
   suite: COMPARE.suite!,
   reps: { kind: 'uint', default: 10, min: 3, help: 'with --run: repetitions per side' },
@@ -304,7 +305,8 @@ function parseMetrics(v: unknown): Metric[] | undefined {
 
 const AB_HEAD = ['usage: isoprobe ab --baseline RUN|FILE --candidate RUN|FILE [options]', '       isoprobe ab --run --baseline VARIANT --candidate VARIANT [--suite quick] [--reps 10]', '',
   'The A/B regression gate over a whole suite: every workload x target x metric on both sides is a cell, all',
-  'tested together (max-T permutation test, family-wise alpha) and judged against a noise threshold.',
+  'tested together (max-T permutation test: a false regression over all cells at most alpha, a false improvement likewise)',
+  'and judged against a noise threshold. Needs enough repetitions for alpha: 5 a side at 0.01 (1/C(10, 5) = 1/252).',
   'Exit: 0 no regression, 1 a regression, 125 nothing could be measured or compared (for git bisect run), 2 bad input.'];
 
 /** Measures both variants now (interleaved, one stored run) and returns the two sides. */
@@ -312,6 +314,10 @@ async function measureBoth(v: Record<string, unknown>, argv: string[], store: St
   if (!v.baseline || !v.candidate) throw optionError('baseline', 'ab --run: give --baseline and --candidate, the two targets or variants to measure');
   const [b, c] = [parseVariant(v.baseline as string, 'baseline'), parseVariant(v.candidate as string, 'candidate')];
   if (b.label === c.label) throw optionError('candidate', `--candidate "${c.label}": the same as the baseline; name two different targets or settings`);
+  // Refused before measuring: a gate that could never flag anything is no gate.
+  const reps = (v.reps as number | undefined) ?? 10;
+  const weak = underpowered(reps, reps, parseAlpha(v.alpha));
+  if (weak) throw optionError('reps', `--reps ${reps}: ${weak}`);
   const suite = loadSuite((v.suite as string | undefined) ?? 'quick');
   const res = await compare({ targets: [b, c], suite, reps: (v.reps as number | undefined) ?? 10, spec: sessionSpecFrom(v), store, signal, command: `isoprobe ab ${argv.join(' ')}`,
     onProgress: v.json ? undefined : progressReporter(process.stderr.isTTY === true) });
@@ -345,7 +351,15 @@ export async function cmdAb(argv: string[], out: Out, signal: AbortSignal): Prom
       process.stderr.write(`isoprobe: ${(e as Error).message}\n`);
       return 125;
     }
-    const g = suiteGate(sides.b, sides.c, { alpha, threshold, metrics, workloads: list(v.workload), targets: list(v.target), pair: sides.pair, seed: (v.seed as number | undefined) ?? 1 });
+    let g: ReturnType<typeof suiteGate>;
+    try {
+      g = suiteGate(sides.b, sides.c, { alpha, threshold, metrics, workloads: list(v.workload), targets: list(v.target), pair: sides.pair, seed: (v.seed as number | undefined) ?? 1 });
+    } catch (e) {
+      // Too few repetitions to ever flag a change: "cannot tell" for git bisect run, with the reason.
+      if ((e as IsoprobeError).code !== 'EUNDERPOWERED') throw e;
+      process.stderr.write(`isoprobe: ${(e as Error).message}\n`);
+      return 125;
+    }
     if (v.junit) writeFileSync(v.junit as string, gateJUnit(g));
     if (v.markdown) writeFileSync(v.markdown as string, gateMarkdown(g));
     out(v.json ? JSON.stringify({ verdict: gateExitCode(g) === 1 ? 'regression' : g.cells.length ? 'no regression' : 'nothing compared', ...g }, null, 2) : formatGate(g));

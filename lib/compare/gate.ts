@@ -4,7 +4,7 @@
 // median moved the worse way by at least the noise threshold (the Firecracker A/B rule: both
 // significance and a change that matters). One verdict, one exit code.
 import { IsoprobeError } from '../errors';
-import { maxT } from '../stats/maxt';
+import { maxT, underpowered } from '../stats/maxt';
 import { bootstrapRatio, type Interval, median } from '../stats/resample';
 import type { TargetResult } from '../targets/types';
 import { higherIsWorse, type Metric, metricValue, pick, type Side, workloadDifferences } from './ab';
@@ -29,6 +29,8 @@ export interface GateCell {
   /** Adjusted (family-wise) p-values, for "the candidate is worse" and "is better". */
   pWorse: number;
   pBetter: number;
+  /** The adjusted p of the direction the median moved: the one the verdict and the tables speak of. */
+  p: number;
   verdict: 'regression' | 'improvement' | 'no significant change';
 }
 
@@ -93,7 +95,7 @@ export function suiteGate(b: Side, c: Side, o: GateOptions): GateOutcome {
       if (wanted(w, tb) && !b.results.get(w)?.has(tb)) out.onlyCandidate.push(keyOf(w, tc));
     }
   }
-  const cells: Omit<GateCell, 'change' | 'pWorse' | 'pBetter' | 'verdict'>[] = [];
+  const cells: Omit<GateCell, 'change' | 'pWorse' | 'pBetter' | 'p' | 'verdict'>[] = [];
   for (const { w, tb, tc } of pairs) {
     const rb = b.results.get(w)!.get(tb)!;
     const rc = c.results.get(w)!.get(tc)!;
@@ -107,27 +109,43 @@ export function suiteGate(b: Side, c: Side, o: GateOptions): GateOutcome {
     for (const m of (GATE_METRICS[rb[0]!.kind] ?? []).filter((x) => !o.metrics || o.metrics.includes(x))) {
       const vb = sb.map((r) => (r ? metricValue(r, m) : NaN));
       const vc = sc.map((r) => (r ? metricValue(r, m) : NaN));
-      if (vb.filter(Number.isFinite).length < 3 || vc.filter(Number.isFinite).length < 3) {
-        out.notComparable.push(`${keyOf(w, tb)} ${m}: fewer than 3 repetitions on a side (${vb.filter(Number.isFinite).length} and ${vc.filter(Number.isFinite).length})`);
+      // A value of 0 (or below) is a measurement that failed (no transaction went through), not a change.
+      const zeros = [vb, vc].map((vs) => vs.filter((x) => Number.isFinite(x) && x <= 0).length);
+      if (zeros[0]! || zeros[1]!) {
+        out.notComparable.push(`${keyOf(w, tb)} ${m}: failed: ${zeros[0]} baseline and ${zeros[1]} candidate repetitions measured 0 (a failed measurement, not a change)`);
+        continue;
+      }
+      const usable = [vb, vc].map((vs) => vs.filter(usableValue).length);
+      if (usable[0]! < 3 || usable[1]! < 3) {
+        out.notComparable.push(`${keyOf(w, tb)} ${m}: fewer than 3 repetitions on a side (${usable[0]} and ${usable[1]})`);
         continue;
       }
       cells.push({ workload: w, target: tb, candidateTarget: tc, metric: m, baseline: vb, candidate: vc });
     }
   }
   if (!cells.length) return out;
+  const why = underpowered(Math.max(...cells.map((x) => x.baseline.filter(usableValue).length)), Math.max(...cells.map((x) => x.candidate.filter(usableValue).length)), o.alpha);
+  if (why) throw new IsoprobeError('EUNDERPOWERED', `the gate cannot decide: ${why}`);
   const mt = maxT(cells.map((x) => ({ a: x.baseline, b: x.candidate, higherIsWorse: higherIsWorse(x.metric) })), { seed: o.seed, maxPermutations: o.maxPermutations });
   out.permutations = mt.permutations;
   out.method = `max-T permutation test (Westfall-Young) over ${cells.length} cells, ${mt.exact ? 'all' : 'a random sample of'} ${mt.permutations} relabellings of whole repetitions; Welch's t on log values`;
   cells.forEach((cell, i) => {
-    const fb = cell.baseline.filter(Number.isFinite);
-    const fc = cell.candidate.filter(Number.isFinite);
+    const fb = cell.baseline.filter(usableValue);
+    const fc = cell.candidate.filter(usableValue);
     const change = bootstrapRatio(fc, fb, median, { seed: o.seed ?? 1 });
-    const verdict = gateVerdict(cell.metric, median(fc) / median(fb), mt.pWorse[i]!, mt.pBetter[i]!, o);
-    out.cells.push({ ...cell, change, pWorse: mt.pWorse[i]!, pBetter: mt.pBetter[i]!, verdict });
+    const ratio = median(fc) / median(fb);
+    const verdict = gateVerdict(cell.metric, ratio, mt.pWorse[i]!, mt.pBetter[i]!, o);
+    const movedWorse = higherIsWorse(cell.metric) ? ratio >= 1 : ratio <= 1;
+    out.cells.push({ ...cell, change, pWorse: mt.pWorse[i]!, pBetter: mt.pBetter[i]!, p: movedWorse ? mt.pWorse[i]! : mt.pBetter[i]!, verdict });
   });
   out.regressions = out.cells.filter((x) => x.verdict === 'regression').length;
   out.improvements = out.cells.filter((x) => x.verdict === 'improvement').length;
   return out;
+}
+
+/** A value the test can use: measured, and above 0 (it works on log values). */
+function usableValue(x: number): boolean {
+  return Number.isFinite(x) && x > 0;
 }
 
 /** Both significance (adjusted p at most alpha) and a median move of at least the threshold the worse (better) way. */
@@ -179,9 +197,9 @@ export function abCompare(b: Side, c: Side, o: { metric: Metric; threshold: numb
   if (bv.length < 3 || cv.length < 3) throw new IsoprobeError('EINVALOPT', `--metric ${o.metric}: need at least 3 repetitions on each side (have ${bv.length} and ${cv.length}); use --reps 5 or more`, { option: 'reps' });
   const one = (side: Side, target: string, rs: TargetResult[]): Side => ({ label: side.label, results: new Map([[bs.workload, new Map([[target, rs]])]]), reps: side.reps });
   const g = suiteGate(one(b, bs.target, bs.results), one(c, cs.target, cs.results), { alpha, threshold: o.threshold, metrics: [o.metric], pair: [bs.target, cs.target], seed: o.seed });
-  const cell = g.cells[0]!;
-  const worse = higherIsWorse(o.metric) === median(cv) >= median(bv);
-  const p = worse ? cell.pWorse : cell.pBetter;
+  const cell = g.cells[0];
+  if (!cell) throw new IsoprobeError('ENOCELLS', `--metric ${o.metric}: nothing to compare: ${g.notComparable.join('; ')}`);
+  const p = cell.p;
   const change = (cell.change.estimate - 1) * 100;
   let why = `${o.metric} changed by ${change >= 0 ? '+' : ''}${change.toFixed(1)} % (95 % interval of candidate/baseline ${cell.change.low.toFixed(3)}..${cell.change.high.toFixed(3)}), permutation p = ${p.toPrecision(3)}`;
   if (cell.verdict === 'no significant change')

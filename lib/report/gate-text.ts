@@ -25,15 +25,24 @@ function target(c: GateCell): string {
   return c.target === c.candidateTarget ? c.target : `${c.target} -> ${c.candidateTarget}`;
 }
 
+/** The adjusted p of the direction the cell moved (not always "worse": an improvement's is its own). */
 function p(c: GateCell): number {
-  return c.verdict === 'improvement' ? c.pBetter : c.pWorse;
+  return c.p;
+}
+
+/**
+ * What the verdict's error rate is, exactly: regressions (the exit code) and improvements are each
+ * tested one-sided at family-wise alpha, so a false verdict of either kind can reach about 2 alpha.
+ */
+function rule(g: GateOutcome): string {
+  return `a false regression at most alpha ${g.alpha} over all cells, a false improvement likewise; noise threshold ${(g.threshold * 100).toFixed(1)} %`;
 }
 
 export function gateSummaryLine(g: GateOutcome): string {
   const n = g.cells.length;
   if (!n) return `NO VERDICT: nothing comparable between ${g.baseline} and ${g.candidate}`;
-  if (g.regressions) return `REGRESSION: ${g.regressions} of ${n} cells regressed (family-wise alpha ${g.alpha}, noise threshold ${(g.threshold * 100).toFixed(1)} %)`;
-  return `NO REGRESSION in ${n} cells${g.improvements ? ` (${g.improvements} improved)` : ''} (family-wise alpha ${g.alpha}, noise threshold ${(g.threshold * 100).toFixed(1)} %)`;
+  if (g.regressions) return `REGRESSION: ${g.regressions} of ${n} cells regressed (${rule(g)})`;
+  return `NO REGRESSION in ${n} cells${g.improvements ? ` (${g.improvements} improved)` : ''} (${rule(g)})`;
 }
 
 export function formatGate(g: GateOutcome): string {

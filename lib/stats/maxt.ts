@@ -15,8 +15,12 @@ export interface MaxTCell {
   higherIsWorse: boolean;
 }
 
-/** Statistics below this relative spread are treated as this spread (a measurement floor). */
-const CV_FLOOR = 0.002;
+/**
+ * Statistics below this relative spread are treated as this spread: the resolution the values
+ * really have (one bucket of the probe's histogram is 1/256 = 0.39 % wide, so percentiles cannot
+ * be told apart more finely than that).
+ */
+export const CV_FLOOR = 1 / 256;
 
 /** Welch's t of b against a on log values, oriented: > 0 when b is worse. */
 export function welchLog(a: readonly number[], b: readonly number[], higherIsWorse = true): number {
@@ -47,6 +51,29 @@ function* combinations(n: number, k: number): Generator<number[]> {
     c[i]!++;
     for (let j = i + 1; j < k; j++) c[j] = c[j - 1]! + 1;
   }
+}
+
+/**
+ * The smallest adjusted p a permutation test over whole repetitions can give with nA and nB of
+ * them: 1 / C(nA + nB, nA) (only the observed labelling is as extreme). Above alpha, no change,
+ * however large, can ever be flagged.
+ */
+export function smallestP(nA: number, nB: number): number {
+  return 1 / binom(nA + nB, nA);
+}
+
+/** The fewest repetitions a side (the same on both) whose smallest p is at most alpha. */
+export function repsNeeded(alpha: number): number {
+  let n = 2;
+  while (smallestP(n, n) > alpha) n++;
+  return n;
+}
+
+/** Why a test with these repetitions cannot decide at alpha, or undefined when it can. */
+export function underpowered(nA: number, nB: number, alpha: number): string | undefined {
+  const p = smallestP(nA, nB);
+  if (p <= alpha) return undefined;
+  return `with ${nA} and ${nB} repetitions the smallest p the permutation test can reach is 1/${Math.round(1 / p)} = ${p.toPrecision(2)}, above alpha ${alpha}: no change, however large, could be flagged; at alpha ${alpha} it needs at least ${repsNeeded(alpha)} repetitions a side`;
 }
 
 function binom(n: number, k: number): number {

@@ -173,3 +173,47 @@ test('the gate on sides built in code: the JSON verdict and the exit code agree'
   t.is(gateExitCode(g), 1);
   t.is(gateExitCode(suiteGate(side('a', 1), side('bb', 1.5), { alpha: 0.01, threshold: 0.05, metrics: ['p50'], targets: ['none'] })), 125);
 });
+
+test('a gate that cannot fail is refused: 4 vs 4 at alpha 0.01 (smallest p 1/70) exits 125 and says how many repetitions it needs', (t) => {
+  const a = exportFile('a4.json', 41, { reps: 4, targets: ['host'] });
+  // Every candidate repetition 50 % slower: fully separated, still never flaggable with 70 relabellings.
+  const b = exportFile('b4.json', 42, { reps: 4, targets: ['host'], slow: { workload: 'randread', target: 'host', p99: 1.5 } });
+  const r = runCli(['ab', '--baseline', a, '--candidate', b]);
+  t.is(r.code, 125, r.stdout);
+  t.is(r.stderr.trim(), 'isoprobe: the gate cannot decide: with 4 and 4 repetitions the smallest p the permutation test can reach is 1/70 = 0.014, above alpha 0.01: no change, however large, could be flagged; at alpha 0.01 it needs at least 5 repetitions a side');
+  t.is(runCli(['ab', '--baseline', a, '--candidate', b, '--alpha', '0.05']).code, 1, 'at alpha 0.05, 4 a side can decide, and this one regressed');
+  const run = runCli(['ab', '--run', '--baseline', 'host', '--candidate', 'runc', '--reps', '3']);
+  t.is(run.code, 2);
+  t.is(run.stderr.trim(), 'isoprobe: --reps 3: with 3 and 3 repetitions the smallest p the permutation test can reach is 1/20 = 0.050, above alpha 0.01: no change, however large, could be flagged; at alpha 0.01 it needs at least 5 repetitions a side');
+});
+
+test('every table prints the p of the direction the cell moved, also where that move is not significant', (t) => {
+  const a = exportFile('pa.json', 51, { targets: ['host'] });
+  // The candidate 3 % faster in one cell: its p99 moved the better way, by too little to be flagged.
+  const b = exportFile('pb.json', 52, { targets: ['host'], slow: { workload: 'randwrite', target: 'host', p99: 0.97 } });
+  const md = join(tmp.dir, 'p.md');
+  const junit = join(tmp.dir, 'p.xml');
+  const j = JSON.parse(runCli(['ab', '--baseline', a, '--candidate', b, '--metric', 'p99', '--json']).stdout);
+  const cell = j.cells.find((c: { workload: string }) => c.workload === 'randwrite');
+  t.true(cell.change.estimate < 1, 'the p99 moved the better way');
+  t.is(cell.p, cell.pBetter);
+  t.true(cell.pBetter < 0.5 && cell.pWorse > 0.9, `pBetter ${cell.pBetter}, pWorse ${cell.pWorse}: printing pWorse would say "nothing moved"`);
+  const printed = cell.p.toPrecision(2);
+  const r = runCli(['ab', '--baseline', a, '--candidate', b, '--markdown', md, '--junit', junit, '--metric', 'p99']);
+  t.is(r.code, 0, r.stderr);
+  const line = r.stdout.split('\n').find((l) => /^randwrite +host +p99/.test(l))!;
+  t.regex(line, new RegExp(` ${printed.replace('.', '\\.')} +(no significant change|improvement)$`), line);
+  t.true(readFileSync(md, 'utf8').includes(`| ${printed} |`));
+  t.regex(readFileSync(junit, 'utf8'), new RegExp(`p99 [^<]*adjusted p ${printed.replace('.', '\\.')}`));
+});
+
+test('a repetition that measured 0 is a failed cell, not a -100 % change', (t) => {
+  const side = (label: string, tps: number[]): Side => {
+    const r = rng(label.length);
+    return { label, results: new Map([['rr', new Map([['host', tps.map((x) => result('tcp_rr', 1, x, r))]])]]) };
+  };
+  const g = suiteGate(side('a', [3000, 2990, 3010, 3005, 2995]), side('bb', [0, 0, 0, 2990, 3001]), { alpha: 0.01, threshold: 0.05, metrics: ['tps'] });
+  t.deepEqual(g.cells, []);
+  t.deepEqual(g.notComparable, ['rr on host tps: failed: 0 baseline and 3 candidate repetitions measured 0 (a failed measurement, not a change)']);
+  t.is(gateExitCode(g), 125);
+});

@@ -3,7 +3,7 @@
 // per-cell exact p-values could not have done it at 5 repetitions.
 import test from 'ava';
 
-import { maxT, welchLog } from '../../lib/stats/maxt';
+import { CV_FLOOR, maxT, repsNeeded, smallestP, underpowered, welchLog } from '../../lib/stats/maxt';
 import { rng } from '../../lib/stats/resample';
 
 const ALPHA = 0.01;
@@ -91,4 +91,54 @@ test('power at 10 repetitions (the ab --run default): the same shift is found re
   t.log(`10 vs 10, cv 3 %: power ${r.found}/60; unshifted cells flagged in ${r.others}/60`);
   t.true(r.found >= 45, `${r.found}/60`);
   t.true(r.others <= 3);
+});
+
+test('the smallest p a permutation test over whole repetitions can reach, and the repetitions an alpha needs', (t) => {
+  t.is(smallestP(5, 5), 1 / 252);
+  t.is(smallestP(4, 4), 1 / 70);
+  t.is(smallestP(3, 3), 1 / 20);
+  t.is(repsNeeded(0.01), 5);
+  t.is(repsNeeded(0.05), 3);
+  t.is(repsNeeded(0.001), 7, '1/C(14, 7) = 1/3432');
+  t.is(underpowered(5, 5, 0.01), undefined);
+  t.regex(underpowered(4, 4, 0.01)!, /^with 4 and 4 repetitions the smallest p the permutation test can reach is 1\/70 = 0\.014, above alpha 0\.01/);
+});
+
+test('the statistic\'s floor is the resolution of the values: one histogram bucket (1/256), not finer', (t) => {
+  t.is(CV_FLOOR, 1 / 256);
+  // Two sides 0.1 % apart with no spread: at the old 0.2 % floor |t| was 0.5 * sqrt(5/2) ~ 0.79; at one bucket it is below 0.41.
+  const t1 = welchLog([1000, 1000, 1000, 1000, 1000], [1001, 1001, 1001, 1001, 1001]);
+  t.true(t1 > 0 && t1 < 0.41, `t = ${t1}`);
+});
+
+test('false verdicts of either kind, 400 no-shift suites: regressions at most alpha, improvements at most alpha, either at most 2 alpha', (t) => {
+  let worse = 0;
+  let better = 0;
+  let either = 0;
+  for (let s = 1; s <= 400; s++) {
+    const g = maxT(suite(1000 + s, 0.05), { seed: s });
+    const w = g.pWorse.some((p) => p <= ALPHA);
+    const b = g.pBetter.some((p) => p <= ALPHA);
+    worse += +w;
+    better += +b;
+    either += +(w || b);
+  }
+  t.log(`no shift, 400 suites: a false regression in ${worse}, a false improvement in ${better}, either in ${either}`);
+  // Binomial(400, 0.01): 9 or more with probability < 1 %; Binomial(400, 0.02): 15 or more with probability < 1 %.
+  t.true(worse <= 8 && better <= 8, `${worse} and ${better}`);
+  t.true(either <= 14, `${either}`);
+});
+
+test('a partial null: three cells truly 20 % worse, the other 22 quiet at the family-wise rate', (t) => {
+  let falseFlags = 0;
+  let found = 0;
+  for (let s = 1; s <= 200; s++) {
+    const cells = suite(3000 + s, 0.03).map((c, i) => (i < 3 ? { ...c, b: c.b.map((x) => (c.higherIsWorse ? x * 1.2 : x / 1.2)) } : c));
+    const g = maxT(cells, { seed: s });
+    found += g.pWorse.slice(0, 3).filter((p) => p <= ALPHA).length;
+    if (g.pWorse.slice(3).some((p) => p <= ALPHA) || g.pBetter.slice(3).some((p) => p <= ALPHA)) falseFlags++;
+  }
+  t.log(`partial null, 200 suites: the three shifted cells found ${found} of 600 times; a quiet cell flagged (either way) in ${falseFlags} suites`);
+  t.true(found >= 300, `${found}/600`);
+  t.true(falseFlags <= 8, `${falseFlags}/200`);
 });
