@@ -1,11 +1,11 @@
 // The suite-wide A/B gate: every workload x target x metric present on both sides is one cell;
 // all cells are tested at once with the max-T permutation test (family-wise false-positive rate
 // controlled at alpha), and a cell is a regression when its adjusted p is at most alpha AND its
-// median moved the worse way by at least the noise threshold (the Firecracker A/B rule: both
+// geometric-mean ratio moved the worse way by at least the noise threshold (the Firecracker A/B rule: both
 // significance and a change that matters). One verdict, one exit code.
 import { IsoprobeError } from '../errors';
 import { maxT, underpowered } from '../stats/maxt';
-import { bootstrapRatio, type Interval, median } from '../stats/resample';
+import type { Interval } from '../stats/resample';
 import type { TargetResult } from '../targets/types';
 import { higherIsWorse, type Metric, metricValue, pick, type Side, workloadDifferences } from './ab';
 
@@ -25,14 +25,22 @@ export interface GateCell {
   metric: Metric;
   baseline: number[];
   candidate: number[];
+  /**
+   * candidate / baseline as the test sees it: the geometric-mean ratio exp(delta), with the
+   * simultaneous interval exp(delta -+ q * SE) whose bounds are the test's critical values each
+   * way (level 1 - 2 alpha over all cells): it excludes 1 exactly when the cell is significant.
+   */
   change: Interval;
   /** Adjusted (family-wise) p-values, for "the candidate is worse" and "is better". */
   pWorse: number;
   pBetter: number;
-  /** The adjusted p of the direction the median moved: the one the verdict and the tables speak of. */
+  /** The adjusted p of the direction the estimate moved: the one the verdict and the tables speak of. */
   p: number;
-  verdict: 'regression' | 'improvement' | 'no significant change';
+  verdict: Verdict;
 }
+
+/** Significant and past the noise threshold either way; significant but within it; or neither. */
+export type Verdict = 'regression' | 'improvement' | 'below the noise threshold' | 'no significant change';
 
 export interface GateOutcome {
   baseline: string;
@@ -126,16 +134,14 @@ export function suiteGate(b: Side, c: Side, o: GateOptions): GateOutcome {
   if (!cells.length) return out;
   const why = underpowered(Math.max(...cells.map((x) => x.baseline.filter(usableValue).length)), Math.max(...cells.map((x) => x.candidate.filter(usableValue).length)), o.alpha);
   if (why) throw new IsoprobeError('EUNDERPOWERED', `the gate cannot decide: ${why}`);
-  const mt = maxT(cells.map((x) => ({ a: x.baseline, b: x.candidate, higherIsWorse: higherIsWorse(x.metric) })), { seed: o.seed, maxPermutations: o.maxPermutations });
+  const mt = maxT(cells.map((x) => ({ a: x.baseline, b: x.candidate, higherIsWorse: higherIsWorse(x.metric) })), { seed: o.seed, maxPermutations: o.maxPermutations, alpha: o.alpha });
   out.permutations = mt.permutations;
   out.method = `max-T permutation test (Westfall-Young) over ${cells.length} cells, ${mt.exact ? 'all' : 'a random sample of'} ${mt.permutations} relabellings of whole repetitions; Welch's t on log values`;
   cells.forEach((cell, i) => {
-    const fb = cell.baseline.filter(usableValue);
-    const fc = cell.candidate.filter(usableValue);
-    const change = bootstrapRatio(fc, fb, median, { seed: o.seed ?? 1 });
-    const ratio = median(fc) / median(fb);
-    const verdict = gateVerdict(cell.metric, ratio, mt.pWorse[i]!, mt.pBetter[i]!, o);
-    const movedWorse = higherIsWorse(cell.metric) ? ratio >= 1 : ratio <= 1;
+    const change = simultaneousChange(mt.delta[i]!, mt.se[i]!, mt.qWorse, mt.qBetter, higherIsWorse(cell.metric), o.alpha);
+    const verdict = gateVerdict(cell.metric, change.estimate, mt.pWorse[i]!, mt.pBetter[i]!, o);
+    // The direction the estimate moved, the same one the interval and the verdict speak of.
+    const movedWorse = mt.t[i]! >= 0;
     out.cells.push({ ...cell, change, pWorse: mt.pWorse[i]!, pBetter: mt.pBetter[i]!, p: movedWorse ? mt.pWorse[i]! : mt.pBetter[i]!, verdict });
   });
   out.regressions = out.cells.filter((x) => x.verdict === 'regression').length;
@@ -143,16 +149,27 @@ export function suiteGate(b: Side, c: Side, o: GateOptions): GateOutcome {
   return out;
 }
 
+/**
+ * The geometric-mean ratio with the interval that matches the test: its "worse" bound is the
+ * estimate moved back by qWorse standard errors, its "better" bound by qBetter, so each bound
+ * passes 1 exactly when t passes that way's critical value.
+ */
+export function simultaneousChange(delta: number, se: number, qWorse: number, qBetter: number, higherWorse: boolean, alpha: number): Interval {
+  const [down, up] = higherWorse ? [qWorse, qBetter] : [qBetter, qWorse];
+  return { estimate: Math.exp(delta), low: Math.exp(delta - down * se), high: Math.exp(delta + up * se), level: 1 - 2 * alpha };
+}
+
 /** A value the test can use: measured, and above 0 (it works on log values). */
 function usableValue(x: number): boolean {
   return Number.isFinite(x) && x > 0;
 }
 
-/** Both significance (adjusted p at most alpha) and a median move of at least the threshold the worse (better) way. */
-export function gateVerdict(metric: Metric, ratio: number, pWorse: number, pBetter: number, o: { alpha: number; threshold: number }): GateCell['verdict'] {
+/** Both significance (adjusted p at most alpha) and a move of the estimate (the geometric-mean ratio) of at least the threshold the worse (better) way. */
+export function gateVerdict(metric: Metric, ratio: number, pWorse: number, pBetter: number, o: { alpha: number; threshold: number }): Verdict {
   const worseBy = higherIsWorse(metric) ? ratio - 1 : 1 - ratio;
   if (pWorse <= o.alpha && worseBy >= o.threshold) return 'regression';
   if (pBetter <= o.alpha && -worseBy >= o.threshold) return 'improvement';
+  if (pWorse <= o.alpha || pBetter <= o.alpha) return 'below the noise threshold';
   return 'no significant change';
 }
 
@@ -172,13 +189,13 @@ export interface AbOutcome {
   workload: string;
   baseline: { label: string; target: string; values: number[] };
   candidate: { label: string; target: string; values: number[] };
-  /** The permutation p-value in the direction the median moved. */
+  /** The permutation p-value in the direction the estimate moved. */
   p: number;
-  /** candidate / baseline median, with its bootstrap 95 % interval. */
+  /** candidate / baseline, the geometric-mean ratio, with the simultaneous interval that matches the test. */
   ratio: Interval;
   threshold: number;
   alpha: number;
-  verdict: 'regression' | 'improvement' | 'no significant change';
+  verdict: Verdict;
   why: string;
 }
 
@@ -201,8 +218,8 @@ export function abCompare(b: Side, c: Side, o: { metric: Metric; threshold: numb
   if (!cell) throw new IsoprobeError('ENOCELLS', `--metric ${o.metric}: nothing to compare: ${g.notComparable.join('; ')}`);
   const p = cell.p;
   const change = (cell.change.estimate - 1) * 100;
-  let why = `${o.metric} changed by ${change >= 0 ? '+' : ''}${change.toFixed(1)} % (95 % interval of candidate/baseline ${cell.change.low.toFixed(3)}..${cell.change.high.toFixed(3)}), permutation p = ${p.toPrecision(3)}`;
-  if (cell.verdict === 'no significant change')
-    why += p > alpha ? `; p is not below ${alpha}` : `; the change does not clear the ${(o.threshold * 100).toFixed(1)} % noise threshold`;
+  let why = `${o.metric} changed by ${change >= 0 ? '+' : ''}${change.toFixed(1)} % (${Math.round(cell.change.level * 100)} % interval of candidate/baseline, the one the test decides by: ${cell.change.low.toFixed(3)}..${cell.change.high.toFixed(3)}), permutation p = ${p.toPrecision(3)}`;
+  if (cell.verdict === 'no significant change') why += `; p is not below ${alpha}`;
+  if (cell.verdict === 'below the noise threshold') why += `; significant, but the change does not clear the ${(o.threshold * 100).toFixed(1)} % noise threshold`;
   return { metric: o.metric, workload: bs.workload, baseline: { label: b.label, target: bs.target, values: bv }, candidate: { label: c.label, target: cs.target, values: cv }, p, ratio: cell.change, threshold: o.threshold, alpha, verdict: cell.verdict, why };
 }

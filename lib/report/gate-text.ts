@@ -21,6 +21,11 @@ function change(c: GateCell): string {
   return `${pct(c.change.estimate)} [${pct(c.change.low)}, ${pct(c.change.high)}]`;
 }
 
+/** The level of the intervals printed: simultaneous over all cells, each side at alpha. */
+function level(g: GateOutcome): string {
+  return `${Math.round((1 - 2 * g.alpha) * 1000) / 10} %`;
+}
+
 function target(c: GateCell): string {
   return c.target === c.candidateTarget ? c.target : `${c.target} -> ${c.candidateTarget}`;
 }
@@ -47,7 +52,7 @@ export function gateSummaryLine(g: GateOutcome): string {
 
 export function formatGate(g: GateOutcome): string {
   const rows = g.cells.map((c) => [c.workload, target(c), c.metric, formatMetric(c.metric, med(c.baseline)), formatMetric(c.metric, med(c.candidate)), change(c), p(c).toPrecision(2), c.verdict]);
-  const head = ['workload', 'target', 'metric', 'baseline', 'candidate', 'change [95 % CI]', 'p (adj.)', 'verdict'];
+  const head = ['workload', 'target', 'metric', 'baseline', 'candidate', `change [${level(g)} simult.]`, 'p (adj.)', 'verdict'];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (r: string[]) => r.map((x, i) => x.padEnd(widths[i]!)).join('  ').trimEnd();
   const out = [`isoprobe ab: baseline ${g.baseline}, candidate ${g.candidate}`, g.method ? `${g.method}` : '', '', line(head), ...rows.map(line), ''];
@@ -62,7 +67,7 @@ export function gateMarkdown(g: GateOutcome): string {
   const esc = (s: string) => s.replace(/\|/g, '\\|');
   const out = [`### isoprobe A/B: ${esc(g.baseline)} vs ${esc(g.candidate)}`, '', `**${gateSummaryLine(g)}**`, ''];
   if (g.cells.length) {
-    out.push('| workload | target | metric | baseline | candidate | change [95 % CI] | p (adj.) | verdict |', '|---|---|---|---|---|---|---|---|');
+    out.push(`| workload | target | metric | baseline | candidate | change [${level(g)} simultaneous] | p (adj.) | verdict |`, '|---|---|---|---|---|---|---|---|');
     for (const c of g.cells) {
       const v = c.verdict === 'regression' ? '**regression**' : c.verdict;
       out.push(`| ${esc(c.workload)} | ${esc(target(c))} | ${c.metric} | ${formatMetric(c.metric, med(c.baseline))} | ${formatMetric(c.metric, med(c.candidate))} | ${change(c)} | ${p(c).toPrecision(2)} | ${v} |`);

@@ -87,35 +87,72 @@ export interface MaxTResult {
   t: number[];
   pWorse: number[];
   pBetter: number[];
+  /** Per cell: the shift of mean log values, b - a (exp(delta) is the geometric-mean ratio b/a), and its standard error. */
+  delta: number[];
+  se: number[];
+  /**
+   * The (1 - alpha) points of the largest statistic over all cells, each way, under the same
+   * relabellings of the data with every cell's own shift removed: a cell is significantly worse
+   * exactly when t > qWorse (its pWorse <= alpha), better exactly when -t > qBetter.
+   */
+  qWorse: number;
+  qBetter: number;
   /** Relabellings used: every one (exact) or a random sample including the observed one. */
   permutations: number;
   exact: boolean;
 }
 
+/** Mean, Welch's t (oriented: > 0 when b is worse) and standard error of b - a on log values. */
+function shiftOf(la: number[], lb: number[], higherIsWorse: boolean): { delta: number; se: number; t: number } {
+  if (la.length < 2 || lb.length < 2) return { delta: 0, se: Infinity, t: 0 };
+  const m = (xs: number[]) => xs.reduce((s, x) => s + x, 0) / xs.length;
+  const delta = m(lb) - m(la);
+  const se = delta === 0 ? 1 : delta / welchOfLogs(la, lb, true);
+  return { delta, se: Math.abs(se), t: welchOfLogs(la, lb, higherIsWorse) };
+}
+
+/** The value a statistic must exceed for at most alpha of the relabellings' maxima to reach it. */
+function criticalValue(maxima: number[], alpha: number): number {
+  const sorted = [...maxima].sort((x, y) => x - y);
+  const k = Math.floor(alpha * sorted.length + 1e-9);
+  return sorted[sorted.length - k - 1] ?? Infinity;
+}
+
 /**
- * Adjusted p-values for every cell. nA and nB are the repetition slots of each group; every cell
- * has values for the same slots. Exact when there are at most `maxPermutations` relabellings.
+ * Adjusted p-values for every cell, one-sided each way, and the critical values of the matching
+ * simultaneous intervals. nA and nB are the repetition slots of each group; every cell has values
+ * for the same slots. The reference distribution is built from the data with each cell's own
+ * estimated shift removed (Westfall and Young's shift method): a cell that truly moved does not
+ * widen the reference for the others (a strong improvement, relabelled, would otherwise look like
+ * a strong regression). The observed labelling counts as reaching every cell, so no p is below
+ * 1 / C(nA + nB, nA). Exact when there are at most `maxPermutations` relabellings.
  */
-export function maxT(cells: MaxTCell[], o: { maxPermutations?: number; seed?: number } = {}): MaxTResult {
+export function maxT(cells: MaxTCell[], o: { maxPermutations?: number; seed?: number; alpha?: number } = {}): MaxTResult {
   const nA = Math.max(0, ...cells.map((c) => c.a.length));
   const nB = Math.max(0, ...cells.map((c) => c.b.length));
   const n = nA + nB;
   // Log values once per cell (NaN where a slot has no usable value), not once per relabelling.
-  const pooled = cells.map((c) => [...c.a, ...Array(nA - c.a.length).fill(NaN), ...c.b, ...Array(nB - c.b.length).fill(NaN)].map((x: number) => (loggable(x) ? Math.log(x) : NaN)));
-  const t = cells.map((c) => welchLog(c.a, c.b, c.higherIsWorse));
+  const logs = cells.map((c) => [...c.a, ...Array(nA - c.a.length).fill(NaN), ...c.b, ...Array(nB - c.b.length).fill(NaN)].map((x: number) => (loggable(x) ? Math.log(x) : NaN)));
+  const est = logs.map((p, c) => shiftOf(p.slice(0, nA).filter((x) => !Number.isNaN(x)), p.slice(nA).filter((x) => !Number.isNaN(x)), cells[c]!.higherIsWorse));
+  const t = est.map((e) => e.t);
+  const centred = logs.map((p, c) => p.map((x, i) => (i < nA ? x : x - est[c]!.delta)));
   const total = binom(n, nA);
   const limit = o.maxPermutations ?? 20_000;
   const exact = total <= limit;
-  const worse = new Array(cells.length).fill(0);
-  const better = new Array(cells.length).fill(0);
+  const ups: number[] = [];
+  const downs: number[] = [];
   const inA = new Uint8Array(n);
-  let count = 0;
-  const visit = (groupA: readonly number[]) => {
+  const visit = (groupA: readonly number[], observed: boolean) => {
+    if (observed) {
+      ups.push(Infinity);
+      downs.push(Infinity);
+      return;
+    }
     inA.fill(0);
     for (const i of groupA) inA[i] = 1;
     let maxUp = -Infinity;
     let maxDown = -Infinity;
-    for (const [c, p] of pooled.entries()) {
+    for (const [c, p] of centred.entries()) {
       const a: number[] = [];
       const b: number[] = [];
       for (let i = 0; i < n; i++) if (!Number.isNaN(p[i])) (inA[i] ? a : b).push(p[i]!);
@@ -123,25 +160,30 @@ export function maxT(cells: MaxTCell[], o: { maxPermutations?: number; seed?: nu
       if (s > maxUp) maxUp = s;
       if (-s > maxDown) maxDown = -s;
     }
-    for (let c = 0; c < cells.length; c++) {
-      if (maxUp >= t[c]! - 1e-12) worse[c]++;
-      if (maxDown >= -t[c]! - 1e-12) better[c]++;
-    }
-    count++;
+    ups.push(maxUp);
+    downs.push(maxDown);
   };
+  const isObserved = (g: readonly number[]) => g.every((x, i) => x === i);
   if (exact) {
-    for (const g of combinations(n, nA)) visit(g);
+    for (const g of combinations(n, nA)) visit(g, isObserved(g));
   } else {
     const r = rng(o.seed ?? 1);
-    visit(Array.from({ length: nA }, (_, i) => i));  // the observed labelling counts too
+    visit([], true);
     const idx = Array.from({ length: n }, (_, i) => i);
     for (let k = 1; k < limit; k++) {
       for (let i = n - 1; i > 0; i--) {
         const j = Math.floor(r() * (i + 1));
         [idx[i], idx[j]] = [idx[j]!, idx[i]!];
       }
-      visit(idx.slice(0, nA));
+      visit(idx.slice(0, nA), false);
     }
   }
-  return { t, pWorse: worse.map((w) => w / count), pBetter: better.map((b) => b / count), permutations: count, exact };
+  const share = (maxima: number[], x: number) => maxima.filter((m) => m >= x - 1e-12).length / maxima.length;
+  const alpha = o.alpha ?? 0.01;
+  return {
+    t, pWorse: t.map((x) => share(ups, x)), pBetter: t.map((x) => share(downs, -x)),
+    delta: est.map((e) => e.delta), se: est.map((e) => e.se),
+    qWorse: criticalValue(ups, alpha), qBetter: criticalValue(downs, alpha),
+    permutations: ups.length, exact,
+  };
 }

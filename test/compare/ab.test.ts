@@ -27,8 +27,9 @@ test('a 10 % p99 regression is found and explained', (t) => {
 test('a shift smaller than the threshold is not a regression, however significant', (t) => {
   const r = rng(12);
   const o = abCompare(side('A', sample(r, 100_000, 12)), side('B', sample(r, 102_000, 12)), { metric: 'p99', threshold: 0.05 });
-  t.is(o.verdict, 'no significant change');
-  t.regex(o.why, /does not clear the 5\.0 % noise threshold|p is not below/);
+  // Significant or not, a 2 % move is never a regression at a 5 % threshold; where significant it says so.
+  t.true(o.verdict === 'below the noise threshold' || o.verdict === 'no significant change', o.verdict);
+  t.regex(o.why, o.verdict === 'below the noise threshold' ? /significant, but the change does not clear the 5\.0 % noise threshold/ : /p is not below/);
 });
 
 test('an improvement is reported as such (higher IOPS is better)', (t) => {

@@ -3,6 +3,7 @@
 // per-cell exact p-values could not have done it at 5 repetitions.
 import test from 'ava';
 
+import { simultaneousChange } from '../../lib/compare/gate';
 import { CV_FLOOR, maxT, repsNeeded, smallestP, underpowered, welchLog } from '../../lib/stats/maxt';
 import { rng } from '../../lib/stats/resample';
 
@@ -141,4 +142,58 @@ test('a partial null: three cells truly 20 % worse, the other 22 quiet at the fa
   t.log(`partial null, 200 suites: the three shifted cells found ${found} of 600 times; a quiet cell flagged (either way) in ${falseFlags} suites`);
   t.true(found >= 300, `${found}/600`);
   t.true(falseFlags <= 8, `${falseFlags}/200`);
+});
+
+test('the printed interval agrees with the verdict: it excludes 1 exactly when the cell is significant, each way', (t) => {
+  let significant = 0;
+  for (let s = 1; s <= 60; s++) {
+    // Shifts of 0 to 12 % either way across the cells, so that some cells clear the test and some do not.
+    const cells = suite(7000 + s, 0.03).map((c, i) => {
+      const f = 1 + ((i % 7) - 3) * 0.04;
+      return { ...c, b: c.b.map((x) => x * f) };
+    });
+    const g = maxT(cells, { seed: s, alpha: ALPHA });
+    cells.forEach((c, i) => {
+      const iv = simultaneousChange(g.delta[i]!, g.se[i]!, g.qWorse, g.qBetter, c.higherIsWorse, ALPHA);
+      const worseBoundPasses1 = c.higherIsWorse ? iv.low > 1 : iv.high < 1;
+      const betterBoundPasses1 = c.higherIsWorse ? iv.high < 1 : iv.low > 1;
+      t.is(worseBoundPasses1, g.pWorse[i]! <= ALPHA, `seed ${s} cell ${i}: worse bound vs pWorse ${g.pWorse[i]}`);
+      t.is(betterBoundPasses1, g.pBetter[i]! <= ALPHA, `seed ${s} cell ${i}: better bound vs pBetter ${g.pBetter[i]}`);
+      if (g.pWorse[i]! <= ALPHA || g.pBetter[i]! <= ALPHA) significant++;
+    });
+  }
+  t.log(`${significant} of ${60 * CELLS} cells significant, each one's interval excluding 1, and no other's`);
+  t.true(significant > 100 && significant < 60 * CELLS - 100, 'both kinds of cell were tested');
+});
+
+test('simultaneous coverage: all 25 intervals cover their true ratio together in at least 1 - 2 alpha of 300 suites (binomial slack)', (t) => {
+  let all = 0;
+  for (let s = 1; s <= 300; s++) {
+    const truth = Array.from({ length: CELLS }, (_, i) => (i < 5 ? 1.15 : i < 8 ? 0.8 : 1));
+    const cells = suite(9000 + s, 0.03).map((c, i) => ({ ...c, b: c.b.map((x) => x * truth[i]!) }));
+    const g = maxT(cells, { seed: s, alpha: ALPHA });
+    if (cells.every((c, i) => {
+      const iv = simultaneousChange(g.delta[i]!, g.se[i]!, g.qWorse, g.qBetter, c.higherIsWorse, ALPHA);
+      return iv.low <= truth[i]! && truth[i]! <= iv.high;
+    })) all++;
+  }
+  t.log(`all 25 covered together in ${all} of 300 suites (nominal ${(1 - 2 * ALPHA) * 100} %)`);
+  // Binomial(300, 0.98): 288 or fewer with probability < 1 %.
+  t.true(all >= 288, `${all}/300`);
+});
+
+test('a strong improvement elsewhere no longer hides a regression: the reference is built with each cell\'s shift removed', (t) => {
+  let alone = 0;
+  let beside = 0;
+  for (let s = 1; s <= 150; s++) {
+    const base = suite(11000 + s, 0.03);
+    const shifted = (improveOthers: boolean) => base.map((c, i) => {
+      const f = i === 0 ? 1.1 : improveOthers && i >= 1 && i <= 3 ? 0.75 : 1;
+      return { ...c, b: c.b.map((x) => (c.higherIsWorse ? x * f : x / f)) };
+    });
+    if (maxT(shifted(false), { seed: s }).pWorse[0]! <= ALPHA) alone++;
+    if (maxT(shifted(true), { seed: s }).pWorse[0]! <= ALPHA) beside++;
+  }
+  t.log(`a +10 % cell, 5 vs 5, cv 3 %: found ${alone}/150 alone, ${beside}/150 beside three cells improved by 25 %`);
+  t.true(beside >= alone - 8, `${beside} beside, ${alone} alone`);
 });
