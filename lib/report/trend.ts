@@ -1,8 +1,10 @@
 // The trend report: each metric of each workload x target across every stored run, in time order,
 // with its 95 % band, the part of the stack that changed between consecutive runs named on the
-// chart, and change points flagged by the same test the A/B gate uses (between neighbours).
+// chart, and change points found over the whole history (binary segmentation with a permutation
+// test, stats/changepoint.ts), each confirmed by the A/B gate's test between the runs either side.
 import { higherIsWorse, type Metric, metricValue } from '../compare/ab';
-import { GATE_METRICS, gateVerdict } from '../compare/gate';
+import { GATE_METRICS, gateVerdict, simultaneousChange } from '../compare/gate';
+import { changePoints } from '../stats/changepoint';
 import { maxT } from '../stats/maxt';
 import { bootstrap, type Interval, median } from '../stats/resample';
 import type { Store } from '../store/db';
@@ -17,10 +19,22 @@ export interface TrendPoint {
   band: Interval;
   /** What differs from the previous run's stack (probe, runtime, kernel, VMM, settings). */
   changed: string[];
-  /** A significant move from the previous run beyond the threshold: the gate's verdict. */
+  /** A change point of the history at this run, confirmed by the gate's test and threshold. */
   changePoint?: 'regression' | 'improvement';
+  /** The gate's adjusted p between the runs either side (the direction it moved). */
   p?: number;
+  /** The change point's own p within the history (binary segmentation's permutation test). */
+  historyP?: number;
 }
+
+/**
+ * Resamples of each run's band: a chart's band, not a decision (those are the gate's), so 400
+ * (the default 4,000 took 10 of the 11 s of a 200-run, 30-series trend).
+ */
+const BAND_RESAMPLES = 400;
+
+/** How many runs on each side of a change point the gate's test compares, their repetitions pooled. */
+export const CONFIRM_RUNS = 5;
 
 export interface TrendSeries {
   workload: string;
@@ -70,21 +84,38 @@ export function trendSeries(store: Store, o: { targets?: string[]; workloads?: s
         const sk = `${k}\u0000${metric}\u0000${host}`;
         if (!series.has(sk)) series.set(sk, { workload, target, metric, host, points: [] });
         const s = series.get(sk)!;
-        const point: TrendPoint = { run: run.id, started_at: run.started_at, values, band: bootstrap(values), changed };
-        const prev = s.points.at(-1);
-        if (prev && prev.values.length >= 3 && values.length >= 3) {
-          const t = maxT([{ a: prev.values, b: values, higherIsWorse: higherIsWorse(metric) }], { seed: run.id });
-          const verdict = gateVerdict(metric, median(values) / median(prev.values), t.pWorse[0]!, t.pBetter[0]!, o);
-          if (verdict === 'regression') Object.assign(point, { changePoint: verdict, p: t.pWorse[0] });
-          else if (verdict === 'improvement') Object.assign(point, { changePoint: verdict, p: t.pBetter[0] });
-        }
-        s.points.push(point);
+        s.points.push({ run: run.id, started_at: run.started_at, values, band: bootstrap(values, median, { reps: BAND_RESAMPLES }), changed });
       }
     }
   }
+  for (const s of series.values()) markChangePoints(s, o);
   return [...series.values()];
 }
 
+/**
+ * Finds the history's change points on the per-run medians, then confirms each with the gate's
+ * test and noise threshold on the repetitions of the CONFIRM_RUNS runs either side: a step that
+ * the history shows and the gate agrees with is flagged; a drift or a wave below the threshold is not.
+ */
+function markChangePoints(s: TrendSeries, o: { threshold: number; alpha: number }): void {
+  const medians = s.points.map((p) => p.band.estimate);
+  if (medians.some((m) => !(m > 0))) return;  // a failed or empty measurement: no log scale
+  for (const cp of changePoints(medians, { alpha: o.alpha, seed: s.points[0]?.run ?? 1 })) {
+    const before = s.points.slice(Math.max(0, cp.index - CONFIRM_RUNS), cp.index).flatMap((p) => p.values);
+    const after = s.points.slice(cp.index, cp.index + CONFIRM_RUNS).flatMap((p) => p.values);
+    if (before.length < 3 || after.length < 3) continue;
+    const worse = higherIsWorse(s.metric);
+    const t = maxT([{ a: before, b: after, higherIsWorse: worse }], { seed: s.points[cp.index]!.run, alpha: o.alpha });
+    const change = simultaneousChange(t.delta[0]!, t.se[0]!, t.qWorse, t.qBetter, worse, o.alpha);
+    const verdict = gateVerdict(s.metric, change.estimate, t.pWorse[0]!, t.pBetter[0]!, o);
+    if (verdict !== 'regression' && verdict !== 'improvement') continue;
+    Object.assign(s.points[cp.index]!, { changePoint: verdict, p: verdict === 'regression' ? t.pWorse[0] : t.pBetter[0], historyP: cp.p });
+  }
+}
+
+
+/** At most about this many run labels on a chart's x axis. */
+const LABELS = 12;
 
 function chart(s: TrendSeries): string {
   const W = 900;
@@ -101,9 +132,10 @@ function chart(s: TrendSeries): string {
   const x = (i: number) => L + (n === 1 ? (W - L - R) / 2 : (i / (n - 1)) * (W - L - R));
   const band = [...s.points.map((p, i) => `${x(i).toFixed(1)},${y(p.band.high).toFixed(1)}`), ...[...s.points].reverse().map((p, j) => `${x(n - 1 - j).toFixed(1)},${y(p.band.low).toFixed(1)}`)].join(' ');
   const line = s.points.map((p, i) => `${x(i).toFixed(1)},${y(p.band.estimate).toFixed(1)}`).join(' ');
+  const every = Math.max(1, Math.ceil(n / LABELS));
   const marks = s.points.map((p, i) => {
     const cls = p.changePoint ?? 'point';
-    const title = `run ${p.run} (${p.started_at}): ${formatMetric(s.metric, p.band.estimate)} [${formatMetric(s.metric, p.band.low)}, ${formatMetric(s.metric, p.band.high)}]${p.changePoint ? `; ${p.changePoint} since the previous run, p ${p.p!.toPrecision(2)}` : ''}`;
+    const title = `run ${p.run} (${p.started_at}): ${formatMetric(s.metric, p.band.estimate)} [${formatMetric(s.metric, p.band.low)}, ${formatMetric(s.metric, p.band.high)}]${p.changePoint ? `; a change point: ${p.changePoint}, history p ${p.historyP!.toPrecision(2)}, the gate's p between the ${CONFIRM_RUNS} runs either side ${p.p!.toPrecision(2)}` : ''}`;
     // The stack change: a dashed line between the two runs, one label line per change, written
     // towards the side of the chart that has room.
     const at = x(i) - (x(i) - (i ? x(i - 1) : x(i))) / 2;
@@ -111,7 +143,9 @@ function chart(s: TrendSeries): string {
     const stack = p.changed.length
       ? `<line class="stack-change" x1="${at}" y1="${T}" x2="${at}" y2="${H - B}"/>${p.changed.map((c, k) => `<text class="stack-label" x="${right ? at + 4 : at - 4}" y="${T + 12 + 13 * k}" text-anchor="${right ? 'start' : 'end'}">${escapeXml(c)}</text>`).join('')}`
       : '';
-    return `${stack}<circle class="${cls}" cx="${x(i).toFixed(1)}" cy="${y(p.band.estimate).toFixed(1)}" r="${p.changePoint ? 7 : 4}"><title>${escapeXml(title)}</title></circle><text x="${x(i).toFixed(1)}" y="${H - B + 16}" text-anchor="middle">run ${p.run}</text>`;
+    // Run labels thinned to about a dozen (at 200 runs they overprinted into a band), change points always labelled.
+    const label = i % every === 0 || p.changePoint ? `<text class="run-label" x="${x(i).toFixed(1)}" y="${H - B + 16}" text-anchor="middle">run ${p.run}</text>` : '';
+    return `${stack}<circle class="${cls}" cx="${x(i).toFixed(1)}" cy="${y(p.band.estimate).toFixed(1)}" r="${p.changePoint ? 7 : n > 60 ? 2 : 4}"><title>${escapeXml(title)}</title></circle>${label}`;
   });
   const ticks = [lo, (lo + hi) / 2, hi].map((v) => `<text x="${L - 8}" y="${y(v) + 4}" text-anchor="end">${escapeXml(formatMetric(s.metric, v))}</text><line class="grid" x1="${L}" y1="${y(v)}" x2="${W - R}" y2="${y(v)}"/>`);
   return `<svg class="trend" viewBox="0 0 ${W} ${H}" role="img" aria-label="${escapeXml(`${s.workload} ${s.target} ${s.metric}`)}">${ticks.join('')}<polygon class="band" points="${band}"/><polyline class="line" points="${line}"/>${marks.join('')}</svg>`;
@@ -130,7 +164,7 @@ svg.trend{width:100%;height:auto;font-size:11px}.band{fill:#1b6ac9;fill-opacity:
 .point{fill:#1b6ac9}.regression{fill:#c92a2a;color:#c92a2a}.improvement{fill:#2b8a3e;color:#2b8a3e}.grid{stroke:#e9ecef}
 .stack-change{stroke:#e67700;stroke-dasharray:4 3}.stack-label{fill:#e67700}
 </style></head><body><h1>${escapeXml(title)}</h1>
-<p>Every stored run in time order: the median over repetitions with its bootstrap 95 % band; an orange line names what changed in the stack since the previous run; a red (green) point is a regression (improvement) since the previous run by the A/B gate's test and noise threshold.</p>
+<p>Every stored run in time order: the median over repetitions with its bootstrap 95 % band; an orange line names what changed in the stack since the previous run; a red (green) point is a change point of the whole history (binary segmentation with a permutation test: with no change anywhere, the chance of any flag in a series is at most alpha), confirmed as a regression (improvement) by the A/B gate's test and noise threshold between the ${CONFIRM_RUNS} runs either side.</p>
 ${sections.join('\n') || '<p>No stored runs match.</p>'}
 </body></html>`;
 }
