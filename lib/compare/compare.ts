@@ -4,6 +4,7 @@
 import { IsoprobeError } from '../errors';
 import { withLock } from '../lock';
 import { mergeHistograms, percentile } from '../stats/histogram';
+import { powerAdvice } from '../stats/power';
 import { bootstrap, bootstrapRatio, type Interval, median, rng, stdev, mean } from '../stats/resample';
 import type { Store } from '../store/db';
 import { makeTarget, type TargetName } from '../targets';
@@ -150,6 +151,8 @@ export function warningsFor(summaries: WorkloadSummary[], reps: number): string[
   }
   const w = [...failures, ...spread];
   if (spread.length) w.push('where repetitions vary: use more --reps or longer cells, and keep the machine idle');
+  const cvs = summaries.flatMap((s) => s.rows.filter((r) => r.rate.length > 1).map((r) => r.cv)).sort((a, b) => a - b);
+  if (cvs.length) w.push(`to gate a change between two runs like this one (isoprobe ab): ${powerAdvice(reps, cvs[cvs.length >> 1]!)}`);
   if (reps < 5) w.push(`only ${reps} repetitions: confidence intervals are wide or missing; use --reps 5 or more`);
   for (const t of emulated) w.push(`${t}: numbers come from software emulation (QEMU TCG); they show the boundary's behaviour, not its cost on hardware`);
   return w;

@@ -55,6 +55,9 @@ export interface GateOutcome {
   notComparable: string[];
   regressions: number;
   improvements: number;
+  /** Repetitions a side (the most any cell has) and the cells' median variation between them (sd of log values). */
+  reps?: [number, number];
+  noise?: number;
 }
 
 export interface GateOptions {
@@ -136,7 +139,9 @@ export function suiteGate(b: Side, c: Side, o: GateOptions): GateOutcome {
   if (why) throw new IsoprobeError('EUNDERPOWERED', `the gate cannot decide: ${why}`);
   const mt = maxT(cells.map((x) => ({ a: x.baseline, b: x.candidate, higherIsWorse: higherIsWorse(x.metric) })), { seed: o.seed, maxPermutations: o.maxPermutations, alpha: o.alpha });
   out.permutations = mt.permutations;
-  out.method = `max-T permutation test (Westfall-Young) over ${cells.length} cells, ${mt.exact ? 'all' : 'a random sample of'} ${mt.permutations} relabellings of whole repetitions; Welch's t on log values`;
+  out.method = `max-T permutation test (Westfall-Young) over ${cells.length} cells, ${mt.exact ? 'all' : 'a random sample of'} ${mt.permutations} relabellings of whole repetitions, each cell's own shift removed from the reference; Welch's t on log values`;
+  out.reps = [Math.max(...cells.map((x) => x.baseline.filter(usableValue).length)), Math.max(...cells.map((x) => x.candidate.filter(usableValue).length))];
+  out.noise = medianOf(cells.map((x) => Math.sqrt((logSd(x.baseline) ** 2 + logSd(x.candidate) ** 2) / 2)));
   cells.forEach((cell, i) => {
     const change = simultaneousChange(mt.delta[i]!, mt.se[i]!, mt.qWorse, mt.qBetter, higherIsWorse(cell.metric), o.alpha);
     const verdict = gateVerdict(cell.metric, change.estimate, mt.pWorse[i]!, mt.pBetter[i]!, o);
@@ -157,6 +162,18 @@ export function suiteGate(b: Side, c: Side, o: GateOptions): GateOutcome {
 export function simultaneousChange(delta: number, se: number, qWorse: number, qBetter: number, higherWorse: boolean, alpha: number): Interval {
   const [down, up] = higherWorse ? [qWorse, qBetter] : [qBetter, qWorse];
   return { estimate: Math.exp(delta), low: Math.exp(delta - down * se), high: Math.exp(delta + up * se), level: 1 - 2 * alpha };
+}
+
+/** The standard deviation of the log values of one side (its relative variation between repetitions). */
+function logSd(xs: number[]): number {
+  const l = xs.filter(usableValue).map(Math.log);
+  const m = l.reduce((a, x) => a + x, 0) / l.length;
+  return Math.sqrt(l.reduce((a, x) => a + (x - m) ** 2, 0) / Math.max(1, l.length - 1));
+}
+
+function medianOf(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[s.length >> 1]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 }
 
 /** A value the test can use: measured, and above 0 (it works on log values). */

@@ -2,8 +2,8 @@
 // (one testcase per cell; a regression is a failure carrying its numbers).
 import { higherIsWorse, type Metric } from '../compare/ab';
 import type { GateCell, GateOutcome } from '../compare/gate';
-import { median } from '../stats/resample';
 import { formatNs } from '../units';
+import { powerAdvice } from '../stats/power';
 import { escapeXml } from './escape';
 
 /** A metric's value in its unit: latencies as durations, rates as IOPS, tx/s or Gbit/s. */
@@ -13,8 +13,15 @@ export function formatMetric(metric: Metric, v: number): string {
   return `${Math.round(v).toLocaleString('en-US')} ${metric === 'iops' ? 'IOPS' : 'tx/s'}`;
 }
 
-/** The median over the repetitions that have a value (a failed one leaves NaN in its slot). */
-const med = (xs: number[]) => median(xs.filter(Number.isFinite));
+/**
+ * A side's value as the test and the change see it: the geometric mean over the repetitions that
+ * have one (a failed one leaves NaN in its slot). A median beside a geometric-mean change could
+ * move the other way on noisy cells.
+ */
+const med = (xs: number[]) => {
+  const v = xs.filter((x) => Number.isFinite(x) && x > 0);
+  return v.length ? Math.exp(v.reduce((a, x) => a + Math.log(x), 0) / v.length) : NaN;
+};
 
 function change(c: GateCell): string {
   const pct = (x: number) => `${x >= 1 ? '+' : ''}${((x - 1) * 100).toFixed(1)} %`;
@@ -52,13 +59,14 @@ export function gateSummaryLine(g: GateOutcome): string {
 
 export function formatGate(g: GateOutcome): string {
   const rows = g.cells.map((c) => [c.workload, target(c), c.metric, formatMetric(c.metric, med(c.baseline)), formatMetric(c.metric, med(c.candidate)), change(c), p(c).toPrecision(2), c.verdict]);
-  const head = ['workload', 'target', 'metric', 'baseline', 'candidate', `change [${level(g)} simult.]`, 'p (adj.)', 'verdict'];
+  const head = ['workload', 'target', 'metric', 'baseline (gm)', 'candidate (gm)', `change [${level(g)} simult.]`, 'p (adj.)', 'verdict'];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (r: string[]) => r.map((x, i) => x.padEnd(widths[i]!)).join('  ').trimEnd();
   const out = [`isoprobe ab: baseline ${g.baseline}, candidate ${g.candidate}`, g.method ? `${g.method}` : '', '', line(head), ...rows.map(line), ''];
   for (const k of g.onlyBaseline) out.push(`only in the baseline: ${k}`);
   for (const k of g.onlyCandidate) out.push(`only in the candidate: ${k}`);
   for (const k of g.notComparable) out.push(`not comparable: ${k}`);
+  if (g.reps && g.noise !== undefined) out.push(`power: ${powerAdvice(Math.min(...g.reps), g.noise)}`);
   out.push(gateSummaryLine(g));
   return out.filter((l, i) => l !== '' || i > 1).join('\n');
 }
@@ -67,7 +75,7 @@ export function gateMarkdown(g: GateOutcome): string {
   const esc = (s: string) => s.replace(/\|/g, '\\|');
   const out = [`### isoprobe A/B: ${esc(g.baseline)} vs ${esc(g.candidate)}`, '', `**${gateSummaryLine(g)}**`, ''];
   if (g.cells.length) {
-    out.push(`| workload | target | metric | baseline | candidate | change [${level(g)} simultaneous] | p (adj.) | verdict |`, '|---|---|---|---|---|---|---|---|');
+    out.push(`| workload | target | metric | baseline (geometric mean) | candidate (geometric mean) | change [${level(g)} simultaneous] | p (adj.) | verdict |`, '|---|---|---|---|---|---|---|---|');
     for (const c of g.cells) {
       const v = c.verdict === 'regression' ? '**regression**' : c.verdict;
       out.push(`| ${esc(c.workload)} | ${esc(target(c))} | ${c.metric} | ${formatMetric(c.metric, med(c.baseline))} | ${formatMetric(c.metric, med(c.candidate))} | ${change(c)} | ${p(c).toPrecision(2)} | ${v} |`);
