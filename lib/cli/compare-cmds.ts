@@ -271,6 +271,7 @@ const AB: Table = {
   threshold: { kind: 'string', default: '5%', help: 'noise threshold: a regression must also move the median this much, e.g. 5%' },
   alpha: { kind: 'string', default: '0.01', help: 'family-wise level over all cells: of a false regression (the exit code), and separately of a false improvement' },
   run: { kind: 'bool', default: false, help: 'measure both sides now (interleaved, stored as one run), then judge' },
+  step_down: { kind: 'bool', default: false, help: 'verdicts by step-down max-T: more power where several cells moved; the printed intervals stay single-step' },
   suite: COMPARE.suite!,
   reps: { kind: 'uint', default: 10, min: 3, help: 'with --run: repetitions per side' },
   junit: { kind: 'string', default: '', help: 'also write JUnit XML: one testcase per cell, a regression is a failure' },
@@ -353,7 +354,7 @@ export async function cmdAb(argv: string[], out: Out, signal: AbortSignal): Prom
     }
     let g: ReturnType<typeof suiteGate>;
     try {
-      g = suiteGate(sides.b, sides.c, { alpha, threshold, metrics, workloads: list(v.workload), targets: list(v.target), pair: sides.pair, seed: (v.seed as number | undefined) ?? 1 });
+      g = suiteGate(sides.b, sides.c, { alpha, threshold, metrics, workloads: list(v.workload), targets: list(v.target), pair: sides.pair, seed: (v.seed as number | undefined) ?? 1, stepDown: v.step_down === true });
     } catch (e) {
       // Too few repetitions to ever flag a change: "cannot tell" for git bisect run, with the reason.
       if ((e as IsoprobeError).code !== 'EUNDERPOWERED') throw e;

@@ -70,6 +70,8 @@ export interface GateOptions {
   pair?: [string, string];
   seed?: number;
   maxPermutations?: number;
+  /** Verdicts by step-down max-T (more power where several cells moved; the intervals stay single-step). */
+  stepDown?: boolean;
 }
 
 /** Results of one side by repetition slot: rep index -> result (gaps where a repetition failed). */
@@ -142,12 +144,14 @@ export function suiteGate(b: Side, c: Side, o: GateOptions): GateOutcome {
   out.method = `max-T permutation test (Westfall-Young) over ${cells.length} cells, ${mt.exact ? 'all' : 'a random sample of'} ${mt.permutations} relabellings of whole repetitions, each cell's own shift removed from the reference; Welch's t on log values`;
   out.reps = [Math.max(...cells.map((x) => x.baseline.filter(usableValue).length)), Math.max(...cells.map((x) => x.candidate.filter(usableValue).length))];
   out.noise = medianOf(cells.map((x) => Math.sqrt((logSd(x.baseline) ** 2 + logSd(x.candidate) ** 2) / 2)));
+  if (o.stepDown) out.method += '; verdicts and p by step-down max-T, the intervals single-step (a flagged cell\'s interval may still touch 0 %)';
+  const [pw, pb] = o.stepDown ? [mt.stepDownWorse, mt.stepDownBetter] : [mt.pWorse, mt.pBetter];
   cells.forEach((cell, i) => {
     const change = simultaneousChange(mt.delta[i]!, mt.se[i]!, mt.qWorse, mt.qBetter, higherIsWorse(cell.metric), o.alpha);
-    const verdict = gateVerdict(cell.metric, change.estimate, mt.pWorse[i]!, mt.pBetter[i]!, o);
+    const verdict = gateVerdict(cell.metric, change.estimate, pw[i]!, pb[i]!, o);
     // The direction the estimate moved, the same one the interval and the verdict speak of.
     const movedWorse = mt.t[i]! >= 0;
-    out.cells.push({ ...cell, change, pWorse: mt.pWorse[i]!, pBetter: mt.pBetter[i]!, p: movedWorse ? mt.pWorse[i]! : mt.pBetter[i]!, verdict });
+    out.cells.push({ ...cell, change, pWorse: pw[i]!, pBetter: pb[i]!, p: movedWorse ? pw[i]! : pb[i]!, verdict });
   });
   out.regressions = out.cells.filter((x) => x.verdict === 'regression').length;
   out.improvements = out.cells.filter((x) => x.verdict === 'improvement').length;

@@ -97,9 +97,47 @@ export interface MaxTResult {
    */
   qWorse: number;
   qBetter: number;
+  /**
+   * Step-down adjusted p-values (Westfall and Young's step-down max-T): the cell with the k-th
+   * strongest statistic is compared with the largest statistic over it and the weaker cells only,
+   * and p never falls below a stronger cell's. Never above pWorse / pBetter; more power where
+   * several cells truly moved. Its verdicts need not follow the single-step intervals.
+   */
+  stepDownWorse: number[];
+  stepDownBetter: number[];
   /** Relabellings used: every one (exact) or a random sample including the observed one. */
   permutations: number;
   exact: boolean;
+}
+
+/**
+ * Step-down counting for one direction: `order` lists the cells strongest first by `obs`; per
+ * relabelling, the running maximum from the weakest cell up is compared with each cell's own.
+ */
+class StepDown {
+  readonly reach: number[];
+  private readonly order: number[];
+  constructor(private readonly obs: number[]) {
+    this.order = obs.map((_, i) => i).sort((a, b) => obs[b]! - obs[a]!);
+    this.reach = obs.map(() => 0);
+  }
+
+  /** One relabelling's statistics (oriented the same way as obs); Infinity everywhere for the observed one. */
+  add(stats: number[]): void {
+    let u = -Infinity;
+    for (let j = this.order.length - 1; j >= 0; j--) {
+      const c = this.order[j]!;
+      u = Math.max(u, stats[c]!);
+      if (u >= this.obs[c]! - 1e-12) this.reach[c]!++;
+    }
+  }
+
+  /** Adjusted p-values, made monotone down the order (a weaker cell's never below a stronger one's). */
+  pValues(count: number): number[] {
+    const p = this.reach.map((r) => r / count);
+    for (let j = 1; j < this.order.length; j++) p[this.order[j]!] = Math.max(p[this.order[j]!]!, p[this.order[j - 1]!]!);
+    return p;
+  }
 }
 
 /** Mean, Welch's t (oriented: > 0 when b is worse) and standard error of b - a on log values. */
@@ -141,27 +179,31 @@ export function maxT(cells: MaxTCell[], o: { maxPermutations?: number; seed?: nu
   const exact = total <= limit;
   const ups: number[] = [];
   const downs: number[] = [];
+  const sdWorse = new StepDown(t);
+  const sdBetter = new StepDown(t.map((x) => -x));
   const inA = new Uint8Array(n);
+  const stats = new Array<number>(cells.length);
   const visit = (groupA: readonly number[], observed: boolean) => {
     if (observed) {
       ups.push(Infinity);
       downs.push(Infinity);
+      stats.fill(Infinity);
+      sdWorse.add(stats);
+      sdBetter.add(stats);
       return;
     }
     inA.fill(0);
     for (const i of groupA) inA[i] = 1;
-    let maxUp = -Infinity;
-    let maxDown = -Infinity;
     for (const [c, p] of centred.entries()) {
       const a: number[] = [];
       const b: number[] = [];
       for (let i = 0; i < n; i++) if (!Number.isNaN(p[i])) (inA[i] ? a : b).push(p[i]!);
-      const s = welchOfLogs(a, b, cells[c]!.higherIsWorse);
-      if (s > maxUp) maxUp = s;
-      if (-s > maxDown) maxDown = -s;
+      stats[c] = welchOfLogs(a, b, cells[c]!.higherIsWorse);
     }
-    ups.push(maxUp);
-    downs.push(maxDown);
+    ups.push(Math.max(...stats));
+    downs.push(Math.max(...stats.map((x) => -x)));
+    sdWorse.add(stats);
+    sdBetter.add(stats.map((x) => -x));
   };
   const isObserved = (g: readonly number[]) => g.every((x, i) => x === i);
   if (exact) {
@@ -184,6 +226,7 @@ export function maxT(cells: MaxTCell[], o: { maxPermutations?: number; seed?: nu
     t, pWorse: t.map((x) => share(ups, x)), pBetter: t.map((x) => share(downs, -x)),
     delta: est.map((e) => e.delta), se: est.map((e) => e.se),
     qWorse: criticalValue(ups, alpha), qBetter: criticalValue(downs, alpha),
+    stepDownWorse: sdWorse.pValues(ups.length), stepDownBetter: sdBetter.pValues(downs.length),
     permutations: ups.length, exact,
   };
 }

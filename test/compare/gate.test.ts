@@ -217,3 +217,13 @@ test('a repetition that measured 0 is a failed cell, not a -100 % change', (t) =
   t.deepEqual(g.notComparable, ['rr on host tps: failed: 0 baseline and 3 candidate repetitions measured 0 (a failed measurement, not a change)']);
   t.is(gateExitCode(g), 125);
 });
+
+test('--step-down: the verdicts by step-down max-T, said in the method line; the slower cell still the regression', (t) => {
+  const a = exportFile('sd-a.json', 61);
+  const b = exportFile('sd-b.json', 62, { slow: { workload: 'randwrite', target: 'qemu-microvm', p99: 1.25 } });
+  const r = runCli(['ab', '--baseline', a, '--candidate', b, '--step-down']);
+  t.is(r.code, 1, r.stdout + r.stderr);
+  t.regex(r.stdout, /verdicts and p by step-down max-T, the intervals single-step/);
+  const bad = r.stdout.split('\n').filter((l) => /regression$/.test(l));
+  t.true(bad.length >= 1 && bad.every((l) => /^randwrite +qemu-microvm /.test(l)), bad.join('\n'));
+});

@@ -197,3 +197,28 @@ test('a strong improvement elsewhere no longer hides a regression: the reference
   t.log(`a +10 % cell, 5 vs 5, cv 3 %: found ${alone}/150 alone, ${beside}/150 beside three cells improved by 25 %`);
   t.true(beside >= alone - 8, `${beside} beside, ${alone} alone`);
 });
+
+test('step-down max-T: never a larger p than single-step, more power where several cells moved, and no more false flags', (t) => {
+  let single = 0;
+  let down = 0;
+  for (let s = 1; s <= 120; s++) {
+    // Eight cells truly 10 % worse at 7 vs 7, cv 3 %.
+    const cells = suite(13000 + s, 0.03, 1, 7).map((c, i) => (i < 8 ? { ...c, b: c.b.map((x) => (c.higherIsWorse ? x * 1.1 : x / 1.1)) } : c));
+    const g = maxT(cells, { seed: s, maxPermutations: 2000 });
+    g.stepDownWorse.forEach((p, i) => t.true(p <= g.pWorse[i]! + 1e-12, `seed ${s} cell ${i}`));
+    single += g.pWorse.slice(0, 8).filter((p) => p <= ALPHA).length;
+    down += g.stepDownWorse.slice(0, 8).filter((p) => p <= ALPHA).length;
+  }
+  t.log(`eight +10 % cells, 7 vs 7, cv 3 %: found ${single}/960 single-step, ${down}/960 step-down`);
+  t.true(down > single, `${down} > ${single}`);
+  let either = 0;
+  let worse = 0;
+  for (let s = 1; s <= 2000; s++) {
+    const g = maxT(suite(15000 + s, 0.05), { seed: s });
+    if (g.stepDownWorse.some((p) => p <= ALPHA)) worse++;
+    if (g.stepDownWorse.some((p) => p <= ALPHA) || g.stepDownBetter.some((p) => p <= ALPHA)) either++;
+  }
+  t.log(`no shift, 2000 suites: step-down flagged a regression in ${worse}, something either way in ${either}`);
+  // Binomial(2000, 0.01): 32 or more with probability < 1 %; Binomial(2000, 0.02): 56 or more likewise.
+  t.true(worse <= 31 && either <= 55, `${worse} and ${either} of 2000`);
+});
