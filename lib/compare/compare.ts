@@ -10,7 +10,7 @@ import type { Store } from '../store/db';
 import { makeTarget, type TargetName } from '../targets';
 import { makeVariant, type Variant } from '../targets/variant';
 import type { Session, SessionSpec, TargetResult } from '../targets/types';
-import { workloadNs } from '../targets/session';
+import { CompareProgress } from './progress';
 import type { Suite, SuiteWorkload } from './suites';
 
 export interface CompareOptions {
@@ -209,20 +209,7 @@ export async function compare(o: CompareOptions): Promise<Comparison> {
       sessions.set(v.label, await t.start({ ...o.spec, ...v.spec, ...o.specs?.[v.label], network: needsNet }));
     }
     const r = rng(o.seed ?? Date.now() % 2 ** 31);
-    const total = o.reps * o.suite.workloads.length * labels.length;
-    let done = 0;
-    const t0 = Date.now();
-    // Time left from the cells' own budgets (warm-up + duration), not from cells counted: a
-    // microVM's boot or a container's start weighs on the first cells only.
-    const budget = new Map(o.suite.workloads.map((w) => [w.name, workloadNs(w.workload.options as { duration?: unknown; warmup?: unknown }) / 1e6]));
-    let budgetLeft = [...budget.values()].reduce((a, b) => a + b, 0) * o.reps * labels.length;
-    let budgetDone = 0;
-    const eta = () => estimateLeftMs(Date.now() - t0, budgetDone, budgetLeft);
-    const count = (w: SuiteWorkload, measured: boolean) => {
-      done++;
-      budgetLeft -= budget.get(w.name)!;
-      if (measured) budgetDone += budget.get(w.name)!;
-    };
+    const progress = new CompareProgress(o.suite, o.reps, labels.length, o.onProgress);
     // Repetitions interleave targets in a shuffled order; within one, a target runs the suite's
     // workloads in a shuffled order as one suite (a microVM boots once for all of them).
     for (let rep = 0; rep < o.reps; rep++) {
@@ -232,9 +219,9 @@ export async function compare(o: CompareOptions): Promise<Comparison> {
         const cellOf = (w: SuiteWorkload) => cells.find((c) => c.target === target && c.workload === w.name)!;
         // A workload that failed on a target is recorded once, not retried.
         const run = todo.filter((w) => !cellOf(w).error);
-        for (const w of todo) if (cellOf(w).error) count(w, false);
+        for (const w of todo) if (cellOf(w).error) progress.count(w, false);
         if (!run.length) continue;
-        o.onProgress?.(done, total, eta(), `${target} (rep ${rep + 1}/${o.reps}): ${run.map((w) => w.name).join(', ')}`);
+        progress.tell(`${target} (rep ${rep + 1}/${o.reps}): ${run.map((w) => w.name).join(', ')}`);
         // One repetition measures at a time on this machine: another isoprobe run's load (its
         // I/O, its echo loops, its guest boots) stays out of this one's numbers.
         await withLock('measure', { what: 'the machine (another isoprobe run is measuring)', signal: o.signal, onWait: o.onWait }, async (l) => {
@@ -244,8 +231,8 @@ export async function compare(o: CompareOptions): Promise<Comparison> {
           const tick = (i: number) => {
             if (counted.has(i)) return;
             counted.add(i);
-            count(run[i]!, true);
-            o.onProgress?.(done, total, eta(), '');
+            progress.count(run[i]!, true);
+            progress.tell('');
           };
           await sessions.get(target)!.runSuite(run.map((w) => w.workload), { signal: o.signal }, (i, res) => {
             const w = run[i]!;
@@ -266,7 +253,7 @@ export async function compare(o: CompareOptions): Promise<Comparison> {
       }
       if (o.onRepetition && rep < o.reps - 1) o.onRepetition(comparisonOf(cells, o.suite, labels, rep + 1, runId), rep + 1);
     }
-    o.onProgress?.(total, total, 0, 'done');
+    progress.finished();
     if (!o.force) checkSameProbe(cells);
     status = 'complete';
   } catch (e) {
@@ -286,22 +273,6 @@ function comparisonOf(cells: Cell[], suite: Suite, labels: string[], reps: numbe
   const summaries = summarize(cells, suite, labels);
   const stacks = Object.fromEntries(labels.map((t) => [t, cells.find((c) => c.target === t && c.results.length)?.results[0]?.target ?? null]));
   return { runId, suite: suite.name, reps, targets: labels, summaries, warnings: warningsFor(summaries, reps), cells, stacks };
-}
-
-/** What a run's fixed costs (starts, exec, boots) add to its measuring time, before the run shows its own (measured here: 243 s for 225 s of cells). */
-export const EXPECTED_OVERHEAD = 1.15;
-
-/**
- * Time left, from the budgets (warm-up + duration) of the cells still to run. Early on the
- * run's own pace is mostly its start-up, so it is blended in as the measured share grows: the
- * first estimate is the cells' time with the expected overhead, the last the run's own pace.
- */
-export function estimateLeftMs(elapsedMs: number, budgetDoneMs: number, budgetLeftMs: number): number {
-  if (budgetLeftMs <= 0) return 0;
-  const total = budgetDoneMs + budgetLeftMs;
-  const weight = Math.min(1, budgetDoneMs / (0.25 * total));
-  const pace = budgetDoneMs > 0 ? elapsedMs / budgetDoneMs : EXPECTED_OVERHEAD;
-  return budgetLeftMs * ((1 - weight) * EXPECTED_OVERHEAD + weight * pace);
 }
 
 export { median, percentile };

@@ -61,7 +61,9 @@ testIf(runcSkip, test.serial)('compare host and runc: interleaved, stored, summa
   t.regex(page, /<svg class="chart cdf-chart"/);
   t.regex(page, /<svg class="chart bar-chart"/);
   t.notRegex(page, /<script|https?:\/\//, 'self-contained: no scripts, nothing fetched');
-  const ab = runCli(['ab', '--baseline', exported, '--candidate', String(c.runId), '--workload', 'rr', '--baseline-target', 'host', '--metric', 'p50', '--db', db]);
+  // 3 repetitions a side decide at alpha 0.05 (1/20), not at the default 0.01: refused there with exit 125.
+  t.is(runCli(['ab', '--baseline', exported, '--candidate', String(c.runId), '--db', db]).code, 125);
+  const ab = runCli(['ab', '--baseline', exported, '--candidate', String(c.runId), '--workload', 'rr', '--baseline-target', 'host', '--metric', 'p50', '--alpha', '0.05', '--db', db]);
   t.is(ab.code, 0, ab.stderr);
   t.regex(ab.stdout, /^rr +host +p50 +\S+ +\S+ +\S+ +\S+ +\+0\.0 % \[[^\]]+\] +\S+ +no significant change$/m, 'a run against itself: +0.0 %, no change');
   t.regex(ab.stdout, /^NO REGRESSION in 1 cells/m);

@@ -7,7 +7,8 @@ import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { type Comparison, estimateLeftMs, type Row, warningsFor, type WorkloadSummary } from '../../lib/compare/compare';
+import { type Comparison, type Row, warningsFor, type WorkloadSummary } from '../../lib/compare/compare';
+import { estimateLeftMs } from '../../lib/compare/progress';
 import { formatComparison, TABLE_COLUMNS } from '../../lib/report/compare-text';
 import type { Interval } from '../../lib/stats/resample';
 import { isRoot, tempDir, testIf, why } from '../helpers';
