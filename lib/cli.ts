@@ -9,7 +9,7 @@ import { runNet, runNetLoopback, spawnEchoServer, startEchoServer } from './prob
 import { NET_MODES, NET_OPTIONS, type NetMode } from './probe/net-options';
 import { formatNetResult } from './report/net-text';
 import { makeTarget, REGISTRY, TARGET_NAMES } from './targets';
-import { sweepOrphans, sweptText } from './targets/sweep';
+import { sweepFirst } from './cli/sweep-first';
 import { parseVariant } from './targets/variant';
 import type { Placement, TargetResult, Workload } from './targets/types';
 import { debianCloudKernel, extractVmlinux, type GuestKernel, kernelOption, userKernel } from './image/kernel';
@@ -140,6 +140,7 @@ async function cmdTargets(argv: string[], out: (s: string) => void): Promise<num
   const p = parseCommand(argv, JSON_ONLY, 'targets', ['usage: isoprobe targets [--json]', '', 'Every target, and whether it works on this machine; the exact reason when it does not.'], out);
   if (!p) return 0;
   const { values } = p;
+  await sweepFirst();
   const rows: { name: string; kind: string; description: string; ok: boolean; reason?: string; version?: string; error?: string }[] = [];
   for (const name of TARGET_NAMES) {
     const { kind, description } = REGISTRY[name];
@@ -219,6 +220,7 @@ async function cmdRun(argv: string[], out: (s: string) => void, signal: AbortSig
     delete spec.dataSize;
     spec.network = placement !== 'loopback';
   } else spec.dataSize = blockRegion(opts, spec.dataFile!, spec.dataSize);
+  await sweepFirst();
   const t = makeTarget(name);
   const a = await t.available();
   if (!a.ok) throw new IsoprobeError('EUNAVAILABLE', `target ${variant.label} is not available here: ${a.reason}`);
@@ -257,6 +259,7 @@ async function cmdImage(argv: string[], out: (s: string) => void, signal: AbortS
   if (arch === 'arm64' && values.kernel_source) throw new IsoprobeError('EINVALOPT', '--kernel-source with --arch arm64: guest kernels built from source are x86-64 only for now; an arm64 guest boots Debian\'s arm64 cloud kernel', { option: 'kernel_source' });
   let k: GuestKernel;
   let built: { cached: boolean } | undefined;
+  await sweepFirst();
   if (values.kernel_source) {
     const tty = process.stderr.isTTY === true;
     const b = await buildGuestKernel(values.kernel_source as KernelSource, {
@@ -315,19 +318,6 @@ const COMMANDS: Record<string, Handler> = {
   import: (a, o) => cmdImport(a, o),
 };
 
-/** The commands that make containers, namespaces, work folders or kernels: each first sweeps what killed runs left. */
-const SWEEPS = new Set(['targets', 'image', 'run', 'compare', 'ab']);
-
-async function sweepBeforeStart(err: (s: string) => void): Promise<void> {
-  if (process.getuid?.() !== 0) return;  // what isoprobe makes needs root; so does removing it
-  try {
-    const said = sweptText(await sweepOrphans());
-    if (said) err(`isoprobe: ${said}`);
-  } catch (e) {
-    err(`isoprobe: warning: removing what killed runs left behind failed: ${(e as Error).message}`);
-  }
-}
-
 /** Runs one command line; returns the exit code. Errors are printed, never thrown. */
 export async function main(argv: string[], out: (s: string) => void = (s) => process.stdout.write(s + '\n'),
   err: (s: string) => void = (s) => process.stderr.write(s + '\n')): Promise<number> {
@@ -338,7 +328,6 @@ export async function main(argv: string[], out: (s: string) => void = (s) => pro
   try {
     const [cmd, ...rest] = argv;
     const handler = cmd === undefined ? undefined : COMMANDS[cmd];
-    if (handler && SWEEPS.has(cmd!) && !rest.some((a) => a === '--help' || a === '-h')) await sweepBeforeStart(err);
     if (handler) return await handler(rest, out, ac.signal);
     switch (cmd) {
       case 'version':

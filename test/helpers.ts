@@ -36,6 +36,16 @@ export function runCli(args: string[]): { code: number | null; stdout: string; s
 
 export const isRoot = process.getuid?.() === 0;
 
+/**
+ * A command's stderr without the sweep's notice (`isoprobe: removed what isoprobe runs that are gone
+ * left behind: ...`): a test that kills runs on purpose (test/targets/sweep.test.ts) may leave, for
+ * a moment, what a concurrently running command then sweeps and names. For checks of a message that
+ * comes after a command has started making things.
+ */
+export function withoutSweepNotice(stderr: string): string {
+  return stderr.split('\n').filter((l) => !l.startsWith('isoprobe: removed what isoprobe runs that are gone left behind: ')).join('\n');
+}
+
 /** Fast workload settings for tests: short warm-up and run. */
 export const QUICK = { size: '8M', duration: '200ms', warmup: '50ms' } as const;
 

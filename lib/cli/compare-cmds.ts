@@ -17,6 +17,7 @@ import { defaultDbPath, machineFingerprint, Store } from '../store/db';
 import type { TargetResult } from '../targets/types';
 import { parseCommand, type Table } from './args';
 import { SESSION_OPTIONS, sessionSpecFrom } from './session-options';
+import { sweepFirst } from './sweep-first';
 
 type Out = (s: string) => void;
 
@@ -104,6 +105,7 @@ export async function cmdCompare(argv: string[], out: Out, signal: AbortSignal):
   const store = v.no_store ? undefined : openStore(v.db);
   const spec = sessionSpecFrom(v);
   const wide = v.wide === true;
+  await sweepFirst();
   const live = !v.json && process.stdout.isTTY === true ? liveTable(process.stdout) : undefined;
   try {
     const c = await compare({
@@ -320,6 +322,7 @@ async function measureBoth(v: Record<string, unknown>, argv: string[], store: St
   const weak = underpowered(reps, reps, parseAlpha(v.alpha));
   if (weak) throw optionError('reps', `--reps ${reps}: ${weak}`);
   const suite = loadSuite((v.suite as string | undefined) ?? 'quick');
+  await sweepFirst();
   const res = await compare({ targets: [b, c], suite, reps: (v.reps as number | undefined) ?? 10, spec: sessionSpecFrom(v), store, signal, command: `isoprobe ab ${argv.join(' ')}`,
     onProgress: v.json ? undefined : progressReporter(process.stderr.isTTY === true) });
   const side = loadSide(String(res.runId), () => store, 'baseline');
