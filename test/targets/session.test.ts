@@ -77,6 +77,7 @@ test('a whole-suite runner gets every workload in one execution, planned once: w
   const s = new ProbeSession(runner);
   const rs = await s.runSuite(SUITE);
   await s.stop();
+  t.deepEqual(rs.filter((x) => x instanceof Error).map((x) => (x as Error).message), [], 'every workload has its result');
   t.is(runner.executions.length, 1, 'one execution (a VM: one boot) for the suite');
   const [d, w, r, n] = runner.executions[0]!;
   t.true(w!.args!.includes('--destructive=true'), 'a writing workload is told the file is isoprobe\'s own');
@@ -110,7 +111,7 @@ test('a per-workload runner gets one execution per workload; a failing step fail
   const runner = new RecordingRunner(false, file, file, (s) => (s.w.kind === 'rr' ? new IsoprobeError('EGUEST', 'the step failed in the target') : undefined));
   const rs = await new ProbeSession(runner).runSuite(SUITE);
   t.is(runner.executions.length, 4);
-  t.false(rs.slice(0, 3).some((r) => r instanceof Error));
+  t.deepEqual(rs.slice(0, 3).filter((r) => r instanceof Error).map((r) => (r as Error).message), [], 'the three that do not fail have their results');
   t.is((rs[3] as Error).message, 'the step failed in the target');
   // A probe whose own hash is not the placed one's: the result is refused, naming both.
   runner.stack = { ...runner.stack, probe_sha256: 'f'.repeat(64) };
