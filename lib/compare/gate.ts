@@ -5,7 +5,7 @@
 // significance and a change that matters). One verdict, one exit code.
 import { IsoprobeError } from '../errors';
 import { maxT, underpowered } from '../stats/maxt';
-import type { Interval } from '../stats/resample';
+import { type Interval, median } from '../stats/resample';
 import type { TargetResult } from '../targets/types';
 import { higherIsWorse, type Metric, metricValue, pick, type Side, workloadDifferences } from './ab';
 
@@ -137,13 +137,14 @@ export function suiteGate(b: Side, c: Side, o: GateOptions): GateOutcome {
     }
   }
   if (!cells.length) return out;
-  const why = underpowered(Math.max(...cells.map((x) => x.baseline.filter(usableValue).length)), Math.max(...cells.map((x) => x.candidate.filter(usableValue).length)), o.alpha);
+  const reps: [number, number] = [Math.max(...cells.map((x) => x.baseline.filter(usableValue).length)), Math.max(...cells.map((x) => x.candidate.filter(usableValue).length))];
+  const why = underpowered(reps[0], reps[1], o.alpha);
   if (why) throw new IsoprobeError('EUNDERPOWERED', `the gate cannot decide: ${why}`);
   const mt = maxT(cells.map((x) => ({ a: x.baseline, b: x.candidate, higherIsWorse: higherIsWorse(x.metric) })), { seed: o.seed, maxPermutations: o.maxPermutations, alpha: o.alpha });
   out.permutations = mt.permutations;
   out.method = `max-T permutation test (Westfall-Young) over ${cells.length} cells, ${mt.exact ? 'all' : 'a random sample of'} ${mt.permutations} relabellings of whole repetitions, each cell's own shift removed from the reference; Welch's t on log values`;
-  out.reps = [Math.max(...cells.map((x) => x.baseline.filter(usableValue).length)), Math.max(...cells.map((x) => x.candidate.filter(usableValue).length))];
-  out.noise = medianOf(cells.map((x) => Math.sqrt((logSd(x.baseline) ** 2 + logSd(x.candidate) ** 2) / 2)));
+  out.reps = reps;
+  out.noise = median(cells.map((x) => Math.sqrt((logSd(x.baseline) ** 2 + logSd(x.candidate) ** 2) / 2)));
   if (o.stepDown) out.method += '; verdicts and p by step-down max-T, the intervals single-step (a flagged cell\'s interval may still touch 0 %)';
   const [pw, pb] = o.stepDown ? [mt.stepDownWorse, mt.stepDownBetter] : [mt.pWorse, mt.pBetter];
   cells.forEach((cell, i) => {
@@ -173,11 +174,6 @@ function logSd(xs: number[]): number {
   const l = xs.filter(usableValue).map(Math.log);
   const m = l.reduce((a, x) => a + x, 0) / l.length;
   return Math.sqrt(l.reduce((a, x) => a + (x - m) ** 2, 0) / Math.max(1, l.length - 1));
-}
-
-function medianOf(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[s.length >> 1]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 }
 
 /** A value the test can use: measured, and above 0 (it works on log values). */

@@ -145,8 +145,8 @@ function shiftOf(la: number[], lb: number[], higherIsWorse: boolean): { delta: n
   if (la.length < 2 || lb.length < 2) return { delta: 0, se: Infinity, t: 0 };
   const m = (xs: number[]) => xs.reduce((s, x) => s + x, 0) / xs.length;
   const delta = m(lb) - m(la);
-  const se = delta === 0 ? 1 : delta / welchOfLogs(la, lb, true);
-  return { delta, se: Math.abs(se), t: welchOfLogs(la, lb, higherIsWorse) };
+  const up = welchOfLogs(la, lb, true);  // b - a over its standard error
+  return { delta, se: delta === 0 ? 1 : Math.abs(delta / up), t: higherIsWorse ? up : -up };
 }
 
 /** The value a statistic must exceed for at most alpha of the relabellings' maxima to reach it. */
