@@ -46,6 +46,7 @@ export function cloudHypervisorVersionProblem(versionText: string): string | und
 
 class CloudHypervisor implements Vmm {
   readonly name = 'cloud-hypervisor';
+  readonly threads = 'cloud-hypervisor' as const;
   readonly arch = hostArch();
   readonly description = 'Cloud Hypervisor (command line; virtio over PCI; needs KVM)';
 

@@ -9,6 +9,7 @@ import { seccompFor } from '../image/seccomp';
 import { ensureContainerd } from './daemons';
 import { exec, runtimeTimeoutMs, must, which } from './exec';
 import { CTR_NAMESPACE, ensureCtrImage } from './image-load';
+import { containerCostParts, monoNs } from './container-cost';
 import { attachLoop, dataParts, execSession, linkOf, prepareCommon, SERVER_PORT, tempWorkDir } from './session';
 import type { Availability, Session, SessionSpec, Target } from './types';
 
@@ -104,7 +105,9 @@ export class ContainerdTarget implements Target {
       }
       const command = [...ctr, 'run', '-d', '--runtime', runtime, '--read-only', ...CAP_DROP, ...seccomp, ...storage, ...net, ref, id, PROBE_IN_IMAGE, 'net', 'serve', `--bind=0.0.0.0:${SERVER_PORT}`];
       created = true;
+      const launchedNs = monoNs();
       await must(command, `starting the containerd (${runtime}) container`);
+      const pid = Number(/^\S+\s+(\d+)/m.exec((await must([...ctr, 'task', 'ls'], 'finding the containerd task\'s pid')).split('\n').filter((l) => l.startsWith(`${id} `)).join('\n'))?.[1]);
       const v = await exec(['ctr', 'version'], { timeoutMs: 10_000 });
       const pair = common.pair;
       let execN = 0;
@@ -123,7 +126,8 @@ export class ContainerdTarget implements Target {
       };
       return execSession({
         stack,
-        execProbe: (args, timeoutMs, signal, user) => exec([...ctr, 'task', 'exec', '--exec-id', `${id}-${++execN}`, ...(user ? ['--user', user] : []), id, PROBE_IN_IMAGE, ...args], { timeoutMs, signal }),
+        execProbe: (args, o) => exec([...ctr, 'task', 'exec', '--exec-id', `${id}-${++execN}`, ...(o.user ? ['--user', o.user] : []), id, PROBE_IN_IMAGE, ...args], o),
+        ...(pid ? containerCostParts(pid, launchedNs, id, /runsc/.test(runtime)) : {}),
         ...dataParts(common.dataFile, common.dataName, loop),
         link: linkOf(pair),
         teardown,

@@ -8,6 +8,7 @@ import { seccompFor } from '../image/seccomp';
 import { ensureDockerd } from './daemons';
 import { exec, runtimeTimeoutMs, must, which } from './exec';
 import { ensureEngineImage } from './image-load';
+import { containerCostParts, monoNs } from './container-cost';
 import { attachLoop, dataParts, execSession, prepareCommon, SERVER_PORT } from './session';
 import type { Availability, Session, SessionSpec, Target } from './types';
 
@@ -83,6 +84,7 @@ export class EngineTarget implements Target {
       const rt = this.defaultRuntime(spec);
       const command = [this.name, 'run', '-d', '--name', id, ...this.runFlags(spec), ...storage, ref, 'net', 'serve', `--bind=0.0.0.0:${SERVER_PORT}`];
       created = true;
+      const launchedNs = monoNs();
       await must(command, `starting the ${this.name} container`);
       const pid = Number((await must([this.name, 'inspect', '-f', '{{.State.Pid}}', id], `finding the ${this.name} container's pid`)).trim());
       if (!pid) throw new IsoprobeError('ERUNTIME', `${this.name} container ${id} has no pid: it is not running`);
@@ -107,7 +109,8 @@ export class EngineTarget implements Target {
       };
       return execSession({
         stack,
-        execProbe: (args, timeoutMs, signal, user) => exec([this.name, 'exec', ...(user ? ['--user', user] : []), id, PROBE_IN_IMAGE, ...args], { timeoutMs, signal }),
+        execProbe: (args, o) => exec([this.name, 'exec', ...(o.user ? ['--user', o.user] : []), id, PROBE_IN_IMAGE, ...args], o),
+        ...containerCostParts(pid, launchedNs, id, gvisor),
         ...dataParts(common.dataFile, common.dataName, loop),
         link: link ? { targetAddr: link.targetAddr, peerNs: link.peer, peerAddr: link.peerAddr } : undefined,
         teardown,

@@ -13,13 +13,28 @@ export interface ExecResult {
   timedOut?: boolean;
 }
 
-export function exec(argv: string[], opts: { timeoutMs?: number; signal?: AbortSignal; input?: string } = {}): Promise<ExecResult> {
+export interface ExecOptions {
+  timeoutMs?: number;
+  signal?: AbortSignal;
+  input?: string;
+  /** Told each complete stderr line as it arrives (the probe's window marks), besides keeping it. */
+  onStderrLine?: (line: string) => void;
+}
+
+export function exec(argv: string[], opts: ExecOptions = {}): Promise<ExecResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(argv[0]!, argv.slice(1), { stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    let partial = '';
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => {
+      stderr += d;
+      if (!opts.onStderrLine) return;
+      const lines = (partial + d).split('\n');
+      partial = lines.pop()!;
+      for (const l of lines) opts.onStderrLine(l);
+    });
     if (opts.input !== undefined) child.stdin!.end(opts.input);
     let timedOut = false;
     const timer = setTimeout(() => {

@@ -95,6 +95,7 @@ export function firecrackerVersionProblem(versionText: string, kernelHasCmdlineD
 
 class Firecracker implements Vmm {
   readonly name = 'firecracker';
+  readonly threads = 'firecracker' as const;
   readonly arch = hostArch();
   readonly description = 'Firecracker (HTTP API on a Unix socket; needs KVM)';
 

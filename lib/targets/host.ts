@@ -2,6 +2,7 @@
 // workloads cross a veth pair between two namespaces isoprobe made, like the container targets.
 import { release } from 'node:os';
 
+import { ownCgroup } from '../cost/cgroup';
 import { spawnEchoServer } from '../probe/net';
 import { exec } from './exec';
 import { execSession, linkOf, prepareCommon, SERVER_PORT } from './session';
@@ -28,6 +29,8 @@ export class HostTarget implements Target {
         throw e;
       })
       : undefined;
+    // Each probe in a cgroup of isoprobe's own: its CPU over the window is the cgroup's, whole.
+    const cg = ownCgroup('host');
     return execSession({
       stack: {
         target: 'host',
@@ -41,12 +44,16 @@ export class HostTarget implements Target {
         emulated: false,
         command: [probe],
       },
-      execProbe: (args, timeoutMs, signal) => exec([...inA, probe, ...args], { timeoutMs, signal }),
+      execProbe: (args, o) => exec(cg ? cg.wrap([...inA, probe, ...args]) : [...inA, probe, ...args], o),
+      scope: cg ? { processes: [], cgroup: { path: cg.path, role: 'probe' } } : undefined,
+      sameClock: true,
+      startup: { ns: 0, host_cpu_ns: 0, what: 'the host has no boundary to start' },
       dataPathInside: common.dataFile,
       hostDataFile: common.dataFile,
       link: linkOf(pair),
       teardown: async () => {
         await server?.stop();
+        cg?.remove();
         await common.undo();
       },
     });

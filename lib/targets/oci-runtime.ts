@@ -9,6 +9,7 @@ import { uniqueName } from '../net/netns';
 import { PROBE_IN_IMAGE, writeBundle } from '../image/oci';
 import { seccompFor } from '../image/seccomp';
 import { exec, runtimeTimeoutMs, must, versionOf, which } from './exec';
+import { containerCostParts, monoNs } from './container-cost';
 import { attachLoop, dataParts, execSession, linkOf, prepareCommon, SERVER_PORT, tempWorkDir, workDirPrefix } from './session';
 import type { Availability, Session, SessionSpec, Target } from './types';
 
@@ -176,8 +177,10 @@ export class OciRuntimeTarget implements Target {
       }, common.probe);
       created = true;
       const command = [...ns, this.name, ...g, 'run', ...(f.foreground ? [] : ['--detach']), '--bundle', bundle, id];
+      const launchedNs = monoNs();
       if (f.foreground) foreground = await startForeground(command, `starting the ${this.name} container`);
       else await must(command, `starting the ${this.name} container`);
+      const pid = (JSON.parse(await must([...ns, this.name, ...g, 'state', id], `reading the ${this.name} container's state`)) as { pid?: number }).pid;
       return execSession({
         stack: {
           target: this.name,
@@ -193,7 +196,8 @@ export class OciRuntimeTarget implements Target {
           emulated: false,
           command,
         },
-        execProbe: (args, timeoutMs, signal, user) => exec([...ns, this.name, ...g, 'exec', ...(user ? ['--user', user] : []), id, PROBE_IN_IMAGE, ...args], { timeoutMs, signal }),
+        execProbe: (args, o) => exec([...ns, this.name, ...g, 'exec', ...(o.user ? ['--user', o.user] : []), id, PROBE_IN_IMAGE, ...args], o),
+        ...(pid ? containerCostParts(pid, launchedNs, id, this.name === 'runsc') : {}),
         ...dataParts(common.dataFile, common.dataName, loop?.dev),
         link: linkOf(pair),
         teardown,

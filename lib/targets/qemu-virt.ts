@@ -28,6 +28,7 @@ export function virtArgs(ctx: LaunchContext, accel: 'kvm' | 'tcg'): { args: stri
 
 class QemuVirt implements Vmm {
   readonly name = 'qemu-virt';
+  readonly threads = 'qemu' as const;
   readonly arch = 'arm64' as const;
   readonly description = 'QEMU -M virt: arm64 guests (TCG on x86-64, labelled emulated; KVM on an arm64 host)';
 

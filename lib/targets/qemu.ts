@@ -48,7 +48,9 @@ export function qemuDevices(ctx: LaunchContext, vhost: boolean): { args: string[
 
 /** What every QEMU guest of isoprobe's gets: vCPUs, memory, no default devices, the serial console on stdio, the kernel, initramfs and command line. */
 export function qemuGuestArgs(ctx: LaunchContext): string[] {
-  return ['-smp', String(ctx.vcpus), '-m', `${ctx.memMiB}M`, '-nodefaults', '-no-user-config', '-display', 'none', '-serial', 'stdio', '-monitor', 'none', '-no-reboot',
+  // debug-threads=on names each thread for its role ("CPU 0/TCG", "IO iothread0", "worker"): the
+  // host-cost accounting splits the VMM's CPU by those names.
+  return ['-name', 'isoprobe,debug-threads=on', '-smp', String(ctx.vcpus), '-m', `${ctx.memMiB}M`, '-nodefaults', '-no-user-config', '-display', 'none', '-serial', 'stdio', '-monitor', 'none', '-no-reboot',
     '-kernel', ctx.kernel.bzImage, '-initrd', ctx.initramfs, '-append', ctx.cmdline];
 }
 
@@ -163,6 +165,7 @@ export function kvmGuestUnavailable(): string | undefined {
 
 class QemuMicrovm implements Vmm {
   readonly name = 'qemu-microvm';
+  readonly threads = 'qemu' as const;
   readonly arch = hostArch();
   readonly description = 'QEMU -M microvm (KVM, or TCG emulation labelled as such)';
 

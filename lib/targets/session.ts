@@ -5,6 +5,8 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 
+import { CostMeter, parseMark, type Startup } from '../cost/meter';
+import type { CostScope } from '../cost/scope';
 import { IsoprobeError } from '../errors';
 import { dataFileResource, withLock } from '../lock';
 import { createNamespacePair, type NamespacePair, type PeerLink } from '../net/netns';
@@ -105,7 +107,15 @@ export const NOBODY = '65534:65534';
  * unprivileged user where the target can switch (containers); block workloads run as uid 0
  * without capabilities, since the data file is isoprobe's own, mode 0600.
  */
-export type ProbeExec = (args: string[], timeoutMs: number, signal?: AbortSignal, user?: string) => Promise<ExecResult>;
+export type ProbeExec = (args: string[], o: ProbeExecOptions) => Promise<ExecResult>;
+
+export interface ProbeExecOptions {
+  timeoutMs: number;
+  signal?: AbortSignal;
+  user?: string;
+  /** Each stderr line as it comes (the probe's window marks). */
+  onStderrLine?: (line: string) => void;
+}
 
 /** A veth pair or a tap: the target's address, and the peer namespace isoprobe made with its address. */
 export interface Link {
@@ -160,12 +170,14 @@ export interface StepHooks {
    * (a microVM's boot), so progress moves then, not when the whole execution ends.
    */
   measured?(k: number): void;
+  /** The probe marked the edge of step k's measured window (tNs: its monotonic clock). */
+  mark?(k: number, which: 'measure-start' | 'measure-end', tNs?: number): void;
 }
 
 /** What came of one planned step: the probe's output, a result measured from the host, or an error. */
 export type StepOutcome = ({ output: ExecResult } | { hostResult: NetResult } | { error: Error }) & {
   /** Target-specific fields of the result (a microVM: its boot's times and the VMM config). */
-  extra?: Pick<TargetResult, 'boot' | 'vmm_config'>;
+  extra?: Pick<TargetResult, 'boot' | 'vmm_config' | 'startup'>;
 };
 
 /**
@@ -180,6 +192,12 @@ export interface ProbeRunner extends RunnerPlace {
   readonly wholeSuite: boolean;
   execute(steps: PlannedStep[], hooks: StepHooks, ctl: RunControl): Promise<StepOutcome[]>;
   stop(): Promise<void>;
+  /** The host processes and cgroup that serve the boundary now (lib/cost classifies and samples them). */
+  costScope?(): CostScope | undefined;
+  /** The probe's mark times are on the host's monotonic clock (the host and runc-like containers). */
+  readonly sameClock?: boolean;
+  /** The session's start-up (containers: create + start; a VM's is per boot, in its outcomes). */
+  readonly startup?: Startup;
 }
 
 export interface SessionParts extends RunnerPlace {
@@ -187,6 +205,11 @@ export interface SessionParts extends RunnerPlace {
   /** The probe inside the target. */
   execProbe: ProbeExec;
   teardown: () => Promise<void>;
+  /** The target's host processes and cgroup, for the host-cost accounting. */
+  scope?: CostScope;
+  /** Its marks are on the host's clock (not gVisor's). */
+  sameClock?: boolean;
+  startup?: Startup;
 }
 
 /** A workload's own time (duration + warm-up) in ns, whether given as numbers or "5s" strings. */
@@ -208,6 +231,14 @@ export function checkPlacedProbe<R extends BlockResult | NetResult>(r: R, stack:
   return r;
 }
 
+/** A stderr line handler that tells the hooks step k's window marks. */
+export function marksTo(hooks: StepHooks, k: number): (line: string) => void {
+  return (line) => {
+    const m = parseMark(line);
+    if (m) hooks.mark?.(k, m.mark, m.tNs);
+  };
+}
+
 /** Containers and the host: each step is one probe process started with the target's exec. */
 class ExecRunner implements ProbeRunner {
   readonly wholeSuite = false;
@@ -215,8 +246,14 @@ class ExecRunner implements ProbeRunner {
   readonly hostDataFile?: string;
   readonly dataIsDevice?: boolean;
   readonly link?: Link;
+  readonly sameClock?: boolean;
+  readonly startup?: Startup;
   constructor(private readonly p: SessionParts) {
-    ({ dataPathInside: this.dataPathInside, hostDataFile: this.hostDataFile, dataIsDevice: this.dataIsDevice, link: this.link } = p);
+    ({ dataPathInside: this.dataPathInside, hostDataFile: this.hostDataFile, dataIsDevice: this.dataIsDevice, link: this.link, sameClock: this.sameClock, startup: this.startup } = p);
+  }
+
+  costScope(): CostScope | undefined {
+    return this.p.scope;
   }
 
   get stack(): StackInfo {
@@ -232,7 +269,7 @@ class ExecRunner implements ProbeRunner {
         continue;
       }
       if (s.cold) hooks.before(k);
-      const output = await this.p.execProbe(s.args, s.budgetMs + EXEC_MARGIN_MS, ctl.signal, s.user);
+      const output = await this.p.execProbe(s.args, { timeoutMs: s.budgetMs + EXEC_MARGIN_MS, signal: ctl.signal, user: s.user, onStderrLine: marksTo(hooks, k) });
       if (s.cold) hooks.after(k);
       out.push({ output });
     }
@@ -314,11 +351,13 @@ export class ProbeSession implements Session {
       const indexOf = steps.map((s) => planned.indexOf(s));
       const watches = steps.map((s) => (s.cold ? new CacheWatch(this.runner.hostDataFile!) : undefined));
       const verdicts: (HostPageCache | undefined)[] = [];
+      const meter = new CostMeter(() => this.runner.costScope?.(), this.runner.sameClock);
       const hooks: StepHooks = {
         before: (k) => watches[k]?.evict(),
         after: (k) => (verdicts[k] = watches[k]?.verdict()),
-        measureFromPeer: (k) => this.measureFromPeer(steps[k]!.w as Extract<Workload, { kind: 'rr' | 'stream' }>, ctl),
+        measureFromPeer: (k) => this.measureFromPeer(steps[k]!.w as Extract<Workload, { kind: 'rr' | 'stream' }>, ctl, marksTo(hooks, k)),
         measured: (k) => onMeasured?.(indexOf[k]!),
+        mark: (k, which, tNs) => meter.mark(k, which, tNs),
       };
       // Another run on the same file would be in this one's numbers and its cache verdict: held
       // from the eviction to the verdict (for a VM, the whole boot: its disk is attached throughout).
@@ -328,7 +367,13 @@ export class ProbeSession implements Session {
         ? await withLock(dataFileResource(file), { what: `the data file ${file}`, signal: ctl.signal }, () => this.runner.execute(steps, hooks, ctl))
         : await this.runner.execute(steps, hooks, ctl);
       let k = 0;
-      return planned.map((s) => (s instanceof Error ? s : this.assemble(s, outcomes[k]!, verdicts[k++])));
+      return planned.map((s) => {
+        if (s instanceof Error) return s;
+        const r = this.assemble(s, outcomes[k]!, verdicts[k]);
+        if (!(r instanceof Error)) Object.assign(r, meter.of(k), r.startup ? {} : this.runner.startup ? { startup: this.runner.startup } : {});
+        k++;
+        return r;
+      });
     } finally {
       for (const s of servers.values()) await s.stop();
     }
@@ -345,14 +390,14 @@ export class ProbeSession implements Session {
       // The file is isoprobe's own (ensureDataFile made it): inside, the probe cannot see the
       // ownership tag through every runtime (gVisor's gofer, a guest's disk), so it is told.
       if (writesData(w.options)) Object.assign(input, { destructive: true, force: dataIsDevice === true });
-      return { w, args: ['block', ...toProbeFlags(checkBlockOptions(input))], cold: true, budgetMs };
+      return { w, args: ['block', ...toProbeFlags(checkBlockOptions(input)), '--marks'], cold: true, budgetMs };
     }
     const placement = this.placementOf(w)!;
     const base = { w, placement, cold: false, budgetMs };
     if (placement !== 'loopback' && !link) throw new IsoprobeError('EINVALOPT', `${target}: placement ${placement} needs the session's network (start it with network: true)`, { option: 'placement' });
     if (placement === 'loopback') {
       const o = checkNetOptions(w.kind, w.options, { loopback: true });
-      return { ...base, args: ['net', w.kind, '--loopback', ...toNetProbeFlags(o)], user: NOBODY };
+      return { ...base, args: ['net', w.kind, '--loopback', ...toNetProbeFlags(o), '--marks'], user: NOBODY };
     }
     if (placement === 'server-inside') return { ...base, serveS: Math.ceil(budgetMs / 1000) + 5 };
     // client-inside: the echo server in isoprobe's peer namespace, the client inside the target.
@@ -362,15 +407,15 @@ export class ProbeSession implements Session {
         { command: ['nsenter', `--net=/var/run/netns/${link!.peerNs}`, probeBinaryPath()], check: { allowRemote: true } }));
     }
     const o = checkNetOptions(w.kind, { ...w.options, connect: servers.get(proto)!.address }, { allowRemote: true });
-    return { ...base, args: ['net', w.kind, ...toNetProbeFlags(o)], user: NOBODY };
+    return { ...base, args: ['net', w.kind, ...toNetProbeFlags(o), '--marks'], user: NOBODY };
   }
 
   /** server-inside: the target serves on its address; isoprobe's own probe measures from the peer namespace. */
-  private async measureFromPeer(w: Extract<Workload, { kind: 'rr' | 'stream' }>, ctl: RunControl): Promise<NetResult> {
+  private async measureFromPeer(w: Extract<Workload, { kind: 'rr' | 'stream' }>, ctl: RunControl, onStderrLine?: (l: string) => void): Promise<NetResult> {
     const link = this.runner.link!;
     const o = checkNetOptions(w.kind, { ...w.options, connect: `${link.targetAddr}:${SERVER_PORT}` }, { allowRemote: true });
-    const r = await exec(['nsenter', `--net=/var/run/netns/${link.peerNs}`, probeBinaryPath(), 'net', w.kind, ...toNetProbeFlags(o)],
-      { timeoutMs: workloadNs(o) / 1e6 + EXEC_MARGIN_MS, signal: ctl.signal });
+    const r = await exec(['nsenter', `--net=/var/run/netns/${link.peerNs}`, probeBinaryPath(), 'net', w.kind, ...toNetProbeFlags(o), '--marks'],
+      { timeoutMs: workloadNs(o) / 1e6 + EXEC_MARGIN_MS, signal: ctl.signal, onStderrLine });
     return parseProbeOutput<NetResult>(r, `isoprobe's client measuring ${this.stack.target}`);
   }
 

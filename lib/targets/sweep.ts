@@ -5,6 +5,7 @@ import { readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
+import { sweepCgroups } from '../cost/cgroup';
 import { sweepBuildTrees } from '../image/kernel-build';
 import { orphanNamespaces, removeOrphanNamespace } from '../net/netns';
 import { orphaned } from '../owner';
@@ -26,6 +27,8 @@ export interface Swept {
   processes: number[];
   folders: string[];
   buildTrees: string[];
+  /** CPU accounting cgroups of isoprobe's own (the host probe's, a VMM's). */
+  cgroups: string[];
 }
 
 async function sweepContainers(): Promise<string[]> {
@@ -69,7 +72,7 @@ export async function sweepOrphans(): Promise<Swept> {
   const namespaces = await orphanNamespaces();
   const processes: number[] = [];
   for (const ns of namespaces) processes.push(...(await removeOrphanNamespace(ns)));
-  return { containers, namespaces, processes, folders: sweepFolders(), buildTrees: sweepBuildTrees() };
+  return { containers, namespaces, processes, folders: sweepFolders(), buildTrees: sweepBuildTrees(), cgroups: sweepCgroups() };
 }
 
 /** One line on what a sweep removed, or undefined when it removed nothing. */
@@ -80,6 +83,7 @@ export function sweptText(s: Swept): string | undefined {
     s.processes.length ? `processes still running in them (pids ${s.processes.join(', ')})` : '',
     s.folders.length ? `work folders ${s.folders.join(', ')}` : '',
     s.buildTrees.length ? `kernel build trees ${s.buildTrees.join(', ')}` : '',
+    s.cgroups.length ? `cgroups ${s.cgroups.join(', ')}` : '',
   ].filter(Boolean);
   return parts.length ? `removed what isoprobe runs that are gone left behind: ${parts.join('; ')}` : undefined;
 }

@@ -3,6 +3,9 @@ import type { BlockInput } from '../probe/options';
 import type { NetInput } from '../probe/net-options';
 import type { BlockResult, NetResult } from '../probe/types';
 import type { RunControl } from '../probe/block';
+import type { HostMemory } from '../cost/memory';
+import type { Startup } from '../cost/meter';
+import type { HostCpu } from '../cost/sample';
 
 export type TargetKind = 'host' | 'container' | 'vm';
 
@@ -64,6 +67,12 @@ export type TargetResult = (BlockResult | NetResult) & {
   boot?: BootTimes;
   /** MicroVMs: the VMM's configuration as sent (Firecracker, Cloud Hypervisor). */
   vmm_config?: unknown;
+  /** Host CPU the boundary spent over exactly the measured window, by role (lib/cost). */
+  host_cpu?: HostCpu;
+  /** The boundary's host memory at the end of the workload. */
+  host_memory?: HostMemory;
+  /** The session's (a container's) or the boot's (a VM's) start-up and its host CPU. */
+  startup?: Startup;
 };
 
 export interface BootTimes {

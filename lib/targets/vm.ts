@@ -9,6 +9,10 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 
 import { diesWithParent } from '../child';
+import { ownCgroup } from '../cost/cgroup';
+import { type Startup, startupOf } from '../cost/meter';
+import type { Vmm as Vmm_ } from '../cost/roles';
+import { type CostScope, vmmScope } from '../cost/scope';
 import { IsoprobeError } from '../errors';
 import { writeInitramfs } from '../image/guest';
 import { buildGuestKernel, isKernelSource } from '../image/kernel-build';
@@ -17,6 +21,7 @@ import { createTapNamespace, type TapNamespace } from '../net/netns';
 import { type Arch, hostArch, probeBinaryPath } from '../paths';
 import { fileSha256, type RunControl } from '../probe/block';
 import type { NetResult } from '../probe/types';
+import { monoNs } from './container-cost';
 import { which } from './exec';
 import { type Frame, FrameReader } from './frames';
 import { DEFAULT_DATA_SIZE, ensureDataFile, type Link, type PlannedStep, ProbeSession, type ProbeRunner, SERVER_PORT, type StepHooks, type StepOutcome, tempWorkDir, workDirPrefix } from './session';
@@ -75,6 +80,8 @@ export interface Vmm {
   /** The guest's architecture: which probe goes into the initramfs, which kernel boots. */
   readonly arch: Arch;
   readonly description: string;
+  /** How its threads are named (the host-cost accounting's roles). */
+  readonly threads: Vmm_;
   available(): Promise<Availability>;
   version(spec?: SessionSpec): Promise<string>;
   /** The executable it runs (for the record: its path and SHA-256 go into every result's stack). */
@@ -159,6 +166,7 @@ interface BootOutcome {
   damaged: string[];
   /** The VMM's last stderr lines. */
   stderrTail: string;
+  startup?: Startup;
 }
 
 /** A boot's plan: the lines /init runs, and which RESULT frame (the k-th "run" line) is each step's. */
@@ -226,6 +234,10 @@ class BootWatch {
       this.results.push(f.payload);
       this.hooks.measured?.(k);
       this.armForNext();
+    } else if (f.kind === 'MARK') {
+      // The edge of the measured window of the step whose result comes next.
+      const m = JSON.parse(f.payload) as { mark: 'measure-start' | 'measure-end' };
+      this.hooks.mark?.(this.next(), m.mark);
     } else if (f.kind === 'ERROR') {
       this.errors.push(f.payload);
     } else if (f.kind === 'SERVING' && !this.hostClient && this.plan.steps[0]?.placement === 'server-inside') {
@@ -263,6 +275,8 @@ class VmRunner implements ProbeRunner {
   readonly link?: Link;
   stack: StackInfo;
   private boots = 0;
+  /** The running boot's VMM, for the host-cost accounting. */
+  private current?: { pid: number; cgroup?: string; scope?: CostScope };
 
   constructor(private readonly vmm: Vmm, private readonly spec: SessionSpec, private readonly kernel: GuestKernel,
     private readonly tap: TapNamespace | undefined, version: string, vmmPath: string) {
@@ -285,6 +299,13 @@ class VmRunner implements ProbeRunner {
       emulated: false,
       platform: `guest kernel ${kernel.version} (${kernel.source}), ${spec.vcpus ?? 2} vCPUs, ${spec.memMiB ?? 512} MiB`,
     };
+  }
+
+  /** The running VMM's threads (named by the VMM) and its own cgroup, while a boot runs. */
+  costScope(): CostScope | undefined {
+    const c = this.current;
+    if (!c) return undefined;
+    return (c.scope ??= vmmScope(c.pid, this.vmm.threads, c.cgroup, this.spec.memMiB ?? 512));
   }
 
   /** A guest that never reaches /init (a rare early-boot hang seen under TCG) is booted once more. */
@@ -350,9 +371,14 @@ class VmRunner implements ProbeRunner {
       platform: `${launch.accel}; ${this.stack.platform!.replace(/^.*?guest kernel/, 'guest kernel')}` };
     const argv = this.tap ? ['nsenter', `--net=/var/run/netns/${this.tap.ns}`, ...launch.argv] : launch.argv;
     const t0 = performance.now();
+    // The VMM in a cgroup of isoprobe's own: its total counts threads that come and go.
+    const cg = ownCgroup(`${this.vmm.name}-boot`);
+    const launchedNs = monoNs();
     // The VMM dies with isoprobe: a killed run leaves no guest running on unsupervised.
-    const [cmd, ...args] = diesWithParent(argv);
+    const [cmd, ...args] = diesWithParent(cg ? cg.wrap(argv) : argv);
     const child = spawn(cmd!, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    this.current = child.pid ? { pid: child.pid, cgroup: cg?.path } : undefined;
+    let startup: Startup | undefined;
     child.stdin.on('error', () => undefined);  // the VMM may be gone when a late answer is written
     const watch = new BootWatch(child, p, hooks, t0, (this.spec.bootTimeoutS ?? 60) * 1000, this.spec.exitGraceMs ?? 2000);
     const reader = new FrameReader();
@@ -361,7 +387,11 @@ class VmRunner implements ProbeRunner {
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
     child.stdout.on('data', (d: Buffer) => {
       log.push(d);
-      for (const f of reader.push(d)) watch.onFrame(f);
+      for (const f of reader.push(d)) {
+        if (f.kind === 'READY' && !startup)
+          startup = startupOf(this.costScope(), launchedNs, monoNs(), 'VMM launch -> the probe runs as /init (kernel boot, init); host CPU: the VMM\'s cgroup');
+        watch.onFrame(f);
+      }
     });
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     const onAbort = () => child.kill('SIGKILL');
@@ -375,6 +405,8 @@ class VmRunner implements ProbeRunner {
       throw e;
     }
     const code = await exited;
+    this.current = undefined;
+    cg?.remove();
     watch.stopTimers();
     ctl.signal?.removeEventListener('abort', onAbort);
     watch.times.tExit = performance.now();
@@ -382,7 +414,7 @@ class VmRunner implements ProbeRunner {
     writeFileSync(serialLog, Buffer.concat(log));
     let kept: string | undefined;
     return { results: watch.results, errors: watch.errors, hostClient: watch.hostClient, times: watch.times, endedByHost: watch.endedByHost,
-      timedOut: watch.timedOut, limitMs: watch.limitMs, code, serial: Buffer.concat(log).toString('latin1'), keepLog: () => (kept ??= this.keepLog(serialLog, stderr)), launch,
+      timedOut: watch.timedOut, limitMs: watch.limitMs, code, startup, serial: Buffer.concat(log).toString('latin1'), keepLog: () => (kept ??= this.keepLog(serialLog, stderr)), launch,
       damaged: reader.damaged, stderrTail: stderr.trim().split('\n').slice(-2).join(' | ') };
   }
 
@@ -417,7 +449,7 @@ class VmRunner implements ProbeRunner {
     };
     const out: StepOutcome[] = [];
     for (const [k, s] of p.steps.entries()) {
-      const extra = { boot: { ...boot, position: k }, vmm_config: o.launch.config };
+      const extra = { boot: { ...boot, position: k }, vmm_config: o.launch.config, ...(o.startup ? { startup: o.startup } : {}) };
       try {
         if (!s.args) {
           if (!o.hostClient) throw whole ?? new IsoprobeError('EGUEST', `the guest never served; serial log kept at ${o.keepLog()}`);

@@ -132,9 +132,11 @@ class Runner {
       if ((rc = loop(false, o_.warmup, 0)) < 0) return rc;
     }
     rusage ru0, ru1;
+    if (h_.mark) h_.mark(h_.ctx, "measure-start");
     getrusage(RUSAGE_THREAD, &ru0);
     if ((rc = loop(true, o_.ops ? 0 : o_.duration, o_.ops)) < 0) return rc;
     getrusage(RUSAGE_THREAD, &ru1);
+    if (h_.mark) h_.mark(h_.ctx, "measure-end");
     r_->cpu_user_ns = tv_ns(ru1.ru_utime) - tv_ns(ru0.ru_utime);
     r_->cpu_sys_ns = tv_ns(ru1.ru_stime) - tv_ns(ru0.ru_stime);
     r_->ctx_voluntary = uint64_t(ru1.ru_nvcsw - ru0.ru_nvcsw);

@@ -24,6 +24,10 @@ struct Progress {
 struct RunHooks {
   const std::atomic<bool>* cancel = nullptr;
   void (*progress)(void* ctx, const Progress& p) = nullptr;
+  // Called at the edges of the measured window ("measure-start" after warm-up, "measure-end"
+  // when the last measured operation is in), from the thread that measures or supervises, so the
+  // host can sample what the boundary spent over exactly that window.
+  void (*mark)(void* ctx, const char* what) = nullptr;
   void* ctx = nullptr;
 };
 

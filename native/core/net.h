@@ -52,7 +52,8 @@ struct NetResult {
   // faults counted, not fatal
   uint64_t mismatches = 0, lost = 0, late_replies = 0;
   std::vector<uint64_t> stream_bytes;
-  uint64_t cpu_user_ns = 0, cpu_sys_ns = 0;
+  uint64_t cpu_user_ns = 0, cpu_sys_ns = 0;  // from the start, warm-up included
+  uint64_t cpu_window_ns = 0;                // over the measured window only (thread CPU clocks)
   ClockInfo clock;
   EnvInfo env;
 };

@@ -5,8 +5,10 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sched.h>
 #include <sys/resource.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -71,6 +73,9 @@ struct PerThread {
   std::atomic<uint64_t> tx{0};  // read by the progress reporter while the thread runs
   uint64_t warm_tx = 0, sent = 0, recvd = 0, mismatches = 0, lost = 0, late = 0, intended = 0, sent_late = 0;
   uint64_t user_ns = 0, sys_ns = 0;
+  // The thread's CPU clock (ns) when the measured window began (read by the supervisor) and when
+  // the thread ended (read by itself): their difference is its CPU over the window alone.
+  uint64_t cpu_at_measure_ns = 0, cpu_at_end_ns = 0;
   void tick(uint64_t t, uint64_t t0, uint64_t bytes) {
     size_t s = size_t((t - t0) / 1000000000ull);
     if (s >= sec_ops.size()) { sec_ops.resize(s + 1); sec_bytes.resize(s + 1); }
@@ -437,6 +442,27 @@ int connect_all(Shared& sh, unsigned n, std::vector<int>* fds, Error* e) {
 
 // Starts the measuring threads together, reports progress once a second until the end (the
 // threads stop themselves at t_end, bounded by their timeouts), then joins them.
+uint64_t cpu_clock_ns(clockid_t c) {
+  timespec ts{};
+  return clock_gettime(c, &ts) == 0 ? uint64_t(ts.tv_sec) * 1000000000ull + uint64_t(ts.tv_nsec) : 0;
+}
+
+void mark(const RunHooks& hooks, const char* what) {
+  if (hooks.mark) hooks.mark(hooks.ctx, what);
+}
+
+// Sleeps until `until` (now_ns() time) but at most 20 ms, so cancellation is seen promptly.
+void nap_until(uint64_t until) {
+  uint64_t now = now_ns();
+  if (until <= now) return;
+  uint64_t d = std::min<uint64_t>(until - now, 20000000ull);
+  timespec ts{time_t(d / 1000000000ull), long(d % 1000000000ull)};
+  nanosleep(&ts, nullptr);
+}
+
+// Starts the measuring threads together, marks the window's edges on time, reports progress once
+// a second until the end (the threads stop themselves at t_end, bounded by their timeouts), then
+// joins them.
 void supervise(Shared& sh, const std::vector<int>& fds, std::vector<PerThread>& pts) {
   const NetOptions& o = sh.o;
   const RunHooks& hooks = sh.hooks;
@@ -449,29 +475,41 @@ void supervise(Shared& sh, const std::vector<int>& fds, std::vector<PerThread>& 
       else if (o.rate) rr_open(sh, fds[i], pts[i], o.seed + i, double(o.rate) / n);
       else if (o.backend == "io_uring") rr_uring(sh, fds[i], pts[i], o.seed + i);
       else rr_closed(sh, fds[i], pts[i], o.seed + i);
+      pts[i].cpu_at_end_ns = cpu_clock_ns(CLOCK_THREAD_CPUTIME_ID);
     });
   }
+  std::vector<clockid_t> clocks(n, CLOCK_THREAD_CPUTIME_ID);
+  for (unsigned i = 0; i < n; i++)
+    if (pthread_getcpuclockid(threads[i].native_handle(), &clocks[i]) != 0) clocks[i] = clockid_t(-1);
   while (sh.ready.load() < int(n) && !sh.stop_now()) sched_yield();
   sh.t_start = now_ns();
   sh.t_measure = sh.t_start + o.warmup;
   sh.t_end = sh.t_measure + o.duration;
   sh.go.store(true, std::memory_order_release);
   uint64_t next_tick = sh.t_start + 1000000000ull;
-  while (now_ns() < sh.t_end && !sh.stop_now()) {
-    timespec ts{0, 20000000};
-    nanosleep(&ts, nullptr);
+  bool measuring = false;
+  while (!sh.stop_now()) {
     uint64_t now = now_ns();
+    if (!measuring && now >= sh.t_measure) {
+      measuring = true;
+      mark(hooks, "measure-start");
+      for (unsigned i = 0; i < n; i++)
+        if (clocks[i] != clockid_t(-1)) pts[i].cpu_at_measure_ns = cpu_clock_ns(clocks[i]);
+    }
+    if (now >= sh.t_end) break;
     if (hooks.progress && now >= next_tick) {
       uint64_t ops = 0;
       for (auto& p : pts) ops += p.tx;
       hooks.progress(hooks.ctx, Progress{now < sh.t_measure ? "warmup" : "run", now - sh.t_start, ops, 0, 0});
       next_tick += 1000000000ull;
     }
+    nap_until(std::min(measuring ? sh.t_end : sh.t_measure, hooks.progress ? next_tick : UINT64_MAX));
   }
   if (hooks.cancel && hooks.cancel->load()) sh.abort = true;
   // Blocked calls return within the timeout; shutting the sockets down makes it immediate.
   if (sh.abort) for (int f : fds) shutdown(f, SHUT_RDWR);
   for (auto& t : threads) t.join();
+  if (measuring && !sh.abort) mark(hooks, "measure-end");
 }
 
 // The threads' counts and histograms into one result, with a per-second series.
@@ -492,6 +530,7 @@ void merge_results(const NetOptions& o, const std::vector<PerThread>& pts, NetRe
     r->sent_late += p.sent_late;
     r->cpu_user_ns += p.user_ns;
     r->cpu_sys_ns += p.sys_ns;
+    if (p.cpu_at_end_ns > p.cpu_at_measure_ns) r->cpu_window_ns += p.cpu_at_end_ns - p.cpu_at_measure_ns;
     secs_n = std::max(secs_n, p.sec_ops.size());
     if (o.mode == "stream") r->stream_bytes.push_back(o.reverse ? p.recvd : p.sent);
   }

@@ -73,8 +73,10 @@ std::string net_result_json(const NetResult& r) {
   w.kv("scope", "client threads");
   w.kv("user_ns", r.cpu_user_ns);
   w.kv("sys_ns", r.cpu_sys_ns);
+  // user_ns and sys_ns run from the start (warm-up included); window_ns is the measured window's.
+  w.kv("window_ns", r.cpu_window_ns);
   uint64_t denom = stream ? (r.options.reverse ? r.bytes_received : r.bytes_sent) : r.transactions;
-  w.kv(stream ? "per_byte_ns" : "per_transaction_ns", denom ? double(r.cpu_user_ns + r.cpu_sys_ns) / double(denom) : 0.0);
+  w.kv(stream ? "per_byte_ns" : "per_transaction_ns", denom ? double(r.cpu_window_ns) / double(denom) : 0.0);
   w.kv("utilization", r.elapsed_ns ? double(r.cpu_user_ns + r.cpu_sys_ns) / double(r.elapsed_ns + r.options.warmup) : 0.0);
   w.end_object();
   return finish_result_json(w, r.clock, r.env);

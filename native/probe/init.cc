@@ -43,7 +43,6 @@
 
 namespace isoprobe {
 
-std::string run_probe_command(const std::vector<std::string>& args);  // main.cc
 
 namespace {
 
@@ -67,6 +66,11 @@ void emit(const char* kind, const std::string& payload) {
   tcdrain(1);
 }
 
+// The measured window's edges as MARK frames: the host samples the VMM's threads when it reads one.
+void mark_frame(void*, const char* what) {
+  emit("MARK", std::string("{\"mark\":\"") + what + "\",\"uptime_ns\":" + std::to_string(mono_ns()) + "}");
+}
+
 /**
  * One plan "run" step. Under a deadline it runs in a child of PID 1: a workload that hangs is
  * killed when the deadline passes and reported as that workload's error, and the plan goes on
@@ -74,16 +78,16 @@ void emit(const char* kind, const std::string& payload) {
  */
 std::string run_step(const std::vector<std::string>& args, unsigned deadline_s) {
   int fds[2];
-  if (!deadline_s || pipe2(fds, O_CLOEXEC) != 0) return run_probe_command(args);
+  if (!deadline_s || pipe2(fds, O_CLOEXEC) != 0) return run_probe_command(args, mark_frame);
   const pid_t pid = fork();
   if (pid < 0) {
     close(fds[0]);
     close(fds[1]);
-    return run_probe_command(args);
+    return run_probe_command(args, mark_frame);
   }
   if (pid == 0) {
     close(fds[0]);
-    const std::string json = run_probe_command(args);
+    const std::string json = run_probe_command(args, mark_frame);
     for (size_t off = 0; off < json.size();) {
       ssize_t n = write(fds[1], json.data() + off, json.size() - off);
       if (n < 0 && errno == EINTR) continue;

@@ -21,6 +21,7 @@ using namespace isoprobe;
 namespace {
 
 std::atomic<bool> g_cancel{false};
+void (*g_marks)(void*, const char*) = nullptr;  // --marks, or PID 1's MARK frames
 
 void on_signal(int) { g_cancel.store(true); }
 
@@ -39,6 +40,7 @@ void print_specs(FILE* f, const std::vector<OptionSpec>& specs) {
     std::fprintf(f, "  %-34s %s%s\n", (flag_of(s.name) + arg).c_str(), s.help, def.c_str());
   }
   std::fprintf(f, "  %-34s %s\n", "--progress", "one JSON progress line per second on stderr");
+  std::fprintf(f, "  %-34s %s\n", "--marks", "a JSON line on stderr at the start and the end of the measured window");
   std::fprintf(f, "\nSizes take k/M/G/T (powers of 1024); times take ns/us/ms/s/m. Booleans: --flag, --flag=false, --no-flag.\n");
 }
 
@@ -54,6 +56,13 @@ void usage(FILE* f) {
 void progress_line(void*, const Progress& p) {
   std::fprintf(stderr, "{\"progress\":{\"phase\":\"%s\",\"elapsed_ns\":%llu,\"ops\":%llu,\"iops\":%.1f,\"bw_bytes_per_s\":%.1f}}\n",
                p.phase, (unsigned long long)p.elapsed_ns, (unsigned long long)p.ops, p.iops, p.bw_bytes_per_s);
+}
+
+// --marks: the measured window's edges as lines on stderr, flushed at once, for the host's
+// sampling of what the boundary spends over that window.
+void mark_line(void*, const char* what) {
+  std::fprintf(stderr, "{\"mark\":\"%s\",\"t_ns\":%llu}\n", what, (unsigned long long)mono_ns());
+  std::fflush(stderr);
 }
 
 int exit_code(const Error& e) { return e.code == "EINVALOPT" || e.code == "EREFUSED" ? 2 : e.code == "ECANCELED" ? 130 : 1; }
@@ -76,6 +85,7 @@ int parse_args(int argc, char** argv, const std::vector<OptionSpec>& specs, cons
     if (eq != std::string::npos) { value = name.substr(eq + 1); name = name.substr(0, eq); has_value = true; }
     for (auto& c : name) if (c == '-') c = '_';
     if (name == "progress") { *progress = true; continue; }
+    if (name == "marks") { if (!g_marks) g_marks = mark_line; continue; }  // PID 1 frames them
     const OptionSpec* spec = nullptr;
     for (auto& s : specs) if (name == s.name) spec = &s;
     bool negated = false;
@@ -110,6 +120,7 @@ RunHooks command_hooks(bool progress) {
   RunHooks hooks;
   hooks.cancel = &g_cancel;
   if (progress) hooks.progress = progress_line;
+  hooks.mark = g_marks;
   return hooks;
 }
 
@@ -234,7 +245,8 @@ int cmd_net(int argc, char** argv) {
 }  // namespace
 
 namespace isoprobe {
-std::string run_probe_command(const std::vector<std::string>& args) {
+std::string run_probe_command(const std::vector<std::string>& args, void (*mark)(void*, const char*)) {
+  g_marks = mark;
   std::vector<std::string> copy(args);
   std::vector<char*> argv;
   for (auto& a : copy) argv.push_back(&a[0]);

@@ -1,0 +1,125 @@
+// Host CPU over a measured window: two samples of a target's scope, taken when the probe marks the
+// window's start and end, and what lies between them by role.
+import { cgroupThreads, cgroupTimes, type CgroupTimes } from './cgroup';
+import { machineTimes, type MachineTimes, threadTimes, tidsOf, TICK_NS } from './proc';
+import { type Role, vmmThreadRole } from './roles';
+import type { CostScope } from './scope';
+
+interface ThreadSample {
+  role: Role;
+  ns: number;
+  userTicks: number;
+  sysTicks: number;
+  inCgroup: boolean;
+  cpu: number;
+}
+
+export interface Sample {
+  /** Host monotonic time the reading began, ns. */
+  atNs: number;
+  /** How long the reading took, ns: CPU spent meanwhile may fall either side of the edge. */
+  spanNs: number;
+  /** How late the reading began after the probe's mark, where both clocks are the host's. */
+  delayNs?: number;
+  cgroup?: CgroupTimes;
+  threads: Map<number, ThreadSample>;
+  machine: MachineTimes;
+}
+
+const now = () => Number(process.hrtime.bigint());
+
+/** Reads every thread of the scope, its cgroup and the machine's CPU times, as close together as it can. */
+export function sample(scope: CostScope, markNs?: number): Sample {
+  const atNs = now();
+  const inCg = scope.cgroup ? cgroupThreads(scope.cgroup.path) : new Set<number>();
+  const cgroup = scope.cgroup ? cgroupTimes(scope.cgroup.path) : undefined;
+  const threads = new Map<number, ThreadSample>();
+  for (const p of scope.processes) {
+    for (const tid of tidsOf(p.pid)) {
+      const t = threadTimes(p.pid, tid);
+      if (!t) continue;
+      const role = p.vmm ? vmmThreadRole(p.vmm, t.comm, tid === p.pid) : p.role ?? 'container';
+      threads.set(tid, { role, ns: t.ns, userTicks: t.userTicks, sysTicks: t.sysTicks, inCgroup: inCg.has(tid), cpu: t.cpu });
+    }
+  }
+  const machine = machineTimes();
+  const delay = markNs !== undefined ? atNs - markNs : undefined;
+  return { atNs, spanNs: now() - atNs, ...(delay !== undefined && delay >= 0 && delay < 1e9 ? { delayNs: delay } : {}), cgroup, threads, machine };
+}
+
+export interface HostCpu {
+  /** Host time between the two readings, ns. */
+  window_ns: number;
+  /** Host CPU the boundary spent in the window, all roles, ns. */
+  total_ns: number;
+  user_ns: number;
+  system_ns: number;
+  by_role: Partial<Record<Role, number>>;
+  /**
+   * Bound on the CPU time that may sit on the wrong side of an edge: the readings' span and the
+   * mark's delivery delay (where measurable), times the boundary's average CPUs busy.
+   */
+  sampling_error_ns: number;
+  /** The whole machine in the window (/proc/stat, 10 ms ticks per CPU). */
+  machine: { cpus: number; busy_ns: number; softirq_ns: number; unattributed_ns: number };
+  /** Where each figure comes from and how fine it is. */
+  sources: string;
+}
+
+function add(m: Partial<Record<Role, number>>, r: Role, v: number): void {
+  m[r] = (m[r] ?? 0) + v;
+}
+
+/** What the scope spent between two samples. */
+export function hostCpu(a: Sample, b: Sample, scope: CostScope): HostCpu {
+  const byRole: Partial<Record<Role, number>> = {};
+  let threadsOutside = 0;
+  let threadsInside = 0;
+  let userTicks = 0;
+  let sysTicks = 0;
+  for (const [tid, t] of b.threads) {
+    const s = a.threads.get(tid);
+    // A thread born in the window: all its time is the window's.
+    const d = t.ns - (s?.ns ?? 0);
+    add(byRole, t.role, d);
+    if (t.inCgroup) threadsInside += d;
+    else {
+      threadsOutside += d;
+      userTicks += t.userTicks - (s?.userTicks ?? 0);
+      sysTicks += t.sysTicks - (s?.sysTicks ?? 0);
+    }
+  }
+  let total = threadsOutside + threadsInside;
+  let user = userTicks * TICK_NS;
+  let sys = sysTicks * TICK_NS;
+  if (scope.cgroup && a.cgroup && b.cgroup && Number.isFinite(b.cgroup.userNs)) {
+    const cg = b.cgroup.ns - a.cgroup.ns;
+    // The cgroup's own total is exact; sampled threads inside it are a split of it, the rest is
+    // what came and went (an exec'd probe, exited threads).
+    add(byRole, scope.cgroup.role, Math.max(0, cg - threadsInside));
+    total = threadsOutside + Math.max(cg, threadsInside);
+    user += b.cgroup.userNs - a.cgroup.userNs;
+    sys += b.cgroup.sysNs - a.cgroup.sysNs;
+  }
+  // The user/system split is sampled at ticks (the cgroup's v1 usage_user/usage_sys too): scaled
+  // to the exact total, as the kernel scales a task's times for /proc.
+  if (user + sys > 0) {
+    const u = user / (user + sys);
+    user = Math.round(total * u);
+    sys = total - user;
+  }
+  const window = b.atNs - a.atNs;
+  const busy = (b.machine.busyTicks - a.machine.busyTicks) * TICK_NS;
+  const edges = a.spanNs + b.spanNs + (a.delayNs ?? 0) + (b.delayNs ?? 0);
+  for (const k of Object.keys(byRole) as Role[]) if (!byRole[k]) delete byRole[k];
+  return {
+    window_ns: window,
+    total_ns: total,
+    user_ns: user,
+    system_ns: sys,
+    by_role: byRole,
+    sampling_error_ns: Math.round(window > 0 ? edges * (total / window) : 0),
+    machine: { cpus: b.machine.cpus, busy_ns: busy, softirq_ns: (b.machine.softirqTicks - a.machine.softirqTicks) * TICK_NS, unattributed_ns: busy - total },
+    sources: `threads: schedstat (ns)${scope.cgroup ? `; cgroup ${scope.cgroup.path} (total in ns)` : ''}; user/system: a split sampled at ${TICK_NS / 1e6} ms ticks, scaled to the total; machine: /proc/stat (${TICK_NS / 1e6} ms ticks per CPU: unattributed_ns is as coarse)`,
+  };
+}
