@@ -6,27 +6,21 @@ import { readFileSync } from 'node:fs';
 import { IsoprobeError } from '../errors';
 import type { Store } from '../store/db';
 import type { TargetResult } from '../targets/types';
+import { metricDef, type Metric } from './metrics';
 
-export const METRICS = ['p50', 'p90', 'p99', 'p99.9', 'mean', 'iops', 'tps', 'gbps'] as const;
-export type Metric = (typeof METRICS)[number];
+export { higherIsWorse, type Metric, METRICS } from './metrics';
 
-export function higherIsWorse(m: Metric): boolean {
-  return m === 'p50' || m === 'p90' || m === 'p99' || m === 'p99.9' || m === 'mean';
+/** A metric of one result; an error naming the metric when the result has none. */
+export function metricValue(r: TargetResult, m: Metric): number {
+  const v = metricDef(m).value(r);
+  if (typeof v !== 'number' || !Number.isFinite(v)) throw new IsoprobeError('EINVALOPT', `--metric ${m}: a ${r.kind} result has no ${metricDef(m).title}`, { option: 'metric' });
+  return v;
 }
 
-export function metricValue(r: TargetResult, m: Metric): number {
-  const lat = r.latency_ns;
-  const num = (v: unknown, what: string) => {
-    if (typeof v !== 'number' || !Number.isFinite(v)) throw new IsoprobeError('EINVALOPT', `--metric ${m}: a ${r.kind} result has no ${what}`, { option: 'metric' });
-    return v;
-  };
-  switch (m) {
-    case 'p50': case 'p90': case 'p99': case 'p99.9': return num(lat?.percentiles[m.slice(1)], `${m} latency`);
-    case 'mean': return num(lat?.mean, 'mean latency');
-    case 'iops': return num(r.kind === 'block' ? r.iops : undefined, 'IOPS');
-    case 'tps': return num(r.kind === 'block' ? undefined : r.tps, 'transactions/s');
-    case 'gbps': return num(r.kind === 'block' ? undefined : r.bits_per_s, 'throughput') / 1e9;
-  }
+/** A metric of one result, NaN where it has none (a result from before host-cost accounting). */
+export function metricOrNaN(r: TargetResult, m: Metric): number {
+  const v = metricDef(m).value(r);
+  return typeof v === 'number' && Number.isFinite(v) ? v : NaN;
 }
 
 export interface Side {

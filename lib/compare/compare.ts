@@ -10,6 +10,7 @@ import type { Store } from '../store/db';
 import { makeTarget, type TargetName } from '../targets';
 import { makeVariant, type Variant } from '../targets/variant';
 import type { Session, SessionSpec, TargetResult } from '../targets/types';
+import { metricOrNaN } from './ab';
 import { CompareProgress } from './progress';
 import type { Suite, SuiteWorkload } from './suites';
 
@@ -52,6 +53,10 @@ export interface Row {
   p50ci: Interval;
   p99ci: Interval;
   rateCi: Interval;
+  /** Host CPU per operation (per byte for streams), ns, and host CPU over the probe's own, per repetition. */
+  hostPerOp: number[];
+  overhead: number[];
+  hostPerOpCi: Interval;
   ratio?: Interval;
   /** The row the ratios are taken against: the first target that has results. */
   baseline?: boolean;
@@ -98,6 +103,9 @@ export function summarizeCell(c: Cell, baseline?: Row): Row {
     p50ci: { estimate: NaN, low: NaN, high: NaN, level: 0.95 },
     p99ci: { estimate: NaN, low: NaN, high: NaN, level: 0.95 },
     rateCi: { estimate: NaN, low: NaN, high: NaN, level: 0.95 },
+    hostPerOp: rs.map((r) => metricOrNaN(r, 'host_cpu_per_op')).filter(Number.isFinite),
+    overhead: rs.map((r) => metricOrNaN(r, 'overhead')).filter(Number.isFinite),
+    hostPerOpCi: { estimate: NaN, low: NaN, high: NaN, level: 0.95 },
     hostCache: [...new Set(rs.map((r) => r.host_page_cache?.mode).filter(Boolean))].join('/') || '-',
     emulated: rs.some((r) => r.target.emulated),
     cv: 0,
@@ -107,6 +115,7 @@ export function summarizeCell(c: Cell, baseline?: Row): Row {
   row.p50ci = bootstrap(row.p50);
   row.p99ci = bootstrap(row.p99);
   row.rateCi = bootstrap(row.rate);
+  if (row.hostPerOp.length) row.hostPerOpCi = bootstrap(row.hostPerOp);
   row.cv = mean(row.rate) ? stdev(row.rate) / mean(row.rate) : 0;
   const hs = rs.map((r) => lat(r)?.histogram).filter((h): h is NonNullable<typeof h> => !!h);
   if (hs.length) row.histogram = mergeHistograms(...hs);

@@ -7,15 +7,8 @@ import { IsoprobeError } from '../errors';
 import { maxT, underpowered } from '../stats/maxt';
 import { type Interval, median } from '../stats/resample';
 import type { TargetResult } from '../targets/types';
-import { higherIsWorse, type Metric, metricValue, pick, type Side, workloadDifferences } from './ab';
-
-/** The metrics that matter for each kind of workload. */
-export const GATE_METRICS: Record<string, Metric[]> = {
-  block: ['p50', 'p99', 'iops'],
-  tcp_rr: ['p50', 'p99', 'tps'],
-  udp_rr: ['p50', 'p99', 'tps'],
-  tcp_stream: ['gbps'],
-};
+import { metricOrNaN, metricValue, pick, type Side, workloadDifferences } from './ab';
+import { gatedMetrics, higherIsWorse, type Metric, metricDef } from './metrics';
 
 export interface GateCell {
   workload: string;
@@ -63,6 +56,8 @@ export interface GateOutcome {
 export interface GateOptions {
   alpha: number;
   threshold: number;
+  /** A metric's own threshold over the table's (metrics.ts) and --threshold. */
+  thresholds?: Partial<Record<Metric, number>>;
   metrics?: Metric[];
   workloads?: string[];
   targets?: string[];
@@ -85,6 +80,27 @@ function slots(side: Side, rs: TargetResult[]): (TargetResult | undefined)[] {
 
 function keyOf(w: string, t: string): string {
   return `${w} on ${t}`;
+}
+
+/** The noise threshold a metric's cells are judged by. */
+export function thresholdOf(m: Metric, o: { threshold: number; thresholds?: Partial<Record<Metric, number>> }): number {
+  return o.thresholds?.[m] ?? metricDef(m).threshold ?? o.threshold;
+}
+
+/**
+ * Why a metric cannot be tested in a cell: '' when neither side measured it (results from before
+ * it existed: nothing to say), a reason when one side lacks it or has one value per session.
+ */
+function unmeasured(m: Metric, values: number[][], results: TargetResult[][]): string | undefined {
+  const has = values.map((vs) => vs.some(Number.isFinite));
+  if (!has[0] && !has[1]) return '';
+  if (!has[0] || !has[1]) return `measured on the ${has[0] ? 'baseline' : 'candidate'} only (the other side's results predate it or could not measure it)`;
+  const def = metricDef(m);
+  if (results.some((rs) => rs[0] && def.perSession?.(rs[0]))) {
+    const distinct = values.map((vs) => new Set(vs.filter(Number.isFinite)).size);
+    if (distinct[0]! < 2 || distinct[1]! < 2) return 'measured once per session (one container start for all repetitions): no spread to test; a VM boots per repetition';
+  }
+  return undefined;
 }
 
 export function suiteGate(b: Side, c: Side, o: GateOptions): GateOutcome {
@@ -119,9 +135,14 @@ export function suiteGate(b: Side, c: Side, o: GateOptions): GateOutcome {
     }
     const sb = slots(b, rb);
     const sc = slots(c, rc);
-    for (const m of (GATE_METRICS[rb[0]!.kind] ?? []).filter((x) => !o.metrics || o.metrics.includes(x))) {
-      const vb = sb.map((r) => (r ? metricValue(r, m) : NaN));
-      const vc = sc.map((r) => (r ? metricValue(r, m) : NaN));
+    for (const m of (o.metrics ?? gatedMetrics(rb[0]!.kind)).filter((x) => metricDef(x).kinds.includes(rb[0]!.kind as never))) {
+      const vb = sb.map((r) => (r ? metricOrNaN(r, m) : NaN));
+      const vc = sc.map((r) => (r ? metricOrNaN(r, m) : NaN));
+      const why = unmeasured(m, [vb, vc], [rb, rc]);
+      if (why !== undefined) {
+        if (why) out.notComparable.push(`${keyOf(w, tb)} ${m}: ${why}`);
+        continue;
+      }
       // A value of 0 (or below) is a measurement that failed (no transaction went through), not a change.
       const zeros = [vb, vc].map((vs) => vs.filter((x) => Number.isFinite(x) && x <= 0).length);
       if (zeros[0]! || zeros[1]!) {
@@ -149,7 +170,7 @@ export function suiteGate(b: Side, c: Side, o: GateOptions): GateOutcome {
   const [pw, pb] = o.stepDown ? [mt.stepDownWorse, mt.stepDownBetter] : [mt.pWorse, mt.pBetter];
   cells.forEach((cell, i) => {
     const change = simultaneousChange(mt.delta[i]!, mt.se[i]!, mt.qWorse, mt.qBetter, higherIsWorse(cell.metric), o.alpha);
-    const verdict = gateVerdict(cell.metric, change.estimate, pw[i]!, pb[i]!, o);
+    const verdict = gateVerdict(cell.metric, change.estimate, pw[i]!, pb[i]!, { alpha: o.alpha, threshold: thresholdOf(cell.metric, o) });
     // The direction the estimate moved, the same one the interval and the verdict speak of.
     const movedWorse = mt.t[i]! >= 0;
     out.cells.push({ ...cell, change, pWorse: pw[i]!, pBetter: pb[i]!, p: movedWorse ? pw[i]! : pb[i]!, verdict });

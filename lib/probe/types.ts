@@ -70,6 +70,8 @@ export interface SeriesPoint {
 export interface CpuJson {
   user_ns: number;
   sys_ns: number;
+  /** The measured window's CPU (probes before host-cost accounting lack it). */
+  window_ns?: number;
   per_op_ns: number;
   utilization: number;
   ctx_voluntary: number;
@@ -164,7 +166,7 @@ export interface NetResult {
   open_loop?: { rate: number; arrival: string; intended: number; achieved_rate: number; sent_more_than_1ms_late: number; send_lag_ns: LatencyJson };
   errors: { mismatches: number; lost: number; late_replies: number };
   series: { t_ns: number; dur_ns: number; ops: number; bytes: number; ops_per_s: number; bits_per_s: number }[];
-  cpu: { scope: string; user_ns: number; sys_ns: number; per_transaction_ns?: number; per_byte_ns?: number; utilization: number };
+  cpu: { scope: string; user_ns: number; sys_ns: number; window_ns?: number; per_transaction_ns?: number; per_byte_ns?: number; utilization: number };
   clock: ClockJson;
   env: EnvJson;
 }

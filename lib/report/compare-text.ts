@@ -3,6 +3,7 @@
 // every column with intervals in full.
 import type { Comparison, Row } from '../compare/compare';
 import type { Interval } from '../stats/resample';
+import { median } from '../stats/resample';
 import { formatNs } from '../units';
 
 /** The widest line of the default table, in columns. */
@@ -57,13 +58,24 @@ function label(r: Row, wide: boolean): string {
 
 function wideRow(r: Row): string {
   const p999 = r.p999.length ? formatNs(Math.max(...r.p999.filter(Number.isFinite))) : '-';
-  return `  ${label(r, true).padEnd(25)} ${ci(r.p50ci, formatNs).padEnd(30)} ${ci(r.p99ci, formatNs).padEnd(30)} ${p999.padEnd(10)} ${ci(r.rateCi, rate(r.rateUnit)).padEnd(28)} ${(r.ratio ? ci(r.ratio, (x) => x.toFixed(3)) : r.baseline ? '1 (baseline)' : '-').padEnd(22)} ${r.hostCache}`;
+  const [, factor] = hostCost(r);
+  const op = Number.isFinite(r.hostPerOpCi.estimate) ? ci(r.hostPerOpCi, (x) => (x < 10 ? `${x.toFixed(2)} ns` : formatNs(x))) : '-';
+  return `  ${label(r, true).padEnd(25)} ${ci(r.p50ci, formatNs).padEnd(30)} ${ci(r.p99ci, formatNs).padEnd(30)} ${p999.padEnd(10)} ${ci(r.rateCi, rate(r.rateUnit)).padEnd(28)} ${(r.ratio ? ci(r.ratio, (x) => x.toFixed(3)) : r.baseline ? '1 (baseline)' : '-').padEnd(22)} ${op.padEnd(30)} ${factor.padEnd(7)} ${r.hostCache}`;
+}
+
+/** The median host CPU per operation ("per byte" for streams), and host CPU over the probe's own. */
+function hostCost(r: Row): [string, string] {
+  const perOp = r.hostPerOp.length ? median(r.hostPerOp) : NaN;
+  const op = !Number.isFinite(perOp) ? '-' : perOp < 10 ? `${perOp.toFixed(2)} ns` : formatNs(perOp, { compact: true });
+  return [op, r.overhead.length ? `${median(r.overhead).toFixed(2)}x` : '-'];
 }
 
 function compactRow(r: Row, w: number): string {
   const rateText = compactInterval(r.rateCi, r.rateUnit === 'Gbit/s' ? gbitScale : countScale, '');
   const ratio = r.ratio ? compactInterval(r.ratio, ratioScale) : r.baseline ? '1 (base)' : '-';
-  return `  ${label(r, false).padEnd(w)} ${compactInterval(r.p50ci, nsScale).padEnd(20)} ${compactInterval(r.p99ci, nsScale).padEnd(20)} ${rateText.padEnd(18)} ${ratio.padEnd(16)} ${r.hostCache}`;
+  const [op, factor] = hostCost(r);
+  const p99 = compactInterval({ ...r.p99ci, low: NaN, high: NaN }, nsScale);
+  return `  ${label(r, false).padEnd(w)} ${compactInterval(r.p50ci, nsScale).padEnd(19)} ${p99.padEnd(9)} ${rateText.padEnd(17)} ${ratio.padEnd(15)} ${`${op} ${factor}`.padEnd(15)} ${r.hostCache}`;
 }
 
 export interface TableOptions {
@@ -79,15 +91,16 @@ export function formatComparison(c: Comparison, o: TableOptions = {}): string {
   const reps = o.partial ? `${o.partial.done} of ${o.partial.of} repetitions so far` : `${c.reps} repetitions`;
   out.push(`isoprobe compare: suite ${c.suite}, ${reps}, targets ${c.targets.join(', ')}${c.runId ? ` (run ${c.runId})` : ''}`);
   out.push(wide ? 'medians over repetitions with bootstrap 95 % intervals; ratio = rate / rate of the first target'
-    : 'median (95 % bootstrap interval) of the repetitions; ratio: rate / the first target\'s; --wide: p99.9, full intervals');
+    : 'median (95 % bootstrap interval) of the repetitions; ratio: rate / the first target\'s; --wide: p99 and p99.9 intervals');
+  out.push('host/op: the boundary\'s host CPU per operation (all its roles, the measured window); xprobe: over the probe\'s own CPU');
   const w = Math.max(8, ...c.summaries.flatMap((s) => s.rows.map((r) => label(r, false).length)));
   for (const s of c.summaries) {
     out.push('');
     out.push(`${s.workload}  (${s.kind})`);
     const unit = s.rows[0]?.rateUnit ?? '';
     out.push(wide
-      ? `  ${'target'.padEnd(25)} ${'p50 latency'.padEnd(30)} ${'p99'.padEnd(30)} ${'p99.9'.padEnd(10)} ${unit.padEnd(28)} ${'ratio'.padEnd(22)} host cache`
-      : `  ${'target'.padEnd(w)} ${'p50 latency'.padEnd(20)} ${'p99 latency'.padEnd(20)} ${unit.padEnd(18)} ${'ratio'.padEnd(16)} host cache`);
+      ? `  ${'target'.padEnd(25)} ${'p50 latency'.padEnd(30)} ${'p99'.padEnd(30)} ${'p99.9'.padEnd(10)} ${unit.padEnd(28)} ${'ratio'.padEnd(22)} ${(s.kind === 'stream' ? 'host CPU/byte' : 'host CPU/op').padEnd(30)} ${'xprobe'.padEnd(7)} host cache`
+      : `  ${'target'.padEnd(w)} ${'p50 latency'.padEnd(19)} ${'p99'.padEnd(9)} ${unit.padEnd(17)} ${'ratio'.padEnd(15)} ${(s.kind === 'stream' ? 'host/B xprobe' : 'host/op xprobe').padEnd(15)} host cache`);
     for (const r of s.rows) {
       // The reason is in full among the warnings below, failures first; the compact row stays short.
       if (r.error && !r.p50.length) out.push(`  ${label(r, wide).padEnd(wide ? 25 : w)} ${wide ? `failed: ${r.error}` : 'failed (the reason is below)'}`);

@@ -1,17 +1,12 @@
 // The A/B gate's verdict as a terminal table, a Markdown summary (a CI job summary) and JUnit XML
 // (one testcase per cell; a regression is a failure carrying its numbers).
-import { higherIsWorse, type Metric } from '../compare/ab';
 import type { GateCell, GateOutcome } from '../compare/gate';
-import { formatNs } from '../units';
 import { powerAdvice } from '../stats/power';
 import { escapeXml } from './escape';
 
-/** A metric's value in its unit: latencies as durations, rates as IOPS, tx/s or Gbit/s. */
-export function formatMetric(metric: Metric, v: number): string {
-  if (higherIsWorse(metric)) return formatNs(v);
-  if (metric === 'gbps') return `${v.toFixed(2)} Gbit/s`;
-  return `${Math.round(v).toLocaleString('en-US')} ${metric === 'iops' ? 'IOPS' : 'tx/s'}`;
-}
+import { formatMetric } from '../compare/metrics';
+
+export { formatMetric };
 
 /**
  * A side's value as the test and the change see it: the geometric mean over the repetitions that

@@ -2,15 +2,15 @@
 // with its 95 % band, the part of the stack that changed between consecutive runs named on the
 // chart, and change points found over the whole history (binary segmentation with a permutation
 // test, stats/changepoint.ts), each confirmed by the A/B gate's test between the runs either side.
-import { higherIsWorse, type Metric, metricValue } from '../compare/ab';
-import { GATE_METRICS, gateVerdict, simultaneousChange } from '../compare/gate';
+import { higherIsWorse, type Metric, metricOrNaN } from '../compare/ab';
+import { gateVerdict, simultaneousChange, thresholdOf } from '../compare/gate';
+import { formatMetric, gatedMetrics, metricDef } from '../compare/metrics';
 import { changePoints } from '../stats/changepoint';
 import { maxT } from '../stats/maxt';
 import { bootstrap, type Interval, median } from '../stats/resample';
 import type { Store } from '../store/db';
 import type { StackInfo, TargetResult } from '../targets/types';
 import { escapeXml } from './escape';
-import { formatMetric } from './gate-text';
 
 export interface TrendPoint {
   run: number;
@@ -79,8 +79,9 @@ export function trendSeries(store: Store, o: { targets?: string[]; workloads?: s
       const prevFacts = lastFacts.get(`${k}\u0000${host}`);
       const changed = prevFacts ? Object.keys(f).filter((x) => f[x] !== prevFacts[x]).map((x) => `${x} ${prevFacts[x] || '-'} -> ${f[x] || '-'}`) : [];
       lastFacts.set(`${k}\u0000${host}`, f);
-      for (const metric of (GATE_METRICS[rs[0]!.kind] ?? []).filter((m) => !o.metrics || o.metrics.includes(m))) {
-        const values = rs.map((r) => metricValue(r, metric));
+      for (const metric of (o.metrics ?? gatedMetrics(rs[0]!.kind)).filter((m) => metricDef(m).kinds.includes(rs[0]!.kind as never))) {
+        const values = rs.map((r) => metricOrNaN(r, metric));
+        if (!values.some(Number.isFinite)) continue;
         const sk = `${k}\u0000${metric}\u0000${host}`;
         if (!series.has(sk)) series.set(sk, { workload, target, metric, host, points: [] });
         const s = series.get(sk)!;
@@ -107,7 +108,7 @@ function markChangePoints(s: TrendSeries, o: { threshold: number; alpha: number 
     const worse = higherIsWorse(s.metric);
     const t = maxT([{ a: before, b: after, higherIsWorse: worse }], { seed: s.points[cp.index]!.run, alpha: o.alpha });
     const change = simultaneousChange(t.delta[0]!, t.se[0]!, t.qWorse, t.qBetter, worse, o.alpha);
-    const verdict = gateVerdict(s.metric, change.estimate, t.pWorse[0]!, t.pBetter[0]!, o);
+    const verdict = gateVerdict(s.metric, change.estimate, t.pWorse[0]!, t.pBetter[0]!, { alpha: o.alpha, threshold: thresholdOf(s.metric, o) });
     if (verdict !== 'regression' && verdict !== 'improvement') continue;
     Object.assign(s.points[cp.index]!, { changePoint: verdict, p: verdict === 'regression' ? t.pWorse[0] : t.pBetter[0], historyP: cp.p });
   }

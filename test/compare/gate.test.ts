@@ -92,7 +92,7 @@ test('cells on one side only are listed, not silent; nothing comparable is exit 
 test('bad input: each option named with its value and what was expected, exit 2', (t) => {
   const a = exportFile('d1.json', 7);
   const cases: [string[], string][] = [
-    [['--metric', 'p42'], 'isoprobe: --metric "p42": expected one of p50, p90, p99, p99.9, mean, iops, tps, gbps'],
+    [['--metric', 'p42'], 'isoprobe: --metric "p42": expected one of p50, p90, p99, p99.9, mean, iops, tps, gbps, host_cpu_per_op, ops_per_host_cpu_s, overhead, startup_ms, host_mem_mib'],
     [['--threshold', 'five'], 'isoprobe: --threshold "five": expected a percentage like 5% (or a fraction like 0.05)'],
     [['--alpha', '2'], 'isoprobe: --alpha "2": expected a number between 0 and 1'],
   ];

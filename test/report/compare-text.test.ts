@@ -23,6 +23,7 @@ function row(target: string, o: Partial<Omit<Row, 'p50' | 'rate'>> & { p50: numb
     target, p50: [o.p50], p99: [o.p50 * 3], p999: [o.p50 * 9], rate: [o.rate, o.rate * 1.02], rateUnit: o.unit ?? 'IOPS',
     p50ci: iv(o.p50), p99ci: iv(o.p50 * 3, 0.2), rateCi: iv(o.rate), ratio: o.baseline ? undefined : iv(0.512, 0.03),
     baseline: o.baseline, hostCache: o.hostCache ?? 'bypassed', emulated: o.emulated ?? false, cv: o.cv ?? 0.02, error: o.error,
+    hostPerOp: o.hostPerOp ?? [o.p50 * 1.37], overhead: o.overhead ?? [12.34], hostPerOpCi: iv(o.p50 * 1.37),
   };
 }
 
@@ -50,7 +51,7 @@ test(`the default table fits ${TABLE_COLUMNS} columns; --wide shows p99.9 and in
   const widest = Math.max(...table.map((l) => [...l].length));
   t.true(widest <= TABLE_COLUMNS, `widest line ${widest} columns:\n${table.join('\n')}`);
   t.true(widest >= 90, 'the columns are there, not dropped');
-  t.regex(table.join('\n'), /^ {2}host +52\.1 \(48\.5-55\.7\) µs +156 \(125-188\) µs +1\.23 \(1\.15-1\.32\)M +1 \(base\) +bypassed$/m);
+  t.regex(table.join('\n'), /^ {2}host +52\.1 \(48\.5-55\.7\) µs +156 µs +1\.23 \(1\.15-1\.32\)M +1 \(base\) +71 µs 12\.34x +bypassed$/m, 'p99 as its estimate, the host CPU per operation and the overhead factor');
   t.regex(table.join('\n'), /^ {2}qemu-microvm\[aio=threads\] \* +1\.33 \(1\.24-1\.42\) s /m, 'an emulated target is starred');
   t.regex(table.join('\n'), /^\* emulated: software emulation \(QEMU TCG\)/m);
   t.regex(table.join('\n'), /^ {2}runsc +failed \(the reason is below\)$/m);
