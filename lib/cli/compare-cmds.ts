@@ -1,7 +1,8 @@
 // CLI commands of the main job: compare, history, export, report, ab.
 import { writeFileSync } from 'node:fs';
 
-import { loadSide, type Metric, METRICS, type Side } from '../compare/ab';
+import { loadSide, type Metric, metricOrNaN, METRICS, type Side } from '../compare/ab';
+import { COST_METRICS } from '../compare/metrics';
 import { gateExitCode, suiteGate } from '../compare/gate';
 import { underpowered } from '../stats/maxt';
 import { formatGate, gateJUnit, gateMarkdown } from '../report/gate-text';
@@ -176,12 +177,15 @@ export async function cmdExport(argv: string[], out: Out): Promise<number> {
       text = JSON.stringify({ run: { ...run, machine: JSON.parse(run.machine) }, results: rows.map((r) => ({ workload: r.workload, target: r.target, rep: r.rep, result: JSON.parse(r.json) })),
         failures: store.failures(id) });
     } else {
-      const head = 'run,workload,target,rep,kind,p50_ns,p99_ns,p999_ns,mean_ns,iops,tps,bits_per_s,host_page_cache,emulated,probe_sha256';
+      // The host-cost columns come from the one metric list (metrics.ts), after the original ones.
+      const cost: Metric[] = ['host_cpu_per_op', 'overhead', 'startup_ms', 'host_mem_mib'];
+      const head = `run,workload,target,rep,kind,p50_ns,p99_ns,p999_ns,mean_ns,iops,tps,bits_per_s,host_page_cache,emulated,probe_sha256,host_cpu_ns,${cost.join(',')}`;
       const lines = rows.map((r) => {
         const j = JSON.parse(r.json);
         const l = j.latency_ns;
         const cell = (x: unknown) => (x === undefined || x === null ? '' : String(x));
-        return [id, r.workload, r.target, r.rep, r.kind, cell(l?.percentiles['50']), cell(l?.percentiles['99']), cell(l?.percentiles['99.9']), cell(l?.mean), cell(j.iops), cell(j.tps), cell(j.bits_per_s), cell(r.host_page_cache), r.emulated, r.probe_sha256]
+        return [id, r.workload, r.target, r.rep, r.kind, cell(l?.percentiles['50']), cell(l?.percentiles['99']), cell(l?.percentiles['99.9']), cell(l?.mean), cell(j.iops), cell(j.tps), cell(j.bits_per_s), cell(r.host_page_cache), r.emulated, r.probe_sha256,
+          cell(j.host_cpu?.total_ns), ...cost.map((m) => { const x = metricOrNaN(j, m); return Number.isFinite(x) ? String(x) : ''; })]
           .map((x) => (/[",\n]/.test(String(x)) ? `"${String(x).replace(/"/g, '""')}"` : String(x))).join(',');
       });
       text = [head, ...lines].join('\n');
@@ -265,12 +269,13 @@ export async function cmdReport(argv: string[], out: Out): Promise<number> {
 const AB: Table = {
   baseline: { kind: 'string', default: '', help: 'RUN number or exported JSON file; with --run, the baseline target or variant, e.g. qemu-microvm[kernel=6.1]' },
   candidate: { kind: 'string', default: '', help: 'RUN number or exported JSON file; with --run, the candidate target or variant' },
-  metric: { kind: 'string', default: '', help: `only these metrics (comma-separated: ${METRICS.join(', ')})`, defaultText: 'block p50, p99, iops; rr p50, p99, tps; stream gbps' },
+  metric: { kind: 'string', default: '', help: `only these metrics (comma-separated: ${METRICS.join(', ')})`, defaultText: 'block p50, p99, iops; rr p50, p99, tps; stream gbps; every kind host_cpu_per_op, startup_ms, host_mem_mib' },
   workload: { kind: 'string', default: '', help: 'only these workloads (comma-separated)', defaultText: 'every workload on both sides' },
   target: { kind: 'string', default: '', help: 'only these targets (comma-separated labels)', defaultText: 'every target on both sides' },
   baseline_target: { kind: 'string', default: '', help: "compare this target of the baseline with --candidate-target of the candidate (two different targets)" },
   candidate_target: { kind: 'string', default: '', help: 'the candidate\'s target for --baseline-target', defaultText: "the baseline's" },
   threshold: { kind: 'string', default: '5%', help: 'noise threshold: a regression must also move the median this much, e.g. 5%' },
+  cost_threshold: { kind: 'string', default: '10%', help: 'the noise threshold of the host-cost metrics (host_cpu_per_op, ops_per_host_cpu_s, overhead, startup_ms, host_mem_mib): host-side figures vary more than the probe\'s own' },
   alpha: { kind: 'string', default: '0.01', help: 'family-wise level over all cells: of a false regression (the exit code), and separately of a false improvement' },
   run: { kind: 'bool', default: false, help: 'measure both sides now (interleaved, stored as one run), then judge' },
   step_down: { kind: 'bool', default: false, help: 'verdicts by step-down max-T: more power where several cells moved; the printed intervals stay single-step' },
@@ -284,9 +289,9 @@ const AB: Table = {
   ...SESSION_OPTIONS,
 };
 
-function parseThreshold(s: string): number {
+function parseThreshold(s: string, option = 'threshold'): number {
   const m = /^(\d+(?:\.\d+)?)%$/.exec(s) ?? /^(0?\.\d+)$/.exec(s);
-  if (!m) throw optionError('threshold', `--threshold "${s}": expected a percentage like 5% (or a fraction like 0.05)`);
+  if (!m) throw optionError(option, `--${option.replace(/_/g, '-')} "${s}": expected a percentage like 5% (or a fraction like 0.05)`);
   return s.endsWith('%') ? Number(m[1]) / 100 : Number(m[1]);
 }
 
@@ -334,6 +339,8 @@ export async function cmdAb(argv: string[], out: Out, signal: AbortSignal): Prom
   if (!p) return 0;
   const { values: v } = p;
   const threshold = parseThreshold((v.threshold as string | undefined) ?? '5%');
+  const costThreshold = parseThreshold((v.cost_threshold as string | undefined) ?? '10%', 'cost_threshold');
+  const thresholds = Object.fromEntries(COST_METRICS.map((m) => [m, costThreshold]));
   const alpha = parseAlpha(v.alpha);
   const metrics = parseMetrics(v.metric);
   let store: Store | undefined;
@@ -357,7 +364,7 @@ export async function cmdAb(argv: string[], out: Out, signal: AbortSignal): Prom
     }
     let g: ReturnType<typeof suiteGate>;
     try {
-      g = suiteGate(sides.b, sides.c, { alpha, threshold, metrics, workloads: list(v.workload), targets: list(v.target), pair: sides.pair, seed: (v.seed as number | undefined) ?? 1, stepDown: v.step_down === true });
+      g = suiteGate(sides.b, sides.c, { alpha, threshold, thresholds, metrics, workloads: list(v.workload), targets: list(v.target), pair: sides.pair, seed: (v.seed as number | undefined) ?? 1, stepDown: v.step_down === true });
     } catch (e) {
       // Too few repetitions to ever flag a change: "cannot tell" for git bisect run, with the reason.
       if ((e as IsoprobeError).code !== 'EUNDERPOWERED') throw e;

@@ -40,6 +40,8 @@ export interface GateOutcome {
   candidate: string;
   alpha: number;
   threshold: number;
+  /** The noise threshold of the host-cost metrics. */
+  costThreshold: number;
   method: string;
   permutations: number;
   cells: GateCell[];
@@ -104,7 +106,7 @@ function unmeasured(m: Metric, values: number[][], results: TargetResult[][]): s
 }
 
 export function suiteGate(b: Side, c: Side, o: GateOptions): GateOutcome {
-  const out: GateOutcome = { baseline: b.label, candidate: c.label, alpha: o.alpha, threshold: o.threshold, method: '', permutations: 0, cells: [], onlyBaseline: [], onlyCandidate: [], notComparable: [], regressions: 0, improvements: 0 };
+  const out: GateOutcome = { baseline: b.label, candidate: c.label, alpha: o.alpha, threshold: o.threshold, costThreshold: thresholdOf('host_cpu_per_op', o), method: '', permutations: 0, cells: [], onlyBaseline: [], onlyCandidate: [], notComparable: [], regressions: 0, improvements: 0 };
   const wanted = (w: string, t: string) => (!o.workloads || o.workloads.includes(w)) && (!o.targets || o.targets.includes(t));
   // The pairs of (workload, target) compared: the same on both sides, or baseline target -> candidate target.
   const pairs: { w: string; tb: string; tc: string }[] = [];

@@ -86,6 +86,9 @@ export const METRIC_DEFS = [
 export type Metric = (typeof METRIC_DEFS)[number]['name'];
 export const METRICS = METRIC_DEFS.map((m) => m.name) as Metric[];
 
+/** The host-cost metrics: their own noise threshold (ab --cost-threshold). */
+export const COST_METRICS = (METRIC_DEFS as readonly MetricDef[]).filter((d) => d.threshold !== undefined).map((d) => d.name as Metric);
+
 export function metricDef(m: Metric | string): MetricDef {
   const d = (METRIC_DEFS as readonly MetricDef[]).find((x) => x.name === m);
   if (!d) throw new Error(`no metric ${m}`);

@@ -6,6 +6,7 @@ import { bucketHigh, bucketLow } from '../stats/histogram';
 import type { HistogramJson } from '../probe/types';
 import { formatNs } from '../units';
 import { escapeXml } from './escape';
+import { hostCpuSvg, startupMemorySvg } from './cost-html';
 
 /** A target keeps one colour in every chart of a workload: its place among all the rows, failed ones included. */
 const colour = (rows: Row[], r: Row) => COLORS[rows.indexOf(r) % COLORS.length]!;
@@ -88,8 +89,9 @@ export function renderHtml(c: Comparison, env: Record<string, unknown>, title = 
     const hist = s.rows.map((r) => histogramSvg(r, colour(s.rows, r))).join('');
     return `<section><h2>${escapeXml(s.workload)} <small>${escapeXml(s.kind)}</small></h2>
 <table><tr><th>target</th><th>p50</th><th>p99</th><th>${escapeXml(s.metric)}</th><th>ratio [95 % CI]</th><th>host page cache</th><th></th></tr>${table}</table>
-${barsSvg(s.rows)}${cdfSvg(s.rows)}<div class="hists">${hist}</div></section>`;
+${barsSvg(s.rows)}${hostCpuSvg(c.targets.map((t) => c.cells.find((x) => x.target === t && x.workload === s.workload)!).filter(Boolean), s.kind === 'stream')}${cdfSvg(s.rows)}<div class="hists">${hist}</div></section>`;
   });
+  const cost = startupMemorySvg(c.cells, c.targets);
   const stacks = Object.entries(c.stacks).map(([t, st]) => `<h3>${escapeXml(t)}</h3><pre>${escapeXml(JSON.stringify(st, null, 2))}</pre>`).join('');
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
@@ -107,6 +109,7 @@ pre{background:#f8f9fa;padding:.7em;overflow:auto;font-size:12px}.warn{backgroun
 <p>Suite <b>${escapeXml(c.suite)}</b>, ${c.reps} repetitions per target and workload, interleaved in shuffled order; targets ${escapeXml(c.targets.join(', '))}${c.runId ? `; run ${c.runId}` : ''}. Latency is per operation (block) or the full round trip (network); medians over repetitions with bootstrap 95 % intervals.</p>
 ${c.warnings.length ? `<div class="warn">${c.warnings.map((w) => `<p>${escapeXml(w)}</p>`).join('')}</div>` : ''}
 ${sections.join('\n')}
+${cost ? `<section><h2>Start-up and memory</h2>${cost}</section>` : ''}
 <section><h2>Stacks</h2>${stacks}</section>
 <section><h2>Environment</h2><pre>${escapeXml(JSON.stringify(env, null, 2))}</pre></section>
 </body></html>
