@@ -20,6 +20,7 @@ export interface NetOptions {
   rate: number;
   arrival: 'uniform' | 'poisson';
   backend: 'blocking' | 'io_uring';
+  spin: boolean;
   busy_poll: number;
   verify: boolean;
   timeout: number;

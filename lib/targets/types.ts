@@ -82,6 +82,8 @@ export interface BootTimes {
   vmm_start_to_first_result_ns: number;
   /** VMM started -> VMM exited. */
   vmm_start_to_exit_ns: number;
+  /** The VMM's host CPU over the whole boot (its cgroup's total after it exited), ns. */
+  vmm_host_cpu_ns?: number;
   /** Who ended the VM: the guest (power-off or reboot the VMM honoured), or isoprobe once the
    * guest's DONE frame was in and the VMM did not exit by itself within exitGraceMs. */
   ended_by: 'guest' | 'isoprobe after DONE';

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 
 import { diesWithParent } from '../child';
-import { ownCgroup } from '../cost/cgroup';
+import { cgroupTimes, ownCgroup } from '../cost/cgroup';
 import { type Startup, startupOf } from '../cost/meter';
 import type { Vmm as Vmm_ } from '../cost/roles';
 import { type CostScope, vmmScope } from '../cost/scope';
@@ -167,6 +167,7 @@ interface BootOutcome {
   /** The VMM's last stderr lines. */
   stderrTail: string;
   startup?: Startup;
+  vmmCpuNs?: number;
 }
 
 /** A boot's plan: the lines /init runs, and which RESULT frame (the k-th "run" line) is each step's. */
@@ -406,6 +407,8 @@ class VmRunner implements ProbeRunner {
     }
     const code = await exited;
     this.current = undefined;
+    // The VMM's whole life, boot and teardown included, as its cgroup counted it.
+    const vmmCpuNs = cg ? cgroupTimes(cg.path)?.ns : undefined;
     cg?.remove();
     watch.stopTimers();
     ctl.signal?.removeEventListener('abort', onAbort);
@@ -414,7 +417,7 @@ class VmRunner implements ProbeRunner {
     writeFileSync(serialLog, Buffer.concat(log));
     let kept: string | undefined;
     return { results: watch.results, errors: watch.errors, hostClient: watch.hostClient, times: watch.times, endedByHost: watch.endedByHost,
-      timedOut: watch.timedOut, limitMs: watch.limitMs, code, startup, serial: Buffer.concat(log).toString('latin1'), keepLog: () => (kept ??= this.keepLog(serialLog, stderr)), launch,
+      timedOut: watch.timedOut, limitMs: watch.limitMs, code, startup, vmmCpuNs, serial: Buffer.concat(log).toString('latin1'), keepLog: () => (kept ??= this.keepLog(serialLog, stderr)), launch,
       damaged: reader.damaged, stderrTail: stderr.trim().split('\n').slice(-2).join(' | ') };
   }
 
@@ -445,6 +448,7 @@ class VmRunner implements ProbeRunner {
       vmm_start_to_first_result_ns: Math.round(((tFirst || tExit) - t0) * 1e6),
       vmm_start_to_exit_ns: Math.round((tExit - t0) * 1e6),
       ended_by: o.endedByHost ? 'isoprobe after DONE' : 'guest',
+      ...(o.vmmCpuNs !== undefined ? { vmm_host_cpu_ns: o.vmmCpuNs } : {}),
       workloads_in_boot: p.steps.length,
     };
     const out: StepOutcome[] = [];

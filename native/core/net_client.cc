@@ -351,7 +351,8 @@ void rr_open(Shared& sh, int fd, PerThread& pt, uint64_t seed, double rate) {
     uint64_t intended = uint64_t(next);
     next += gap;
     if (intended >= sh.t_end) break;
-    sleep_until(intended);
+    if (o.spin) while (now_ns() < intended && !sh.stop_now()) {}
+    else sleep_until(intended);
     uint64_t now = now_ns();
     if (intended >= sh.t_measure) {
       pt.intended++;

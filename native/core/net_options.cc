@@ -24,6 +24,7 @@ const OptionTable<N>& table() {
       field<N>("rate", "uint", &N::rate, "rr: open loop at this many requests/s in all (latency from the intended send time); 0 = closed loop", kNoBound, 10000000),
       field<N>("arrival", &N::arrival, "open loop: spacing of requests", "uniform|poisson"),
       field<N>("backend", &N::backend, "socket I/O: blocking system calls or io_uring", "blocking|io_uring"),
+      field<N>("spin", &N::spin, "open loop: the sender spins until each send time instead of sleeping (a poll-mode client: the same rate for a core's CPU)"),
       field<N>("busy_poll", "uint", &N::busy_poll, "SO_BUSY_POLL microseconds on each socket, 0 off", kNoBound, 2147483647),
       field<N>("verify", &N::verify, "rr: compare every echoed byte with what was sent"),
       field<N>("timeout", "duration", &N::timeout, "connect and per-message timeout", 1000000),
@@ -63,6 +64,7 @@ int validate_net_options(const NetOptions& o, Error* e, bool own_server) {
     return option_error(e, "mode", "net mode \"" + o.mode + "\": expected serve, rr or stream");
   // A struct filled in C++ has not been through the setter: its enums are checked against the table.
   if (check_choices(table(), o, e) < 0) return -EINVAL;
+  if (o.spin && (o.mode != "rr" || !o.rate)) return option_error(e, "spin", "--spin: applies to an open-loop rr (--rate N), where the sender waits for each send time");
   if (o.mode == "serve") {
     if (!parse_addr(o.bind, &a, true, &why)) return option_error(e, "bind", "--bind \"" + o.bind + "\": " + why);
   } else {

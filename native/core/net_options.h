@@ -23,6 +23,7 @@ struct NetOptions {
   uint64_t rate = 0;                // rr: requests per second in all; 0 = closed loop
   std::string arrival = "uniform";  // open loop: uniform | poisson
   std::string backend = "blocking"; // blocking | io_uring
+  bool spin = false;                // open loop: spin to each send time, never sleep
   uint32_t busy_poll = 0;           // SO_BUSY_POLL in microseconds (0: off)
   bool verify = true;               // rr: compare every echoed byte
   uint64_t timeout = 5000000000ull; // connect and per-message timeout
