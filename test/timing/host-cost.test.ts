@@ -56,7 +56,7 @@ testIf(rootSkip, test.serial)('host: an open loop at 100 req/s costs a fraction 
     { kind: 'rr', options: { duration: '2s', warmup: '300ms' } },
   ]);
   const perS = (r: TargetResult) => r.host_cpu!.total_ns / r.host_cpu!.window_ns;
-  t.log(`open loop ${(perS(open!) * 100).toFixed(1)} % of a core at ${open!.tps} tx/s; closed ${(perS(closed!) * 100).toFixed(1)} % at ${Math.round((closed as { tps?: number }).tps!)} tx/s`);
+  t.log(`open loop ${(perS(open!) * 100).toFixed(1)} % of a core at ${(open as { tps?: number }).tps} tx/s; closed ${(perS(closed!) * 100).toFixed(1)} % at ${Math.round((closed as { tps?: number }).tps!)} tx/s`);
   t.true(within((open as { tps?: number }).tps!, 95, 105), 'the rate the test asked for');
   t.true(perS(open!) > 0 && perS(open!) < 0.15, 'an open loop at 100 req/s: under 15 % of a core');
   t.true(perS(closed!) > 4 * perS(open!), 'the closed loop spends more than 4x as much');
