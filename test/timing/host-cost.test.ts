@@ -19,7 +19,7 @@ test.after.always(async () => {
 });
 
 const D = 2e9;
-const BUSY: Workload = { kind: 'block', options: { engine: 'null', duration: '2s', warmup: '300ms' } };
+const BUSY: Workload = { kind: 'block', options: { engine: 'null', size: '8M', duration: '2s', warmup: '300ms' } };
 const skips = targetSkips(['runc', 'runsc', 'qemu-microvm']);
 const rootSkip = isRoot ? undefined : 'needs root (cgroups, namespaces)';
 
@@ -66,7 +66,7 @@ const runcSkip = skips.get('runc');
 const runscSkip = skips.get('runsc');
 const gvSkip = runcSkip ?? runscSkip;
 testIf(gvSkip, test.serial)('runc: the busy loop is the container\'s CPU; gVisor spends more host CPU per probe CPU than runc on the same syscalls' + why(gvSkip), async (t) => {
-  const SYSCALLS: Workload = { kind: 'block', options: { engine: 'psync', bs: '4k', duration: '2s', warmup: '300ms' } };
+  const SYSCALLS: Workload = { kind: 'block', options: { engine: 'psync', bs: '4k', size: '8M', duration: '2s', warmup: '300ms' } };
   const [busy, runcSys] = await run('runc', [BUSY, SYSCALLS]);
   const c = busy!.host_cpu!;
   t.true(within(c.by_role.container ?? 0, 0.95 * D, 1.05 * D), `runc container role ${ms(c.by_role.container)} for the 2 s loop`);
@@ -115,7 +115,7 @@ testIf(qemuSkip, test.serial)('qemu-microvm (TCG): the guest\'s busy loop is the
 });
 
 testIf(qemuSkip, test.serial)('qemu-microvm: 256 MiB and 1 GiB guests differ in guest RAM, not in the VMM\'s own memory' + why(qemuSkip), async (t) => {
-  const SHORT: Workload = { kind: 'block', options: { engine: 'null', duration: '300ms', warmup: '100ms' } };
+  const SHORT: Workload = { kind: 'block', options: { engine: 'null', size: '8M', duration: '300ms', warmup: '100ms' } };
   const [small] = await run('qemu-microvm', [SHORT], { memMiB: 256 });
   const [big] = await run('qemu-microvm', [SHORT], { memMiB: 1024 });
   const a = small!.host_memory!;
