@@ -7,6 +7,7 @@ import type { HistogramJson } from '../probe/types';
 import { formatNs } from '../units';
 import { escapeXml } from './escape';
 import { hostCpuSvg, startupMemorySvg } from './cost-html';
+import { median } from '../stats/resample';
 
 /** A target keeps one colour in every chart of a workload: its place among all the rows, failed ones included. */
 const colour = (rows: Row[], r: Row) => COLORS[rows.indexOf(r) % COLORS.length]!;
@@ -84,11 +85,11 @@ function barsSvg(rows: Row[]): string {
 export function renderHtml(c: Comparison, env: Record<string, unknown>, title = 'isoprobe report'): string {
   const sections = c.summaries.map((s) => {
     const table = s.rows.map((r) => !r.rate.length
-      ? `<tr class="failed"><td>${escapeXml(r.target)}${r.emulated ? ' <b class="emu">EMULATED</b>' : ''}</td><td colspan="6">failed: ${escapeXml(r.error ?? 'no results')}</td></tr>`
-      : `<tr><td>${escapeXml(r.target)}${r.emulated ? ' <b class="emu">EMULATED</b>' : ''}</td><td>${r.p50.length ? fmtNs(r.p50ci.estimate) : '-'}</td><td>${r.p99.length ? fmtNs(r.p99ci.estimate) : '-'}</td><td>${Number.isFinite(r.rateCi.estimate) ? (r.rateUnit === 'Gbit/s' ? r.rateCi.estimate.toFixed(2) : Math.round(r.rateCi.estimate).toLocaleString('en-US')) : '-'} ${r.rateUnit}</td><td>${r.ratio ? `${r.ratio.estimate.toFixed(3)} [${r.ratio.low.toFixed(3)}, ${r.ratio.high.toFixed(3)}]` : r.baseline ? 'baseline' : '-'}</td><td class="cache-${escapeXml(r.hostCache)}">${escapeXml(r.hostCache)}</td><td>${r.error ? escapeXml(r.error) : ''}</td></tr>`).join('');
+      ? `<tr class="failed"><td>${escapeXml(r.target)}${r.emulated ? ' <b class="emu">EMULATED</b>' : ''}</td><td colspan="8">failed: ${escapeXml(r.error ?? 'no results')}</td></tr>`
+      : `<tr><td>${escapeXml(r.target)}${r.emulated ? ' <b class="emu">EMULATED</b>' : ''}</td><td>${r.p50.length ? fmtNs(r.p50ci.estimate) : '-'}</td><td>${r.p99.length ? fmtNs(r.p99ci.estimate) : '-'}</td><td>${Number.isFinite(r.rateCi.estimate) ? (r.rateUnit === 'Gbit/s' ? r.rateCi.estimate.toFixed(2) : Math.round(r.rateCi.estimate).toLocaleString('en-US')) : '-'} ${r.rateUnit}</td><td>${r.ratio ? `${r.ratio.estimate.toFixed(3)} [${r.ratio.low.toFixed(3)}, ${r.ratio.high.toFixed(3)}]` : r.baseline ? 'baseline' : '-'}</td><td>${r.hostPerOp.length ? fmtNs(r.hostPerOpCi.estimate) : '-'}</td><td>${r.overhead.length ? `${median(r.overhead).toFixed(2)}x` : '-'}</td><td class="cache-${escapeXml(r.hostCache)}">${escapeXml(r.hostCache)}</td><td>${r.error ? escapeXml(r.error) : ''}</td></tr>`).join('');
     const hist = s.rows.map((r) => histogramSvg(r, colour(s.rows, r))).join('');
     return `<section><h2>${escapeXml(s.workload)} <small>${escapeXml(s.kind)}</small></h2>
-<table><tr><th>target</th><th>p50</th><th>p99</th><th>${escapeXml(s.metric)}</th><th>ratio [95 % CI]</th><th>host page cache</th><th></th></tr>${table}</table>
+<table><tr><th>target</th><th>p50</th><th>p99</th><th>${escapeXml(s.metric)}</th><th>ratio [95 % CI]</th><th>host CPU/${s.kind === 'stream' ? 'byte' : 'op'}</th><th>host/probe CPU</th><th>host page cache</th><th></th></tr>${table}</table>
 ${barsSvg(s.rows)}${hostCpuSvg(c.targets.map((t) => c.cells.find((x) => x.target === t && x.workload === s.workload)!).filter(Boolean), s.kind === 'stream')}${cdfSvg(s.rows)}<div class="hists">${hist}</div></section>`;
   });
   const cost = startupMemorySvg(c.cells, c.targets);

@@ -19,7 +19,22 @@ const skip = chromiumSkip;
 function fakeResult(target: string, scale: number, emulated = false): TargetResult {
   const values = Array.from({ length: 2000 }, (_, i) => Math.round(scale * (20_000 + (i % 97) * 150 + (i % 13) * 900)));
   const lat = summarizeHistogram(histogramOf(values));
-  return { kind: 'block', options: { engine: 'psync' }, iops: 1e9 / lat.mean, latency_ns: lat, host_page_cache: { mode: target === 'runsc' ? 'used' : 'bypassed' },
+  const ops = 2000;
+  // Host cost by the roles each boundary has (the figures are made up; their shape is each target's).
+  const roles: Record<string, Record<string, number>> = {
+    host: { probe: 9e6 }, runc: { container: 9e6, shim: 1e5 }, runsc: { sentry: 3e7, gofer: 2e6, container: 4e6 }, 'qemu-microvm': { vcpu: 4e7, 'vmm-main': 6e6 },
+  };
+  const byRole = Object.fromEntries(Object.entries(roles[target] ?? {}).map(([k, v]) => [k, v * scale]));
+  const total = Object.values(byRole).reduce((a, b) => a + b, 0);
+  const cost = {
+    host_cpu: { window_ns: 1e9, total_ns: total, user_ns: total / 2, system_ns: total / 2, by_role: byRole, sampling_error_ns: 1e6, machine: { cpus: 2, busy_ns: total, softirq_ns: 0, unattributed_ns: 0 }, sources: 'test' },
+    host_memory: target === 'qemu-microvm'
+      ? { rss_bytes: 240 << 20, pss_bytes: 238 << 20, by_role: {}, guest_configured_bytes: 256 << 20, guest_resident_bytes: 120 << 20, vmm_own_bytes: 110 << 20, peak_rss_bytes: 240 << 20 }
+      : { rss_bytes: 4 << 20, pss_bytes: 3 << 20, by_role: {}, peak_rss_bytes: 4 << 20 },
+    startup: { ns: target === 'host' ? 0 : target === 'qemu-microvm' ? 3.5e9 : 9e7, what: 'test' },
+    cpu: { user_ns: total / 3, sys_ns: 0, window_ns: total / 3 },
+  };
+  return { kind: 'block', options: { engine: 'psync' }, ops, ...cost, iops: 1e9 / lat.mean, latency_ns: lat, host_page_cache: { mode: target === 'runsc' ? 'used' : 'bypassed' },
     target: { target, kind: 'container', runtime: target, runtime_version: '1', storage: 'bind mount', network: 'veth', cgroup_limits: 'none', probe_sha256: 'ab'.repeat(32), emulated } } as unknown as TargetResult;
 }
 
@@ -41,6 +56,13 @@ testIf(skip, test.serial)('the report renders in headless Chromium with its char
     t.is(await page.locator('svg.cdf-chart polyline.cdf').count(), 4, 'one CDF line per target');
     t.is(await page.locator('svg.bar-chart rect.bar').count(), 4);
     t.true((await page.locator('svg.hist-chart').count()) >= 4);
+    // Host CPU per operation: a stacked bar per target, a segment per role it ran.
+    const roles = await page.locator('svg.cost-chart rect.seg').evaluateAll((rs) => rs.map((r) => r.getAttribute('data-role')));
+    t.deepEqual(roles, ['probe', 'container', 'shim', 'sentry', 'gofer', 'container', 'vcpu', 'vmm-main']);
+    const widths = await page.locator('svg.cost-chart rect.seg').evaluateAll((rs) => rs.map((r) => r.getBoundingClientRect().width));
+    t.true(widths.every((w) => w > 0), `every segment drawn: ${widths.join(', ')}`);
+    t.is(await page.locator('svg.startup-chart rect.seg').count(), 3, 'start-up bars for the three targets that have a boundary to start');
+    t.is(await page.locator('svg.memory-chart rect.seg').count(), 5, "memory: the VM's split in two, one bar each for the others");
     t.regex(await page.locator('body').innerText(), /EMULATED/);
     const shots = join(process.cwd(), 'test-results');
     mkdirSync(shots, { recursive: true });
