@@ -157,6 +157,16 @@ function removeCgroup(path: string): boolean {
   return false;
 }
 
+/** The names of isoprobe's cgroups that exist now. */
+export function ownCgroupNames(): string[] {
+  const h = accountingHierarchy();
+  try {
+    return h ? readdirSync(h.root).filter((n) => n.startsWith(CGROUP_PREFIX)) : [];
+  } catch {
+    return [];
+  }
+}
+
 /** isoprobe's cgroups whose maker is gone, removed where empty (what a killed run left). */
 export function sweepCgroups(): string[] {
   const h = accountingHierarchy();

@@ -2,6 +2,7 @@
 import { readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 
+import { ownCgroupNames } from '../cost/cgroup';
 import { leftoverNetObjects } from '../net/netns';
 import { outputLines } from './exec';
 import { REGISTRY, type TargetEntry, workFolderPrefixes } from './registry';
@@ -11,6 +12,8 @@ export interface Leftovers {
   net: string[];
   loops: string[];
   tempDirs: string[];
+  /** CPU accounting cgroups of isoprobe's own. */
+  cgroups: string[];
 }
 
 /**
@@ -25,5 +28,5 @@ export async function findLeftovers(ownerPid?: number): Promise<Leftovers> {
   const loops = (await outputLines(['losetup', '-a'])).filter((l) => /isoprobe/.test(l));
   const prefixes = workFolderPrefixes();
   const tempDirs = readdirSync(tmpdir()).filter((d) => prefixes.some((p) => d.startsWith(p)));
-  return { containers: containers.filter(mine), net: (await leftoverNetObjects()).filter(mine), loops, tempDirs: tempDirs.filter(mine) };
+  return { containers: containers.filter(mine), net: (await leftoverNetObjects()).filter(mine), loops, tempDirs: tempDirs.filter(mine), cgroups: ownCgroupNames().filter(mine) };
 }

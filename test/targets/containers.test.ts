@@ -75,7 +75,7 @@ for (const name of CONTAINERS) {
       await s.stop();
     }
     const left = await findLeftovers(process.pid);
-    t.deepEqual(left, { containers: [], net: [], loops: [], tempDirs: [] }, 'nothing left behind');
+    t.deepEqual(left, { containers: [], net: [], loops: [], tempDirs: [], cgroups: [] }, 'nothing left behind');
   });
 }
 
@@ -154,7 +154,7 @@ for (const name of ['runc', 'docker', 'containerd', 'podman'] as TargetName[]) {
     } finally {
       await s.stop();
     }
-    t.deepEqual(await findLeftovers(process.pid), { containers: [], net: [], loops: [], tempDirs: [] });
+    t.deepEqual(await findLeftovers(process.pid), { containers: [], net: [], loops: [], tempDirs: [], cgroups: [] });
   });
 }
 
@@ -176,7 +176,7 @@ testIf(isRoot ? undefined : 'needs root', test.serial)('a container runtime that
     delete process.env.ISOPROBE_RUNTIME_TIMEOUT;
   }
   t.true(Date.now() - started < 30_000);
-  t.deepEqual(await findLeftovers(process.pid), { containers: [], net: [], loops: [], tempDirs: [] });
+  t.deepEqual(await findLeftovers(process.pid), { containers: [], net: [], loops: [], tempDirs: [], cgroups: [] });
 });
 
 {
@@ -209,7 +209,7 @@ testIf(isRoot ? undefined : 'needs root', test.serial)('a container runtime that
       clearInterval(killer);
       await s.stop();
     }
-    t.deepEqual(await findLeftovers(process.pid), { containers: [], net: [], loops: [], tempDirs: [] });
+    t.deepEqual(await findLeftovers(process.pid), { containers: [], net: [], loops: [], tempDirs: [], cgroups: [] });
   });
 }
 
