@@ -4,9 +4,10 @@
 // of isoprobe's making stay. Driven through the CLI as a user would, checked with ip, runc and ls.
 import test from 'ava';
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
+import { accountingHierarchy } from '../../lib/cost/cgroup';
 import { isRoot, targetSkips, tempDir, testIf, why } from '../helpers';
 
 const CLI = join(__dirname, '..', '..', '..', 'bin', 'isoprobe.js');
@@ -129,5 +130,26 @@ testIf(rootSkip, test.serial)(`folders of dead makers are removed; a live maker'
     if (!existsSync(dead)) t.notRegex(said, /kept/);
   } finally {
     for (const d of [dead, live, ...foreign]) execFileSync('rm', ['-rf', d]);
+  }
+});
+
+const cgRoot = isRoot ? accountingHierarchy()?.root : undefined;
+const cgSkip = rootSkip ?? (cgRoot ? undefined : 'this machine mounts no CPU accounting cgroup hierarchy');
+testIf(cgSkip, test.serial)(`a dead maker's accounting cgroup is removed by the next run, its process moved out first; a live maker's stays${why(cgSkip)}`, async (t) => {
+  const dead = join(cgRoot!, `isoprobe-${mark(4_000_001)}-vm-0`);
+  const live = join(cgRoot!, `isoprobe-${mark(process.pid)}-test-0`);
+  for (const d of [dead, live]) mkdirSync(d);
+  // A process still inside the dead maker's cgroup (a VMM that outlived its maker).
+  const sleeper = spawn('sleep', ['30'], { stdio: 'ignore' });
+  writeFileSync(join(dead, 'cgroup.procs'), String(sleeper.pid));
+  try {
+    const said = nextRun();
+    t.false(existsSync(dead), "the dead maker's cgroup is gone");
+    t.regex(said, new RegExp(`cgroups [^;]*${dead}`), 'the run says so');
+    t.true(existsSync(live), "a running maker's cgroup stays");
+    t.false(readFileSync(`/proc/${sleeper.pid}/cgroup`, 'utf8').includes(dead.slice(cgRoot!.length)), 'its process was moved out, not killed');
+  } finally {
+    sleeper.kill();
+    for (const d of [dead, live]) if (existsSync(d)) rmdirSync(d);
   }
 });
