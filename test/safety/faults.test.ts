@@ -77,7 +77,7 @@ testIf(runcSkip, test.serial)('two sessions at once do not collide: distinct nam
   } finally {
     await Promise.all([a.stop(), b.stop()]);
   }
-  t.deepEqual(await findLeftovers(process.pid), { containers: [], net: [], loops: [], tempDirs: [] });
+  t.deepEqual(await findLeftovers(process.pid), { containers: [], net: [], loops: [], tempDirs: [], cgroups: [] });
 });
 
 test.serial('the addon over 1000 short runs in one process: memory does not grow', async (t) => {
