@@ -48,10 +48,17 @@ export function exec(argv: string[], opts: ExecOptions = {}): Promise<ExecResult
       reject(new IsoprobeError('EUNAVAILABLE', `cannot run ${argv[0]}: ${e.message}`, { cause: e }));
     });
     // 'exit', not 'close': a detached container may keep our pipes open after its runtime exits.
+    // But what the child wrote just before exiting may still be in the pipes: wait for both ends,
+    // at most a second (a pipe held open by a grandchild).
+    const ended = [child.stdout!, child.stderr!].map((st) => new Promise<void>((r) => (st.readableEnded ? r() : st.once('end', () => r()).once('close', () => r()))));
     child.on('exit', (code, signal) => {
       clearTimeout(timer);
       opts.signal?.removeEventListener('abort', onAbort);
-      setImmediate(() => resolve({ code, signal, stdout, stderr, timedOut }));
+      let bound: NodeJS.Timeout | undefined;
+      void Promise.race([Promise.all(ended), new Promise((r) => (bound = setTimeout(r, 1000)))]).then(() => {
+        clearTimeout(bound);
+        resolve({ code, signal, stdout, stderr, timedOut });
+      });
     });
   });
 }
