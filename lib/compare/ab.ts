@@ -10,17 +10,17 @@ import { metricDef, type Metric } from './metrics';
 
 export { higherIsWorse, type Metric, METRICS } from './metrics';
 
-/** A metric of one result; an error naming the metric when the result has none. */
-export function metricValue(r: TargetResult, m: Metric): number {
-  const v = metricDef(m).value(r);
-  if (typeof v !== 'number' || !Number.isFinite(v)) throw new IsoprobeError('EINVALOPT', `--metric ${m}: a ${r.kind} result has no ${metricDef(m).title}`, { option: 'metric' });
-  return v;
-}
-
 /** A metric of one result, NaN where it has none (a result from before host-cost accounting). */
 export function metricOrNaN(r: TargetResult, m: Metric): number {
   const v = metricDef(m).value(r);
   return typeof v === 'number' && Number.isFinite(v) ? v : NaN;
+}
+
+/** A metric of one result; an error naming the metric when the result has none. */
+export function metricValue(r: TargetResult, m: Metric): number {
+  const v = metricOrNaN(r, m);
+  if (Number.isNaN(v)) throw new IsoprobeError('EINVALOPT', `--metric ${m}: a ${r.kind} result has no ${metricDef(m).title}`, { option: 'metric' });
+  return v;
 }
 
 export interface Side {

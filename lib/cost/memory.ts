@@ -29,25 +29,28 @@ export function guestResident(pid: number, guestMiB: number): number | undefined
 
 /** The scope's memory now. */
 export function hostMemory(scope: CostScope): HostMemory {
-  const pids = new Map<number, Role>();
-  for (const p of scope.processes) pids.set(p.pid, p.role ?? 'vmm-main');
+  // The long-lived processes (a VMM's whole process is its 'vmm-main' here), then the rest of
+  // the cgroup's by their own names.
+  const longLived = new Set(scope.processes.map((p) => p.pid));
+  const pids = new Map<number, Role>(scope.processes.map((p) => [p.pid, p.role ?? 'vmm-main']));
   if (scope.cgroup) for (const pid of cgroupProcs(scope.cgroup.path)) if (!pids.has(pid)) pids.set(pid, processRole(commOf(pid), argv0Of(pid)) ?? scope.cgroup.role);
   const out: HostMemory = { rss_bytes: 0, pss_bytes: 0, by_role: {}, peak_rss_bytes: 0 };
-  for (const [pid, role0] of pids) {
+  const rssOf = new Map<number, number>();
+  for (const [pid, role] of pids) {
     const m = memoryOf(pid);
     if (!m) continue;
-    const role = scope.processes.find((p) => p.pid === pid)?.vmm ? 'vmm-main' : role0;
+    rssOf.set(pid, m.rssBytes);
     const r = (out.by_role[role] ??= { rss_bytes: 0, pss_bytes: 0 });
     r.rss_bytes += m.rssBytes;
     r.pss_bytes += m.pssBytes;
     out.rss_bytes += m.rssBytes;
     out.pss_bytes += m.pssBytes;
-    if (scope.processes.some((p) => p.pid === pid)) out.peak_rss_bytes += peakRssOf(pid) ?? 0;
+    if (longLived.has(pid)) out.peak_rss_bytes += peakRssOf(pid) ?? 0;
   }
   const vmm = scope.processes.find((p) => p.vmm);
   if (vmm && scope.guestMiB) {
     const guest = guestResident(vmm.pid, scope.guestMiB);
-    const rss = memoryOf(vmm.pid)?.rssBytes;
+    const rss = rssOf.get(vmm.pid);
     if (guest !== undefined && rss !== undefined) {
       out.guest_configured_bytes = scope.guestMiB * MiB;
       out.guest_resident_bytes = guest;

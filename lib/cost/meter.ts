@@ -63,13 +63,10 @@ export function startupOf(scope: CostScope | undefined, launchedNs: number, read
   let cpu: number | undefined;
   if (scope) {
     cpu = scope.cgroup ? cgroupTimes(scope.cgroup.path)?.ns ?? 0 : 0;
-    // Long-lived processes outside the cgroup (a shim) spent their whole life on this target.
-    for (const p of scope.processes) {
-      if (scope.cgroup && !p.role) continue;
-      if (p.role === 'shim') {
-        const t = processTicks(p.pid);
-        if (t) cpu += (t.userTicks + t.sysTicks) * TICK_NS;
-      }
+    // A shim, outside the cgroup, spent its whole life on this target.
+    for (const p of scope.processes.filter((x) => x.role === 'shim')) {
+      const t = processTicks(p.pid);
+      if (t) cpu += (t.userTicks + t.sysTicks) * TICK_NS;
     }
   }
   return { ns: Math.round(readyNs - launchedNs), ...(cpu !== undefined ? { host_cpu_ns: cpu } : {}), what };

@@ -71,20 +71,28 @@ export function commOf(pid: number): string {
   return (read(`/proc/${pid}/comm`) ?? '').trim();
 }
 
-/** argv[0] as the process set it (gVisor names its processes runsc-sandbox and runsc-gofer there). */
-export function argv0Of(pid: number): string {
-  return (read(`/proc/${pid}/cmdline`) ?? '').split('\0')[0] ?? '';
+/** A process's command line, argument by argument (none once it has gone). */
+export function cmdlineOf(pid: number): string[] {
+  return (read(`/proc/${pid}/cmdline`) ?? '').split('\0').filter((a, i, all) => a || i < all.length - 1);
 }
 
-/** Every pid on the machine whose comm matches (kernel threads included). */
-export function pidsNamed(re: RegExp): number[] {
-  let names: string[];
+/** argv[0] as the process set it (gVisor names its processes runsc-sandbox and runsc-gofer there). */
+export function argv0Of(pid: number): string {
+  return cmdlineOf(pid)[0] ?? '';
+}
+
+/** Every pid on the machine (kernel threads included). */
+export function allPids(): number[] {
   try {
-    names = readdirSync('/proc');
+    return readdirSync('/proc').filter((n) => /^\d+$/.test(n)).map(Number);
   } catch {
     return [];
   }
-  return names.filter((n) => /^\d+$/.test(n)).map(Number).filter((pid) => re.test(commOf(pid)));
+}
+
+/** Every pid on the machine whose comm matches. */
+export function pidsNamed(re: RegExp): number[] {
+  return allPids().filter((pid) => re.test(commOf(pid)));
 }
 
 export interface MachineTimes {

@@ -26,11 +26,12 @@ export interface Sample {
   machine: MachineTimes;
 }
 
-const now = () => Number(process.hrtime.bigint());
+/** Host monotonic time, ns: the clock samples, start-up intervals and same-clock marks are taken on. */
+export const monoNs = (): number => Number(process.hrtime.bigint());
 
 /** Reads every thread of the scope, its cgroup and the machine's CPU times, as close together as it can. */
 export function sample(scope: CostScope, markNs?: number): Sample {
-  const atNs = now();
+  const atNs = monoNs();
   const inCg = scope.cgroup ? cgroupThreads(scope.cgroup.path) : new Set<number>();
   const cgroup = scope.cgroup ? cgroupTimes(scope.cgroup.path) : undefined;
   const threads = new Map<number, ThreadSample>();
@@ -44,7 +45,7 @@ export function sample(scope: CostScope, markNs?: number): Sample {
   }
   const machine = machineTimes();
   const delay = markNs !== undefined ? atNs - markNs : undefined;
-  return { atNs, spanNs: now() - atNs, ...(delay !== undefined && delay >= 0 && delay < 1e9 ? { delayNs: delay } : {}), cgroup, threads, machine };
+  return { atNs, spanNs: monoNs() - atNs, ...(delay !== undefined && delay >= 0 && delay < 1e9 ? { delayNs: delay } : {}), cgroup, threads, machine };
 }
 
 export interface HostCpu {

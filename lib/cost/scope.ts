@@ -1,9 +1,7 @@
 // What a target says is its own on the host: the processes whose threads serve the boundary, and
 // the cgroup its processes run in. Targets give the pids they know; this file finds the rest.
-import { readdirSync, readFileSync } from 'node:fs';
-
 import { cgroupOf, cgroupProcs } from './cgroup';
-import { argv0Of, commOf, parentOf, pidsNamed } from './proc';
+import { allPids, argv0Of, cmdlineOf, commOf, parentOf, pidsNamed } from './proc';
 import { processRole, type Role, type Vmm } from './roles';
 
 export interface ScopeProcess {
@@ -49,16 +47,10 @@ function shimOf(pid: number): number | undefined {
 /** gVisor's processes of a sandbox: runsc-sandbox and runsc-gofer whose command line names it. */
 function gvisorProcesses(id: string): ScopeProcess[] {
   const out: ScopeProcess[] = [];
-  for (const n of readdirSync('/proc').filter((x) => /^\d+$/.test(x))) {
-    let cmd: string;
-    try {
-      cmd = readFileSync(`/proc/${n}/cmdline`, 'utf8');
-    } catch {
-      continue;
-    }
-    const role = processRole(commOf(Number(n)), cmd.split('\0')[0] ?? '');
-    if ((role === 'sentry' || role === 'gofer') && cmd.split('\0').some((a) => a === id || a.endsWith(`/${id}`) || a.includes(id)))
-      out.push({ pid: Number(n), role });
+  for (const pid of allPids()) {
+    const cmd = cmdlineOf(pid);
+    const role = processRole(commOf(pid), cmd[0] ?? '');
+    if ((role === 'sentry' || role === 'gofer') && cmd.some((a) => a.includes(id))) out.push({ pid, role });
   }
   return out;
 }

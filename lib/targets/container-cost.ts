@@ -1,11 +1,9 @@
 // A container's part in the host-cost accounting: its scope (cgroup, gVisor's processes, shim)
 // from its main process, and its start-up from the launch call to that process running.
 import { startupOf } from '../cost/meter';
+import { monoNs } from '../cost/sample';
 import { containerScope } from '../cost/scope';
 import type { SessionParts } from './session';
-
-/** Host monotonic time, ns: the clock start-up intervals and window marks are taken on. */
-export const monoNs = (): number => Number(process.hrtime.bigint());
 
 /**
  * The cost parts of a container session: `launchedNs` taken right before the runtime's create or

@@ -3,13 +3,14 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
+import { monoNs } from '../cost/sample';
 import { uniqueName } from '../net/netns';
 import { DATA_DIR, PROBE_IN_IMAGE } from '../image/oci';
 import { seccompFor } from '../image/seccomp';
 import { ensureContainerd } from './daemons';
 import { exec, runtimeTimeoutMs, must, which } from './exec';
 import { CTR_NAMESPACE, ensureCtrImage } from './image-load';
-import { containerCostParts, monoNs } from './container-cost';
+import { containerCostParts } from './container-cost';
 import { attachLoop, dataParts, execSession, linkOf, prepareCommon, SERVER_PORT, tempWorkDir } from './session';
 import type { Availability, Session, SessionSpec, Target } from './types';
 

@@ -1,6 +1,7 @@
 // Docker and Podman: the probe image loaded from isoprobe's tarball, the session container started
 // with no network, then a veth pair from a peer namespace moved into its namespace.
 
+import { monoNs } from '../cost/sample';
 import { IsoprobeError } from '../errors';
 import { createPeerForPid, type PeerLink, uniqueName } from '../net/netns';
 import { DATA_DIR, PROBE_IN_IMAGE } from '../image/oci';
@@ -8,7 +9,7 @@ import { seccompFor } from '../image/seccomp';
 import { ensureDockerd } from './daemons';
 import { exec, runtimeTimeoutMs, must, which } from './exec';
 import { ensureEngineImage } from './image-load';
-import { containerCostParts, monoNs } from './container-cost';
+import { containerCostParts } from './container-cost';
 import { attachLoop, dataParts, execSession, prepareCommon, SERVER_PORT } from './session';
 import type { Availability, Session, SessionSpec, Target } from './types';
 

@@ -4,12 +4,13 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 
+import { monoNs } from '../cost/sample';
 import { IsoprobeError } from '../errors';
 import { uniqueName } from '../net/netns';
 import { PROBE_IN_IMAGE, writeBundle } from '../image/oci';
 import { seccompFor } from '../image/seccomp';
 import { exec, runtimeTimeoutMs, must, versionOf, which } from './exec';
-import { containerCostParts, monoNs } from './container-cost';
+import { containerCostParts } from './container-cost';
 import { attachLoop, dataParts, execSession, linkOf, prepareCommon, SERVER_PORT, tempWorkDir, workDirPrefix } from './session';
 import type { Availability, Session, SessionSpec, Target } from './types';
 

@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 
-import { CostMeter, parseMark, type Startup } from '../cost/meter';
+import { CostMeter, parseMark, type Startup, type StepCost } from '../cost/meter';
 import type { CostScope } from '../cost/scope';
 import { IsoprobeError } from '../errors';
 import { dataFileResource, withLock } from '../lock';
@@ -367,13 +367,7 @@ export class ProbeSession implements Session {
         ? await withLock(dataFileResource(file), { what: `the data file ${file}`, signal: ctl.signal }, () => this.runner.execute(steps, hooks, ctl))
         : await this.runner.execute(steps, hooks, ctl);
       let k = 0;
-      return planned.map((s) => {
-        if (s instanceof Error) return s;
-        const r = this.assemble(s, outcomes[k]!, verdicts[k]);
-        if (!(r instanceof Error)) Object.assign(r, meter.of(k), r.startup ? {} : this.runner.startup ? { startup: this.runner.startup } : {});
-        k++;
-        return r;
-      });
+      return planned.map((s) => (s instanceof Error ? s : this.assemble(s, outcomes[k]!, verdicts[k], meter.of(k++))));
     } finally {
       for (const s of servers.values()) await s.stop();
     }
@@ -419,14 +413,18 @@ export class ProbeSession implements Session {
     return parseProbeOutput<NetResult>(r, `isoprobe's client measuring ${this.stack.target}`);
   }
 
-  /** The result of a step, the same for every target: parsed, its probe checked, the stack attached. */
-  private assemble(s: PlannedStep, o: StepOutcome, verdict: HostPageCache | undefined): TargetResult | Error {
+  /**
+   * The result of a step, the same for every target: parsed, its probe checked, the stack, the
+   * host cache verdict and the host cost attached (a VM's boot brings its own start-up in `extra`).
+   */
+  private assemble(s: PlannedStep, o: StepOutcome, verdict: HostPageCache | undefined, cost: StepCost): TargetResult | Error {
     try {
       if ('error' in o) throw o.error;
       // server-inside: the measuring client is isoprobe's own, outside the target.
       const result = 'hostResult' in o ? o.hostResult
         : checkPlacedProbe(parseProbeOutput<BlockResult | NetResult>(o.output, `the probe in ${this.stack.target}`), this.stack);
-      return { ...result, target: { ...this.stack }, workload: s.w, placement: s.placement, host_page_cache: verdict, ...o.extra };
+      const startup = this.runner.startup ? { startup: this.runner.startup } : {};
+      return { ...result, target: { ...this.stack }, workload: s.w, placement: s.placement, host_page_cache: verdict, ...cost, ...startup, ...o.extra };
     } catch (e) {
       return e as Error;
     }
