@@ -1,11 +1,10 @@
 // The report's host-cost figures: per workload, stacked bars of host CPU per operation by role for
 // each target; per run, start-up and memory bars per target.
 import type { Cell } from '../compare/compare';
-import { windowOps } from '../compare/metrics';
+import { formatMetric, windowOps } from '../compare/metrics';
 import { ROLES, type Role } from '../cost/roles';
 import { median } from '../stats/resample';
 import type { TargetResult } from '../targets/types';
-import { formatNs } from '../units';
 import { escapeXml } from './escape';
 
 const ROLE_COLOURS: Record<Role, string> = {
@@ -46,7 +45,6 @@ function hbars(rows: { label: string; parts: [string, number, string][] }[], uni
   return `<figure><svg class="chart ${cls}" viewBox="0 0 ${W} ${ok.length * rowH + 20}">${items.join('')}</svg>${key}<figcaption>${escapeXml(caption)}</figcaption></figure>`;
 }
 
-const perOpText = (v: number) => (v < 10 ? `${v.toFixed(3)} ns` : formatNs(v));
 
 /** Stacked bars of one workload's host CPU per operation by role, a bar per target. */
 export function hostCpuSvg(cells: Cell[], stream: boolean): string {
@@ -54,7 +52,7 @@ export function hostCpuSvg(cells: Cell[], stream: boolean): string {
     label: c.target + (c.results.some((r) => r.target.emulated) ? ' *' : ''),
     parts: Object.entries(rolesPerOp(c.results)).map(([role, v]) => [role, v!, ROLE_COLOURS[role as Role] ?? '#495057'] as [string, number, string]),
   }));
-  return hbars(rows, perOpText, `host CPU per ${stream ? 'byte' : 'operation'} over the measured window, by role (median over repetitions); under TCG (*) vCPU time is emulation. Roles: ${Object.entries(ROLES).map(([k, v]) => `${k} = ${v}`).join('; ')}`, 'cost-chart');
+  return hbars(rows, (v) => formatMetric('host_cpu_per_op', v), `host CPU per ${stream ? 'byte' : 'operation'} over the measured window, by role (median over repetitions); under TCG (*) vCPU time is emulation. Roles: ${Object.entries(ROLES).map(([k, v]) => `${k} = ${v}`).join('; ')}`, 'cost-chart');
 }
 
 /** Start-up (median over results) and host memory at the end of the workloads (median PSS), a bar per target. */
