@@ -6,6 +6,7 @@ import { bucketHigh, bucketLow } from '../stats/histogram';
 import type { HistogramJson } from '../probe/types';
 import { formatNs } from '../units';
 import { escapeXml } from './escape';
+import { formatMetric } from '../compare/metrics';
 import { hostCpuSvg, startupMemorySvg } from './cost-html';
 import { median } from '../stats/resample';
 
@@ -86,7 +87,7 @@ export function renderHtml(c: Comparison, env: Record<string, unknown>, title = 
   const sections = c.summaries.map((s) => {
     const table = s.rows.map((r) => !r.rate.length
       ? `<tr class="failed"><td>${escapeXml(r.target)}${r.emulated ? ' <b class="emu">EMULATED</b>' : ''}</td><td colspan="8">failed: ${escapeXml(r.error ?? 'no results')}</td></tr>`
-      : `<tr><td>${escapeXml(r.target)}${r.emulated ? ' <b class="emu">EMULATED</b>' : ''}</td><td>${r.p50.length ? fmtNs(r.p50ci.estimate) : '-'}</td><td>${r.p99.length ? fmtNs(r.p99ci.estimate) : '-'}</td><td>${Number.isFinite(r.rateCi.estimate) ? (r.rateUnit === 'Gbit/s' ? r.rateCi.estimate.toFixed(2) : Math.round(r.rateCi.estimate).toLocaleString('en-US')) : '-'} ${r.rateUnit}</td><td>${r.ratio ? `${r.ratio.estimate.toFixed(3)} [${r.ratio.low.toFixed(3)}, ${r.ratio.high.toFixed(3)}]` : r.baseline ? 'baseline' : '-'}</td><td>${r.hostPerOp.length ? fmtNs(r.hostPerOpCi.estimate) : '-'}</td><td>${r.overhead.length ? `${median(r.overhead).toFixed(2)}x` : '-'}</td><td class="cache-${escapeXml(r.hostCache)}">${escapeXml(r.hostCache)}</td><td>${r.error ? escapeXml(r.error) : ''}</td></tr>`).join('');
+      : `<tr><td>${escapeXml(r.target)}${r.emulated ? ' <b class="emu">EMULATED</b>' : ''}</td><td>${r.p50.length ? fmtNs(r.p50ci.estimate) : '-'}</td><td>${r.p99.length ? fmtNs(r.p99ci.estimate) : '-'}</td><td>${Number.isFinite(r.rateCi.estimate) ? (r.rateUnit === 'Gbit/s' ? r.rateCi.estimate.toFixed(2) : Math.round(r.rateCi.estimate).toLocaleString('en-US')) : '-'} ${r.rateUnit}</td><td>${r.ratio ? `${r.ratio.estimate.toFixed(3)} [${r.ratio.low.toFixed(3)}, ${r.ratio.high.toFixed(3)}]` : r.baseline ? 'baseline' : '-'}</td><td>${r.hostPerOp.length ? formatMetric('host_cpu_per_op', r.hostPerOpCi.estimate) : '-'}</td><td>${r.overhead.length ? `${median(r.overhead).toFixed(2)}x` : '-'}</td><td class="cache-${escapeXml(r.hostCache)}">${escapeXml(r.hostCache)}</td><td>${r.error ? escapeXml(r.error) : ''}</td></tr>`).join('');
     const hist = s.rows.map((r) => histogramSvg(r, colour(s.rows, r))).join('');
     return `<section><h2>${escapeXml(s.workload)} <small>${escapeXml(s.kind)}</small></h2>
 <table><tr><th>target</th><th>p50</th><th>p99</th><th>${escapeXml(s.metric)}</th><th>ratio [95 % CI]</th><th>host CPU/${s.kind === 'stream' ? 'byte' : 'op'}</th><th>host/probe CPU</th><th>host page cache</th><th></th></tr>${table}</table>

@@ -103,3 +103,19 @@ testIf(skip, test.serial)('a failed target shows its failure, and the baseline i
     await page.screenshot({ path: join(process.cwd(), 'test-results', 'report-failed.png') });
   });
 });
+
+test('a stream\'s host CPU per byte is printed in the table, not rounded to "0 ns"', (t) => {
+  const suite: Suite = { name: 'demo', workloads: [{ name: 'stream', workload: { kind: 'stream', options: {} } }] };
+  const result = (k: number) => ({
+    kind: 'tcp_stream', options: { reverse: false }, bits_per_s: 1.2e10, bytes_sent: 3e9, bytes_received: 0, series: [],
+    host_cpu: { window_ns: 1e9, total_ns: 0.99e9 + k * 1e6, user_ns: 0, system_ns: 0, by_role: { probe: 0.99e9 + k * 1e6 }, sampling_error_ns: 0, machine: { cpus: 2, busy_ns: 1e9, softirq_ns: 0, unattributed_ns: 0 }, sources: 'test' },
+    cpu: { user_ns: 0, sys_ns: 0, window_ns: 0.99e9 },
+    target: { target: 'host', kind: 'host', runtime: 'none', runtime_version: '1', storage: 'none', network: 'veth', cgroup_limits: 'none', probe_sha256: 'ab'.repeat(32), emulated: false },
+  }) as unknown as TargetResult;
+  const cells: Cell[] = [{ target: 'host', workload: 'stream', results: [1, 2, 3].map(result) }];
+  const summaries = summarize(cells, suite, ['host']);
+  const html = renderHtml({ suite: 'demo', reps: 3, targets: ['host'], summaries, warnings: [], cells, stacks: {} }, {});
+  // 0.992e9 ns of host CPU over 3e9 bytes: 0.331 ns per byte.
+  t.regex(html, /<th>host CPU\/byte<\/th>/);
+  t.regex(html, /<td>0\.331 ns<\/td>/);
+});
