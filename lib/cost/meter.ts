@@ -63,8 +63,9 @@ export function startupOf(scope: CostScope | undefined, launchedNs: number, read
   let cpu: number | undefined;
   if (scope) {
     cpu = scope.cgroup ? cgroupTimes(scope.cgroup.path)?.ns ?? 0 : 0;
-    // A shim, outside the cgroup, spent its whole life on this target.
-    for (const p of scope.processes.filter((x) => x.role === 'shim')) {
+    // Processes outside the cgroup spent their whole life on this target: a shim, and without a
+    // cgroup (no accounting hierarchy, not root) every process of the scope, a VMM's included.
+    for (const p of scope.processes.filter((x) => !scope.cgroup || x.role === 'shim')) {
       const t = processTicks(p.pid);
       if (t) cpu += (t.userTicks + t.sysTicks) * TICK_NS;
     }

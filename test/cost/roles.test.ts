@@ -3,6 +3,9 @@
 // exact total from the threads sampled inside it.
 import test from 'ava';
 
+import { spawn } from 'node:child_process';
+
+import { startupOf } from '../../lib/cost/meter';
 import { hostCpu, type Sample } from '../../lib/cost/sample';
 import { processRole, type Role, type Vmm, vmmThreadRole } from '../../lib/cost/roles';
 import type { CostScope } from '../../lib/cost/scope';
@@ -61,4 +64,16 @@ test('a window: threads by their deltas, a born thread whole, the cgroup remaind
   t.is(c.machine.busy_ns, 1.8e9);
   t.is(Math.round(c.machine.unattributed_ns), 0.25e9);
   t.true(c.sampling_error_ns > 0 && c.sampling_error_ns < 1e6, `error bound ${c.sampling_error_ns} ns from 0.2 ms of readings`);
+});
+
+test('start-up without a cgroup counts the scope\'s own processes: a VMM that burned CPU is not "0 ns"', async (t) => {
+  // A stand-in VMM that spins 400 ms of CPU, then waits to be read.
+  const child = spawn(process.execPath, ['-e', 'const t = Date.now(); while (Date.now() - t < 400) {} setTimeout(() => {}, 10000);'], { stdio: 'ignore' });
+  try {
+    await new Promise((r) => setTimeout(r, 700));
+    const s = startupOf({ processes: [{ pid: child.pid!, vmm: 'qemu' }] }, 0, 1e6, 'test');
+    t.true(s.host_cpu_ns! >= 0.3e9 && s.host_cpu_ns! < 1.5e9, `host CPU ${s.host_cpu_ns} ns for a 400 ms spin`);
+  } finally {
+    child.kill();
+  }
 });
