@@ -2,7 +2,6 @@
 // layouts (the names each VMM gives its threads), and the window arithmetic splits a cgroup's
 // exact total from the threads sampled inside it.
 import test from 'ava';
-
 import { spawn } from 'node:child_process';
 
 import { startupOf } from '../../lib/cost/meter';
