@@ -33,7 +33,7 @@ export class CostMeter {
   mark(k: number, which: MarkName, markNs?: number): void {
     const scope = this.scope();
     if (!scope) return;
-    const s = sample(scope, this.sameClock ? markNs : undefined);
+    const s = sample(scope, markNs, this.sameClock);
     if (which === 'measure-start') {
       this.starts.set(k, s);
       return;

@@ -21,6 +21,8 @@ export interface Sample {
   spanNs: number;
   /** How late the reading began after the probe's mark, where both clocks are the host's. */
   delayNs?: number;
+  /** The probe's mark time on its own clock (a guest's), where that is not the host's. */
+  probeNs?: number;
   cgroup?: CgroupTimes;
   threads: Map<number, ThreadSample>;
   machine: MachineTimes;
@@ -29,8 +31,11 @@ export interface Sample {
 /** Host monotonic time, ns: the clock samples, start-up intervals and same-clock marks are taken on. */
 export const monoNs = (): number => Number(process.hrtime.bigint());
 
-/** Reads every thread of the scope, its cgroup and the machine's CPU times, as close together as it can. */
-export function sample(scope: CostScope, markNs?: number): Sample {
+/**
+ * Reads every thread of the scope, its cgroup and the machine's CPU times, as close together as it
+ * can. `markNs`: the probe's mark time, on the host's clock when `sameClock`, else on its own.
+ */
+export function sample(scope: CostScope, markNs?: number, sameClock = true): Sample {
   const atNs = monoNs();
   const inCg = scope.cgroup ? cgroupThreads(scope.cgroup.path) : new Set<number>();
   const cgroup = scope.cgroup ? cgroupTimes(scope.cgroup.path) : undefined;
@@ -44,8 +49,9 @@ export function sample(scope: CostScope, markNs?: number): Sample {
     }
   }
   const machine = machineTimes();
-  const delay = markNs !== undefined ? atNs - markNs : undefined;
-  return { atNs, spanNs: monoNs() - atNs, ...(delay !== undefined && delay >= 0 && delay < 1e9 ? { delayNs: delay } : {}), cgroup, threads, machine };
+  const delay = markNs !== undefined && sameClock ? atNs - markNs : undefined;
+  const own = markNs !== undefined && !sameClock ? { probeNs: markNs } : {};
+  return { atNs, spanNs: monoNs() - atNs, ...(delay !== undefined && delay >= 0 && delay < 1e9 ? { delayNs: delay } : {}), ...own, cgroup, threads, machine };
 }
 
 export interface HostCpu {
@@ -58,13 +64,22 @@ export interface HostCpu {
   by_role: Partial<Record<Role, number>>;
   /**
    * Bound on the CPU time that may sit on the wrong side of an edge: the readings' span and the
-   * mark's delivery delay (where measurable), times the boundary's average CPUs busy.
+   * mark's delivery delay (same clock) or the host's window against the probe's (a guest's clock), times the boundary's average CPUs busy.
    */
   sampling_error_ns: number;
   /** The whole machine in the window (/proc/stat, 10 ms ticks per CPU). */
   machine: { cpus: number; busy_ns: number; softirq_ns: number; unattributed_ns: number };
   /** Where each figure comes from and how fine it is. */
   sources: string;
+}
+
+/**
+ * Marks on another clock (a guest's): the delays of their delivery are unknown, but how much the
+ * host's window differs from the probe's is not. That difference is what the edges may misplace.
+ */
+function deliverySkew(a: Sample, b: Sample): number {
+  if (a.probeNs === undefined || b.probeNs === undefined) return 0;
+  return Math.abs(b.atNs - a.atNs - (b.probeNs - a.probeNs));
 }
 
 function add(m: Partial<Record<Role, number>>, r: Role, v: number): void {
@@ -111,7 +126,7 @@ export function hostCpu(a: Sample, b: Sample, scope: CostScope): HostCpu {
   }
   const window = b.atNs - a.atNs;
   const busy = (b.machine.busyTicks - a.machine.busyTicks) * TICK_NS;
-  const edges = a.spanNs + b.spanNs + (a.delayNs ?? 0) + (b.delayNs ?? 0);
+  const edges = a.spanNs + b.spanNs + (a.delayNs ?? 0) + (b.delayNs ?? 0) + deliverySkew(a, b);
   for (const k of Object.keys(byRole) as Role[]) if (!byRole[k]) delete byRole[k];
   return {
     window_ns: window,

@@ -237,8 +237,8 @@ class BootWatch {
       this.armForNext();
     } else if (f.kind === 'MARK') {
       // The edge of the measured window of the step whose result comes next.
-      const m = JSON.parse(f.payload) as { mark: 'measure-start' | 'measure-end' };
-      this.hooks.mark?.(this.next(), m.mark);
+      const m = JSON.parse(f.payload) as { mark: 'measure-start' | 'measure-end'; uptime_ns?: number };
+      this.hooks.mark?.(this.next(), m.mark, m.uptime_ns);
     } else if (f.kind === 'ERROR') {
       this.errors.push(f.payload);
     } else if (f.kind === 'SERVING' && !this.hostClient && this.plan.steps[0]?.placement === 'server-inside') {
