@@ -65,6 +65,17 @@ test('a window: threads by their deltas, a born thread whole, the cgroup remaind
   t.true(c.sampling_error_ns > 0 && c.sampling_error_ns < 1e6, `error bound ${c.sampling_error_ns} ns from 0.2 ms of readings`);
 });
 
+test('marks on a guest\'s clock: the edges\' error bound holds the host\'s window against the guest\'s own', (t) => {
+  const scope: CostScope = { processes: [{ pid: 1, vmm: 'qemu' }] };
+  // One busy vCPU; the host read the end mark 30 ms later than the start one, relative to the guest.
+  const a = { ...sampleOf(0, undefined, [[5, 'vcpu', 1e9, false]], 0), probeNs: 7e9 };
+  const b = { ...sampleOf(2.03e9, undefined, [[5, 'vcpu', 3.03e9, false]], 203), probeNs: 9e9 };
+  const c = hostCpu(a, b, scope);
+  t.true(c.sampling_error_ns >= 30e6 && c.sampling_error_ns < 31e6, `error bound ${c.sampling_error_ns} ns: 30 ms of skew + 0.2 ms of readings`);
+  const same = hostCpu({ ...a, probeNs: undefined }, { ...b, probeNs: undefined }, scope);
+  t.true(same.sampling_error_ns < 1e6, 'without the guest\'s times, only the readings');
+});
+
 test('start-up without a cgroup counts the scope\'s own processes: a VMM that burned CPU is not "0 ns"', async (t) => {
   // A stand-in VMM that spins 400 ms of CPU, then waits to be read.
   const child = spawn(process.execPath, ['-e', 'const t = Date.now(); while (Date.now() - t < 400) {} setTimeout(() => {}, 10000);'], { stdio: 'ignore' });
