@@ -2,8 +2,11 @@
   "variables": {
     "core_sources": [
       "native/core/block.cc",
+      "native/core/block_job.cc",
       "native/core/block_json.cc",
       "native/core/block_options.cc",
+      "native/core/block_target.cc",
+      "native/core/block_verify.cc",
       "native/core/clock.cc",
       "native/core/engine.cc",
       "native/core/engine_io_uring.cc",
@@ -24,6 +27,7 @@
       "native/core/page_cache.cc",
       "native/core/safety.cc",
       "native/core/sha256.cc",
+      "native/core/thread_util.cc",
       "native/core/units.cc"
     ],
     "core_cflags": ["-std=c++17", "-O2", "-Wall", "-Wextra", "-Wno-unused-parameter", "-fno-strict-aliasing"]

@@ -43,6 +43,12 @@ export interface BlockOptions {
   clock: ClockSource;
   lock: (typeof LOCKS)[number];
   cpu: number;
+  /** Parallel jobs (fio's numjobs); --ops counts per job. */
+  jobs: number;
+  /** Each job its own slice of the region. */
+  split: boolean;
+  /** Pin job i to the i-th CPU of this list ("0,2-3"), round robin; "" none. */
+  cpus: string;
 }
 
 /** What a caller may pass: only `file` is required; sizes and times may be strings ("4k", "5s"). */

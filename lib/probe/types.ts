@@ -89,6 +89,29 @@ export interface ProbeJson {
   sha256_error?: string;
 }
 
+/** The CPUs the measuring threads were pinned to (--cpus) and those sched_getcpu() saw them on. */
+export interface PlacementJson {
+  pinned: number[];
+  ran_on: number[];
+  samples: number;
+  changes_seen: number;
+}
+
+export interface BlockJobJson {
+  job: number;
+  offset: number;
+  size: number;
+  pinned: number;
+  ran_on: number[];
+  ops: number;
+  bytes: number;
+  elapsed_ns: number;
+  iops: number;
+  bw_bytes_per_s: number;
+  latency_ns: LatencyJson;
+  cpu: { user_ns: number; sys_ns: number };
+}
+
 export interface BlockResult {
   schema: number;
   kind: 'block';
@@ -128,6 +151,10 @@ export interface BlockResult {
     resident_bytes_after: number;
   };
   verify: { enabled: boolean; blocks_checked: number; blocks_skipped_racing_writes: number; mismatches: number; first_mismatch_offset?: number; first_mismatch?: string };
+  /** Where the measuring threads ran (results before --jobs have none). */
+  cpu_placement?: PlacementJson;
+  /** Per job, with --jobs above 1: its slice, CPU, counts and own latency histogram. */
+  jobs?: BlockJobJson[];
   clock: ClockJson;
   env: EnvJson;
 }

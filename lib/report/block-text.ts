@@ -1,5 +1,5 @@
 // The short human-readable block of a block result: what ran, how fast, how it was timed.
-import type { BlockResult, LatencyJson } from '../probe/types';
+import type { BlockJobJson, BlockResult, LatencyJson, PlacementJson } from '../probe/types';
 import { formatBytes, formatCount, formatNs } from '../units';
 
 export function latencyLine(l: LatencyJson): string {
@@ -24,17 +24,37 @@ export function pageCacheVerdict(r: BlockResult): string {
   return r.options.direct ? 'bypassed: O_DIRECT left nothing resident' : `${formatBytes(pc.resident_bytes_after)} resident after the run`;
 }
 
+/** "CPU 0" / "CPUs 0,1" / "pinned to 0,1" and "N changes seen": where the measuring threads ran. */
+export function placementText(p: PlacementJson | undefined): string | undefined {
+  if (!p) return undefined;
+  const ran = p.ran_on.length ? `ran on CPU${p.ran_on.length > 1 ? 's' : ''} ${p.ran_on.join(',')}` : 'CPU not sampled';
+  const pinned = p.pinned.length ? `pinned to ${p.pinned.join(',')}, ` : 'not pinned, ';
+  return `${pinned}${ran}${p.changes_seen ? ` (${p.changes_seen} moves seen in ${p.samples} samples)` : ''}`;
+}
+
+/** Per job: IOPS, p50, p99 and CPU, then the spread of IOPS between jobs. */
+function jobLines(jobs: BlockJobJson[]): string[] {
+  const lines = jobs.map((j) => `    job ${j.job}    ${formatCount(j.iops)} IOPS  p50 ${formatNs(j.latency_ns.percentiles['50']!)}  p99 ${formatNs(j.latency_ns.percentiles['99']!)}` +
+    `  ${formatBytes(j.size)} at ${formatBytes(j.offset)}  ${j.pinned >= 0 ? `CPU ${j.pinned}` : `ran on ${j.ran_on.join(',') || '?'}`}`);
+  const iops = jobs.map((j) => j.iops);
+  const lo = Math.min(...iops);
+  const hi = Math.max(...iops);
+  lines.unshift(`  jobs        ${jobs.length}: IOPS per job ${formatCount(lo)}-${formatCount(hi)} (spread ${lo > 0 ? ((hi / lo - 1) * 100).toFixed(0) : '-'} %)`);
+  return lines;
+}
+
 export function formatBlockResult(r: BlockResult): string {
   const o = r.options;
   const flags = [o.direct && 'O_DIRECT', r.file.dsync_via, o.fsync && `fsync/${o.fsync}`, o.fdatasync && `fdatasync/${o.fdatasync}`,
     r.engine.detail].filter(Boolean).join(' ');
   const file = `${r.file.type === 'block' ? 'device' : 'file'} ${o.file} (${formatBytes(o.size)} region${r.file.created ? ', created' : ''})`;
   const lines = [
-    `block  ${o.engine} ${o.pattern}${o.pattern === 'randrw' ? ` ${o.rwmix_read}% read` : ''}  bs ${formatBytes(o.bs)}  qd ${o.qd}${flags ? `  ${flags}` : ''}`,
+    `block  ${o.engine} ${o.pattern}${o.jobs > 1 ? `  ${o.jobs} jobs${o.split ? ' (split)' : ''}` : ''}${o.pattern === 'randrw' ? ` ${o.rwmix_read}% read` : ''}  bs ${formatBytes(o.bs)}  qd ${o.qd}${flags ? `  ${flags}` : ''}`,
     `  target      ${file}`,
     `  result      ${formatCount(r.iops)} IOPS   ${formatBytes(r.bw_bytes_per_s)}/s   ${formatCount(r.ops)} ops in ${formatNs(r.elapsed_ns)} (warm-up ${formatNs(r.warmup.elapsed_ns)} excluded)`,
     `  latency     ${latencyLine(r.latency_ns)}`,
   ];
+  if (r.jobs) lines.push(...jobLines(r.jobs));
   if (r.submit_ns && r.complete_ns) {
     lines.push(`  submit      ${latencyLine(r.submit_ns)}`);
     lines.push(`  complete    ${latencyLine(r.complete_ns)}`);
@@ -47,6 +67,7 @@ export function formatBlockResult(r: BlockResult): string {
   lines.push(
     `  cpu         user ${formatNs(r.cpu.user_ns)}  sys ${formatNs(r.cpu.sys_ns)}  (${formatNs(r.cpu.per_op_ns)}/op, ${(r.cpu.utilization * 100).toFixed(0)} % of one core)`,
     `  clock       ${r.clock.source} (${r.clock.cost_ns.toFixed(0)} ns/read, steps of ${formatNs(r.clock.observed_step_ns)} seen, kernel clocksource ${r.clock.kernel_clocksource})${r.clock.fallback_reason ? `; TSC not used: ${r.clock.fallback_reason}` : ''}`,
+    ...(r.cpu_placement ? [`  placement   ${placementText(r.cpu_placement)}`] : []),
     `  page cache  as the probe's own kernel sees it: ${r.page_cache.invalidated ? 'dropped before the run; ' : ''}${pageCacheVerdict(r)}`,
   );
   if (r.verify.enabled)

@@ -10,6 +10,8 @@
 #include "env.h"
 #include "error.h"
 #include "histogram.h"
+#include "block_verify.h"
+#include "thread_util.h"
 
 namespace isoprobe {
 
@@ -42,6 +44,25 @@ struct DirStats {
   Histogram lat;
 };
 
+// One job's share of a run (--jobs): its slice, where it ran, its counts and histograms.
+struct JobResult {
+  uint32_t index = 0;
+  uint64_t offset = 0, size = 0;  // its slice: the whole region without --split
+  uint64_t seed = 0;              // of its random offsets
+  std::string engine_detail;
+  bool async = false;
+  int pinned = -1;                // the CPU --cpus gave it, -1 none
+  uint64_t ops = 0, bytes = 0, elapsed_ns = 0;
+  uint64_t t0_ns = 0, t1_ns = 0;  // its measured phase, on the run's clock
+  uint64_t warmup_ops = 0, warmup_ns = 0;
+  Histogram lat, slat, clat, flush;
+  DirStats rd, wr;
+  std::vector<SeriesPoint> series;
+  ThreadTimes cpu;                // over its measured phase
+  CpusSeen ran_on;                // sampled over its measured phase
+  VerifyCounts verify;
+};
+
 struct BlockResult {
   BlockOptions options;
   std::string build;  // "addon" | "static"
@@ -64,10 +85,12 @@ struct BlockResult {
   // page cache of the kernel the probe runs on (host or guest)
   bool invalidated = false;
   int64_t resident_before = -1, resident_after = -1;
-  // verification
-  uint64_t verify_checked = 0, verify_mismatches = 0, verify_skipped = 0;
-  int64_t verify_first_bad = -1;
-  std::string verify_first_reason;  // what the first bad block held instead
+  // verification, over all jobs
+  VerifyCounts verify;
+  // the jobs (one without --jobs), and the CPUs they were pinned to (--cpus)
+  std::vector<JobResult> jobs;
+  std::vector<int> cpus_pinned;
+  CpusSeen ran_on;
   ClockInfo clock;
   EnvInfo env;
 };
@@ -84,6 +107,8 @@ class JsonWriter;
 void write_identity_json(JsonWriter& w);
 // The members every result ends with (clock, env), closing the result object.
 std::string finish_result_json(JsonWriter& w, const ClockInfo& clock, const EnvInfo& env);
+// {"pinned":[..],"ran_on":[..],"samples","changes_seen"}: where the measuring threads ran.
+void write_placement_json(JsonWriter& w, const std::vector<int>& pinned, const CpusSeen& seen);
 void write_series_json(JsonWriter& w, const std::vector<SeriesPoint>& series, const char* ops_rate, const char* bytes_rate, double bytes_scale);
 std::string error_json(const Error& e, const char* kind);
 

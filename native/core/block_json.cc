@@ -65,6 +65,53 @@ void write_series_json(JsonWriter& w, const std::vector<SeriesPoint>& series, co
   w.end_array();
 }
 
+void write_placement_json(JsonWriter& w, const std::vector<int>& pinned, const CpusSeen& seen) {
+  w.begin_object();
+  w.key("pinned");
+  w.begin_array();
+  for (int c : pinned) w.value(int64_t(c));
+  w.end_array();
+  w.key("ran_on");
+  w.begin_array();
+  for (int c : seen.cpus) w.value(int64_t(c));
+  w.end_array();
+  w.kv("samples", seen.samples);
+  w.kv("changes_seen", seen.changes);
+  w.end_object();
+}
+
+// Per job (--jobs above 1): its slice, CPU, counts and its own latency histogram, so the spread
+// between jobs is visible and the merged histogram can be checked against its parts.
+static void write_jobs_json(JsonWriter& w, const std::vector<JobResult>& jobs) {
+  w.begin_array();
+  for (auto& j : jobs) {
+    const double secs = j.elapsed_ns ? double(j.elapsed_ns) / 1e9 : 0;
+    w.begin_object();
+    w.kv("job", uint64_t(j.index));
+    w.kv("offset", j.offset);
+    w.kv("size", j.size);
+    w.kv("pinned", int64_t(j.pinned));
+    w.key("ran_on");
+    w.begin_array();
+    for (int c : j.ran_on.cpus) w.value(int64_t(c));
+    w.end_array();
+    w.kv("ops", j.ops);
+    w.kv("bytes", j.bytes);
+    w.kv("elapsed_ns", j.elapsed_ns);
+    w.kv("iops", secs > 0 ? double(j.ops) / secs : 0.0);
+    w.kv("bw_bytes_per_s", secs > 0 ? double(j.bytes) / secs : 0.0);
+    w.key("latency_ns");
+    j.lat.write_json(w);
+    w.key("cpu");
+    w.begin_object();
+    w.kv("user_ns", j.cpu.user_ns);
+    w.kv("sys_ns", j.cpu.sys_ns);
+    w.end_object();
+    w.end_object();
+  }
+  w.end_array();
+}
+
 // The result schema written top to bottom, one member per line (~90 lines): kept in one function
 // so it reads like the schema it produces (README "What each number means").
 std::string block_result_json(const BlockResult& r) {
@@ -154,12 +201,18 @@ std::string block_result_json(const BlockResult& r) {
   w.key("verify");
   w.begin_object();
   w.kv("enabled", r.options.verify);
-  w.kv("blocks_checked", r.verify_checked);
-  w.kv("blocks_skipped_racing_writes", r.verify_skipped);
-  w.kv("mismatches", r.verify_mismatches);
-  if (r.verify_first_bad >= 0) w.kv("first_mismatch_offset", r.verify_first_bad);
-  if (!r.verify_first_reason.empty()) w.kv("first_mismatch", r.verify_first_reason);
+  w.kv("blocks_checked", r.verify.checked);
+  w.kv("blocks_skipped_racing_writes", r.verify.skipped);
+  w.kv("mismatches", r.verify.mismatches);
+  if (r.verify.first_bad >= 0) w.kv("first_mismatch_offset", r.verify.first_bad);
+  if (!r.verify.first_reason.empty()) w.kv("first_mismatch", r.verify.first_reason);
   w.end_object();
+  w.key("cpu_placement");
+  write_placement_json(w, r.cpus_pinned, r.ran_on);
+  if (r.jobs.size() > 1) {
+    w.key("jobs");
+    write_jobs_json(w, r.jobs);
+  }
   return finish_result_json(w, r.clock, r.env);
 }
 

@@ -5,6 +5,7 @@
 
 #include "json.h"
 #include "option_table.h"
+#include "thread_util.h"
 #include "units.h"
 
 namespace isoprobe {
@@ -44,7 +45,10 @@ const OptionTable<B>& table() {
       field<B>("force", &B::force, "with --destructive: allow a mounted device or one holding a signature"),
       field<B>("clock", &B::clock, "timestamp source: the monotonic clock, the CPU's counter (tsc on x86-64, cntvct on arm64), or auto", "monotonic|tsc|cntvct|auto"),
       field<B>("lock", &B::lock, "exclusive: hold a flock on the data file for the whole run, so two runs never share it unseen; none: share it", "exclusive|none"),
-      field<B>("cpu", &B::cpu, "pin the measuring thread to this CPU (-1: no pinning)", -1, 4095),
+      field<B>("cpu", &B::cpu, "pin the measuring thread to this CPU (-1: no pinning); --cpus N says the same", -1, 4095),
+      field<B>("jobs", "uint", &B::jobs, "parallel jobs, each a thread with its own descriptor, buffers, queue depth and random stream (fio's numjobs); --ops counts per job", 1, 256),
+      field<B>("split", &B::split, "each job its own equal slice of the region (fio's offset_increment); without it, all jobs share the whole region"),
+      field<B>("cpus", &B::cpus, "pin job i to the i-th CPU of this list, round robin (fio's cpus_allowed_policy=split), e.g. 0,2-3"),
   };
   return t;
 }
@@ -78,6 +82,22 @@ static std::string flag(const std::string& name) {
   std::string f = "--" + name;
   for (auto& c : f) if (c == '_') c = '-';
   return f;
+}
+
+// --jobs, --split and --cpus against the region and --verify.
+static int validate_jobs(const BlockOptions& o, Pattern p, Error* e) {
+  const std::string jobs = "--jobs " + std::to_string(o.jobs);
+  if (o.jobs == 0 || o.jobs > 256) return option_error(e, "jobs", jobs + ": expected from 1 to 256 jobs");
+  const uint64_t blocks = o.size / o.bs;
+  if (o.split && blocks / o.jobs == 0)
+    return option_error(e, "split", "--split with " + jobs + ": the region has " + std::to_string(blocks) + " blocks of --bs " +
+                                        std::to_string(o.bs) + "; each job needs at least one");
+  if (o.split && o.verify && o.qd > blocks / o.jobs && pattern_writes(p))
+    return option_error(e, "qd", "--qd " + std::to_string(o.qd) + ": more than a job's slice of " + std::to_string(blocks / o.jobs) + " blocks");
+  if (o.verify && o.jobs > 1 && !o.split)
+    return option_error(e, "verify", "--verify with " + jobs + " needs --split: jobs sharing a region write each other's blocks, and a read could not know which write it should see");
+  std::vector<int> cpus;
+  return placement_cpus(o.cpus, o.cpu, &cpus, e);
 }
 
 int validate_block_options(const BlockOptions& o, Error* e) {
@@ -129,7 +149,7 @@ int validate_block_options(const BlockOptions& o, Error* e) {
     return option_error(e, "force", "--force: only meaningful together with --destructive");
   if (o.cpu < -1 || o.cpu > 4095)
     return option_error(e, "cpu", "--cpu " + std::to_string(o.cpu) + ": expected a CPU number, or -1 for no pinning");
-  return 0;
+  return validate_jobs(o, p, e);
 }
 
 int parse_option_value(const std::vector<OptionSpec>& specs, const std::string& name, const std::string& value,

@@ -40,6 +40,9 @@ struct BlockOptions {
   std::string clock = "monotonic";  // monotonic | tsc | auto
   std::string lock = "exclusive";   // exclusive: flock the data file for the run | none
   int32_t cpu = -1;               // pin the measuring thread (-1: no pinning)
+  uint32_t jobs = 1;              // parallel jobs, a thread each (fio's numjobs)
+  bool split = false;             // each job its own slice of the region (fio's offset_increment)
+  std::string cpus;               // pin job i to the i-th CPU of this list, round robin ("" none)
 };
 
 constexpr int64_t kNoBound = INT64_MIN;

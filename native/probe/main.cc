@@ -36,7 +36,9 @@ void print_specs(FILE* f, const std::vector<OptionSpec>& specs) {
     std::string kind = s.kind;
     std::string arg = kind == "bool" ? "" : kind == "enum" ? " " + std::string(s.choices) : " " + kind;
     if (kind != "enum") for (auto& c : arg) if (c >= 'a' && c <= 'z') c = char(c - 32);
-    std::string def = s.def.empty() ? "" : " (default " + s.def + ")";
+    // An empty string default is "none" (no pinning, no address); --file is required instead.
+    bool none = s.def.empty() && kind == "string" && std::string(s.name) != "file";
+    std::string def = none ? " (default none)" : s.def.empty() ? "" : " (default " + s.def + ")";
     std::fprintf(f, "  %-34s %s%s\n", (flag_of(s.name) + arg).c_str(), s.help, def.c_str());
   }
   std::fprintf(f, "  %-34s %s\n", "--progress", "one JSON progress line per second on stderr");
