@@ -27,6 +27,10 @@ export interface NetOptions {
   seed: number;
   clock: ClockSource;
   cpu: number;
+  /** Client thread i on the i-th CPU of this list ("0,2-3"); serve: the server's CPUs. */
+  cpus: string;
+  /** --loopback: the CPUs of the probe's own echo server. */
+  server_cpus: string;
   stall_after: number;
   stall: number;
 }
@@ -82,6 +86,6 @@ export function normalizeNetOptions(mode: NetMode, input: Record<string, unknown
 export function toNetProbeFlags(o: NetOptions & { mode: NetMode }): string[] {
   return (Object.keys(NET_OPTIONS) as (keyof NetOptions)[])
     .filter((k) => !(o.mode === 'serve' ? k === 'connect' : k === 'bind' || k === 'stall' || k === 'stall_after'))
-    .filter((k) => !(k === 'connect' && o.connect === ''))
+    .filter((k) => !((k === 'connect' || k === 'cpus' || k === 'server_cpus') && o[k] === '') && !(k === 'server_cpus' && o.mode === 'serve'))
     .map((k) => `${flagOf(k)}=${NET_OPTIONS[k].kind === 'duration' ? `${o[k]}ns` : String(o[k])}`);
 }

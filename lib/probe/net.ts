@@ -1,11 +1,13 @@
 // Runs the network probe: an echo server (in-process or the static probe), and rr / stream clients
 // through the addon or the static binary.
 import { spawn } from 'node:child_process';
+import { availableParallelism } from 'node:os';
 import { createInterface } from 'node:readline';
 
 import { diesWithParent } from '../child';
 import { fromCoreError, IsoprobeError } from '../errors';
 import { probeBinaryPath } from '../paths';
+import { cpuPlacement } from './cpu-placement';
 import { runOnAddon, runProbeBinary, type RunControl } from './block';
 import { native } from './native';
 import { type NetCheck, type NetInput, type NetMode, type NetOptions, normalizeNetOptions, toNetProbeFlags } from './net-options';
@@ -129,9 +131,25 @@ function runNetBinary(o: NetOptions & { mode: NetMode }, ctl: RunControl): Promi
 
 /** A self-contained measurement: an echo server on 127.0.0.1 in this process, the client against it. */
 export async function runNetLoopback(mode: 'rr' | 'stream', input: NetInput, ctl: RunControl = {}): Promise<NetResult> {
-  const server = startEchoServer({ proto: (input.proto as 'tcp' | 'udp') ?? 'tcp', bind: '127.0.0.1:0' });
+  // Client and server apart unless the caller placed them (cpu-placement.ts); the server's CPUs
+  // are the client's --server-cpus, and a refusal names that option.
+  const placed = cpuPlacement(input, availableParallelism());
+  const { cpu: _cpu, cpus: _cpus, server_cpus: _server, ...rest } = input;
+  input = { ...rest, ...(placed.cpus ? { cpus: placed.cpus } : {}) };  // --cpu N is --cpus N
+  const cpus = placed.server_cpus;
+  let server: EchoServerHandle;
   try {
-    return await runNet(mode, { ...input, connect: server.address }, ctl);
+    server = startEchoServer({ proto: (input.proto as 'tcp' | 'udp') ?? 'tcp', bind: '127.0.0.1:0', ...(cpus ? { cpus } : {}) });
+  } catch (e) {
+    const err = e as IsoprobeError;
+    if (err.option === 'cpus') throw new IsoprobeError(err.code, err.message.replace(/^--cpus/, '--server-cpus'), { option: 'server_cpus', errno: err.errno, syscall: err.syscall });
+    throw e;
+  }
+  try {
+    const r = await runNet(mode, { ...input, connect: server.address }, ctl);
+    // The server's CPUs are in the result's options, as --loopback in the probe records them.
+    if (cpus) r.options.server_cpus = cpus;
+    return r;
   } finally {
     await server.stop();
   }

@@ -194,6 +194,8 @@ export interface NetResult {
   errors: { mismatches: number; lost: number; late_replies: number };
   series: { t_ns: number; dur_ns: number; ops: number; bytes: number; ops_per_s: number; bits_per_s: number }[];
   cpu: { scope: string; user_ns: number; sys_ns: number; window_ns?: number; per_transaction_ns?: number; per_byte_ns?: number; utilization: number };
+  /** Where the client threads ran (results from before placement have none). */
+  cpu_placement?: PlacementJson;
   clock: ClockJson;
   env: EnvJson;
 }

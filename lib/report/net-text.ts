@@ -1,7 +1,7 @@
 // The short human-readable block of a network result.
 import type { NetResult } from '../probe/types';
 import { formatBytes, formatCount, formatNs } from '../units';
-import { latencyLine } from './block-text';
+import { latencyLine, placementText } from './block-text';
 
 export function formatBits(bps: number): string {
   if (bps >= 1e9) return `${(bps / 1e9).toFixed(2)} Gbit/s`;
@@ -29,6 +29,8 @@ export function formatNetResult(r: NetResult): string {
     }
     lines.push(`  cpu         user ${formatNs(r.cpu.user_ns)}  sys ${formatNs(r.cpu.sys_ns)}  (${formatNs(r.cpu.per_transaction_ns!)}/transaction, client)`);
   }
+  const server = typeof o.server_cpus === 'string' && o.server_cpus ? `; echo server on ${o.server_cpus}` : '';
+  if (r.cpu_placement) lines.push(`  placement   client ${placementText(r.cpu_placement)}${server}`);
   const err = r.errors;
   if (err.mismatches || err.lost || err.late_replies)
     lines.push(`  errors      ${err.mismatches} payload mismatches, ${err.lost} lost, ${err.late_replies} late replies`);

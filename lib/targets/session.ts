@@ -2,7 +2,7 @@
 // network placement (server and client either side of a veth pair), and result decoration.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 
 import { CostMeter, parseMark, type Startup, type StepCost } from '../cost/meter';
@@ -20,6 +20,7 @@ import { toNetProbeFlags } from '../probe/net-options';
 import { native } from '../probe/native';
 import type { BlockResult, NetResult } from '../probe/types';
 import { parseDuration } from '../units';
+import { cpuPlacement } from '../probe/cpu-placement';
 import { exec, type ExecResult } from './exec';
 import type { HostPageCache, Placement, Session, SessionSpec, StackInfo, TargetResult, Workload } from './types';
 
@@ -198,6 +199,8 @@ export interface ProbeRunner extends RunnerPlace {
   readonly sameClock?: boolean;
   /** The session's start-up (containers: create + start; a VM's is per boot, in its outcomes). */
   readonly startup?: Startup;
+  /** The CPUs of the kernel the probe runs on, where it is not the host's (a guest's vCPUs). */
+  readonly kernelCpus?: number;
 }
 
 export interface SessionParts extends RunnerPlace {
@@ -389,18 +392,25 @@ export class ProbeSession implements Session {
     const placement = this.placementOf(w)!;
     const base = { w, placement, cold: false, budgetMs };
     if (placement !== 'loopback' && !link) throw new IsoprobeError('EINVALOPT', `${target}: placement ${placement} needs the session's network (start it with network: true)`, { option: 'placement' });
+    // Client and server on different CPUs where they share a kernel (cpu-placement.ts).
+    const cpus = cpuPlacement(w.options, placement === 'loopback' ? this.runner.kernelCpus ?? availableParallelism()
+      : placement === 'client-inside' && this.stack.kind !== 'vm' ? availableParallelism() : undefined);
+    const { cpu: _cpu, cpus: _cpus, server_cpus: _server, ...rest } = w.options;
+    const client = { ...rest, ...(cpus.cpus ? { cpus: cpus.cpus } : {}) };  // --cpu N is --cpus N
+    const placed = { ...client, ...(cpus.server_cpus ? { server_cpus: cpus.server_cpus } : {}) };
     if (placement === 'loopback') {
-      const o = checkNetOptions(w.kind, w.options, { loopback: true });
+      const o = checkNetOptions(w.kind, placed, { loopback: true });
       return { ...base, args: ['net', w.kind, '--loopback', ...toNetProbeFlags(o), '--marks'], user: NOBODY };
     }
     if (placement === 'server-inside') return { ...base, serveS: Math.ceil(budgetMs / 1000) + 5 };
     // client-inside: the echo server in isoprobe's peer namespace, the client inside the target.
     const proto = w.options.proto ?? 'tcp';
-    if (!servers.has(proto)) {
-      servers.set(proto, await spawnEchoServer({ bind: `${link!.peerAddr}:0`, proto },
+    const key = `${proto} ${cpus.server_cpus ?? ''}`;
+    if (!servers.has(key)) {
+      servers.set(key, await spawnEchoServer({ bind: `${link!.peerAddr}:0`, proto, ...(cpus.server_cpus ? { cpus: cpus.server_cpus } : {}) },
         { command: ['nsenter', `--net=/var/run/netns/${link!.peerNs}`, probeBinaryPath()], check: { allowRemote: true } }));
     }
-    const o = checkNetOptions(w.kind, { ...w.options, connect: servers.get(proto)!.address }, { allowRemote: true });
+    const o = checkNetOptions(w.kind, { ...client, connect: servers.get(key)!.address }, { allowRemote: true });
     return { ...base, args: ['net', w.kind, ...toNetProbeFlags(o), '--marks'], user: NOBODY };
   }
 

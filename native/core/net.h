@@ -8,6 +8,7 @@
 
 #include "block.h"  // RunHooks, SeriesPoint, ClockInfo, EnvInfo
 #include "histogram.h"
+#include "thread_util.h"
 #include "net_addr.h"
 #include "net_options.h"
 
@@ -54,6 +55,8 @@ struct NetResult {
   std::vector<uint64_t> stream_bytes;
   uint64_t cpu_user_ns = 0, cpu_sys_ns = 0;  // from the start, warm-up included
   uint64_t cpu_window_ns = 0;                // over the measured window only (thread CPU clocks)
+  std::vector<int> cpus_pinned;               // --cpus, as the client threads were pinned
+  CpusSeen ran_on;                            // where the client threads ran in the window
   ClockInfo clock;
   EnvInfo env;
 };

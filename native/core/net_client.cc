@@ -25,8 +25,6 @@ namespace isoprobe {
 
 namespace {
 
-uint64_t tv_ns(const timeval& t) { return uint64_t(t.tv_sec) * 1000000000ull + uint64_t(t.tv_usec) * 1000ull; }
-
 std::string secs(uint64_t ns) {
   char b[32];
   std::snprintf(b, sizeof b, "%.3gs", double(ns) / 1e9);
@@ -51,6 +49,7 @@ struct Shared {
   const NetOptions& o;
   const RunHooks& hooks;
   SockAddr addr;
+  std::vector<int> cpus;  // --cpus: thread i on cpus[i % size]
   uint64_t t_start = 0, t_measure = 0, t_end = 0;
   std::mutex mu;
   Error first_error;
@@ -73,6 +72,7 @@ struct PerThread {
   std::atomic<uint64_t> tx{0};  // read by the progress reporter while the thread runs
   uint64_t warm_tx = 0, sent = 0, recvd = 0, mismatches = 0, lost = 0, late = 0, intended = 0, sent_late = 0;
   uint64_t user_ns = 0, sys_ns = 0;
+  CpusSeen ran_on;  // sampled when the thread begins and ends
   // The thread's CPU clock (ns) when the measured window began (read by the supervisor) and when
   // the thread ended (read by itself): their difference is its CPU over the window alone.
   uint64_t cpu_at_measure_ns = 0, cpu_at_end_ns = 0;
@@ -153,20 +153,14 @@ void fill_payload(std::vector<char>& b, uint64_t seed) {
   if (b.size() < 8) b[0] = 0;
 }
 
-void pin(const NetOptions& o) {
-  if (o.cpu < 0) return;
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  CPU_SET(o.cpu, &set);
-  sched_setaffinity(0, sizeof set, &set);
-}
-
 void wait_go(Shared& sh) {
   sh.ready++;
   while (!sh.go.load(std::memory_order_acquire) && !sh.stop_now()) sched_yield();
 }
 
+// The thread's CPU times since `a` and, sampled as it ends, the CPU it ran on.
 void thread_cpu(PerThread& pt, const rusage& a) {
+  pt.ran_on.sample();
   rusage b;
   getrusage(RUSAGE_THREAD, &b);
   pt.user_ns = tv_ns(b.ru_utime) - tv_ns(a.ru_utime);
@@ -471,7 +465,13 @@ void supervise(Shared& sh, const std::vector<int>& fds, std::vector<PerThread>& 
   std::vector<std::thread> threads;
   for (unsigned i = 0; i < n; i++) {
     threads.emplace_back([&, i] {
-      pin(o);
+      Error pe;
+      const std::vector<int>& cpus = sh.cpus;
+      if (!cpus.empty() && pin_thread(cpus[i % cpus.size()], o.cpus.empty() ? "cpu" : "cpus", &pe) < 0) {
+        sh.fail(pe);
+        return;
+      }
+      pts[i].ran_on.sample();
       if (o.mode == "stream") stream(sh, fds[i], pts[i]);
       else if (o.rate) rr_open(sh, fds[i], pts[i], o.seed + i, double(o.rate) / n);
       else if (o.backend == "io_uring") rr_uring(sh, fds[i], pts[i], o.seed + i);
@@ -531,6 +531,7 @@ void merge_results(const NetOptions& o, const std::vector<PerThread>& pts, NetRe
     r->sent_late += p.sent_late;
     r->cpu_user_ns += p.user_ns;
     r->cpu_sys_ns += p.sys_ns;
+    r->ran_on.merge(p.ran_on);
     if (p.cpu_at_end_ns > p.cpu_at_measure_ns) r->cpu_window_ns += p.cpu_at_end_ns - p.cpu_at_measure_ns;
     secs_n = std::max(secs_n, p.sec_ops.size());
     if (o.mode == "stream") r->stream_bytes.push_back(o.reverse ? p.recvd : p.sent);
@@ -558,6 +559,8 @@ int run_net(const NetOptions& o, const RunHooks& hooks, NetResult* r, Error* e) 
   if ((rc = clock_init(o.clock, &r->clock, &err)) < 0) return option_error(e, "clock", err);
   struct Release { ~Release() { clock_release(); } } release_clock;
   Shared sh(o, hooks);
+  if ((rc = placement_cpus(o.cpus, o.cpu, &sh.cpus, e)) < 0) return rc;
+  r->cpus_pinned = sh.cpus;
   std::string why;
   parse_addr(o.connect, &sh.addr, false, &why);
   r->peer = sh.addr.str();

@@ -79,6 +79,8 @@ std::string net_result_json(const NetResult& r) {
   w.kv(stream ? "per_byte_ns" : "per_transaction_ns", denom ? double(r.cpu_window_ns) / double(denom) : 0.0);
   w.kv("utilization", r.elapsed_ns ? double(r.cpu_user_ns + r.cpu_sys_ns) / double(r.elapsed_ns + r.options.warmup) : 0.0);
   w.end_object();
+  w.key("cpu_placement");
+  write_placement_json(w, r.cpus_pinned, r.ran_on);
   return finish_result_json(w, r.clock, r.env);
 }
 

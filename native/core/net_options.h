@@ -30,6 +30,8 @@ struct NetOptions {
   uint64_t seed = 1;
   std::string clock = "monotonic";
   int32_t cpu = -1;
+  std::string cpus;                 // rr/stream: client thread i on the i-th CPU; serve: the server's CPUs
+  std::string server_cpus;          // --loopback: the CPUs of the probe's own echo server
   // serve: test hook, sleep this long once after this many echoes (0: never) to make a stall
   uint64_t stall_after = 0;
   uint64_t stall = 0;

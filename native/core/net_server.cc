@@ -14,6 +14,9 @@
 
 #include "clock.h"
 #include "net.h"
+#include "thread_util.h"
+
+#include <sched.h>
 
 namespace isoprobe {
 
@@ -130,8 +133,22 @@ int EchoServer::start(const NetOptions& o, Error* e) {
   getsockname(fd, reinterpret_cast<sockaddr*>(&addr_.ss), &addr_.len);
   impl_->stop_fd = eventfd(0, EFD_CLOEXEC);
   if (impl_->stop_fd < 0) return sys_error(e, errno, "eventfd", "server stop signal");
+  // --cpus: the acceptor runs there, and the connection threads it starts inherit its CPUs. A
+  // list the process may not use is refused here, before the acceptor starts.
+  std::vector<int> cpus;
+  if (int rc = placement_cpus(o.cpus, o.cpu, &cpus, e)) return rc;
+  if (!cpus.empty()) {
+    cpu_set_t before;
+    sched_getaffinity(0, sizeof before, &before);
+    if (int rc = pin_thread_set(cpus, o.cpus.empty() ? "cpu" : "cpus", e)) return rc;
+    sched_setaffinity(0, sizeof before, &before);
+  }
   Impl* im = impl_.get();
-  impl_->acceptor = std::thread([im, udp] { udp ? im->udp_loop() : im->accept_loop(); });
+  impl_->acceptor = std::thread([im, udp, cpus] {
+    Error ignored;  // the same set was accepted above
+    if (!cpus.empty()) pin_thread_set(cpus, "cpus", &ignored);
+    udp ? im->udp_loop() : im->accept_loop();
+  });
   return 0;
 }
 

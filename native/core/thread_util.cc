@@ -45,10 +45,14 @@ int placement_cpus(const std::string& cpus, int32_t cpu, std::vector<int>* out, 
   return 0;
 }
 
-int pin_thread(int cpu, const std::string& option, Error* e) {
+int pin_thread_set(const std::vector<int>& cpus, const std::string& option, Error* e) {
   cpu_set_t set;
   CPU_ZERO(&set);
-  CPU_SET(cpu, &set);
+  std::string want;
+  for (int c : cpus) {
+    CPU_SET(c, &set);
+    want += (want.empty() ? "" : ",") + std::to_string(c);
+  }
   if (sched_setaffinity(0, sizeof set, &set) == 0) return 0;
   int err = errno;
   cpu_set_t allowed;
@@ -56,11 +60,13 @@ int pin_thread(int cpu, const std::string& option, Error* e) {
   if (sched_getaffinity(0, sizeof allowed, &allowed) == 0)
     for (int c = 0; c < CPU_SETSIZE; c++)
       if (CPU_ISSET(c, &allowed)) list += (list.empty() ? "" : ",") + std::to_string(c);
-  int rc = sys_error(e, err, "sched_setaffinity", "--" + option + ": cannot pin a measuring thread to CPU " + std::to_string(cpu) +
+  int rc = sys_error(e, err, "sched_setaffinity", "--" + option + ": cannot pin a thread to CPU " + want +
                                                       "; this process may run on CPUs " + (list.empty() ? "(unknown)" : list));
   e->option = option;
   return rc;
 }
+
+int pin_thread(int cpu, const std::string& option, Error* e) { return pin_thread_set({cpu}, option, e); }
 
 ThreadTimes ThreadTimes::now() {
   rusage ru;

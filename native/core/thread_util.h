@@ -39,8 +39,10 @@ bool parse_cpu_list(const std::string& s, std::vector<int>* out, std::string* wh
 // Returns 0 or -EINVAL naming the option (both given, a malformed list, a CPU out of range).
 int placement_cpus(const std::string& cpus, int32_t cpu, std::vector<int>* out, Error* e);
 
-// Pins the calling thread to `cpu`. Returns 0 or a negative errno with *e naming `option`.
+// Pins the calling thread to `cpu`, or to the set `cpus`. Returns 0 or a negative errno with *e
+// naming `option` and the CPUs this process may use.
 int pin_thread(int cpu, const std::string& option, Error* e);
+int pin_thread_set(const std::vector<int>& cpus, const std::string& option, Error* e);
 
 // The calling thread's CPU times and context switches since it began.
 struct ThreadTimes {

@@ -159,7 +159,16 @@ int net_client_command(const std::string& mode, int argc, char** argv, bool* pro
     NetOptions so = o;
     so.mode = "serve";
     so.bind = "127.0.0.1:0";
-    if (local.start(so, e) < 0) return *json = error_json(*e, "net"), exit_code(*e);
+    so.cpus = o.server_cpus;
+    so.cpu = -1;
+    so.server_cpus.clear();
+    if (local.start(so, e) < 0) {
+      if (e->option == "cpus") {
+        e->option = "server_cpus";  // the server's --cpus is the client's --server-cpus
+        e->message.replace(0, 6, "--server-cpus");
+      }
+      return *json = error_json(*e, "net"), exit_code(*e);
+    }
     o.connect = local.address().str();
   }
   if (validate_net_options(o, e) < 0) return *json = error_json(*e, "net"), exit_code(*e);
