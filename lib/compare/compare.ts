@@ -11,6 +11,7 @@ import { makeTarget, type TargetName } from '../targets';
 import { makeVariant, type Variant } from '../targets/variant';
 import type { Session, SessionSpec, TargetResult } from '../targets/types';
 import { metricOrNaN } from './ab';
+import { mixedPlacements } from './placement';
 import { CompareProgress } from './progress';
 import type { Suite, SuiteWorkload } from './suites';
 
@@ -64,6 +65,8 @@ export interface Row {
   emulated: boolean;
   cv: number;
   error?: string;
+  /** The repetitions ran with different placements: each with its count (placement.ts). */
+  placements?: string;
   /** All repetitions' latency histograms merged (for CDFs). */
   histogram?: ReturnType<typeof mergeHistograms>;
 }
@@ -112,6 +115,8 @@ export function summarizeCell(c: Cell, baseline?: Row): Row {
     error: c.error,
   };
   if (!rs.length) return row;
+  const mixed = mixedPlacements(rs);
+  if (mixed) row.placements = mixed;
   row.p50ci = bootstrap(row.p50);
   row.p99ci = bootstrap(row.p99);
   row.rateCi = bootstrap(row.rate);
@@ -155,6 +160,7 @@ export function warningsFor(summaries: WorkloadSummary[], reps: number): string[
       if (r.emulated) emulated.add(r.target);
       if (r.error) failures.push(`${s.workload} failed on ${r.target}: ${r.error}`);
       if (r.cv > CV_WARNING && r.rate.length > 1) varied.push(`${r.target} ${(r.cv * 100).toFixed(0)} %`);
+      if (r.placements) spread.push(`${s.workload} on ${r.target}: repetitions ran with different CPU placements (${r.placements}); pin them (--cpus, --server-cpus) to compare like with like`);
     }
     if (varied.length) spread.push(`${s.workload}: repetitions vary by more than ${CV_WARNING * 100} % on ${varied.join(', ')}`);
   }
