@@ -27,8 +27,11 @@ export function guestResident(pid: number, guestMiB: number): number | undefined
   return ram?.rssBytes;
 }
 
-/** The scope's memory now. */
-export function hostMemory(scope: CostScope): HostMemory {
+/**
+ * The scope's memory now; undefined when none of its processes could be read (they had exited:
+ * a host probe ends right after its last mark), never a reading of 0 that would pass for one.
+ */
+export function hostMemory(scope: CostScope): HostMemory | undefined {
   // The long-lived processes (a VMM's whole process is its 'vmm-main' here), then the rest of
   // the cgroup's by their own names.
   const longLived = new Set(scope.processes.map((p) => p.pid));
@@ -47,6 +50,7 @@ export function hostMemory(scope: CostScope): HostMemory {
     out.pss_bytes += m.pssBytes;
     if (longLived.has(pid)) out.peak_rss_bytes += peakRssOf(pid) ?? 0;
   }
+  if (!rssOf.size) return undefined;
   const vmm = scope.processes.find((p) => p.vmm);
   if (vmm && scope.guestMiB) {
     const guest = guestResident(vmm.pid, scope.guestMiB);

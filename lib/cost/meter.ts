@@ -41,7 +41,8 @@ export class CostMeter {
     const a = this.starts.get(k);
     if (!a) return;
     // Memory after the CPU reading: reading smaps takes longer than the window's edge may.
-    this.costs.set(k, { host_cpu: hostCpu(a, s, scope), host_memory: hostMemory(scope) });
+    const memory = hostMemory(scope);
+    this.costs.set(k, { host_cpu: hostCpu(a, s, scope), ...(memory ? { host_memory: memory } : {}) });
   }
 
   of(k: number): StepCost {

@@ -4,6 +4,7 @@
 import test from 'ava';
 import { spawn } from 'node:child_process';
 
+import { hostMemory } from '../../lib/cost/memory';
 import { startupOf } from '../../lib/cost/meter';
 import { hostCpu, type Sample } from '../../lib/cost/sample';
 import { processRole, type Role, type Vmm, vmmThreadRole } from '../../lib/cost/roles';
@@ -86,4 +87,16 @@ test('start-up without a cgroup counts the scope\'s own processes: a VMM that bu
   } finally {
     child.kill();
   }
+});
+
+test('memory of a scope whose processes have all exited is unknown, not 0 bytes', async (t) => {
+  const child = spawn('sleep', ['30']);
+  await new Promise((r) => child.once('spawn', r));
+  const scope: CostScope = { processes: [{ pid: child.pid!, role: 'probe' }] };
+  const alive = hostMemory(scope);
+  t.true((alive?.rss_bytes ?? 0) > 0, `a live process: ${alive?.rss_bytes} bytes resident`);
+  child.kill('SIGKILL');
+  await new Promise((r) => child.once('exit', r));
+  await new Promise((r) => setTimeout(r, 50));
+  t.is(hostMemory(scope), undefined);
 });
