@@ -53,7 +53,7 @@
     {
       "target_name": "isoprobe-probe",
       "type": "executable",
-      "sources": ["native/probe/main.cc", "native/probe/init.cc", "native/probe/plan.cc"],
+      "sources": ["native/probe/main.cc", "native/probe/init.cc", "native/probe/guest_devices.cc", "native/probe/plan.cc"],
       "dependencies": ["core"],
       "cflags_cc!": ["-fno-exceptions", "-fno-rtti", "-std=gnu++17", "-std=gnu++20"],
       "cflags_cc": ["<@(core_cflags)"],

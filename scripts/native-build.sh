@@ -19,10 +19,10 @@ nodedir=$(npm config get nodedir 2>/dev/null || true)
 addon_flags="-shared -fPIC -fexceptions -DNAPI_VERSION=8 -DNODE_ADDON_API_CPP_EXCEPTIONS -I$nodedir/include/node -I$(node -p "require('node-addon-api').include_dir")"
 case "$mode" in
   sanitize)
-    g++ $flags -O1 -fsanitize=address,undefined -fno-sanitize-recover=undefined $core native/probe/main.cc native/probe/init.cc native/probe/plan.cc -o "$out/isoprobe-probe-asan" -luring -pthread
+    g++ $flags -O1 -fsanitize=address,undefined -fno-sanitize-recover=undefined $core native/probe/main.cc native/probe/init.cc native/probe/guest_devices.cc native/probe/plan.cc -o "$out/isoprobe-probe-asan" -luring -pthread
     g++ $flags $addon_flags -O1 -fsanitize=address,undefined -fno-sanitize-recover=undefined $core native/addon/addon.cc -o "$out/isoprobe-asan.node" -luring -pthread ;;
   valgrind)
-    g++ $flags -O1 $core native/probe/main.cc native/probe/init.cc native/probe/plan.cc -o "$out/isoprobe-probe-dyn" -luring -pthread
+    g++ $flags -O1 $core native/probe/main.cc native/probe/init.cc native/probe/guest_devices.cc native/probe/plan.cc -o "$out/isoprobe-probe-dyn" -luring -pthread
     g++ $flags $addon_flags -O1 $core native/addon/addon.cc -o "$out/isoprobe-dyn.node" -luring -pthread ;;
   fuzz)
     for t in native/fuzz/fuzz_*.cc; do
@@ -31,7 +31,7 @@ case "$mode" in
     done ;;
   arm64)
     # The same sources and flags as binding.gyp's probe target, for aarch64.
-    aarch64-linux-gnu-g++ -std=c++17 -O2 -Wall -Wextra -Wno-unused-parameter -fno-strict-aliasing $core native/probe/main.cc native/probe/init.cc native/probe/plan.cc \
+    aarch64-linux-gnu-g++ -std=c++17 -O2 -Wall -Wextra -Wno-unused-parameter -fno-strict-aliasing $core native/probe/main.cc native/probe/init.cc native/probe/guest_devices.cc native/probe/plan.cc \
       -o "$out/isoprobe-probe" -static -pthread -L/usr/lib/aarch64-linux-gnu -l:liburing.a ;;
   *) echo "native-build.sh: mode \"$mode\": expected sanitize, valgrind, fuzz or arm64" >&2; exit 2 ;;
 esac

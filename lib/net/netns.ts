@@ -185,7 +185,7 @@ export interface TapNamespace {
  * A namespace holding a tap device for a VMM that runs inside it (nsenter): the host side of the
  * guest's network. On the exit-time list like every namespace isoprobe makes.
  */
-export async function createTapNamespace(): Promise<TapNamespace> {
+export async function createTapNamespace(queues = 1): Promise<TapNamespace> {
   const ns = uniqueName('isoprobe-vm', 64);
   const tap = uniqueName('iso-tap');
   const subnet = 60 + Math.floor(Math.random() * 15);
@@ -197,7 +197,8 @@ export async function createTapNamespace(): Promise<TapNamespace> {
   try {
     await ip(['netns', 'add', ns]);
     await ip(['-n', ns, 'link', 'set', 'lo', 'up']);
-    await ip(['-n', ns, 'tuntap', 'add', 'dev', tap, 'mode', 'tap']);
+    // More than one queue: a multi-queue tap, one file descriptor per queue pair (QEMU queues=N).
+    await ip(['-n', ns, 'tuntap', 'add', 'dev', tap, 'mode', 'tap', ...(queues > 1 ? ['multi_queue'] : [])]);
     await ip(['-n', ns, 'addr', 'add', `${hostAddr}/30`, 'dev', tap]);
     await ip(['-n', ns, 'link', 'set', tap, 'up']);
   } catch (e) {

@@ -30,8 +30,10 @@ export function cloudHypervisorArgs(ctx: LaunchContext, kernel: string, version:
     '--console', 'off',
   ];
   // Without image_type=raw, v51+ autodetects the format and then refuses every write to sector 0.
-  if (ctx.dataFile) args.push('--disk', `path=${ctx.dataFile},direct=${direct}${atLeast(version, IMAGE_TYPE) ? ',image_type=raw' : ''}`);
-  if (ctx.tap) args.push('--net', `tap=${ctx.tap},mac=${ctx.mac}`);
+  // queues=N: the disk's num_queues, and N queue pairs on the net (num_queues counts RX and TX: 2N).
+  const q = ctx.spec.queues ?? 1;
+  if (ctx.dataFile) args.push('--disk', `path=${ctx.dataFile},direct=${direct}${atLeast(version, IMAGE_TYPE) ? ',image_type=raw' : ''}${q > 1 ? `,num_queues=${q}` : ''}`);
+  if (ctx.tap) args.push('--net', `tap=${ctx.tap},mac=${ctx.mac}${q > 1 ? `,num_queues=${2 * q}` : ''}`);
   return { args, diskCache: `Cloud Hypervisor direct=${direct} (${direct === 'on' ? 'O_DIRECT: the host page cache is bypassed' : 'through the host page cache'})` };
 }
 

@@ -32,6 +32,8 @@ export function firecrackerCalls(ctx: LaunchContext, vmlinux: string): ApiCall[]
     throw new IsoprobeError('EINVALOPT', `hostCache "${cache}": Firecracker offers cache_type Unsafe or Writeback, and always goes through the host page cache (no O_DIRECT)`, { option: 'host_cache' });
   const engine = (ctx.spec.aio as string | undefined) ?? 'Sync';
   if (engine !== 'Sync' && engine !== 'Async') throw new IsoprobeError('EINVALOPT', `aio "${engine}": Firecracker's io_engine is Sync or Async`, { option: 'aio' });
+  if ((ctx.spec.queues ?? 1) > 1)
+    throw new IsoprobeError('EINVALOPT', `queues ${ctx.spec.queues}: Firecracker's virtio-blk and virtio-net devices have one queue (a request queue; an RX/TX pair), with no setting for more`, { option: 'targets' });
   const calls: ApiCall[] = [
     { method: 'PUT', path: '/machine-config', body: { vcpu_count: ctx.vcpus, mem_size_mib: ctx.memMiB, smt: false } },
     // Firecracker adds virtio_mmio.device= for each device to these boot arguments.

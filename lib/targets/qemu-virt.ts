@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 
 import { hostArch, probeBinaryPath } from '../paths';
 import { exec, versionOf, which } from './exec';
-import { qemuDevices, qemuGuestArgs, qemuLaunch } from './qemu';
+import { qemuDevices, qemuGuestArgs, qemuLaunch, vhostChoice } from './qemu';
 import type { Availability } from './types';
 import { type GuestProfile, kvmUnavailable, type Launch, type LaunchContext, type Vmm, VmTarget } from './vm';
 import type { SessionSpec } from './types';
@@ -14,7 +14,7 @@ export const QEMU_AARCH64 = 'qemu-system-aarch64';
 
 /** The command line, built from the context alone (so it can be checked without running QEMU). */
 export function virtArgs(ctx: LaunchContext, accel: 'kvm' | 'tcg'): { args: string[]; diskCache: string; netBackend: string } {
-  const d = qemuDevices(ctx, false);
+  const d = qemuDevices(ctx, vhostChoice(ctx.spec, accel, existsSync('/dev/vhost-net')));
   const args = [
     '-M', 'virt',
     '-accel', accel,

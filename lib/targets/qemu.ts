@@ -4,6 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { release } from 'node:os';
+import { gunzipSync } from 'node:zlib';
 
 import { writeInitramfs } from '../image/guest';
 import { cacheDir, debianCloudKernel, type GuestKernel } from '../image/kernel';
@@ -38,12 +39,42 @@ export function qemuDevices(ctx: LaunchContext, vhost: boolean): { args: string[
   if (!['threads', 'native', 'io_uring'].includes(aio)) throw new IsoprobeError('EINVALOPT', `aio "${aio}": expected threads, native or io_uring for QEMU`, { option: 'aio' });
   if (aio === 'native' && cache !== 'none') throw new IsoprobeError('EINVALOPT', 'aio "native" needs hostCache "none" (QEMU opens the file with O_DIRECT for it)', { option: 'aio' });
   const bus = ctx.spec.transport === 'pci' ? 'pci' : 'device';
+  const q = ctx.spec.queues ?? 1;
   const args: string[] = [];
-  if (ctx.dataFile) args.push('-drive', `id=data,file=${ctx.dataFile},format=raw,if=none,cache=${cache},aio=${aio}`, '-device', `virtio-blk-${bus},drive=data`);
-  if (ctx.tap) args.push('-netdev', `tap,id=net0,ifname=${ctx.tap},script=no,downscript=no${vhost ? ',vhost=on' : ''}`, '-device', `virtio-net-${bus},netdev=net0,mac=${ctx.mac}`);
+  // virtio-blk: num-queues (microvm's virtio-blk-device defaults to one); an iothread of its own.
+  const blkQueues = q > 1 ? `,num-queues=${q}` : '';
+  if (ctx.spec.iothread) args.push('-object', 'iothread,id=iothread0');
+  if (ctx.dataFile) args.push('-drive', `id=data,file=${ctx.dataFile},format=raw,if=none,cache=${cache},aio=${aio}`, '-device', `virtio-blk-${bus},drive=data${blkQueues}${ctx.spec.iothread ? ',iothread=iothread0' : ''}`);
+  // virtio-net: N queue pairs on the multi-queue tap, mq=on; on PCI 2N+2 MSI-X vectors.
+  const netQueues = q > 1 ? `,mq=on${bus === 'pci' ? `,vectors=${2 * q + 2}` : ''}` : '';
+  const vhostArg = vhost ? `,vhost=on${ctx.spec.vhost === 'on' ? ',vhostforce=on' : ''}` : '';
+  if (ctx.tap) args.push('-netdev', `tap,id=net0,ifname=${ctx.tap},script=no,downscript=no${q > 1 ? `,queues=${q}` : ''}${vhostArg}`, '-device', `virtio-net-${bus},netdev=net0,mac=${ctx.mac}${netQueues}`);
   const hostSide = cache === 'none' ? 'O_DIRECT on the host file, the host page cache is bypassed' : 'through the host page cache';
-  const netBackend = !ctx.tap ? 'none' : vhost ? 'tap + vhost-net (in-kernel virtio-net backend)' : 'tap, virtio-net emulated in QEMU\'s userspace (no vhost-net)';
-  return { args, diskCache: `QEMU cache=${cache} aio=${aio} (${hostSide})`, netBackend };
+  const pairs = q > 1 ? `, ${q} queue pairs on a multi-queue tap` : '';
+  const netBackend = !ctx.tap ? 'none' : vhost ? `tap + vhost-net (in-kernel virtio-net backend)${pairs}` : `tap, virtio-net emulated in QEMU's userspace (no vhost-net)${pairs}`;
+  const disk = `QEMU cache=${cache} aio=${aio} (${hostSide})${q > 1 ? `, ${q} queues` : ''}${ctx.spec.iothread ? ', on iothread0' : ''}`;
+  return { args, diskCache: disk, netBackend };
+}
+
+/**
+ * vhost-net for the tap: by default where KVM runs and /dev/vhost-net exists. `vhost=on` asks for
+ * it under TCG too (QEMU then serves the guest's notifications to the vhost worker itself,
+ * vhostforce) and is refused, with the reason, where the host kernel has no vhost-net.
+ */
+export function vhostChoice(spec: SessionSpec, accel: 'kvm' | 'tcg', vhostNet: boolean): boolean {
+  if (spec.vhost === 'off') return false;
+  if (spec.vhost === 'on' && !vhostNet)
+    throw new IsoprobeError('EUNAVAILABLE', `vhost=on: /dev/vhost-net is not on this host (${vhostNetReason()}); the tap stays with QEMU's own virtio-net (vhost=off)`, { option: 'targets' });
+  return spec.vhost === 'on' || (accel === 'kvm' && vhostNet);
+}
+
+/** Why /dev/vhost-net is missing: the running kernel's configuration (/proc/config.gz, /boot), else its modules. */
+function vhostNetReason(): string {
+  const config = existsSync('/proc/config.gz') ? gunzipSync(readFileSync('/proc/config.gz')).toString('utf8')
+    : existsSync(`/boot/config-${release()}`) ? readFileSync(`/boot/config-${release()}`, 'utf8') : '';
+  const line = config.split('\n').find((l) => /\bCONFIG_VHOST_NET\b/.test(l));
+  if (line) return `the host kernel ${release()} has ${line.startsWith('#') ? 'CONFIG_VHOST_NET unset' : line.trim()}${line.endsWith('=m') ? ' and the module is not loaded' : ''}`;
+  return existsSync(`/lib/modules/${release()}`) ? `the vhost_net module is not loaded (modprobe vhost_net)` : `kernel ${release()} has no modules directory and no vhost-net built in`;
 }
 
 /** What every QEMU guest of isoprobe's gets: vCPUs, memory, no default devices, the serial console on stdio, the kernel, initramfs and command line. */
@@ -78,7 +109,7 @@ export function qemuArgs(ctx: LaunchContext, accel: 'kvm' | 'tcg', vhostNet = ex
     ...qemuGuestArgs(ctx),
   ];
   if (pci && ctx.spec.acpi === false) throw new IsoprobeError('EINVALOPT', 'transport "pci" needs ACPI on QEMU microvm (the guest finds the PCIe host bridge through it)', { option: 'acpi' });
-  const d = qemuDevices(ctx, accel === 'kvm' && vhostNet);
+  const d = qemuDevices(ctx, vhostChoice(ctx.spec, accel, vhostNet));
   return { accel, args: [...args, ...d.args], diskCache: d.diskCache, netBackend: d.netBackend };
 }
 

@@ -178,7 +178,7 @@ export interface StepHooks {
 /** What came of one planned step: the probe's output, a result measured from the host, or an error. */
 export type StepOutcome = ({ output: ExecResult } | { hostResult: NetResult } | { error: Error }) & {
   /** Target-specific fields of the result (a microVM: its boot's times and the VMM config). */
-  extra?: Pick<TargetResult, 'boot' | 'vmm_config' | 'startup'>;
+  extra?: Pick<TargetResult, 'boot' | 'vmm_config' | 'startup' | 'guest_devices' | 'guest_queues'>;
 };
 
 /**

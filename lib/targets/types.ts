@@ -57,6 +57,17 @@ export interface HostPageCache {
   resident_bytes_after: number;
 }
 
+export interface GuestDevices {
+  block: { dev: string; queues: number }[];
+  net: { dev: string; rx_queues: number; tx_queues: number; channels?: { combined: number; max_combined: number } }[];
+}
+
+export interface GuestQueues {
+  /** What was counted: each queue's completion interrupts (/proc/interrupts; virtio-pci's MSI-X). */
+  counter: string;
+  block: Record<string, number[]>;
+}
+
 export type TargetResult = (BlockResult | NetResult) & {
   target: StackInfo;
   workload: Workload;
@@ -67,6 +78,11 @@ export type TargetResult = (BlockResult | NetResult) & {
   boot?: BootTimes;
   /** MicroVMs: the VMM's configuration as sent (Firecracker, Cloud Hypervisor). */
   vmm_config?: unknown;
+  /** MicroVMs: the queues the guest itself saw on its virtio devices (from its sysfs). */
+  guest_devices?: GuestDevices;
+  /** MicroVMs: the completion interrupts each queue of the data disk took in this workload,
+   * counted by the guest (virtio-pci, where each queue has its own MSI-X vector). */
+  guest_queues?: GuestQueues;
   /** Host CPU the boundary spent over exactly the measured window, by role (lib/cost). */
   host_cpu?: HostCpu;
   /** The boundary's host memory at the end of the workload. */
@@ -125,6 +141,13 @@ export interface SessionSpec {
   modulesDir?: string;
   vcpus?: number;
   memMiB?: number;
+  /** Queues per virtio device: virtio-blk num-queues and virtio-net queue pairs on a multi-queue
+   * tap (QEMU), num_queues (Cloud Hypervisor); Firecracker's devices have one. Default 1. */
+  queues?: number;
+  /** QEMU: vhost-net for the tap (on|off; default: on under KVM where /dev/vhost-net exists). */
+  vhost?: 'on' | 'off';
+  /** QEMU: the data disk served by its own iothread instead of the main loop. */
+  iothread?: boolean;
   /** Host cache of the data disk: QEMU cache=, Firecracker cache_type, Cloud Hypervisor direct=. */
   hostCache?: 'none' | 'writeback' | 'unsafe';
   /** QEMU aio= (threads | native | io_uring); Firecracker io_engine (Sync | Async). */

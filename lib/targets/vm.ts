@@ -27,7 +27,7 @@ import { type Frame, FrameReader } from './frames';
 import { DEFAULT_DATA_SIZE, ensureDataFile, type Link, type PlannedStep, ProbeSession, type ProbeRunner, SERVER_PORT, type StepHooks, type StepOutcome, tempWorkDir, workDirPrefix } from './session';
 export type { VmSpec } from './types';
 export { kvmUnavailable } from './kvm';
-import type { Availability, BootTimes, Session, SessionSpec, StackInfo, Target } from './types';
+import type { Availability, BootTimes, GuestDevices, GuestQueues, Session, SessionSpec, StackInfo, Target } from './types';
 
 
 /**
@@ -43,10 +43,11 @@ export interface GuestProfile {
 }
 
 /** The guest's kernel command line for a profile. */
-export function guestCommandLine(p: GuestProfile): string {
+export function guestCommandLine(p: GuestProfile, queues = 1): string {
   // No PCI on virtio-mmio machines: without pci=off the guest probes for it, and under TCG it has hung there.
   const reboot = p.console === 'ttyAMA0' ? '' : p.exit === 'reboot' ? ' reboot=k' : ' reboot=t';  // x86 reboot methods
-  return `console=${p.console ?? 'ttyS0'} quiet panic=-1${reboot}${p.transport === 'mmio' ? ' pci=off' : ''} isoprobe isoprobe.exit=${p.exit}`;
+  // isoprobe.queues: /init sets the guest's net channels to it where the kernel enabled fewer.
+  return `console=${p.console ?? 'ttyS0'} quiet panic=-1${reboot}${p.transport === 'mmio' ? ' pci=off' : ''} isoprobe isoprobe.exit=${p.exit}${queues > 1 ? ` isoprobe.queues=${queues}` : ''}`;
 }
 
 export interface LaunchContext {
@@ -138,7 +139,7 @@ export class VmTarget implements Target {
     }
     const kernel = await guestKernel(spec, undefined, this.vmm.arch);
     if (spec.dataFile) await ensureDataFile(spec.dataFile, spec.dataSize ?? DEFAULT_DATA_SIZE);
-    const tap = spec.network === false ? undefined : await createTapNamespace();
+    const tap = spec.network === false ? undefined : await createTapNamespace(spec.queues ?? 1);
     const version = await this.vmm.version(spec);
     const bin = this.vmm.binary(spec);
     const vmmPath = bin.includes('/') ? bin : await which(bin);
@@ -166,6 +167,10 @@ interface BootOutcome {
   damaged: string[];
   /** The VMM's last stderr lines. */
   stderrTail: string;
+  /** What the guest saw of its virtio devices (its DEVICES frame), and per result the requests
+   * each hardware queue of the data disk took (QUEUES frames). */
+  devices?: string;
+  queues: Map<number, string>;
   startup?: Startup;
   vmmCpuNs?: number;
 }
@@ -184,6 +189,8 @@ interface BootPlan {
  */
 class BootWatch {
   results: string[] = [];
+  devices?: string;
+  queues = new Map<number, string>();
   errors: string[] = [];
   hostClient?: Promise<NetResult>;
   times: BootOutcome['times'];
@@ -235,6 +242,11 @@ class BootWatch {
       this.results.push(f.payload);
       this.hooks.measured?.(k);
       this.armForNext();
+    } else if (f.kind === 'DEVICES') {
+      this.devices = f.payload;
+    } else if (f.kind === 'QUEUES') {
+      // Follows the RESULT of the step it counted.
+      this.queues.set(this.results.length - 1, f.payload);
     } else if (f.kind === 'MARK') {
       // The edge of the measured window of the step whose result comes next.
       const m = JSON.parse(f.payload) as { mark: 'measure-start' | 'measure-end'; uptime_ns?: number };
@@ -367,7 +379,7 @@ class VmRunner implements ProbeRunner {
     const profile = this.vmm.guest(this.spec);
     writeInitramfs(initramfs, this.kernel, p.lines, this.spec.probe, profile.transport);
     const launch = await this.vmm.launch({
-      kernel: this.kernel, initramfs, cmdline: guestCommandLine(profile), dataFile: this.spec.dataFile, tap: this.tap?.tap,
+      kernel: this.kernel, initramfs, cmdline: guestCommandLine(profile, this.spec.queues ?? 1), dataFile: this.spec.dataFile, tap: this.tap?.tap,
       mac: macFor(`${this.tap?.tap ?? 'none'}${this.boots++}`), vcpus: this.spec.vcpus ?? 2, memMiB: this.spec.memMiB ?? 512, workDir: dir, spec: this.spec,
     });
     this.stack = { ...this.stack, emulated: launch.emulated, command: launch.argv,
@@ -420,7 +432,7 @@ class VmRunner implements ProbeRunner {
     const serialLog = join(dir, 'serial.log');
     writeFileSync(serialLog, Buffer.concat(log));
     let kept: string | undefined;
-    return { results: watch.results, errors: watch.errors, hostClient: watch.hostClient, times: watch.times, endedByHost: watch.endedByHost,
+    return { results: watch.results, devices: watch.devices, queues: watch.queues, errors: watch.errors, hostClient: watch.hostClient, times: watch.times, endedByHost: watch.endedByHost,
       timedOut: watch.timedOut, limitMs: watch.limitMs, code, startup, vmmCpuNs, serial: Buffer.concat(log).toString('latin1'), keepLog: () => (kept ??= this.keepLog(serialLog, stderr)), launch,
       damaged: reader.damaged, stderrTail: stderr.trim().split('\n').slice(-2).join(' | ') };
   }
@@ -457,7 +469,9 @@ class VmRunner implements ProbeRunner {
     };
     const out: StepOutcome[] = [];
     for (const [k, s] of p.steps.entries()) {
-      const extra = { boot: { ...boot, position: k }, vmm_config: o.launch.config, ...(o.startup ? { startup: o.startup } : {}) };
+      const queues = p.resultOf[k] !== undefined ? o.queues.get(p.resultOf[k]!) : undefined;
+      const extra = { boot: { ...boot, position: k }, vmm_config: o.launch.config, ...(o.startup ? { startup: o.startup } : {}),
+        ...(o.devices ? { guest_devices: JSON.parse(o.devices) as GuestDevices } : {}), ...(queues ? { guest_queues: JSON.parse(queues) as GuestQueues } : {}) };
       try {
         if (!s.args) {
           if (!o.hostClient) throw whole ?? new IsoprobeError('EGUEST', `the guest never served; serial log kept at ${o.keepLog()}`);

@@ -39,6 +39,7 @@
 #include "../core/clock.h"
 #include "../core/json.h"
 #include "../core/net.h"
+#include "guest_devices.h"
 #include "plan.h"
 
 namespace isoprobe {
@@ -155,6 +156,22 @@ void mounts() {
   mount("sysfs", "/sys", "sysfs", 0, nullptr);
   mount("devtmpfs", "/dev", "devtmpfs", 0, nullptr);
   mount("tmpfs", "/tmp", "tmpfs", 0, nullptr);
+}
+
+// isoprobe.queues=N on the kernel command line: the queues the host gave each virtio device.
+unsigned wanted_queues() {
+  std::string cmdline = read_all("/proc/cmdline");
+  size_t at = cmdline.find("isoprobe.queues=");
+  return at == std::string::npos ? 1 : unsigned(std::atoi(cmdline.c_str() + at + 16));
+}
+
+// After a step: the completion interrupts each queue of the data disk took during it.
+void emit_queue_counts(const std::vector<uint64_t>& before) {
+  std::vector<uint64_t> after = blk_queue_irqs("vda");
+  if (after.empty() || after.size() != before.size()) return;
+  std::string arr;
+  for (size_t i = 0; i < after.size(); i++) arr += (i ? "," : "") + std::to_string(after[i] - before[i]);
+  emit("QUEUES", "{\"counter\":\"completion interrupts per queue (/proc/interrupts, MSI-X)\",\"block\":{\"vda\":[" + arr + "]}}");
 }
 
 void load_modules() {
@@ -291,6 +308,8 @@ int run_as_init(int, char**) {
         wait_for_iface(step.args[0], 5000);
         std::string why;
         if (!configure(step.args[0], step.args[1], &why)) emit("ERROR", stage_json("network", "cannot configure " + why));
+        // A multi-queue NIC whose driver enabled fewer channels than it has (one per vCPU).
+        if (wanted_queues() > 1 && !set_channels(step.args[0], wanted_queues(), &why)) emit("ERROR", stage_json("network", why));
         break;
       }
       case PlanStep::Serve: {
@@ -318,10 +337,14 @@ int run_as_init(int, char**) {
         // For tests of the host side: PID 1 exiting makes the kernel panic.
         fflush(stdout);
         _exit(1);
-      case PlanStep::Run:
+      case PlanStep::Run: {
+        if (index == 0) emit("DEVICES", guest_devices_json());
+        std::vector<uint64_t> before = blk_queue_irqs("vda");
         emit("RESULT", run_step(step.args, deadline_s));
+        emit_queue_counts(before);
         index++;
         break;
+      }
       case PlanStep::Invalid:
         emit("ERROR", stage_json("plan", step.error));
         break;

@@ -1,0 +1,140 @@
+// The guest's view of its virtio queues (guest_devices.h).
+#include "guest_devices.h"
+
+#include <dirent.h>
+#include <linux/ethtool.h>
+#include <linux/sockios.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+
+#include "../core/json.h"
+
+namespace isoprobe {
+
+namespace {
+
+std::vector<std::string> entries(const std::string& dir) {
+  std::vector<std::string> out;
+  if (DIR* d = opendir(dir.c_str())) {
+    while (dirent* e = readdir(d))
+      if (e->d_name[0] != '.') out.push_back(e->d_name);
+    closedir(d);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+size_t count_prefixed(const std::vector<std::string>& names, const char* prefix) {
+  return size_t(std::count_if(names.begin(), names.end(), [&](const std::string& n) { return n.rfind(prefix, 0) == 0; }));
+}
+
+bool channels(const std::string& ifname, ethtool_channels* ch) {
+  int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (s < 0) return false;
+  ifreq ifr{};
+  std::strncpy(ifr.ifr_name, ifname.c_str(), IFNAMSIZ - 1);
+  *ch = ethtool_channels{};
+  ch->cmd = ETHTOOL_GCHANNELS;
+  ifr.ifr_data = reinterpret_cast<char*>(ch);
+  bool ok = ioctl(s, SIOCETHTOOL, &ifr) == 0;
+  close(s);
+  return ok;
+}
+
+}  // namespace
+
+std::string guest_devices_json() {
+  JsonWriter w;
+  w.begin_object();
+  w.key("block");
+  w.begin_array();
+  for (auto& dev : entries("/sys/block")) {
+    if (dev.rfind("vd", 0) != 0) continue;  // virtio-blk disks
+    w.begin_object();
+    w.kv("dev", dev);
+    w.kv("queues", uint64_t(entries("/sys/block/" + dev + "/mq").size()));
+    w.end_object();
+  }
+  w.end_array();
+  w.key("net");
+  w.begin_array();
+  for (auto& dev : entries("/sys/class/net")) {
+    if (dev == "lo") continue;
+    auto q = entries("/sys/class/net/" + dev + "/queues");
+    w.begin_object();
+    w.kv("dev", dev);
+    w.kv("rx_queues", uint64_t(count_prefixed(q, "rx-")));
+    w.kv("tx_queues", uint64_t(count_prefixed(q, "tx-")));
+    ethtool_channels ch;
+    if (channels(dev, &ch)) {
+      w.key("channels");
+      w.begin_object();
+      w.kv("combined", uint64_t(ch.combined_count));
+      w.kv("max_combined", uint64_t(ch.max_combined));
+      w.end_object();
+    }
+    w.end_object();
+  }
+  w.end_array();
+  w.end_object();
+  return w.str();
+}
+
+std::vector<uint64_t> blk_queue_irqs(const std::string& dev) {
+  // The disk's virtio device ("virtio1") from its sysfs link; its queues' MSI-X vectors are the
+  // lines of /proc/interrupts ending in "virtio1-req.0", "virtio1-req.1", ...
+  char link[512];
+  ssize_t n = readlink(("/sys/block/" + dev + "/device").c_str(), link, sizeof link - 1);
+  if (n <= 0) return {};
+  link[n] = 0;
+  std::string virtio = std::strrchr(link, '/') ? std::strrchr(link, '/') + 1 : link;
+  const std::string tag = virtio + "-req.";
+  std::ifstream f("/proc/interrupts");
+  std::string line;
+  std::vector<std::pair<unsigned, uint64_t>> found;
+  while (std::getline(f, line)) {
+    size_t at = line.rfind(tag);
+    if (at == std::string::npos) continue;
+    unsigned q = unsigned(std::atoi(line.c_str() + at + tag.size()));
+    // "  24:   1203   877   PCI-MSIX-0000:00:02.0  1-edge  virtio1-req.0": the per-CPU counts follow the colon.
+    uint64_t total = 0;
+    const char* p = std::strchr(line.c_str(), ':');
+    for (p = p ? p + 1 : line.c_str(); *p;) {
+      while (*p == ' ') p++;
+      if (*p < '0' || *p > '9') break;
+      total += std::strtoull(p, const_cast<char**>(&p), 10);
+    }
+    found.emplace_back(q, total);
+  }
+  std::sort(found.begin(), found.end());
+  std::vector<uint64_t> out;
+  for (auto& qc : found) out.push_back(qc.second);
+  return out;
+}
+
+bool set_channels(const std::string& ifname, unsigned n, std::string* why) {
+  ethtool_channels ch;
+  if (!channels(ifname, &ch)) return *why = ifname + ": ETHTOOL_GCHANNELS: " + std::strerror(errno), false;
+  unsigned want = std::min(n, ch.max_combined);
+  if (ch.combined_count >= want) return true;
+  int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  ifreq ifr{};
+  std::strncpy(ifr.ifr_name, ifname.c_str(), IFNAMSIZ - 1);
+  ch.cmd = ETHTOOL_SCHANNELS;
+  ch.combined_count = want;
+  ifr.ifr_data = reinterpret_cast<char*>(&ch);
+  bool ok = ioctl(s, SIOCETHTOOL, &ifr) == 0;
+  if (!ok) *why = ifname + ": ETHTOOL_SCHANNELS combined " + std::to_string(want) + ": " + std::strerror(errno);
+  close(s);
+  return ok;
+}
+
+}  // namespace isoprobe
