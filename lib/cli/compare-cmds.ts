@@ -22,9 +22,9 @@ import { sweepFirst } from './sweep-first';
 
 type Out = (s: string) => void;
 
-const DB: Table = { db: { kind: 'string', default: '', help: 'results database', defaultText: defaultDbPath() } };
+export const DB: Table = { db: { kind: 'string', default: '', help: 'results database', defaultText: defaultDbPath() } };
 
-function openStore(path: unknown): Store {
+export function openStore(path: unknown): Store {
   return new Store((path as string) || defaultDbPath());
 }
 

@@ -83,7 +83,7 @@ function barsSvg(rows: Row[]): string {
   return `<figure><svg class="chart bar-chart" viewBox="0 0 ${W} ${H}">${items.join('')}</svg><figcaption>median over repetitions, whiskers: bootstrap 95 % interval${ok.some((r) => r.emulated) ? '; * emulated (TCG)' : ''}</figcaption></figure>`;
 }
 
-export function renderHtml(c: Comparison, env: Record<string, unknown>, title = 'isoprobe report'): string {
+export function renderHtml(c: Comparison, env: Record<string, unknown>, title = 'isoprobe report', lead = ''): string {
   const sections = c.summaries.map((s) => {
     const table = s.rows.map((r) => !r.rate.length
       ? `<tr class="failed"><td>${escapeXml(r.target)}${r.emulated ? ' <b class="emu">EMULATED</b>' : ''}</td><td colspan="8">failed: ${escapeXml(r.error ?? 'no results')}</td></tr>`
@@ -110,6 +110,7 @@ pre{background:#f8f9fa;padding:.7em;overflow:auto;font-size:12px}.warn{backgroun
 <h1>${escapeXml(title)}</h1>
 <p>Suite <b>${escapeXml(c.suite)}</b>, ${c.reps} repetitions per target and workload, interleaved in shuffled order; targets ${escapeXml(c.targets.join(', '))}${c.runId ? `; run ${c.runId}` : ''}. Latency is per operation (block) or the full round trip (network); medians over repetitions with bootstrap 95 % intervals.</p>
 ${c.warnings.length ? `<div class="warn">${c.warnings.map((w) => `<p>${escapeXml(w)}</p>`).join('')}</div>` : ''}
+${lead}
 ${sections.join('\n')}
 ${cost ? `<section><h2>Start-up and memory</h2>${cost}</section>` : ''}
 <section><h2>Stacks</h2>${stacks}</section>

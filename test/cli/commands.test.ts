@@ -12,7 +12,7 @@ const CLI = join(__dirname, '..', '..', '..', 'bin', 'isoprobe.js');
 const tmp = tempDir();
 test.after.always(() => tmp.cleanup());
 
-const COMMANDS = ['block', 'net', 'net serve', 'net rr', 'net stream', 'run', 'run block', 'run net rr', 'compare', 'ab', 'history', 'report', 'export', 'import', 'image build', 'targets'];
+const COMMANDS = ['block', 'net', 'net serve', 'net rr', 'net stream', 'run', 'run block', 'run net rr', 'compare', 'sweep', 'sweep block', 'sweep net rr', 'ab', 'history', 'report', 'export', 'import', 'image build', 'targets'];
 
 test('every command and subcommand answers --help with exit 0 and a usage line', (t) => {
   for (const c of COMMANDS) {
