@@ -3,7 +3,7 @@
 // sweep has compare's interleaving, repetitions, bootstrap intervals and storage, and two sweeps
 // gate point by point like any two runs; each target's curve then gets its knee (stats/knee.ts).
 import { IsoprobeError } from '../errors';
-import type { Interval } from '../stats/resample';
+import { bootstrap, type Interval } from '../stats/resample';
 import { KNEE_RULE, kneeIndex } from '../stats/knee';
 import type { Workload } from '../targets/types';
 import { compare, type CompareOptions, type Comparison } from './compare';
@@ -72,7 +72,12 @@ export function curvesOf(c: Comparison, s: SweepSpec): Curve[] {
       unit = row?.rateUnit ?? unit;
       const none: Interval = { estimate: NaN, low: NaN, high: NaN, level: 0.95 };
       if (!row?.rate.length) return { value, throughput: none, p50: none, p99: none, reps: 0 };
-      return { value, throughput: row.rateCi, p50: row.p50ci, p99: row.p99ci, reps: row.rate.length };
+      // An open loop's tps is its schedule (every request is answered, late or not); what the
+      // target kept up with is the rate of replies inside the window.
+      const cell = c.cells.find((x) => x.target === target && x.workload === pointName(s.param, value));
+      const served = cell?.results.map((r) => (r.kind !== 'block' ? r.open_loop?.served_rate : undefined));
+      const throughput = served?.length && served.every((x) => x !== undefined) ? bootstrap(served as number[]) : row.rateCi;
+      return { value, throughput, p50: row.p50ci, p99: row.p99ci, reps: row.rate.length };
     });
     const knee = kneeIndex(points.map((p) => ({ throughput: p.throughput.estimate, p99: p.p99.estimate })));
     return { target, unit, points, ...(knee !== undefined ? { knee } : {}) };

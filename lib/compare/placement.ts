@@ -9,7 +9,8 @@ export function placementLabel(r: TargetResult): string | undefined {
   if (!p) return undefined;
   const ran = p.ran_on.length ? p.ran_on.join(',') : '?';
   if (r.kind === 'block') return `on ${ran}`;
-  const server = typeof r.options.server_cpus === 'string' && r.options.server_cpus ? r.options.server_cpus : 'unpinned';
+  const asked = typeof r.options.server_cpus === 'string' && r.options.server_cpus && r.options.server_cpus !== 'auto' ? r.options.server_cpus : 'unpinned';
+  const server = p.server_pinned?.length ? p.server_pinned.join(',') : asked;
   return `client on ${ran}, server ${server === 'unpinned' ? server : `on ${server}`}`;
 }
 

@@ -7,7 +7,7 @@ export interface NativeAddon {
   validateBlock(options: Record<string, unknown>): void;
   startNet(options: Record<string, unknown>, onProgress: ((p: ProgressEvent) => void) | null,
     onDone: (err: (Error & Record<string, unknown>) | null, json: string | null) => void): () => void;
-  startServer(options: Record<string, unknown>): { address: string; stop(): void; stats(): { connections: number; echoed: number } };
+  startServer(options: Record<string, unknown>): { address: string; cpus: number[]; stop(): void; stats(): { connections: number; echoed: number } };
   validateNet(options: Record<string, unknown>, ownServer?: boolean): void;
   kvmUnavailable(): string;
   lockFile(path: string, exclusive: boolean): number | { holders: number[] };

@@ -1,7 +1,6 @@
 // Runs the network probe: an echo server (in-process or the static probe), and rr / stream clients
 // through the addon or the static binary.
 import { spawn } from 'node:child_process';
-import { availableParallelism } from 'node:os';
 import { createInterface } from 'node:readline';
 
 import { diesWithParent } from '../child';
@@ -32,6 +31,8 @@ export interface ServedStats {
 
 export interface EchoServerHandle {
   address: string;
+  /** Where its threads were pinned (--cpus, resolved by the core); empty when not. */
+  cpus?: number[];
   stats(): ServedStats;
   /** Stops the server; resolves with what it served in all. */
   stop(): Promise<ServedStats>;
@@ -48,6 +49,7 @@ export function startEchoServer(input: NetInput = {}, check: NetCheck = {}): Ech
   }
   return {
     address: h.address,
+    cpus: h.cpus,
     stats: () => h.stats(),
     stop: async () => {
       const served = h.stats();
@@ -67,6 +69,7 @@ export async function spawnEchoServer(input: NetInput = {}, opts: { probePath?: 
   let stderr = '';
   child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
   const lines = createInterface({ input: child.stdout });
+  let cpus: number[] = [];
   const address = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
@@ -77,7 +80,10 @@ export async function spawnEchoServer(input: NetInput = {}, opts: { probePath?: 
       try {
         const j = JSON.parse(line);
         if (j.error) reject(fromCoreError(j.error));
-        else resolve(j.listening as string);
+        else {
+          cpus = Array.isArray(j.cpus) ? (j.cpus as number[]) : [];
+          resolve(j.listening as string);
+        }
       } catch {
         reject(new IsoprobeError('EPROBE', `the echo server printed ${JSON.stringify(line)} instead of its address`));
       }
@@ -99,6 +105,7 @@ export async function spawnEchoServer(input: NetInput = {}, opts: { probePath?: 
   const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));
   return {
     address,
+    cpus,
     pid: child.pid!,
     stats: () => served,
     stop: async () => {
@@ -133,7 +140,7 @@ function runNetBinary(o: NetOptions & { mode: NetMode }, ctl: RunControl): Promi
 export async function runNetLoopback(mode: 'rr' | 'stream', input: NetInput, ctl: RunControl = {}): Promise<NetResult> {
   // Client and server apart unless the caller placed them (cpu-placement.ts); the server's CPUs
   // are the client's --server-cpus, and a refusal names that option.
-  const placed = cpuPlacement(input, availableParallelism());
+  const placed = cpuPlacement(input, true);
   const { cpu: _cpu, cpus: _cpus, server_cpus: _server, ...rest } = input;
   input = { ...rest, ...(placed.cpus ? { cpus: placed.cpus } : {}) };  // --cpu N is --cpus N
   const cpus = placed.server_cpus;
@@ -147,8 +154,9 @@ export async function runNetLoopback(mode: 'rr' | 'stream', input: NetInput, ctl
   }
   try {
     const r = await runNet(mode, { ...input, connect: server.address }, ctl);
-    // The server's CPUs are in the result's options, as --loopback in the probe records them.
+    // The server's CPUs in the result, as --loopback in the probe records them.
     if (cpus) r.options.server_cpus = cpus;
+    if (r.cpu_placement && server.cpus?.length) r.cpu_placement.server_pinned = server.cpus;
     return r;
   } finally {
     await server.stop();

@@ -95,6 +95,8 @@ export interface PlacementJson {
   ran_on: number[];
   samples: number;
   changes_seen: number;
+  /** Network: where isoprobe's own echo server was pinned, when it was. */
+  server_pinned?: number[];
 }
 
 export interface BlockJobJson {
@@ -190,7 +192,7 @@ export interface NetResult {
   bits_per_s?: number;
   counted_at?: string;
   streams?: { bytes: number; bits_per_s: number }[];
-  open_loop?: { rate: number; arrival: string; intended: number; achieved_rate: number; sent_more_than_1ms_late: number; send_lag_ns: LatencyJson };
+  open_loop?: { rate: number; arrival: string; intended: number; achieved_rate: number; sent_more_than_1ms_late: number; send_lag_ns: LatencyJson; served_rate?: number };
   errors: { mismatches: number; lost: number; late_replies: number };
   series: { t_ns: number; dur_ns: number; ops: number; bytes: number; ops_per_s: number; bits_per_s: number }[];
   cpu: { scope: string; user_ns: number; sys_ns: number; window_ns?: number; per_transaction_ns?: number; per_byte_ns?: number; utilization: number };

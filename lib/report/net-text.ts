@@ -29,7 +29,8 @@ export function formatNetResult(r: NetResult): string {
     }
     lines.push(`  cpu         user ${formatNs(r.cpu.user_ns)}  sys ${formatNs(r.cpu.sys_ns)}  (${formatNs(r.cpu.per_transaction_ns!)}/transaction, client)`);
   }
-  const server = typeof o.server_cpus === 'string' && o.server_cpus ? `; echo server on ${o.server_cpus}` : '';
+  const pinned = r.cpu_placement?.server_pinned;
+  const server = pinned?.length ? `; echo server pinned to ${pinned.join(',')}${o.server_cpus === 'auto' ? ' (auto)' : ''}` : typeof o.server_cpus === 'string' && o.server_cpus && o.server_cpus !== 'auto' ? `; echo server on ${o.server_cpus}` : '';
   if (r.cpu_placement) lines.push(`  placement   client ${placementText(r.cpu_placement)}${server}`);
   const err = r.errors;
   if (err.mismatches || err.lost || err.late_replies)

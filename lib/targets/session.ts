@@ -2,7 +2,7 @@
 // network placement (server and client either side of a veth pair), and result decoration.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
-import { availableParallelism, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 
 import { CostMeter, parseMark, type Startup, type StepCost } from '../cost/meter';
@@ -156,6 +156,8 @@ export interface PlannedStep {
   budgetMs: number;
   /** Seconds the target serves for (server-inside). */
   serveS?: number;
+  /** client-inside: the CPUs asked of isoprobe's echo server, and where it was pinned. */
+  server?: { cpus?: string; pinned: number[] };
 }
 
 /** What the session does at a step's edges, wherever the runner executes it. */
@@ -199,8 +201,6 @@ export interface ProbeRunner extends RunnerPlace {
   readonly sameClock?: boolean;
   /** The session's start-up (containers: create + start; a VM's is per boot, in its outcomes). */
   readonly startup?: Startup;
-  /** The CPUs of the kernel the probe runs on, where it is not the host's (a guest's vCPUs). */
-  readonly kernelCpus?: number;
 }
 
 export interface SessionParts extends RunnerPlace {
@@ -393,8 +393,7 @@ export class ProbeSession implements Session {
     const base = { w, placement, cold: false, budgetMs };
     if (placement !== 'loopback' && !link) throw new IsoprobeError('EINVALOPT', `${target}: placement ${placement} needs the session's network (start it with network: true)`, { option: 'placement' });
     // Client and server on different CPUs where they share a kernel (cpu-placement.ts).
-    const cpus = cpuPlacement(w.options, placement === 'loopback' ? this.runner.kernelCpus ?? availableParallelism()
-      : placement === 'client-inside' && this.stack.kind !== 'vm' ? availableParallelism() : undefined);
+    const cpus = cpuPlacement(w.options, placement === 'loopback' || (placement === 'client-inside' && this.stack.kind !== 'vm'));
     const { cpu: _cpu, cpus: _cpus, server_cpus: _server, ...rest } = w.options;
     const client = { ...rest, ...(cpus.cpus ? { cpus: cpus.cpus } : {}) };  // --cpu N is --cpus N
     const placed = { ...client, ...(cpus.server_cpus ? { server_cpus: cpus.server_cpus } : {}) };
@@ -411,7 +410,7 @@ export class ProbeSession implements Session {
         { command: ['nsenter', `--net=/var/run/netns/${link!.peerNs}`, probeBinaryPath()], check: { allowRemote: true } }));
     }
     const o = checkNetOptions(w.kind, { ...client, connect: servers.get(key)!.address }, { allowRemote: true });
-    return { ...base, args: ['net', w.kind, ...toNetProbeFlags(o), '--marks'], user: NOBODY };
+    return { ...base, args: ['net', w.kind, ...toNetProbeFlags(o), '--marks'], user: NOBODY, server: { cpus: cpus.server_cpus, pinned: servers.get(key)!.cpus ?? [] } };
   }
 
   /** server-inside: the target serves on its address; isoprobe's own probe measures from the peer namespace. */
@@ -434,6 +433,11 @@ export class ProbeSession implements Session {
       const result = 'hostResult' in o ? o.hostResult
         : checkPlacedProbe(parseProbeOutput<BlockResult | NetResult>(o.output, `the probe in ${this.stack.target}`), this.stack);
       const startup = this.runner.startup ? { startup: this.runner.startup } : {};
+      // client-inside: the echo server is isoprobe's, outside the probe: its CPUs recorded here.
+      if (s.server && result.kind !== 'block') {
+        if (s.server.cpus) result.options.server_cpus = s.server.cpus;
+        if (result.cpu_placement && s.server.pinned.length) result.cpu_placement.server_pinned = s.server.pinned;
+      }
       return { ...result, target: { ...this.stack }, workload: s.w, placement: s.placement, host_page_cache: verdict, ...cost, ...startup, ...o.extra };
     } catch (e) {
       return e as Error;

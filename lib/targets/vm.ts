@@ -287,10 +287,6 @@ class VmRunner implements ProbeRunner {
   readonly dataIsDevice = true;
   readonly link?: Link;
   stack: StackInfo;
-  /** The guest's vCPUs: where a loopback client and server are placed apart. */
-  get kernelCpus(): number {
-    return this.spec.vcpus ?? 2;
-  }
   private boots = 0;
   /** The running boot's VMM, for the host-cost accounting. */
   private current?: { pid: number; cgroup?: string; scope?: CostScope };

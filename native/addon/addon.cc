@@ -202,6 +202,9 @@ Napi::Value StartServer(const Napi::CallbackInfo& info) {
   if (server->start(o, &e) < 0) throw Napi::Error(env, error_object(env, e));
   Napi::Object h = Napi::Object::New(env);
   h.Set("address", server->address().str());
+  Napi::Array cpus = Napi::Array::New(env, server->cpus().size());
+  for (size_t i = 0; i < server->cpus().size(); i++) cpus.Set(uint32_t(i), server->cpus()[i]);
+  h.Set("cpus", cpus);
   h.Set("stop", Napi::Function::New(env, [server](const Napi::CallbackInfo& ci) {
     server->stop();
     return ci.Env().Undefined();

@@ -108,7 +108,8 @@ void write_identity_json(JsonWriter& w);
 // The members every result ends with (clock, env), closing the result object.
 std::string finish_result_json(JsonWriter& w, const ClockInfo& clock, const EnvInfo& env);
 // {"pinned":[..],"ran_on":[..],"samples","changes_seen"}: where the measuring threads ran.
-void write_placement_json(JsonWriter& w, const std::vector<int>& pinned, const CpusSeen& seen);
+// `server`: where an echo server of the probe's own was pinned (net --loopback), when it was.
+void write_placement_json(JsonWriter& w, const std::vector<int>& pinned, const CpusSeen& seen, const std::vector<int>* server = nullptr);
 void write_series_json(JsonWriter& w, const std::vector<SeriesPoint>& series, const char* ops_rate, const char* bytes_rate, double bytes_scale);
 std::string error_json(const Error& e, const char* kind);
 

@@ -65,7 +65,7 @@ void write_series_json(JsonWriter& w, const std::vector<SeriesPoint>& series, co
   w.end_array();
 }
 
-void write_placement_json(JsonWriter& w, const std::vector<int>& pinned, const CpusSeen& seen) {
+void write_placement_json(JsonWriter& w, const std::vector<int>& pinned, const CpusSeen& seen, const std::vector<int>* server) {
   w.begin_object();
   w.key("pinned");
   w.begin_array();
@@ -77,6 +77,12 @@ void write_placement_json(JsonWriter& w, const std::vector<int>& pinned, const C
   w.end_array();
   w.kv("samples", seen.samples);
   w.kv("changes_seen", seen.changes);
+  if (server) {
+    w.key("server_pinned");
+    w.begin_array();
+    for (int c : *server) w.value(int64_t(c));
+    w.end_array();
+  }
   w.end_object();
 }
 

@@ -30,12 +30,15 @@ class EchoServer {
   const SockAddr& address() const { return addr_; }
   uint64_t connections() const;
   uint64_t echoed() const;
+  // The CPUs its threads were pinned to (--cpus, resolved), empty when not pinned.
+  const std::vector<int>& cpus() const { return cpus_; }
 
   struct Impl;
 
  private:
   std::unique_ptr<Impl> impl_;
   SockAddr addr_;
+  std::vector<int> cpus_;
 };
 
 struct NetResult {
@@ -49,6 +52,7 @@ struct NetResult {
   std::vector<SeriesPoint> series;
   // open loop
   uint64_t intended = 0, sent_late = 0;
+  uint64_t served = 0;  // open loop: replies that arrived inside the measured window
   Histogram lag;
   // faults counted, not fatal
   uint64_t mismatches = 0, lost = 0, late_replies = 0;
@@ -56,6 +60,7 @@ struct NetResult {
   uint64_t cpu_user_ns = 0, cpu_sys_ns = 0;  // from the start, warm-up included
   uint64_t cpu_window_ns = 0;                // over the measured window only (thread CPU clocks)
   std::vector<int> cpus_pinned;               // --cpus, as the client threads were pinned
+  std::vector<int> server_pinned;             // --loopback: the probe's own echo server's CPUs
   CpusSeen ran_on;                            // where the client threads ran in the window
   ClockInfo clock;
   EnvInfo env;

@@ -71,6 +71,7 @@ struct PerThread {
   std::vector<uint64_t> sec_ops, sec_bytes;
   std::atomic<uint64_t> tx{0};  // read by the progress reporter while the thread runs
   uint64_t warm_tx = 0, sent = 0, recvd = 0, mismatches = 0, lost = 0, late = 0, intended = 0, sent_late = 0;
+  uint64_t served = 0;  // open loop: replies received inside the window (the server's pace)
   uint64_t user_ns = 0, sys_ns = 0;
   CpusSeen ran_on;  // sampled when the thread begins and ends
   // The thread's CPU clock (ns) when the measured window began (read by the supervisor) and when
@@ -322,6 +323,7 @@ void rr_open(Shared& sh, int fd, PerThread& pt, uint64_t seed, double rate) {
       std::memcpy(&seq, in.data(), 8);
       std::memcpy(&intended, in.data() + 8, 8);
       got.fetch_add(1);
+      if (t1 >= sh.t_measure && t1 < sh.t_end) pt.served++;
       if (intended >= sh.t_measure && intended < sh.t_end) {
         pt.lat.record(t1 - intended);
         pt.tx++;
@@ -529,6 +531,7 @@ void merge_results(const NetOptions& o, const std::vector<PerThread>& pts, NetRe
     r->late_replies += p.late;
     r->intended += p.intended;
     r->sent_late += p.sent_late;
+    r->served += p.served;
     r->cpu_user_ns += p.user_ns;
     r->cpu_sys_ns += p.sys_ns;
     r->ran_on.merge(p.ran_on);
@@ -559,7 +562,7 @@ int run_net(const NetOptions& o, const RunHooks& hooks, NetResult* r, Error* e) 
   if ((rc = clock_init(o.clock, &r->clock, &err)) < 0) return option_error(e, "clock", err);
   struct Release { ~Release() { clock_release(); } } release_clock;
   Shared sh(o, hooks);
-  if ((rc = placement_cpus(o.cpus, o.cpu, &sh.cpus, e)) < 0) return rc;
+  if ((rc = placement_cpus(o.cpus, o.cpu, &sh.cpus, e, PlaceRole::Client)) < 0) return rc;
   r->cpus_pinned = sh.cpus;
   std::string why;
   parse_addr(o.connect, &sh.addr, false, &why);

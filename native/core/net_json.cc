@@ -56,6 +56,9 @@ std::string net_result_json(const NetResult& r) {
     w.kv("intended", r.intended);
     w.kv("achieved_rate", secs > 0 ? double(r.intended) / secs : 0.0);
     w.kv("sent_more_than_1ms_late", r.sent_late);
+    // What the server kept up with: replies that arrived inside the window, per second. Past
+    // saturation it stays at the server's capacity while achieved_rate follows the schedule.
+    w.kv("served_rate", secs > 0 ? double(r.served) / secs : 0.0);
     w.key("send_lag_ns");
     r.lag.write_json(w);
     w.end_object();
@@ -80,7 +83,7 @@ std::string net_result_json(const NetResult& r) {
   w.kv("utilization", r.elapsed_ns ? double(r.cpu_user_ns + r.cpu_sys_ns) / double(r.elapsed_ns + r.options.warmup) : 0.0);
   w.end_object();
   w.key("cpu_placement");
-  write_placement_json(w, r.cpus_pinned, r.ran_on);
+  write_placement_json(w, r.cpus_pinned, r.ran_on, r.server_pinned.empty() ? nullptr : &r.server_pinned);
   return finish_result_json(w, r.clock, r.env);
 }
 

@@ -32,8 +32,8 @@ const OptionTable<N>& table() {
       field<N>("seed", "uint", &N::seed, "seed of payloads and Poisson arrivals"),
       field<N>("clock", &N::clock, "timestamp source: the monotonic clock, the CPU's counter (tsc on x86-64, cntvct on arm64), or auto", "monotonic|tsc|cntvct|auto"),
       field<N>("cpu", &N::cpu, "pin the measuring thread(s) to this CPU (-1: no pinning); --cpus N says the same", -1, 4095),
-      field<N>("cpus", &N::cpus, "rr, stream: pin client thread i (a connection or stream) to the i-th CPU of this list, round robin; serve: the server's threads run on these CPUs"),
-      field<N>("server_cpus", &N::server_cpus, "rr, stream with an echo server of isoprobe's own (--loopback, or the one isoprobe starts): the CPUs its threads run on"),
+      field<N>("cpus", &N::cpus, "rr, stream: pin client thread i (a connection or stream) to the i-th CPU of this list, round robin; serve: the server's threads run on these CPUs; auto: the lower half of the CPUs this process may use for a client, the upper half for a server"),
+      field<N>("server_cpus", &N::server_cpus, "rr, stream with an echo server of isoprobe's own (--loopback, or the one isoprobe starts): the CPUs its threads run on, or auto"),
       field<N>("stall_after", "uint", &N::stall_after, "serve, for tests: stall once after this many echoes, 0 never"),
       field<N>("stall", "duration", &N::stall, "serve, for tests: length of that stall"),
   };
@@ -92,9 +92,9 @@ int validate_net_options(const NetOptions& o, Error* e, bool own_server) {
     return option_error(e, "backend", "--backend io_uring: implemented for closed-loop TCP rr; use blocking here");
   if (o.cpu < -1 || o.cpu > 4095) return option_error(e, "cpu", "--cpu " + std::to_string(o.cpu) + ": expected a CPU number, or -1 for no pinning");
   std::vector<int> cpus;
-  if (placement_cpus(o.cpus, o.cpu, &cpus, e) < 0) return -EINVAL;
+  if (placement_cpus(o.cpus, o.cpu, &cpus, e, o.mode == "serve" ? PlaceRole::Server : PlaceRole::Client) < 0) return -EINVAL;
   std::string why_list;
-  if (!o.server_cpus.empty() && !parse_cpu_list(o.server_cpus, &cpus, &why_list))
+  if (!o.server_cpus.empty() && o.server_cpus != "auto" && !parse_cpu_list(o.server_cpus, &cpus, &why_list))
     return option_error(e, "server_cpus", "--server-cpus " + o.server_cpus + ": " + why_list);
   if (!o.server_cpus.empty() && o.mode == "serve") return option_error(e, "server_cpus", "--server-cpus: a client option; the server itself takes --cpus");
   if ((o.stall_after || o.stall) && o.mode != "serve") return option_error(e, "stall", "--stall/--stall-after: server options (net serve)");

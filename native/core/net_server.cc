@@ -136,7 +136,8 @@ int EchoServer::start(const NetOptions& o, Error* e) {
   // --cpus: the acceptor runs there, and the connection threads it starts inherit its CPUs. A
   // list the process may not use is refused here, before the acceptor starts.
   std::vector<int> cpus;
-  if (int rc = placement_cpus(o.cpus, o.cpu, &cpus, e)) return rc;
+  if (int rc = placement_cpus(o.cpus, o.cpu, &cpus, e, PlaceRole::Server)) return rc;
+  cpus_ = cpus;
   if (!cpus.empty()) {
     cpu_set_t before;
     sched_getaffinity(0, sizeof before, &before);

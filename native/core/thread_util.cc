@@ -35,8 +35,27 @@ bool parse_cpu_list(const std::string& s, std::vector<int>* out, std::string* wh
   return true;
 }
 
-int placement_cpus(const std::string& cpus, int32_t cpu, std::vector<int>* out, Error* e) {
+std::vector<int> allowed_cpus() {
+  std::vector<int> out;
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof set, &set) == 0)
+    for (int c = 0; c < CPU_SETSIZE; c++)
+      if (CPU_ISSET(c, &set)) out.push_back(c);
+  return out;
+}
+
+int placement_cpus(const std::string& cpus, int32_t cpu, std::vector<int>* out, Error* e, PlaceRole role) {
   out->clear();
+  if (cpus == "auto") {
+    if (cpu >= 0) return option_error(e, "cpus", "--cpus auto and --cpu " + std::to_string(cpu) + ": give one of them");
+    std::vector<int> all = allowed_cpus();
+    if (all.size() < 2) return 0;  // one CPU: nothing to place apart
+    size_t half = all.size() / 2;
+    if (role == PlaceRole::Jobs) *out = all;
+    else if (role == PlaceRole::Client) out->assign(all.begin(), all.begin() + long(half));
+    else out->assign(all.begin() + long(half), all.end());
+    return 0;
+  }
   if (cpu >= 0 && !cpus.empty())
     return option_error(e, "cpus", "--cpus " + cpus + " and --cpu " + std::to_string(cpu) + ": give one of them (--cpu N is --cpus N)");
   if (cpu >= 0) out->push_back(cpu);

@@ -35,9 +35,17 @@ inline uint64_t tv_ns(const timeval& t) { return uint64_t(t.tv_sec) * 1000000000
 // "0,2-3" -> {0, 2, 3}; "" -> {}. Returns false with *why on a malformed list.
 bool parse_cpu_list(const std::string& s, std::vector<int>* out, std::string* why);
 
-// The CPUs a run's threads are pinned to: `--cpus LIST`, or the older `--cpu N` (-1: none).
+// Whose CPUs "auto" chooses: a block run's jobs (every CPU the process may use, round robin),
+// a network client's threads (the lower half), an echo server's (the upper half).
+enum class PlaceRole { Jobs, Client, Server };
+
+// The CPUs a run's threads are pinned to: `--cpus LIST`, "auto" (by role, from the CPUs this
+// process may use; none where it may use fewer than two), or the older `--cpu N` (-1: none).
 // Returns 0 or -EINVAL naming the option (both given, a malformed list, a CPU out of range).
-int placement_cpus(const std::string& cpus, int32_t cpu, std::vector<int>* out, Error* e);
+int placement_cpus(const std::string& cpus, int32_t cpu, std::vector<int>* out, Error* e, PlaceRole role = PlaceRole::Jobs);
+
+// The CPUs this process may run on (sched_getaffinity), ascending.
+std::vector<int> allowed_cpus();
 
 // Pins the calling thread to `cpu`, or to the set `cpus`. Returns 0 or a negative errno with *e
 // naming `option` and the CPUs this process may use.

@@ -175,6 +175,7 @@ int net_client_command(const std::string& mode, int argc, char** argv, bool* pro
   RunHooks hooks = command_hooks(*progress);
   NetResult r;
   r.build = "static";
+  r.server_pinned = local.cpus();
   if (run_net(o, hooks, &r, e) < 0) return *json = error_json(*e, "net"), exit_code(*e);
   *json = net_result_json(r);
   return 0;
@@ -231,6 +232,10 @@ int cmd_net(int argc, char** argv) {
   listening.begin_object();
   listening.kv("listening", server.address().str());
   listening.kv("proto", o.proto);
+  listening.key("cpus");  // where its threads were pinned (--cpus, resolved), [] when not
+  listening.begin_array();
+  for (int c : server.cpus()) listening.value(int64_t(c));
+  listening.end_array();
   listening.end_object();
   std::printf("%s\n", listening.str().c_str());
   std::fflush(stdout);

@@ -16,6 +16,9 @@ function rr(ranOn: number[], server?: string, tps = 10_000): TargetResult {
 
 test('the label: where the client ran and where the server was put', (t) => {
   t.is(placementLabel(rr([0], '1')), 'client on 0, server on 1');
+  const auto = rr([0], 'auto');
+  auto.cpu_placement!.server_pinned = [1];
+  t.is(placementLabel(auto), 'client on 0, server on 1', 'auto: where the core pinned it');
   t.is(placementLabel(rr([1])), 'client on 1, server unpinned');
   t.is(placementLabel({ ...rr([0]), cpu_placement: undefined } as TargetResult), undefined);
 });
