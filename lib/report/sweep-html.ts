@@ -28,7 +28,10 @@ export function curvesSvg(curves: Curve[], param: string, rule: string): string 
     const path = (k: 'p50' | 'p99') => ok.map(({ p }, j) => `${j ? 'L' : 'M'}${x(p.throughput.estimate).toFixed(1)},${y(p[k].estimate).toFixed(1)}`).join('');
     const dots = ok.map(({ p }) => `<circle cx="${x(p.throughput.estimate).toFixed(1)}" cy="${y(p.p99.estimate).toFixed(1)}" r="2.5" fill="${col}"><title>${escapeXml(`${c.target} ${param}=${p.value}: ${fmtRate(p.throughput.estimate, c.unit)} ${c.unit}, p50 ${formatNs(p.p50.estimate)}, p99 ${formatNs(p.p99.estimate)}`)}</title></circle>`).join('');
     const k = c.knee !== undefined ? c.points[c.knee]! : undefined;
-    const knee = k ? `<circle class="knee" cx="${x(k.throughput.estimate).toFixed(1)}" cy="${y(k.p99.estimate).toFixed(1)}" r="7" fill="none" stroke="${col}" stroke-width="2"/><text x="${(x(k.throughput.estimate) + 9).toFixed(1)}" y="${(y(k.p99.estimate) - 9).toFixed(1)}" fill="${col}">knee ${escapeXml(param)}=${escapeXml(String(k.value))}</text>` : '';
+    // The label on the side of the point with room for it.
+    const kx = k ? x(k.throughput.estimate) : 0;
+    const right = kx < W - 130;
+    const knee = k ? `<circle class="knee" cx="${kx.toFixed(1)}" cy="${y(k.p99.estimate).toFixed(1)}" r="7" fill="none" stroke="${col}" stroke-width="2"/><text x="${(right ? kx + 9 : kx - 9).toFixed(1)}" y="${(y(k.p99.estimate) - 9).toFixed(1)}" text-anchor="${right ? 'start' : 'end'}" fill="${col}">knee ${escapeXml(param)}=${escapeXml(String(k.value))}</text>` : '';
     return `<path d="${path('p50')}" fill="none" stroke="${col}" stroke-width="2"/><path d="${path('p99')}" fill="none" stroke="${col}" stroke-width="2" stroke-dasharray="5 3"/>${dots}${knee}`;
   });
   const key = curves.map((c, i) => `<i style="background:${COLOURS[i % COLOURS.length]}"></i>${escapeXml(c.target)}`).join('');

@@ -53,7 +53,7 @@ testIf(chromiumSkip, test.serial)('a qd sweep on the host: a curve per target wi
     t.is(await chart.count(), 1);
     t.is(await chart.locator('path').count(), 2, 'the p50 and p99 lines of one target');
     t.is(await chart.locator('circle.knee').count(), 1, 'the knee circled');
-    t.regex(await chart.locator('text').allInnerTexts().then((x) => x.join(' ')), /knee qd=\d+/);
+    t.regex(await chart.locator('text').evaluateAll((ts) => ts.map((x) => x.textContent).join(' ')), /knee qd=\d+/);
     const box = await chart.boundingBox();
     t.true(box!.width > 300 && box!.height > 150, `drawn ${box!.width}x${box!.height}`);
     const shots = join(process.cwd(), 'test-results');
