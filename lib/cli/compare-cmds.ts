@@ -35,7 +35,7 @@ export function parseTargets(text: string): Variant[] {
 
 const COMPARE: Table = {
   targets: { kind: 'string', default: 'host,runc,runsc,qemu-microvm', help: 'comma-separated targets or variants (qemu-microvm[kernel=6.12,aio=threads]), or @FILE (YAML/JSON); the first is the baseline of the ratios' },
-  suite: { kind: 'string', default: 'quick', help: 'quick, paper, or a JSON/YAML suite file' },
+  suite: { kind: 'string', default: 'quick', help: 'quick, paper, scaling (jobs, queue depth, connections), or a JSON/YAML suite file' },
   reps: { kind: 'uint', default: 5, min: 1, max: 1000, help: 'repetitions per target and workload' },
   ...DB,
   no_store: { kind: 'bool', default: false, help: 'do not record the run in the database' },

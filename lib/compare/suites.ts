@@ -1,5 +1,5 @@
 // Workload suites: `quick` (minutes here), `paper` (the workload families of the MicroVM-on-Edge
-// study), or a JSON/YAML file a user writes, validated with the line and field of each error.
+// study), `scaling` (jobs, queue depth, connections), or a JSON/YAML file a user writes, validated with the line and field of each error.
 import { readFileSync } from 'node:fs';
 
 import { IsoprobeError } from '../errors';
@@ -30,6 +30,20 @@ export const QUICK: Suite = {
     { name: 'randread-4k-uring-qd32', workload: { kind: 'block', options: { pattern: 'randread', bs: '4k', direct: true, engine: 'io_uring', qd: 32, ...q } } },
     { name: 'tcp-rr-64', workload: { kind: 'rr', options: { size: 64, ...q }, placement: 'client-inside' } },
     { name: 'tcp-stream-128k', workload: { kind: 'stream', options: { size: '128k', ...q }, placement: 'client-inside' } },
+  ],
+};
+
+// How a boundary scales: one job against two (each pinned to its own CPU where the target has
+// two: cpus auto), a deeper queue per job, two connections. For multi-queue variants:
+// compare qemu-microvm[queues=1] and qemu-microvm[queues=2] over it.
+const two = { jobs: 2, split: true, cpus: 'auto' };
+export const SCALING: Suite = {
+  name: 'scaling',
+  workloads: [
+    { name: 'randread-4k-jobs1', workload: { kind: 'block', options: { pattern: 'randread', bs: '4k', direct: true, engine: 'psync', ...q } } },
+    { name: 'randread-4k-jobs2', workload: { kind: 'block', options: { pattern: 'randread', bs: '4k', direct: true, engine: 'psync', ...two, ...q } } },
+    { name: 'randread-4k-uring-qd8-jobs2', workload: { kind: 'block', options: { pattern: 'randread', bs: '4k', direct: true, engine: 'io_uring', qd: 8, ...two, ...q } } },
+    { name: 'tcp-rr-64-conns2', workload: { kind: 'rr', options: { size: 64, conns: 2, ...q }, placement: 'client-inside' } },
   ],
 };
 
@@ -99,11 +113,12 @@ export function parseSuite(text: string, file: string): Suite {
 export function loadSuite(spec: string): Suite {
   if (spec === 'quick') return QUICK;
   if (spec === 'paper') return PAPER;
+  if (spec === 'scaling') return SCALING;
   let text: string;
   try {
     text = readFileSync(spec, 'utf8');
   } catch (e) {
-    throw new IsoprobeError('EINVALOPT', `--suite "${spec}": expected quick, paper or a readable suite file (${(e as Error).message})`, { option: 'suite' });
+    throw new IsoprobeError('EINVALOPT', `--suite "${spec}": expected quick, paper, scaling or a readable suite file (${(e as Error).message})`, { option: 'suite' });
   }
   return parseSuite(text, spec);
 }

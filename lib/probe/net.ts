@@ -140,7 +140,7 @@ function runNetBinary(o: NetOptions & { mode: NetMode }, ctl: RunControl): Promi
 export async function runNetLoopback(mode: 'rr' | 'stream', input: NetInput, ctl: RunControl = {}): Promise<NetResult> {
   // Client and server apart unless the caller placed them (cpu-placement.ts); the server's CPUs
   // are the client's --server-cpus, and a refusal names that option.
-  const placed = cpuPlacement(input, true);
+  const placed = cpuPlacement(input, 'shared');
   const { cpu: _cpu, cpus: _cpus, server_cpus: _server, ...rest } = input;
   input = { ...rest, ...(placed.cpus ? { cpus: placed.cpus } : {}) };  // --cpu N is --cpus N
   const cpus = placed.server_cpus;

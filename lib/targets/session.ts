@@ -393,7 +393,7 @@ export class ProbeSession implements Session {
     const base = { w, placement, cold: false, budgetMs };
     if (placement !== 'loopback' && !link) throw new IsoprobeError('EINVALOPT', `${target}: placement ${placement} needs the session's network (start it with network: true)`, { option: 'placement' });
     // Client and server on different CPUs where they share a kernel (cpu-placement.ts).
-    const cpus = cpuPlacement(w.options, placement === 'loopback' || (placement === 'client-inside' && this.stack.kind !== 'vm'));
+    const cpus = cpuPlacement(w.options, placement === 'loopback' || this.stack.kind !== 'vm' ? 'shared' : 'client');
     const { cpu: _cpu, cpus: _cpus, server_cpus: _server, ...rest } = w.options;
     const client = { ...rest, ...(cpus.cpus ? { cpus: cpus.cpus } : {}) };  // --cpu N is --cpus N
     const placed = { ...client, ...(cpus.server_cpus ? { server_cpus: cpus.server_cpus } : {}) };

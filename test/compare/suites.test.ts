@@ -1,12 +1,16 @@
 // Suite files: valid ones load, every error names the file, the line and the field.
 import test from 'ava';
 
-import { loadSuite, parseSuite, PAPER, QUICK } from '../../lib/compare/suites';
+import { loadSuite, parseSuite, PAPER, QUICK, SCALING } from '../../lib/compare/suites';
+import { checkBlockOptions } from '../../lib/probe/block';
 import { IsoprobeError } from '../../lib/errors';
 
 test('built-in suites load and are valid', (t) => {
   t.is(loadSuite('quick'), QUICK);
   t.is(loadSuite('paper'), PAPER);
+  t.is(loadSuite('scaling'), SCALING);
+  for (const w of SCALING.workloads) if (w.workload.kind === 'block') t.notThrows(() => checkBlockOptions({ ...w.workload.options, file: '/tmp/x' }), w.name);
+  t.true(SCALING.workloads.some((w) => (w.workload.options as { jobs?: number }).jobs === 2), 'two jobs');
   t.true(QUICK.workloads.length >= 5);
   t.true(PAPER.workloads.some((w) => w.workload.kind === 'stream' && (w.workload.options as { reverse?: boolean }).reverse === true), 'both directions');
 });
