@@ -8,6 +8,7 @@ import { maxT, underpowered } from '../stats/maxt';
 import { type Interval, median } from '../stats/resample';
 import type { TargetResult } from '../targets/types';
 import { metricOrNaN, metricValue, pick, type Side, workloadDifferences } from './ab';
+import { kneeCells } from './knee-cells';
 import { gatedMetrics, higherIsWorse, type Metric, metricDef } from './metrics';
 
 export interface GateCell {
@@ -157,6 +158,14 @@ export function suiteGate(b: Side, c: Side, o: GateOptions): GateOutcome {
         continue;
       }
       cells.push({ workload: w, target: tb, candidateTarget: tc, metric: m, baseline: vb, candidate: vc });
+    }
+  }
+  // Two sweeps: each target's knee as a cell of its own, beside the points.
+  if (!o.metrics || o.metrics.includes('knee_throughput')) {
+    for (const k of kneeCells(b, c, pairs)) {
+      const usable = [k.baseline, k.candidate].map((vs) => vs.filter(usableValue).length);
+      if (usable[0]! < 3 || usable[1]! < 3) out.notComparable.push(`${keyOf(k.workload, k.target)}: fewer than 3 whole curves on a side (${usable[0]} and ${usable[1]})`);
+      else cells.push(k);
     }
   }
   if (!cells.length) return out;

@@ -81,6 +81,11 @@ export const METRIC_DEFS = [
     name: 'host_mem_mib', title: "the boundary's host memory at the workload's end (PSS of its processes; a VMM's RSS)", better: 'lower', kinds: ALL, gated: ALL, threshold: 0.1,
     value: (r) => (r.host_memory ? r.host_memory.pss_bytes / 2 ** 20 : undefined), format: (v) => `${v.toFixed(1)} MiB`,
   },
+  {
+    // Of a whole sweep's curve, not of one result (knee-cells.ts builds its cells per repetition).
+    name: 'knee_throughput', title: "a sweep's knee: the highest throughput whose p99 stays within 2x of the curve's lowest", better: 'higher', kinds: [], gated: [],
+    value: () => undefined, format: (v) => Math.round(v).toLocaleString('en-US'),
+  },
 ] as const satisfies readonly MetricDef[];
 
 export type Metric = (typeof METRIC_DEFS)[number]['name'];
