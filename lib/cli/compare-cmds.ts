@@ -2,7 +2,7 @@
 import { writeFileSync } from 'node:fs';
 
 import { loadSide, type Metric, metricOrNaN, METRICS, type Side } from '../compare/ab';
-import { COST_METRICS } from '../compare/metrics';
+import { COST_METRICS, RESULT_METRICS } from '../compare/metrics';
 import { gateExitCode, suiteGate } from '../compare/gate';
 import { underpowered } from '../stats/maxt';
 import { formatGate, gateJUnit, gateMarkdown } from '../report/gate-text';
@@ -232,7 +232,7 @@ const REPORT: Table = {
   trend: { kind: 'bool', default: false, help: 'every stored run in time order, per workload, target and metric: bands, stack changes, change points' },
   target: { kind: 'string', default: '', help: 'with --trend: only these targets (comma-separated labels)' },
   workload: { kind: 'string', default: '', help: 'with --trend: only these workloads (comma-separated)' },
-  metric: { kind: 'string', default: '', help: `with --trend: only these metrics (${METRICS.join(', ')})` },
+  metric: { kind: 'string', default: '', help: `with --trend: only these metrics (${RESULT_METRICS.join(', ')})` },
   threshold: { kind: 'string', default: '5%', help: 'with --trend: noise threshold of a change point' },
   alpha: { kind: 'string', default: '0.01', help: 'with --trend: significance of a change point' },
 };
@@ -247,7 +247,7 @@ export async function cmdReport(argv: string[], out: Out): Promise<number> {
   try {
     if (v.trend) {
       if (positionals.length) throw optionError('trend', `--trend covers every stored run; no RUN ("${positionals[0]}")`);
-      const series = trendSeries(store, { targets: list(v.target), workloads: list(v.workload), metrics: parseMetrics(v.metric),
+      const series = trendSeries(store, { targets: list(v.target), workloads: list(v.workload), metrics: parseMetrics(v.metric, RESULT_METRICS),
         threshold: parseThreshold((v.threshold as string | undefined) ?? '5%'), alpha: parseAlpha(v.alpha) });
       const file = (v.output as string) || 'isoprobe-trend.html';
       writeFileSync(file, renderTrendHtml(series), { mode: 0o644 });
@@ -305,9 +305,9 @@ function list(v: unknown): string[] | undefined {
   return typeof v === 'string' && v ? v.split(',').map((x) => x.trim()).filter(Boolean) : undefined;
 }
 
-function parseMetrics(v: unknown): Metric[] | undefined {
+function parseMetrics(v: unknown, choices: readonly Metric[] = METRICS): Metric[] | undefined {
   const ms = list(v);
-  for (const m of ms ?? []) if (!(METRICS as readonly string[]).includes(m)) throw optionError('metric', `--metric "${m}": expected one of ${METRICS.join(', ')}`);
+  for (const m of ms ?? []) if (!(choices as readonly string[]).includes(m)) throw optionError('metric', `--metric "${m}": expected one of ${choices.join(', ')}`);
   return ms as Metric[] | undefined;
 }
 

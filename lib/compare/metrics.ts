@@ -91,6 +91,9 @@ export const METRIC_DEFS = [
 export type Metric = (typeof METRIC_DEFS)[number]['name'];
 export const METRICS = METRIC_DEFS.map((m) => m.name) as Metric[];
 
+/** The metrics a single result has (all but a sweep's knee): what the trend can plot. */
+export const RESULT_METRICS = (METRIC_DEFS as readonly MetricDef[]).filter((d) => d.kinds.length).map((d) => d.name as Metric);
+
 /** The host-cost metrics: their own noise threshold (ab --cost-threshold). */
 export const COST_METRICS = (METRIC_DEFS as readonly MetricDef[]).filter((d) => d.threshold !== undefined).map((d) => d.name as Metric);
 
