@@ -20,17 +20,20 @@ interface Sample {
   p99: number;
 }
 
-async function fio(file: string, engine: 'psync' | 'io_uring', qd: number): Promise<Sample> {
+async function fio(file: string, engine: 'psync' | 'io_uring', qd: number, jobs = 1): Promise<Sample> {
+  // Several jobs: one group, so jobs[0] is their sum (fio's --group_reporting).
+  const many = jobs > 1 ? [`--numjobs=${jobs}`, '--group_reporting'] : [];
   const r = await run('fio', ['--name=bench', `--filename=${file}`, `--size=${SIZE}`, '--rw=randread', '--bs=4k', '--direct=1', `--ioengine=${engine}`,
-    `--iodepth=${qd}`, `--runtime=${SECONDS}`, '--time_based', `--ramp_time=${WARMUP}`, '--output-format=json', '--lat_percentiles=1',
+    `--iodepth=${qd}`, ...many, `--runtime=${SECONDS}`, '--time_based', `--ramp_time=${WARMUP}`, '--output-format=json', '--lat_percentiles=1',
     '--norandommap', '--randrepeat=0', '--invalidate=1']);
   if (r.code !== 0) throw new Error(`fio failed: ${r.stderr}`);
   const read = JSON.parse(r.stdout.slice(r.stdout.indexOf('{'))).jobs[0].read;
   return { iops: read.iops, mean: read.lat_ns.mean, p50: read.lat_ns.percentile['50.000000'], p99: read.lat_ns.percentile['99.000000'] };
 }
 
-async function iso(file: string, engine: 'psync' | 'io_uring' | 'null', qd: number, via: 'addon' | 'binary'): Promise<Sample & { cpu_per_op: number }> {
-  const r: BlockResult = await runBlock({ file, size: SIZE, pattern: 'randread', bs: '4k', direct: true, engine, qd, duration: `${SECONDS}s`, warmup: `${WARMUP}s` }, { via });
+async function iso(file: string, engine: 'psync' | 'io_uring' | 'null', qd: number, via: 'addon' | 'binary', jobs = 1): Promise<Sample & { cpu_per_op: number }> {
+  // Jobs over the shared region, as fio's numjobs on one file.
+  const r: BlockResult = await runBlock({ file, size: SIZE, pattern: 'randread', bs: '4k', direct: true, engine, qd, jobs, duration: `${SECONDS}s`, warmup: `${WARMUP}s` }, { via });
   return { iops: r.iops, mean: r.latency_ns.mean, p50: r.latency_ns.percentiles['50']!, p99: r.latency_ns.percentiles['99']!, cpu_per_op: r.cpu.per_op_ns };
 }
 
@@ -66,6 +69,13 @@ async function main(): Promise<void> {
     console.log(l2);
     lines.push(l2);
 
+    const jobs = await interleave(REPS, () => iso(file, 'io_uring', 8, 'binary', 4), () => fio(file, 'io_uring', 8, 4));
+    const j = med(jobs.a);
+    const fj = med(jobs.b);
+    const lj = ratioLine('io_uring 4 jobs x QD8 IOPS (--jobs 4 / --numjobs=4)', j.iops, fj.iops, '>= 0.97', j.iops / fj.iops >= 0.97);
+    console.log(lj);
+    lines.push(lj);
+
     const nulls = await interleave(REPS, () => iso(file, 'null', 1, 'binary'), () => iso(file, 'null', 1, 'addon'));
     const perOp = median(nulls.a.map((x) => 1e9 / x.iops));
     const l3 = `${'null engine QD1: probe cost per op, ns (static)'.padEnd(52)} ${perOp.toFixed(1).padStart(12)} ${''.padStart(12)} ${''.padStart(7)}  ${'< 100'.padEnd(10)} ${perOp < 100 ? 'met' : 'NOT MET'}`;
@@ -79,7 +89,7 @@ async function main(): Promise<void> {
     console.log(l4);
     lines.push(l4);
 
-    const saved = saveResults('block', { machine: machine(), reps: REPS, seconds: SECONDS, psync, uring, nulls, addon_vs_binary: av, lines });
+    const saved = saveResults('block', { machine: machine(), reps: REPS, seconds: SECONDS, psync, uring, jobs, nulls, addon_vs_binary: av, lines });
     console.log(`\nraw samples: ${saved}`);
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -166,7 +166,8 @@ export function normalizeBlockOptions(input: Record<string, unknown>): BlockOpti
   if (input.file === undefined) throw optionError('file', '--file: expected a path to a data file or block device');
   const out: Record<string, unknown> = {};
   for (const [key, def] of Object.entries(BLOCK_OPTIONS) as [string, OptionDef<unknown>][]) {
-    const v = input[key];
+    // jobs: vcpus (a suite's word for one job per CPU where the probe runs) is the core's 0.
+    const v = key === 'jobs' && input[key] === 'vcpus' ? 0 : input[key];
     out[key] = v === undefined ? def.default : coerce(key, def, v);
   }
   return out as unknown as BlockOptions;

@@ -49,7 +49,7 @@ export function formatBlockResult(r: BlockResult): string {
     r.engine.detail].filter(Boolean).join(' ');
   const file = `${r.file.type === 'block' ? 'device' : 'file'} ${o.file} (${formatBytes(o.size)} region${r.file.created ? ', created' : ''})`;
   const lines = [
-    `block  ${o.engine} ${o.pattern}${o.jobs > 1 ? `  ${o.jobs} jobs${o.split ? ' (split)' : ''}` : ''}${o.pattern === 'randrw' ? ` ${o.rwmix_read}% read` : ''}  bs ${formatBytes(o.bs)}  qd ${o.qd}${flags ? `  ${flags}` : ''}`,
+    `block  ${o.engine} ${o.pattern}${(r.jobs?.length ?? 1) > 1 ? `  ${r.jobs!.length} jobs${o.jobs === 0 ? ' (one per CPU)' : ''}${o.split ? ' (split)' : ''}` : ''}${o.pattern === 'randrw' ? ` ${o.rwmix_read}% read` : ''}  bs ${formatBytes(o.bs)}  qd ${o.qd}${flags ? `  ${flags}` : ''}`,
     `  target      ${file}`,
     `  result      ${formatCount(r.iops)} IOPS   ${formatBytes(r.bw_bytes_per_s)}/s   ${formatCount(r.ops)} ops in ${formatNs(r.elapsed_ns)} (warm-up ${formatNs(r.warmup.elapsed_ns)} excluded)`,
     `  latency     ${latencyLine(r.latency_ns)}`,

@@ -147,9 +147,10 @@ class Run {
   // makes in its own thread: an io_uring ring with SINGLE_ISSUER takes submissions from the task
   // that made it only (EEXIST from any other).
   int make_jobs() {
-    const uint64_t slice = o_.split ? (o_.size / o_.bs / o_.jobs) * o_.bs : o_.size;
-    r_->jobs.resize(o_.jobs);
-    for (uint32_t i = 0; i < o_.jobs; i++) {
+    const uint32_t n = effective_jobs(o_);
+    const uint64_t slice = o_.split ? (o_.size / o_.bs / n) * o_.bs : o_.size;
+    r_->jobs.resize(n);
+    for (uint32_t i = 0; i < n; i++) {
       JobResult& j = r_->jobs[i];
       j.index = i;
       j.offset = o_.offset + (o_.split ? slice * i : 0);

@@ -61,7 +61,7 @@ int BlockJob::prepare(int fd, Error* e) {
   r_->engine_detail = engine_->detail();
   if (o_.verify) blk_.assign(r_->size / o_.bs, BlockState{});
   // Sequential jobs over a shared region start apart, so they do not read the same blocks in step.
-  seq_next_ = o_.split ? 0 : (r_->size / o_.bs) * r_->index / o_.jobs;
+  seq_next_ = o_.split ? 0 : (r_->size / o_.bs) * r_->index / effective_jobs(o_);
   return 0;
 }
 

@@ -1,6 +1,7 @@
 // The table of block options, their textual parsing (probe flags) and cross-field validation.
 #include "block_options.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "json.h"
@@ -46,7 +47,7 @@ const OptionTable<B>& table() {
       field<B>("clock", &B::clock, "timestamp source: the monotonic clock, the CPU's counter (tsc on x86-64, cntvct on arm64), or auto", "monotonic|tsc|cntvct|auto"),
       field<B>("lock", &B::lock, "exclusive: hold a flock on the data file for the whole run, so two runs never share it unseen; none: share it", "exclusive|none"),
       field<B>("cpu", &B::cpu, "pin the measuring thread to this CPU (-1: no pinning); --cpus N says the same", -1, 4095),
-      field<B>("jobs", "uint", &B::jobs, "parallel jobs, each a thread with its own descriptor, buffers, queue depth and random stream (fio's numjobs); --ops counts per job", 1, 256),
+      field<B>("jobs", "uint", &B::jobs, "parallel jobs, each a thread with its own descriptor, buffers, queue depth and random stream (fio's numjobs); --ops counts per job; 0: one per CPU the probe may use (a suite's jobs: vcpus)", 0, 256),
       field<B>("split", &B::split, "each job its own equal slice of the region (fio's offset_increment); without it, all jobs share the whole region"),
       field<B>("cpus", &B::cpus, "pin job i to the i-th CPU of this list, round robin (fio's cpus_allowed_policy=split), e.g. 0,2-3"),
   };
@@ -85,16 +86,23 @@ static std::string flag(const std::string& name) {
 }
 
 // --jobs, --split and --cpus against the region and --verify.
+uint32_t effective_jobs(const BlockOptions& o) {
+  if (o.jobs) return o.jobs;
+  size_t n = allowed_cpus().size();
+  return uint32_t(n ? std::min<size_t>(n, 256) : 1);
+}
+
 static int validate_jobs(const BlockOptions& o, Pattern p, Error* e) {
-  const std::string jobs = "--jobs " + std::to_string(o.jobs);
-  if (o.jobs == 0 || o.jobs > 256) return option_error(e, "jobs", jobs + ": expected from 1 to 256 jobs");
+  if (o.jobs > 256) return option_error(e, "jobs", "--jobs " + std::to_string(o.jobs) + ": expected from 1 to 256 jobs, or 0 for one per CPU");
+  const uint32_t n = effective_jobs(o);
+  const std::string jobs = "--jobs " + std::to_string(o.jobs) + (o.jobs ? "" : " (" + std::to_string(n) + ", one per CPU)");
   const uint64_t blocks = o.size / o.bs;
-  if (o.split && blocks / o.jobs == 0)
+  if (o.split && blocks / n == 0)
     return option_error(e, "split", "--split with " + jobs + ": the region has " + std::to_string(blocks) + " blocks of --bs " +
                                         std::to_string(o.bs) + "; each job needs at least one");
-  if (o.split && o.verify && o.qd > blocks / o.jobs && pattern_writes(p))
-    return option_error(e, "qd", "--qd " + std::to_string(o.qd) + ": more than a job's slice of " + std::to_string(blocks / o.jobs) + " blocks");
-  if (o.verify && o.jobs > 1 && !o.split)
+  if (o.split && o.verify && o.qd > blocks / n && pattern_writes(p))
+    return option_error(e, "qd", "--qd " + std::to_string(o.qd) + ": more than a job's slice of " + std::to_string(blocks / n) + " blocks");
+  if (o.verify && n > 1 && !o.split)
     return option_error(e, "verify", "--verify with " + jobs + " needs --split: jobs sharing a region write each other's blocks, and a read could not know which write it should see");
   std::vector<int> cpus;
   return placement_cpus(o.cpus, o.cpu, &cpus, e);

@@ -63,6 +63,8 @@ std::string block_option_table_json();
 
 // Cross-field checks that need no I/O. Returns 0 or -EINVAL with *e naming the option.
 int validate_block_options(const BlockOptions& o, Error* e);
+// --jobs as run: 0 is one job per CPU this process may use (a suite's "jobs: vcpus").
+uint32_t effective_jobs(const BlockOptions& o);
 bool parse_pattern(const std::string& s, Pattern* p);
 inline bool pattern_writes(Pattern p) { return p == Pattern::Write || p == Pattern::RandWrite || p == Pattern::RandRW; }
 inline bool pattern_reads(Pattern p) { return p == Pattern::Read || p == Pattern::RandRead || p == Pattern::RandRW; }

@@ -2,6 +2,7 @@
 // histogram exactly the sum of the jobs' own, verification per slice, and bad combinations
 // refused with the option named. (The IOPS of two jobs against one: test/timing/jobs.test.ts.)
 import test from 'ava';
+import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 
 import { IsoprobeError } from '../../lib/errors';
@@ -88,3 +89,10 @@ for (const [what, o, option, message] of refusals) {
     t.regex(e!.message, message);
   });
 }
+
+test('jobs: vcpus (the core\'s --jobs 0) runs one job per CPU the probe may use', async (t) => {
+  const allowed = execFileSync('nproc', { encoding: 'utf8' }).trim();
+  const r = await runBlock({ file: join(tmp.dir, 'vcpus.dat'), engine: 'null', size: '1M', jobs: 'vcpus' as never, duration: '100ms', warmup: '0ns' });
+  t.is(r.options.jobs, 0);
+  t.is(String(r.jobs?.length ?? 1), allowed, `nproc says ${allowed}`);
+});
