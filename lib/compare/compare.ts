@@ -2,7 +2,7 @@
 // interleaved across targets in a shuffled order, every result stored as it arrives, and a
 // summary per workload with bootstrap intervals and ratios to the first target.
 import { IsoprobeError } from '../errors';
-import { withLock } from '../lock';
+import { withLock } from '../probe/lock';
 import { mergeHistograms, percentile } from '../stats/histogram';
 import { powerAdvice } from '../stats/power';
 import { bootstrap, bootstrapRatio, type Interval, median, rng, stdev, mean } from '../stats/resample';

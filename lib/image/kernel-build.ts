@@ -10,7 +10,7 @@ import { join } from 'node:path';
 
 import { diesWithParent } from '../child';
 import { IsoprobeError } from '../errors';
-import { withLock } from '../lock';
+import { withLock } from '../probe/lock';
 import { pidAlive } from '../owner';
 import { packageRoot } from '../paths';
 import { cacheDir, type GuestKernel } from './kernel';

@@ -7,7 +7,7 @@ import { homedir } from 'node:os';
 import { basename, join } from 'node:path';
 
 import { IsoprobeError } from '../errors';
-import { withLockSync } from '../lock';
+import { withLockSync } from '../probe/lock';
 import type { Arch } from '../paths';
 
 /**

@@ -2,7 +2,7 @@
 // help and default are declared once, in C++, and read here through the addon, so the CLI, the
 // validation and the probe's flags cannot drift from what the probe does.
 import { native } from './native';
-import type { OptionDef } from './options';
+import type { OptionDef } from './option-types';
 
 interface CoreRow {
   name: string;

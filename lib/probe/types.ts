@@ -1,5 +1,5 @@
 // The result schema shared by the addon and the static probe (the core serialises both).
-import type { BlockOptions } from './options';
+import type { BlockOptions } from './option-types';
 
 export interface HistogramJson {
   scheme: 'log-linear';

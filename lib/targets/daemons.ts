@@ -7,7 +7,7 @@ import { basename, join } from 'node:path';
 import { tmpdir } from 'node:os';
 
 import { IsoprobeError } from '../errors';
-import { lockDir, lockPath, type Lock, tryAcquire, withLock } from '../lock';
+import { lockDir, lockPath, type Lock, tryAcquire, withLock } from '../probe/lock';
 import { exec, which } from './exec';
 
 async function until(check: () => Promise<boolean>, ms: number): Promise<boolean> {

@@ -8,7 +8,7 @@ import { gunzipSync } from 'node:zlib';
 
 import { writeInitramfs } from '../image/guest';
 import { cacheDir, debianCloudKernel, type GuestKernel } from '../image/kernel';
-import { withLockSync } from '../lock';
+import { withLockSync } from '../probe/lock';
 import { native } from '../probe/native';
 
 import { IsoprobeError } from '../errors';

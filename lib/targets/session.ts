@@ -8,7 +8,7 @@ import { basename, join } from 'node:path';
 import { CostMeter, parseMark, type Startup, type StepCost } from '../cost/meter';
 import type { CostScope } from '../cost/scope';
 import { IsoprobeError } from '../errors';
-import { dataFileResource, withLock } from '../lock';
+import { dataFileResource, withLock } from '../probe/lock';
 import { createNamespacePair, type NamespacePair, type PeerLink } from '../net/netns';
 import { OWNER } from '../owner';
 import { probeBinaryPath } from '../paths';

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 
 import { compare } from '../../lib/compare/compare';
 import { IsoprobeError } from '../../lib/errors';
-import { acquire, dataFileResource, lockPath, tryAcquire } from '../../lib/lock';
+import { acquire, dataFileResource, lockPath, tryAcquire } from '../../lib/probe/lock';
 import { probeBinaryPath } from '../../lib/paths';
 import { runBlock } from '../../lib/probe/block';
 import { makeTarget } from '../../lib/targets';
@@ -23,7 +23,7 @@ const unique = (what: string) => `test:${what}:${process.pid}:${serial++}`;
 
 /** A child node process running `body` (with lock and daemons required); prints lines to stdout. */
 function child(body: string, env: NodeJS.ProcessEnv = {}): { p: ChildProcess; line: (re: RegExp) => Promise<string>; exited: Promise<number | null> } {
-  const script = `const lock = require(${JSON.stringify(join(LIB, 'lock'))});
+  const script = `const lock = require(${JSON.stringify(join(LIB, 'probe', 'lock'))});
     const daemons = require(${JSON.stringify(join(LIB, 'targets', 'daemons'))});
     const say = (s) => process.stdout.write(s + '\\n');
     const next = () => new Promise((r) => process.stdin.once('data', r));

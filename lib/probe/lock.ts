@@ -8,8 +8,8 @@ import { accessSync, constants, ftruncateSync, mkdirSync, readFileSync, realpath
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 
-import { IsoprobeError } from './errors';
-import { native } from './probe/native';
+import { IsoprobeError } from '../errors';
+import { native } from './native';
 
 /** Where the lock files live: ISOPROBE_LOCK_DIR, else /run/lock/isoprobe (root), else a temp dir. */
 export function lockDir(): string {
