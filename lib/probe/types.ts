@@ -99,22 +99,26 @@ export interface PlacementJson {
   server_pinned?: number[];
 }
 
-export interface BlockJobJson {
-  job: number;
-  offset: number;
-  size: number;
-  pinned: number;
-  ran_on: number[];
+/** What a block run and each of its jobs count over the measured window. */
+export interface BlockCountsJson {
   ops: number;
   bytes: number;
   elapsed_ns: number;
   iops: number;
   bw_bytes_per_s: number;
   latency_ns: LatencyJson;
+}
+
+export interface BlockJobJson extends BlockCountsJson {
+  job: number;
+  offset: number;
+  size: number;
+  pinned: number;
+  ran_on: number[];
   cpu: { user_ns: number; sys_ns: number };
 }
 
-export interface BlockResult {
+export interface BlockResult extends BlockCountsJson {
   schema: number;
   kind: 'block';
   probe: ProbeJson;
@@ -131,12 +135,6 @@ export interface BlockResult {
     dsync_via?: 'O_DSYNC' | 'RWF_DSYNC';
   };
   engine: { name: string; async: boolean; detail: string };
-  ops: number;
-  bytes: number;
-  elapsed_ns: number;
-  iops: number;
-  bw_bytes_per_s: number;
-  latency_ns: LatencyJson;
   submit_ns?: LatencyJson;
   complete_ns?: LatencyJson;
   flush_ns?: LatencyJson;

@@ -74,11 +74,8 @@ int pin_thread_set(const std::vector<int>& cpus, const std::string& option, Erro
   }
   if (sched_setaffinity(0, sizeof set, &set) == 0) return 0;
   int err = errno;
-  cpu_set_t allowed;
   std::string list;
-  if (sched_getaffinity(0, sizeof allowed, &allowed) == 0)
-    for (int c = 0; c < CPU_SETSIZE; c++)
-      if (CPU_ISSET(c, &allowed)) list += (list.empty() ? "" : ",") + std::to_string(c);
+  for (int c : allowed_cpus()) list += (list.empty() ? "" : ",") + std::to_string(c);
   int rc = sys_error(e, err, "sched_setaffinity", "--" + option + ": cannot pin a thread to CPU " + want +
                                                       "; this process may run on CPUs " + (list.empty() ? "(unknown)" : list));
   e->option = option;
