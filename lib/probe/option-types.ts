@@ -35,6 +35,8 @@ export interface BlockOptions {
   register_files: boolean;
   fixed_bufs: boolean;
   invalidate: boolean;
+  /** Readahead hint per job's descriptor (fio's fadvise_hint); auto goes by the pattern. */
+  fadvise: 'auto' | 'random' | 'sequential' | 'none';
   destructive: boolean;
   force: boolean;
   clock: ClockSource;

@@ -146,6 +146,8 @@ export interface BlockResult extends BlockCountsJson {
   page_cache: {
     scope: string;
     invalidated: boolean;
+    /** The hint each job's descriptor was given (results before it have none). */
+    fadvise?: 'random' | 'sequential' | 'none';
     region_bytes: number;
     resident_bytes_before: number;
     resident_bytes_after: number;

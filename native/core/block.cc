@@ -64,7 +64,7 @@ class Run {
     r_->resident_before = resident_bytes(target_.fd, o_.offset, o_.size);
     if ((rc = execute()) < 0) return rc;
     merge();
-    r_->resident_after = resident_bytes(target_.fd, o_.offset, o_.size);
+    r_->resident_after = settled_resident_bytes(target_.fd, o_.offset, o_.size);
     if (o_.verify && (rc = verify()) < 0) return rc;
     return 0;
   }
@@ -160,7 +160,18 @@ class Run {
       jobs_.push_back(std::make_unique<BlockJob>(o_, pat_, &j, &sig_, nonce_, r_->env.gvisor));
       fds_.push_back(target_.open_again(e_));
       if (fds_.back() < 0) return fds_.back();
+      if (int rc = advise(fds_.back()); rc < 0) return rc;
     }
+    return 0;
+  }
+
+  // The readahead hint is the open file's (FMODE_RANDOM and the readahead window live in the
+  // struct file), so each job's own descriptor gets it.
+  int advise(int fd) {
+    r_->fadvise = effective_fadvise(o_, pat_);
+    int advice = r_->fadvise == "random" ? POSIX_FADV_RANDOM : r_->fadvise == "sequential" ? POSIX_FADV_SEQUENTIAL : POSIX_FADV_NORMAL;
+    int rc = posix_fadvise(fd, 0, 0, advice);
+    if (rc != 0) return sys_error(e_, rc, "posix_fadvise", "--fadvise " + r_->fadvise + " on " + o_.file);
     return 0;
   }
 

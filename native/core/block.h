@@ -84,6 +84,7 @@ struct BlockResult {
   uint64_t cpu_user_ns = 0, cpu_sys_ns = 0, ctx_voluntary = 0, ctx_involuntary = 0;
   // page cache of the kernel the probe runs on (host or guest)
   bool invalidated = false;
+  std::string fadvise;            // the hint each job's descriptor was given
   int64_t resident_before = -1, resident_after = -1;
   // verification, over all jobs
   VerifyCounts verify;

@@ -200,6 +200,7 @@ std::string block_result_json(const BlockResult& r) {
   w.begin_object();
   w.kv("scope", "kernel the probe ran on");
   w.kv("invalidated", r.invalidated);
+  w.kv("fadvise", r.fadvise);
   w.kv("region_bytes", r.options.size);
   w.kv("resident_bytes_before", r.resident_before);
   w.kv("resident_bytes_after", r.resident_after);

@@ -42,6 +42,7 @@ const OptionTable<B>& table() {
       field<B>("register_files", &B::register_files, "io_uring: registered file descriptor"),
       field<B>("fixed_bufs", &B::fixed_bufs, "io_uring: registered (fixed) buffers"),
       field<B>("invalidate", &B::invalidate, "drop the region from the page cache before the run"),
+      field<B>("fadvise", &B::fadvise, "readahead hint for each job's descriptor (posix_fadvise, fio's fadvise_hint): auto is random for random patterns and sequential for sequential ones; without a random hint, buffered random reads pull in readahead the run never asked for", "auto|random|sequential|none"),
       field<B>("destructive", &B::destructive, "allow writes to a file or device isoprobe did not create"),
       field<B>("force", &B::force, "with --destructive: allow a mounted device or one holding a signature"),
       field<B>("clock", &B::clock, "timestamp source: the monotonic clock, the CPU's counter (tsc on x86-64, cntvct on arm64), or auto", "monotonic|tsc|cntvct|auto"),
@@ -67,6 +68,11 @@ void write_block_options_json(JsonWriter& w, const BlockOptions& o) {
   w.begin_object();
   write_option_fields(w, table(), o);
   w.end_object();
+}
+
+std::string effective_fadvise(const BlockOptions& o, Pattern p) {
+  if (o.fadvise != "auto") return o.fadvise;
+  return pattern_random(p) ? "random" : "sequential";
 }
 
 bool parse_pattern(const std::string& s, Pattern* p) {

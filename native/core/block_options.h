@@ -35,6 +35,7 @@ struct BlockOptions {
   bool register_files = false;    // io_uring: registered file
   bool fixed_bufs = false;        // io_uring: registered buffers
   bool invalidate = true;         // drop the region from the page cache before the run
+  std::string fadvise = "auto";   // readahead hint per descriptor: auto | random | sequential | none
   bool destructive = false;       // allow writing to a file/device isoprobe did not create
   bool force = false;             // allow even a mounted device or one with a signature
   std::string clock = "monotonic";  // monotonic | tsc | auto
@@ -69,6 +70,8 @@ bool parse_pattern(const std::string& s, Pattern* p);
 inline bool pattern_writes(Pattern p) { return p == Pattern::Write || p == Pattern::RandWrite || p == Pattern::RandRW; }
 inline bool pattern_reads(Pattern p) { return p == Pattern::Read || p == Pattern::RandRead || p == Pattern::RandRW; }
 inline bool pattern_random(Pattern p) { return p == Pattern::RandRead || p == Pattern::RandWrite || p == Pattern::RandRW; }
+// --fadvise as run: "auto" resolves by the pattern (fio's fadvise_hint=1).
+std::string effective_fadvise(const BlockOptions& o, Pattern p);
 
 class JsonWriter;
 // Every option's effective value, as a result's "options" object.

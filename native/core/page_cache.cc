@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <ctime>
 #include <vector>
 
 namespace isoprobe {
@@ -28,6 +29,18 @@ int64_t resident_bytes(int fd, uint64_t offset, uint64_t size) {
     n *= page;
   }
   munmap(m, len);
+  return n;
+}
+
+int64_t settled_resident_bytes(int fd, uint64_t offset, uint64_t size) {
+  int64_t n = resident_bytes(fd, offset, size);
+  for (int i = 0; i < 40 && n >= 0; i++) {
+    timespec pause{0, 5000000};
+    nanosleep(&pause, nullptr);
+    int64_t next = resident_bytes(fd, offset, size);
+    if (next == n) break;
+    n = next;
+  }
   return n;
 }
 
@@ -56,7 +69,7 @@ int64_t file_resident_bytes(const std::string& path, uint64_t* size, Error* e) {
   int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return sys_error(e, errno, "open", path);
   *size = file_size(fd);
-  int64_t n = resident_bytes(fd, 0, *size);
+  int64_t n = settled_resident_bytes(fd, 0, *size);
   int err = errno;
   close(fd);
   if (n < 0) return sys_error(e, err, "mincore", "counting resident pages of " + path);
