@@ -63,9 +63,13 @@ export interface GuestDevices {
 }
 
 export interface GuestQueues {
-  /** What was counted: each queue's completion interrupts (/proc/interrupts; virtio-pci's MSI-X). */
-  counter: string;
-  block: Record<string, number[]>;
+  /** What was counted for the disks: each queue's completion interrupts (/proc/interrupts;
+   * virtio-pci's MSI-X; absent on virtio-mmio, one interrupt per device). */
+  counter?: string;
+  block?: Record<string, number[]>;
+  /** What was counted for the interfaces: packets per queue from the driver (ETHTOOL_GSTATS). */
+  net_counter?: string;
+  net?: Record<string, { rx_packets: number[]; tx_packets: number[] }>;
 }
 
 export type TargetResult = (BlockResult | NetResult) & {

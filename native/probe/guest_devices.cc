@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdlib>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 
@@ -49,7 +50,95 @@ bool channels(const std::string& ifname, ethtool_channels* ch) {
   return ok;
 }
 
+int ethtool_ioctl(int s, const std::string& ifname, void* data) {
+  ifreq ifr{};
+  std::strncpy(ifr.ifr_name, ifname.c_str(), IFNAMSIZ - 1);
+  ifr.ifr_data = reinterpret_cast<char*>(data);
+  return ioctl(s, SIOCETHTOOL, &ifr);
+}
+
+// "rx_queue_3_packets" (virtio_net before 6.10) or "rx3_packets" (after): direction and queue.
+bool per_queue_packets(const char* name, char* dir, unsigned* q) {
+  char tail[ETH_GSTRING_LEN];
+  if (std::sscanf(name, "%1[rt]x_queue_%u_%31s", dir, q, tail) == 3 || std::sscanf(name, "%1[rt]x%u_%31s", dir, q, tail) == 3)
+    return std::strcmp(tail, "packets") == 0;
+  return false;
+}
+
+void diff_into(JsonWriter& w, const char* key, const std::vector<uint64_t>& a, const std::vector<uint64_t>& b) {
+  w.key(key);
+  w.begin_array();
+  for (size_t i = 0; i < b.size(); i++) w.value(b[i] - (i < a.size() ? a[i] : 0));
+  w.end_array();
+}
+
 }  // namespace
+
+NetQueuePackets net_queue_packets(const std::string& ifname) {
+  NetQueuePackets out;
+  int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (s < 0) return out;
+  // ethtool_sset_info ends in the lengths of the sets asked for: one u32 here.
+  alignas(ethtool_sset_info) char info_buf[sizeof(ethtool_sset_info) + sizeof(uint32_t)] = {};
+  auto* info = reinterpret_cast<ethtool_sset_info*>(info_buf);
+  info->cmd = ETHTOOL_GSSET_INFO;
+  info->sset_mask = 1ull << ETH_SS_STATS;
+  if (ethtool_ioctl(s, ifname, info) == 0 && info->sset_mask && info->data[0] > 0) {
+    const uint32_t n = info->data[0];
+    std::vector<char> names(sizeof(ethtool_gstrings) + size_t(n) * ETH_GSTRING_LEN);
+    auto* gs = reinterpret_cast<ethtool_gstrings*>(names.data());
+    gs->cmd = ETHTOOL_GSTRINGS;
+    gs->string_set = ETH_SS_STATS;
+    gs->len = n;
+    std::vector<char> vals(sizeof(ethtool_stats) + size_t(n) * sizeof(uint64_t));
+    auto* st = reinterpret_cast<ethtool_stats*>(vals.data());
+    st->cmd = ETHTOOL_GSTATS;
+    st->n_stats = n;
+    if (ethtool_ioctl(s, ifname, gs) == 0 && ethtool_ioctl(s, ifname, st) == 0) {
+      for (uint32_t i = 0; i < n; i++) {
+        char name[ETH_GSTRING_LEN + 1] = {}, dir[2] = {};
+        std::memcpy(name, gs->data + size_t(i) * ETH_GSTRING_LEN, ETH_GSTRING_LEN);
+        unsigned q = 0;
+        if (!per_queue_packets(name, dir, &q) || q > 255) continue;
+        auto& v = dir[0] == 'r' ? out.rx : out.tx;
+        if (v.size() <= q) v.resize(q + 1);
+        v[q] = st->data[i];
+      }
+    }
+  }
+  close(s);
+  return out;
+}
+
+QueueSnapshot queue_snapshot() { return {blk_queue_irqs("vda"), net_queue_packets("eth0")}; }
+
+std::string queue_counts_json(const QueueSnapshot& a, const QueueSnapshot& b) {
+  const bool blk = !b.blk.empty() && b.blk.size() == a.blk.size();
+  const bool net = !b.net.rx.empty() || !b.net.tx.empty();
+  if (!blk && !net) return "";
+  JsonWriter w;
+  w.begin_object();
+  if (blk) {
+    w.kv("counter", "completion interrupts per queue (/proc/interrupts, MSI-X)");
+    w.key("block");
+    w.begin_object();
+    diff_into(w, "vda", a.blk, b.blk);
+    w.end_object();
+  }
+  if (net) {
+    w.kv("net_counter", "packets per queue (the driver's ETHTOOL_GSTATS, as ethtool -S)");
+    w.key("net");
+    w.begin_object();
+    w.key("eth0");
+    w.begin_object();
+    diff_into(w, "rx_packets", a.net.rx, b.net.rx);
+    diff_into(w, "tx_packets", a.net.tx, b.net.tx);
+    w.end_object();
+    w.end_object();
+  }
+  w.end_object();
+  return w.str();
+}
 
 std::string guest_devices_json() {
   JsonWriter w;

@@ -165,15 +165,6 @@ unsigned wanted_queues() {
   return at == std::string::npos ? 1 : unsigned(std::atoi(cmdline.c_str() + at + 16));
 }
 
-// After a step: the completion interrupts each queue of the data disk took during it.
-void emit_queue_counts(const std::vector<uint64_t>& before) {
-  std::vector<uint64_t> after = blk_queue_irqs("vda");
-  if (after.empty() || after.size() != before.size()) return;
-  std::string arr;
-  for (size_t i = 0; i < after.size(); i++) arr += (i ? "," : "") + std::to_string(after[i] - before[i]);
-  emit("QUEUES", "{\"counter\":\"completion interrupts per queue (/proc/interrupts, MSI-X)\",\"block\":{\"vda\":[" + arr + "]}}");
-}
-
 void load_modules() {
   std::ifstream order("/modules/order");
   std::string cmdline = read_all("/proc/cmdline");
@@ -339,9 +330,9 @@ int run_as_init(int, char**) {
         _exit(1);
       case PlanStep::Run: {
         if (index == 0) emit("DEVICES", guest_devices_json());
-        std::vector<uint64_t> before = blk_queue_irqs("vda");
+        QueueSnapshot before = queue_snapshot();
         emit("RESULT", run_step(step.args, deadline_s));
-        emit_queue_counts(before);
+        if (std::string q = queue_counts_json(before, queue_snapshot()); !q.empty()) emit("QUEUES", q);
         index++;
         break;
       }

@@ -4,7 +4,8 @@
 import test from 'ava';
 
 import type { IsoprobeError } from '../../lib/errors';
-import type { BlockResult } from '../../lib/probe/types';
+import type { BlockResult, NetResult } from '../../lib/probe/types';
+import { formatTargetResult } from '../../lib/report/target-text';
 import { makeTarget } from '../../lib/targets';
 import { cloudHypervisorArgs } from '../../lib/targets/cloud-hypervisor';
 import { firecrackerCalls } from '../../lib/targets/firecracker';
@@ -71,8 +72,10 @@ testIf(qemuSkip, test.serial)('a guest with queues=2 sees two virtio-blk queues 
     const rs = await s.runSuite([
       { kind: 'block', options: { size: '16M', duration: '500ms', warmup: '100ms', jobs: 2, cpus: '0,1', direct: true } },
       { kind: 'block', options: { size: '16M', duration: '300ms', warmup: '50ms', cpus: '0', direct: true } },
+      // Two connections, one per guest CPU: virtio_net's XPS gives CPU i transmit queue i.
+      { kind: 'rr', options: { size: 64, conns: 2, cpus: '0,1', duration: '500ms', warmup: '100ms' }, placement: 'client-inside' },
     ]);
-    const [two, one] = rs.map((r) => {
+    const [two, one, rr] = rs.map((r) => {
       if (r instanceof Error) throw r;
       return r as TargetResult & BlockResult;
     });
@@ -83,11 +86,22 @@ testIf(qemuSkip, test.serial)('a guest with queues=2 sees two virtio-blk queues 
     t.is(net.channels?.combined, 2);
     t.deepEqual(two!.jobs!.map((j) => j.ran_on), [[0], [1]]);
     t.truthy(two!.guest_queues, "the guest counted each queue's interrupts");
-    const q2 = two!.guest_queues!.block.vda!;
-    const q1 = one!.guest_queues!.block.vda!;
+    const q2 = two!.guest_queues!.block!.vda!;
+    const q1 = one!.guest_queues!.block!.vda!;
     t.true(q2.length === 2 && q2.every((n) => n > 100), `two jobs on CPUs 0 and 1: each queue took requests (${q2})`);
     t.true(q1[1]! < 0.01 * q1[0]!, `one job on CPU 0: its queue alone (${q1})`);
     t.regex(s.stack.storage, /2 queues/);
+    // The interface's own per-queue packet counters, read in the guest before and after the step.
+    t.log(`rr over 2 connections: ${JSON.stringify(rr!.guest_queues?.net)} (${(rr as unknown as NetResult).transactions} transactions)`);
+    const eth0 = rr!.guest_queues!.net!.eth0!;
+    const tx = (rr as unknown as NetResult).transactions;
+    t.is(eth0.tx_packets.length, 2);
+    t.true(eth0.tx_packets.every((n) => n > 0.2 * tx), `each connection's CPU sent on its own queue: ${eth0.tx_packets} of ${tx} requests`);
+    const sent = eth0.tx_packets.reduce((a, b) => a + b, 0);
+    t.true(sent >= tx && sent < 3 * tx + 100, `the queues carried the requests (a packet each, plus ACKs): ${sent} for ${tx}`);
+    t.true(eth0.rx_packets.reduce((a, b) => a + b, 0) >= tx, `the echoes came back: ${eth0.rx_packets}`);
+    t.true(formatTargetResult(rr!).includes(`queues      vda 2 queues; eth0 2 pairs (packets tx ${eth0.tx_packets.join(' / ')}, rx ${eth0.rx_packets.join(' / ')})`), formatTargetResult(rr!));
+    t.true(formatTargetResult(two!).includes(`vda 2 queues (completion interrupts ${q2.join(' / ')})`), 'the text shows the counts');
   } finally {
     await s.stop();
   }
