@@ -150,6 +150,7 @@ class Run {
     const uint32_t n = effective_jobs(o_);
     const uint64_t slice = o_.split ? (o_.size / o_.bs / n) * o_.bs : o_.size;
     r_->jobs.resize(n);
+    r_->fadvise = effective_fadvise(o_, pat_);
     for (uint32_t i = 0; i < n; i++) {
       JobResult& j = r_->jobs[i];
       j.index = i;
@@ -168,7 +169,6 @@ class Run {
   // The readahead hint is the open file's (FMODE_RANDOM and the readahead window live in the
   // struct file), so each job's own descriptor gets it.
   int advise(int fd) {
-    r_->fadvise = effective_fadvise(o_, pat_);
     int advice = r_->fadvise == "random" ? POSIX_FADV_RANDOM : r_->fadvise == "sequential" ? POSIX_FADV_SEQUENTIAL : POSIX_FADV_NORMAL;
     int rc = posix_fadvise(fd, 0, 0, advice);
     if (rc != 0) return sys_error(e_, rc, "posix_fadvise", "--fadvise " + r_->fadvise + " on " + o_.file);

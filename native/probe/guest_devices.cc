@@ -37,24 +37,21 @@ size_t count_prefixed(const std::vector<std::string>& names, const char* prefix)
   return size_t(std::count_if(names.begin(), names.end(), [&](const std::string& n) { return n.rfind(prefix, 0) == 0; }));
 }
 
-bool channels(const std::string& ifname, ethtool_channels* ch) {
-  int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (s < 0) return false;
-  ifreq ifr{};
-  std::strncpy(ifr.ifr_name, ifname.c_str(), IFNAMSIZ - 1);
-  *ch = ethtool_channels{};
-  ch->cmd = ETHTOOL_GCHANNELS;
-  ifr.ifr_data = reinterpret_cast<char*>(ch);
-  bool ok = ioctl(s, SIOCETHTOOL, &ifr) == 0;
-  close(s);
-  return ok;
-}
-
 int ethtool_ioctl(int s, const std::string& ifname, void* data) {
   ifreq ifr{};
   std::strncpy(ifr.ifr_name, ifname.c_str(), IFNAMSIZ - 1);
   ifr.ifr_data = reinterpret_cast<char*>(data);
   return ioctl(s, SIOCETHTOOL, &ifr);
+}
+
+bool channels(const std::string& ifname, ethtool_channels* ch) {
+  int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (s < 0) return false;
+  *ch = ethtool_channels{};
+  ch->cmd = ETHTOOL_GCHANNELS;
+  bool ok = ethtool_ioctl(s, ifname, ch) == 0;
+  close(s);
+  return ok;
 }
 
 // "rx_queue_3_packets" (virtio_net before 6.10) or "rx3_packets" (after): direction and queue.
@@ -215,12 +212,9 @@ bool set_channels(const std::string& ifname, unsigned n, std::string* why) {
   unsigned want = std::min(n, ch.max_combined);
   if (ch.combined_count >= want) return true;
   int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  ifreq ifr{};
-  std::strncpy(ifr.ifr_name, ifname.c_str(), IFNAMSIZ - 1);
   ch.cmd = ETHTOOL_SCHANNELS;
   ch.combined_count = want;
-  ifr.ifr_data = reinterpret_cast<char*>(&ch);
-  bool ok = ioctl(s, SIOCETHTOOL, &ifr) == 0;
+  bool ok = ethtool_ioctl(s, ifname, &ch) == 0;
   if (!ok) *why = ifname + ": ETHTOOL_SCHANNELS combined " + std::to_string(want) + ": " + std::strerror(errno);
   close(s);
   return ok;
