@@ -2,6 +2,7 @@
 // MARK frame), the scope is sampled at each, and each step gets its host CPU and memory.
 import { cgroupTimes } from './cgroup';
 import { hostMemory, type HostMemory } from './memory';
+import { type HostPlacement, PlacementWatch } from './placement';
 import { processTicks, TICK_NS } from './proc';
 import { hostCpu, type HostCpu, sample, type Sample } from './sample';
 import type { CostScope } from './scope';
@@ -22,11 +23,13 @@ export function parseMark(line: string): { mark: MarkName; tNs?: number } | unde
 export interface StepCost {
   host_cpu?: HostCpu;
   host_memory?: HostMemory;
+  host_placement?: HostPlacement;
 }
 
 export class CostMeter {
   private readonly starts = new Map<number, Sample>();
   private readonly costs = new Map<number, StepCost>();
+  private readonly watches = new Map<number, PlacementWatch>();
   /** `sameClock`: the probe's mark times are on the host's monotonic clock (host, runc, ...). */
   constructor(private readonly scope: () => CostScope | undefined, private readonly sameClock = false) {}
 
@@ -36,13 +39,16 @@ export class CostMeter {
     const s = sample(scope, markNs, this.sameClock);
     if (which === 'measure-start') {
       this.starts.set(k, s);
+      if (scope.placement) this.watches.set(k, new PlacementWatch(scope).start());
       return;
     }
     const a = this.starts.get(k);
     if (!a) return;
+    const placement = this.watches.get(k)?.stop();
+    this.watches.delete(k);
     // Memory after the CPU reading: reading smaps takes longer than the window's edge may.
     const memory = hostMemory(scope);
-    this.costs.set(k, { host_cpu: hostCpu(a, s, scope), ...(memory ? { host_memory: memory } : {}) });
+    this.costs.set(k, { host_cpu: hostCpu(a, s, scope), ...(memory ? { host_memory: memory } : {}), ...(placement ? { host_placement: placement } : {}) });
   }
 
   of(k: number): StepCost {

@@ -47,6 +47,28 @@ export function threadTimes(pid: number, tid: number): ThreadTimes | undefined {
   };
 }
 
+/** A CPU list as the kernel writes it ("0-3,6"), as numbers. */
+export function parseCpuList(text: string): number[] {
+  const out: number[] = [];
+  for (const part of text.trim().split(',').filter(Boolean)) {
+    const [a, b] = part.split('-').map(Number);
+    for (let c = a!; c <= (b ?? a!); c++) out.push(c);
+  }
+  return out;
+}
+
+/** The CPUs a thread may run on (Cpus_allowed_list), or undefined when it has gone. */
+export function threadAllowedCpus(pid: number, tid: number): number[] | undefined {
+  const m = /^Cpus_allowed_list:\s*(\S+)/m.exec(read(`/proc/${pid}/task/${tid}/status`) ?? '');
+  return m ? parseCpuList(m[1]!) : undefined;
+}
+
+/** How often the scheduler moved a thread to another CPU (se.nr_migrations; kernels with CONFIG_SCHED_DEBUG). */
+export function threadMigrations(pid: number, tid: number): number | undefined {
+  const m = /^se\.nr_migrations\s*:\s*(\d+)/m.exec(read(`/proc/${pid}/task/${tid}/sched`) ?? '');
+  return m ? Number(m[1]) : undefined;
+}
+
 /** The thread ids of a process (none once it has gone). */
 export function tidsOf(pid: number): number[] {
   try {

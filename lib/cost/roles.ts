@@ -44,6 +44,13 @@ export function vmmThreadRole(vmm: Vmm, comm: string, main: boolean): Role {
   return 'vmm-other';
 }
 
+/** Which vCPU a VMM thread runs, from its name ("CPU 1/TCG", "fc_vcpu 1", "vcpu1"), or undefined. */
+export function vcpuIndex(vmm: Vmm, comm: string): number | undefined {
+  const re = vmm === 'qemu' ? /^CPU (\d+)\/(TCG|KVM|HVF)$/ : vmm === 'firecracker' ? /^fc_vcpu ?(\d+)$/ : /^vcpu(\d+)$/;
+  const m = re.exec(comm);
+  return m ? Number(m[1]) : undefined;
+}
+
 /** The role of a whole process a container runtime runs, from its name, if it has one of its own. */
 export function processRole(comm: string, argv0: string): Role | undefined {
   const name = argv0.split('/').pop() ?? '';

@@ -23,6 +23,8 @@ export interface CostScope {
   cgroup?: { path: string; role: Role };
   /** Guest memory configured (a VM), MiB: its RAM mapping is told apart from the VMM's own. */
   guestMiB?: number;
+  /** Where its threads ran is sampled over each window (lib/cost/placement.ts): a VMM's. */
+  placement?: boolean;
 }
 
 /** A VMM's scope: its threads by name, vhost kernel threads named after it, its own cgroup. */
@@ -34,6 +36,7 @@ export function vmmScope(pid: number, vmm: Vmm, cgroup: string | undefined, gues
     processes: [{ pid, vmm }, ...kernelVhost.map((k) => ({ pid: k, role: 'vhost' as const }))],
     cgroup: cgroup ? { path: cgroup, role: 'exited-threads' } : undefined,
     guestMiB,
+    placement: true,
   };
 }
 

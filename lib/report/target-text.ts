@@ -22,6 +22,8 @@ export function formatTargetResult(r: TargetResult): string {
   }
   const queues = guestQueuesText(r);
   if (queues) lines.push(`  queues      ${queues}`);
+  const hostCpus = hostPlacementText(r);
+  if (hostCpus) lines.push(`  host CPUs   ${hostCpus}${s.pinned ? ' (pinned)' : ''}`);
   const boot = r.boot;
   if (boot) lines.push(`  boot        VMM start to probe running ${formatNs(boot.vmm_start_to_probe_ns)}, to first result ${formatNs(boot.vmm_start_to_first_result_ns)}${s.emulated ? ' (emulated)' : ''}`);
   lines.push(`  probe       sha256 ${s.probe_sha256}`);
@@ -49,4 +51,22 @@ export function guestQueuesText(r: Pick<TargetResult, 'guest_devices' | 'guest_q
     }),
   ];
   return parts.length ? parts.join('; ') : undefined;
+}
+
+/** Where a VMM's threads ran in the window: each vCPU thread, then the other threads by role:
+ * "CPU 0/TCG on 0; CPU 1/TCG on 0,1 (14 migrations); vmm-main on 1". */
+export function hostPlacementText(r: Pick<TargetResult, 'host_placement'>): string | undefined {
+  const p = r.host_placement;
+  if (!p?.threads.length) return undefined;
+  const moved = (m: number | undefined) => (m ? ` (${m} migration${m === 1 ? '' : 's'})` : '');
+  const vcpus = p.threads.filter((t) => t.role === 'vcpu').map((t) => `${t.name} on ${t.cpus.join(',')}${moved(t.migrations)}`);
+  const roles = new Map<string, { cpus: Set<number>; migrations?: number }>();
+  for (const t of p.threads.filter((x) => x.role !== 'vcpu')) {
+    const g = roles.get(t.role) ?? { cpus: new Set<number>() };
+    t.cpus.forEach((c) => g.cpus.add(c));
+    if (t.migrations !== undefined) g.migrations = (g.migrations ?? 0) + t.migrations;
+    roles.set(t.role, g);
+  }
+  const others = [...roles].map(([role, g]) => `${role} on ${[...g.cpus].sort((a, b) => a - b).join(',')}${moved(g.migrations)}`);
+  return [...vcpus, ...others].join('; ');
 }

@@ -6,6 +6,7 @@ import type { RunControl } from '../probe/block';
 import type { HostMemory } from '../cost/memory';
 import type { Startup } from '../cost/meter';
 import type { HostCpu } from '../cost/sample';
+import type { HostPlacement } from '../cost/placement';
 
 export type TargetKind = 'host' | 'container' | 'vm';
 
@@ -47,6 +48,8 @@ export interface StackInfo {
   settings?: Record<string, string>;
   /** What exactly ran, for a VM: the VMM binary and the guest kernel, with their SHA-256. */
   resolved?: { vmm_path: string; vmm_sha256: string; kernel_path: string; kernel_sha256: string; kernel_source: string };
+  /** A VM pinned with pin=on: which host CPU each vCPU thread and the VMM's other threads were given. */
+  pinned?: { vcpus: number[]; vmm: number[]; shared: boolean };
 }
 
 export interface HostPageCache {
@@ -89,6 +92,8 @@ export type TargetResult = (BlockResult | NetResult) & {
   guest_queues?: GuestQueues;
   /** Host CPU the boundary spent over exactly the measured window, by role (lib/cost). */
   host_cpu?: HostCpu;
+  /** MicroVMs: the host CPUs each VMM thread (vCPUs, main loop, I/O) ran on in the measured window. */
+  host_placement?: HostPlacement;
   /** The boundary's host memory at the end of the workload. */
   host_memory?: HostMemory;
   /** The session's (a container's) or the boot's (a VM's) start-up and its host CPU. */
@@ -152,6 +157,9 @@ export interface SessionSpec {
   vhost?: 'on' | 'off';
   /** QEMU: the data disk served by its own iothread instead of the main loop. */
   iothread?: boolean;
+  /** Pin vCPU i to the i-th host CPU isoprobe may use and the VMM's other threads to the rest
+   * (Firecracker's performance-test layout); refused where there are fewer host CPUs than vCPUs. */
+  pin?: boolean;
   /** Host cache of the data disk: QEMU cache=, Firecracker cache_type, Cloud Hypervisor direct=. */
   hostCache?: 'none' | 'writeback' | 'unsafe';
   /** QEMU aio= (threads | native | io_uring); Firecracker io_engine (Sync | Async). */

@@ -34,6 +34,7 @@ const SETTINGS: Record<string, Setting> = {
   queues: { def: { kind: 'uint', default: 1, min: 1, max: 16, help: 'queues per virtio device (virtio-blk num-queues, virtio-net queue pairs)' }, for: ['vm'], apply: (s, v) => (s.queues = v as number) },
   vhost: { def: { kind: 'enum', default: '', choices: ['on', 'off'], help: 'QEMU vhost-net for the tap' }, for: ['qemu-microvm', 'qemu-virt'], apply: (s, v) => (s.vhost = v as SessionSpec['vhost']) },
   iothread: { def: { kind: 'enum', default: '', choices: ['on', 'off'], help: 'QEMU: the data disk on its own iothread' }, for: ['qemu-microvm', 'qemu-virt'], apply: (s, v) => (s.iothread = v === 'on') },
+  pin: { def: { kind: 'enum', default: '', choices: ['on', 'off'], help: "pin vCPU i to host CPU i and the VMM's other threads to the CPUs after them" }, for: ['vm'], apply: (s, v) => (s.pin = v === 'on') },
   mem: { def: { kind: 'size', default: 0, min: 64 * 2 ** 20, help: 'guest memory' }, for: ['vm'], apply: (s, v) => (s.memMiB = Math.floor((v as number) / 2 ** 20)) },
   accel: { def: { kind: 'enum', default: '', choices: ['auto', 'kvm', 'tcg'], help: 'QEMU accelerator' }, for: ['qemu-microvm', 'qemu-virt'], apply: (s, v) => (s.accel = v as SessionSpec['accel']) },
   qemu: { def: { kind: 'string', default: '', help: 'the QEMU binary' }, for: ['qemu-microvm', 'qemu-virt'], apply: (s, v) => (s.vmmBinary = v as string) },

@@ -22,8 +22,10 @@ import { createTapNamespace, type TapNamespace } from '../net/netns';
 import { type Arch, hostArch, probeBinaryPath } from '../paths';
 import { fileSha256, type RunControl } from '../probe/block';
 import type { NetResult } from '../probe/types';
+import { threadAllowedCpus } from '../cost/proc';
 import { which } from './exec';
 import { type Frame, FrameReader } from './frames';
+import { type PinLayout, pinLayout, pinnedArgv, pinText, VcpuPinner } from './vm-pin';
 import { DEFAULT_DATA_SIZE, ensureDataFile, type Link, type PlannedStep, ProbeSession, type ProbeRunner, SERVER_PORT, type StepHooks, type StepOutcome, tempWorkDir, workDirPrefix } from './session';
 export type { VmSpec } from './types';
 export { kvmUnavailable } from './kvm';
@@ -137,6 +139,8 @@ export class VmTarget implements Target {
       spec.probe = probeBinaryPath(this.vmm.arch);
       if (!existsSync(spec.probe)) throw new IsoprobeError('EUNAVAILABLE', `${this.vmm.name}: no ${this.vmm.arch} probe at ${spec.probe} (scripts/setup.sh arm64 cross-builds it)`);
     }
+    // pin=on with more vCPUs than host CPUs is refused before anything is made.
+    const pin = spec.pin ? pinLayout(spec.vcpus ?? 2, threadAllowedCpus(process.pid, process.pid) ?? []) : undefined;
     const kernel = await guestKernel(spec, undefined, this.vmm.arch);
     if (spec.dataFile) await ensureDataFile(spec.dataFile, spec.dataSize ?? DEFAULT_DATA_SIZE);
     const tap = spec.network === false ? undefined : await createTapNamespace(spec.queues ?? 1);
@@ -147,7 +151,7 @@ export class VmTarget implements Target {
       await tap?.destroy();
       throw new IsoprobeError('EUNAVAILABLE', `${this.vmm.name}: the VMM binary ${bin} is not there`);
     }
-    return new ProbeSession(new VmRunner(this.vmm, spec, kernel, tap, version, vmmPath));
+    return new ProbeSession(new VmRunner(this.vmm, spec, kernel, tap, version, vmmPath, pin));
   }
 }
 
@@ -292,7 +296,7 @@ class VmRunner implements ProbeRunner {
   private current?: { pid: number; cgroup?: string; scope?: CostScope };
 
   constructor(private readonly vmm: Vmm, private readonly spec: SessionSpec, private readonly kernel: GuestKernel,
-    private readonly tap: TapNamespace | undefined, version: string, vmmPath: string) {
+    private readonly tap: TapNamespace | undefined, version: string, vmmPath: string, private readonly pin?: PinLayout) {
     this.dataPathInside = spec.dataFile ? '/dev/vda' : undefined;
     this.hostDataFile = spec.dataFile;
     this.link = tap ? { targetAddr: tap.guestAddr, peerNs: tap.ns, peerAddr: tap.hostAddr } : undefined;
@@ -310,7 +314,8 @@ class VmRunner implements ProbeRunner {
       cgroup_limits: 'none',
       probe_sha256: fileSha256(spec.probe ?? probeBinaryPath()),
       emulated: false,
-      platform: `guest kernel ${kernel.version} (${kernel.source}), ${spec.vcpus ?? 2} vCPUs, ${spec.memMiB ?? 512} MiB`,
+      platform: `guest kernel ${kernel.version} (${kernel.source}), ${spec.vcpus ?? 2} vCPUs, ${spec.memMiB ?? 512} MiB${pin ? `; ${pinText(pin)}` : ''}`,
+      ...(pin ? { pinned: pin } : {}),
     };
   }
 
@@ -378,11 +383,9 @@ class VmRunner implements ProbeRunner {
       kernel: this.kernel, initramfs, cmdline: guestCommandLine(profile, this.spec.queues ?? 1), dataFile: this.spec.dataFile, tap: this.tap?.tap,
       mac: macFor(`${this.tap?.tap ?? 'none'}${this.boots++}`), vcpus: this.spec.vcpus ?? 2, memMiB: this.spec.memMiB ?? 512, workDir: dir, spec: this.spec,
     });
-    this.stack = { ...this.stack, emulated: launch.emulated, command: launch.argv,
-      storage: this.spec.dataFile ? `virtio-blk (virtio-${profile.transport}) backed by ${this.spec.dataFile}, host cache: ${launch.diskCache}` : 'none',
-      network: this.tap ? `virtio-net (virtio-${profile.transport}) on tap ${this.tap.tap} in a namespace isoprobe made (the VMM runs there); ${launch.netBackend ?? 'tap'}` : 'loopback inside the guest',
-      platform: `${launch.accel}; ${this.stack.platform!.replace(/^.*?guest kernel/, 'guest kernel')}` };
-    const argv = this.tap ? ['nsenter', `--net=/var/run/netns/${this.tap.ns}`, ...launch.argv] : launch.argv;
+    this.describe(launch, profile);
+    const inNs = this.tap ? ['nsenter', `--net=/var/run/netns/${this.tap.ns}`, ...launch.argv] : launch.argv;
+    const argv = this.pin ? pinnedArgv(this.pin, inNs) : inNs;
     const t0 = performance.now();
     // The VMM in a cgroup of isoprobe's own: its total counts threads that come and go.
     const cg = ownCgroup(`${this.vmm.name}-boot`);
@@ -391,6 +394,7 @@ class VmRunner implements ProbeRunner {
     const [cmd, ...args] = diesWithParent(cg ? cg.wrap(argv) : argv);
     const child = spawn(cmd!, args, { stdio: ['pipe', 'pipe', 'pipe'] });
     this.current = child.pid ? { pid: child.pid, cgroup: cg?.path } : undefined;
+    const pinner = this.pin && child.pid ? new VcpuPinner(child.pid, this.vmm.threads, this.pin, () => child.kill('SIGKILL')).start() : undefined;
     let startup: Startup | undefined;
     child.stdin.on('error', () => undefined);  // the VMM may be gone when a late answer is written
     const watch = new BootWatch(child, p, hooks, t0, (this.spec.bootTimeoutS ?? 60) * 1000, this.spec.exitGraceMs ?? 2000);
@@ -401,6 +405,7 @@ class VmRunner implements ProbeRunner {
     child.stdout.on('data', (d: Buffer) => {
       log.push(d);
       for (const f of reader.push(d)) {
+        if (f.kind === 'READY') pinner?.ready();
         if (f.kind === 'READY' && !startup)
           startup = startupOf(this.costScope(), launchedNs, monoNs(), 'VMM launch -> the probe runs as /init (kernel boot, init); host CPU: the VMM\'s cgroup');
         watch.onFrame(f);
@@ -415,22 +420,33 @@ class VmRunner implements ProbeRunner {
       child.kill('SIGKILL');
       await exited;
       watch.stopTimers();
+      pinner?.stop();
       throw e;
     }
     const code = await exited;
     this.current = undefined;
+    pinner?.stop();
     // The VMM's whole life, boot and teardown included, as its cgroup counted it.
     const vmmCpuNs = cg ? cgroupTimes(cg.path)?.ns : undefined;
     cg?.remove();
     watch.stopTimers();
     ctl.signal?.removeEventListener('abort', onAbort);
     watch.times.tExit = performance.now();
+    if (pinner?.error) throw pinner.error;
     const serialLog = join(dir, 'serial.log');
     writeFileSync(serialLog, Buffer.concat(log));
     let kept: string | undefined;
     return { results: watch.results, devices: watch.devices, queues: watch.queues, errors: watch.errors, hostClient: watch.hostClient, times: watch.times, endedByHost: watch.endedByHost,
       timedOut: watch.timedOut, limitMs: watch.limitMs, code, startup, vmmCpuNs, serial: Buffer.concat(log).toString('latin1'), keepLog: () => (kept ??= this.keepLog(serialLog, stderr)), launch,
       damaged: reader.damaged, stderrTail: stderr.trim().split('\n').slice(-2).join(' | ') };
+  }
+
+  /** The stack as this launch made it: the accelerator, the devices' backends, the command. */
+  private describe(launch: Launch, profile: GuestProfile): void {
+    this.stack = { ...this.stack, emulated: launch.emulated, command: launch.argv,
+      storage: this.spec.dataFile ? `virtio-blk (virtio-${profile.transport}) backed by ${this.spec.dataFile}, host cache: ${launch.diskCache}` : 'none',
+      network: this.tap ? `virtio-net (virtio-${profile.transport}) on tap ${this.tap.tap} in a namespace isoprobe made (the VMM runs there); ${launch.netBackend ?? 'tap'}` : 'loopback inside the guest',
+      platform: `${launch.accel}; ${this.stack.platform!.replace(/^.*?guest kernel/, 'guest kernel')}` };
   }
 
   /** Why the boot as a whole went wrong, if it did (applies to every workload it did not finish). */
