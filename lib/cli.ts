@@ -11,6 +11,7 @@ import { formatNetResult } from './report/net-text';
 import { makeTarget, REGISTRY, TARGET_NAMES } from './targets';
 import { sweepFirst } from './cli/sweep-first';
 import { cmdSweep } from './cli/sweep-cmd';
+import { cmdFleet } from './cli/fleet-cmd';
 import { parseVariant } from './targets/variant';
 import type { Placement, TargetResult, Workload } from './targets/types';
 import { debianCloudKernel, extractVmlinux, type GuestKernel, kernelOption, userKernel } from './image/kernel';
@@ -46,6 +47,7 @@ function usage(): string {
     '  isoprobe image build [--kernel PATH]    fetch/prepare the guest kernel; report what the VMMs need',
     '  isoprobe compare [--targets host,runc,runsc,qemu-microvm] [--suite quick|paper|FILE] [--reps 5]',
     '  isoprobe sweep [--targets host,runc] block --qd 1,2,4,8 | net rr --rate 500,1000,2000   load-latency curves and their knee',
+    '  isoprobe fleet run --inventory nodes.ini [--limit edge] [--targets host,runc]    the suite on every node of an Ansible inventory, compared by node',
     '  isoprobe history | export --format json|csv RUN | report RUN [-o report.html]',
     '  isoprobe ab --baseline RUN|FILE --candidate RUN|FILE [--junit F] [--markdown F]   the suite-wide A/B gate: exit 0, 1 (regression), 125',
     '  isoprobe ab --run --baseline VARIANT --candidate VARIANT [--suite quick] [--reps 10]   measure both now, then judge',
@@ -318,6 +320,7 @@ const COMMANDS: Record<string, Handler> = {
   report: (a, o) => cmdReport(a, o),
   ab: cmdAb,
   sweep: cmdSweep,
+  fleet: cmdFleet,
   import: (a, o) => cmdImport(a, o),
 };
 

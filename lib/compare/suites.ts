@@ -110,6 +110,9 @@ export function parseSuite(text: string, file: string): Suite {
   return { name: typeof data.name === 'string' ? data.name : file, workloads };
 }
 
+/** The suites isoprobe ships, by name. */
+export const BUILTIN_SUITES = ['quick', 'paper', 'scaling'];
+
 export function loadSuite(spec: string): Suite {
   if (spec === 'quick') return QUICK;
   if (spec === 'paper') return PAPER;

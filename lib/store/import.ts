@@ -84,10 +84,14 @@ export function readRuns(path: string): ImportedRun[] {
   return data.subarray(0, 16).toString('latin1') === SQLITE_MAGIC ? fromDatabase(path) : fromExport(path, data.toString('utf8'));
 }
 
-/** Imports every run of the file; all or nothing per run, and a run already here is refused. */
-export function importRuns(store: Store, path: string): { imported: number[]; refused: string[] } {
+/**
+ * Imports every run of the file; all or nothing per run, and a run already here is refused.
+ * `machine`: fields added to each run's host identity (a fleet's node name and groups).
+ */
+export function importRuns(store: Store, path: string, machine?: Record<string, unknown>): { imported: number[]; refused: string[] } {
   const out = { imported: [] as number[], refused: [] as string[] };
   for (const r of readRuns(path)) {
+    if (machine) r.run.machine = JSON.stringify({ ...(JSON.parse(r.run.machine) as Record<string, unknown>), ...machine });
     try {
       out.imported.push(store.importRun(r, path));
     } catch (e) {

@@ -1,0 +1,121 @@
+// isoprobe fleet run: the comparison on every node of an Ansible inventory, each node's run
+// imported here under its inventory name, then the comparison by node.
+import { existsSync, writeFileSync } from 'node:fs';
+import { basename } from 'node:path';
+
+import { byNode, type NodeRun } from '../compare/by-node';
+import { loadSuite } from '../compare/suites';
+import { parseVariantList } from '../targets/variant';
+import { BUILTIN_SUITES } from '../compare/suites';
+import { optionError } from '../errors';
+import { fleetRun, type NodeOutcome } from '../fleet/run';
+import { fleetRuns } from '../fleet/stored';
+import { flagOf } from '../probe/options';
+import { renderHtml } from '../report/html';
+import { nodeSection } from '../report/node-html';
+import { formatNodeTables } from '../report/node-text';
+import { parseCommand, type Table } from './args';
+import { DB, openStore } from './compare-cmds';
+import { SESSION_OPTIONS } from './session-options';
+
+/** What each node's `isoprobe compare` is given, as given here. */
+const PASSED: Table = {
+  targets: { kind: 'string', default: 'host,runc', help: 'targets or variants each node compares, or @FILE (copied to the nodes)' },
+  suite: { kind: 'string', default: 'quick', help: 'quick, paper, scaling, or a suite file (copied to the nodes)' },
+  reps: { kind: 'uint', default: 5, min: 1, max: 1000, help: 'repetitions per target and workload' },
+  seed: { kind: 'uint', default: 0, help: 'seed of the shuffled order (0: from the clock)' },
+  force: { kind: 'bool', default: false, help: 'compare even if the probe binaries measured in the targets differ' },
+  ...SESSION_OPTIONS,
+};
+
+const OPTIONS: Table = {
+  inventory: { kind: 'string', default: '', help: 'the Ansible inventory (INI or YAML) listing the nodes' },
+  limit: { kind: 'string', default: '', help: "only these nodes: Ansible's host pattern (a group, a host, edge:!pi3)", defaultText: 'every node' },
+  forks: { kind: 'uint', default: 5, min: 1, max: 500, help: 'nodes worked on at once (Ansible --forks)' },
+  package: { kind: 'string', default: '', help: 'a packed isoprobe (npm pack) to install on the nodes', defaultText: 'this checkout, packed now' },
+  become: { kind: 'bool', default: false, help: "become root on the nodes (Ansible become; the user's own sudo setup)" },
+  node_cache: { kind: 'string', default: '', help: 'a folder on each node that keeps the built package for the next run of the same tarball', defaultText: 'none: built in the work folder and removed' },
+  node_env: { kind: 'string', default: '', help: "environment of isoprobe on the nodes, NAME=VALUE,... (ISOPROBE_CACHE, ISOPROBE_DATA_FILE; never a secret: it goes into Ansible's variables)" },
+  npm_offline: { kind: 'bool', default: false, help: "install on the nodes from npm's cache only (nodes without the registry)" },
+  baseline_node: { kind: 'string', default: '', help: 'the node the ratios are taken against', defaultText: 'the first node' },
+  html: { kind: 'string', default: '', help: 'also write the HTML report by node to this file' },
+  ...DB,
+  ...PASSED,
+};
+
+const HEAD = ['usage: isoprobe fleet run --inventory FILE [--limit PATTERN] [--forks N] [compare options]', '',
+  'Runs the comparison on every node of an Ansible inventory with the playbook shipped in fleet/isoprobe.yml',
+  "(the user's SSH configuration and keys, host-key checking on): on each node isoprobe is copied and built, the",
+  'comparison runs, its results are fetched, and the work folder is removed. Each node\'s run is imported into',
+  'this store under its inventory name; a failing node fails alone. Exit: 0 every node landed, 1 a node failed.'];
+
+/** The node-side `compare` options, and the local files they name (copied into each work folder). */
+function passedArgs(v: Record<string, unknown>): { args: string[]; files: string[] } {
+  const args: string[] = [];
+  const files: string[] = [];
+  for (const k of Object.keys(PASSED)) {
+    let x = v[k];
+    if (x === undefined) continue;
+    if (k === 'suite' && !BUILTIN_SUITES.includes(x as string) && existsSync(x as string)) files.push(x as string), (x = basename(x as string));
+    if (k === 'targets' && String(x).startsWith('@')) files.push(String(x).slice(1)), (x = `@${basename(String(x).slice(1))}`);
+    if (PASSED[k]!.kind === 'bool') args.push(x ? flagOf(k) : `--no-${flagOf(k).slice(2)}`);
+    else args.push(flagOf(k), String(x));
+  }
+  return { args: v.targets === undefined ? ['--targets', 'host,runc', ...args] : args, files };
+}
+
+function nodeEnv(text: string | undefined): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const kv of (text ?? '').split(',').map((x) => x.trim()).filter(Boolean)) {
+    const m = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(kv);
+    if (!m) throw optionError('node_env', `--node-env "${kv}": expected NAME=VALUE (comma-separated)`);
+    env[m[1]!] = m[2]!;
+  }
+  return env;
+}
+
+function outcomeLine(n: NodeOutcome): string {
+  if (n.status === 'ok') return `${n.name}: imported as run ${n.run}${n.message ? ` (${n.message})` : ''}`;
+  return `${n.name}: ${n.status.toUpperCase()} at "${n.step ?? '?'}": ${n.message ?? ''}`;
+}
+
+export async function cmdFleet(argv: string[], out: (s: string) => void, signal: AbortSignal): Promise<number> {
+  const [sub, ...rest] = argv;
+  if (sub !== 'run') {
+    if (sub === undefined || sub === '--help' || sub === 'help') return parseCommand(['--help'], OPTIONS, 'fleet run', HEAD, out), sub === undefined ? 2 : 0;
+    throw optionError('command', `isoprobe fleet ${sub}: unknown; expected "isoprobe fleet run --inventory FILE"`);
+  }
+  const p = parseCommand(rest, OPTIONS, 'fleet run', HEAD, out);
+  if (!p) return 0;
+  const { values: v, positionals } = p;
+  if (positionals.length) throw optionError('inventory', `unexpected argument "${positionals[0]}" (options start with --)`);
+  if (!v.inventory) throw optionError('inventory', 'isoprobe fleet run: --inventory FILE is required (an Ansible inventory listing the nodes)');
+  // Checked here before any node is touched: a bad suite or target fails once, not on every node.
+  loadSuite((v.suite as string | undefined) ?? 'quick');
+  parseVariantList((v.targets as string | undefined) ?? 'host,runc');
+  const { args, files } = passedArgs(v);
+  const store = openStore(v.db);
+  try {
+    const o = await fleetRun({ inventory: v.inventory as string, limit: (v.limit as string) || undefined, forks: (v.forks as number | undefined) ?? 5, package: (v.package as string) || undefined,
+      become: v.become === true, nodeCache: (v.node_cache as string) || undefined, npmFlags: v.npm_offline ? ['--offline'] : [], compareArgs: args, files, env: nodeEnv(v.node_env as string | undefined), store, signal,
+      onLine: (l) => process.stderr.write(`${l}\n`) });
+    out(`fleet run ${o.fleet}:`);
+    for (const n of o.nodes) out(`  ${outcomeLine(n)}`);
+    const landed = o.nodes.filter((n) => n.status === 'ok');
+    if (landed.length) {
+      const runs = fleetRuns(store, o.fleet);
+      const tables = byNode(runs, (v.baseline_node as string) || undefined);
+      out(`\n${formatNodeTables(tables, runs)}\n\nisoprobe report --fleet ${o.fleet} writes the HTML report by node`);
+      if (v.html) writeFileSync(v.html as string, renderNodeReport(o.fleet, tables, runs), { mode: 0o644 });
+    }
+    return landed.length === o.nodes.length ? 0 : 1;
+  } finally {
+    store.close();
+  }
+}
+
+/** The HTML report of a fleet: the by-node section on the report's page. */
+export function renderNodeReport(fleet: string, tables: ReturnType<typeof byNode>, runs: NodeRun[]): string {
+  const c = { suite: runs[0]?.suite ?? '?', reps: runs[0]?.reps ?? 0, targets: tables[0]?.targets ?? [], summaries: [], warnings: [], cells: [], stacks: {} };
+  return renderHtml(c, {}, `isoprobe fleet ${fleet}: ${runs.map((r) => r.node).join(', ')}`, nodeSection(tables, runs));
+}

@@ -1,0 +1,20 @@
+// A fleet's comparison by node in the HTML report: the nodes and what each measured of itself,
+// then per workload a table of nodes x targets (median, p50, ratio to the baseline node).
+import type { NodeRun, NodeTable } from '../compare/by-node';
+import { escapeXml } from './escape';
+import { nodeCellText } from './node-text';
+
+export function nodeSection(tables: NodeTable[], runs: NodeRun[]): string {
+  const ids = runs.map((r) => {
+    const m = r.machine as { hostname?: string; kernel?: string; cpu?: string; cpus?: number };
+    return `<tr><td>${escapeXml(r.node)}</td><td>${escapeXml(r.groups.join(', '))}</td><td>${r.run}</td><td>${escapeXml(String(m.hostname ?? '?'))}</td><td>${escapeXml(String(m.kernel ?? '?'))}</td><td>${escapeXml(`${m.cpus ?? '?'} x ${m.cpu ?? '?'}`)}</td></tr>`;
+  }).join('');
+  const sections = tables.map((t) => {
+    const rows = t.nodes.map((n) => `<tr data-node="${escapeXml(n)}"><th>${escapeXml(n)}${n === t.baselineNode ? ' (baseline)' : ''}</th>${t.targets.map((x) => `<td>${escapeXml(nodeCellText(t.rows.get(n)?.get(x), n === t.baselineNode))}</td>`).join('')}</tr>`).join('');
+    return `<section><h2>${escapeXml(t.workload)} <small>${escapeXml(t.kind)}, by node</small></h2>
+<table class="by-node" data-workload="${escapeXml(t.workload)}"><tr><th>node</th>${t.targets.map((x) => `<th>${escapeXml(x)}</th>`).join('')}</tr>${rows}</table></section>`;
+  }).join('\n');
+  return `<section><h2>Nodes</h2><table class="nodes"><tr><th>node</th><th>groups</th><th>run</th><th>host</th><th>kernel</th><th>CPUs</th></tr>${ids}</table>
+<p>Each cell: the median over the node's repetitions, its p50, and the ratio to the baseline node on the same target with its bootstrap 95 % interval.</p></section>
+${sections}`;
+}

@@ -1,0 +1,39 @@
+// A fleet's comparison by node, for people: per workload, a row per node and a column per target,
+// each cell the median rate over the node's repetitions, its p50, and the ratio to the baseline
+// node on the same target with its bootstrap 95 % interval.
+import type { NodeRun, NodeTable } from '../compare/by-node';
+import type { Row } from '../compare/compare';
+import { formatNs } from '../units';
+
+export function rateText(r: Row): string {
+  const v = r.rateCi.estimate;
+  return r.rateUnit === 'Gbit/s' ? `${v.toFixed(2)} Gbit/s` : `${Math.round(v).toLocaleString('en-US')} ${r.rateUnit}`;
+}
+
+/** One cell: "12,345 IOPS p50 80.1 µs 0.98x [0.95, 1.01]", or why there is none. */
+export function nodeCellText(r: Row | undefined, baseline: boolean): string {
+  if (!r || !r.rate.length) return `- (${r?.error ?? 'no results'})`;
+  const ratio = r.ratio ? ` ${r.ratio.estimate.toFixed(2)}x [${r.ratio.low.toFixed(2)}, ${r.ratio.high.toFixed(2)}]` : baseline ? ' (baseline)' : '';
+  return `${rateText(r)} p50 ${r.p50.length && Number.isFinite(r.p50ci.estimate) ? formatNs(r.p50ci.estimate) : '-'}${ratio}${r.emulated ? ' EMULATED' : ''}`;
+}
+
+/** The node identities: name, groups, and what each measured of itself. */
+export function nodeIdentityLines(runs: NodeRun[]): string[] {
+  return runs.map((r) => {
+    const m = r.machine as { hostname?: string; kernel?: string; cpu?: string; cpus?: number };
+    return `  ${r.node.padEnd(12)} run ${String(r.run).padEnd(5)} ${r.groups.length ? `groups ${r.groups.join(',')}; ` : ''}host ${m.hostname ?? '?'}, kernel ${m.kernel ?? '?'}, ${m.cpus ?? '?'} x ${m.cpu ?? '?'}`;
+  });
+}
+
+export function formatNodeTables(tables: NodeTable[], runs: NodeRun[]): string {
+  const out = ['nodes:', ...nodeIdentityLines(runs)];
+  for (const t of tables) {
+    out.push('', `${t.workload} (${t.kind}): median over repetitions, ratio to ${t.baselineNode} on the same target [95 % CI]`);
+    const cells = t.nodes.map((n) => [n === t.baselineNode ? `${n} *` : n, ...t.targets.map((x) => nodeCellText(t.rows.get(n)?.get(x), n === t.baselineNode))]);
+    const head = ['node', ...t.targets];
+    const widths = head.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
+    const line = (c: string[]) => `  ${c.map((x, i) => x.padEnd(widths[i]!)).join('  ')}`.trimEnd();
+    out.push(line(head), ...cells.map(line));
+  }
+  return out.join('\n');
+}
