@@ -19,6 +19,8 @@ declare -A GROUP=(
   [valgrind]="valgrind"
   # arm64: the cross-built static probe, user-mode emulation for its tests, QEMU's virt machine
   [arm64]="g++-aarch64-linux-gnu qemu-user-static qemu-system-arm liburing-dev:arm64"
+  # fleet: Ansible drives the nodes; the fleet tests' nodes each run their own sshd in a namespace
+  [fleet]="ansible openssh-client openssh-server iproute2"
 )
 
 want=()
@@ -47,8 +49,19 @@ if ((${#missing[@]})); then
     exit 1
   fi
   echo "isoprobe setup: installing ${missing[*]}" >&2
+  # openssh-server is wanted for its sshd binary only (the fleet tests start their own, inside
+  # namespaces): the machine's own ssh service is neither started by the install nor enabled.
+  no_start=no
+  if [[ " ${missing[*]} " == *" openssh-server "* ]] && [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod 755 /usr/sbin/policy-rc.d && no_start=yes
+    trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+  fi
   apt-get update -q >/dev/null
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+  if [[ " ${missing[*]} " == *" openssh-server "* ]] && command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
+    systemctl disable --now ssh.service ssh.socket >/dev/null 2>&1 || true
+  fi
+  if [ "$no_start" = yes ]; then rm -f /usr/sbin/policy-rc.d; trap - EXIT; fi
 fi
 
 # npm dependencies: reinstall only when package-lock.json changed since the last install.

@@ -8,6 +8,10 @@ import { underpowered } from '../stats/maxt';
 import { formatGate, gateJUnit, gateMarkdown } from '../report/gate-text';
 import { renderTrendHtml, trendSeries } from '../report/trend';
 import { importRuns } from '../store/import';
+import { byNode } from '../compare/by-node';
+import { fleetRuns, nodeSide } from '../fleet/stored';
+import { renderNodeReport } from '../report/node-html';
+import { formatNodeTables } from '../report/node-text';
 import { parseVariant, parseVariantList, type Variant } from '../targets/variant';
 import { compare, type Cell, summarize, warningsFor, type Comparison } from '../compare/compare';
 import { loadSuite, type Suite } from '../compare/suites';
@@ -229,6 +233,8 @@ export function comparisonFromStore(store: Store, id: number): Comparison {
 const REPORT: Table = {
   ...DB,
   output: { kind: 'string', default: '', help: 'the HTML file to write', defaultText: 'isoprobe-report-RUN.html, or isoprobe-trend.html' },
+  fleet: { kind: 'string', default: '', help: 'a fleet run (isoprobe fleet run): last, or its id; the report groups by node' },
+  baseline_node: { kind: 'string', default: '', help: 'with --fleet: the node the ratios are taken against', defaultText: 'the first node' },
   trend: { kind: 'bool', default: false, help: 'every stored run in time order, per workload, target and metric: bands, stack changes, change points' },
   target: { kind: 'string', default: '', help: 'with --trend: only these targets (comma-separated labels)' },
   workload: { kind: 'string', default: '', help: 'with --trend: only these workloads (comma-separated)' },
@@ -239,7 +245,7 @@ const REPORT: Table = {
 
 export async function cmdReport(argv: string[], out: Out): Promise<number> {
   const args = argv.map((a) => (a === '-o' ? '--output' : a));
-  const p = parseCommand(args, REPORT, 'report', ['usage: isoprobe report [options] RUN', '       isoprobe report --trend [--target T] [--workload W] [--metric M] [-o FILE]', '',
+  const p = parseCommand(args, REPORT, 'report', ['usage: isoprobe report [options] RUN', '       isoprobe report --fleet last|ID [--baseline-node NODE] [-o FILE]', '       isoprobe report --trend [--target T] [--workload W] [--metric M] [-o FILE]', '',
     'A self-contained HTML report of one stored run, or of the trend across all of them (-o is --output).'], out);
   if (!p) return 0;
   const { values: v, positionals } = p;
@@ -255,6 +261,7 @@ export async function cmdReport(argv: string[], out: Out): Promise<number> {
       out(`trend of ${series.length} series written to ${file}${cps.length ? `\n${cps.join('\n')}` : '; no change points'}`);
       return 0;
     }
+    if (v.fleet) return reportFleet(store, v, positionals, out);
     const id = runArg(positionals, 'report');
     const c = comparisonFromStore(store, id);
     const file = (v.output as string) || `isoprobe-report-${id}.html`;
@@ -264,6 +271,20 @@ export async function cmdReport(argv: string[], out: Out): Promise<number> {
   } finally {
     store.close();
   }
+}
+
+/** report --fleet: the by-node tables printed, and the HTML report by node written. */
+function reportFleet(store: Store, v: Record<string, unknown>, positionals: string[], out: Out): number {
+  if (positionals.length) throw optionError('fleet', `--fleet reports every node's run of the fleet; no RUN ("${positionals[0]}")`);
+  const runs = fleetRuns(store, v.fleet as string);
+  const base = (v.baseline_node as string) || undefined;
+  if (base && !runs.some((r) => r.node === base)) throw optionError('baseline_node', `--baseline-node ${base}: not a node of this fleet run; expected one of ${runs.map((r) => r.node).join(', ')}`);
+  const tables = byNode(runs, base);
+  const fleet = String(runs[0]!.machine.fleet);
+  const file = (v.output as string) || `isoprobe-fleet-${fleet}.html`;
+  writeFileSync(file, renderNodeReport(fleet, tables, runs), { mode: 0o644 });
+  out(`${formatNodeTables(tables, runs)}\n\nreport written to ${file}`);
+  return 0;
 }
 
 const AB: Table = {
@@ -277,6 +298,9 @@ const AB: Table = {
   threshold: { kind: 'string', default: '5%', help: 'noise threshold: a regression must also move the median this much, e.g. 5%' },
   cost_threshold: { kind: 'string', default: '10%', help: 'the noise threshold of the host-cost metrics (host_cpu_per_op, ops_per_host_cpu_s, overhead, startup_ms, host_mem_mib): host-side figures vary more than the probe\'s own' },
   alpha: { kind: 'string', default: '0.01', help: 'family-wise level over all cells: of a false regression (the exit code), and separately of a false improvement' },
+  baseline_node: { kind: 'string', default: '', help: 'the gate between nodes of a fleet run: the baseline node, several (a,b) or group:NAME' },
+  candidate_node: { kind: 'string', default: '', help: 'the candidate node, several, or group:NAME (with --baseline-node)' },
+  fleet: { kind: 'string', default: 'last', help: 'with --baseline-node: the fleet run, last or its id' },
   run: { kind: 'bool', default: false, help: 'measure both sides now (interleaved, stored as one run), then judge' },
   step_down: { kind: 'bool', default: false, help: 'verdicts by step-down max-T: more power where several cells moved; the printed intervals stay single-step' },
   suite: COMPARE.suite!,
@@ -311,11 +335,19 @@ function parseMetrics(v: unknown, choices: readonly Metric[] = METRICS): Metric[
   return ms as Metric[] | undefined;
 }
 
-const AB_HEAD = ['usage: isoprobe ab --baseline RUN|FILE --candidate RUN|FILE [options]', '       isoprobe ab --run --baseline VARIANT --candidate VARIANT [--suite quick] [--reps 10]', '',
+const AB_HEAD = ['usage: isoprobe ab --baseline RUN|FILE --candidate RUN|FILE [options]', '       isoprobe ab --run --baseline VARIANT --candidate VARIANT [--suite quick] [--reps 10]', '       isoprobe ab --baseline-node NODE|group:G --candidate-node NODE|group:G [--fleet last|ID]', '',
   'The A/B regression gate over a whole suite: every workload x target x metric on both sides is a cell, all',
   'tested together (max-T permutation test: a false regression over all cells at most alpha, a false improvement likewise)',
   'and judged against a noise threshold. Needs enough repetitions for alpha: 5 a side at 0.01 (1/C(10, 5) = 1/252).',
   'Exit: 0 no regression, 1 a regression, 125 nothing could be measured or compared (for git bisect run), 2 bad input.'];
+
+/** --baseline-node A --candidate-node B: both sides from one fleet run, each node's own repetitions. */
+function nodeSides(v: Record<string, unknown>, store: Store): { b: Side; c: Side } {
+  if (!v.baseline_node || !v.candidate_node) throw optionError(v.baseline_node ? 'candidate_node' : 'baseline_node', 'ab: --baseline-node and --candidate-node go together (two nodes or groups of a fleet run)');
+  if (v.baseline || v.candidate || v.run) throw optionError('baseline_node', 'ab: --baseline-node/--candidate-node take both sides from a fleet run; not with --baseline, --candidate or --run');
+  const fleet = (v.fleet as string | undefined) ?? 'last';
+  return { b: nodeSide(store, fleet, v.baseline_node as string, 'baseline_node'), c: nodeSide(store, fleet, v.candidate_node as string, 'candidate_node') };
+}
 
 /** Measures both variants now (interleaved, one stored run) and returns the two sides. */
 async function measureBoth(v: Record<string, unknown>, argv: string[], store: Store, signal: AbortSignal): Promise<{ b: Side; c: Side; pair: [string, string] }> {
@@ -349,6 +381,7 @@ export async function cmdAb(argv: string[], out: Out, signal: AbortSignal): Prom
     let sides: { b: Side; c: Side; pair?: [string, string] };
     try {
       if (v.run) sides = await measureBoth(v, argv, getStore(), signal);
+      else if (v.baseline_node || v.candidate_node) sides = nodeSides(v, getStore());
       else {
         if (!v.baseline) throw optionError('baseline', '--baseline: expected a run number or an exported JSON file');
         if (!v.candidate) throw optionError('candidate', '--candidate: expected a run number or an exported JSON file');

@@ -3,16 +3,16 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
 
-import { byNode, type NodeRun } from '../compare/by-node';
+import { byNode } from '../compare/by-node';
 import { loadSuite } from '../compare/suites';
 import { parseVariantList } from '../targets/variant';
 import { BUILTIN_SUITES } from '../compare/suites';
 import { optionError } from '../errors';
+import { inventoryNodes } from '../fleet/inventory';
 import { fleetRun, type NodeOutcome } from '../fleet/run';
 import { fleetRuns } from '../fleet/stored';
 import { flagOf } from '../probe/options';
-import { renderHtml } from '../report/html';
-import { nodeSection } from '../report/node-html';
+import { renderNodeReport } from '../report/node-html';
 import { formatNodeTables } from '../report/node-text';
 import { parseCommand, type Table } from './args';
 import { DB, openStore } from './compare-cmds';
@@ -94,10 +94,12 @@ export async function cmdFleet(argv: string[], out: (s: string) => void, signal:
   loadSuite((v.suite as string | undefined) ?? 'quick');
   parseVariantList((v.targets as string | undefined) ?? 'host,runc');
   const { args, files } = passedArgs(v);
+  const env = nodeEnv(v.node_env as string | undefined);
+  const nodes = inventoryNodes(v.inventory as string, (v.limit as string) || undefined);
   const store = openStore(v.db);
   try {
-    const o = await fleetRun({ inventory: v.inventory as string, limit: (v.limit as string) || undefined, forks: (v.forks as number | undefined) ?? 5, package: (v.package as string) || undefined,
-      become: v.become === true, nodeCache: (v.node_cache as string) || undefined, npmFlags: v.npm_offline ? ['--offline'] : [], compareArgs: args, files, env: nodeEnv(v.node_env as string | undefined), store, signal,
+    const o = await fleetRun({ inventory: v.inventory as string, nodes, limit: (v.limit as string) || undefined, forks: (v.forks as number | undefined) ?? 5, package: (v.package as string) || undefined,
+      become: v.become === true, nodeCache: (v.node_cache as string) || undefined, npmFlags: v.npm_offline ? ['--offline'] : [], compareArgs: args, files, env, store, signal,
       onLine: (l) => process.stderr.write(`${l}\n`) });
     out(`fleet run ${o.fleet}:`);
     for (const n of o.nodes) out(`  ${outcomeLine(n)}`);
@@ -112,10 +114,4 @@ export async function cmdFleet(argv: string[], out: (s: string) => void, signal:
   } finally {
     store.close();
   }
-}
-
-/** The HTML report of a fleet: the by-node section on the report's page. */
-export function renderNodeReport(fleet: string, tables: ReturnType<typeof byNode>, runs: NodeRun[]): string {
-  const c = { suite: runs[0]?.suite ?? '?', reps: runs[0]?.reps ?? 0, targets: tables[0]?.targets ?? [], summaries: [], warnings: [], cells: [], stacks: {} };
-  return renderHtml(c, {}, `isoprobe fleet ${fleet}: ${runs.map((r) => r.node).join(', ')}`, nodeSection(tables, runs));
 }

@@ -42,8 +42,9 @@ export function windowOps(r: TargetResult): number | undefined {
 
 /** The probe's own CPU over its measured window, ns (as the probe's kernel accounts it). */
 export function probeCpuNs(r: TargetResult): number | undefined {
-  const c = r.cpu as { window_ns?: number; user_ns: number; sys_ns: number };
-  if (typeof c?.window_ns === 'number') return c.window_ns;
+  const c = r.cpu as { window_ns?: number; user_ns: number; sys_ns: number } | undefined;
+  if (!c) return undefined;  // a result that never recorded the probe's CPU
+  if (typeof c.window_ns === 'number') return c.window_ns;
   return r.kind === 'block' ? c.user_ns + c.sys_ns : undefined;
 }
 

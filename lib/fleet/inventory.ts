@@ -34,7 +34,7 @@ function groupsOf(list: Record<string, { hosts?: string[]; children?: string[] }
   return out;
 }
 
-/** The inventory's nodes (those `limit` selects), in inventory order. */
+/** The inventory's nodes (those `limit` selects), in the order Ansible lists them. */
 export function inventoryNodes(inventory: string, limit?: string): FleetNode[] {
   if (!existsSync(inventory)) throw optionError('inventory', `--inventory ${inventory}: no such file; expected an Ansible inventory (INI or YAML)`);
   const hosts = ansible('ansible', ['-i', inventory, limit || 'all', '--list-hosts']);

@@ -12,11 +12,13 @@ import { packageRoot } from '../paths';
 import type { Store } from '../store/db';
 import { importRuns } from '../store/import';
 import type { NodeStatus } from './events';
-import { inventoryNodes } from './inventory';
+import { type FleetNode, inventoryNodes } from './inventory';
 import { play, type PlayOutcome, playbookPath } from './play';
 
 export interface FleetRunOptions {
   inventory: string;
+  /** The inventory's nodes, when the caller has read them already (inventoryNodes). */
+  nodes?: FleetNode[];
   limit?: string;
   forks: number;
   /** A packed isoprobe (npm pack); default: this checkout, packed now. */
@@ -62,7 +64,7 @@ export function packThis(dir: string): string {
 }
 
 export async function fleetRun(o: FleetRunOptions): Promise<FleetOutcome> {
-  const nodes = inventoryNodes(o.inventory, o.limit);
+  const nodes = o.nodes ?? inventoryNodes(o.inventory, o.limit);
   if (o.package && !existsSync(o.package)) throw optionError('package', `--package ${o.package}: no such file; expected a tarball from npm pack`);
   const fleet = fleetId();
   const dir = mkdtempSync(join(tmpdir(), `isoprobe-fleet-${OWNER}-`));
@@ -75,6 +77,7 @@ export async function fleetRun(o: FleetRunOptions): Promise<FleetOutcome> {
     const vars = { isoprobe_run_id: fleet, isoprobe_package: pkg, isoprobe_results: results, isoprobe_compare_args: o.compareArgs, isoprobe_files: o.files.map((f) => resolve(f)),
       isoprobe_become: o.become, isoprobe_node_cache: o.nodeCache ?? '', isoprobe_npm_flags: o.npmFlags, isoprobe_lockfile: lockfile, isoprobe_env: o.env ?? {} };
     const names = nodes.map((n) => n.name);
+    o.onLine?.(`fleet run ${fleet}: ${names.length} node${names.length === 1 ? '' : 's'} (${names.join(', ')}), ${o.forks} at a time; work folders /tmp/isoprobe-node-${fleet}-NODE`);
     const p = await play(playbookPath('isoprobe'), names, { inventory: o.inventory, limit: names.join(','), forks: o.forks, vars, dir, signal: o.signal, onLine: o.onLine });
     if (p.cancelled) return await cancelled(p, o, vars, dir);
     const seen = [...p.progress.nodes.values()].some((n) => n.reached || n.status === 'unreachable');

@@ -2,6 +2,7 @@
 // then per workload a table of nodes x targets (median, p50, ratio to the baseline node).
 import type { NodeRun, NodeTable } from '../compare/by-node';
 import { escapeXml } from './escape';
+import { renderHtml } from './html';
 import { nodeCellText } from './node-text';
 
 export function nodeSection(tables: NodeTable[], runs: NodeRun[]): string {
@@ -17,4 +18,10 @@ export function nodeSection(tables: NodeTable[], runs: NodeRun[]): string {
   return `<section><h2>Nodes</h2><table class="nodes"><tr><th>node</th><th>groups</th><th>run</th><th>host</th><th>kernel</th><th>CPUs</th></tr>${ids}</table>
 <p>Each cell: the median over the node's repetitions, its p50, and the ratio to the baseline node on the same target with its bootstrap 95 % interval.</p></section>
 ${sections}`;
+}
+
+/** The HTML report of a fleet: the nodes and the by-node tables, on the report's page. */
+export function renderNodeReport(fleet: string, tables: NodeTable[], runs: NodeRun[]): string {
+  const c = { suite: runs[0]?.suite ?? '?', reps: runs[0]?.reps ?? 0, targets: tables[0]?.targets ?? [], summaries: [], warnings: [], cells: [], stacks: {} };
+  return renderHtml(c, {}, `isoprobe fleet ${fleet}: ${runs.map((r) => r.node).join(', ')}`, nodeSection(tables, runs));
 }

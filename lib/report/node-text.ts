@@ -13,7 +13,9 @@ export function rateText(r: Row): string {
 /** One cell: "12,345 IOPS p50 80.1 µs 0.98x [0.95, 1.01]", or why there is none. */
 export function nodeCellText(r: Row | undefined, baseline: boolean): string {
   if (!r || !r.rate.length) return `- (${r?.error ?? 'no results'})`;
-  const ratio = r.ratio ? ` ${r.ratio.estimate.toFixed(2)}x [${r.ratio.low.toFixed(2)}, ${r.ratio.high.toFixed(2)}]` : baseline ? ' (baseline)' : '';
+  // One repetition a side has a ratio but no interval.
+  const interval = (i: NonNullable<Row['ratio']>) => (Number.isFinite(i.low) && Number.isFinite(i.high) ? ` [${i.low.toFixed(2)}, ${i.high.toFixed(2)}]` : ' [no interval: one repetition]');
+  const ratio = r.ratio ? ` ${r.ratio.estimate.toFixed(2)}x${interval(r.ratio)}` : baseline ? ' (baseline)' : '';
   return `${rateText(r)} p50 ${r.p50.length && Number.isFinite(r.p50ci.estimate) ? formatNs(r.p50ci.estimate) : '-'}${ratio}${r.emulated ? ' EMULATED' : ''}`;
 }
 

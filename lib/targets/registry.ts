@@ -101,5 +101,5 @@ export function makeTarget(name: TargetName): Target {
  * checks, image builds, containerd's bundles).
  */
 export function workFolderPrefixes(): string[] {
-  return [...TARGET_NAMES.map(workDirPrefix), 'isoprobe-avail-', 'isoprobe-image-', 'isoprobe-ctr-'];
+  return [...TARGET_NAMES.map(workDirPrefix), 'isoprobe-avail-', 'isoprobe-image-', 'isoprobe-ctr-', 'isoprobe-fleet-'];
 }

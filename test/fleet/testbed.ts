@@ -20,6 +20,28 @@ export function fleetSkip(): string | undefined {
   return undefined;
 }
 
+/** The namespaces of testbeds whose test process is gone (killed before its teardown), with their processes. */
+export function sweepDeadTestbeds(): void {
+  const names = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout.split('\n').map((l) => l.split(' ')[0]!).filter((n) => /^ipf-(ctl|\d+)-[0-9a-z]+$/.test(n));
+  for (const ns of names) {
+    const pid = parseInt(ns.split('-').pop()!, 36);
+    try {
+      process.kill(pid, 0);
+      continue;  // its test still runs
+    } catch {
+      /* dead: swept */
+    }
+    for (const p of spawnSync('ip', ['netns', 'pids', ns], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean)) {
+      try {
+        process.kill(Number(p), 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }
+    spawnSync('ip', ['netns', 'del', ns]);
+  }
+}
+
 export interface Node {
   name: string;
   ns: string;
@@ -34,7 +56,8 @@ export class Testbed {
   readonly ctl: string;
   readonly nodes: Node[] = [];
   readonly inventory: string;
-  private readonly tag = String(process.pid % 100000);
+  /** This process's pid, base 36: what a killed test left is known by it and swept by the next. */
+  private readonly tag = process.pid.toString(36);
 
   constructor(readonly dir: string, groups: Record<string, string[]>) {
     this.ctl = `ipf-ctl-${this.tag}`;
@@ -55,6 +78,7 @@ export class Testbed {
 
   /** The namespaces, links, keys and one sshd per node; undone by down(), also half made. */
   async up(): Promise<void> {
+    sweepDeadTestbeds();
     execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'isoprobe-fleet-test', '-f', join(this.dir, 'id_ed25519')]);
     writeFileSync(join(this.dir, 'authorized_keys'), readFileSync(join(this.dir, 'id_ed25519.pub')));
     mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
@@ -95,12 +119,19 @@ export class Testbed {
     throw new Error(`sshd of ${n.name} did not listen on ${n.addr}:22: ${err}`);
   }
 
-  /** Stops a node's sshd (the node becomes unreachable). */
+  /** Stops a node's sshd and its sessions (Ansible's lingering ssh masters with them): the node becomes unreachable. */
   async stopSshd(n: Node): Promise<void> {
     if (!n.sshd || n.sshd.exitCode !== null) return;
     const gone = new Promise((r) => n.sshd!.once('exit', r));
     n.sshd.kill('SIGTERM');
     await gone;
+    for (const pid of this.pids(n.ns)) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }
   }
 
   /** The processes in a namespace (ip netns pids). */
