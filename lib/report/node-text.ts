@@ -31,11 +31,20 @@ export function formatNodeTables(tables: NodeTable[], runs: NodeRun[]): string {
   const out = ['nodes:', ...nodeIdentityLines(runs)];
   for (const t of tables) {
     out.push('', `${t.workload} (${t.kind}): median over repetitions, ratio to ${t.baselineNode} on the same target [95 % CI]`);
-    const cells = t.nodes.map((n) => [n === t.baselineNode ? `${n} *` : n, ...t.targets.map((x) => nodeCellText(t.rows.get(n)?.get(x), n === t.baselineNode))]);
+    // A failure is named once under the table, the cells point to it: one message on every node
+    // of a fleet would bury the numbers.
+    const notes: string[] = [];
+    const cell = (r: Row | undefined, base: boolean) => {
+      if (r?.rate.length) return nodeCellText(r, base);
+      const why = r?.error ?? 'no results';
+      if (!notes.includes(why)) notes.push(why);
+      return `- (failed [${notes.indexOf(why) + 1}])`;
+    };
+    const cells = t.nodes.map((n) => [n === t.baselineNode ? `${n} *` : n, ...t.targets.map((x) => cell(t.rows.get(n)?.get(x), n === t.baselineNode))]);
     const head = ['node', ...t.targets];
     const widths = head.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
     const line = (c: string[]) => `  ${c.map((x, i) => x.padEnd(widths[i]!)).join('  ')}`.trimEnd();
-    out.push(line(head), ...cells.map(line));
+    out.push(line(head), ...cells.map(line), ...notes.map((n, i) => `  [${i + 1}] ${n}`));
   }
   return out.join('\n');
 }

@@ -94,3 +94,34 @@ test('foreign, corrupt and too-new files are refused with one line, and left unt
     t.is(sha(file), before, `${file} untouched`);
   }
 });
+
+test.serial('import --node: exports from CI jobs land as nodes of one fleet, reported by node and gated node against node', (t) => {
+  const db = join(tmp.dir, 'ci-fleet.db');
+  for (const [node, started] of [['pi4', '2026-11-21T10:00:00.000Z'], ['nuc', '2026-11-21T10:05:00.000Z']]) {
+    const file = join(tmp.dir, `${node}.json`);
+    writeFileSync(file, exportOf(started!));
+    const r = runCli(['import', '--node', node!, '--node-groups', node === 'pi4' ? 'arm' : 'x86', '--fleet', 'ci-4711', file, '--db', db]);
+    t.is(r.code, 0, r.stderr);
+  }
+  const store = new Store(db);
+  try {
+    t.deepEqual(store.runs(5).map((r) => JSON.parse(r.machine)).map((m) => [m.node, m.node_groups, m.fleet, m.hostname]).reverse(),
+      [['pi4', ['arm'], 'ci-4711', 'edge-7'], ['nuc', ['x86'], 'ci-4711', 'edge-7']], 'the node beside the identity the machine measured');
+  } finally {
+    store.close();
+  }
+  const rep = runCli(['report', '--fleet', 'ci-4711', '--db', db, '-o', join(tmp.dir, 'ci.html')]);
+  t.is(rep.code, 0, rep.stderr);
+  t.regex(rep.stdout, /^ {2}pi4 \* +5,000 IOPS p50 1 ns \(baseline\)$/m);
+  t.regex(rep.stdout, /^ {2}nuc +5,000 IOPS p50 1 ns 1\.00x \[no interval: one repetition\]$/m);
+  const bad = runCli(['import', '--fleet', 'x', join(tmp.dir, 'pi4.json'), '--db', db]);
+  t.is(bad.code, 2);
+  t.regex(bad.stderr, /--fleet goes with --node NAME/);
+  const ab = runCli(['ab', '--baseline-node', 'group:arm', '--candidate-node', 'nuc', '--fleet', 'ci-4711', '--db', db]);
+  t.is(ab.code, 125, 'one repetition a side: the gate cannot tell, and says why');
+  t.regex(ab.stdout, /^isoprobe ab: baseline group:arm \(fleet ci-4711\), candidate nuc \(fleet ci-4711\)$/m);
+  t.regex(ab.stdout, /not comparable: randread on host iops: fewer than 3 repetitions on a side \(1 and 1\)/);
+  const none = runCli(['ab', '--baseline-node', 'group:mips', '--candidate-node', 'nuc', '--fleet', 'ci-4711', '--db', db]);
+  t.is(none.code, 2);
+  t.regex(none.stderr, /--baseline-node group:mips: no node of fleet ci-4711 is in group "mips"; expected a node \(pi4, nuc\) or group:NAME \(arm, x86\)/);
+});
