@@ -106,7 +106,7 @@ test('bad input: each option named with its value and what was expected, exit 2'
   t.is(run.stderr.trim(), 'isoprobe: --candidate "qemu-microvm[kernel=6.1]": the same as the baseline; name two different targets or settings');
   const unknown = runCli(['ab', '--run', '--baseline', 'qemu-microvm[kernal=6.1]', '--candidate', 'qemu-microvm']);
   t.is(unknown.code, 2);
-  t.is(unknown.stderr.trim(), 'isoprobe: --baseline "qemu-microvm[kernal=6.1]": qemu-microvm has no setting "kernal" (did you mean "kernel"?); expected one of kernel, aio, cache, vcpus, queues, vhost, iothread, mem, accel, qemu, transport, probe');
+  t.is(unknown.stderr.trim(), 'isoprobe: --baseline "qemu-microvm[kernal=6.1]": qemu-microvm has no setting "kernal" (did you mean "kernel"?); expected one of kernel, aio, cache, vcpus, queues, vhost, iothread, pin, mem, accel, qemu, transport, probe');
 });
 
 const xmllint = spawnSync('xmllint', ['--version']).status === 0 ? undefined : 'xmllint is not installed (Debian package libxml2-utils; scripts/setup.sh installs it)';
