@@ -9,6 +9,7 @@ import { formatGate, gateJUnit, gateMarkdown } from '../report/gate-text';
 import { renderTrendHtml, trendSeries } from '../report/trend';
 import { importRuns } from '../store/import';
 import { byNode } from '../compare/by-node';
+import { storedCells, workloadKindOf } from '../compare/stored-cells';
 import { fleetRuns, nodeSide } from '../fleet/stored';
 import { renderNodeReport } from '../report/node-html';
 import { formatNodeTables } from '../report/node-text';
@@ -19,7 +20,6 @@ import { IsoprobeError, optionError } from '../errors';
 import { renderHtml } from '../report/html';
 import { formatComparison, TABLE_COLUMNS } from '../report/compare-text';
 import { defaultDbPath, machineFingerprint, Store } from '../store/db';
-import type { TargetResult } from '../targets/types';
 import { parseCommand, type Table } from './args';
 import { SESSION_OPTIONS, sessionSpecFrom } from './session-options';
 import { sweepFirst } from './sweep-first';
@@ -202,27 +202,21 @@ export async function cmdExport(argv: string[], out: Out): Promise<number> {
   return 0;
 }
 
+/** The kind of a stored workload, from its first result ('rr' where none was measured). */
+function kindOfWorkload(cells: Cell[], w: string): 'block' | 'rr' | 'stream' {
+  const r = cells.find((c) => c.workload === w && c.results.length)?.results[0];
+  return r ? workloadKindOf(r) : 'rr';
+}
+
 /** Rebuilds a comparison from a stored run (for reports of earlier runs). */
 export function comparisonFromStore(store: Store, id: number): Comparison {
   const run = store.run(id);
   const rows = store.results(id);
   const targets = run.targets.split(',');
-  const workloads: string[] = [];
-  const cells: Cell[] = [];
-  for (const r of rows) {
-    if (!workloads.includes(r.workload)) workloads.push(r.workload);
-    let c = cells.find((x) => x.target === r.target && x.workload === r.workload);
-    if (!c) cells.push((c = { target: r.target, workload: r.workload, results: [] }));
-    c.results.push(JSON.parse(r.json) as TargetResult);
-  }
-  for (const f of store.failures(id)) {
-    if (!workloads.includes(f.workload)) workloads.push(f.workload);
-    const c = cells.find((x) => x.target === f.target && x.workload === f.workload);
-    if (c) c.error = f.message;
-    else cells.push({ target: f.target, workload: f.workload, results: [], error: f.message });
-  }
+  const cells = storedCells(store, id);
+  const workloads = [...new Set(cells.map((c) => c.workload))];
   for (const t of targets) for (const w of workloads) if (!cells.some((c) => c.target === t && c.workload === w)) cells.push({ target: t, workload: w, results: [], error: 'no results stored' });
-  const suite: Suite = { name: run.suite, workloads: workloads.map((w) => ({ name: w, workload: { kind: (cells.find((c) => c.workload === w && c.results.length)?.results[0]?.kind === 'block' ? 'block' : cells.find((c) => c.workload === w && c.results.length)?.results[0]?.kind === 'tcp_stream' ? 'stream' : 'rr') as 'block', options: {} } })) };
+  const suite: Suite = { name: run.suite, workloads: workloads.map((w) => ({ name: w, workload: { kind: kindOfWorkload(cells, w) as 'block', options: {} } })) };
   const summaries = summarize(cells, suite, targets);
   const warnings = warningsFor(summaries, run.reps);
   if (run.status !== 'complete') warnings.unshift(`run ${id} is ${run.status}: it holds ${rows.length} of ${run.reps * workloads.length * targets.length} results`);
@@ -277,9 +271,7 @@ export async function cmdReport(argv: string[], out: Out): Promise<number> {
 function reportFleet(store: Store, v: Record<string, unknown>, positionals: string[], out: Out): number {
   if (positionals.length) throw optionError('fleet', `--fleet reports every node's run of the fleet; no RUN ("${positionals[0]}")`);
   const runs = fleetRuns(store, v.fleet as string);
-  const base = (v.baseline_node as string) || undefined;
-  if (base && !runs.some((r) => r.node === base)) throw optionError('baseline_node', `--baseline-node ${base}: not a node of this fleet run; expected one of ${runs.map((r) => r.node).join(', ')}`);
-  const tables = byNode(runs, base);
+  const tables = byNode(runs, (v.baseline_node as string) || undefined);
   const fleet = String(runs[0]!.machine.fleet);
   const file = (v.output as string) || `isoprobe-fleet-${fleet}.html`;
   writeFileSync(file, renderNodeReport(fleet, tables, runs), { mode: 0o644 });

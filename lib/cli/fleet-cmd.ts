@@ -4,9 +4,8 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
 
 import { byNode } from '../compare/by-node';
-import { loadSuite } from '../compare/suites';
+import { BUILTIN_SUITES, loadSuite } from '../compare/suites';
 import { parseVariantList } from '../targets/variant';
-import { BUILTIN_SUITES } from '../compare/suites';
 import { optionError } from '../errors';
 import { inventoryNodes } from '../fleet/inventory';
 import { fleetRun, type NodeOutcome } from '../fleet/run';
@@ -18,9 +17,12 @@ import { parseCommand, type Table } from './args';
 import { DB, openStore } from './compare-cmds';
 import { SESSION_OPTIONS } from './session-options';
 
+/** The targets each node compares when none are given (not compare's default: no VM on a small node). */
+const NODE_TARGETS = 'host,runc';
+
 /** What each node's `isoprobe compare` is given, as given here. */
 const PASSED: Table = {
-  targets: { kind: 'string', default: 'host,runc', help: 'targets or variants each node compares, or @FILE (copied to the nodes)' },
+  targets: { kind: 'string', default: NODE_TARGETS, help: 'targets or variants each node compares, or @FILE (copied to the nodes)' },
   suite: { kind: 'string', default: 'quick', help: 'quick, paper, scaling, or a suite file (copied to the nodes)' },
   reps: { kind: 'uint', default: 5, min: 1, max: 1000, help: 'repetitions per target and workload' },
   seed: { kind: 'uint', default: 0, help: 'seed of the shuffled order (0: from the clock)' },
@@ -61,7 +63,7 @@ function passedArgs(v: Record<string, unknown>): { args: string[]; files: string
     if (PASSED[k]!.kind === 'bool') args.push(x ? flagOf(k) : `--no-${flagOf(k).slice(2)}`);
     else args.push(flagOf(k), String(x));
   }
-  return { args: v.targets === undefined ? ['--targets', 'host,runc', ...args] : args, files };
+  return { args: v.targets === undefined ? ['--targets', NODE_TARGETS, ...args] : args, files };
 }
 
 function nodeEnv(text: string | undefined): Record<string, string> {
@@ -92,7 +94,7 @@ export async function cmdFleet(argv: string[], out: (s: string) => void, signal:
   if (!v.inventory) throw optionError('inventory', 'isoprobe fleet run: --inventory FILE is required (an Ansible inventory listing the nodes)');
   // Checked here before any node is touched: a bad suite or target fails once, not on every node.
   loadSuite((v.suite as string | undefined) ?? 'quick');
-  parseVariantList((v.targets as string | undefined) ?? 'host,runc');
+  parseVariantList((v.targets as string | undefined) ?? NODE_TARGETS);
   const { args, files } = passedArgs(v);
   const env = nodeEnv(v.node_env as string | undefined);
   const nodes = inventoryNodes(v.inventory as string, (v.limit as string) || undefined);

@@ -2,7 +2,9 @@
 // table of nodes x targets, each cell the median over the node's repetitions with its bootstrap
 // interval, and each node's ratio to the baseline node on the same target (a bootstrap interval
 // of the ratio of medians, as compare's ratios between targets).
+import { optionError } from '../errors';
 import { type Cell, type Row, summarizeCell } from './compare';
+import { workloadKindOf } from './stored-cells';
 
 export interface NodeRun {
   /** The node's inventory name, and its groups. */
@@ -30,6 +32,7 @@ export interface NodeTable {
 export function byNode(runs: NodeRun[], baselineNode?: string): NodeTable[] {
   if (!runs.length) return [];
   const base = baselineNode ?? runs[0]!.node;
+  if (!runs.some((r) => r.node === base)) throw optionError('baseline_node', `--baseline-node ${base}: not a node of this fleet run; expected one of ${runs.map((r) => r.node).join(', ')}`);
   const ordered = [...runs.filter((r) => r.node === base), ...runs.filter((r) => r.node !== base)];
   const workloads: string[] = [];
   const targets: string[] = [];
@@ -44,7 +47,7 @@ export function byNode(runs: NodeRun[], baselineNode?: string): NodeTable[] {
       const m = new Map<string, Row>();
       for (const t of targets) {
         const cell = r.cells.find((c) => c.workload === w && c.target === t) ?? { workload: w, target: t, results: [], error: 'not measured on this node' };
-        if (cell.results[0]) kind = cell.results[0].kind === 'block' ? 'block' : cell.results[0].kind === 'tcp_stream' ? 'stream' : 'rr';
+        if (cell.results[0]) kind = workloadKindOf(cell.results[0]);
         const baseRow = r.node === base ? undefined : rows.get(base)?.get(t);
         m.set(t, summarizeCell(cell, baseRow?.rate.length ? baseRow : undefined));
       }

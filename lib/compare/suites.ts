@@ -110,13 +110,14 @@ export function parseSuite(text: string, file: string): Suite {
   return { name: typeof data.name === 'string' ? data.name : file, workloads };
 }
 
+const BUILTIN: Record<string, Suite> = { quick: QUICK, paper: PAPER, scaling: SCALING };
+
 /** The suites isoprobe ships, by name. */
-export const BUILTIN_SUITES = ['quick', 'paper', 'scaling'];
+export const BUILTIN_SUITES = Object.keys(BUILTIN);
 
 export function loadSuite(spec: string): Suite {
-  if (spec === 'quick') return QUICK;
-  if (spec === 'paper') return PAPER;
-  if (spec === 'scaling') return SCALING;
+  const builtin = Object.hasOwn(BUILTIN, spec) ? BUILTIN[spec] : undefined;
+  if (builtin) return builtin;
   let text: string;
   try {
     text = readFileSync(spec, 'utf8');

@@ -21,8 +21,6 @@ interface HostResult {
   stderr?: string;
   stdout?: string;
   rc?: number;
-  skipped?: boolean;
-  unreachable?: boolean;
 }
 
 interface Event {

@@ -1,11 +1,10 @@
 // The fleet runs in the store: each node's run carries its node name, groups and fleet id in its
 // host identity (fleet/run.ts put them there at import), so a fleet is found again by its id.
-import type { Side } from '../compare/ab';
+import { loadSide, type Side } from '../compare/ab';
 import type { NodeRun } from '../compare/by-node';
-import type { Cell } from '../compare/compare';
+import { storedCells } from '../compare/stored-cells';
 import { IsoprobeError } from '../errors';
-import type { Store } from '../store/db';
-import type { TargetResult } from '../targets/types';
+import type { RunRow, Store } from '../store/db';
 
 interface FleetMachine {
   fleet?: string;
@@ -13,44 +12,26 @@ interface FleetMachine {
   node_groups?: string[];
 }
 
-/** Each stored run's cells: its results by workload and target, a failure where one has none. */
-export function cellsOf(store: Store, run: number): Cell[] {
-  const cells: Cell[] = [];
-  const cell = (workload: string, target: string) => {
-    let c = cells.find((x) => x.workload === workload && x.target === target);
-    if (!c) cells.push((c = { workload, target, results: [] }));
-    return c;
-  };
-  for (const r of store.results(run)) cell(r.workload, r.target).results.push(JSON.parse(r.json) as TargetResult);
-  for (const f of store.failures(run)) {
-    const c = cell(f.workload, f.target);
-    if (!c.results.length) c.error = f.message;
-  }
-  return cells;
+/** Every stored run that belongs to a fleet, oldest first, with its identity read once. */
+function fleetRows(store: Store): { row: RunRow; machine: FleetMachine & Record<string, unknown> }[] {
+  return store.runs(100_000).reverse().map((row) => ({ row, machine: JSON.parse(row.machine) as FleetMachine & Record<string, unknown> }))
+    .filter((x) => x.machine.fleet && x.machine.node);
 }
 
-/** The fleet ids in the store, newest first. */
-export function fleetIds(store: Store): string[] {
-  const ids: string[] = [];
-  for (const r of store.runs(100_000)) {
-    const f = (JSON.parse(r.machine) as FleetMachine).fleet;
-    if (f && !ids.includes(f)) ids.push(f);
-  }
-  return ids;
+/** The fleet ids of those runs, newest first. */
+function idsOf(rows: ReturnType<typeof fleetRows>): string[] {
+  return [...new Set(rows.map((x) => x.machine.fleet!).reverse())];
 }
 
-/** A fleet's node runs ("last": the newest fleet), in inventory order as imported. */
+/** A fleet's node runs ("last": the newest fleet), in the order they were imported. */
 export function fleetRuns(store: Store, fleet: string, option = 'fleet'): NodeRun[] {
-  const ids = fleetIds(store);
+  const rows = fleetRows(store);
+  const ids = idsOf(rows);
   const id = fleet === 'last' ? ids[0] : fleet;
   if (!id || !ids.includes(id)) throw new IsoprobeError('EINVALOPT', `--${option} ${fleet}: ${ids.length ? `no such fleet run in ${store.path}; expected last or one of ${ids.slice(0, 5).join(', ')}` : `${store.path} holds no fleet run (isoprobe fleet run makes one)`}`, { option });
-  const out: NodeRun[] = [];
-  for (const r of store.runs(100_000).reverse()) {
-    const m = JSON.parse(r.machine) as FleetMachine & Record<string, unknown>;
-    if (m.fleet !== id || !m.node) continue;
-    out.push({ node: m.node, groups: m.node_groups ?? [], run: r.id, suite: r.suite, reps: r.reps, machine: m, cells: cellsOf(store, r.id) });
-  }
-  return out;
+  return rows.filter((x) => x.machine.fleet === id).map(({ row, machine }) => ({
+    node: machine.node!, groups: machine.node_groups ?? [], run: row.id, suite: row.suite, reps: row.reps, machine, cells: storedCells(store, row.id),
+  }));
 }
 
 /**
@@ -65,16 +46,18 @@ export function nodeSide(store: Store, fleet: string, spec: string, option: stri
   const missing = names.filter((n) => !runs.some((r) => r.node === n));
   if (!picked.length || missing.length)
     throw new IsoprobeError('EINVALOPT', `--${option.replace(/_/g, '-')} ${spec}: ${group ? `no node of fleet ${runs[0]!.machine.fleet} is in group "${group}"` : `${missing.join(', ')} ${missing.length === 1 ? 'is' : 'are'} not a node of fleet ${runs[0]!.machine.fleet}`}; expected a node (${runs.map((r) => r.node).join(', ')}) or group:NAME (${[...new Set(runs.flatMap((r) => r.groups))].join(', ') || 'no groups'})`, { option });
-  const side: Side = { label: `${spec} (fleet ${runs[0]!.machine.fleet})`, results: new Map() };
-  // One node's repetitions keep their numbers; pooled nodes are numbered in order.
-  if (picked.length === 1) side.reps = new WeakMap();
-  for (const r of picked)
-    for (const row of store.results(r.run)) {
-      const res = JSON.parse(row.json) as TargetResult;
-      if (!side.results.has(row.workload)) side.results.set(row.workload, new Map());
-      const m = side.results.get(row.workload)!;
-      m.set(row.target, [...(m.get(row.target) ?? []), res]);
-      side.reps?.set(res, row.rep);
+  const label = `${spec} (fleet ${runs[0]!.machine.fleet})`;
+  // One node's side is its stored run's (its repetitions keep their numbers); pooled nodes are
+  // numbered in order.
+  // A node whose run measured nothing adds nothing (its cells are failures alone).
+  const sides = picked.map((r) => (r.cells.some((c) => c.results.length) ? loadSide(String(r.run), () => store, option) : { label, results: new Map() }));
+  if (sides.length === 1) return { ...sides[0]!, label };
+  const side: Side = { label, results: new Map() };
+  for (const s of sides)
+    for (const [w, byTarget] of s.results) {
+      if (!side.results.has(w)) side.results.set(w, new Map());
+      const m = side.results.get(w)!;
+      for (const [t, rs] of byTarget) m.set(t, [...(m.get(t) ?? []), ...rs]);
     }
   return side;
 }

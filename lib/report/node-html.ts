@@ -3,7 +3,7 @@
 import type { NodeRun, NodeTable } from '../compare/by-node';
 import { escapeXml } from './escape';
 import { renderHtml } from './html';
-import { nodeCellText } from './node-text';
+import { FailureNotes, nodeCellText } from './node-text';
 
 export function nodeSection(tables: NodeTable[], runs: NodeRun[]): string {
   const ids = runs.map((r) => {
@@ -11,18 +11,14 @@ export function nodeSection(tables: NodeTable[], runs: NodeRun[]): string {
     return `<tr><td>${escapeXml(r.node)}</td><td>${escapeXml(r.groups.join(', '))}</td><td>${r.run}</td><td>${escapeXml(String(m.hostname ?? '?'))}</td><td>${escapeXml(String(m.kernel ?? '?'))}</td><td>${escapeXml(`${m.cpus ?? '?'} x ${m.cpu ?? '?'}`)}</td></tr>`;
   }).join('');
   const sections = tables.map((t) => {
-    // A failure is named once under the table; its cells point to it.
-    const notes: string[] = [];
+    const notes = new FailureNotes();
     const cell = (n: string, x: string) => {
       const r = t.rows.get(n)?.get(x);
-      if (r?.rate.length) return `<td>${escapeXml(nodeCellText(r, n === t.baselineNode))}</td>`;
-      const why = r?.error ?? 'no results';
-      if (!notes.includes(why)) notes.push(why);
-      return `<td class="failed">failed [${notes.indexOf(why) + 1}]</td>`;
+      return r?.rate.length ? `<td>${escapeXml(nodeCellText(r, n === t.baselineNode))}</td>` : `<td class="failed">failed [${notes.of(r)}]</td>`;
     };
     const rows = t.nodes.map((n) => `<tr data-node="${escapeXml(n)}"><th>${escapeXml(n)}${n === t.baselineNode ? ' (baseline)' : ''}</th>${t.targets.map((x) => cell(n, x)).join('')}</tr>`).join('');
     return `<section><h2>${escapeXml(t.workload)} <small>${escapeXml(t.kind)}, by node</small></h2>
-<table class="by-node" data-workload="${escapeXml(t.workload)}"><tr><th>node</th>${t.targets.map((x) => `<th>${escapeXml(x)}</th>`).join('')}</tr>${rows}</table>${notes.map((w, i) => `<p class="note">[${i + 1}] ${escapeXml(w)}</p>`).join('')}</section>`;
+<table class="by-node" data-workload="${escapeXml(t.workload)}"><tr><th>node</th>${t.targets.map((x) => `<th>${escapeXml(x)}</th>`).join('')}</tr>${rows}</table>${notes.list.map((w, i) => `<p class="note">[${i + 1}] ${escapeXml(w)}</p>`).join('')}</section>`;
   }).join('\n');
   return `<section><h2>Nodes</h2><table class="nodes"><tr><th>node</th><th>groups</th><th>run</th><th>host</th><th>kernel</th><th>CPUs</th></tr>${ids}</table>
 <p>Each cell: the median over the node's repetitions, its p50, and the ratio to the baseline node on the same target with its bootstrap 95 % interval.</p></section>

@@ -19,6 +19,21 @@ export function nodeCellText(r: Row | undefined, baseline: boolean): string {
   return `${rateText(r)} p50 ${r.p50.length && Number.isFinite(r.p50ci.estimate) ? formatNs(r.p50ci.estimate) : '-'}${ratio}${r.emulated ? ' EMULATED' : ''}`;
 }
 
+/**
+ * A by-node table's failures, each named once under the table and pointed to from its cells
+ * (one message on every node of a fleet would bury the numbers): the note number of a cell
+ * without results, counted from 1.
+ */
+export class FailureNotes {
+  readonly list: string[] = [];
+
+  of(r: Row | undefined): number {
+    const why = r?.error ?? 'no results';
+    if (!this.list.includes(why)) this.list.push(why);
+    return this.list.indexOf(why) + 1;
+  }
+}
+
 /** The node identities: name, groups, and what each measured of itself. */
 export function nodeIdentityLines(runs: NodeRun[]): string[] {
   return runs.map((r) => {
@@ -31,20 +46,13 @@ export function formatNodeTables(tables: NodeTable[], runs: NodeRun[]): string {
   const out = ['nodes:', ...nodeIdentityLines(runs)];
   for (const t of tables) {
     out.push('', `${t.workload} (${t.kind}): median over repetitions, ratio to ${t.baselineNode} on the same target [95 % CI]`);
-    // A failure is named once under the table, the cells point to it: one message on every node
-    // of a fleet would bury the numbers.
-    const notes: string[] = [];
-    const cell = (r: Row | undefined, base: boolean) => {
-      if (r?.rate.length) return nodeCellText(r, base);
-      const why = r?.error ?? 'no results';
-      if (!notes.includes(why)) notes.push(why);
-      return `- (failed [${notes.indexOf(why) + 1}])`;
-    };
+    const notes = new FailureNotes();
+    const cell = (r: Row | undefined, base: boolean) => (r?.rate.length ? nodeCellText(r, base) : `- (failed [${notes.of(r)}])`);
     const cells = t.nodes.map((n) => [n === t.baselineNode ? `${n} *` : n, ...t.targets.map((x) => cell(t.rows.get(n)?.get(x), n === t.baselineNode))]);
     const head = ['node', ...t.targets];
     const widths = head.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
     const line = (c: string[]) => `  ${c.map((x, i) => x.padEnd(widths[i]!)).join('  ')}`.trimEnd();
-    out.push(line(head), ...cells.map(line), ...notes.map((n, i) => `  [${i + 1}] ${n}`));
+    out.push(line(head), ...cells.map(line), ...notes.list.map((n, i) => `  [${i + 1}] ${n}`));
   }
   return out.join('\n');
 }
