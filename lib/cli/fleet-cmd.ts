@@ -98,6 +98,8 @@ export async function cmdFleet(argv: string[], out: (s: string) => void, signal:
   const { args, files } = passedArgs(v);
   const env = nodeEnv(v.node_env as string | undefined);
   const nodes = inventoryNodes(v.inventory as string, (v.limit as string) || undefined);
+  const base = v.baseline_node as string | undefined;
+  if (base && !nodes.some((n) => n.name === base)) throw optionError('baseline_node', `--baseline-node ${base}: not a node of ${v.inventory}${v.limit ? ` --limit ${v.limit}` : ''}; expected one of ${nodes.map((n) => n.name).join(', ')}`);
   const store = openStore(v.db);
   try {
     const o = await fleetRun({ inventory: v.inventory as string, nodes, limit: (v.limit as string) || undefined, forks: (v.forks as number | undefined) ?? 5, package: (v.package as string) || undefined,

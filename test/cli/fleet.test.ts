@@ -21,7 +21,9 @@ const withAnsible = ansible ? test : test.skip;
 const why = ansible ? '' : ' [skipped: ansible-playbook is not installed (Debian package ansible; scripts/setup.sh fleet installs it)]';
 
 const inv = join(tmp.dir, 'nodes.yaml');
-writeFileSync(inv, ['all:', '  children:', '    arm:', '      children:', '        pi: { hosts: { pi1: { ansible_host: 10.9.0.1 }, pi2: {} } }', '    x86:', '      hosts: { nuc1: {} }', ''].join('\n'));
+// Every node is loopback port 1 (nothing listens): should a refusal below ever fail to stop the
+// run, Ansible's connection goes nowhere but this machine's loopback and is refused at once.
+writeFileSync(inv, ['all:', '  vars: { ansible_host: 127.0.0.1, ansible_port: 1 }', '  children:', '    arm:', '      children:', '        pi: { hosts: { pi1: {}, pi2: {} } }', '    x86:', '      hosts: { nuc1: {} }', ''].join('\n'));
 
 test('fleet run --help names its options and the compare options it passes on', (t) => {
   const r = runCli(['fleet', 'run', '--help']);
@@ -38,6 +40,7 @@ const refusals: [string[], RegExp][] = [
   [['fleet', 'run', '--inventory', inv, '--targets', 'hots'], /unknown target "hots"/],
   [['fleet', 'run', '--inventory', inv, '--node-env', 'ISOPROBE_CACHE'], /--node-env "ISOPROBE_CACHE": expected NAME=VALUE/],
   [['fleet', 'run', '--inventory', inv, '--forks', '0'], /--forks/],
+  [['fleet', 'run', '--inventory', inv, '--limit', 'arm', '--baseline-node', 'nuc1'], /--baseline-node nuc1: not a node of .*nodes.yaml --limit arm; expected one of pi1, pi2/],
 ];
 for (const [args, message] of refusals) {
   (args.includes(inv) ? withAnsible : test)(`isoprobe ${args.slice(0, 2).join(' ')} ${args.slice(2).filter((a) => a !== inv).join(' ')}: refused, exit 2, no node touched${args.includes(inv) ? why : ''}`, (t) => {
