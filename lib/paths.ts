@@ -24,11 +24,15 @@ export function hostArch(): Arch {
   return process.arch === 'arm64' ? 'arm64' : 'x64';
 }
 
+/** The build folder of another architecture's probe: its CMake preset's (CMakePresets.json has aarch64 only). */
+const CROSS_BUILD_DIR: Record<Arch, string> = { x64: 'x86_64', arm64: 'aarch64' };
+
 /**
  * The static probe binary: this machine's, built by `npm install` (override with ISOPROBE_PROBE),
- * or another architecture's (arm64: cross-built by scripts/setup.sh arm64 into build/arm64).
+ * or another architecture's (arm64: cross-built by scripts/setup.sh arm64, the aarch64 preset,
+ * into build/aarch64).
  */
 export function probeBinaryPath(arch: Arch = hostArch()): string {
   if (arch === hostArch()) return process.env.ISOPROBE_PROBE || join(packageRoot(), 'build', 'Release', 'isoprobe-probe');
-  return join(packageRoot(), 'build', arch, 'isoprobe-probe');
+  return join(packageRoot(), 'build', CROSS_BUILD_DIR[arch], 'isoprobe-probe');
 }

@@ -8,9 +8,10 @@ cd "$(dirname "$0")/.."
 seconds=${FUZZ_SECONDS:-60}
 work=$(mktemp -d /tmp/isoprobe-fuzz-XXXXXX)
 trap 'rm -rf "$work"' EXIT
-bash scripts/native-build.sh fuzz "$work"
+# The fuzz preset (CMakePresets.json): the same sources and flags as every other build.
+CMAKE_BUILD_PARALLEL_LEVEL=${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc)} cmake --workflow --preset fuzz > "$work/build.log" 2>&1 || { tail -40 "$work/build.log"; echo "fuzz: the fuzz build failed"; exit 1; }
 total=0
-for bin in "$work"/fuzz_*; do
+for bin in build/fuzz/fuzz_*; do
   name=$(basename "$bin")
   reg=native/fuzz/regressions/$name
   corpus=native/fuzz/corpus/$name

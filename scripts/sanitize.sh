@@ -6,8 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 work=$(mktemp -d /tmp/isoprobe-sanitize-XXXXXX)
 trap 'rm -rf "$work"' EXIT
-bash scripts/native-build.sh sanitize "$work"
-P="$work/isoprobe-probe-asan"
+# The asan preset (CMakePresets.json): the same sources and flags as every other build.
+CMAKE_BUILD_PARALLEL_LEVEL=${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc)} cmake --workflow --preset asan > "$work/build.log" 2>&1 || { tail -40 "$work/build.log"; echo "sanitize: the asan build failed"; exit 1; }
+P=build/asan/isoprobe-probe
 export ASAN_OPTIONS=detect_leaks=1:halt_on_error=1:abort_on_error=0:exitcode=86
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:exitcode=87
 runs=0
@@ -50,7 +51,7 @@ node_bin=$(readlink -f "$(command -v node)")
 printf 'leak:%s\n' "$node_bin" > "$work/lsan.supp"
 mkdir -p "$work/addon"
 if ! LD_PRELOAD="$(g++ -print-file-name=libasan.so):$(g++ -print-file-name=libubsan.so)" ASAN_OPTIONS=detect_leaks=1:halt_on_error=1:exitcode=86 \
-  LSAN_OPTIONS="suppressions=$work/lsan.supp:print_suppressions=0" node scripts/addon-exercise.js "$work/isoprobe-asan.node" "$work/addon" > "$work/out" 2> "$work/err"; then
+  LSAN_OPTIONS="suppressions=$work/lsan.supp:print_suppressions=0" node scripts/addon-exercise.js build/asan/isoprobe.node "$work/addon" > "$work/out" 2> "$work/err"; then
   echo "sanitize: FAILED: the addon exercise"; cat "$work/out"; tail -40 "$work/err"; exit 1
 fi
 if grep -qE "AddressSanitizer|LeakSanitizer|runtime error:" "$work/err"; then echo "sanitize: REPORT in the addon exercise"; cat "$work/err"; exit 1; fi

@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 declare -A GROUP=(
-  [base]="liburing-dev util-linux e2fsprogs python3 make g++"
+  [base]="liburing-dev util-linux e2fsprogs python3 make g++ cmake"
   [bench]="fio sockperf iperf3"
   [containers]="runc runsc crun containerd docker.io podman golang-github-containers-common iproute2"
   [vm]="qemu-system-x86 lz4 xz-utils iproute2"
@@ -68,25 +68,34 @@ fi
 lock_sha=$(sha256sum package-lock.json | cut -d' ' -f1)
 if [ ! -f node_modules/.isoprobe-lock ] || [ "$(cat node_modules/.isoprobe-lock)" != "$lock_sha" ]; then
   npm ci --no-audit --no-fund --ignore-scripts >&2
-  # The one dependency with native code: built here from source (no prebuilt download is
-  # reachable from this machine), by node-gyp like our own addon.
+  # better-sqlite3's native code: built here from source by its own node-gyp build (no prebuilt
+  # download is reachable from this machine).
   (cd node_modules/better-sqlite3 && npm run -s build-release > ../.better-sqlite3-build.log 2>&1) || { tail -30 node_modules/.better-sqlite3-build.log >&2; exit 1; }
   echo "$lock_sha" > node_modules/.isoprobe-lock
 fi
 node -e "require('better-sqlite3')" || { echo "isoprobe setup: better-sqlite3 did not build" >&2; exit 1; }
 
-# Native targets (incremental) and TypeScript.
-if [ ! -f build/Makefile ]; then npm run -s build:native >&2; else npm run -s build:native:incremental >/dev/null || npm run -s build:native >&2; fi
-npx --no-install tsc -p .
+# Native targets: the release preset's tree (build/), configured the first time through cmake-js
+# as `npm install` does, then built incrementally (a no-op build takes a fraction of a second).
+export CMAKE_BUILD_PARALLEL_LEVEL=${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc)}
+if [ ! -f build/CMakeCache.txt ]; then npx --no-install cmake-js configure --prefer-make --log-level warn >&2; fi
+# build PRESET: its output is shown only when the build fails.
+build() {
+  cmake --build --preset "$1" > "build/.$1-build.log" 2>&1 || { cat "build/.$1-build.log" >&2; echo "isoprobe setup: the $1 build failed" >&2; exit 1; }
+}
+build release
+# TypeScript, when a source or the configuration is newer than the last compile that passed.
+stamp=dist/.isoprobe-tsc-ok
+if [ ! -f "$stamp" ] || [ -n "$(find lib test bench tsconfig.json package-lock.json -newer "$stamp" \( -name '*.ts' -o -name '*.json' \) -print -quit)" ]; then
+  npx --no-install tsc -p .
+  touch "$stamp"
+fi
 
-# The aarch64 probe (group arm64): cross-built from the same sources when they changed, natively
-# (it is the probe itself) on an arm64 machine.
-if [[ " ${want[*]} " == *" arm64 "* ]]; then
-  out=build/arm64/isoprobe-probe
-  if [ ! -x "$out" ] || [ -n "$(find native binding.gyp -newer "$out" -type f | head -1)" ]; then
-    if [ "$(uname -m)" = aarch64 ]; then mkdir -p build/arm64 && cp build/Release/isoprobe-probe "$out"
-    else bash scripts/native-build.sh arm64 build/arm64 >&2; fi
-  fi
+# The aarch64 probe (group arm64): cross-built from the same description (the aarch64 preset) on
+# another architecture; on an arm64 machine the release probe is it.
+if [[ " ${want[*]} " == *" arm64 "* ]] && [ "$(uname -m)" != aarch64 ]; then
+  [ -f build/aarch64/CMakeCache.txt ] || cmake --preset aarch64 > build/.aarch64-configure.log 2>&1 || { cat build/.aarch64-configure.log >&2; exit 1; }
+  build aarch64
 fi
 
 # The guest kernel the tests boot (built once; its packages are installed by the build itself).

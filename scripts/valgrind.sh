@@ -6,8 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 work=$(mktemp -d /tmp/isoprobe-valgrind-XXXXXX)
 trap 'rm -rf "$work"' EXIT
-bash scripts/native-build.sh valgrind "$work"
-P="$work/isoprobe-probe-dyn"
+# The valgrind preset (CMakePresets.json): the same sources and flags as every other build.
+CMAKE_BUILD_PARALLEL_LEVEL=${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc)} cmake --workflow --preset valgrind > "$work/build.log" 2>&1 || { tail -40 "$work/build.log"; echo "valgrind: the valgrind build failed"; exit 1; }
+P=build/valgrind/isoprobe-probe
 runs=0
 # vg WHAT EXPECTED_EXIT ARGS...: memcheck's own failure is exit 99, anything else unexpected fails too.
 vg() {
@@ -32,7 +33,7 @@ vg "bad input" 2 block --file="$work/x" --bs=4q
 mkdir -p "$work/addon"
 rc=0
 valgrind --tool=memcheck --leak-check=full --show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect \
-  --error-exitcode=99 --quiet node --jitless scripts/addon-exercise.js "$work/isoprobe-dyn.node" "$work/addon" > "$work/out" 2> "$work/err" || rc=$?
+  --error-exitcode=99 --quiet node --jitless scripts/addon-exercise.js build/valgrind/isoprobe.node "$work/addon" > "$work/out" 2> "$work/err" || rc=$?
 if [ "$rc" != 0 ] || ! grep -q "steps passed" "$work/out"; then echo "valgrind: FAILED: the addon exercise (exit $rc)"; cat "$work/out"; tail -40 "$work/err"; exit 1; fi
 runs=$((runs + 1))
 echo "valgrind: $runs runs under memcheck (the last: the addon's threads, progress and cancel paths), 0 errors, 0 leaks"

@@ -1,10 +1,11 @@
-// isoprobe as a library, used as an outside project would: `npm pack`, the tarball installed into
-// a fresh project, the README's example compiled there with its own tsc against the package's
-// types, and run. The install step's native build is stood in for by this checkout's build (the
-// tarball holds the sources; building them again would only repeat `npm install`).
+// isoprobe as a library, used as an outside project would: `npm pack`, the tarball unpacked into
+// a fresh project, its own install script run there (the native build through cmake-js, in a
+// network namespace with no interface: nothing may be downloaded), the README's example compiled
+// there with its own tsc against the package's types, and run with the addon and probe built there.
+// The dependencies are this checkout's (linked): fetching them again would test the registry.
 import test from 'ava';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { cpSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { packageRoot } from '../lib/paths';
@@ -14,6 +15,7 @@ const tmp = tempDir();
 test.after.always(() => tmp.cleanup());
 
 (isRoot ? test.serial : test.serial.skip)('the packed package, installed elsewhere, compiles and runs the README example' + (isRoot ? '' : ' [skipped: the example runs the host target, which needs root]'), (t) => {
+  t.timeout(420_000);
   const root = packageRoot();
   const readme = readFileSync(join(root, 'README.md'), 'utf8');
   const example = /<!-- example: library -->\n```ts\n([\s\S]*?)```/.exec(readme)?.[1];
@@ -25,11 +27,14 @@ test.after.always(() => tmp.cleanup());
   execFileSync('tar', ['-xzf', join(tmp.dir, packed), '-C', pkg, '--strip-components=1']);
   t.false(readdirSync(pkg).includes('test'), 'tests are not shipped');
   t.true(readdirSync(join(pkg, 'dist', 'lib')).includes('index.d.ts'), 'typings are shipped');
-  // What `npm install` would have built and fetched.
-  cpSync(join(root, 'build', 'Release'), join(pkg, 'build', 'Release'), { recursive: true });
   for (const dep of Object.keys(JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).dependencies))
     symlinkSync(join(root, 'node_modules', dep), join(project, 'node_modules', dep));
   symlinkSync(join(root, 'node_modules', '@types'), join(project, 'node_modules', '@types'));
+  // npm install's build step: the package's own install script, as npm runs it (sh, the dependencies' bins on PATH).
+  const script = JSON.parse(readFileSync(join(pkg, 'package.json'), 'utf8')).scripts.install as string;
+  const install = spawnSync('unshare', ['--net', 'sh', '-c', script], { cwd: pkg, encoding: 'utf8', timeout: 280_000, env: { ...process.env, PATH: `${join(root, 'node_modules', '.bin')}:${process.env.PATH}` } });
+  t.is(install.status, 0, `the install script builds: ${install.stdout}${install.stderr}`);
+  for (const built of ['isoprobe.node', 'isoprobe-probe']) t.true(existsSync(join(pkg, 'build', 'Release', built)), `npm install built build/Release/${built}`);
   writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'outside', private: true, dependencies: { isoprobe: `file:${packed}` } }));
   writeFileSync(join(project, 'tsconfig.json'), JSON.stringify({ compilerOptions: { strict: true, target: 'ES2022', module: 'commonjs', moduleResolution: 'node', esModuleInterop: true, outDir: 'out', types: ['node'] }, files: ['example.ts'] }));
   writeFileSync(join(project, 'example.ts'), example!);
