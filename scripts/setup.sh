@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 declare -A GROUP=(
-  [base]="liburing-dev util-linux e2fsprogs python3 make g++ cmake"
+  [base]="liburing-dev util-linux e2fsprogs python3 make g++ cmake ninja-build"
   [bench]="fio sockperf iperf3"
   [containers]="runc runsc crun containerd docker.io podman golang-github-containers-common iproute2"
   [vm]="qemu-system-x86 lz4 xz-utils iproute2"
@@ -78,11 +78,14 @@ node -e "require('better-sqlite3')" || { echo "isoprobe setup: better-sqlite3 di
 # Native targets: the release preset's tree (build/), configured the first time through cmake-js
 # as `npm install` does, then built incrementally (a no-op build takes a fraction of a second).
 export CMAKE_BUILD_PARALLEL_LEVEL=${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc)}
-if [ ! -f build/CMakeCache.txt ]; then npx --no-install cmake-js configure --prefer-make --log-level warn >&2; fi
-# build PRESET: its output is shown only when the build fails.
-build() {
-  cmake --build --preset "$1" > "build/.$1-build.log" 2>&1 || { cat "build/.$1-build.log" >&2; echo "isoprobe setup: the $1 build failed" >&2; exit 1; }
+# quiet WHAT LOG COMMAND...: the command's output is shown only when it fails.
+quiet() {
+  local what=$1 log=$2; shift 2
+  mkdir -p build
+  "$@" > "$log" 2>&1 || { cat "$log" >&2; echo "isoprobe setup: $what failed" >&2; exit 1; }
 }
+build() { quiet "the $1 build" "build/.$1-build.log" cmake --build --preset "$1"; }
+[ -f build/CMakeCache.txt ] || quiet "configuring build/ (cmake-js)" build/.configure.log npx --no-install cmake-js configure --log-level warn
 build release
 # TypeScript, when a source or the configuration is newer than the last compile that passed.
 stamp=dist/.isoprobe-tsc-ok
@@ -94,7 +97,7 @@ fi
 # The aarch64 probe (group arm64): cross-built from the same description (the aarch64 preset) on
 # another architecture; on an arm64 machine the release probe is it.
 if [[ " ${want[*]} " == *" arm64 "* ]] && [ "$(uname -m)" != aarch64 ]; then
-  [ -f build/aarch64/CMakeCache.txt ] || cmake --preset aarch64 > build/.aarch64-configure.log 2>&1 || { cat build/.aarch64-configure.log >&2; exit 1; }
+  [ -f build/aarch64/CMakeCache.txt ] || quiet "configuring the aarch64 preset" build/.aarch64-configure.log cmake --preset aarch64
   build aarch64
 fi
 
