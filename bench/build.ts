@@ -16,11 +16,10 @@ import { interleave, machine, median, run, saveResults } from './common';
 const PAIRS = Number(process.env.BENCH_PAIRS || 3);
 const JOBS = String(cpus().length);
 const root = packageRoot();
-const FLAGS = ['-std=c++17', '-O2', '-Wall', '-Wextra', '-Wno-unused-parameter', '-fno-strict-aliasing', '-fno-omit-frame-pointer'];
 const STEPS = ['scratch', 'no-op', 'touch units.cc', 'touch units.h'] as const;
 type Times = Record<(typeof STEPS)[number], number>;
 
-interface Side { name: string; dir: string; clean(): void; configure(): Promise<void>; build(): Promise<void> }
+interface Side { dir: string; clean(): void; configure(): Promise<void>; build(): Promise<void> }
 
 async function must(cmd: string, args: string[], cwd: string): Promise<void> {
   const r = await run('sh', ['-c', `cd "$1" && shift && exec "$@"`, 'sh', cwd, cmd, ...args], 600_000);
@@ -32,20 +31,28 @@ function copyTree(dir: string): void {
   symlinkSync(join(root, 'node_modules'), join(dir, 'node_modules'));
 }
 
-/** A binding.gyp with the release configure's targets: each target's files read from its compile_commands.json. */
+/** A target of the release configure: its files and their compile flags (the compiler, -o and -c taken out), from compile_commands.json. */
+function cmakeTarget(cc: { file: string; command: string }[], cmakeBuild: string, target: string): { sources: string[]; cflags: string[] } {
+  const of = cc.filter((e) => new RegExp(` -o \\S*CMakeFiles/${target}\\.dir/`).test(e.command));
+  if (!of.length) throw new Error(`no file of the target ${target} in ${cmakeBuild}/compile_commands.json`);
+  const args = of[0]!.command.split(/\s+/).filter(Boolean).slice(1);
+  const o = args.indexOf('-o');
+  args.splice(o, 2);
+  args.splice(args.indexOf('-c'), 2);
+  return { sources: of.map((e) => relative(dirname(cmakeBuild), e.file)), cflags: args };
+}
+
+/** A binding.gyp with the release configure's targets, files and flags; node-gyp's own defaults for C++ are taken out. */
 function bindingGyp(cmakeBuild: string): string {
   const cc = JSON.parse(readFileSync(join(cmakeBuild, 'compile_commands.json'), 'utf8')) as { file: string; command: string }[];
-  const files = (target: string) => {
-    const of = cc.filter((e) => new RegExp(` -o \\S*CMakeFiles/${target}\\.dir/`).test(e.command)).map((e) => relative(dirname(cmakeBuild), e.file));
-    if (!of.length) throw new Error(`no file of the target ${target} in ${cmakeBuild}/compile_commands.json`);
-    return of;
-  };
-  const flags = { 'cflags_cc!': ['-fno-exceptions', '-fno-rtti', '-std=gnu++17'], cflags_cc: FLAGS };
+  const target = (name: string) => cmakeTarget(cc, cmakeBuild, name);
+  const gyp = (t: { sources: string[]; cflags: string[] }) => ({ sources: t.sources, 'cflags_cc!': ['-fno-exceptions', '-fno-rtti', '-std=gnu++17'], cflags_cc: t.cflags });
+  const plan = target('isoprobe-plan');
+  const probe = target('isoprobe-probe');
   return JSON.stringify({ targets: [
-    { target_name: 'core', type: 'static_library', sources: files('isoprobe-core'), ...flags, cflags_cc: [...FLAGS, '-fPIC'] },
-    { target_name: 'isoprobe', sources: files('isoprobe'), dependencies: ['core'], include_dirs: [join(root, 'node_modules', 'node-api-headers', 'include'), join(root, 'node_modules', 'node-addon-api')],
-      defines: ['NAPI_VERSION=8', 'NODE_ADDON_API_CPP_EXCEPTIONS'], ...flags, libraries: ['-luring'] },
-    { target_name: 'isoprobe-probe', type: 'executable', sources: [...files('isoprobe-plan'), ...files('isoprobe-probe')], dependencies: ['core'], ...flags, ldflags: ['-static', '-pthread'], libraries: ['-l:liburing.a'] },
+    { target_name: 'core', type: 'static_library', ...gyp(target('isoprobe-core')) },
+    { target_name: 'isoprobe', dependencies: ['core'], ...gyp(target('isoprobe')), libraries: ['-luring'] },
+    { target_name: 'isoprobe-probe', type: 'executable', dependencies: ['core'], ...gyp({ ...probe, sources: [...plan.sources, ...probe.sources] }), ldflags: ['-static', '-pthread'], libraries: ['-l:liburing.a'] },
   ] }, null, 2);
 }
 
@@ -77,7 +84,7 @@ async function main(): Promise<void> {
   try {
     const cm = join(tmp, 'cmake');
     copyTree(cm);
-    const cmake: Side = { name: 'cmake', dir: cm, clean: () => rmSync(join(cm, 'build'), { recursive: true, force: true }),
+    const cmake: Side = { dir: cm, clean: () => rmSync(join(cm, 'build'), { recursive: true, force: true }),
       configure: () => must('cmake', ['--preset', 'release'], cm), build: () => must('cmake', ['--build', '--preset', 'release', '-j', JOBS], cm) };
     const gyp = nodeGyp();
     console.log(`native build, CMake (release preset) vs node-gyp, ${PAIRS} interleaved pairs, ${JOBS} jobs, on ${machine()}`);
@@ -91,7 +98,7 @@ async function main(): Promise<void> {
       copyTree(gd);
       await cmake.configure();
       writeFileSync(join(gd, 'binding.gyp'), bindingGyp(join(cm, 'build')));
-      const peer: Side = { name: 'node-gyp', dir: gd, clean: () => rmSync(join(gd, 'build'), { recursive: true, force: true }),
+      const peer: Side = { dir: gd, clean: () => rmSync(join(gd, 'build'), { recursive: true, force: true }),
         configure: () => must(process.execPath, [gyp.js, 'configure', `--nodedir=${gyp.nodedir}`], gd), build: () => must(process.execPath, [gyp.js, 'build', '-j', JOBS], gd) };
       r = await interleave(PAIRS, () => steps(cmake), () => steps(peer));
     }

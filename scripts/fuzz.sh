@@ -9,7 +9,8 @@ seconds=${FUZZ_SECONDS:-60}
 work=$(mktemp -d /tmp/isoprobe-fuzz-XXXXXX)
 trap 'rm -rf "$work"' EXIT
 # The fuzz preset (CMakePresets.json): the same sources and flags as every other build.
-CMAKE_BUILD_PARALLEL_LEVEL=${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc)} cmake --workflow --preset fuzz > "$work/build.log" 2>&1 || { tail -40 "$work/build.log"; echo "fuzz: the fuzz build failed"; exit 1; }
+. scripts/preset.sh
+preset_build fuzz build/.fuzz-build.log
 total=0
 for bin in build/fuzz/fuzz_*; do
   name=$(basename "$bin")

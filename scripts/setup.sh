@@ -84,9 +84,8 @@ quiet() {
   mkdir -p build
   "$@" > "$log" 2>&1 || { cat "$log" >&2; echo "isoprobe setup: $what failed" >&2; exit 1; }
 }
-build() { quiet "the $1 build" "build/.$1-build.log" cmake --build --preset "$1"; }
 [ -f build/CMakeCache.txt ] || quiet "configuring build/ (cmake-js)" build/.configure.log npx --no-install cmake-js configure --log-level warn
-build release
+quiet "the release build" build/.release-build.log cmake --build --preset release
 # TypeScript, when a source or the configuration is newer than the last compile that passed.
 stamp=dist/.isoprobe-tsc-ok
 if [ ! -f "$stamp" ] || [ -n "$(find lib test bench tsconfig.json package-lock.json -newer "$stamp" \( -name '*.ts' -o -name '*.json' \) -print -quit)" ]; then
@@ -97,8 +96,8 @@ fi
 # The aarch64 probe (group arm64): cross-built from the same description (the aarch64 preset) on
 # another architecture; on an arm64 machine the release probe is it.
 if [[ " ${want[*]} " == *" arm64 "* ]] && [ "$(uname -m)" != aarch64 ]; then
-  [ -f build/aarch64/CMakeCache.txt ] || quiet "configuring the aarch64 preset" build/.aarch64-configure.log cmake --preset aarch64
-  build aarch64
+  . scripts/preset.sh
+  preset_build aarch64 build/.aarch64-build.log
 fi
 
 # The guest kernel the tests boot (built once; its packages are installed by the build itself).

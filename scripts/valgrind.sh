@@ -7,7 +7,8 @@ cd "$(dirname "$0")/.."
 work=$(mktemp -d /tmp/isoprobe-valgrind-XXXXXX)
 trap 'rm -rf "$work"' EXIT
 # The valgrind preset (CMakePresets.json): the same sources and flags as every other build.
-CMAKE_BUILD_PARALLEL_LEVEL=${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc)} cmake --workflow --preset valgrind > "$work/build.log" 2>&1 || { tail -40 "$work/build.log"; echo "valgrind: the valgrind build failed"; exit 1; }
+. scripts/preset.sh
+preset_build valgrind build/.valgrind-build.log
 P=build/valgrind/isoprobe-probe
 runs=0
 # vg WHAT EXPECTED_EXIT ARGS...: memcheck's own failure is exit 99, anything else unexpected fails too.
