@@ -12,7 +12,7 @@ import { makeTarget, type TargetName } from '../../lib/targets';
 import { releaseDaemons } from '../../lib/targets/daemons';
 import { findLeftovers } from '../../lib/targets/leftovers';
 import type { BlockResult, NetResult } from '../../lib/probe/types';
-import { fincoreBytes, isRoot, sha256sum, targetSkips, tempDir, testIf, why } from '../helpers';
+import { fincoreBytes, isRoot, onCalmPageCache, sha256sum, targetSkips, tempDir, testIf, why } from '../helpers';
 
 const tmp = tempDir();
 test.after.always(async () => {
@@ -39,7 +39,7 @@ const SECCOMP_STACK: Record<string, RegExp> = {
 
 for (const name of CONTAINERS) {
   const skip = reasons.get(name);
-  testIf(skip, test.serial)(`${name}: block O_DIRECT and TCP RR with the host's probe; cache honesty matches fincore${why(skip)}`, async (t) => {
+  testIf(skip, test.serial)(`${name}: block O_DIRECT and TCP RR with the host's probe; cache honesty matches fincore${why(skip)}`, (t) => onCalmPageCache(t, async (t) => {
     const dataFile = join(tmp.dir, `${name}.dat`);
     const s = await makeTarget(name).start({ dataFile, dataSize: 8 << 20, network: true });
     try {
@@ -76,7 +76,7 @@ for (const name of CONTAINERS) {
     }
     const left = await findLeftovers(process.pid);
     t.deepEqual(left, { containers: [], net: [], loops: [], tempDirs: [], cgroups: [] }, 'nothing left behind');
-  });
+  }));
 }
 
 const runcSkip = reasons.get('runc');

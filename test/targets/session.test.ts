@@ -12,7 +12,7 @@ import type { BlockResult, NetResult } from '../../lib/probe/types';
 import { exec } from '../../lib/targets/exec';
 import { ensureDataFile, type PlannedStep, type ProbeRunner, ProbeSession, type StepHooks, type StepOutcome } from '../../lib/targets/session';
 import type { StackInfo, Workload } from '../../lib/targets/types';
-import { fincoreBytes, tempDir } from '../helpers';
+import { fincoreBytes, onCalmPageCache, tempDir } from '../helpers';
 
 const tmp = tempDir();
 test.after.always(() => tmp.cleanup());
@@ -68,7 +68,7 @@ const SUITE: Workload[] = [
   { kind: 'rr', options: { size: 64, ...SHORT }, placement: 'loopback' },
 ];
 
-test('a whole-suite runner gets every workload in one execution, planned once: write rule, --loopback without an address, cold steps hooked', async (t) => {
+test('a whole-suite runner gets every workload in one execution, planned once: write rule, --loopback without an address, cold steps hooked', (t) => onCalmPageCache(t, async (t) => {
   const file = join(tmp.dir, 'whole.dat');
   await ensureDataFile(file, 4 << 20);
   readFileSync(file);  // the whole file in the host's page cache: the session must drop it
@@ -103,7 +103,7 @@ test('a whole-suite runner gets every workload in one execution, planned once: w
   t.is(cache(br).resident_bytes_after, resident);
   t.is((nr as { host_page_cache?: unknown }).host_page_cache, undefined, 'a network workload has no cache verdict');
   t.is((rs[0] as unknown as { target: StackInfo }).target.target, 'recording', 'the runner\'s stack is on every result');
-});
+}));
 
 test('a per-workload runner gets one execution per workload; a failing step fails alone; a foreign probe is refused', async (t) => {
   const file = join(tmp.dir, 'each.dat');

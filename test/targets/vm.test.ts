@@ -16,7 +16,7 @@ import { findLeftovers } from '../../lib/targets/leftovers';
 import { qemuArgs } from '../../lib/targets/qemu';
 import type { TargetResult } from '../../lib/targets/types';
 import { kvmUnavailable, type LaunchContext, type VmSpec } from '../../lib/targets/vm';
-import { fincoreBytes, sha256sum, targetSkips, tempDir, testIf, why } from '../helpers';
+import { fincoreBytes, onCalmPageCache, sha256sum, targetSkips, tempDir, testIf, why } from '../helpers';
 
 const tmp = tempDir();
 test.after.always(() => tmp.cleanup());
@@ -104,7 +104,7 @@ async function blockInGuest(spec: VmSpec, file: string): Promise<TargetResult & 
   }
 }
 
-testIf(qemuSkip, test.serial)('QEMU microvm under TCG: block on virtio-blk, cache=none bypasses the host cache, writeback uses it' + why(qemuSkip), async (t) => {
+testIf(qemuSkip, test.serial)('QEMU microvm under TCG: block on virtio-blk, cache=none bypasses the host cache, writeback uses it' + why(qemuSkip), (t) => onCalmPageCache(t, async (t) => {
   const f1 = join(tmp.dir, 'tcg-none.dat');
   const a = await blockInGuest({ accel: 'tcg', hostCache: 'none' }, f1);
   t.true(a.target.emulated, 'TCG numbers are marked emulated');
@@ -125,7 +125,7 @@ testIf(qemuSkip, test.serial)('QEMU microvm under TCG: block on virtio-blk, cach
   t.is(b.host_page_cache!.mode, 'used', 'guest O_DIRECT still went through the host page cache');
   t.is(fincoreBytes(f2), b.host_page_cache!.resident_bytes_after);
   t.true(b.host_page_cache!.resident_bytes_after > 0);
-});
+}));
 
 testIf(qemuSkip, test.serial)('QEMU microvm under TCG: TCP RR from the guest to the echo server in isoprobe\'s namespace, through the tap' + why(qemuSkip), async (t) => {
   const s = await makeTarget('qemu-microvm').start({ accel: 'tcg', network: true } as VmSpec);
@@ -268,7 +268,7 @@ testIf(qemuSkip, test.serial)('a workload that hangs in the guest is killed at i
   t.is(qemuProcesses(), '');
 });
 
-testIf(qemuSkip, test.serial)('one boot runs a whole suite: each block workload measured cold with its own cache verdict, a failing workload fails alone' + why(qemuSkip), async (t) => {
+testIf(qemuSkip, test.serial)('one boot runs a whole suite: each block workload measured cold with its own cache verdict, a failing workload fails alone' + why(qemuSkip), (t) => onCalmPageCache(t, async (t) => {
   const dataFile = join(tmp.dir, 'suite.dat');
   const s = await makeTarget('qemu-microvm').start({ accel: 'tcg', dataFile, dataSize: 16 << 20, network: true, hostCache: 'writeback' } as VmSpec);
   try {
@@ -307,4 +307,4 @@ testIf(qemuSkip, test.serial)('one boot runs a whole suite: each block workload 
     await s.stop();
   }
   t.is(qemuProcesses(), '');
-});
+}));
