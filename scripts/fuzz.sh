@@ -9,8 +9,8 @@ seconds=${FUZZ_SECONDS:-60}
 work=$(mktemp -d /tmp/isoprobe-fuzz-XXXXXX)
 trap 'rm -rf "$work"' EXIT
 # The fuzz preset (CMakePresets.json): the same sources and flags as every other build.
-. scripts/preset.sh
-preset_build fuzz build/.fuzz-build.log
+. scripts/quiet.sh
+preset_build fuzz
 total=0
 for bin in build/fuzz/fuzz_*; do
   name=$(basename "$bin")

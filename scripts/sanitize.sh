@@ -7,8 +7,8 @@ cd "$(dirname "$0")/.."
 work=$(mktemp -d /tmp/isoprobe-sanitize-XXXXXX)
 trap 'rm -rf "$work"' EXIT
 # The asan preset (CMakePresets.json): the same sources and flags as every other build.
-. scripts/preset.sh
-preset_build asan build/.asan-build.log
+. scripts/quiet.sh
+preset_build asan
 P=build/asan/isoprobe-probe
 export ASAN_OPTIONS=detect_leaks=1:halt_on_error=1:abort_on_error=0:exitcode=86
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:exitcode=87

@@ -64,26 +64,22 @@ if ((${#missing[@]})); then
   if [ "$no_start" = yes ]; then rm -f /usr/sbin/policy-rc.d; trap - EXIT; fi
 fi
 
+# Build steps log quietly (quiet, preset_build).
+. scripts/quiet.sh
+
 # npm dependencies: reinstall only when package-lock.json changed since the last install.
 lock_sha=$(sha256sum package-lock.json | cut -d' ' -f1)
 if [ ! -f node_modules/.isoprobe-lock ] || [ "$(cat node_modules/.isoprobe-lock)" != "$lock_sha" ]; then
   npm ci --no-audit --no-fund --ignore-scripts >&2
   # better-sqlite3's native code: built here from source by its own node-gyp build (no prebuilt
   # download is reachable from this machine).
-  (cd node_modules/better-sqlite3 && npm run -s build-release > ../.better-sqlite3-build.log 2>&1) || { tail -30 node_modules/.better-sqlite3-build.log >&2; exit 1; }
+  quiet "building better-sqlite3" node_modules/.better-sqlite3-build.log npm --prefix node_modules/better-sqlite3 run -s build-release
   echo "$lock_sha" > node_modules/.isoprobe-lock
 fi
 node -e "require('better-sqlite3')" || { echo "isoprobe setup: better-sqlite3 did not build" >&2; exit 1; }
 
 # Native targets: the release preset's tree (build/), configured the first time through cmake-js
 # as `npm install` does, then built incrementally (a no-op build takes a fraction of a second).
-export CMAKE_BUILD_PARALLEL_LEVEL=${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc)}
-# quiet WHAT LOG COMMAND...: the command's output is shown only when it fails.
-quiet() {
-  local what=$1 log=$2; shift 2
-  mkdir -p build
-  "$@" > "$log" 2>&1 || { cat "$log" >&2; echo "isoprobe setup: $what failed" >&2; exit 1; }
-}
 [ -f build/CMakeCache.txt ] || quiet "configuring build/ (cmake-js)" build/.configure.log npx --no-install cmake-js configure --log-level warn
 quiet "the release build" build/.release-build.log cmake --build --preset release
 # TypeScript, when a source or the configuration is newer than the last compile that passed.
@@ -96,8 +92,7 @@ fi
 # The aarch64 probe (group arm64): cross-built from the same description (the aarch64 preset) on
 # another architecture; on an arm64 machine the release probe is it.
 if [[ " ${want[*]} " == *" arm64 "* ]] && [ "$(uname -m)" != aarch64 ]; then
-  . scripts/preset.sh
-  preset_build aarch64 build/.aarch64-build.log
+  preset_build aarch64
 fi
 
 # The guest kernel the tests boot (built once; its packages are installed by the build itself).

@@ -7,8 +7,8 @@ cd "$(dirname "$0")/.."
 work=$(mktemp -d /tmp/isoprobe-valgrind-XXXXXX)
 trap 'rm -rf "$work"' EXIT
 # The valgrind preset (CMakePresets.json): the same sources and flags as every other build.
-. scripts/preset.sh
-preset_build valgrind build/.valgrind-build.log
+. scripts/quiet.sh
+preset_build valgrind
 P=build/valgrind/isoprobe-probe
 runs=0
 # vg WHAT EXPECTED_EXIT ARGS...: memcheck's own failure is exit 99, anything else unexpected fails too.
