@@ -1,29 +1,54 @@
 #!/usr/bin/env bash
-# The main job: install what is missing, build, prepare the guest image, compare host / containers
-# / microVM on the quick suite, print the table and write the HTML report.
+# The main job: install what the chosen targets use (and nothing else), build, prepare the guest
+# image when a microVM is among them, compare the targets on the quick suite, print the table and
+# write the HTML report; last, how long each part took.
 #   ISOPROBE_TARGETS=host,runc,runsc,docker,qemu-microvm npm run quickstart   to choose targets
 #   ISOPROBE_REPS=5 (default 5)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh containers vm
-out=results
-mkdir -p "$out"
-stamp=$(date -u +%Y%m%dT%H%M%SZ)
-node bin/isoprobe.js image build
-targets=${ISOPROBE_TARGETS:-}
-if [ -z "$targets" ]; then
+t0=$EPOCHREALTIME
+chosen=${ISOPROBE_TARGETS:-host,runc,runsc,qemu-microvm}
+times=$(mktemp)
+trap 'rm -f "$times"' EXIT
+took() { awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.0f", b - a }'; }
+
+# Only the Debian packages of the chosen targets (lib/targets/packages.json).
+ISOPROBE_SETUP_TIMES=$times bash scripts/setup.sh "target:$chosen"
+
+# The kinds come from the registry: a guest image only when a microVM is measured.
+kinds=$(node -e '
+  const { REGISTRY, isTargetName } = require("./dist/lib/targets/registry");
+  const names = process.argv[1].split(/,(?![^\[]*\])/).map((s) => s.trim().replace(/\[.*$/, ""));
+  const bad = names.filter((n) => !isTargetName(n));
+  if (bad.length) { process.stderr.write(`ISOPROBE_TARGETS: unknown target ${bad.join(", ")}: expected names from: isoprobe targets\n`); process.exit(2); }
+  process.stdout.write(names.map((n) => REGISTRY[n].kind).join(" "));' "$chosen")
+t_image=$EPOCHREALTIME
+if [[ " $kinds " == *" vm "* ]]; then node bin/isoprobe.js image build; fi
+image_s=$(took "$t_image")
+
+targets=$chosen
+if [ -z "${ISOPROBE_TARGETS:-}" ]; then
   # Every target of the default set that works here; the others are listed with the reason.
   targets=$(node -e '
     const { makeTarget } = require("./dist/lib/targets");
     (async () => {
       const ok = [];
-      for (const n of ["host", "runc", "runsc", "qemu-microvm"]) {
+      for (const n of process.argv[1].split(",")) {
         const a = await makeTarget(n).available();
         if (a.ok) ok.push(n); else process.stderr.write(`skipping ${n}: ${a.reason}\n`);
       }
       process.stdout.write(ok.join(","));
-    })();')
+    })();' "$chosen")
 fi
+out=results
+mkdir -p "$out"
+stamp=$(date -u +%Y%m%dT%H%M%SZ)
 echo "isoprobe quickstart: targets $targets, suite quick, ${ISOPROBE_REPS:-5} repetitions" >&2
+t_measure=$EPOCHREALTIME
 node bin/isoprobe.js compare --targets "$targets" --suite quick --reps "${ISOPROBE_REPS:-5}" --html "$out/quickstart-$stamp.html"
+measure_s=$(took "$t_measure")
 echo "report: $out/quickstart-$stamp.html   (isoprobe history lists the stored runs)" >&2
+
+# Where the time went: setup's own record (install; npm beside it when both ran), then ours.
+part() { awk -v k="$1" '$1 == k { printf "%.0f", $2; f = 1 } END { if (!f) printf "0" }' "$times"; }
+echo "quickstart took $(took "$t0") s: installing packages $(part install) s, npm dependencies $(part npm) s (beside the install when both ran), build $(part build) s, guest image ${image_s} s, measuring ${measure_s} s" >&2

@@ -2,7 +2,9 @@
 # Brings a Debian machine to where isoprobe builds and its tests run: installs the missing Debian
 # packages of the named groups, installs npm dependencies when the lock file changed, builds the
 # native targets and the TypeScript. Idempotent and quick when nothing is missing.
-#   scripts/setup.sh [base] [bench] [containers] [vm] [report] ...   (base is always included)
+#   scripts/setup.sh [base] [bench] [containers] [vm] [report] ... [target:NAME,NAME]   (base is always included)
+#   target:NAME,...: the Debian packages of those targets (lib/targets/packages.json owns them), so a
+#   run installs only what the targets it measures use (the quickstart: host,runc,runsc,qemu-microvm).
 #   guest-kernel: also builds the 6.1 guest kernel from Debian's linux-source (minutes, once; then
 #   a cache hit): `npm test` does it here, with its progress on the terminal, before any test runs.
 set -euo pipefail
@@ -11,8 +13,10 @@ cd "$(dirname "$0")/.."
 declare -A GROUP=(
   [base]="liburing-dev util-linux e2fsprogs python3 make g++ cmake ninja-build"
   [bench]="fio sockperf iperf3"
-  [containers]="runc runsc crun containerd docker.io podman golang-github-containers-common iproute2"
-  [vm]="qemu-system-x86 lz4 xz-utils iproute2"
+  # every container target, and the x86-64 microVM: named by target, their packages come from
+  # lib/targets/packages.json
+  [containers]="target:runc,runsc,crun,docker,podman,containerd"
+  [vm]="target:qemu-microvm"
   [report]="chromium libxml2-utils"
   # the native checks: libFuzzer comes with clang's runtime; valgrind for memcheck
   [fuzz]="clang libclang-rt-14-dev"
@@ -23,6 +27,26 @@ declare -A GROUP=(
   [fleet]="ansible openssh-client openssh-server iproute2"
 )
 
+# Seconds since the step began, for the summary line of each step (and ISOPROBE_SETUP_TIMES).
+took() { awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }'; }
+record() { [ -z "${ISOPROBE_SETUP_TIMES:-}" ] || echo "$1 $2" >> "$ISOPROBE_SETUP_TIMES"; }
+
+# The packages of targets named by target:NAME,...: read from the file the registry also reads.
+target_packages() {
+  node -e '
+    const table = require(process.argv[1]);
+    const out = [];
+    // NAME or NAME[variant,...]: commas inside brackets belong to the variant.
+    for (const n of process.argv[2].split(/,(?![^\[]*\])/).map((s) => s.trim().replace(/\[.*$/, "")).filter(Boolean)) {
+      if (!Array.isArray(table[n])) {
+        process.stderr.write(`setup.sh: unknown target "${n}" in target:${process.argv[2]}: expected one of ${Object.keys(table).filter((k) => k !== "//").join(", ")}\n`);
+        process.exit(2);
+      }
+      out.push(...table[n]);
+    }
+    process.stdout.write(out.join(" "));' "$PWD/lib/targets/packages.json" "$1"
+}
+
 want=()
 kernel=no
 for g in base "$@"; do
@@ -30,8 +54,13 @@ for g in base "$@"; do
 done
 pkgs=()
 for g in "${want[@]}"; do
-  [ -n "${GROUP[$g]+x}" ] || { echo "setup.sh: unknown group \"$g\": expected one of ${!GROUP[*]} guest-kernel" >&2; exit 2; }
-  pkgs+=(${GROUP[$g]})
+  if [[ "$g" != target:* ]]; then
+    [ -n "${GROUP[$g]+x}" ] || { echo "setup.sh: unknown group \"$g\": expected one of ${!GROUP[*]} guest-kernel target:NAME,..." >&2; exit 2; }
+    g=${GROUP[$g]}
+  fi
+  for p in $g; do
+    if [[ "$p" == target:* ]]; then tp=$(target_packages "${p#target:}") || exit 2; pkgs+=($tp); else pkgs+=("$p"); fi
+  done
 done
 
 # liburing-dev:arm64 comes from Debian's arm64 archive: the architecture is added once.
@@ -39,8 +68,35 @@ if [[ " ${want[*]} " == *" arm64 "* ]] && [ "$(dpkg --print-architecture)" != ar
   [ "$(id -u)" = 0 ] || { echo "isoprobe setup: adding Debian's arm64 architecture needs root (dpkg --add-architecture arm64)" >&2; exit 1; }
   dpkg --add-architecture arm64
 fi
+# Build steps log quietly (quiet, preset_build).
+. scripts/quiet.sh
+
+# npm dependencies: reinstalled only when package-lock.json changed since the last install.
+lock_sha=$(sha256sum package-lock.json | cut -d' ' -f1)
+npm_stale() { [ ! -f node_modules/.isoprobe-lock ] || [ "$(cat node_modules/.isoprobe-lock)" != "$lock_sha" ]; }
+npm_deps() {
+  local t0=$EPOCHREALTIME
+  npm ci --no-audit --no-fund --ignore-scripts >&2
+  # better-sqlite3's native code: built here from source by its own node-gyp build (no prebuilt
+  # download is reachable from this machine).
+  quiet "building better-sqlite3" node_modules/.better-sqlite3-build.log npm --prefix node_modules/better-sqlite3 run -s build-release
+  echo "$lock_sha" > node_modules/.isoprobe-lock
+  record npm "$(took "$t0")"
+}
+# On a fresh machine the npm dependencies (a compile of SQLite, mostly one CPU) are made while apt
+# installs (mostly waiting on downloads and dpkg), when what they build with is already here.
+npm_bg=
+policy=no
+cleanup() {
+  [ -z "$npm_bg" ] || { pkill -TERM -P "$npm_bg" 2>/dev/null; kill "$npm_bg" 2>/dev/null; } || true
+  [ "$policy" = no ] || rm -f /usr/sbin/policy-rc.d
+}
+trap cleanup EXIT
 missing=()
+declare -A seen=()
 for p in "${pkgs[@]}"; do
+  [ -z "${seen[$p]+x}" ] || continue
+  seen[$p]=1
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
 done
 if ((${#missing[@]})); then
@@ -49,34 +105,33 @@ if ((${#missing[@]})); then
     exit 1
   fi
   echo "isoprobe setup: installing ${missing[*]}" >&2
+  if npm_stale && command -v python3 >/dev/null && command -v make >/dev/null && command -v g++ >/dev/null; then
+    npm_deps & npm_bg=$!
+  fi
+  t_install=$EPOCHREALTIME
   # openssh-server is wanted for its sshd binary only (the fleet tests start their own, inside
   # namespaces): the machine's own ssh service is neither started by the install nor enabled.
-  no_start=no
   if [[ " ${missing[*]} " == *" openssh-server "* ]] && [ ! -e /usr/sbin/policy-rc.d ]; then
-    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod 755 /usr/sbin/policy-rc.d && no_start=yes
-    trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod 755 /usr/sbin/policy-rc.d && policy=yes
   fi
   apt-get update -q >/dev/null
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
   if [[ " ${missing[*]} " == *" openssh-server "* ]] && command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
     systemctl disable --now ssh.service ssh.socket >/dev/null 2>&1 || true
   fi
-  if [ "$no_start" = yes ]; then rm -f /usr/sbin/policy-rc.d; trap - EXIT; fi
+  if [ "$policy" = yes ]; then rm -f /usr/sbin/policy-rc.d; policy=no; fi
+  record install "$(took "$t_install")"
+  echo "isoprobe setup: installed ${#missing[@]} packages in $(took "$t_install") s" >&2
 fi
-
-# Build steps log quietly (quiet, preset_build).
-. scripts/quiet.sh
-
-# npm dependencies: reinstall only when package-lock.json changed since the last install.
-lock_sha=$(sha256sum package-lock.json | cut -d' ' -f1)
-if [ ! -f node_modules/.isoprobe-lock ] || [ "$(cat node_modules/.isoprobe-lock)" != "$lock_sha" ]; then
-  npm ci --no-audit --no-fund --ignore-scripts >&2
-  # better-sqlite3's native code: built here from source by its own node-gyp build (no prebuilt
-  # download is reachable from this machine).
-  quiet "building better-sqlite3" node_modules/.better-sqlite3-build.log npm --prefix node_modules/better-sqlite3 run -s build-release
-  echo "$lock_sha" > node_modules/.isoprobe-lock
+if [ -n "$npm_bg" ]; then
+  wait "$npm_bg" || { npm_bg=; echo "isoprobe setup: installing the npm dependencies failed (above)" >&2; exit 1; }
+  npm_bg=
+elif npm_stale; then
+  npm_deps
 fi
 node -e "require('better-sqlite3')" || { echo "isoprobe setup: better-sqlite3 did not build" >&2; exit 1; }
+t_build=$EPOCHREALTIME
+
 
 # Native targets: the release preset's tree (build/), configured the first time through cmake-js
 # as `npm install` does, then built incrementally (a no-op build takes a fraction of a second).
@@ -89,6 +144,8 @@ if [ ! -f "$stamp" ] || [ -n "$(find lib test bench tsconfig.json package-lock.j
   touch "$stamp"
 fi
 
+record build "$(took "$t_build")"
+
 # The aarch64 probe (group arm64): cross-built from the same description (the aarch64 preset) on
 # another architecture; on an arm64 machine the release probe is it.
 if [[ " ${want[*]} " == *" arm64 "* ]] && [ "$(uname -m)" != aarch64 ]; then
@@ -98,5 +155,7 @@ fi
 # The guest kernel the tests boot (built once; its packages are installed by the build itself).
 if [ "$kernel" = yes ]; then
   echo "isoprobe setup: guest kernel 6.1 from Debian's linux-source (about 5 minutes the first time, then cached)" >&2
+  t_kernel=$EPOCHREALTIME
   node bin/isoprobe.js image build --kernel-source 6.1 >/dev/null
+  record kernel "$(took "$t_kernel")"
 fi

@@ -14,10 +14,15 @@ import { qemuVirtTarget } from './qemu-virt';
 import { resolveArch } from './arch';
 import { workDirPrefix } from './session';
 import type { Target, TargetKind } from './types';
+// The Debian packages of each target: a data file, so that scripts/setup.sh reads the same list
+// before anything is built.
+import PACKAGES from './packages.json';
 
 export interface TargetEntry {
   kind: TargetKind;
   description: string;
+  /** The Debian packages the target needs on this machine (none: nothing beyond isoprobe's build, or not packaged). */
+  packages: readonly string[];
   make(): Target;
   /** Containers of this target that still exist (for the leftover scan), as "target:name". */
   containers?: () => Promise<string[]>;
@@ -59,24 +64,26 @@ const engineContainers = (engine: 'docker' | 'podman') => async () => [
   ...(await probeImageContainers(engine)()),
 ];
 
+type PackagedName = Exclude<keyof typeof PACKAGES, '//'>;
+
 /** An entry whose target is made with the entry's own description (one source for both). */
-function entry(kind: TargetKind, description: string, make: (description: string) => Target, containers?: () => Promise<string[]>, removeContainer?: Remover): TargetEntry {
-  return { kind, description, make: () => make(description), ...(containers ? { containers } : {}), ...(removeContainer ? { removeContainer } : {}) };
+function entry(name: PackagedName, kind: TargetKind, description: string, make: (description: string) => Target, containers?: () => Promise<string[]>, removeContainer?: Remover): TargetEntry {
+  return { kind, description, packages: PACKAGES[name], make: () => make(description), ...(containers ? { containers } : {}), ...(removeContainer ? { removeContainer } : {}) };
 }
 
 export const REGISTRY = {
-  host: entry('host', 'the static probe directly on this machine', () => new HostTarget()),
-  runc: entry('container', 'runc with an OCI bundle', (d) => new OciRuntimeTarget('runc', d), listed('runc', ['runc', '--root', '/run/isoprobe/runc', 'list', '-q']), ociRemover('runc')),
-  runsc: entry('container', 'gVisor (runsc) with an OCI bundle', (d) => new OciRuntimeTarget('runsc', d), listed('runsc', ['runsc', '--root', '/run/isoprobe/runsc', 'list', '-q']), runscRemover),
-  crun: entry('container', 'crun with an OCI bundle', (d) => new OciRuntimeTarget('crun', d), listed('crun', ['crun', '--root', '/run/isoprobe/crun', 'list', '-q']), ociRemover('crun')),
-  docker: entry('container', 'Docker engine (runtime selectable: runc, runsc)', (d) => new EngineTarget('docker', d), engineContainers('docker'), engineRemover('docker')),
-  podman: entry('container', 'Podman (runtime selectable)', (d) => new EngineTarget('podman', d), engineContainers('podman'), engineRemover('podman')),
-  containerd: entry('container', `containerd via ctr, runtime ${RUNC_V2}`, (d) => new ContainerdTarget('containerd', d, RUNC_V2), listed('containerd', ['ctr', '--connect-timeout', '2s', '-n', CTR_NAMESPACE, 'containers', 'ls', '-q']), ctrRemover),
-  kata: entry('container', `Kata Containers via containerd, runtime ${KATA_V2}`, (d) => new ContainerdTarget('kata', d, KATA_V2)),
-  'qemu-microvm': entry('vm', 'QEMU -M microvm (KVM, or TCG emulation labelled as such)', qemuMicrovmTarget),
-  'qemu-virt': entry('vm', 'QEMU -M virt: arm64 guests (TCG on x86-64, labelled emulated; KVM on an arm64 host)', qemuVirtTarget),
-  firecracker: entry('vm', 'Firecracker (HTTP API on a Unix socket; needs KVM)', firecrackerTarget),
-  'cloud-hypervisor': entry('vm', 'Cloud Hypervisor (command line; virtio over PCI; needs KVM)', cloudHypervisorTarget),
+  host: entry('host', 'host', 'the static probe directly on this machine', () => new HostTarget()),
+  runc: entry('runc', 'container', 'runc with an OCI bundle', (d) => new OciRuntimeTarget('runc', d), listed('runc', ['runc', '--root', '/run/isoprobe/runc', 'list', '-q']), ociRemover('runc')),
+  runsc: entry('runsc', 'container', 'gVisor (runsc) with an OCI bundle', (d) => new OciRuntimeTarget('runsc', d), listed('runsc', ['runsc', '--root', '/run/isoprobe/runsc', 'list', '-q']), runscRemover),
+  crun: entry('crun', 'container', 'crun with an OCI bundle', (d) => new OciRuntimeTarget('crun', d), listed('crun', ['crun', '--root', '/run/isoprobe/crun', 'list', '-q']), ociRemover('crun')),
+  docker: entry('docker', 'container', 'Docker engine (runtime selectable: runc, runsc)', (d) => new EngineTarget('docker', d), engineContainers('docker'), engineRemover('docker')),
+  podman: entry('podman', 'container', 'Podman (runtime selectable)', (d) => new EngineTarget('podman', d), engineContainers('podman'), engineRemover('podman')),
+  containerd: entry('containerd', 'container', `containerd via ctr, runtime ${RUNC_V2}`, (d) => new ContainerdTarget('containerd', d, RUNC_V2), listed('containerd', ['ctr', '--connect-timeout', '2s', '-n', CTR_NAMESPACE, 'containers', 'ls', '-q']), ctrRemover),
+  kata: entry('kata', 'container', `Kata Containers via containerd, runtime ${KATA_V2}`, (d) => new ContainerdTarget('kata', d, KATA_V2)),
+  'qemu-microvm': entry('qemu-microvm', 'vm', 'QEMU -M microvm (KVM, or TCG emulation labelled as such)', qemuMicrovmTarget),
+  'qemu-virt': entry('qemu-virt', 'vm', 'QEMU -M virt: arm64 guests (TCG on x86-64, labelled emulated; KVM on an arm64 host)', qemuVirtTarget),
+  firecracker: entry('firecracker', 'vm', 'Firecracker (HTTP API on a Unix socket; needs KVM)', firecrackerTarget),
+  'cloud-hypervisor': entry('cloud-hypervisor', 'vm', 'Cloud Hypervisor (command line; virtio over PCI; needs KVM)', cloudHypervisorTarget),
 } satisfies Record<string, TargetEntry>;
 
 export type TargetName = keyof typeof REGISTRY;
