@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 
 import { IsoprobeError } from '../errors';
+import { identityOptions } from '../probe/option-table';
 import type { Store } from '../store/db';
 import type { TargetResult } from '../targets/types';
 import { metricDef, type Metric } from './metrics';
@@ -70,11 +71,18 @@ export function pick(side: Side, workload: string | undefined, target: string | 
   return { workload: w, target: t, results: side.results.get(w)!.get(t)! };
 }
 
-const SAME_WORKLOAD = ['kind', 'engine', 'pattern', 'bs', 'qd', 'direct', 'dsync', 'size', 'proto', 'mode', 'rate', 'reverse', 'conns', 'streams', 'fsync', 'fdatasync', 'rwmix_read'];
+/**
+ * What makes two results the same workload: their kind, the net mode (chosen by the command, not a
+ * flag), and every option the core's tables mark as part of a workload's identity.
+ */
+let sameWorkload: string[] | undefined;
+function sameWorkloadKeys(): string[] {
+  return (sameWorkload ??= ['kind', 'mode', ...identityOptions()]);
+}
 
 /** How two results' workloads differ ("bs 4096 vs 8192"); empty when they ran the same workload. */
 export function workloadDifferences(b: TargetResult, c: TargetResult): string[] {
   const bo: Record<string, unknown> = { kind: b.kind, ...(b.options as Record<string, unknown>) };
   const co: Record<string, unknown> = { kind: c.kind, ...(c.options as Record<string, unknown>) };
-  return SAME_WORKLOAD.filter((k) => JSON.stringify(bo[k]) !== JSON.stringify(co[k])).map((k) => `${k} ${JSON.stringify(bo[k])} vs ${JSON.stringify(co[k])}`);
+  return sameWorkloadKeys().filter((k) => JSON.stringify(bo[k]) !== JSON.stringify(co[k])).map((k) => `${k} ${JSON.stringify(bo[k])} vs ${JSON.stringify(co[k])}`);
 }

@@ -12,6 +12,7 @@ interface CoreRow {
   default: unknown;
   min?: number;
   max?: number;
+  identity: boolean;
 }
 
 /** The core's table of block or network options, typed by the caller's options interface. */
@@ -25,7 +26,20 @@ export function coreOptionTable<T>(which: 'block' | 'net'): { [K in keyof T]-?: 
       ...(r.choices ? { choices: r.choices.split('|') } : {}),
       ...(r.min !== undefined ? { min: r.min } : {}),
       ...(r.max !== undefined ? { max: r.max } : {}),
+      identity: r.identity,
     };
   }
   return out as { [K in keyof T]-?: OptionDef<T[K]> };
+}
+
+/**
+ * The options that make a workload what it is, from both core tables: a block and a net result
+ * that differ in one of them are different workloads (two results of one kind share a table).
+ */
+export function identityOptions(): string[] {
+  const names = new Set<string>();
+  for (const which of ['block', 'net'] as const) {
+    for (const r of JSON.parse(native().optionTable(which)) as CoreRow[]) if (r.identity) names.add(r.name);
+  }
+  return [...names];
 }

@@ -66,4 +66,9 @@ export interface OptionDef<T> {
   max?: number;
   /** What --help shows as the default when `default` is a placeholder ('' = chosen at run time). */
   defaultText?: string;
+  /**
+   * Part of what the workload is (the core's table says so): results that differ in it are never
+   * one cell of a comparison. False for how and where a run happens (file, duration, seed, clock).
+   */
+  identity?: boolean;
 }

@@ -57,6 +57,9 @@ struct OptionSpec {
   int64_t min = kNoBound;  // bounds the TypeScript side checks with its own messages
   int64_t max = kNoBound;
   std::string def;        // the default as its flag takes it ("256M", "5s", "on"), for --help
+  // Part of what the workload is: two results that differ in such an option are never one cell
+  // of a comparison. False for how and where a run happens (file, duration, seed, clock, lock).
+  bool identity = true;
 };
 const std::vector<OptionSpec>& block_option_specs();
 // The table as JSON for the addon's export: [{name, kind, choices, help, default, min, max}].

@@ -59,6 +59,13 @@ OptionField<O> field(const char* name, std::string O::*m, const char* help, cons
   return f;
 }
 
+// A row that says how or where a run happens, not what workload it is (see OptionSpec::identity).
+template <class O>
+OptionField<O> run_setting(OptionField<O> f) {
+  f.spec.identity = false;
+  return f;
+}
+
 // Every enum field's value is one of its choices (a struct filled in C++, not through the setter).
 template <class O>
 int check_choices(const OptionTable<O>& t, const O& o, Error* e) {
@@ -151,6 +158,7 @@ std::string option_table_json(const OptionTable<O>& t) {
     write_default_json(w, f);
     if (f.spec.min != kNoBound) w.kv("min", f.spec.min);
     if (f.spec.max != kNoBound) w.kv("max", f.spec.max);
+    w.kv("identity", f.spec.identity);
     w.end_object();
   }
   w.end_array();

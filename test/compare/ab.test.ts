@@ -78,3 +78,33 @@ test('one rule: the library\'s single-cell A/B and the suite gate give the same 
   }
   t.true(decided >= 16, `${decided} of 48 decided`);
 });
+
+// What makes two workloads the same comes from the core's option tables, not from a hand list: a
+// --jobs 1 run and a --jobs 4 run (or any other identity option changed alone) are never one cell,
+// and options that only say how or where a run happens (file, duration, seed) never split a cell.
+test('two runs that differ only in one identity option (jobs, split, batch, cpus, fadvise ...) are never one cell', async (t) => {
+  const { BLOCK_OPTIONS } = await import('../../lib/probe/options');
+  const { NET_OPTIONS } = await import('../../lib/probe/net-options');
+  const base = { engine: 'psync', pattern: 'randread', bs: 4096 };
+  const changed = (def: { kind: string; default: unknown; choices?: readonly string[] }): unknown =>
+    def.choices ? def.choices.find((c) => c !== def.default) : def.kind === 'bool' ? !def.default : typeof def.default === 'number' ? def.default + 1 : `${String(def.default)}x`;
+  let identity = 0;
+  for (const table of [BLOCK_OPTIONS, NET_OPTIONS] as Record<string, { kind: string; default: unknown; choices?: readonly string[]; identity?: boolean }>[]) {
+    for (const [name, def] of Object.entries(table)) {
+      const cand = { ...base, [name]: changed(def) };
+      const run = () => abCompare(side('A', [1, 2, 3], { ...base, [name]: def.default }), side('B', [1, 2, 3], cand), { metric: 'p99', threshold: 0.05 });
+      if (def.identity) {
+        identity++;
+        const e = t.throws(run, undefined, name);
+        t.regex(e!.message, new RegExp(`^baseline and candidate ran different workloads: ${name} `), name);
+      } else {
+        // Past the workload check, 3 repetitions are too few for the gate: that refusal, and no other.
+        const e = t.throws(run, undefined, name);
+        t.is((e as { code?: string }).code, 'EUNDERPOWERED', `${name} says how a run happens, not what it is: ${e!.message}`);
+      }
+    }
+  }
+  for (const name of ['jobs', 'split', 'batch', 'cpus', 'fadvise']) t.true((BLOCK_OPTIONS as Record<string, { identity?: boolean }>)[name]!.identity, name);
+  for (const name of ['file', 'duration', 'warmup', 'seed', 'clock']) t.false((BLOCK_OPTIONS as Record<string, { identity?: boolean }>)[name]!.identity, name);
+  t.true(identity >= 20, `${identity} identity options`);
+});
