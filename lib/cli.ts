@@ -11,6 +11,7 @@ import { formatNetResult } from './report/net-text';
 import { makeTarget, REGISTRY, TARGET_NAMES } from './targets';
 import { sweepFirst } from './cli/sweep-first';
 import { cmdSweep } from './cli/sweep-cmd';
+import { cmdSystem } from './cli/system-cmd';
 import { cmdFleet } from './cli/fleet-cmd';
 import { parseVariant } from './targets/variant';
 import type { Placement, TargetResult, Workload } from './targets/types';
@@ -53,6 +54,7 @@ function usage(): string {
     '  isoprobe ab --run --baseline VARIANT --candidate VARIANT [--suite quick] [--reps 10]   measure both now, then judge',
     '  isoprobe report --trend [-o trend.html]   every stored run in time order, change points flagged',
     '  isoprobe import FILE.json|OTHER.db ...   runs from other machines, with their host identity',
+    '  isoprobe system check [--cpus LIST]    what on this machine can disturb a measurement, and what to do',
     '  isoprobe version',
     '',
   ].join('\n');
@@ -322,6 +324,7 @@ const COMMANDS: Record<string, Handler> = {
   sweep: cmdSweep,
   fleet: cmdFleet,
   import: (a, o) => cmdImport(a, o),
+  system: (a, o) => cmdSystem(a, o),
 };
 
 /** Runs one command line; returns the exit code. Errors are printed, never thrown. */
