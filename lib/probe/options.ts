@@ -45,13 +45,21 @@ function show(v: unknown): string {
   return typeof v === 'string' ? JSON.stringify(v) : String(v);
 }
 
+/** A bound in the flag's own notation: 64M rather than 67108864, 1ms rather than 1000000. */
+function boundText(kind: string, n: number): string {
+  const units: [string, number][] = kind === 'duration' ? [['h', 3600e9], ['m', 60e9], ['s', 1e9], ['ms', 1e6], ['us', 1e3]]
+    : kind === 'size' ? [['T', 2 ** 40], ['G', 2 ** 30], ['M', 2 ** 20], ['k', 2 ** 10]] : [];
+  const u = units.find(([, m]) => n !== 0 && n % m === 0);
+  return u ? `${n / u[1]}${u[0]}` : kind === 'duration' ? `${n}ns` : String(n);
+}
+
 /** Parses one value by its definition. `value` may come from JS (typed) or from argv (text). */
 export function coerce(key: string, def: OptionDef<unknown>, value: unknown): unknown {
   const flag = flagOf(key);
   const bad = (expected: string) => optionError(key, `${flag} ${show(value)}: expected ${expected}`);
   const range = (n: number, expected: string) => {
-    if (def.min !== undefined && n < def.min) throw bad(`${expected} of at least ${def.min}`);
-    if (def.max !== undefined && n > def.max) throw bad(`${expected} of at most ${def.max}`);
+    if (def.min !== undefined && n < def.min) throw bad(`${expected} of at least ${boundText(def.kind, def.min)}`);
+    if (def.max !== undefined && n > def.max) throw bad(`${expected} of at most ${boundText(def.kind, def.max)}`);
     return n;
   };
   switch (def.kind) {

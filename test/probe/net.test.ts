@@ -181,7 +181,7 @@ const INVALID: [string, 'rr' | 'stream', Record<string, unknown>, string][] = [
   ['conns', 'rr', { connect: '127.0.0.1:9', conns: 0 }, '--conns 0: expected a number of at least 1'],
   ['arrival', 'rr', { connect: '127.0.0.1:9', arrival: 'bursty' }, '--arrival "bursty": expected one of uniform, poisson'],
   ['uring stream', 'stream', { connect: '127.0.0.1:9', backend: 'io_uring' }, '--backend io_uring: implemented for closed-loop TCP rr; use blocking here'],
-  ['timeout', 'rr', { connect: '127.0.0.1:9', timeout: '10us' }, '--timeout "10us": expected a time of at least 1000000'],
+  ['timeout', 'rr', { connect: '127.0.0.1:9', timeout: '10us' }, '--timeout "10us": expected a time of at least 1ms'],
   ['typo', 'rr', { connect: '127.0.0.1:9', conn: 2 }, 'unknown option "conn"; did you mean "conns" (--conns)?'],
 ];
 for (const [name, mode, opts, message] of INVALID) {

@@ -20,7 +20,7 @@ const INVALID: [Record<string, unknown>, string, string][] = [
   [{ bs: '4q' }, 'bs', '--bs "4q": expected a size in bytes with an optional k/M/G/T suffix (powers of 1024)'],
   [{ bs: -1 }, 'bs', '--bs -1: expected a size in bytes with an optional k/M/G/T suffix (powers of 1024)'],
   [{ bs: 0 }, 'bs', '--bs 0: expected a size of at least 1'],
-  [{ bs: '128M' }, 'bs', '--bs "128M": expected a size of at most 67108864'],
+  [{ bs: '128M' }, 'bs', '--bs "128M": expected a size of at most 64M'],
   [{ size: '1.5' }, 'size', '--size "1.5": expected a size in bytes with an optional k/M/G/T suffix (powers of 1024)'],
   [{ offset: 'x' }, 'offset', '--offset "x": expected a size in bytes with an optional k/M/G/T suffix (powers of 1024)'],
   [{ engine: 'libaio' }, 'engine', '--engine "libaio": expected one of psync, pvsync2, io_uring, null'],
