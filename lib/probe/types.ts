@@ -76,6 +76,8 @@ export interface CpuJson {
   utilization: number;
   ctx_voluntary: number;
   ctx_involuntary: number;
+  /** Time the measuring threads waited, runnable, for a CPU over the window (schedstat); null: not kept by this kernel. */
+  run_delay_ns?: number | null;
 }
 
 export interface ProbeJson {
@@ -195,7 +197,9 @@ export interface NetResult {
   open_loop?: { rate: number; arrival: string; intended: number; achieved_rate: number; sent_more_than_1ms_late: number; send_lag_ns: LatencyJson; served_rate?: number };
   errors: { mismatches: number; lost: number; late_replies: number };
   series: { t_ns: number; dur_ns: number; ops: number; bytes: number; ops_per_s: number; bits_per_s: number }[];
-  cpu: { scope: string; user_ns: number; sys_ns: number; window_ns?: number; per_transaction_ns?: number; per_byte_ns?: number; utilization: number };
+  cpu: { scope: string; user_ns: number; sys_ns: number; window_ns?: number; per_transaction_ns?: number; per_byte_ns?: number; utilization: number;
+    /** The client threads' wait for a CPU over the window (schedstat); null: not kept by this kernel. */
+    run_delay_ns?: number | null };
   /** Where the client threads ran (results from before placement have none). */
   cpu_placement?: PlacementJson;
   clock: ClockJson;

@@ -325,6 +325,8 @@ void Run::merge() {
     r_->cpu_sys_ns += j.cpu.sys_ns;
     r_->ctx_voluntary += j.cpu.vcsw;
     r_->ctx_involuntary += j.cpu.ivcsw;
+    if (j.cpu.run_delay_ns == kNoRunDelay) r_->run_delay_known = false;
+    else r_->run_delay_ns += j.cpu.run_delay_ns;
     r_->ran_on.merge(j.ran_on);
     t0 = std::min(t0, j.t0_ns);
     t1 = std::max(t1, j.t1_ns);

@@ -82,6 +82,9 @@ struct BlockResult {
   DirStats rd, wr;
   std::vector<SeriesPoint> series;
   uint64_t cpu_user_ns = 0, cpu_sys_ns = 0, ctx_voluntary = 0, ctx_involuntary = 0;
+  // Time the measuring threads waited, runnable, for a CPU over the window (kNoRunDelay: unknown).
+  uint64_t run_delay_ns = 0;
+  bool run_delay_known = true;
   // page cache of the kernel the probe runs on (host or guest)
   bool invalidated = false;
   std::string fadvise;            // the hint each job's descriptor was given

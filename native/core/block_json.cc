@@ -195,6 +195,10 @@ std::string block_result_json(const BlockResult& r) {
   w.kv("utilization", r.elapsed_ns ? double(r.cpu_user_ns + r.cpu_sys_ns) / double(r.elapsed_ns) : 0.0);
   w.kv("ctx_voluntary", r.ctx_voluntary);
   w.kv("ctx_involuntary", r.ctx_involuntary);
+  // What other tasks on the measuring CPUs cost the window (schedstat), for screening disturbed blocks.
+  w.key("run_delay_ns");
+  if (r.run_delay_known) w.value(r.run_delay_ns);
+  else w.null();
   w.end_object();
   w.key("page_cache");
   w.begin_object();

@@ -59,6 +59,8 @@ struct NetResult {
   std::vector<uint64_t> stream_bytes;
   uint64_t cpu_user_ns = 0, cpu_sys_ns = 0;  // from the start, warm-up included
   uint64_t cpu_window_ns = 0;                // over the measured window only (thread CPU clocks)
+  uint64_t run_delay_ns = 0;                 // client threads' wait for a CPU over the window
+  bool run_delay_known = true;
   std::vector<int> cpus_pinned;               // --cpus, as the client threads were pinned
   std::vector<int> server_pinned;             // --loopback: the probe's own echo server's CPUs
   CpusSeen ran_on;                            // where the client threads ran in the window

@@ -9,6 +9,7 @@
 #include <sched.h>
 #include <sys/resource.h>
 #include <time.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -77,6 +78,10 @@ struct PerThread {
   // The thread's CPU clock (ns) when the measured window began (read by the supervisor) and when
   // the thread ended (read by itself): their difference is its CPU over the window alone.
   uint64_t cpu_at_measure_ns = 0, cpu_at_end_ns = 0;
+  // The same for the time it waited, runnable, for a CPU (schedstat; kNoRunDelay: unknown). Its
+  // thread id is published before it reports ready, so the supervisor can read its schedstat.
+  int tid = 0;
+  uint64_t delay_at_measure_ns = kNoRunDelay, delay_at_end_ns = kNoRunDelay;
   void tick(uint64_t t, uint64_t t0, uint64_t bytes) {
     size_t s = size_t((t - t0) / 1000000000ull);
     if (s >= sec_ops.size()) { sec_ops.resize(s + 1); sec_bytes.resize(s + 1); }
@@ -467,6 +472,7 @@ void supervise(Shared& sh, const std::vector<int>& fds, std::vector<PerThread>& 
   std::vector<std::thread> threads;
   for (unsigned i = 0; i < n; i++) {
     threads.emplace_back([&, i] {
+      pts[i].tid = int(syscall(SYS_gettid));
       Error pe;
       const std::vector<int>& cpus = sh.cpus;
       if (!cpus.empty() && pin_thread(cpus[i % cpus.size()], o.cpus.empty() ? "cpu" : "cpus", &pe) < 0) {
@@ -479,6 +485,7 @@ void supervise(Shared& sh, const std::vector<int>& fds, std::vector<PerThread>& 
       else if (o.backend == "io_uring") rr_uring(sh, fds[i], pts[i], o.seed + i);
       else rr_closed(sh, fds[i], pts[i], o.seed + i);
       pts[i].cpu_at_end_ns = cpu_clock_ns(CLOCK_THREAD_CPUTIME_ID);
+      pts[i].delay_at_end_ns = isoprobe::run_delay_ns();
     });
   }
   std::vector<clockid_t> clocks(n, CLOCK_THREAD_CPUTIME_ID);
@@ -496,8 +503,10 @@ void supervise(Shared& sh, const std::vector<int>& fds, std::vector<PerThread>& 
     if (!measuring && now >= sh.t_measure) {
       measuring = true;
       mark(hooks, "measure-start");
-      for (unsigned i = 0; i < n; i++)
+      for (unsigned i = 0; i < n; i++) {
         if (clocks[i] != clockid_t(-1)) pts[i].cpu_at_measure_ns = cpu_clock_ns(clocks[i]);
+        pts[i].delay_at_measure_ns = run_delay_ns(pts[i].tid);
+      }
     }
     if (now >= sh.t_end) break;
     if (hooks.progress && now >= next_tick) {
@@ -536,6 +545,8 @@ void merge_results(const NetOptions& o, const std::vector<PerThread>& pts, NetRe
     r->cpu_sys_ns += p.sys_ns;
     r->ran_on.merge(p.ran_on);
     if (p.cpu_at_end_ns > p.cpu_at_measure_ns) r->cpu_window_ns += p.cpu_at_end_ns - p.cpu_at_measure_ns;
+    if (p.delay_at_measure_ns == kNoRunDelay || p.delay_at_end_ns == kNoRunDelay || p.delay_at_end_ns < p.delay_at_measure_ns) r->run_delay_known = false;
+    else r->run_delay_ns += p.delay_at_end_ns - p.delay_at_measure_ns;
     secs_n = std::max(secs_n, p.sec_ops.size());
     if (o.mode == "stream") r->stream_bytes.push_back(o.reverse ? p.recvd : p.sent);
   }

@@ -81,6 +81,10 @@ std::string net_result_json(const NetResult& r) {
   uint64_t denom = stream ? (r.options.reverse ? r.bytes_received : r.bytes_sent) : r.transactions;
   w.kv(stream ? "per_byte_ns" : "per_transaction_ns", denom ? double(r.cpu_window_ns) / double(denom) : 0.0);
   w.kv("utilization", r.elapsed_ns ? double(r.cpu_user_ns + r.cpu_sys_ns) / double(r.elapsed_ns + r.options.warmup) : 0.0);
+  // What other tasks on the client's CPUs cost the window (schedstat), for screening disturbed blocks.
+  w.key("run_delay_ns");
+  if (r.run_delay_known) w.value(r.run_delay_ns);
+  else w.null();
   w.end_object();
   w.key("cpu_placement");
   write_placement_json(w, r.cpus_pinned, r.ran_on, r.server_pinned.empty() ? nullptr : &r.server_pinned);

@@ -1,7 +1,11 @@
 // Thread helpers shared by the block and net cores (thread_util.h).
 #include "thread_util.h"
 
+#include <fcntl.h>
 #include <sched.h>
+#include <unistd.h>
+
+#include <cstdio>
 
 #include <algorithm>
 #include <cerrno>
@@ -84,10 +88,25 @@ int pin_thread_set(const std::vector<int>& cpus, const std::string& option, Erro
 
 int pin_thread(int cpu, const std::string& option, Error* e) { return pin_thread_set({cpu}, option, e); }
 
+uint64_t run_delay_ns(int tid) {
+  char path[64];
+  if (tid) snprintf(path, sizeof path, "/proc/self/task/%d/schedstat", tid);
+  else snprintf(path, sizeof path, "/proc/thread-self/schedstat");
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return kNoRunDelay;
+  char buf[128];
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (n <= 0) return kNoRunDelay;
+  buf[n] = 0;
+  unsigned long long on_cpu = 0, waited = 0;
+  return sscanf(buf, "%llu %llu", &on_cpu, &waited) == 2 ? uint64_t(waited) : kNoRunDelay;
+}
+
 ThreadTimes ThreadTimes::now() {
   rusage ru;
   getrusage(RUSAGE_THREAD, &ru);
-  return {tv_ns(ru.ru_utime), tv_ns(ru.ru_stime), uint64_t(ru.ru_nvcsw), uint64_t(ru.ru_nivcsw)};
+  return {tv_ns(ru.ru_utime), tv_ns(ru.ru_stime), uint64_t(ru.ru_nvcsw), uint64_t(ru.ru_nivcsw), isoprobe::run_delay_ns()};
 }
 
 void CpusSeen::sample() {

@@ -52,11 +52,20 @@ std::vector<int> allowed_cpus();
 int pin_thread(int cpu, const std::string& option, Error* e);
 int pin_thread_set(const std::vector<int>& cpus, const std::string& option, Error* e);
 
-// The calling thread's CPU times and context switches since it began.
+// How long a thread has waited, runnable, for a CPU (the second field of its schedstat): what
+// other tasks on its CPU cost it. `tid` 0 is the calling thread. kNoRunDelay where the kernel
+// keeps no scheduler statistics (CONFIG_SCHED_INFO off) or the thread is gone.
+constexpr uint64_t kNoRunDelay = UINT64_MAX;
+uint64_t run_delay_ns(int tid = 0);
+
+// The calling thread's CPU times, context switches and run delay since it began.
 struct ThreadTimes {
-  uint64_t user_ns = 0, sys_ns = 0, vcsw = 0, ivcsw = 0;
+  uint64_t user_ns = 0, sys_ns = 0, vcsw = 0, ivcsw = 0, run_delay_ns = kNoRunDelay;
   static ThreadTimes now();
-  ThreadTimes since(const ThreadTimes& a) const { return {user_ns - a.user_ns, sys_ns - a.sys_ns, vcsw - a.vcsw, ivcsw - a.ivcsw}; }
+  ThreadTimes since(const ThreadTimes& a) const {
+    bool known = run_delay_ns != kNoRunDelay && a.run_delay_ns != kNoRunDelay;
+    return {user_ns - a.user_ns, sys_ns - a.sys_ns, vcsw - a.vcsw, ivcsw - a.ivcsw, known ? run_delay_ns - a.run_delay_ns : kNoRunDelay};
+  }
 };
 
 // Where a thread ran: the CPUs sched_getcpu() returned when sampled, and how often the answer
