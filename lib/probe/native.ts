@@ -13,6 +13,8 @@ export interface NativeAddon {
   lockFile(path: string, exclusive: boolean): number | { holders: number[] };
   unlockFile(fd: number, unlinkPath?: string): void;
   tscHz(): number;
+  /** A fixed amount of work (iterations of a dependent loop) timed on one CPU (-1: unpinned), ns. */
+  canary(cpu: number, iterations: number): number;
   pageCache(path: string, op: 'evict' | 'count'): { resident_bytes: number; size_bytes: number };
   histogramJson(values: Float64Array): string;
   /** JSON [{name, kind, choices, help, default, min?, max?}] of the core's option table. */

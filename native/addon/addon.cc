@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "../core/block.h"
+#include "../core/canary.h"
 #include "../core/histogram.h"
 #include "../core/json.h"
 #include "../core/kvm.h"
@@ -305,6 +306,16 @@ Napi::Value UnlockFile(const Napi::CallbackInfo& info) {
 // kvmUnavailable() -> "" when KVM works here, else the reason.
 Napi::Value KvmUnavailable(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), kvm_unavailable()); }
 
+// canary(cpu, iterations) -> ns: a fixed amount of work timed on that CPU (-1: unpinned).
+Napi::Value Canary(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 2 || !info[0].IsNumber() || !info[1].IsNumber()) throw Napi::TypeError::New(env, "canary(cpu, iterations)");
+  Error e;
+  int64_t ns = cpu_canary_ns(info[0].As<Napi::Number>().Int32Value(), uint64_t(info[1].As<Napi::Number>().Int64Value()), &e);
+  if (ns < 0) throw Napi::Error(env, error_object(env, e));
+  return Napi::Number::New(env, double(ns));
+}
+
 // tscHz() -> calibrated TSC frequency of this machine, or 0 (QEMU TCG guests read this TSC).
 Napi::Value TscHz(const Napi::CallbackInfo& info) {
   std::string why;
@@ -326,6 +337,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   if (dladdr(reinterpret_cast<void*>(&Sha256File), &self) && self.dli_fname) set_probe_self_path(self.dli_fname);
   exports.Set("sha256File", Napi::Function::New(env, Sha256File, "sha256File"));
   exports.Set("tscHz", Napi::Function::New(env, TscHz, "tscHz"));
+  exports.Set("canary", Napi::Function::New(env, Canary, "canary"));
   exports.Set("kvmUnavailable", Napi::Function::New(env, KvmUnavailable, "kvmUnavailable"));
   exports.Set("lockFile", Napi::Function::New(env, LockFile, "lockFile"));
   exports.Set("unlockFile", Napi::Function::New(env, UnlockFile, "unlockFile"));
