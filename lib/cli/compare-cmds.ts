@@ -3,7 +3,8 @@ import { writeFileSync } from 'node:fs';
 
 import { loadSide, type Metric, metricOrNaN, METRICS, type Side } from '../compare/ab';
 import { COST_METRICS, RESULT_METRICS } from '../compare/metrics';
-import { gateExitCode, suiteGate } from '../compare/gate';
+import { gateExitCode, type GateOutcome, suiteGate } from '../compare/gate';
+import { pairedAb, PAIRED_OPTIONS } from './ab-paired';
 import { underpowered } from '../stats/maxt';
 import { formatGate, gateJUnit, gateMarkdown } from '../report/gate-text';
 import { renderTrendHtml, trendSeries } from '../report/trend';
@@ -293,10 +294,11 @@ const AB: Table = {
   baseline_node: { kind: 'string', default: '', help: 'the gate between nodes of a fleet run: the baseline node, several (a,b) or group:NAME' },
   candidate_node: { kind: 'string', default: '', help: 'the candidate node, several, or group:NAME (with --baseline-node)' },
   fleet: { kind: 'string', default: 'last', help: 'with --baseline-node: the fleet run, last or its id' },
-  run: { kind: 'bool', default: false, help: 'measure both sides now (interleaved, stored as one run), then judge' },
+  run: { kind: 'bool', default: false, help: 'measure both sides now in pairs of short blocks (ABBA, stored as one run) until --precision or --budget, then judge' },
   step_down: { kind: 'bool', default: false, help: 'verdicts by step-down max-T: more power where several cells moved; the printed intervals stay single-step' },
   suite: COMPARE.suite!,
-  reps: { kind: 'uint', default: 10, min: 3, help: 'with --run: repetitions per side' },
+  reps: { kind: 'uint', default: 10, min: 3, help: 'with --run --unpaired: repetitions per side' },
+  ...PAIRED_OPTIONS,
   junit: { kind: 'string', default: '', help: 'also write JUnit XML: one testcase per cell, a regression is a failure' },
   markdown: { kind: 'string', default: '', help: 'also write a Markdown summary (for a CI job summary)' },
   seed: { kind: 'uint', default: 1, help: 'seed of the permutations and bootstrap intervals' },
@@ -331,7 +333,10 @@ const AB_HEAD = ['usage: isoprobe ab --baseline RUN|FILE --candidate RUN|FILE [o
   'The A/B regression gate over a whole suite: every workload x target x metric on both sides is a cell, all',
   'tested together (max-T permutation test: a false regression over all cells at most alpha, a false improvement likewise)',
   'and judged against a noise threshold. Needs enough repetitions for alpha: 5 a side at 0.01 (1/C(10, 5) = 1/252).',
-  'Exit: 0 no regression, 1 a regression, 125 nothing could be measured or compared (for git bisect run), 2 bad input.'];
+  'With --run, A and B are measured in pairs of short blocks (ABBA) and tested paired (sign flips of whole pairs), until',
+  'every cell can find a change of --precision or --budget is spent; a cell that could not is INCONCLUSIVE, never a pass.',
+  'Exit: 0 no regression, 1 a regression, 125 cannot tell: inconclusive, or nothing could be measured or compared',
+  '(git bisect run: skip), 2 bad input.'];
 
 /** --baseline-node A --candidate-node B: both sides from one fleet run, each node's own repetitions. */
 function nodeSides(v: Record<string, unknown>, store: Store): { b: Side; c: Side } {
@@ -370,6 +375,7 @@ export async function cmdAb(argv: string[], out: Out, signal: AbortSignal): Prom
   let store: Store | undefined;
   const getStore = () => (store ??= openStore(v.db));
   try {
+    if (v.run && !v.unpaired) return await cmdAbPaired(v, argv, out, signal, getStore(), { alpha, threshold, thresholds, metrics });
     let sides: { b: Side; c: Side; pair?: [string, string] };
     try {
       if (v.run) sides = await measureBoth(v, argv, getStore(), signal);
@@ -403,6 +409,31 @@ export async function cmdAb(argv: string[], out: Out, signal: AbortSignal): Prom
   } finally {
     store?.close();
   }
+}
+
+/** ab --run, paired: measure in block pairs until the precision or the budget, judge, report. */
+async function cmdAbPaired(v: Record<string, unknown>, argv: string[], out: Out, signal: AbortSignal, store: Store,
+  o: { alpha: number; threshold: number; thresholds: Partial<Record<Metric, number>>; metrics?: Metric[] }): Promise<number> {
+  if (!v.baseline || !v.candidate) throw optionError('baseline', 'ab --run: give --baseline and --candidate, the two targets or variants to measure');
+  const precision = v.precision ? parseThreshold(v.precision as string, 'precision') : o.threshold;
+  let g: GateOutcome;
+  try {
+    g = await pairedAb({
+      baseline: v.baseline as string, candidate: v.candidate as string, suite: v.suite as string | undefined, ...o, precision,
+      budgetNs: (v.budget as number | undefined) ?? 600e9, blockNs: (v.block as number | undefined) ?? 300e6, warmupNs: (v.block_warmup as number | undefined) ?? 100e6,
+      screen: v.screen !== false, seed: (v.seed as number | undefined) ?? 1,
+    }, v, store, signal, `isoprobe ab ${argv.join(' ')}`, v.json ? undefined : (s) => process.stderr.write(`${s}\n`));
+  } catch (e) {
+    const code = (e as IsoprobeError).code;
+    if (code === 'EINVALOPT' || code === 'ECANCELED') throw e;
+    process.stderr.write(`isoprobe: ${(e as Error).message}\n`);
+    return 125;
+  }
+  if (v.junit) writeFileSync(v.junit as string, gateJUnit(g));
+  if (v.markdown) writeFileSync(v.markdown as string, gateMarkdown(g));
+  const code = gateExitCode(g);
+  out(v.json ? JSON.stringify({ verdict: code === 1 ? 'regression' : code === 125 ? (g.cells.length ? 'inconclusive' : 'nothing compared') : 'no regression', ...g }, null, 2) : formatGate(g));
+  return code;
 }
 
 export async function cmdImport(argv: string[], out: Out): Promise<number> {

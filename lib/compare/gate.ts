@@ -31,10 +31,16 @@ export interface GateCell {
   /** The adjusted p of the direction the estimate moved: the one the verdict and the tables speak of. */
   p: number;
   verdict: Verdict;
+  /** The smallest change (relative) the test could have found in this cell at its power (paired gate). */
+  detectable?: number;
 }
 
-/** Significant and past the noise threshold either way; significant but within it; or neither. */
-export type Verdict = 'regression' | 'improvement' | 'below the noise threshold' | 'no significant change';
+/**
+ * Significant and past the noise threshold either way; significant but within it; neither, with
+ * the precision to say so; or neither, where the test could not have found a change of the
+ * precision asked for (inconclusive: not a pass).
+ */
+export type Verdict = 'regression' | 'improvement' | 'below the noise threshold' | 'no significant change' | 'inconclusive';
 
 export interface GateOutcome {
   baseline: string;
@@ -51,6 +57,12 @@ export interface GateOutcome {
   notComparable: string[];
   regressions: number;
   improvements: number;
+  /** Cells that could not decide at the precision asked for (the paired gate). */
+  inconclusive?: number;
+  /** The precision asked for, the pairs measured and the pairs discarded as disturbed (the paired gate). */
+  precision?: number;
+  pairs?: number;
+  discarded?: number;
   /** Repetitions a side (the most any cell has) and the cells' median variation between them (sd of log values). */
   reps?: [number, number];
   noise?: number;
@@ -222,10 +234,14 @@ export function gateVerdict(metric: Metric, ratio: number, pWorse: number, pBett
   return 'no significant change';
 }
 
-/** git bisect run: 0 good, 1 bad (a regression), 125 cannot tell (nothing comparable was measured). */
+/**
+ * git bisect run: 0 good, 1 bad (a regression), 125 cannot tell: nothing comparable was measured,
+ * or a cell is inconclusive (the test could not have found a change of the precision asked for).
+ */
 export function gateExitCode(g: GateOutcome): 0 | 1 | 125 {
   if (!g.cells.length) return 125;
-  return g.regressions ? 1 : 0;
+  if (g.regressions) return 1;
+  return g.inconclusive ? 125 : 0;
 }
 
 export function requireComparable(g: GateOutcome): void {

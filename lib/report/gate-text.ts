@@ -49,12 +49,15 @@ export function gateSummaryLine(g: GateOutcome): string {
   const n = g.cells.length;
   if (!n) return `NO VERDICT: nothing comparable between ${g.baseline} and ${g.candidate}`;
   if (g.regressions) return `REGRESSION: ${g.regressions} of ${n} cells regressed (${rule(g)})`;
+  if (g.inconclusive) return `INCONCLUSIVE: ${g.inconclusive} of ${n} cells could not have found a ${((g.precision ?? g.threshold) * 100).toFixed(1)} % change (${rule(g)}); measure longer (--budget) or on a quieter machine`;
   return `NO REGRESSION in ${n} cells${g.improvements ? ` (${g.improvements} improved)` : ''} (${rule(g)})`;
 }
 
 export function formatGate(g: GateOutcome): string {
-  const rows = g.cells.map((c) => [c.workload, target(c), c.metric, formatMetric(c.metric, med(c.baseline)), formatMetric(c.metric, med(c.candidate)), change(c), p(c).toPrecision(2), c.verdict]);
-  const head = ['workload', 'target', 'metric', 'baseline (gm)', 'candidate (gm)', `change [${level(g)} simult.]`, 'p (adj.)', 'verdict'];
+  const could = g.cells.some((c) => c.detectable !== undefined);
+  const rows = g.cells.map((c) => [c.workload, target(c), c.metric, formatMetric(c.metric, med(c.baseline)), formatMetric(c.metric, med(c.candidate)), change(c), p(c).toPrecision(2),
+    ...(could ? [c.detectable === undefined || !Number.isFinite(c.detectable) ? '-' : `${(c.detectable * 100).toFixed(1)} %`] : []), c.verdict]);
+  const head = ['workload', 'target', 'metric', 'baseline (gm)', 'candidate (gm)', `change [${level(g)} simult.]`, 'p (adj.)', ...(could ? ['could find'] : []), 'verdict'];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (r: string[]) => r.map((x, i) => x.padEnd(widths[i]!)).join('  ').trimEnd();
   const out = [`isoprobe ab: baseline ${g.baseline}, candidate ${g.candidate}`, g.method ? `${g.method}` : '', '', line(head), ...rows.map(line), ''];
@@ -62,6 +65,7 @@ export function formatGate(g: GateOutcome): string {
   for (const k of g.onlyCandidate) out.push(`only in the candidate: ${k}`);
   for (const k of g.notComparable) out.push(`not comparable: ${k}`);
   if (g.reps && g.noise !== undefined) out.push(`power: ${powerAdvice(Math.min(...g.reps), g.noise)}`);
+  if (g.pairs !== undefined) out.push(`pairs: ${g.pairs} measured${g.discarded ? `, ${g.discarded} discarded as disturbed and measured again` : ', none discarded as disturbed'}; "could find": the smallest change each cell could have found (power 80 %)`);
   out.push(gateSummaryLine(g));
   return out.filter((l, i) => l !== '' || i > 1).join('\n');
 }
@@ -88,12 +92,14 @@ export function gateJUnit(g: GateOutcome): string {
   const cases = g.cells.map((c) => {
     const name = `${target(c)} ${c.metric}`;
     const msg = `${c.metric} ${formatMetric(c.metric, med(c.baseline))} -> ${formatMetric(c.metric, med(c.candidate))} (${change(c)}), adjusted p ${p(c).toPrecision(2)}`;
-    const body = c.verdict === 'regression' ? `<failure type="regression" message="${escapeXml(msg)}">${escapeXml(`baseline ${c.baseline.join(' ')}\ncandidate ${c.candidate.join(' ')}`)}</failure>` : `<system-out>${escapeXml(`${c.verdict}: ${msg}`)}</system-out>`;
+    const body = c.verdict === 'regression' ? `<failure type="regression" message="${escapeXml(msg)}">${escapeXml(`baseline ${c.baseline.join(' ')}\ncandidate ${c.candidate.join(' ')}`)}</failure>`
+      : c.verdict === 'inconclusive' ? `<skipped message="${escapeXml(`inconclusive: could find ${((c.detectable ?? Infinity) * 100).toFixed(1)} % at best; ${msg}`)}"/>`
+        : `<system-out>${escapeXml(`${c.verdict}: ${msg}`)}</system-out>`;
     return `    <testcase classname="${escapeXml(c.workload)}" name="${escapeXml(name)}">${body}</testcase>`;
   });
   for (const k of [...g.onlyBaseline.map((x) => `only in the baseline: ${x}`), ...g.onlyCandidate.map((x) => `only in the candidate: ${x}`), ...g.notComparable.map((x) => `not comparable: ${x}`)])
     cases.push(`    <testcase classname="isoprobe" name="${escapeXml(k)}"><skipped message="${escapeXml(k)}"/></testcase>`);
-  const skipped = g.onlyBaseline.length + g.onlyCandidate.length + g.notComparable.length;
+  const skipped = g.onlyBaseline.length + g.onlyCandidate.length + g.notComparable.length + (g.inconclusive ?? 0);
   return [
     '<?xml version="1.0" encoding="UTF-8"?>',
     `<testsuites name="isoprobe ab" tests="${cases.length}" failures="${g.regressions}">`,

@@ -1,0 +1,84 @@
+// Disturbance screening: what could have disturbed one measured block, recorded beside it where
+// it happens (the probe's own run delay, steal on the measuring CPU, a CPU canary timed on that
+// CPU before and after), and a verdict from thresholds fixed in advance, applied blind to whether
+// the block was A or B. A pair with a disturbed block is measured again, and counted.
+import { readFileSync } from 'node:fs';
+
+import { native } from '../probe/native';
+import { median } from '../stats/resample';
+import type { TargetResult } from '../targets/types';
+
+export interface Disturbance {
+  /** Share of the window the measuring threads waited, runnable, for a CPU (schedstat); null: not kept. */
+  runDelay: number | null;
+  /** Share of the measuring CPU's time stolen by the hypervisor over the block (/proc/stat). */
+  steal: number;
+  /** The slower of the canaries before and after the block, over the canary's quiet time. */
+  canary: number;
+}
+
+/**
+ * Fixed before any comparison, from A/A runs on an idle 2-vCPU VM (README, "Precise on noisy
+ * machines"): a quiet block's run delay stayed under 2 % of its window, its canary within 1.25x of
+ * the quiet median, its steal at 0; these limits leave room above that.
+ */
+export const SCREEN_LIMITS = { runDelay: 0.05, steal: 0.02, canary: 1.5 } as const;
+
+/** Why a block counts as disturbed, or undefined. */
+export function disturbedBy(d: Disturbance, limits = SCREEN_LIMITS): string | undefined {
+  const why: string[] = [];
+  if (d.runDelay !== null && d.runDelay > limits.runDelay) why.push(`run delay ${(d.runDelay * 100).toFixed(1)} % of the window`);
+  if (d.steal > limits.steal) why.push(`steal ${(d.steal * 100).toFixed(1)} %`);
+  if (d.canary > limits.canary) why.push(`canary ${d.canary.toFixed(2)}x its quiet time`);
+  return why.length ? why.join(', ') : undefined;
+}
+
+/** The measuring threads' wait for a CPU over the window, as a share of their time in it. */
+export function runDelayShare(r: TargetResult): number | null {
+  const delay = (r.cpu as { run_delay_ns?: number | null } | undefined)?.run_delay_ns;
+  if (delay === null || delay === undefined) return null;
+  const threads = r.kind === 'block' ? Math.max(1, r.jobs?.length ?? 1) : Math.max(1, Number((r.options as { conns?: number; streams?: number }).conns ?? 1));
+  const window = r.elapsed_ns;
+  return window > 0 ? delay / (window * threads) : null;
+}
+
+function stealTicks(cpu: number): { steal: number; all: number } {
+  try {
+    const l = readFileSync('/proc/stat', 'utf8').split('\n').find((x) => x.startsWith(`cpu${cpu} `));
+    const f = (l ?? '').trim().split(/\s+/).slice(1).map(Number);
+    return { steal: f[7] ?? 0, all: f.slice(0, 8).reduce((s, x) => s + (x || 0), 0) };
+  } catch {
+    return { steal: 0, all: 0 };
+  }
+}
+
+/** A screener for one measuring CPU: calibrate once, then wrap each block. */
+export class Screener {
+  private quietNs = 0;
+  constructor(readonly cpu: number, private readonly iterations = 500_000) {}
+
+  /** The canary's quiet time: the median of a few runs now (a disturbed one is outvoted). */
+  calibrate(samples = 7): void {
+    const xs = Array.from({ length: samples }, () => native().canary(this.cpu, this.iterations));
+    this.quietNs = median(xs);
+  }
+
+  /** Runs one block between two canaries and returns its value with what disturbed it. */
+  async around<T extends TargetResult | Error>(block: () => Promise<T>): Promise<{ value: T; disturbance: Disturbance }> {
+    if (!this.quietNs) this.calibrate();
+    const before = native().canary(this.cpu, this.iterations);
+    const s0 = stealTicks(this.cpu);
+    const value = await block();
+    const s1 = stealTicks(this.cpu);
+    const after = native().canary(this.cpu, this.iterations);
+    const all = s1.all - s0.all;
+    return {
+      value,
+      disturbance: {
+        runDelay: value instanceof Error ? null : runDelayShare(value),
+        steal: all > 0 ? (s1.steal - s0.steal) / all : 0,
+        canary: Math.max(before, after) / this.quietNs,
+      },
+    };
+  }
+}
