@@ -6,7 +6,10 @@ import { readFileSync } from 'node:fs';
 
 import { native } from '../probe/native';
 import { median } from '../stats/resample';
-import type { TargetResult } from '../targets/types';
+import type { BlockResult, NetResult } from '../probe/types';
+
+/** A probe's result, from any target (what the screen reads is the probe's own). */
+type Measured = BlockResult | NetResult;
 
 export interface Disturbance {
   /** Share of the window the measuring threads waited, runnable, for a CPU (schedstat); null: not kept. */
@@ -34,7 +37,7 @@ export function disturbedBy(d: Disturbance, limits = SCREEN_LIMITS): string | un
 }
 
 /** The measuring threads' wait for a CPU over the window, as a share of their time in it. */
-export function runDelayShare(r: TargetResult): number | null {
+export function runDelayShare(r: Measured): number | null {
   const delay = (r.cpu as { run_delay_ns?: number | null } | undefined)?.run_delay_ns;
   if (delay === null || delay === undefined) return null;
   const threads = r.kind === 'block' ? Math.max(1, r.jobs?.length ?? 1) : Math.max(1, Number((r.options as { conns?: number; streams?: number }).conns ?? 1));
@@ -64,7 +67,7 @@ export class Screener {
   }
 
   /** Runs one block between two canaries and returns its value with what disturbed it. */
-  async around<T extends TargetResult | Error>(block: () => Promise<T>): Promise<{ value: T; disturbance: Disturbance }> {
+  async around<T extends Measured | Error>(block: () => Promise<T>): Promise<{ value: T; disturbance: Disturbance }> {
     if (!this.quietNs) this.calibrate();
     const before = native().canary(this.cpu, this.iterations);
     const s0 = stealTicks(this.cpu);
