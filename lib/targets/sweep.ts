@@ -3,7 +3,7 @@
 // objects of isoprobe's own naming whose maker's pid (the mark in each name) is gone are touched.
 import { readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 
 import { sweepCgroups } from '../cost/cgroup';
 import { sweepBuildTrees } from '../image/kernel-build';
@@ -27,7 +27,7 @@ export interface Swept {
   processes: number[];
   folders: string[];
   buildTrees: string[];
-  /** CPU accounting cgroups of isoprobe's own (the host probe's, a VMM's). */
+  /** cgroups of isoprobe's own (the host probe's, a VMM's) and its containers' (named by their runtimes), every hierarchy. */
   cgroups: string[];
 }
 
@@ -72,7 +72,14 @@ export async function sweepOrphans(): Promise<Swept> {
   const namespaces = await orphanNamespaces();
   const processes: number[] = [];
   for (const ns of namespaces) processes.push(...(await removeOrphanNamespace(ns)));
-  return { containers, namespaces, processes, folders: sweepFolders(), buildTrees: sweepBuildTrees(), cgroups: sweepCgroups() };
+  return { containers, namespaces, processes, folders: sweepFolders(), buildTrees: sweepBuildTrees(), cgroups: sweepCgroups(CONTAINER_PREFIXES) };
+}
+
+/** cgroups by name: a runtime's container has one under each hierarchy, said once with where. */
+function cgroupsText(paths: string[]): string {
+  const byName = new Map<string, string[]>();
+  for (const p of paths) byName.set(basename(p), [...(byName.get(basename(p)) ?? []), dirname(p)]);
+  return [...byName].map(([n, dirs]) => (dirs.length === 1 ? join(dirs[0]!, n) : `${n} under ${dirs.join(', ')}`)).join(', ');
 }
 
 /** One line on what a sweep removed, or undefined when it removed nothing. */
@@ -83,7 +90,7 @@ export function sweptText(s: Swept): string | undefined {
     s.processes.length ? `processes still running in them (pids ${s.processes.join(', ')})` : '',
     s.folders.length ? `work folders ${s.folders.join(', ')}` : '',
     s.buildTrees.length ? `kernel build trees ${s.buildTrees.join(', ')}` : '',
-    s.cgroups.length ? `cgroups ${s.cgroups.join(', ')}` : '',
+    s.cgroups.length ? `cgroups ${cgroupsText(s.cgroups)}` : '',
   ].filter(Boolean);
   return parts.length ? `removed what isoprobe runs that are gone left behind: ${parts.join('; ')}` : undefined;
 }
