@@ -1,7 +1,8 @@
 // Whose is it: every name isoprobe gives (namespaces, links, containers, work folders, build
 // trees) carries its maker's pid, so what a killed run left is found and removed by the next one,
-// and nothing of a run still alive, or of anyone else, is ever touched.
-import { readFileSync, readlinkSync } from 'node:fs';
+// and nothing of a run still alive, or of anyone else, is ever touched. What outlives a process
+// (a stored run) records its identity instead: pid, start time, boot and pid namespace.
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 
 /** This process's mark in every name it gives: leftovers can be traced to their maker. */
 export const OWNER = process.pid.toString(36);
@@ -33,6 +34,25 @@ export function ownerOfAny(name: string, prefixes: readonly string[]): number | 
 export function orphaned(name: string, prefixes: readonly string[]): boolean {
   const pid = ownerOfAny(name, prefixes);
   return pid !== undefined && !pidAlive(pid);
+}
+
+/**
+ * The names some running process has on its command line: a runtime still making a container of
+ * a maker just killed (runc run goes on without it) is at work on it; its leftovers are not yet.
+ */
+export function namedByAProcess(names: readonly string[], proc = '/proc'): Set<string> {
+  const found = new Set<string>();
+  if (!names.length) return found;
+  for (const p of readdirSync(proc).filter((x) => /^\d+$/.test(x))) {
+    let argv: string;
+    try {
+      argv = readFileSync(`${proc}/${p}/cmdline`, 'utf8');
+    } catch {
+      continue;  // ended meanwhile
+    }
+    for (const n of names) if (argv.includes(n)) found.add(n);
+  }
+  return found;
 }
 
 /** Whether a process of that pid still exists (a zombie counts as gone: it holds nothing). */

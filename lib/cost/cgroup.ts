@@ -6,7 +6,7 @@
 import { mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { orphaned, OWNER } from '../owner';
+import { namedByAProcess, orphaned, OWNER } from '../owner';
 import { TICK_NS } from './proc';
 
 export interface Hierarchy {
@@ -192,11 +192,13 @@ export function cgroupHierarchies(mountinfo = '/proc/self/mountinfo'): string[] 
  * What killed runs left in the cgroup trees, under every hierarchy: isoprobe's own cgroups whose
  * maker is gone (a process still inside, a VMM that outlived its maker, is moved to the root
  * first), and cgroups named after a container of a dead maker (`containerPrefixes`), removed once
- * empty; one with a process in it is left (its container is its runtime's to stop). Run after the
- * containers themselves are removed: a runtime removes its own cgroups with its container.
+ * empty; one with a process in it is left (its container is its runtime's to stop), and so is one
+ * a process names (its runtime, still making it). Run after the containers themselves are
+ * removed: a runtime removes its own cgroups with its container.
  */
 export function sweepCgroups(containerPrefixes: readonly string[] = []): string[] {
   const gone: string[] = [];
+  const theirs: { root: string; name: string }[] = [];
   for (const root of cgroupHierarchies()) {
     let names: string[];
     try {
@@ -204,27 +206,29 @@ export function sweepCgroups(containerPrefixes: readonly string[] = []): string[
     } catch {
       continue;
     }
-    for (const n of names) {
-      const own = orphaned(n, [CGROUP_PREFIX]);
-      if (!own && !orphaned(n, containerPrefixes)) continue;
+    for (const n of names.filter((x) => orphaned(x, [CGROUP_PREFIX]))) {
       const p = join(root, n);
-      if (own) {
-        for (const pid of cgroupProcs(p)) {
-          try {
-            writeFileSync(join(root, 'cgroup.procs'), String(pid));
-          } catch {
-            /* gone meanwhile */
-          }
-        }
-        if (removeCgroup(p)) gone.push(p);
-      } else if (!cgroupProcs(p).length) {
+      for (const pid of cgroupProcs(p)) {
         try {
-          rmdirSync(p);
-          gone.push(p);
+          writeFileSync(join(root, 'cgroup.procs'), String(pid));
         } catch {
-          /* not empty after all (a child cgroup, a process just moved in), or removed by another sweep */
+          /* gone meanwhile */
         }
       }
+      if (removeCgroup(p)) gone.push(p);
+    }
+    for (const n of names.filter((x) => orphaned(x, containerPrefixes))) theirs.push({ root, name: n });
+  }
+  // A runtime still making the container (runc run goes on after its maker is killed) names it.
+  const busy = namedByAProcess([...new Set(theirs.map((c) => c.name))]);
+  for (const { root, name } of theirs) {
+    const p = join(root, name);
+    if (busy.has(name) || cgroupProcs(p).length) continue;
+    try {
+      rmdirSync(p);
+      gone.push(p);
+    } catch {
+      /* not empty after all (a child cgroup, a process just moved in), or removed by another sweep */
     }
   }
   return gone;
