@@ -182,7 +182,8 @@ export async function cmdExport(argv: string[], out: Out): Promise<number> {
     const run = store.run(id);
     const rows = store.results(id);
     if ((v.format ?? 'json') === 'json') {
-      text = JSON.stringify({ run: { ...run, machine: JSON.parse(run.machine) }, results: rows.map((r) => ({ workload: r.workload, target: r.target, rep: r.rep, result: JSON.parse(r.json) })),
+      text = JSON.stringify({ run: { ...run, machine: JSON.parse(run.machine), owner: undefined },  // its process means nothing elsewhere
+        results: rows.map((r) => ({ workload: r.workload, target: r.target, rep: r.rep, result: JSON.parse(r.json) })),
         failures: store.failures(id) });
     } else {
       // The host-cost columns come from the one metric list (metrics.ts), after the original ones.
