@@ -114,6 +114,7 @@ function recorder(db: string): { p: ChildProcess; ready: Promise<number> } {
 test('a live run stays running at every open; once its process is SIGKILLed the next open marks it interrupted, and history shows it with its results', async (t) => {
   const db = join(tmp.dir, 'killed.db');
   const r = recorder(db);
+  t.teardown(() => r.p.kill('SIGKILL'));
   const id = await r.ready;
   for (let i = 0; i < 3; i++) {
     const s = new Store(db);
@@ -147,6 +148,7 @@ test('a live run stays running at every open; once its process is SIGKILLed the 
 test('the CLI says which runs it marked interrupted, with their result counts', async (t) => {
   const db = join(tmp.dir, 'said.db');
   const r = recorder(db);
+  t.teardown(() => r.p.kill('SIGKILL'));
   const id = await r.ready;
   r.p.kill('SIGKILL');
   await new Promise((res) => r.p.once('exit', res));

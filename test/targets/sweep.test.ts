@@ -246,6 +246,9 @@ const runcPart = runcSkip ? ` [runc part skipped: ${runcSkip}]` : '';
 interface Killed {
   pid: number;
   how: string;
+  /** When it was started and when it was dead, ms since the epoch: its run, if any, started between. */
+  from: number;
+  to: number;
 }
 
 /** The process tree under a pid (children by /proc/PID/stat's ppid), with each one's argv. */
@@ -303,8 +306,15 @@ testIf(rootSkip, test.serial)(`compare --targets ${killTargets} SIGKILLed at see
   const compareArgs = ['compare', '--targets', killTargets, '--suite', 'quick', '--reps', '2', '--db', db, '--data-file', join(tmp.dir, 'kill.dat'), '--data-size', '16M'];
   const said: string[] = [];
   const killed: Killed[] = [];
+  const started: ChildProcess[] = [];
+  // A failed assertion leaves no compare of the test's running.
+  t.teardown(() => {
+    for (const c of started) if (c.exitCode === null && c.signalCode === null) process.kill(-c.pid!, 'SIGKILL');
+  });
   const launch = () => {
+    const from = Date.now();
     const child = spawn(process.execPath, [CLI, ...compareArgs], { stdio: ['ignore', 'ignore', 'pipe'], env, detached: true });
+    started.push(child);
     let err = '';
     child.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
     // What it wrote before it died, once its pipe is drained (a second at most: a child it left may hold it open).
@@ -313,13 +323,13 @@ testIf(rootSkip, test.serial)(`compare --targets ${killTargets} SIGKILLed at see
       const bound = setTimeout(done, 1000);
       child.stderr!.once('close', () => (clearTimeout(bound), done()));
     }));
-    return { child, exited };
+    return { child, exited, from };
   };
   const kill = async (c: ReturnType<typeof launch>, group: boolean, how: string) => {
     // The whole process group, as a terminal's job control or a CI runner's timeout kills, or isoprobe alone.
     process.kill(group ? -c.child.pid! : c.child.pid!, 'SIGKILL');
     await c.exited;
-    killed.push({ pid: c.child.pid!, how });
+    killed.push({ pid: c.child.pid!, how, from: c.from, to: Date.now() });
   };
   for (let i = 0; i < 3; i++) {
     const group = r() < 0.5;
@@ -341,16 +351,17 @@ testIf(rootSkip, test.serial)(`compare --targets ${killTargets} SIGKILLed at see
   // A run that lives through the next run's sweep and open.
   const alive = launch();
   const aliveMark = mark(alive.child.pid!);
-  const ownerOf = (row: { owner?: string | null }) => (row.owner ? (JSON.parse(row.owner) as { pid: number }).pid : undefined);
+  // Each compare's run is told by when it started: the commands ran one after the other, but for the live and the next one.
   const rows = () => {
     const s = new Sqlite(db, { readonly: true, fileMustExist: true });
     try {
-      return s.prepare('SELECT id, status, owner, note, (SELECT count(*) FROM results WHERE run_id = runs.id) AS n FROM runs ORDER BY id').all() as { id: number; status: string; owner: string | null; note: string | null; n: number }[];
+      return (s.prepare('SELECT id, status, started_at, note, (SELECT count(*) FROM results WHERE run_id = runs.id) AS n FROM runs ORDER BY id').all() as { id: number; status: string; started_at: string; note: string | null; n: number }[])
+        .map((x) => ({ ...x, at: Date.parse(x.started_at) }));
     } finally {
       s.close();
     }
   };
-  await until('the live run recorded', () => (existsSync(db) && rows().some((x) => ownerOf(x) === alive.child.pid) ? true : undefined), 60_000);
+  const aliveRow = await until('the live run recorded', () => (existsSync(db) ? rows().find((x) => x.at >= alive.from) : undefined), 60_000);
   await sleep(1500);
   const aliveCgroups = cgroupsOf(aliveMark);
 
@@ -358,14 +369,15 @@ testIf(rootSkip, test.serial)(`compare --targets ${killTargets} SIGKILLed at see
   // the live run's measurements, measures and completes.
   const suite = join(tmp.dir, 'tiny.json');
   writeFileSync(suite, JSON.stringify({ name: 'tiny', workloads: [{ name: 'randread', kind: 'block', options: { pattern: 'randread', bs: '4k', duration: '100ms', warmup: '10ms' } }] }));
+  const nextFrom = Date.now();
   const next = spawn(process.execPath, [CLI, 'compare', '--targets', 'host', '--suite', suite, '--reps', '1', '--db', db, '--data-file', join(tmp.dir, 'next.dat'), '--data-size', '4M'],
-    { stdio: ['ignore', 'ignore', 'pipe'], env });
+    { stdio: ['ignore', 'ignore', 'pipe'], env, detached: true });
+  started.push(next);
   let nextErr = '';
   next.stderr!.setEncoding('utf8').on('data', (d: string) => (nextErr += d));
   const nextCode = new Promise<number | null>((res) => next.once('close', res));
-  const nextRow = await until('the next run recorded', () => rows().find((x) => ownerOf(x) === next.pid), 120_000);
-  const byPid = new Map(rows().map((x) => [ownerOf(x), x]));
-  t.is(byPid.get(alive.child.pid!)?.status, 'running', 'the live run is not marked interrupted');
+  const nextRow = await until('the next run recorded', () => rows().find((x) => x.at >= nextFrom), 120_000);
+  t.is(rows().find((x) => x.id === aliveRow.id)!.status, 'running', 'the live run is not marked interrupted');
   for (const p of aliveCgroups) t.true(existsSync(p), `the live run's ${p} is not swept`);
   t.true(aliveCgroups.length > 0, 'the live run had cgroups to keep');
 
@@ -382,10 +394,12 @@ testIf(rootSkip, test.serial)(`compare --targets ${killTargets} SIGKILLed at see
   const s = new Sqlite(db, { readonly: true, fileMustExist: true });
   t.is(s.pragma('integrity_check', { simple: true }), 'ok');
   s.close();
-  const after = new Map(rows().map((x) => [ownerOf(x), x]));
-  t.true(killed.some((k) => after.has(k.pid)), 'at least one killed compare had recorded its run');
+  const after = rows();
+  const runOf = (k: Killed) => after.find((x) => x.at >= k.from && x.at <= k.to);
+  t.true(killed.some((k) => runOf(k)), 'at least one killed compare had recorded its run');
+  t.is(runOf(killed.at(-1)!)?.id, aliveRow.id, 'the live run, killed last');
   for (const k of killed) {
-    const row = after.get(k.pid);
+    const row = runOf(k);
     const m = mark(k.pid);
     if (!row) t.log(`pid ${k.pid} (${k.how}) was killed before it recorded a run`);
     else {
