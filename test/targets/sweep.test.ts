@@ -5,7 +5,7 @@
 // hierarchy once empty; a compare killed at seeded random moments reads "interrupted" afterwards,
 // its results kept, and a live one stays "running". Driven through the CLI as a user would,
 // checked with ip, runc, findmnt, ls and the store's own tables.
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -297,8 +297,85 @@ function processesIn(m: string): string[] {
   });
 }
 
+interface Launched {
+  child: ChildProcess;
+  exited: Promise<void>;
+  from: number;
+}
+
+/**
+ * Starts an isoprobe command in a process group of its own; once it has exited, what it wrote on
+ * stderr goes to `said` (after its pipe drains: a second at most, a child it left may hold it open).
+ */
+function launch(args: string[], env: NodeJS.ProcessEnv, said: string[], started: ChildProcess[]): Launched {
+  const from = Date.now();
+  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'ignore', 'pipe'], env, detached: true });
+  started.push(child);
+  let err = '';
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
+  const exited = new Promise<void>((res) => child.once('exit', () => {
+    const done = () => (said.push(err), res());
+    const bound = setTimeout(done, 1000);
+    child.stderr!.once('close', () => (clearTimeout(bound), done()));
+  }));
+  return { child, exited, from };
+}
+
+/** SIGKILL to the whole process group (as a terminal's job control or a CI runner's timeout sends it) or to isoprobe alone. */
+async function killIt(c: Launched, group: boolean, how: string): Promise<Killed> {
+  process.kill(group ? -c.child.pid! : c.child.pid!, 'SIGKILL');
+  await c.exited;
+  return { pid: c.child.pid!, how, from: c.from, to: Date.now() };
+}
+
+interface StoredRun {
+  id: number;
+  status: string;
+  note: string | null;
+  /** Its results, counted in the store's own table. */
+  n: number;
+  /** started_at, ms since the epoch. */
+  at: number;
+}
+
+/** The runs of a store, read with SQLite directly (not through isoprobe). */
+function storedRuns(db: string): StoredRun[] {
+  const s = new Sqlite(db, { readonly: true, fileMustExist: true });
+  try {
+    return (s.prepare('SELECT id, status, started_at, note, (SELECT count(*) FROM results WHERE run_id = runs.id) AS n FROM runs ORDER BY id').all() as (StoredRun & { started_at: string })[])
+      .map((x) => ({ id: x.id, status: x.status, note: x.note, n: x.n, at: Date.parse(x.started_at) }));
+  } finally {
+    s.close();
+  }
+}
+
+/** A killed compare's run reads interrupted, in the store and in history, with its results counted, and was said so once. */
+function checkInterrupted(t: ExecutionContext, k: Killed, row: StoredRun, history: string, said: string, db: string, killed: Killed[]): void {
+  t.is(row.status, 'interrupted', `pid ${k.pid}'s run ${row.id} (${k.how})`);
+  const line = new RegExp(`^\\s+${row.id}  \\S+  interrupted  .*\\((\\d+) results`, 'm').exec(history);
+  t.is(Number(line?.[1]), row.n, `history shows run ${row.id} with its ${row.n} results`);
+  const notes = said.split('\n').filter((l) => l.startsWith(`isoprobe: run ${row.id} in ${db} was left running`));
+  const marker = Number(/by pid (\d+)$/.exec(row.note ?? '')?.[1]);
+  // Said once by the command that marked it, unless that command was itself killed in between.
+  if (notes.length || !killed.some((x) => x.pid === marker))
+    t.deepEqual(notes, [`isoprobe: run ${row.id} in ${db} was left running by an isoprobe (pid ${k.pid}) that has ended (killed?): marked interrupted; its ${row.n} finished result${row.n === 1 ? ' is' : 's are'} kept`], 'said once, by the open that marked it');
+}
+
+/** Nothing of a killed compare's stays: no cgroup of its naming under any hierarchy, no process in one, no namespace, container or runc state folder. */
+async function checkNothingLeft(t: ExecutionContext, k: Killed): Promise<void> {
+  const m = mark(k.pid);
+  t.deepEqual(cgroupsOf(m), [], `no cgroup of pid ${k.pid}'s (${k.how}) under any hierarchy`);
+  // A process killed by the sweep may take a moment to finish exiting: waited for, a few seconds at most.
+  await until('their processes to finish exiting', () => (processesIn(m).length ? undefined : true), 3000).catch(() => undefined);
+  t.deepEqual(processesIn(m), [], `no process in a cgroup of pid ${k.pid}'s`);
+  t.deepEqual(namespaces().filter((n) => n.includes(m)), [], `no namespace of pid ${k.pid}'s`);
+  if (runcSkip) return;
+  t.deepEqual(execFileSync('runc', ['--root', '/run/isoprobe/runc', 'list', '-q'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).split('\n').filter((c) => c.includes(`-${m}-`)), [], `no runc container of pid ${k.pid}'s`);
+  t.deepEqual(readdirSync('/run/isoprobe/runc').filter((n) => n.includes(`-${m}-`)), [], `no runc state folder of pid ${k.pid}'s`);
+}
+
 testIf(rootSkip, test.serial)(`compare --targets ${killTargets} SIGKILLed at seeded random moments (seed ${SEED}; ISOPROBE_KILL_SEED=${SEED} replays it): each killed run reads interrupted with its results kept and counted, nothing of it stays in any cgroup hierarchy or runs; a live run stays running${runcPart}${why(rootSkip)}`, async (t) => {
-  t.timeout(240_000);  // a guard against a hang only: the whole test takes about 40 s here
+  t.timeout(240_000);  // a guard against a hang only: the whole test takes about 35 s here
   const r = rng(SEED);
   const db = join(tmp.dir, 'killed.db');
   // A lock directory of the test's own: these runs wait for one another, not for other test files' measurements.
@@ -307,85 +384,51 @@ testIf(rootSkip, test.serial)(`compare --targets ${killTargets} SIGKILLed at see
   const said: string[] = [];
   const killed: Killed[] = [];
   const started: ChildProcess[] = [];
-  // A failed assertion leaves no compare of the test's running.
+  // A failed assertion leaves no command of the test's running.
   t.teardown(() => {
     for (const c of started) if (c.exitCode === null && c.signalCode === null) process.kill(-c.pid!, 'SIGKILL');
   });
-  const launch = () => {
-    const from = Date.now();
-    const child = spawn(process.execPath, [CLI, ...compareArgs], { stdio: ['ignore', 'ignore', 'pipe'], env, detached: true });
-    started.push(child);
-    let err = '';
-    child.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
-    // What it wrote before it died, once its pipe is drained (a second at most: a child it left may hold it open).
-    const exited = new Promise<void>((res) => child.once('exit', () => {
-      const done = () => (said.push(err), res());
-      const bound = setTimeout(done, 1000);
-      child.stderr!.once('close', () => (clearTimeout(bound), done()));
-    }));
-    return { child, exited, from };
-  };
-  const kill = async (c: ReturnType<typeof launch>, group: boolean, how: string) => {
-    // The whole process group, as a terminal's job control or a CI runner's timeout kills, or isoprobe alone.
-    process.kill(group ? -c.child.pid! : c.child.pid!, 'SIGKILL');
-    await c.exited;
-    killed.push({ pid: c.child.pid!, how, from: c.from, to: Date.now() });
-  };
   for (let i = 0; i < 3; i++) {
     const group = r() < 0.5;
     const at = Math.round(300 + r() * 8700);
-    const c = launch();
+    const c = launch(compareArgs, env, said, started);
     await sleep(at);
-    await kill(c, group, `${group ? 'its process group' : 'isoprobe alone'} at ${at} ms`);
+    killed.push(await killIt(c, group, `${group ? 'its process group' : 'isoprobe alone'} at ${at} ms`));
   }
   if (!runcSkip) {
     // One kill while runc starts a container: a runtime killed mid-start leaves cgroups and no container.
-    const c = launch();
+    const c = launch(compareArgs, env, said, started);
     const extra = Math.round(r() * 30);
     const found = await until('runc starting a container', () => descendants(c.child.pid!).find((p) => p.argv[0]?.endsWith('runc') && p.argv.includes('run')), 60_000).catch(() => undefined);
     await sleep(extra);
-    await kill(c, true, `its process group ${extra} ms after runc started ${found ? 'a container' : '(never seen)'}`);
+    killed.push(await killIt(c, true, `its process group ${extra} ms after runc started ${found ? 'a container' : '(never seen)'}`));
   }
   t.log(`seed ${SEED}: killed ${killed.map((k) => `pid ${k.pid} (${k.how})`).join('; ')}`);
 
-  // A run that lives through the next run's sweep and open.
-  const alive = launch();
-  const aliveMark = mark(alive.child.pid!);
-  // Each compare's run is told by when it started: the commands ran one after the other, but for the live and the next one.
-  const rows = () => {
-    const s = new Sqlite(db, { readonly: true, fileMustExist: true });
-    try {
-      return (s.prepare('SELECT id, status, started_at, note, (SELECT count(*) FROM results WHERE run_id = runs.id) AS n FROM runs ORDER BY id').all() as { id: number; status: string; started_at: string; note: string | null; n: number }[])
-        .map((x) => ({ ...x, at: Date.parse(x.started_at) }));
-    } finally {
-      s.close();
-    }
-  };
-  const aliveRow = await until('the live run recorded', () => (existsSync(db) ? rows().find((x) => x.at >= alive.from) : undefined), 60_000);
+  // A run that lives through the next run's open and sweep. Each compare's run is told by when it
+  // started: the commands ran one after the other, but for the live and the next one.
+  const alive = launch(compareArgs, env, said, started);
+  const aliveRow = await until('the live run recorded', () => (existsSync(db) ? storedRuns(db).find((x) => x.at >= alive.from) : undefined), 60_000);
   await sleep(1500);
-  const aliveCgroups = cgroupsOf(aliveMark);
+  const aliveCgroups = cgroupsOf(mark(alive.child.pid!));
 
   // The next run: it opens the store, sweeps, records its own run (so both are done), waits for
   // the live run's measurements, measures and completes.
   const suite = join(tmp.dir, 'tiny.json');
   writeFileSync(suite, JSON.stringify({ name: 'tiny', workloads: [{ name: 'randread', kind: 'block', options: { pattern: 'randread', bs: '4k', duration: '100ms', warmup: '10ms' } }] }));
-  const nextFrom = Date.now();
-  const next = spawn(process.execPath, [CLI, 'compare', '--targets', 'host', '--suite', suite, '--reps', '1', '--db', db, '--data-file', join(tmp.dir, 'next.dat'), '--data-size', '4M'],
-    { stdio: ['ignore', 'ignore', 'pipe'], env, detached: true });
-  started.push(next);
-  let nextErr = '';
-  next.stderr!.setEncoding('utf8').on('data', (d: string) => (nextErr += d));
-  const nextCode = new Promise<number | null>((res) => next.once('close', res));
-  const nextRow = await until('the next run recorded', () => rows().find((x) => x.at >= nextFrom), 120_000);
-  t.is(rows().find((x) => x.id === aliveRow.id)!.status, 'running', 'the live run is not marked interrupted');
-  for (const p of aliveCgroups) t.true(existsSync(p), `the live run's ${p} is not swept`);
+  const next = launch(['compare', '--targets', 'host', '--suite', suite, '--reps', '1', '--db', db, '--data-file', join(tmp.dir, 'next.dat'), '--data-size', '4M'], env, said, started);
+  const nextCode = new Promise<number | null>((res) => next.child.once('exit', res));
+  const nextRow = await until('the next run recorded', () => storedRuns(db).find((x) => x.at >= next.from), 120_000);
+  t.is(storedRuns(db).find((x) => x.id === aliveRow.id)!.status, 'running', 'the live run is not marked interrupted');
   t.true(aliveCgroups.length > 0, 'the live run had cgroups to keep');
+  for (const p of aliveCgroups) t.true(existsSync(p), `the live run's ${p} is not swept`);
 
   // Then the live one is killed too (which lets the next run measure); history, opening the store, finds it.
-  await kill(alive, r() < 0.5, 'the live run, at last');
-  t.is(await nextCode, 0, nextErr);
-  said.push(nextErr);
-  t.is(rows().find((x) => x.id === nextRow.id)!.status, 'complete', 'the next run completes');
+  killed.push(await killIt(alive, r() < 0.5, 'the live run, at last'));
+  const code = await nextCode;
+  await next.exited;
+  t.is(code, 0, said.at(-1));
+  t.is(storedRuns(db).find((x) => x.id === nextRow.id)!.status, 'complete', 'the next run completes');
   const history = spawnSync(process.execPath, [CLI, 'history', '--db', db], { encoding: 'utf8', timeout: 60_000, env });
   t.is(history.status, 0, history.stderr);
   said.push(history.stderr);
@@ -394,30 +437,14 @@ testIf(rootSkip, test.serial)(`compare --targets ${killTargets} SIGKILLed at see
   const s = new Sqlite(db, { readonly: true, fileMustExist: true });
   t.is(s.pragma('integrity_check', { simple: true }), 'ok');
   s.close();
-  const after = rows();
+  const after = storedRuns(db);
   const runOf = (k: Killed) => after.find((x) => x.at >= k.from && x.at <= k.to);
-  t.true(killed.some((k) => runOf(k)), 'at least one killed compare had recorded its run');
-  t.is(runOf(killed.at(-1)!)?.id, aliveRow.id, 'the live run, killed last');
+  t.is(runOf(killed.at(-1)!)?.id, aliveRow.id, 'the live run, killed last, is told apart');
   for (const k of killed) {
     const row = runOf(k);
-    const m = mark(k.pid);
-    if (!row) t.log(`pid ${k.pid} (${k.how}) was killed before it recorded a run`);
-    else {
-      t.is(row.status, 'interrupted', `pid ${k.pid}'s run ${row.id} (${k.how})`);
-      const line = new RegExp(`^\\s+${row.id}  \\S+  interrupted  .*\\((\\d+) results`, 'm').exec(history.stdout);
-      t.is(Number(line?.[1]), row.n, `history shows run ${row.id} with its ${row.n} results`);
-      const notes = said.join('').split('\n').filter((l) => l.startsWith(`isoprobe: run ${row.id} in ${db} was left running`));
-      const marker = Number(/by pid (\d+)$/.exec(row.note ?? '')?.[1]);
-      // Said once by the command that marked it, unless that command was itself killed in between.
-      if (notes.length || !killed.some((x) => x.pid === marker))
-        t.deepEqual(notes, [`isoprobe: run ${row.id} in ${db} was left running by an isoprobe (pid ${k.pid}) that has ended (killed?): marked interrupted; its ${row.n} finished result${row.n === 1 ? ' is' : 's are'} kept`], 'said once, by the open that marked it');
-    }
-    t.deepEqual(cgroupsOf(m), [], `no cgroup of pid ${k.pid}'s (${k.how}) under any hierarchy`);
-    // A process killed by the sweep may take a moment to finish exiting: waited for, a few seconds at most.
-    await until('their processes to finish exiting', () => (processesIn(m).length ? undefined : true), 3000).catch(() => undefined);
-    t.deepEqual(processesIn(m), [], `no process in a cgroup of pid ${k.pid}'s`);
-    t.deepEqual(namespaces().filter((n) => n.includes(m)), [], `no namespace of pid ${k.pid}'s`);
-    if (!runcSkip) t.deepEqual(execFileSync('runc', ['--root', '/run/isoprobe/runc', 'list', '-q'], { encoding: 'utf8' }).split('\n').filter((c) => c.includes(`-${m}-`)), [], `no runc container of pid ${k.pid}'s`);
+    if (row) checkInterrupted(t, k, row, history.stdout, said.join(''), db, killed);
+    else t.log(`pid ${k.pid} (${k.how}) was killed before it recorded a run`);
+    await checkNothingLeft(t, k);
   }
   // Nothing those runs started still runs: no process names the test's folder (data files, bundles).
   const running = readdirSync('/proc').filter((x) => /^\d+$/.test(x)).filter((p) => {
@@ -428,6 +455,4 @@ testIf(rootSkip, test.serial)(`compare --targets ${killTargets} SIGKILLed at see
     }
   });
   t.deepEqual(running, [], 'no process of the killed runs still runs');
-  const halfMade = existsSync('/run/isoprobe/runc') ? readdirSync('/run/isoprobe/runc').filter((n) => killed.some((k) => n.includes(`-${mark(k.pid)}-`))) : [];
-  t.deepEqual(halfMade, [], 'no runc state folder of theirs');
 });
