@@ -420,7 +420,8 @@ testIf(rootSkip, test.serial)(`compare --targets ${killTargets} SIGKILLed at see
   const nextCode = new Promise<number | null>((res) => next.child.once('exit', res));
   const nextRow = await until('the next run recorded', () => storedRuns(db).find((x) => x.at >= next.from), 120_000);
   t.is(storedRuns(db).find((x) => x.id === aliveRow.id)!.status, 'running', 'the live run is not marked interrupted');
-  t.true(aliveCgroups.length > 0, 'the live run had cgroups to keep');
+  // Its host probe's accounting cgroup where the machine has the hierarchy; runc's, under every one.
+  if (cgRoot || !runcSkip) t.true(aliveCgroups.length > 0, 'the live run had cgroups to keep');
   for (const p of aliveCgroups) t.true(existsSync(p), `the live run's ${p} is not swept`);
 
   // Then the live one is killed too (which lets the next run measure); history, opening the store, finds it.
