@@ -29,8 +29,12 @@ type Out = (s: string) => void;
 
 export const DB: Table = { db: { kind: 'string', default: '', help: 'results database', defaultText: defaultDbPath() } };
 
+/** Opens the results database; says on stderr which runs it found left running by a killed isoprobe. */
 export function openStore(path: unknown): Store {
-  return new Store((path as string) || defaultDbPath());
+  const store = new Store((path as string) || defaultDbPath());
+  for (const r of store.interrupted)
+    process.stderr.write(`isoprobe: run ${r.id} in ${store.path} was left running by an isoprobe${r.pid ? ` (pid ${r.pid})` : ''} that has ended (killed?): marked interrupted; its ${r.results} finished result${r.results === 1 ? ' is' : 's are'} kept\n`);
+  return store;
 }
 
 /** --targets: names, variants ("qemu-microvm[kernel=6.12]"), or @FILE. */
@@ -152,7 +156,7 @@ export async function cmdHistory(argv: string[], out: Out): Promise<number> {
       for (const r of runs) {
         const failed = store.failures(r.id).length;
         const host = String((JSON.parse(r.machine) as { hostname?: string }).hostname ?? '?');
-        out(`${String(r.id).padStart(5)}  ${r.started_at}  ${r.status.padEnd(10)}  ${host.padEnd(12)} suite ${r.suite.padEnd(10)} reps ${String(r.reps).padEnd(3)} ${r.targets}  (${store.results(r.id).length} results${failed ? `, ${failed} failures` : ''})${r.note?.startsWith('imported') ? '  imported' : ''}`);
+        out(`${String(r.id).padStart(5)}  ${r.started_at}  ${r.status.padEnd(11)}  ${host.padEnd(12)} suite ${r.suite.padEnd(10)} reps ${String(r.reps).padEnd(3)} ${r.targets}  (${store.results(r.id).length} results${failed ? `, ${failed} failures` : ''})${r.note?.startsWith('imported') ? '  imported' : ''}`);
       }
     }
     return 0;
@@ -179,7 +183,8 @@ export async function cmdExport(argv: string[], out: Out): Promise<number> {
     const run = store.run(id);
     const rows = store.results(id);
     if ((v.format ?? 'json') === 'json') {
-      text = JSON.stringify({ run: { ...run, machine: JSON.parse(run.machine) }, results: rows.map((r) => ({ workload: r.workload, target: r.target, rep: r.rep, result: JSON.parse(r.json) })),
+      text = JSON.stringify({ run: { ...run, machine: JSON.parse(run.machine), owner: undefined },  // its process means nothing elsewhere
+        results: rows.map((r) => ({ workload: r.workload, target: r.target, rep: r.rep, result: JSON.parse(r.json) })),
         failures: store.failures(id) });
     } else {
       // The host-cost columns come from the one metric list (metrics.ts), after the original ones.

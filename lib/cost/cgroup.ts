@@ -1,11 +1,12 @@
 // CPU accounting cgroups: finding the one a target's processes are in, reading its totals, and
 // making isoprobe's own (the host probe, a VMM) under the machine's accounting hierarchy: cgroup v1
 // `cpuacct` where it is mounted, else the v2 unified tree. Only cgroups named by isoprobe are made
-// or removed.
+// or removed: its own, and those a runtime named after one of isoprobe's containers (runc makes
+// one under every hierarchy, v1 controller by controller, and leaves them when killed mid-start).
 import { mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { orphaned, OWNER } from '../owner';
+import { namedByAProcess, orphaned, OWNER } from '../owner';
 import { TICK_NS } from './proc';
 
 export interface Hierarchy {
@@ -167,28 +168,68 @@ export function ownCgroupNames(): string[] {
   }
 }
 
-/** isoprobe's cgroups whose maker is gone, removed where empty (what a killed run left). */
-export function sweepCgroups(): string[] {
-  const h = accountingHierarchy();
-  if (!h) return [];
-  let names: string[];
+/**
+ * Where every cgroup hierarchy is mounted: each v1 controller's (or group of them, and named ones
+ * such as name=systemd) and the v2 tree, each once (a hierarchy mounted twice is one superblock).
+ */
+export function cgroupHierarchies(mountinfo = '/proc/self/mountinfo'): string[] {
+  const seen = new Map<string, string>();
   try {
-    names = readdirSync(h.root);
-  } catch {
-    return [];
-  }
-  const gone: string[] = [];
-  for (const n of names.filter((x) => orphaned(x, [CGROUP_PREFIX]))) {
-    const p = join(h.root, n);
-    // A process still inside (a VMM that outlived its maker) goes to the root first.
-    for (const pid of cgroupProcs(p)) {
-      try {
-        writeFileSync(join(h.root, 'cgroup.procs'), String(pid));
-      } catch {
-        /* gone meanwhile */
-      }
+    for (const line of readFileSync(mountinfo, 'utf8').split('\n')) {
+      const [pre, post] = line.split(' - ');
+      const fstype = post?.split(' ')[0];
+      if (!pre || (fstype !== 'cgroup' && fstype !== 'cgroup2')) continue;
+      const f = pre.split(' ');
+      if (!seen.has(f[2]!)) seen.set(f[2]!, f[4]!);
     }
-    if (removeCgroup(p)) gone.push(p);
+  } catch {
+    /* no /proc/self/mountinfo: no cgroups to see */
+  }
+  return [...seen.values()];
+}
+
+/**
+ * What killed runs left in the cgroup trees, under every hierarchy: isoprobe's own cgroups whose
+ * maker is gone (a process still inside, a VMM that outlived its maker, is moved to the root
+ * first), and cgroups named after a container of a dead maker (`containerPrefixes`), removed once
+ * empty; one with a process in it is left (its container is its runtime's to stop), and so is one
+ * a process names (its runtime, still making it). Run after the containers themselves are
+ * removed: a runtime removes its own cgroups with its container.
+ */
+export function sweepCgroups(containerPrefixes: readonly string[] = []): string[] {
+  const gone: string[] = [];
+  const theirs: { root: string; name: string }[] = [];
+  for (const root of cgroupHierarchies()) {
+    let names: string[];
+    try {
+      names = readdirSync(root);
+    } catch {
+      continue;
+    }
+    for (const n of names.filter((x) => orphaned(x, [CGROUP_PREFIX]))) {
+      const p = join(root, n);
+      for (const pid of cgroupProcs(p)) {
+        try {
+          writeFileSync(join(root, 'cgroup.procs'), String(pid));
+        } catch {
+          /* gone meanwhile */
+        }
+      }
+      if (removeCgroup(p)) gone.push(p);
+    }
+    for (const n of names.filter((x) => orphaned(x, containerPrefixes))) theirs.push({ root, name: n });
+  }
+  // A runtime still making the container (runc run goes on after its maker is killed) names it.
+  const busy = namedByAProcess([...new Set(theirs.map((c) => c.name))]);
+  for (const { root, name } of theirs) {
+    const p = join(root, name);
+    if (busy.has(name) || cgroupProcs(p).length) continue;
+    try {
+      rmdirSync(p);
+      gone.push(p);
+    } catch {
+      /* not empty after all (a child cgroup, a process just moved in), or removed by another sweep */
+    }
   }
   return gone;
 }

@@ -1,23 +1,27 @@
 // The results history: one embedded SQLite file. Every result is its own transaction, so an
-// interrupted comparison keeps what it measured (the run is marked incomplete) and nothing earlier
-// is touched. The schema is versioned; a file that is not an isoprobe database is refused.
+// interrupted comparison keeps what it measured (the run is marked incomplete; one whose process
+// was killed, interrupted, by the next open) and nothing earlier is touched. The schema is
+// versioned; a file that is not an isoprobe database is refused.
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { homedir, hostname, cpus, release, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 
 import { IsoprobeError } from '../errors';
+import { selfIdentity } from '../owner';
+import { runOwnerGone } from './run-owner';
 
 // better-sqlite3 is loaded lazily: the probe and the targets work without it.
 type Database = import('better-sqlite3').Database;
 
-export const DB_SCHEMA = 2;
+export const DB_SCHEMA = 3;
 
 export function defaultDbPath(): string {
   return process.env.ISOPROBE_DB || join(process.env.XDG_DATA_HOME || join(homedir(), '.local', 'share'), 'isoprobe', 'results.db');
 }
 
-export type RunStatus = 'running' | 'complete' | 'incomplete' | 'failed';
+/** interrupted: the process recording it ended without finishing it (killed); its results are kept. */
+export type RunStatus = 'running' | 'complete' | 'incomplete' | 'failed' | 'interrupted';
 
 export interface RunRow {
   id: number;
@@ -30,6 +34,15 @@ export interface RunRow {
   machine: string;
   command: string;
   note: string | null;
+  /** The recording process (schema 3): JSON of owner.ts ProcessIdentity; null before, and for imported runs. */
+  owner?: string | null;
+}
+
+/** A run found running whose process had ended: now interrupted. */
+export interface InterruptedRun {
+  id: number;
+  pid: number | undefined;
+  results: number;
 }
 
 export interface ResultRow {
@@ -57,21 +70,34 @@ const FAILURES_TABLE = `CREATE TABLE failures (
         message TEXT NOT NULL
       );`;
 
-const CREATE_ALL = `
-      CREATE TABLE isoprobe_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-      INSERT INTO isoprobe_meta VALUES ('schema', '${DB_SCHEMA}');
-      CREATE TABLE runs (
+// Schema 3: a run records its process (owner), and may be interrupted.
+const runsTable = (name: string) => `CREATE TABLE ${name} (
         id INTEGER PRIMARY KEY,
         started_at TEXT NOT NULL,
         finished_at TEXT,
-        status TEXT NOT NULL CHECK (status IN ('running', 'complete', 'incomplete', 'failed')),
+        status TEXT NOT NULL CHECK (status IN ('running', 'complete', 'incomplete', 'failed', 'interrupted')),
         suite TEXT NOT NULL,
         reps INTEGER NOT NULL,
         targets TEXT NOT NULL,
         machine TEXT NOT NULL,
         command TEXT NOT NULL,
-        note TEXT
-      );
+        note TEXT,
+        owner TEXT
+      );`;
+
+// SQLite cannot change a CHECK: the runs table is copied into a new one. Run with foreign keys off,
+// or dropping the old table would delete every result (ON DELETE CASCADE).
+const RUNS_V3 = `${runsTable('runs_v3')}
+      INSERT INTO runs_v3 (id, started_at, finished_at, status, suite, reps, targets, machine, command, note)
+        SELECT id, started_at, finished_at, status, suite, reps, targets, machine, command, note FROM runs;
+      DROP TABLE runs;
+      ALTER TABLE runs_v3 RENAME TO runs;
+      UPDATE isoprobe_meta SET value = '3' WHERE key = 'schema';`;
+
+const CREATE_ALL = `
+      CREATE TABLE isoprobe_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+      INSERT INTO isoprobe_meta VALUES ('schema', '${DB_SCHEMA}');
+      ${runsTable('runs')}
       CREATE TABLE results (
         id INTEGER PRIMARY KEY,
         run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
@@ -111,6 +137,8 @@ export interface ImportedRun {
 
 export class Store {
   readonly db: Database;
+  /** Runs this open found running with their process gone, and marked interrupted. */
+  readonly interrupted: InterruptedRun[];
 
   constructor(readonly path = defaultDbPath()) {
     mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
@@ -123,6 +151,7 @@ export class Store {
       this.migrate();
       this.db.pragma('journal_mode = WAL');
       this.db.pragma('foreign_keys = ON');
+      this.interrupted = this.markInterrupted();
     } catch (e) {
       try {
         (this as { db?: Database }).db?.close();
@@ -156,10 +185,12 @@ export class Store {
    */
   private migrate(): void {
     if (this.schemaOf(this.tableNames()) === DB_SCHEMA) return;
+    this.db.pragma('foreign_keys = OFF');  // set ON by the constructor once done
     this.db.exec('BEGIN IMMEDIATE');
     try {
       const schema = this.schemaOf(this.tableNames());
       if (schema === 1) this.db.exec(`${FAILURES_TABLE} UPDATE isoprobe_meta SET value = '2' WHERE key = 'schema';`);
+      if (schema === 1 || schema === 2) this.db.exec(RUNS_V3);
       if (schema === 0) this.db.exec(CREATE_ALL);
       this.db.exec('COMMIT');
     } catch (e) {
@@ -168,9 +199,35 @@ export class Store {
     }
   }
 
+  /**
+   * Marks interrupted every run left running by a process of this machine that has ended (a
+   * SIGKILL, a crash, a reboot since); a run whose process lives, or that this process cannot judge
+   * (another machine's, an imported one), stays as it is. Its results are kept as they are. A store
+   * this process may not write is left as it is too.
+   */
+  markInterrupted(proc = '/proc'): InterruptedRun[] {
+    const here = machineFingerprint();
+    const found: InterruptedRun[] = [];
+    const set = this.db.prepare("UPDATE runs SET status = 'interrupted', note = ? WHERE id = ? AND status = 'running'");
+    const count = this.db.prepare('SELECT count(*) AS n FROM results WHERE run_id = ?');
+    for (const r of this.db.prepare("SELECT * FROM runs WHERE status = 'running'").all() as RunRow[]) {
+      if (runOwnerGone({ ...r, owner: r.owner ?? null }, here, proc) !== true) continue;
+      const pid = r.owner ? (JSON.parse(r.owner) as { pid?: number }).pid : undefined;
+      const note = `interrupted: its isoprobe${pid ? ` (pid ${pid})` : ''} ended without finishing it; found at ${new Date().toISOString()} by pid ${process.pid}`;
+      try {
+        if (set.run(r.note ? `${r.note}; ${note}` : note, r.id).changes !== 1) continue;  // another open marked it first
+      } catch {
+        return found;  // a read-only store
+      }
+      found.push({ id: r.id, pid, results: (count.get(r.id) as { n: number }).n });
+    }
+    return found;
+  }
+
   startRun(r: { suite: string; reps: number; targets: string[]; command: string; note?: string }): number {
-    const info = this.db.prepare('INSERT INTO runs (started_at, status, suite, reps, targets, machine, command, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
-      .run(new Date().toISOString(), 'running', r.suite, r.reps, r.targets.join(','), JSON.stringify(machineFingerprint()), r.command, r.note ?? null);
+    const owner = selfIdentity();
+    const info = this.db.prepare('INSERT INTO runs (started_at, status, suite, reps, targets, machine, command, note, owner) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
+      .run(new Date().toISOString(), 'running', r.suite, r.reps, r.targets.join(','), JSON.stringify(machineFingerprint()), r.command, r.note ?? null, owner ? JSON.stringify(owner) : null);
     return Number(info.lastInsertRowid);
   }
 

@@ -14,7 +14,8 @@ import { containerCostParts } from './container-cost';
 import { attachLoop, dataParts, execSession, linkOf, prepareCommon, SERVER_PORT, tempWorkDir, workDirPrefix } from './session';
 import type { Availability, Session, SessionSpec, Target } from './types';
 
-const STATE_ROOT = '/run/isoprobe';
+/** Where runc, crun and runsc keep their containers' state: a folder per runtime (--root). */
+export const STATE_ROOT = '/run/isoprobe';
 
 type Name = 'runc' | 'crun' | 'runsc';
 

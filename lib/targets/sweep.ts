@@ -1,14 +1,16 @@
-// What killed isoprobe runs left behind, removed by the next run: containers, network namespaces
-// (and any VMM or server still running inside one), work folders and kernel build trees. Only
-// objects of isoprobe's own naming whose maker's pid (the mark in each name) is gone are touched.
-import { readdirSync, rmSync } from 'node:fs';
+// What killed isoprobe runs left behind, removed by the next run: containers (and what a runtime
+// killed mid-start left of one), network namespaces (and any VMM or server still running inside
+// one), work folders, kernel build trees and cgroups. Only objects of isoprobe's own naming whose
+// maker's pid (the mark in each name) is gone are touched.
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 
 import { sweepCgroups } from '../cost/cgroup';
 import { sweepBuildTrees } from '../image/kernel-build';
 import { orphanNamespaces, removeOrphanNamespace } from '../net/netns';
-import { orphaned } from '../owner';
+import { namedByAProcess, orphaned } from '../owner';
+import { STATE_ROOT } from './oci-runtime';
 import { REGISTRY, TARGET_NAMES, type TargetEntry, workFolderPrefixes } from './registry';
 
 /**
@@ -22,12 +24,14 @@ export const CONTAINER_PREFIXES = [...TARGET_NAMES.flatMap((t) => [`iso-${t}-`, 
 
 export interface Swept {
   containers: string[];
+  /** State folders of containers runc or crun never finished making (killed mid-start). */
+  halfMade: string[];
   namespaces: string[];
   /** Processes killed because they still ran inside a removed namespace (a VMM, an echo server). */
   processes: number[];
   folders: string[];
   buildTrees: string[];
-  /** CPU accounting cgroups of isoprobe's own (the host probe's, a VMM's). */
+  /** cgroups of isoprobe's own (the host probe's, a VMM's) and its containers' (named by their runtimes), every hierarchy. */
   cgroups: string[];
 }
 
@@ -40,6 +44,31 @@ async function sweepContainers(): Promise<string[]> {
       if (!orphaned(name, CONTAINER_PREFIXES)) continue;
       await e.removeContainer(name);
       gone.push(c);
+    }
+  }
+  return gone;
+}
+
+/**
+ * What runc or crun killed mid-start leaves in its state root: a container's folder without its
+ * state.json, which the runtime neither lists nor deletes (runc list complains of each). A real
+ * container of a dead maker has its state.json and is its runtime's to delete (sweepContainers).
+ */
+function sweepHalfMade(): string[] {
+  const gone: string[] = [];
+  for (const rt of ['runc', 'crun']) {
+    const root = join(STATE_ROOT, rt);
+    let names: string[];
+    try {
+      names = readdirSync(root);
+    } catch {
+      continue;
+    }
+    const left = names.filter((x) => orphaned(x, CONTAINER_PREFIXES) && !existsSync(join(root, x, 'state.json')));
+    const busy = namedByAProcess(left);
+    for (const n of left.filter((x) => !busy.has(x))) {
+      rmSync(join(root, n), { recursive: true, force: true });
+      gone.push(join(root, n));
     }
   }
   return gone;
@@ -69,21 +98,30 @@ function sweepFolders(): string[] {
  */
 export async function sweepOrphans(): Promise<Swept> {
   const containers = await sweepContainers();
+  const halfMade = sweepHalfMade();
   const namespaces = await orphanNamespaces();
   const processes: number[] = [];
   for (const ns of namespaces) processes.push(...(await removeOrphanNamespace(ns)));
-  return { containers, namespaces, processes, folders: sweepFolders(), buildTrees: sweepBuildTrees(), cgroups: sweepCgroups() };
+  return { containers, halfMade, namespaces, processes, folders: sweepFolders(), buildTrees: sweepBuildTrees(), cgroups: sweepCgroups(CONTAINER_PREFIXES) };
+}
+
+/** cgroups by name: a runtime's container has one under each hierarchy, said once with where. */
+function cgroupsText(paths: string[]): string {
+  const byName = new Map<string, string[]>();
+  for (const p of paths) byName.set(basename(p), [...(byName.get(basename(p)) ?? []), dirname(p)]);
+  return [...byName].map(([n, dirs]) => (dirs.length === 1 ? join(dirs[0]!, n) : `${n} under ${dirs.join(', ')}`)).join(', ');
 }
 
 /** One line on what a sweep removed, or undefined when it removed nothing. */
 export function sweptText(s: Swept): string | undefined {
   const parts = [
     s.containers.length ? `containers ${s.containers.join(', ')}` : '',
+    s.halfMade.length ? `state folders of containers never finished ${s.halfMade.join(', ')}` : '',
     s.namespaces.length ? `network namespaces ${s.namespaces.join(', ')}` : '',
     s.processes.length ? `processes still running in them (pids ${s.processes.join(', ')})` : '',
     s.folders.length ? `work folders ${s.folders.join(', ')}` : '',
     s.buildTrees.length ? `kernel build trees ${s.buildTrees.join(', ')}` : '',
-    s.cgroups.length ? `cgroups ${s.cgroups.join(', ')}` : '',
+    s.cgroups.length ? `cgroups ${cgroupsText(s.cgroups)}` : '',
   ].filter(Boolean);
   return parts.length ? `removed what isoprobe runs that are gone left behind: ${parts.join('; ')}` : undefined;
 }

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { Store } from '../../lib/store/db';
+import { DB_SCHEMA, Store } from '../../lib/store/db';
 import { runCli, tempDir } from '../helpers';
 
 const tmp = tempDir();
@@ -81,7 +81,7 @@ test('foreign, corrupt and too-new files are refused with one line, and left unt
   writeFileSync(json, '{"hello": "world"}');
   const cases: [string, RegExp][] = [
     [foreign, /^isoprobe: .*foreign\.db: a SQLite file that is not an isoprobe database \(tables photos\); nothing imported$/],
-    [newer, /^isoprobe: .*newer\.db: isoprobe database schema 99, this isoprobe knows 1 to 2; nothing imported$/],
+    [newer, new RegExp(`^isoprobe: .*newer\\.db: isoprobe database schema 99, this isoprobe knows 1 to ${DB_SCHEMA}; nothing imported$`)],
     [corrupt, /^isoprobe: .*corrupt\.db: a corrupt SQLite file \(.*\); nothing imported$/],
     [json, /^isoprobe: .*notes\.json: not an isoprobe export \(expected "run" and "results" as written by isoprobe export --format json\); nothing imported$/],
   ];

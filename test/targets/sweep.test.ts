@@ -1,13 +1,17 @@
 // What a killed isoprobe leaves, the next run sweeps: a SIGKILL'd microVM run leaves no VMM running
 // (it dies with isoprobe) and its namespace and work folder are removed by the next run; a
 // SIGKILL'd container run's container likewise; folders of dead makers go, live ones and names not
-// of isoprobe's making stay. Driven through the CLI as a user would, checked with ip, runc and ls.
-import test from 'ava';
+// of isoprobe's making stay; cgroups a runtime named after a dead maker's container go from every
+// hierarchy once empty; a compare killed at seeded random moments reads "interrupted" afterwards,
+// its results kept, and a live one stays "running". Driven through the CLI as a user would,
+// checked with ip, runc, findmnt, ls and the store's own tables.
+import test, { type ExecutionContext } from 'ava';
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { accountingHierarchy } from '../../lib/cost/cgroup';
+import { accountingHierarchy, cgroupHierarchies } from '../../lib/cost/cgroup';
+import { rng } from '../../lib/stats/resample';
 import { isRoot, targetSkips, tempDir, testIf, why } from '../helpers';
 
 const CLI = join(__dirname, '..', '..', '..', 'bin', 'isoprobe.js');
@@ -24,6 +28,8 @@ const qemuSkip = rootSkip ?? skips.get('qemu-microvm');
 const runcSkip = rootSkip ?? skips.get('runc');
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+// eslint-disable-next-line @typescript-eslint/no-var-requires
+const Sqlite = require('better-sqlite3') as typeof import('better-sqlite3');
 const mark = (pid: number) => pid.toString(36);
 
 function namespaces(): string[] {
@@ -163,4 +169,291 @@ testIf(cgSkip, test.serial)(`a dead maker's accounting cgroup is removed by the 
     sleeper.kill();
     for (const d of [dead, live]) if (existsSync(d)) rmdirSync(d);
   }
+});
+
+/** Every cgroup hierarchy's mount point, read by util-linux findmnt (not by isoprobe). */
+function hierarchiesByFindmnt(): string[] {
+  return execFileSync('findmnt', ['-t', 'cgroup,cgroup2', '-n', '-o', 'TARGET'], { encoding: 'utf8' }).split('\n').filter(Boolean);
+}
+
+const allCg = isRoot ? hierarchiesByFindmnt() : [];
+const allCgSkip = rootSkip ?? (allCg.length ? undefined : 'this machine mounts no cgroup hierarchy');
+testIf(allCgSkip, test.serial)(`cgroups and state folders a runtime killed mid-start left for a dead maker's container go, from every hierarchy once empty; one with a process in it or named by one, a live maker's, and names not of isoprobe's making stay${why(allCgSkip)}`, async (t) => {
+  t.deepEqual([...cgroupHierarchies()].sort(), [...allCg].sort(), 'isoprobe sees the hierarchies findmnt lists');
+  // As runc names a container's cgroup under each hierarchy: the container's name (iso-runc-MARK-...).
+  const dead = `iso-runc-${mark(4_000_002)}-c1`;
+  const busy = `iso-runc-${mark(4_000_002)}-c2`;
+  const live = `iso-runc-${mark(process.pid)}-c3`;
+  const making = `iso-runc-${mark(4_000_002)}-c5`;
+  const foreign = [`iso-runc-notours`, `runc-${mark(4_000_002)}-c4`];
+  const names = [dead, busy, live, making, ...foreign];
+  for (const h of allCg) for (const n of names) mkdirSync(join(h, n));
+  // runc's state folder of a container it never finished (no state.json), a dead maker's and a live one's.
+  const state = (n: string) => join('/run/isoprobe/runc', n);
+  for (const n of [dead, live, making]) mkdirSync(state(n), { recursive: true });
+  // A runtime still at work on a container of a maker just killed: a process that names it.
+  const runtime = spawn('sh', ['-c', 'sleep 30', making], { stdio: 'ignore' });
+  const sleeper = spawn('sleep', ['30'], { stdio: 'ignore' });
+  const holding = allCg.filter((h) => {
+    try {
+      writeFileSync(join(h, busy, 'cgroup.procs'), String(sleeper.pid));
+      return true;
+    } catch {
+      return false;  // a hierarchy that takes no process there (a v1 cpuset with no CPUs set)
+    }
+  });
+  try {
+    t.true(holding.length > 0, 'the process is in the busy cgroup under some hierarchy');
+    const said = nextRun();
+    for (const h of allCg) {
+      t.false(existsSync(join(h, dead)), `${h}/${dead} is removed`);
+      t.is(existsSync(join(h, busy)), holding.includes(h), `${h}/${busy} stays exactly where a process is in it`);
+      t.true(existsSync(join(h, live)), `${h}/${live}: its maker runs`);
+      t.true(existsSync(join(h, making)), `${h}/${making}: a process names it`);
+      for (const f of foreign) t.true(existsSync(join(h, f)), `${h}/${f} is not of isoprobe's naming`);
+    }
+    const line = new RegExp(`cgroups [^;]*${dead} under ([^;]*)`).exec(said);
+    t.truthy(line, `the run says so: ${said}`);
+    for (const h of allCg) t.true(line?.[1]?.includes(h), `the line names ${h}`);
+    t.false(existsSync(state(dead)), "the dead maker's half-made state folder is removed");
+    t.regex(said, new RegExp(`state folders of containers never finished [^;]*${state(dead)}`));
+    t.true(existsSync(state(live)), "a live maker's stays");
+    t.true(existsSync(state(making)), 'one a process names stays');
+  } finally {
+    for (const p of [sleeper, runtime]) {
+      p.kill('SIGKILL');
+      await new Promise((r) => p.once('exit', r));
+    }
+    for (const n of [dead, live, making]) execFileSync('rm', ['-rf', state(n)]);
+    for (const h of allCg) for (const n of names) {
+      for (let i = 0; i < 50 && existsSync(join(h, n)); i++) {
+        try {
+          rmdirSync(join(h, n));
+        } catch {
+          await sleep(20);  // the sleeper is still leaving
+        }
+      }
+    }
+  }
+});
+
+// --- A compare killed at seeded random moments ----------------------------------------------------
+
+const SEED = Number(process.env.ISOPROBE_KILL_SEED) || 1 + (Date.now() % 1_000_000);
+const killTargets = runcSkip ? 'host' : 'host,runc';
+const runcPart = runcSkip ? ` [runc part skipped: ${runcSkip}]` : '';
+
+interface Killed {
+  pid: number;
+  how: string;
+  /** When it was started and when it was dead, ms since the epoch: its run, if any, started between. */
+  from: number;
+  to: number;
+}
+
+/** The process tree under a pid (children by /proc/PID/stat's ppid), with each one's argv. */
+function descendants(root: number): { pid: number; argv: string[] }[] {
+  const kids = new Map<number, number[]>();
+  for (const d of readdirSync('/proc').filter((x) => /^\d+$/.test(x))) {
+    try {
+      const st = readFileSync(`/proc/${d}/stat`, 'utf8');
+      const ppid = Number(st.slice(st.lastIndexOf(')') + 2).split(' ')[1]);
+      kids.set(ppid, [...(kids.get(ppid) ?? []), Number(d)]);
+    } catch {
+      /* ended */
+    }
+  }
+  const out: { pid: number; argv: string[] }[] = [];
+  const walk = (p: number) => {
+    for (const c of kids.get(p) ?? []) {
+      try {
+        out.push({ pid: c, argv: readFileSync(`/proc/${c}/cmdline`, 'utf8').split('\0').filter(Boolean) });
+      } catch {
+        continue;
+      }
+      walk(c);
+    }
+  };
+  walk(root);
+  return out;
+}
+
+/** Names under the cgroup hierarchies (findmnt's list) that carry a mark, each as its path. */
+function cgroupsOf(m: string): string[] {
+  return allCg.flatMap((h) => readdirSync(h).filter((n) => n.startsWith('iso') && n.includes(`-${m}-`)).map((n) => join(h, n)));
+}
+
+/** Processes (zombies aside: they run nothing) in a cgroup of any hierarchy that carries a mark, with their state and argv. */
+function processesIn(m: string): string[] {
+  return readdirSync('/proc').filter((x) => /^\d+$/.test(x)).flatMap((p) => {
+    try {
+      if (!readFileSync(`/proc/${p}/cgroup`, 'utf8').includes(`-${m}-`)) return [];
+      const st = readFileSync(`/proc/${p}/stat`, 'utf8');
+      const state = st.slice(st.lastIndexOf(')') + 2).split(' ')[0];
+      return state === 'Z' ? [] : [`${p} ${state} ${readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0').join(' ')}`];
+    } catch {
+      return [];
+    }
+  });
+}
+
+interface Launched {
+  child: ChildProcess;
+  exited: Promise<void>;
+  from: number;
+}
+
+/**
+ * Starts an isoprobe command in a process group of its own; once it has exited, what it wrote on
+ * stderr goes to `said` (after its pipe drains: a second at most, a child it left may hold it open).
+ */
+function launch(args: string[], env: NodeJS.ProcessEnv, said: string[], started: ChildProcess[]): Launched {
+  const from = Date.now();
+  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'ignore', 'pipe'], env, detached: true });
+  started.push(child);
+  let err = '';
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
+  const exited = new Promise<void>((res) => child.once('exit', () => {
+    const done = () => (said.push(err), res());
+    const bound = setTimeout(done, 1000);
+    child.stderr!.once('close', () => (clearTimeout(bound), done()));
+  }));
+  return { child, exited, from };
+}
+
+/** SIGKILL to the whole process group (as a terminal's job control or a CI runner's timeout sends it) or to isoprobe alone. */
+async function killIt(c: Launched, group: boolean, how: string): Promise<Killed> {
+  process.kill(group ? -c.child.pid! : c.child.pid!, 'SIGKILL');
+  await c.exited;
+  return { pid: c.child.pid!, how, from: c.from, to: Date.now() };
+}
+
+interface StoredRun {
+  id: number;
+  status: string;
+  note: string | null;
+  /** Its results, counted in the store's own table. */
+  n: number;
+  /** started_at, ms since the epoch. */
+  at: number;
+}
+
+/** The runs of a store, read with SQLite directly (not through isoprobe). */
+function storedRuns(db: string): StoredRun[] {
+  const s = new Sqlite(db, { readonly: true, fileMustExist: true });
+  try {
+    return (s.prepare('SELECT id, status, started_at, note, (SELECT count(*) FROM results WHERE run_id = runs.id) AS n FROM runs ORDER BY id').all() as (StoredRun & { started_at: string })[])
+      .map((x) => ({ id: x.id, status: x.status, note: x.note, n: x.n, at: Date.parse(x.started_at) }));
+  } finally {
+    s.close();
+  }
+}
+
+/** A killed compare's run reads interrupted, in the store and in history, with its results counted, and was said so once. */
+function checkInterrupted(t: ExecutionContext, k: Killed, row: StoredRun, history: string, said: string, db: string, killed: Killed[]): void {
+  t.is(row.status, 'interrupted', `pid ${k.pid}'s run ${row.id} (${k.how})`);
+  const line = new RegExp(`^\\s+${row.id}  \\S+  interrupted  .*\\((\\d+) results`, 'm').exec(history);
+  t.is(Number(line?.[1]), row.n, `history shows run ${row.id} with its ${row.n} results`);
+  const notes = said.split('\n').filter((l) => l.startsWith(`isoprobe: run ${row.id} in ${db} was left running`));
+  const marker = Number(/by pid (\d+)$/.exec(row.note ?? '')?.[1]);
+  // Said once by the command that marked it, unless that command was itself killed in between.
+  if (notes.length || !killed.some((x) => x.pid === marker))
+    t.deepEqual(notes, [`isoprobe: run ${row.id} in ${db} was left running by an isoprobe (pid ${k.pid}) that has ended (killed?): marked interrupted; its ${row.n} finished result${row.n === 1 ? ' is' : 's are'} kept`], 'said once, by the open that marked it');
+}
+
+/** Nothing of a killed compare's stays: no cgroup of its naming under any hierarchy, no process in one, no namespace, container or runc state folder. */
+async function checkNothingLeft(t: ExecutionContext, k: Killed): Promise<void> {
+  const m = mark(k.pid);
+  t.deepEqual(cgroupsOf(m), [], `no cgroup of pid ${k.pid}'s (${k.how}) under any hierarchy`);
+  // A process killed by the sweep may take a moment to finish exiting: waited for, a few seconds at most.
+  await until('their processes to finish exiting', () => (processesIn(m).length ? undefined : true), 3000).catch(() => undefined);
+  t.deepEqual(processesIn(m), [], `no process in a cgroup of pid ${k.pid}'s`);
+  t.deepEqual(namespaces().filter((n) => n.includes(m)), [], `no namespace of pid ${k.pid}'s`);
+  if (runcSkip) return;
+  t.deepEqual(execFileSync('runc', ['--root', '/run/isoprobe/runc', 'list', '-q'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).split('\n').filter((c) => c.includes(`-${m}-`)), [], `no runc container of pid ${k.pid}'s`);
+  t.deepEqual(readdirSync('/run/isoprobe/runc').filter((n) => n.includes(`-${m}-`)), [], `no runc state folder of pid ${k.pid}'s`);
+}
+
+testIf(rootSkip, test.serial)(`compare --targets ${killTargets} SIGKILLed at seeded random moments (seed ${SEED}; ISOPROBE_KILL_SEED=${SEED} replays it): each killed run reads interrupted with its results kept and counted, nothing of it stays in any cgroup hierarchy or runs; a live run stays running${runcPart}${why(rootSkip)}`, async (t) => {
+  t.timeout(240_000);  // a guard against a hang only: the whole test takes about 35 s here
+  const r = rng(SEED);
+  const db = join(tmp.dir, 'killed.db');
+  // A lock directory of the test's own: these runs wait for one another, not for other test files' measurements.
+  const env = { ...ENV, ISOPROBE_LOCK_DIR: join(tmp.dir, 'locks') };
+  const compareArgs = ['compare', '--targets', killTargets, '--suite', 'quick', '--reps', '2', '--db', db, '--data-file', join(tmp.dir, 'kill.dat'), '--data-size', '16M'];
+  const said: string[] = [];
+  const killed: Killed[] = [];
+  const started: ChildProcess[] = [];
+  // A failed assertion leaves no command of the test's running.
+  t.teardown(() => {
+    for (const c of started) if (c.exitCode === null && c.signalCode === null) process.kill(-c.pid!, 'SIGKILL');
+  });
+  for (let i = 0; i < 3; i++) {
+    const group = r() < 0.5;
+    const at = Math.round(300 + r() * 8700);
+    const c = launch(compareArgs, env, said, started);
+    await sleep(at);
+    killed.push(await killIt(c, group, `${group ? 'its process group' : 'isoprobe alone'} at ${at} ms`));
+  }
+  if (!runcSkip) {
+    // One kill while runc starts a container: a runtime killed mid-start leaves cgroups and no container.
+    const c = launch(compareArgs, env, said, started);
+    const extra = Math.round(r() * 30);
+    const found = await until('runc starting a container', () => descendants(c.child.pid!).find((p) => p.argv[0]?.endsWith('runc') && p.argv.includes('run')), 60_000).catch(() => undefined);
+    await sleep(extra);
+    killed.push(await killIt(c, true, `its process group ${extra} ms after runc started ${found ? 'a container' : '(never seen)'}`));
+  }
+  t.log(`seed ${SEED}: killed ${killed.map((k) => `pid ${k.pid} (${k.how})`).join('; ')}`);
+
+  // A run that lives through the next run's open and sweep. Each compare's run is told by when it
+  // started: the commands ran one after the other, but for the live and the next one.
+  const alive = launch(compareArgs, env, said, started);
+  const aliveRow = await until('the live run recorded', () => (existsSync(db) ? storedRuns(db).find((x) => x.at >= alive.from) : undefined), 60_000);
+  await sleep(1500);
+  const aliveCgroups = cgroupsOf(mark(alive.child.pid!));
+
+  // The next run: it opens the store, sweeps, records its own run (so both are done), waits for
+  // the live run's measurements, measures and completes.
+  const suite = join(tmp.dir, 'tiny.json');
+  writeFileSync(suite, JSON.stringify({ name: 'tiny', workloads: [{ name: 'randread', kind: 'block', options: { pattern: 'randread', bs: '4k', duration: '100ms', warmup: '10ms' } }] }));
+  const next = launch(['compare', '--targets', 'host', '--suite', suite, '--reps', '1', '--db', db, '--data-file', join(tmp.dir, 'next.dat'), '--data-size', '4M'], env, said, started);
+  const nextCode = new Promise<number | null>((res) => next.child.once('exit', res));
+  const nextRow = await until('the next run recorded', () => storedRuns(db).find((x) => x.at >= next.from), 120_000);
+  t.is(storedRuns(db).find((x) => x.id === aliveRow.id)!.status, 'running', 'the live run is not marked interrupted');
+  // Its host probe's accounting cgroup where the machine has the hierarchy; runc's, under every one.
+  if (cgRoot || !runcSkip) t.true(aliveCgroups.length > 0, 'the live run had cgroups to keep');
+  for (const p of aliveCgroups) t.true(existsSync(p), `the live run's ${p} is not swept`);
+
+  // Then the live one is killed too (which lets the next run measure); history, opening the store, finds it.
+  killed.push(await killIt(alive, r() < 0.5, 'the live run, at last'));
+  const code = await nextCode;
+  await next.exited;
+  t.is(code, 0, said.at(-1));
+  t.is(storedRuns(db).find((x) => x.id === nextRow.id)!.status, 'complete', 'the next run completes');
+  const history = spawnSync(process.execPath, [CLI, 'history', '--db', db], { encoding: 'utf8', timeout: 60_000, env });
+  t.is(history.status, 0, history.stderr);
+  said.push(history.stderr);
+  nextRun();  // one more sweep, after the last kill
+
+  const s = new Sqlite(db, { readonly: true, fileMustExist: true });
+  t.is(s.pragma('integrity_check', { simple: true }), 'ok');
+  s.close();
+  const after = storedRuns(db);
+  const runOf = (k: Killed) => after.find((x) => x.at >= k.from && x.at <= k.to);
+  t.is(runOf(killed.at(-1)!)?.id, aliveRow.id, 'the live run, killed last, is told apart');
+  for (const k of killed) {
+    const row = runOf(k);
+    if (row) checkInterrupted(t, k, row, history.stdout, said.join(''), db, killed);
+    else t.log(`pid ${k.pid} (${k.how}) was killed before it recorded a run`);
+    await checkNothingLeft(t, k);
+  }
+  // Nothing those runs started still runs: no process names the test's folder (data files, bundles).
+  const running = readdirSync('/proc').filter((x) => /^\d+$/.test(x)).filter((p) => {
+    try {
+      return readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(tmp.dir);
+    } catch {
+      return false;
+    }
+  });
+  t.deepEqual(running, [], 'no process of the killed runs still runs');
 });
