@@ -4,6 +4,7 @@
 #include <napi.h>
 
 #include <atomic>
+#include <cstring>
 #include <memory>
 #include <mutex>
 #include <functional>
@@ -302,8 +303,20 @@ Napi::Value UnlockFile(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// kvmUnavailable() -> "" when KVM works here, else the reason.
-Napi::Value KvmUnavailable(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), kvm_unavailable()); }
+// kvmOpen(path) -> {stage, errno, message, api, expected}: how far a VMM's first steps get on that
+// device (lib/targets/kvm.ts makes the verdict from it and the facts of /sys and /proc).
+Napi::Value KvmOpenInfo(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsString()) throw Napi::TypeError::New(env, "kvmOpen(path)");
+  KvmOpen k = kvm_open(info[0].As<Napi::String>().Utf8Value());
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("stage", k.stage);
+  o.Set("errno", k.err);
+  o.Set("message", k.err ? std::string(strerror(k.err)) : std::string());
+  o.Set("api", k.api);
+  o.Set("expected", k.expected);
+  return o;
+}
 
 // tscHz() -> calibrated TSC frequency of this machine, or 0 (QEMU TCG guests read this TSC).
 Napi::Value TscHz(const Napi::CallbackInfo& info) {
@@ -326,7 +339,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   if (dladdr(reinterpret_cast<void*>(&Sha256File), &self) && self.dli_fname) set_probe_self_path(self.dli_fname);
   exports.Set("sha256File", Napi::Function::New(env, Sha256File, "sha256File"));
   exports.Set("tscHz", Napi::Function::New(env, TscHz, "tscHz"));
-  exports.Set("kvmUnavailable", Napi::Function::New(env, KvmUnavailable, "kvmUnavailable"));
+  exports.Set("kvmOpen", Napi::Function::New(env, KvmOpenInfo, "kvmOpen"));
   exports.Set("lockFile", Napi::Function::New(env, LockFile, "lockFile"));
   exports.Set("unlockFile", Napi::Function::New(env, UnlockFile, "unlockFile"));
   exports.Set("pageCache", Napi::Function::New(env, PageCache, "pageCache"));

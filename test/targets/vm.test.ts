@@ -30,7 +30,7 @@ const kvmSkip = qemuSkip ?? kvmBootCheckSync();
 function kvmBootCheckSync(): string | undefined {
   const why = kvmUnavailable();
   if (why) return why;
-  const r = spawnSync(process.execPath, ['-e', `const q = require(${JSON.stringify(join(__dirname, '..', '..', 'lib', 'targets', 'qemu'))});
+  const r = spawnSync(process.execPath, ['-e', `const q = require(${JSON.stringify(join(__dirname, '..', '..', 'lib', 'targets', 'kvm'))});
     const k = require(${JSON.stringify(join(__dirname, '..', '..', 'lib', 'image', 'kernel'))});
     process.stdout.write(JSON.stringify({ why: q.kvmBootCheck(k.debianCloudKernel()) ?? null }));`], { encoding: 'utf8', timeout: 120_000 });
   return r.status === 0 ? JSON.parse(r.stdout).why ?? undefined : `KVM boot check failed: ${r.stderr.trim().split('\n').pop()}`;
