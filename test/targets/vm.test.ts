@@ -168,19 +168,20 @@ function qemuProcesses(): string {
   }
 }
 
+// Whether each report comes while the boot still runs is asked of the VMM itself (is it still
+// there?), not of the clock; how the reports are spaced in time is a timing test
+// (test/timing/targets.test.ts).
 testIf(qemuSkip, test.serial)('a boot reports each workload as its result frame arrives, not all at the end of the boot' + why(qemuSkip), async (t) => {
   const s = await makeTarget('qemu-microvm').start({ accel: 'tcg', network: false });
-  const seen: { i: number; at: number }[] = [];
+  const seen: { i: number; vmmRunning: boolean }[] = [];
   try {
     const w = { kind: 'rr' as const, options: { duration: '1s', warmup: '100ms' }, placement: 'loopback' as const };
-    const t0 = Date.now();
-    const rs = await s.runSuite([w, w, w], {}, undefined, (i) => seen.push({ i, at: Date.now() - t0 }));
-    const end = Date.now() - t0;
+    const rs = await s.runSuite([w, w, w], {}, undefined, (i) => seen.push({ i, vmmRunning: qemuProcesses() !== '' }));
     for (const r of rs) t.false(r instanceof Error, String(r));
     t.deepEqual(seen.map((x) => x.i), [0, 1, 2], 'each workload once, in the boot\'s order');
-    // Each 1.1 s workload measures after the one before: the reports are spread over the boot.
-    for (let k = 1; k < seen.length; k++) t.true(seen[k]!.at - seen[k - 1]!.at >= 900, `report ${k} came ${seen[k]!.at - seen[k - 1]!.at} ms after the one before`);
-    t.true(end - seen[0]!.at >= 1800, `the first report came ${end - seen[0]!.at} ms before the boot ended`);
+    // After the first two reports the guest still had a workload of a second to run: the VMM was there.
+    t.deepEqual(seen.slice(0, 2).map((x) => x.vmmRunning), [true, true], 'reported while the boot was still running');
+    t.is(qemuProcesses(), '', 'and the boot is over once the suite returns');
   } finally {
     await s.stop();
   }
@@ -242,14 +243,12 @@ testIf(qemuSkip, test.serial)('a workload that hangs in the guest is killed at i
   // workload 5 s past it (the budget of an ops-bound run is the default 5 s: deadline 10 s).
   const s = await makeTarget('qemu-microvm').start({ accel: 'tcg', dataFile, dataSize: 16 << 20, network: false, bootTimeoutS: 20 } as VmSpec);
   try {
-    const t0 = Date.now();
     const rs = await s.runSuite([
       { kind: 'block', options: { direct: true, size: '16M', ...SHORT } },
       // A billion reads at a few thousand per second under TCG: it would run for days.
       { kind: 'block', options: { direct: true, size: '16M', ops: 1_000_000_000, warmup: '0s' } },
       { kind: 'block', options: { direct: true, size: '16M', pattern: 'randread', ...SHORT } },
     ]);
-    const elapsed = Date.now() - t0;
     const [a, hung, b] = rs as (TargetResult & BlockResult & { boot: { vmm_start_to_probe_ns: number; position: number } })[];
     t.true(hung instanceof Error);
     t.is((hung as unknown as IsoprobeError).code, 'ETIMEDOUT');
@@ -259,9 +258,9 @@ testIf(qemuSkip, test.serial)('a workload that hangs in the guest is killed at i
       t.true(r.ops > 0);
     }
     t.is(a!.boot.vmm_start_to_probe_ns, b!.boot.vmm_start_to_probe_ns, 'one boot');
+    // The deadline, not the host's limit, ended the hung workload: the boot went on to the next
+    // workload (the host's limit would have killed the VMM). How long it took: test/timing/targets.test.ts.
     t.is(b!.boot.position, 2);
-    // The deadline, not the host's 25 s limit, ended the hung workload.
-    t.true(elapsed >= 10_000 && elapsed < 25_000, `${elapsed} ms`);
   } finally {
     await s.stop();
   }
