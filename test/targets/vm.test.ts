@@ -201,8 +201,24 @@ testIf(qemuSkip, test.serial)('a guest whose init dies: the kernel panic is repo
   t.is(qemuProcesses(), '');
 });
 
+/** Seconds from the VMM's start to the probe's READY in a plain TCG boot here and now: a reference for a boot limit. */
+async function bootSeconds(): Promise<number> {
+  const s = await makeTarget('qemu-microvm').start({ accel: 'tcg', network: false } as VmSpec);
+  try {
+    const r = (await s.run({ kind: 'rr', options: SHORT, placement: 'loopback' })) as TargetResult & { boot: { vmm_start_to_probe_ns: number } };
+    return r.boot.vmm_start_to_probe_ns / 1e9;
+  } finally {
+    await s.stop();
+  }
+}
+
 testIf(qemuSkip, test.serial)('a guest that hangs is killed after its timeout, with a clear error' + why(qemuSkip), async (t) => {
-  const s = await makeTarget('qemu-microvm').start({ accel: 'tcg', network: false, planPrefix: ['hold 600'], bootTimeoutS: 10 } as VmSpec);
+  // The limit must let the probe start first (that is the case tested): three times what a boot
+  // took here just before, at least 10 s. Until READY and after it, the same limit applies.
+  const ref = await bootSeconds();
+  const bootTimeoutS = Math.max(10, Math.ceil(3 * ref));
+  t.log(`a boot took ${ref.toFixed(1)} s here: limit ${bootTimeoutS} s`);
+  const s = await makeTarget('qemu-microvm').start({ accel: 'tcg', network: false, planPrefix: ['hold 600'], bootTimeoutS } as VmSpec);
   const started = Date.now();
   try {
     const e = await t.throwsAsync(s.run({ kind: 'rr', options: SHORT, placement: 'loopback' }));
@@ -210,7 +226,8 @@ testIf(qemuSkip, test.serial)('a guest that hangs is killed after its timeout, w
   } finally {
     await s.stop();
   }
-  t.true(Date.now() - started < 40_000);
+  // A hang guard, not a timing check: the boot, the limit after READY, and as much again to spare.
+  t.true(Date.now() - started < (2 * bootTimeoutS + 30) * 1000, `${Date.now() - started} ms`);
   t.is(qemuProcesses(), '');
 });
 
