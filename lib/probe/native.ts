@@ -9,7 +9,8 @@ export interface NativeAddon {
     onDone: (err: (Error & Record<string, unknown>) | null, json: string | null) => void): () => void;
   startServer(options: Record<string, unknown>): { address: string; cpus: number[]; stop(): void; stats(): { connections: number; echoed: number } };
   validateNet(options: Record<string, unknown>, ownServer?: boolean): void;
-  kvmUnavailable(): string;
+  /** How far opening a KVM device gets: the stage it stopped at ("ok": a VM was created), errno there. */
+  kvmOpen(path: string): { stage: 'open' | 'version' | 'create' | 'ok'; errno: number; message: string; api: number; expected: number };
   lockFile(path: string, exclusive: boolean): number | { holders: number[] };
   unlockFile(fd: number, unlinkPath?: string): void;
   tscHz(): number;

@@ -5,7 +5,7 @@ import { IsoprobeError } from '../errors';
 import { hostArch } from '../paths';
 import { extractVmlinux } from '../image/kernel';
 import { versionOf, which } from './exec';
-import { kvmGuestUnavailable } from './qemu';
+import { kvmGuestUnavailable } from './kvm';
 import type { Availability } from './types';
 import { atLeast, parseVersion } from './version';
 import { type GuestProfile, type Launch, type LaunchContext, type Vmm, VmTarget } from './vm';

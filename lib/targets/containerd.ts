@@ -1,6 +1,6 @@
 // containerd through `ctr`: runc by default, Kata Containers with runtime io.containerd.kata.v2 —
 // the same path, only the runtime name differs. The container joins a namespace isoprobe made.
-import { existsSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { monoNs } from '../cost/sample';
@@ -8,6 +8,7 @@ import { uniqueName } from '../net/netns';
 import { DATA_DIR, PROBE_IN_IMAGE } from '../image/oci';
 import { seccompFor } from '../image/seccomp';
 import { ensureContainerd } from './daemons';
+import { kvmUnavailable } from './kvm';
 import { exec, runtimeTimeoutMs, must, which } from './exec';
 import { CTR_NAMESPACE, ensureCtrImage } from './image-load';
 import { containerCostParts } from './container-cost';
@@ -21,7 +22,8 @@ export const KATA_V2 = 'io.containerd.kata.v2';
 export async function kataUnavailable(): Promise<string | undefined> {
   const missing: string[] = [];
   if (!(await which('containerd-shim-kata-v2'))) missing.push('containerd-shim-kata-v2 is not installed (Kata Containers is not packaged in Debian 12)');
-  if (!existsSync('/dev/kvm')) missing.push('/dev/kvm does not exist (Kata runs each container in a KVM virtual machine)');
+  const kvm = kvmUnavailable();
+  if (kvm) missing.push(`${kvm} (Kata runs each container in a KVM virtual machine)`);
   return missing.length ? missing.join('; ') : undefined;
 }
 

@@ -11,7 +11,7 @@ import { IsoprobeError } from '../errors';
 import { hostArch } from '../paths';
 import { extractVmlinux, kernelOption } from '../image/kernel';
 import { versionOf, which } from './exec';
-import { kvmGuestUnavailable } from './qemu';
+import { kvmGuestUnavailable } from './kvm';
 import { type GuestProfile, type Launch, type LaunchContext, type Vmm, VmTarget } from './vm';
 import type { Availability } from './types';
 import { atLeast, parseVersion } from './version';

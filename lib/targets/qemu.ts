@@ -1,25 +1,20 @@
 // QEMU -M microvm: virtio-blk-device and virtio-net-device on virtio-mmio. KVM when /dev/kvm works,
 // otherwise TCG software emulation, and then every number is marked emulated.
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
 import { release } from 'node:os';
 import { gunzipSync } from 'node:zlib';
 
-import { writeInitramfs } from '../image/guest';
-import { cacheDir, debianCloudKernel, type GuestKernel } from '../image/kernel';
-import { withLockSync } from '../probe/lock';
 import { native } from '../probe/native';
 
 import { IsoprobeError } from '../errors';
 import { hostArch } from '../paths';
 import { exec, versionOf, which } from './exec';
-import { pvmReason } from './kvm';
-import { type GuestProfile, kvmUnavailable, type Launch, type LaunchContext, type Vmm, VmTarget } from './vm';
+import { kvmBootCheck, kvmGuestUnavailable, QEMU } from './kvm';
+import { type GuestProfile, type Launch, type LaunchContext, type Vmm, VmTarget } from './vm';
 import type { SessionSpec } from './types';
 import type { Availability } from './types';
 
-export const QEMU = 'qemu-system-x86_64';
+export { QEMU };
 
 export interface QemuArgs {
   accel: 'kvm' | 'tcg';
@@ -123,75 +118,6 @@ export function guestCmdline(base: string, accel: 'kvm' | 'tcg', tscHz = accel =
   // Every vCPU reads the same host TSC under TCG, so it is reliable; without saying so the guest
   // marks it unstable and falls back to jiffies, whose steps are milliseconds.
   return `${base} tsc_early_khz=${Math.round(tscHz / 1000)} tsc=reliable no_timer_check`;
-}
-
-/**
- * Whether KVM can really run a guest here, not just create a VM: nested virtualization may stop a
- * Linux guest before its first line of output. Boots the guest image once with an empty plan and
- * caches the verdict per host kernel, QEMU and guest kernel.
- */
-/** Bumped when the verdict's wording changes: an older cached reason is checked again. */
-const KVM_CHECK_FORMAT = 'v2';
-
-export function kvmBootCheck(kernel: GuestKernel, timeoutS = 20): string | undefined {
-  const basic = kvmUnavailable();
-  if (basic) return basic;
-  const qv = spawnSync(QEMU, ['--version'], { encoding: 'utf8' }).stdout.split('\n')[0] ?? '';
-  const key = `${KVM_CHECK_FORMAT}|${release()}|${qv}|${kernel.version}`.replace(/[^A-Za-z0-9.|-]/g, '_');
-  const dir = join(cacheDir(), 'kvm-check');
-  const file = join(dir, `${Buffer.from(key).toString('base64url')}.json`);
-  const cached = readVerdict(file);
-  if (cached) return cached.ok ? undefined : cached.reason;
-  // One boot decides for every run: the others wait for its verdict rather than boot too.
-  return withLockSync(`cache:${file}`, { what: 'the KVM boot self-test' }, () => {
-    const again = readVerdict(file);
-    return again ? (again.ok ? undefined : again.reason) : bootCheck(kernel, timeoutS, dir, file, key);
-  });
-}
-
-function readVerdict(file: string): { ok: boolean; reason?: string } | undefined {
-  if (!existsSync(file)) return undefined;
-  try {
-    return JSON.parse(readFileSync(file, 'utf8')) as { ok: boolean; reason?: string };
-  } catch {
-    return undefined;  // a verdict from before the writes were atomic, cut short: checked again
-  }
-}
-
-function bootCheck(kernel: GuestKernel, timeoutS: number, dir: string, file: string, key: string): string | undefined {
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const initrd = join(dir, `initramfs-${process.pid}`);
-  writeInitramfs(initrd, kernel, []);
-  const r = spawnSync(QEMU, ['-M', 'microvm', '-accel', 'kvm', '-cpu', 'host', '-smp', '1', '-m', '256M', '-nodefaults', '-no-user-config', '-display', 'none',
-    '-serial', 'stdio', '-monitor', 'none', '-no-reboot', '-kernel', kernel.bzImage, '-initrd', initrd, '-append', 'console=ttyS0 quiet panic=-1 reboot=t'],
-  { encoding: 'latin1', timeout: timeoutS * 1000, killSignal: 'SIGKILL' });
-  rmSync(initrd, { force: true });
-  const ok = /ISOPROBE READY/.test(r.stdout ?? '');
-  const warn = (r.stderr ?? '').split('\n').find((l) => /warning|error/i.test(l))?.trim();
-  const pvm = pvmReason();
-  const symptom = warn ? `; QEMU: ${warn}${pvm ? ' (a symptom of that)' : ''}` : '';
-  const reason = ok ? undefined : pvm
-    ? `${pvm}: a guest did not reach /init within ${timeoutS} s under KVM${symptom}`
-    : `/dev/kvm creates VMs, but a guest did not reach /init within ${timeoutS} s under KVM (nested virtualization that cannot run this kernel${symptom})`;
-  writeFileSync(`${file}.${process.pid}`, JSON.stringify({ ok, reason, checked: new Date().toISOString(), key }));
-  renameSync(`${file}.${process.pid}`, file);
-  return reason;
-}
-
-/**
- * Why KVM cannot run a Linux guest here, or undefined: /dev/kvm must create VMs and, where QEMU is
- * installed, a guest must really boot under it (nested virtualization may create VMs and still
- * fail in the guest's real-mode setup). The KVM-only VMMs (Firecracker, Cloud Hypervisor) use it.
- */
-export function kvmGuestUnavailable(): string | undefined {
-  const basic = kvmUnavailable();
-  if (basic) return basic;
-  if (spawnSync(QEMU, ['--version']).status !== 0) return undefined;  // nothing to boot it with: /dev/kvm's own answer stands
-  try {
-    return kvmBootCheck(debianCloudKernel());
-  } catch (e) {
-    return `KVM not checked: ${(e as Error).message}`;
-  }
 }
 
 class QemuMicrovm implements Vmm {

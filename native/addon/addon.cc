@@ -4,6 +4,7 @@
 #include <napi.h>
 
 #include <atomic>
+#include <cstring>
 #include <memory>
 #include <mutex>
 #include <functional>
@@ -303,8 +304,20 @@ Napi::Value UnlockFile(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// kvmUnavailable() -> "" when KVM works here, else the reason.
-Napi::Value KvmUnavailable(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), kvm_unavailable()); }
+// kvmOpen(path) -> {stage, errno, message, api, expected}: how far a VMM's first steps get on that
+// device (lib/targets/kvm.ts makes the verdict from it and the facts of /sys and /proc).
+Napi::Value KvmOpenInfo(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsString()) throw Napi::TypeError::New(env, "kvmOpen(path)");
+  KvmOpen k = kvm_open(info[0].As<Napi::String>().Utf8Value());
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("stage", k.stage);
+  o.Set("errno", k.err);
+  o.Set("message", k.err ? std::string(strerror(k.err)) : std::string());
+  o.Set("api", k.api);
+  o.Set("expected", k.expected);
+  return o;
+}
 
 // canary(cpu, iterations) -> ns: a fixed amount of work timed on that CPU (-1: unpinned).
 Napi::Value Canary(const Napi::CallbackInfo& info) {
@@ -338,7 +351,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("sha256File", Napi::Function::New(env, Sha256File, "sha256File"));
   exports.Set("tscHz", Napi::Function::New(env, TscHz, "tscHz"));
   exports.Set("canary", Napi::Function::New(env, Canary, "canary"));
-  exports.Set("kvmUnavailable", Napi::Function::New(env, KvmUnavailable, "kvmUnavailable"));
+  exports.Set("kvmOpen", Napi::Function::New(env, KvmOpenInfo, "kvmOpen"));
   exports.Set("lockFile", Napi::Function::New(env, LockFile, "lockFile"));
   exports.Set("unlockFile", Napi::Function::New(env, UnlockFile, "unlockFile"));
   exports.Set("pageCache", Napi::Function::New(env, PageCache, "pageCache"));

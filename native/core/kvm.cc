@@ -1,4 +1,4 @@
-// KVM check by doing what a VMM does first: open /dev/kvm, ask the API version, create a VM.
+// KVM check by doing what a VMM does first: open the device, ask the API version, create a VM.
 #include "kvm.h"
 
 #include <fcntl.h>
@@ -7,27 +7,36 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstring>
 
 namespace isoprobe {
 
-std::string kvm_unavailable() {
-  int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+KvmOpen kvm_open(const std::string& path) {
+  KvmOpen r;
+  r.expected = KVM_API_VERSION;
+  int fd = open(path.c_str(), O_RDWR | O_CLOEXEC);
   if (fd < 0) {
-    if (errno == ENOENT) return "/dev/kvm does not exist (no hardware virtualization here, or the kvm module is not loaded)";
-    return std::string("/dev/kvm cannot be opened: ") + strerror(errno);
+    r.stage = "open";
+    r.err = errno;
+    return r;
   }
-  int v = ioctl(fd, KVM_GET_API_VERSION, 0);
-  if (v != KVM_API_VERSION) {
+  r.api = ioctl(fd, KVM_GET_API_VERSION, 0);
+  if (r.api != KVM_API_VERSION) {
+    r.stage = "version";
+    r.err = r.api < 0 ? errno : 0;
     close(fd);
-    return "/dev/kvm answers API version " + std::to_string(v) + ", expected " + std::to_string(KVM_API_VERSION);
+    return r;
   }
   int vm = ioctl(fd, KVM_CREATE_VM, 0);
   int err = errno;
   close(fd);
-  if (vm < 0) return std::string("/dev/kvm refuses to create a VM: ") + strerror(err);
+  if (vm < 0) {
+    r.stage = "create";
+    r.err = err;
+    return r;
+  }
   close(vm);
-  return "";
+  r.stage = "ok";
+  return r;
 }
 
 }  // namespace isoprobe

@@ -1,15 +1,17 @@
 // Where a scope's threads ran over a window (lib/cost/placement.ts), against placements the test
 // makes itself with taskset: a busy loop pinned to one CPU, one the test moves to another CPU in
-// the middle of the window, and a process that sleeps throughout (it ran nowhere).
+// the middle of the window, and a process that sleeps throughout (it ran nowhere). The sampling
+// rate is checked in the timing phase (test/timing/targets.test.ts).
 import test from 'ava';
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import { PlacementWatch } from '../../lib/cost/placement';
-import { parseCpuList, threadMigrations } from '../../lib/cost/proc';
+import { parseCpuList, threadAllowedCpus, threadMigrations } from '../../lib/cost/proc';
 import { vcpuIndex } from '../../lib/cost/roles';
-import { monoNs } from '../../lib/cost/sample';
 import { pinLayout, pinnedArgv } from '../../lib/targets/vm-pin';
+import { testIf, why } from '../helpers';
 
 const children: ChildProcess[] = [];
 test.after.always(() => children.forEach((c) => c.kill('SIGKILL')));
@@ -20,8 +22,22 @@ function busy(cpus: string): ChildProcess {
   return c;
 }
 
-const twoCpus = parseCpuList(/^Cpus_allowed_list:\s*(\S+)/m.exec(require('node:fs').readFileSync('/proc/self/status', 'utf8'))![1]!).length >= 2;
+// The CPUs this process may use, as the product reads them (Cpus_allowed_list): not the machine's count.
+const allowed = threadAllowedCpus(process.pid, process.pid) ?? [];
+const twoSkip = allowed.length >= 2 ? undefined : `needs two CPUs to move a loop between, and this process may use ${allowed.join(',')}`;
 const migrationsCounted = threadMigrations(process.pid, process.pid) !== undefined;
+
+/** A process's CPU time in ns from its own /proc/PID/stat (utime + stime, in USER_HZ ticks), read here, not by isoprobe. */
+function statCpuNs(pid: number): number {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const rest = f.slice(f.lastIndexOf(')') + 2).split(' ');
+  return (Number(rest[11]) + Number(rest[12])) * 1e7;
+}
+
+/** Waits until a process has had `ns` more CPU time than `from` (hang guard: 60 s). */
+async function ranFor(pid: number, from: number, ns: number): Promise<void> {
+  for (const t0 = Date.now(); statCpuNs(pid) - from < ns; await sleep(10)) if (Date.now() - t0 > 60_000) throw new Error(`process ${pid} did not get ${ns / 1e6} ms of CPU in 60 s`);
+}
 
 test('CPU lists as the kernel writes them', (t) => {
   t.deepEqual(parseCpuList('0-3,6'), [0, 1, 2, 3, 6]);
@@ -48,33 +64,41 @@ test('pin=on layout: vCPU i on the i-th CPU, the VMM after them; shared when non
   t.deepEqual(pinnedArgv(pinLayout(1, [0, 1]), ['qemu', '-smp', '1']), ['taskset', '--cpu-list', '1', 'qemu', '-smp', '1']);
 });
 
-(twoCpus ? test.serial : test.skip)('a busy loop pinned to CPU 1 is seen on CPU 1 alone for about the whole window; a sleeping process is not listed; a loop moved mid-window is seen on both CPUs', async (t) => {
-  const pinned = busy('1');
-  const moved = busy('0');
+// No fixed sleeps or shares: each phase lasts until the loop has really run in it, as its own
+// /proc/PID/stat says, and what the watch reports is held against that reference.
+testIf(twoSkip, test.serial)(`a busy loop pinned to one CPU is seen on it alone for its CPU time; a sleeping process is not listed; a loop moved mid-window is seen on both CPUs${why(twoSkip)}`, async (t) => {
+  const [a, b] = [allowed[0]!, allowed[1]!];
+  const pinned = busy(String(b));
+  const moved = busy(String(a));
   const asleep = spawn('sleep', ['30'], { stdio: 'ignore' });
   children.push(asleep);
-  await sleep(100);
+  // Both have run a while before the window: what they ran before it is not the window's.
+  await Promise.all([ranFor(pinned.pid!, 0, 50e6), ranFor(moved.pid!, 0, 50e6)]);
   const scope = { processes: [pinned, moved, asleep].map((c) => ({ pid: c.pid!, role: 'container' as const })) };
-  const t0 = monoNs();
+  const outer0 = [pinned, moved].map((c) => statCpuNs(c.pid!));
   const w = new PlacementWatch(scope, 10).start();
-  await sleep(300);
-  t.is(spawnSync('taskset', ['--pid', '--cpu-list', '1', String(moved.pid)]).status, 0);
-  await sleep(300);
+  const inner0 = [pinned, moved].map((c) => statCpuNs(c.pid!));
+  await ranFor(moved.pid!, inner0[1]!, 30e6);
+  t.is(spawnSync('taskset', ['--pid', '--cpu-list', String(b), String(moved.pid)]).status, 0);
+  const afterMove = statCpuNs(moved.pid!);
+  await Promise.all([ranFor(moved.pid!, afterMove, 30e6), ranFor(pinned.pid!, inner0[0]!, 60e6)]);
+  const inner1 = [pinned, moved].map((c) => statCpuNs(c.pid!));
   const p = w.stop();
-  const windowNs = monoNs() - t0;
-  t.true(p.samples >= 30, `samples ${p.samples} in ${windowNs / 1e6} ms at 10 ms`);
+  const outer1 = [pinned, moved].map((c) => statCpuNs(c.pid!));
+  t.true(p.samples >= 3, `samples ${p.samples}: the start, at least one between, the stop`);
   t.is(p.threads.length, 2, `the two loops ran, the sleeper did not: ${JSON.stringify(p.threads)}`);
   t.false(p.threads.some((x) => x.name === 'sleep'));
-  const pin = p.threads.find((x) => x.allowed.join() === '1' && x.cpus.join() === '1');
-  t.truthy(pin, `the pinned loop ran on CPU 1 only: ${JSON.stringify(p.threads)}`);
+  const pin = p.threads.find((x) => x.allowed.join() === String(b) && x.cpus.join() === String(b));
+  t.truthy(pin, `the pinned loop ran on CPU ${b} only: ${JSON.stringify(p.threads)}`);
   const mv = p.threads.find((x) => x !== pin)!;
-  t.deepEqual(mv.cpus, [0, 1], 'the moved loop was seen on both');
-  t.deepEqual(mv.allowed, [1]);
-  // Two loops on two CPUs, one shared with the test and the other tests: each ran a good part of
-  // the window, never more than all of it.
-  for (const x of [pin!, mv]) {
-    t.true(x.ran_ns <= windowNs * 1.02, `${x.ran_ns} <= window ${windowNs}`);
-    t.true(x.ran_ns >= windowNs * 0.25, `${x.ran_ns} >= a quarter of ${windowNs}`);
+  t.deepEqual(mv.cpus, [a, b].sort((x, y) => x - y), 'the moved loop was seen on both');
+  t.deepEqual(mv.allowed, [b]);
+  // Each loop's time in the window is its own CPU time over the same span, within the ticks of
+  // /proc/PID/stat (read just inside and just outside the watch's start and stop).
+  for (const [i, x] of [pin!, mv].entries()) {
+    const lo = inner1[i]! - inner0[i]! - 2e7;
+    const hi = outer1[i]! - outer0[i]! + 2e7;
+    t.true(x.ran_ns >= lo && x.ran_ns <= hi, `${x.name}: ${x.ran_ns / 1e6} ms in the window; its /proc/PID/stat says ${lo / 1e6}..${hi / 1e6} ms`);
   }
   if (migrationsCounted) {
     t.is(pin!.migrations, 0, 'the pinned loop never migrated');

@@ -30,7 +30,7 @@ const kvmSkip = qemuSkip ?? kvmBootCheckSync();
 function kvmBootCheckSync(): string | undefined {
   const why = kvmUnavailable();
   if (why) return why;
-  const r = spawnSync(process.execPath, ['-e', `const q = require(${JSON.stringify(join(__dirname, '..', '..', 'lib', 'targets', 'qemu'))});
+  const r = spawnSync(process.execPath, ['-e', `const q = require(${JSON.stringify(join(__dirname, '..', '..', 'lib', 'targets', 'kvm'))});
     const k = require(${JSON.stringify(join(__dirname, '..', '..', 'lib', 'image', 'kernel'))});
     process.stdout.write(JSON.stringify({ why: q.kvmBootCheck(k.debianCloudKernel()) ?? null }));`], { encoding: 'utf8', timeout: 120_000 });
   return r.status === 0 ? JSON.parse(r.stdout).why ?? undefined : `KVM boot check failed: ${r.stderr.trim().split('\n').pop()}`;
@@ -168,19 +168,20 @@ function qemuProcesses(): string {
   }
 }
 
+// Whether each report comes while the boot still runs is asked of the VMM itself (is it still
+// there?), not of the clock; how the reports are spaced in time is a timing test
+// (test/timing/targets.test.ts).
 testIf(qemuSkip, test.serial)('a boot reports each workload as its result frame arrives, not all at the end of the boot' + why(qemuSkip), async (t) => {
   const s = await makeTarget('qemu-microvm').start({ accel: 'tcg', network: false });
-  const seen: { i: number; at: number }[] = [];
+  const seen: { i: number; vmmRunning: boolean }[] = [];
   try {
     const w = { kind: 'rr' as const, options: { duration: '1s', warmup: '100ms' }, placement: 'loopback' as const };
-    const t0 = Date.now();
-    const rs = await s.runSuite([w, w, w], {}, undefined, (i) => seen.push({ i, at: Date.now() - t0 }));
-    const end = Date.now() - t0;
+    const rs = await s.runSuite([w, w, w], {}, undefined, (i) => seen.push({ i, vmmRunning: qemuProcesses() !== '' }));
     for (const r of rs) t.false(r instanceof Error, String(r));
     t.deepEqual(seen.map((x) => x.i), [0, 1, 2], 'each workload once, in the boot\'s order');
-    // Each 1.1 s workload measures after the one before: the reports are spread over the boot.
-    for (let k = 1; k < seen.length; k++) t.true(seen[k]!.at - seen[k - 1]!.at >= 900, `report ${k} came ${seen[k]!.at - seen[k - 1]!.at} ms after the one before`);
-    t.true(end - seen[0]!.at >= 1800, `the first report came ${end - seen[0]!.at} ms before the boot ended`);
+    // After the first two reports the guest still had a workload of a second to run: the VMM was there.
+    t.deepEqual(seen.slice(0, 2).map((x) => x.vmmRunning), [true, true], 'reported while the boot was still running');
+    t.is(qemuProcesses(), '', 'and the boot is over once the suite returns');
   } finally {
     await s.stop();
   }
@@ -200,8 +201,24 @@ testIf(qemuSkip, test.serial)('a guest whose init dies: the kernel panic is repo
   t.is(qemuProcesses(), '');
 });
 
+/** Seconds from the VMM's start to the probe's READY in a plain TCG boot here and now: a reference for a boot limit. */
+async function bootSeconds(): Promise<number> {
+  const s = await makeTarget('qemu-microvm').start({ accel: 'tcg', network: false } as VmSpec);
+  try {
+    const r = (await s.run({ kind: 'rr', options: SHORT, placement: 'loopback' })) as TargetResult & { boot: { vmm_start_to_probe_ns: number } };
+    return r.boot.vmm_start_to_probe_ns / 1e9;
+  } finally {
+    await s.stop();
+  }
+}
+
 testIf(qemuSkip, test.serial)('a guest that hangs is killed after its timeout, with a clear error' + why(qemuSkip), async (t) => {
-  const s = await makeTarget('qemu-microvm').start({ accel: 'tcg', network: false, planPrefix: ['hold 600'], bootTimeoutS: 10 } as VmSpec);
+  // The limit must let the probe start first (that is the case tested): three times what a boot
+  // took here just before, at least 10 s. Until READY and after it, the same limit applies.
+  const ref = await bootSeconds();
+  const bootTimeoutS = Math.max(10, Math.ceil(3 * ref));
+  t.log(`a boot took ${ref.toFixed(1)} s here: limit ${bootTimeoutS} s`);
+  const s = await makeTarget('qemu-microvm').start({ accel: 'tcg', network: false, planPrefix: ['hold 600'], bootTimeoutS } as VmSpec);
   const started = Date.now();
   try {
     const e = await t.throwsAsync(s.run({ kind: 'rr', options: SHORT, placement: 'loopback' }));
@@ -209,7 +226,8 @@ testIf(qemuSkip, test.serial)('a guest that hangs is killed after its timeout, w
   } finally {
     await s.stop();
   }
-  t.true(Date.now() - started < 40_000);
+  // A hang guard, not a timing check: the boot, the limit after READY, and as much again to spare.
+  t.true(Date.now() - started < (2 * bootTimeoutS + 30) * 1000, `${Date.now() - started} ms`);
   t.is(qemuProcesses(), '');
 });
 
@@ -242,14 +260,12 @@ testIf(qemuSkip, test.serial)('a workload that hangs in the guest is killed at i
   // workload 5 s past it (the budget of an ops-bound run is the default 5 s: deadline 10 s).
   const s = await makeTarget('qemu-microvm').start({ accel: 'tcg', dataFile, dataSize: 16 << 20, network: false, bootTimeoutS: 20 } as VmSpec);
   try {
-    const t0 = Date.now();
     const rs = await s.runSuite([
       { kind: 'block', options: { direct: true, size: '16M', ...SHORT } },
       // A billion reads at a few thousand per second under TCG: it would run for days.
       { kind: 'block', options: { direct: true, size: '16M', ops: 1_000_000_000, warmup: '0s' } },
       { kind: 'block', options: { direct: true, size: '16M', pattern: 'randread', ...SHORT } },
     ]);
-    const elapsed = Date.now() - t0;
     const [a, hung, b] = rs as (TargetResult & BlockResult & { boot: { vmm_start_to_probe_ns: number; position: number } })[];
     t.true(hung instanceof Error);
     t.is((hung as unknown as IsoprobeError).code, 'ETIMEDOUT');
@@ -259,9 +275,9 @@ testIf(qemuSkip, test.serial)('a workload that hangs in the guest is killed at i
       t.true(r.ops > 0);
     }
     t.is(a!.boot.vmm_start_to_probe_ns, b!.boot.vmm_start_to_probe_ns, 'one boot');
+    // The deadline, not the host's limit, ended the hung workload: the boot went on to the next
+    // workload (the host's limit would have killed the VMM). How long it took: test/timing/targets.test.ts.
     t.is(b!.boot.position, 2);
-    // The deadline, not the host's 25 s limit, ended the hung workload.
-    t.true(elapsed >= 10_000 && elapsed < 25_000, `${elapsed} ms`);
   } finally {
     await s.stop();
   }

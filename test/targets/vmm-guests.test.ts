@@ -34,14 +34,12 @@ type Booted = TargetResult & { boot: { ended_by: string; vmm_start_to_first_resu
 
 testIf(qemuSkip, test.serial)('a VMM the guest cannot power off (QEMU microvm without ACPI, like Firecracker): the run ends at the result, the VMM is stopped' + why(qemuSkip), async (t) => {
   const s = await makeTarget('qemu-microvm').start({ accel: 'tcg', network: false, acpi: false, bootTimeoutS: 30 } as VmSpec);
-  const started = Date.now();
   try {
     const r = (await s.run({ kind: 'rr', options: SHORT, placement: 'loopback' })) as Booted & NetResult;
     t.true(r.transactions > 0);
+    // Not the boot limit (that is an error, not a result): isoprobe ended it after DONE. How soon
+    // after the result is a timing test (test/timing/targets.test.ts).
     t.is(r.boot.ended_by, 'isoprobe after DONE', 'the guest halted instead of powering off; isoprobe stopped the VMM');
-    const afterResult = (r.boot.vmm_start_to_exit_ns - r.boot.vmm_start_to_first_result_ns) / 1e6;
-    t.true(afterResult < 5000, `the VMM ended ${afterResult.toFixed(0)} ms after the result`);
-    t.true(Date.now() - started < 25_000, 'far from any timeout');
     t.true(r.target.command!.join(' ').includes('acpi=off'));
   } finally {
     await s.stop();
