@@ -1,13 +1,14 @@
 // The aarch64 probe, cross-built from the same sources, on the probe's own tests under user-mode
 // emulation (qemu-aarch64-static): block engines with verification, network loops, bad input, the
 // generic-timer clock, its self-measured identity, and a JSON schema identical to the x86-64 probe's.
-import test, { type ExecutionContext } from 'ava';
+import test from 'ava';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { probeBinaryPath } from '../../lib/paths';
 import { runProbe, sha256sum, tempDir } from '../helpers';
+import { closedLoop, type ClosedLoopResult } from './loops';
 
 const tmp = tempDir();
 test.after.always(() => tmp.cleanup());
@@ -75,26 +76,11 @@ armTest('block: every synchronous engine and pattern with verification, and the 
   t.is(n.json.latency_ns.count, 5000);
 });
 
-/**
- * What follows from a closed loop's rule (native/core/net_client.cc): each connection starts its
- * next round trip when the last one's echo is in, until the window ends, so its round trips fill
- * the window (the bookkeeping between them is small against a round trip); the bytes each way are
- * every transaction's message, warm-up included; every round trip is timed.
- */
-function closedLoop(t: ExecutionContext, r: Record<string, any>, size: number, conns = 1, what = ''): void {
-  t.true(r.transactions > 0, `${what}: ${r.transactions} transactions`);
-  t.is(r.latency_ns.count, r.transactions, `${what}: every round trip timed`);
-  t.is(r.bytes_sent, (r.transactions + r.warmup_transactions) * size, `${what}: bytes sent`);
-  t.is(r.bytes_received, r.bytes_sent, `${what}: every byte echoed`);
-  const busy = (r.latency_ns.mean * r.transactions) / (conns * r.elapsed_ns);
-  t.true(busy >= 0.5 && busy <= 1 + r.latency_ns.max / r.elapsed_ns, `${what}: round trips fill ${(busy * 100).toFixed(1)} % of ${conns} connection(s)' window`);
-}
-
 armTest('network: TCP and UDP round trips and a stream on loopback, echoed bytes checked' + why, (t) => {
   for (const proto of ['tcp', 'udp']) {
     const r = arm(['net', 'rr', '--loopback', `--proto=${proto}`, '--size=64', '--duration=300ms', '--warmup=0ns']);
     t.is(r.code, 0, r.stderr);
-    closedLoop(t, r.json, 64, 1, proto);
+    closedLoop(t, r.json as ClosedLoopResult, 64, 1, proto);
     t.is(r.json.errors.mismatches, 0);
   }
   const s = arm(['net', 'stream', '--loopback', '--duration=300ms', '--warmup=0ns']);
