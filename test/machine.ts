@@ -1,5 +1,6 @@
 // What this machine lets the probe do, decided by the facts the probe itself reads (its CPU affinity
 // mask, its own answer to io_uring_setup), never by what the machine a test was written on had.
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -48,4 +49,14 @@ export function ioUringSkip(): string | undefined {
   } finally {
     tmp.cleanup();
   }
+}
+
+/** Why a loop device (with an ext4 image on it, if `ext4`) cannot be made here, or undefined. */
+export function loopSkip(ext4: boolean): string | undefined {
+  if (process.getuid?.() !== 0) return 'needs root to attach loop devices';
+  if (ext4 && spawnSync('mkfs.ext4', ['-V'], { encoding: 'utf8' }).error) return 'mkfs.ext4 is not installed (Debian package e2fsprogs)';
+  const free = spawnSync('losetup', ['-f'], { encoding: 'utf8' });
+  if (free.error) return 'losetup is not installed (Debian package mount)';
+  if (free.status !== 0) return `no free loop device: ${(free.stderr || free.stdout).trim().split('\n')[0]}`;
+  return undefined;
 }
