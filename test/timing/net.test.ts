@@ -1,27 +1,59 @@
 // The network probe's timing on loopback, each bound taken from a reference measured in the same
-// test: a stream's throughput against a round-trip loop's on the same loopback, and a closed loop
+// test: a stream's throughput against a plain Node.js stream's on the same loopback, and a closed loop
 // that meets a server stall against the same loop with no stall. (What follows from the loops'
 // rules and the injected stall stays in the main phase: test/probe/net.test.ts.)
 import test from 'ava';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createConnection } from 'node:net';
 
 import { runNet, runNetLoopback, startEchoServer } from '../../lib/probe/net';
 import type { NetResult } from '../../lib/probe/types';
 
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const bytesPerS = (r: NetResult) => (r.bytes_sent * 1e9) / r.elapsed_ns;
 
-// A round trip moves one 64-byte message and waits for its echo: two wake-ups per 64 bytes. A
-// stream hands the socket 128 KiB per send and never waits for the peer's reply: three orders of
-// magnitude more bytes per system call and per wake-up. At a tenth of that ratio, only a stream
-// that waited for something per send (or sent tiny pieces) fails.
-test.serial('a stream moves at least 10x the bytes per second of a 64-byte round-trip loop on the same loopback (interleaved pairs)', async (t) => {
-  const ratios: number[] = [];
-  for (let i = 0; i < 2; i++) {
-    const rr = await runNetLoopback('rr', { size: 64, duration: '500ms', warmup: '100ms' });
-    const stream = await runNetLoopback('stream', { duration: '500ms', warmup: '100ms' });
-    ratios.push(bytesPerS(stream) / bytesPerS(rr));
-    t.log(`pair ${i + 1}: rr ${(bytesPerS(rr) / 1e6).toFixed(2)} MB/s (${rr.transactions} transactions), stream ${(bytesPerS(stream) / 1e6).toFixed(0)} MB/s`);
+// A plain Node.js stream on the same loopback, not isoprobe's code: a server process that discards
+// what it reads, and this process writing 128 KiB buffers (the probe's default message) for `ms`.
+const DISCARD = "const s = require('node:net').createServer((c) => { c.on('data', () => {}); c.on('error', () => {}); }).listen(0, '127.0.0.1', () => process.stdout.write(s.address().port + '\\n'));";
+async function nodeStreamBytesPerS(ms: number): Promise<number> {
+  const server = spawn(process.execPath, ['-e', DISCARD], { stdio: ['ignore', 'pipe', 'inherit'] });
+  try {
+    const port = await new Promise<number>((resolve, reject) => {
+      server.stdout.setEncoding('utf8').once('data', (d: string) => resolve(Number(d.trim())));
+      server.once('exit', (code) => reject(new Error(`the discard server exited with ${code}`)));
+    });
+    const c = createConnection({ port, host: '127.0.0.1' });
+    await once(c, 'connect');
+    const buf = Buffer.alloc(128 << 10, 1);
+    let sent = 0;
+    const t0 = performance.now();
+    while (performance.now() - t0 < ms) {
+      sent += buf.length;
+      if (!c.write(buf)) await once(c, 'drain');
+    }
+    const secs = (performance.now() - t0) / 1000;
+    c.destroy();
+    return sent / secs;
+  } finally {
+    server.kill('SIGKILL');
   }
-  for (const r of ratios) t.true(r >= 10, `stream / rr bytes per second: ${ratios.map((x) => x.toFixed(0)).join(', ')}`);
+}
+
+// The probe's sender is a C++ loop over send() with 128 KiB messages; Node's writes the same
+// buffers through its event loop and JavaScript between writes, so on the same loopback the probe
+// should be no slower. Half of Node's rate leaves room for two runs on a shared machine differing
+// (seen on the 2-CPU VM: the probe 717-1645 MB/s, Node 512-531 MB/s), and still fails a sender that
+// sends small pieces or waits for something between sends.
+test.serial('a probe stream moves at least half the bytes per second of a plain Node.js stream on the same loopback (median of 3 interleaved pairs)', async (t) => {
+  const ratios: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    const node = await nodeStreamBytesPerS(500);
+    const probe = bytesPerS(await runNetLoopback('stream', { duration: '500ms', warmup: '100ms' }));
+    ratios.push(probe / node);
+    t.log(`pair ${i + 1}: Node ${(node / 1e6).toFixed(0)} MB/s, the probe ${(probe / 1e6).toFixed(0)} MB/s`);
+  }
+  t.true(median(ratios) >= 0.5, `probe / Node bytes per second: ${ratios.map((x) => x.toFixed(2)).join(', ')}`);
 });
 
 async function closedThrough(stall: { stall_after?: number; stall?: string }): Promise<NetResult> {
