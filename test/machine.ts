@@ -1,7 +1,7 @@
 // What this machine lets the probe do, decided by the facts the probe itself reads (its CPU affinity
 // mask, its own answer to io_uring_setup), never by what the machine a test was written on had.
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { runProbe, tempDir } from './helpers';
@@ -58,5 +58,24 @@ export function loopSkip(ext4: boolean): string | undefined {
   const free = spawnSync('losetup', ['-f'], { encoding: 'utf8' });
   if (free.error) return 'losetup is not installed (Debian package mount)';
   if (free.status !== 0) return `no free loop device: ${(free.stderr || free.stdout).trim().split('\n')[0]}`;
+  return undefined;
+}
+
+/**
+ * The kernel's readahead limit for files in `dir`, in KiB: read_ahead_kb of the block device under
+ * its file system (a partition's is its disk's), or undefined where st_dev names no block device
+ * (tmpfs, btrfs, overlay). The kernel reads ahead up to it, never past it; 0 turns readahead off.
+ */
+export function readAheadKb(dir: string): number | undefined {
+  const dev = statSync(dir, { bigint: true }).dev;
+  const major = Number(((dev >> 8n) & 0xfffn) | ((dev >> 32n) & ~0xfffn));
+  const minor = Number((dev & 0xffn) | ((dev >> 12n) & ~0xffn));
+  for (const p of [`/sys/dev/block/${major}:${minor}/queue/read_ahead_kb`, `/sys/dev/block/${major}:${minor}/../queue/read_ahead_kb`]) {
+    try {
+      return Number(readFileSync(p, 'utf8'));
+    } catch {
+      /* not this one */
+    }
+  }
   return undefined;
 }

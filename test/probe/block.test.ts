@@ -10,7 +10,7 @@ import { ENGINES, PATTERNS } from '../../lib/probe/options';
 import type { BlockInput } from '../../lib/probe/options';
 import type { BlockResult, ClockJson, ProgressEvent } from '../../lib/probe/types';
 import { fincoreBytes, onCalmPageCache, QUICK, tempDir, testIf, why } from '../helpers';
-import { ioUringSkip, onlineCpus } from '../machine';
+import { ioUringSkip, onlineCpus, readAheadKb } from '../machine';
 
 const tmp = tempDir();
 test.after.always(() => tmp.cleanup());
@@ -71,8 +71,14 @@ test.failing('a residency count that disagrees with fincore fails the test: onCa
 // The hint reaches the kernel: 50 sequential 4 KiB reads with a random hint cache exactly those 50
 // pages, and with the sequential one the readahead window besides. Random reads get the random
 // hint by default: 200 reads of a 1 MiB region (256 pages) cache at most the pages read, where
-// without a hint context readahead fills in neighbours (this kernel, seed 1: 189 pages against 139).
-test('the readahead hint (fio\'s fadvise_hint): random reads are told they are random, and only the pages read are cached, by fincore', (t) => onCalmPageCache(t, async (t) => {
+// without a hint context readahead fills in neighbours (the same seed, so the same reads: a
+// superset). How far the kernel reads ahead is the device's read_ahead_kb, a fact of the machine
+// (this VM's disk: 8192, 189 pages against 139 and 320 for the sequential 50; the kernel's
+// default 128: 182 against 139, and 96): only that it reads ahead at all follows from it, and
+// with read_ahead_kb 0 it reads exactly what is asked, hint or none.
+const raKb = readAheadKb(tmp.dir);
+const raSkip = raKb === undefined ? `the test directory ${tmp.dir} is on a file system whose device number names no block device (tmpfs, btrfs, overlay): its readahead limit is unknown` : undefined;
+testIf(raSkip, test)(`the readahead hint (fio's fadvise_hint): random reads are told they are random, and only the pages read are cached, by fincore (read_ahead_kb ${raKb} here)${why(raSkip)}`, (t) => onCalmPageCache(t, async (t) => {
   const run = async (name: string, o: Omit<BlockInput, 'file'>) => {
     const file = join(tmp.dir, `fadvise-${name}.dat`);
     const r = await runBlock({ file, warmup: '0s', ...o });
@@ -83,13 +89,15 @@ test('the readahead hint (fio\'s fadvise_hint): random reads are told they are r
   t.deepEqual(seqRandom, { hint: 'random', pages: 50, reads: 50 });
   const seq = await run('seq', { pattern: 'read', size: '4M', ops: 50 });
   t.is(seq.hint, 'sequential');
-  t.true(seq.pages >= 100, `sequential reads read ahead: ${seq.pages} pages for 50 reads`);
+  if (raKb === 0) t.is(seq.pages, seq.reads, 'read_ahead_kb 0: no readahead, even for sequential reads');
+  else t.true(seq.pages > seq.reads, `sequential reads read ahead: ${seq.pages} pages for ${seq.reads} reads`);
   const rand = await run('rand', { pattern: 'randread', size: '1M', ops: 200 });
   t.is(rand.hint, 'random');
   t.true(rand.pages <= rand.reads && rand.pages >= 0.4 * rand.reads, `${rand.pages} pages: the distinct ones of ${rand.reads} random reads of 256`);
   const plain = await run('rand-none', { pattern: 'randread', size: '1M', ops: 200, fadvise: 'none' });
   t.is(plain.hint, 'none');
-  t.true(plain.pages > 1.2 * rand.pages, `without the hint the kernel read ahead: ${plain.pages} pages against ${rand.pages}`);
+  if (raKb === 0) t.is(plain.pages, rand.pages, 'read_ahead_kb 0: the same reads cache the same pages, hint or none');
+  else t.true(plain.pages > rand.pages, `without the hint the kernel read ahead: ${plain.pages} pages against ${rand.pages}`);
 }));
 
 // Its latency against a page-cache read is a timing question: test/timing/probe.test.ts.
