@@ -41,11 +41,12 @@ async function nodeStreamBytesPerS(ms: number): Promise<number> {
 }
 
 // The probe's sender is a C++ loop over send() with 128 KiB messages; Node's writes the same
-// buffers through its event loop and JavaScript between writes, so on the same loopback the probe
-// should be no slower. Half of Node's rate leaves room for two runs on a shared machine differing
-// (seen on the 2-CPU VM: the probe 717-1645 MB/s, Node 512-531 MB/s), and still fails a sender that
-// sends small pieces or waits for something between sends.
-test.serial('a probe stream moves at least half the bytes per second of a plain Node.js stream on the same loopback (median of 3 interleaved pairs)', async (t) => {
+// buffers through its event loop and JavaScript between writes. On the same loopback the two move
+// about the same (measured on the 2-CPU VM: calm, the probe 1011-1130 MB/s against Node's
+// 1075-1215; loaded, 468-525 against 155-330, Node's rate swinging 2x between runs). A quarter of
+// Node's rate, the median of three interleaved pairs, stays clear of that swing and still fails a
+// sender that moves small pieces per call (broken to 64 bytes a send: 0.03-0.05 of Node's).
+test.serial('a probe stream moves at least a quarter of the bytes per second of a plain Node.js stream on the same loopback (median of 3 interleaved pairs)', async (t) => {
   const ratios: number[] = [];
   for (let i = 0; i < 3; i++) {
     const node = await nodeStreamBytesPerS(500);
@@ -53,7 +54,7 @@ test.serial('a probe stream moves at least half the bytes per second of a plain 
     ratios.push(probe / node);
     t.log(`pair ${i + 1}: Node ${(node / 1e6).toFixed(0)} MB/s, the probe ${(probe / 1e6).toFixed(0)} MB/s`);
   }
-  t.true(median(ratios) >= 0.5, `probe / Node bytes per second: ${ratios.map((x) => x.toFixed(2)).join(', ')}`);
+  t.true(median(ratios) >= 0.25, `probe / Node bytes per second: ${ratios.map((x) => x.toFixed(2)).join(', ')}`);
 });
 
 async function closedThrough(stall: { stall_after?: number; stall?: string }): Promise<NetResult> {
