@@ -6,6 +6,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { chromiumSkip, runCli, tempDir, testIf, why, withChromium } from '../helpers';
+import { allowedCpus, ioUringSkip } from '../machine';
 
 const tmp = tempDir();
 test.after.always(() => tmp.cleanup());
@@ -28,11 +29,14 @@ for (const [args, message] of refusals) {
   });
 }
 
-testIf(chromiumSkip, test.serial)('a qd sweep on the host: a curve per target with its knee, stored as one run, drawn in the report' + why(chromiumSkip), async (t) => {
+// io_uring where the probe's own io_uring_setup works; pinned to a CPU this process may use.
+const sweepSkip = chromiumSkip ?? ioUringSkip();
+const cpu = String(allowedCpus()[0]);
+testIf(sweepSkip, test.serial)('a qd sweep on the host: a curve per target with its knee, stored as one run, drawn in the report' + why(sweepSkip), async (t) => {
   const db = join(tmp.dir, 'sweep.db');
   const html = join(tmp.dir, 'sweep.html');
   const r = runCli(['sweep', '--targets', 'host', '--reps', '2', '--db', db, '--html', html, '--data-file', join(tmp.dir, 'd.dat'), '--data-size', '16M',
-    'block', '--engine', 'io_uring', '--direct', '--qd', '1,4,16', '--size', '16M', '--duration', '300ms', '--warmup', '50ms', '--cpus', '0']);
+    'block', '--engine', 'io_uring', '--direct', '--qd', '1,4,16', '--size', '16M', '--duration', '300ms', '--warmup', '50ms', '--cpus', cpu]);
   t.is(r.code, 0, r.stderr);
   t.regex(r.stdout, /^sweep block over --qd: 1, 4, 16 {2}\(2 repetitions, interleaved\)/);
   const rows = r.stdout.split('\n').filter((l) => /^ {2}(1|4|16) /.test(l));

@@ -16,10 +16,18 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { packageRoot } from '../../lib/paths';
 import { Store } from '../../lib/store/db';
 import { findLeftovers } from '../../lib/targets/leftovers';
-import { chromiumSkip, tempDir, withChromium } from '../helpers';
+import { chromiumSkip, targetSkips, tempDir, withChromium } from '../helpers';
 import { fleetSkip, Testbed } from './testbed';
 
-const skip = fleetSkip();
+// The nodes are namespaces of this machine and measure --targets host,runc on it: each target must
+// be available here by its own check (runc installed, a cgroup it can use), or the tests skip
+// saying which is not.
+const TARGETS = ['host', 'runc'];
+function targetsSkip(): string | undefined {
+  const missing = [...targetSkips(TARGETS)].filter(([, why]) => why).map(([name, why]) => `target ${name} is not available here: ${why}`);
+  return missing.length ? missing.join('; ') : undefined;
+}
+const skip = fleetSkip() ?? targetsSkip();
 const tmp = tempDir('ipf-test-');
 let bed: Testbed | undefined;
 const CLI = join(packageRoot(), 'bin', 'isoprobe.js');
@@ -43,7 +51,7 @@ const db = join(tmp.dir, 'fleet.db');
 /** The fleet command line, run in the controller namespace. */
 function fleetArgv(extra: string[]): string[] {
   const env = [`ISOPROBE_DATA_FILE=${join(tmp.dir, 'data.dat')}`, ...(process.env.ISOPROBE_CACHE ? [`ISOPROBE_CACHE=${process.env.ISOPROBE_CACHE}`] : [])].join(',');
-  return bed!.inController([process.execPath, CLI, 'fleet', 'run', '--inventory', bed!.inventory, '--targets', 'host,runc', '--node-cache', join(tmp.dir, 'nodecache'),
+  return bed!.inController([process.execPath, CLI, 'fleet', 'run', '--inventory', bed!.inventory, '--targets', TARGETS.join(','), '--node-cache', join(tmp.dir, 'nodecache'),
     '--npm-offline', '--node-env', env, '--db', db, ...extra]);
 }
 

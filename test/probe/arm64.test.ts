@@ -3,11 +3,12 @@
 // generic-timer clock, its self-measured identity, and a JSON schema identical to the x86-64 probe's.
 import test from 'ava';
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { probeBinaryPath } from '../../lib/paths';
 import { runProbe, sha256sum, tempDir } from '../helpers';
+import { closedLoop, type ClosedLoopResult } from './loops';
 
 const tmp = tempDir();
 test.after.always(() => tmp.cleanup());
@@ -46,7 +47,11 @@ armTest('the arm64 probe is an aarch64 static executable built here, and hashes 
   t.is(r.code, 0, r.stderr);
   t.is(r.json.probe.sha256, sha256sum(ARM), 'measured by the arm64 probe of itself');
   t.is(r.json.env.arch, 'aarch64');
-  t.is(r.json.env.emulation, 'qemu-user on an x86-64 host', 'labelled emulated');
+  // The probe's rule (native/core/env.cc): under qemu-user it reads the host's /proc/cpuinfo, and
+  // an x86-64 one has vendor_id and flags lines, which an arm64 kernel's never has.
+  const cpuinfo = readFileSync('/proc/cpuinfo', 'utf8');
+  const x86Host = /^vendor_id\s*:/m.test(cpuinfo) && /^flags\s*:/m.test(cpuinfo);
+  t.is(r.json.env.emulation, x86Host ? 'qemu-user on an x86-64 host' : '', x86Host ? 'labelled emulated' : 'a host the probe cannot recognise: no label');
 });
 
 armTest('block: every synchronous engine and pattern with verification, and the same schema as the x86-64 probe' + why, (t) => {
@@ -65,45 +70,54 @@ armTest('block: every synchronous engine and pattern with verification, and the 
   const a = arm([...args, `--file=${join(tmp.dir, 's1.dat')}`]).json;
   const x = JSON.parse(runProbe([...args, `--file=${join(tmp.dir, 's2.dat')}`]).stdout);
   t.deepEqual(shape({ ...a, series: null }), shape({ ...x, series: null }), 'one JSON schema for both architectures');
-  const n = arm(['block', `--file=${join(tmp.dir, 'null.dat')}`, '--size=1M', '--engine=null', '--qd=8', '--duration=100ms', '--warmup=0ns']);
-  t.is(n.code, 0);
-  t.true(n.json.ops > 100);
+  const n = arm(['block', `--file=${join(tmp.dir, 'null.dat')}`, '--size=1M', '--engine=null', '--qd=8', '--ops=5000', '--warmup=0ns']);
+  t.is(n.code, 0, n.stderr);
+  t.is(n.json.ops, 5000, 'exactly the operations asked for');
+  t.is(n.json.latency_ns.count, 5000);
 });
 
 armTest('network: TCP and UDP round trips and a stream on loopback, echoed bytes checked' + why, (t) => {
   for (const proto of ['tcp', 'udp']) {
-    const r = arm(['net', 'rr', '--loopback', `--proto=${proto}`, '--duration=300ms', '--warmup=0ns']);
+    const r = arm(['net', 'rr', '--loopback', `--proto=${proto}`, '--size=64', '--duration=300ms', '--warmup=0ns']);
     t.is(r.code, 0, r.stderr);
-    t.true(r.json.transactions > 50, `${proto}: ${r.json.transactions}`);
+    closedLoop(t, r.json as ClosedLoopResult, 64, 1, proto);
     t.is(r.json.errors.mismatches, 0);
   }
   const s = arm(['net', 'stream', '--loopback', '--duration=300ms', '--warmup=0ns']);
-  t.is(s.code, 0);
-  t.true(s.json.bits_per_s > 1e6);
+  t.is(s.code, 0, s.stderr);
+  t.true(s.json.bytes_sent > 0);
+  t.is(s.json.streams.reduce((n: number, x: { bytes: number }) => n + x.bytes, 0), s.json.bytes_sent, 'the streams add up');
   const x = JSON.parse(runProbe(['net', 'rr', '--loopback', '--duration=100ms', '--warmup=0ns']).stdout);
   const a = arm(['net', 'rr', '--loopback', '--duration=100ms', '--warmup=0ns']).json;
   t.deepEqual(shape({ ...a, series: null }), shape({ ...x, series: null }));
 });
 
-armTest('the generic timer: cntvct calibrated against CLOCK_MONOTONIC_RAW, within 1 % of CNTFRQ_EL0; tsc refused with the reason' + why, (t) => {
+// The probe's rule (native/core/clock.cc): the generic timer is invariant by the architecture, so
+// it is used exactly when its offsets on this process's CPUs agree within 1000 ns, a measurement
+// the probe reports; under emulation on a loaded machine they may not (a clean-clone CI, native
+// builds besides, saw it), and each verdict must follow from the skew it measured. That the timer
+// does calibrate under emulation on a calm machine: test/timing/arm64.test.ts.
+armTest('the generic timer: cntvct used exactly when its measured skew is within the limit, then within 1 % of CNTFRQ_EL0; auto falls back saying why; tsc refused with the reason' + why, (t) => {
   const r = arm(['block', `--file=${join(tmp.dir, 'c.dat')}`, '--size=1M', '--engine=null', '--clock=cntvct', '--duration=100ms', '--warmup=0ns']);
-  t.is(r.code, 0, r.stderr);
-  t.is(r.json.clock.source, 'cntvct');
-  t.true(r.json.clock.nominal_hz > 0);
-  t.true(Math.abs(r.json.clock.tsc_hz / r.json.clock.nominal_hz - 1) < 0.01, `calibrated ${r.json.clock.tsc_hz} vs stated ${r.json.clock.nominal_hz}`);
-  // auto falls back to the monotonic clock when a calibration fails its checks, saying why (a
-  // clean-clone CI, the machine loaded by native builds besides, saw it once under user-mode
-  // emulation): each fallback must give its reason, and auto must pick cntvct within three tries.
-  const autos = [];
-  for (let i = 0; i < 3; i++) {
-    const a = arm(['block', `--file=${join(tmp.dir, 'c.dat')}`, '--size=1M', '--engine=null', '--clock=auto', '--duration=100ms', '--warmup=0ns']).json.clock;
-    autos.push(a);
-    if (a.source === 'cntvct') break;
-    t.is(a.source, 'monotonic');
-    t.truthy(a.fallback_reason, 'a fallback says why');
-    t.log(`auto fell back: ${a.fallback_reason}`);
+  if (r.code === 0) {
+    t.is(r.json.clock.source, 'cntvct');
+    t.true(r.json.clock.max_cpu_skew_ns >= 0 && r.json.clock.max_cpu_skew_ns <= 1000, `skew ${r.json.clock.max_cpu_skew_ns} ns`);
+    t.true(r.json.clock.nominal_hz > 0);
+    t.true(Math.abs(r.json.clock.tsc_hz / r.json.clock.nominal_hz - 1) < 0.01, `calibrated ${r.json.clock.tsc_hz} vs stated ${r.json.clock.nominal_hz}`);
+  } else {
+    t.is(r.code, 2, r.stderr);
+    const m = /^--clock cntvct: cntvct offsets differ by (\d+) ns between CPUs \(limit 1000 ns\)$/.exec(r.json.error?.message ?? '');
+    t.truthy(m, `refused only for its skew: ${JSON.stringify(r.json.error)}`);
+    t.true(Number(m?.[1]) > 1000);
   }
-  t.is(autos[autos.length - 1].source, 'cntvct', `auto picks the generic timer on arm64: ${JSON.stringify(autos.map((a) => a.fallback_reason ?? a.source))}`);
+  const a = arm(['block', `--file=${join(tmp.dir, 'c.dat')}`, '--size=1M', '--engine=null', '--clock=auto', '--duration=100ms', '--warmup=0ns']).json.clock;
+  if (a.source === 'cntvct') {
+    t.true(a.max_cpu_skew_ns >= 0 && a.max_cpu_skew_ns <= 1000, `auto took cntvct at a skew of ${a.max_cpu_skew_ns} ns`);
+  } else {
+    t.is(a.source, 'monotonic');
+    t.true(a.max_cpu_skew_ns > 1000, `auto fell back at a measured skew of ${a.max_cpu_skew_ns} ns`);
+    t.is(a.fallback_reason, `cntvct offsets differ by ${Math.trunc(a.max_cpu_skew_ns)} ns between CPUs (limit 1000 ns)`);
+  }
   const tsc = arm(['block', `--file=${join(tmp.dir, 'c.dat')}`, '--size=1M', '--clock=tsc']);
   t.is(tsc.code, 2);
   t.is(tsc.json.error.message, "--clock tsc: this machine's counter is cntvct (arm64: the generic timer); use --clock cntvct or auto");

@@ -12,6 +12,8 @@ import { checkNetOptions, runNet, runNetLoopback, spawnEchoServer, startEchoServ
 import { toNetProbeFlags } from '../../lib/probe/net-options';
 import type { NetResult } from '../../lib/probe/types';
 import { testIf, why } from '../helpers';
+import { ioUringSkip } from '../machine';
+import { closedLoop } from './loops';
 
 const QUICK = { duration: '300ms', warmup: '50ms' } as const;
 
@@ -22,8 +24,7 @@ function listen(server: Server): Promise<string> {
 test('TCP rr on loopback through the addon: full round trips, verified payloads', async (t) => {
   const r = await runNetLoopback('rr', { ...QUICK, size: 64 });
   t.is(r.kind, 'tcp_rr');
-  t.true(r.transactions > 100);
-  t.is(r.latency_ns!.count, r.transactions);
+  closedLoop(t, r, 64);
   t.is(r.errors.mismatches, 0);
   t.regex(r.latency_definition!, /full round trip/);
   t.is(r.bytes_sent, r.bytes_received);
@@ -39,7 +40,7 @@ test('the static probe, as server and as client, gives the same schema as the ad
       Array.isArray(v) ? ['array'] : v && typeof v === 'object' ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, shape((v as Record<string, unknown>)[k])])) : typeof v;
     t.deepEqual(shape({ ...a, probe: null }), shape({ ...b, probe: null }));
     t.is(b.probe.build, 'static');
-    t.true(b.transactions > 100);
+    closedLoop(t, b, b.options.size as number, 1, 'the static probe');
   } finally {
     await server.stop();
   }
@@ -49,28 +50,28 @@ test('the static probe, as server and as client, gives the same schema as the ad
 test('UDP rr on loopback', async (t) => {
   const r = await runNetLoopback('rr', { ...QUICK, proto: 'udp', size: 128 });
   t.is(r.kind, 'udp_rr');
-  t.true(r.transactions > 100);
+  closedLoop(t, r, 128, 1, 'udp');
   t.is(r.errors.lost, 0);
 });
 
-test('io_uring socket back-end for TCP rr', async (t) => {
-  const r = await runNetLoopback('rr', { ...QUICK, backend: 'io_uring' });
-  t.true(r.transactions > 100);
+const uring = ioUringSkip();
+testIf(uring, test)('io_uring socket back-end for TCP rr' + why(uring), async (t) => {
+  const r = await runNetLoopback('rr', { ...QUICK, size: 64, backend: 'io_uring' });
+  closedLoop(t, r, 64, 1, 'io_uring');
   t.is(r.errors.mismatches, 0);
 });
 
 test('several connections: one thread each, merged', async (t) => {
-  const r = await runNetLoopback('rr', { ...QUICK, conns: 3 });
-  t.true(r.transactions > 100);
-  t.is(r.latency_ns!.count, r.transactions);
+  const r = await runNetLoopback('rr', { ...QUICK, size: 64, conns: 3 });
+  closedLoop(t, r, 64, 3, 'three connections');
 });
 
 test('TCP stream in both directions, several streams', async (t) => {
   const fwd = await runNetLoopback('stream', { ...QUICK, streams: 2 });
   t.is(fwd.kind, 'tcp_stream');
-  t.true(fwd.bits_per_s! > 1e8);
   t.is(fwd.streams!.length, 2);
-  t.true(fwd.bytes_sent > 0);
+  t.true(fwd.streams!.every((x) => x.bytes > 0), `each stream sent: ${fwd.streams!.map((x) => x.bytes)}`);
+  t.is(fwd.streams!.reduce((n, x) => n + x.bytes, 0), fwd.bytes_sent, 'the streams add up');
   const rev = await runNetLoopback('stream', { ...QUICK, reverse: true });
   t.true(rev.bytes_received > 0);
   t.is(rev.bytes_sent, 0);
@@ -93,15 +94,16 @@ test('open loop shows a server stall as latency; closed loop hides it (coordinat
   } finally {
     await s2.stop();
   }
-  // ~300 requests were due during the 300 ms stall: their latency counts from the intended time.
+  // Lower bounds that follow from the stall the test injects, whatever the machine's load (load only
+  // adds latency). Open loop: the schedule sends 1000 requests whatever the replies do (the achieved
+  // rate is the schedule's), and the ~300 due during the 300 ms stall count from their intended
+  // time: the ~200 due in its first 200 ms waited over 100 ms, more than the top tenth.
   t.true(open.latency_ns!.percentiles['90']! > 100e6, `open-loop p90 ${open.latency_ns!.percentiles['90']} ns`);
   t.true(open.latency_ns!.max >= 250e6);
   t.true(open.open_loop!.achieved_rate > 900, `achieved ${open.open_loop!.achieved_rate}/s`);
-  // Closed loop: one transaction waited, all others were fast, so the stall vanishes from the
-  // distribution (p90 small) and shows only as one maximum.
+  // Closed loop: the transaction that met the stall waited it out. That the others stay fast, so
+  // that the stall vanishes from p90, is a question of this machine's pace: test/timing/net.test.ts.
   t.true(closed.latency_ns!.max >= 250e6);
-  t.true(closed.latency_ns!.percentiles['90']! < 20e6, `closed-loop p90 ${closed.latency_ns!.percentiles['90']} ns`);
-  t.true(closed.latency_ns!.percentiles['90']! * 5 < open.latency_ns!.percentiles['90']!);
 });
 
 // The misbehaving peers below are servers on this worker's own event loop: run alone, so that no
@@ -202,10 +204,10 @@ testIf(nsSkip, test)('TCP rr and stream across a veth pair between two namespace
       t.is(server.address, `${pair.addrA}:7000`);
       const { stdout } = await run('ip', ['netns', 'exec', pair.b, probeBinaryPath(), 'net', 'rr', `--connect=${pair.addrA}:7000`, '--duration=300ms', '--warmup=50ms']);
       const r = JSON.parse(stdout) as NetResult;
-      t.true(r.transactions > 100);
+      closedLoop(t, r, r.options.size as number, 1, 'across the veth pair');
       t.is(r.peer, `${pair.addrA}:7000`);
       const s = JSON.parse((await run('ip', ['netns', 'exec', pair.b, probeBinaryPath(), 'net', 'stream', `--connect=${pair.addrA}:7000`, '--duration=300ms', '--warmup=50ms'])).stdout) as NetResult;
-      t.true(s.bits_per_s! > 1e8);
+      t.true(s.bytes_sent > 0, `the stream sent ${s.bytes_sent} bytes across the pair`);
     } finally {
       await server.stop();
     }

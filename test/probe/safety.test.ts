@@ -7,7 +7,8 @@ import { join } from 'node:path';
 
 import { IsoprobeError } from '../../lib/errors';
 import { runBlock } from '../../lib/probe/block';
-import { isRoot, tempDir, testIf, why } from '../helpers';
+import { tempDir, testIf, why } from '../helpers';
+import { loopSkip } from '../machine';
 
 const tmp = tempDir();
 const loops: string[] = [];
@@ -16,16 +17,6 @@ test.after.always(() => {
   tmp.cleanup();
 });
 
-function loopCanWork(): string | undefined {
-  if (!isRoot) return 'needs root to attach loop devices';
-  try {
-    execFileSync('losetup', ['-f'], { stdio: 'pipe' });
-  } catch (e) {
-    return `no free loop device: ${(e as Error).message.split('\n')[0]}`;
-  }
-  return undefined;
-}
-
 function attach(file: string): string {
   const dev = execFileSync('losetup', ['--find', '--show', file], { encoding: 'utf8' }).trim();
   loops.push(dev);
@@ -33,10 +24,10 @@ function attach(file: string): string {
 }
 
 const sha = (f: string) => createHash('sha256').update(readFileSync(f)).digest('hex');
-const skip = loopCanWork();
-const loopTest = testIf(skip, test);
+const ext4Skip = loopSkip(true);
+const blankSkip = loopSkip(false);
 
-loopTest('a loop device holding ext4 is refused for writes, even with --destructive, and stays byte-identical' + why(skip), async (t) => {
+testIf(ext4Skip, test)('a loop device holding ext4 is refused for writes, even with --destructive, and stays byte-identical' + why(ext4Skip), async (t) => {
   const img = join(tmp.dir, 'ext4.img');
   writeFileSync(img, Buffer.alloc(16 << 20));
   execFileSync('mkfs.ext4', ['-q', '-F', img]);
@@ -54,7 +45,7 @@ loopTest('a loop device holding ext4 is refused for writes, even with --destruct
   t.is(sha(img), before, 'the device content is unchanged');
 });
 
-loopTest('a blank loop device is written only with --destructive, and the run is verified' + why(skip), async (t) => {
+testIf(blankSkip, test)('a blank loop device is written only with --destructive, and the run is verified' + why(blankSkip), async (t) => {
   const img = join(tmp.dir, 'blank.img');
   writeFileSync(img, Buffer.alloc(4 << 20));
   const dev = attach(img);

@@ -4,8 +4,9 @@
 // runs creating it at once.
 import test from 'ava';
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 import { compare } from '../../lib/compare/compare';
 import { IsoprobeError } from '../../lib/errors';
@@ -51,11 +52,24 @@ function child(body: string, env: NodeJS.ProcessEnv = {}): { p: ChildProcess; li
   return { p, line, exited };
 }
 
+/** Whether `pid` holds a flock on `file`, as the kernel lists it in /proc/locks (not as isoprobe reads it). */
+function flockedBy(file: string, pid: number): boolean {
+  const { ino } = statSync(file);
+  return readFileSync('/proc/locks', 'utf8').split('\n').some((l) => {
+    const f = l.trim().split(/\s+/);
+    return f[1] === 'FLOCK' && Number(f[4]) === pid && Number(f[5]?.split(':')[2]) === ino;
+  });
+}
+
 test('the probe flocks its data file: a second run on it is refused with the holder, --lock=none shares it', async (t) => {
   const file = join(tmp.dir, 'probe-lock.dat');
   runProbe(['block', `--file=${file}`, '--size=4M', '--duration=10ms', '--warmup=0s']);
   const holder = spawn(probeBinaryPath(), ['block', `--file=${file}`, '--size=4M', '--duration=3s', '--warmup=0s'], { stdio: 'ignore' });
-  await new Promise((r) => setTimeout(r, 700));
+  // Until the holder has its lock (however long a loaded machine takes to start it); it keeps it 3 s.
+  let holderExit: number | null | undefined;
+  holder.once('exit', (code) => (holderExit = code));
+  while (!flockedBy(file, holder.pid!) && holderExit === undefined) await sleep(20);
+  t.is(holderExit, undefined, 'the holder is running, with its lock');
   const e = await t.throwsAsync(runBlock({ file, size: '4M', duration: '50ms', warmup: '0ns' }));
   t.is((e as IsoprobeError).code, 'ELOCKED');
   t.is((e as IsoprobeError).option, 'lock');
@@ -73,9 +87,15 @@ test('a lock held by another process is waited for, named, bounded, and freed wh
   const res = unique('kill');
   const c = child(`const l = await lock.acquire(${JSON.stringify(res)}, { what: 'the test resource' }); say('held ' + process.pid); await next();`);
   await c.line(/held \d+/);
+  const asked = Date.now();
   const e = await t.throwsAsync(acquire(res, { what: 'the test resource', timeoutMs: 300, onWait: () => undefined }));
+  const sawMs = Date.now() - asked;
   t.is((e as IsoprobeError).code, 'ELOCKED');
-  t.regex((e as Error).message, new RegExp(`^the test resource is in use by pid ${c.p.pid}: .*\\(the test resource, since \\d{4}-.*\\); gave up after 0 s \\(ISOPROBE_LOCK_TIMEOUT sets the wait, in seconds\\)$`));
+  const m = new RegExp(`^the test resource is in use by pid ${c.p.pid}: .*\\(the test resource, since \\d{4}-.*\\); gave up after (\\d+) s \\(ISOPROBE_LOCK_TIMEOUT sets the wait, in seconds\\)$`).exec((e as Error).message);
+  t.truthy(m, (e as Error).message);
+  // It gives up at its first try after the 300 ms and says how long it waited, to the second: no
+  // less than the bound, no more than this test saw.
+  t.true(Number(m?.[1]) >= Math.round(0.3) && Number(m?.[1]) <= Math.round(sawMs / 1000), `"gave up after ${m?.[1]} s", after ${sawMs} ms here`);
   let told = '';
   const waiting = acquire(res, { what: 'the test resource', timeoutMs: 20_000, onWait: (m) => (told = m) });
   await new Promise((r) => setTimeout(r, 400));
@@ -135,16 +155,29 @@ test('the same data file named two ways (relative, through a symlink) is one loc
 test.serial('compare measures one repetition at a time on the machine: it waits for another run and says how long', async (t) => {
   const other = await acquire('measure', { what: 'test' });
   let waitedNote = '';
+  let toldAt = 0;
+  const called = Date.now();
   const running = compare({
     targets: ['host'], reps: 1, spec: { dataFile: join(tmp.dir, 'measure.dat'), dataSize: 4 << 20 },
     suite: { name: 'one', workloads: [{ name: 'randread', workload: { kind: 'block', options: { ...QUICK, size: '4M' } } }] },
-    onWait: (m) => (waitedNote = m),
+    onWait: (m) => ((waitedNote = m), (toldAt = Date.now())),
   });
-  await new Promise((r) => setTimeout(r, 1500));
+  // Held 2 s from when compare says it waits (its set-up before that takes what the machine takes):
+  // whole seconds, so the lower bound below is 2 s and not at a rounding edge.
+  const told = (async () => { while (!toldAt) await sleep(20); })();
+  await Promise.race([told, running]);
+  await sleep(2000);
+  const released = Date.now();
   other.release();
   const c = await running;
+  const ended = Date.now();
   t.regex(waitedNote, new RegExp(`^waiting for the machine \\(another isoprobe run is measuring\\), in use by pid ${process.pid}`));
-  t.true(c.warnings.some((w) => /^waited [12] s in all for other isoprobe runs measuring on this machine/.test(w)), c.warnings.join(' | '));
+  // Its wait began before it said so and ended after the release, and it began no sooner than the
+  // call and ended before compare did: the seconds it states (rounded) lie between those spans'.
+  const note = c.warnings.map((w) => /^waited (\d+) s in all for other isoprobe runs measuring on this machine/.exec(w)).find(Boolean);
+  t.truthy(note, c.warnings.join(' | '));
+  const [lo, hi] = [Math.round((released - toldAt) / 1000), Math.round((ended - called) / 1000)];
+  t.true(Number(note?.[1]) >= lo && Number(note?.[1]) <= hi, `"waited ${note?.[1]} s": held ${released - toldAt} ms after the notice, ${ended - called} ms in all`);
   t.is(c.cells[0]!.results.length, 1);
 });
 
