@@ -232,7 +232,7 @@ async function dryRunTotal(work: string, jobs: number, ctl: BuildControl): Promi
 }
 
 /** The object count of the newest finished build of this source (any package version, fragment or compiler). */
-function lastBuildObjects(source: KernelSource): number | undefined {
+export function lastBuildObjects(source: KernelSource): number | undefined {
   let best: { at: number; objects: number } | undefined;
   let names: string[] = [];
   try {
@@ -254,7 +254,12 @@ function lastBuildObjects(source: KernelSource): number | undefined {
 
 /** The total a build is measured against: the tree's own count, else the last build's, else none. */
 async function buildTotal(work: string, source: KernelSource, jobs: number, ctl: BuildControl): Promise<BuildTotal | undefined> {
-  const counted = await dryRunTotal(work, jobs, ctl);
+  let counted: number | undefined;
+  try {
+    counted = await dryRunTotal(work, jobs, ctl);
+  } catch (e) {
+    if ((e as IsoprobeError).code === 'ECANCELED') throw e;  // a dry run that cannot run costs the total, not the build
+  }
   if (counted) return { objects: counted, from: 'counted by make -n' };
   const last = lastBuildObjects(source);
   return last ? { objects: last, from: `the last build of linux-source-${source}` } : undefined;

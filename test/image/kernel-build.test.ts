@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSyn
 import { availableParallelism } from 'node:os';
 import { basename, join } from 'node:path';
 
-import { buildGuestKernel, buildKey, entryDir, FRAGMENT, optionsNotTaken } from '../../lib/image/kernel-build';
+import { buildGuestKernel, buildKey, entryDir, FRAGMENT, lastBuildObjects, optionsNotTaken } from '../../lib/image/kernel-build';
 import { packageRoot, probeBinaryPath } from '../../lib/paths';
 import type { BlockResult, NetResult } from '../../lib/probe/types';
 import { makeTarget } from '../../lib/targets';
@@ -45,12 +45,41 @@ function identity(path: string): string {
   return `${s.ino} ${s.size} ${s.mtimeMs}`;
 }
 
+/** Runs body with the isoprobe cache at dir (serial tests only: the environment is the worker's). */
+async function inCache<T>(dir: string, body: () => T | Promise<T>): Promise<T> {
+  const saved = process.env.ISOPROBE_CACHE;
+  process.env.ISOPROBE_CACHE = dir;
+  try {
+    return await body();
+  } finally {
+    if (saved === undefined) delete process.env.ISOPROBE_CACHE;
+    else process.env.ISOPROBE_CACHE = saved;
+  }
+}
+
+// When make -n counts nothing, the total is the last build's: made-up entries in a cache of the test's own.
+test.serial('without a counted total, a build is measured against the newest finished build of the same source', async (t) => {
+  const cache = join(tmp.dir, 'cache-last');
+  const entry = (name: string, key: object) => {
+    mkdirSync(join(cache, 'kernels-built', name), { recursive: true });
+    writeFileSync(join(cache, 'kernels-built', name, 'key.json'), JSON.stringify(key));
+  };
+  await inCache(cache, () => {
+    t.is(lastBuildObjects('6.1'), undefined, 'no cache yet');
+    entry('6.1-6.1.100-1-aaaa', { objects: 1500, built_at: 1000 });
+    entry('6.1-6.1.101-1-bbbb', { objects: 1520, built_at: 2000 });
+    entry('6.1-6.1.99-1-cccc', { build_seconds: 278 });  // before the count was kept
+    entry('6.12-6.12.9-1-dddd', { objects: 2100, built_at: 3000 });
+    entry('6.1-6.1.102-1-eeee.build-1', { objects: 9, built_at: 4000 });  // a build tree, not an entry
+    t.is(lastBuildObjects('6.1'), 1520);
+    t.is(lastBuildObjects('6.12'), 2100);
+  });
+});
+
 // A cache hit builds nothing: shown on an entry made up in a cache of the test's own (no build, no root).
 test.serial('a finished entry in the cache is the kernel: returned untouched, nothing said, no build tree beside it', async (t) => {
   const cache = join(tmp.dir, 'cache-hit');
-  const saved = process.env.ISOPROBE_CACHE;
-  process.env.ISOPROBE_CACHE = cache;
-  try {
+  await inCache(cache, async () => {
     const dir = entryDir(buildKey('6.1'));
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, 'vmlinux'), ELF);
@@ -67,10 +96,7 @@ test.serial('a finished entry in the cache is the kernel: returned untouched, no
     t.deepEqual(said, []);
     t.is(identity(k.bzImage), before, 'the same file, untouched');
     t.deepEqual(readdirSync(join(cache, 'kernels-built')), [basename(dir)]);
-  } finally {
-    if (saved === undefined) delete process.env.ISOPROBE_CACHE;
-    else process.env.ISOPROBE_CACHE = saved;
-  }
+  });
 });
 
 // `npm test` builds 6.1 before the tests start (scripts/setup.sh guest-kernel, progress on the
