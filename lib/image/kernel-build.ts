@@ -158,7 +158,7 @@ async function ensurePackages(source: KernelSource, progress: (s: string) => voi
     await step(['apt-get', 'update', '-q'], '/', 'apt-get update', ctl, undefined, apt);
     await step(install, '/', 'installing the build packages', ctl, undefined, apt);
   }
-  progress(`installed in ${Math.round((Date.now() - t0) / 1000)} s`);
+  progress(`installed in ${secs(Date.now() - t0)} s`);
 }
 
 interface StepOptions {
@@ -265,10 +265,8 @@ async function buildTotal(work: string, source: KernelSource, jobs: number, ctl:
   return last ? { objects: last, from: `the last build of linux-source-${source}` } : undefined;
 }
 
-/** Runs `make vmlinux`, saying how far it is; returns the objects made and make's jobs. */
-async function makeVmlinux(work: string, source: KernelSource, ctl: BuildControl, say: (l: string) => void, buildStart: number): Promise<{ objects: number; jobs: number }> {
-  const jobs = buildJobs();
-  const total = await buildTotal(work, source, jobs, ctl);
+/** Runs `make -jJOBS vmlinux`, saying how far it is against the total; returns the objects made. */
+async function makeVmlinux(work: string, source: KernelSource, jobs: number, total: BuildTotal | undefined, ctl: BuildControl, say: (l: string) => void, buildStart: number): Promise<number> {
   say(`make -j${jobs} vmlinux: ${total ? `about ${total.objects} objects (${total.from})` : 'the number of objects is not known'}`);
   const meter = new BuildMeter(`linux-source-${source}`, total, say, buildStart);
   const timer = setInterval(() => meter.tick(), ctl.progressEveryMs ?? 10_000);
@@ -277,7 +275,7 @@ async function makeVmlinux(work: string, source: KernelSource, ctl: BuildControl
   } finally {
     clearInterval(timer);
   }
-  return { objects: meter.objects, jobs };
+  return meter.objects;
 }
 
 /**
@@ -314,7 +312,10 @@ export async function buildGuestKernel(source: KernelSource, ctl: BuildControl =
       const lost = optionsNotTaken(fragment, readFileSync(join(work, '.config'), 'utf8'));
       if (lost.length) throw new IsoprobeError('EKERNEL', `${FRAGMENT}: these options did not take in linux-source-${source} (a dependency is missing): ${lost.join(', ')}`);
       const configured = Date.now();
-      const { objects, jobs } = await makeVmlinux(work, source, ctl, say, t0);
+      const jobs = buildJobs();
+      const total = await buildTotal(work, source, jobs, ctl);
+      const counted = Date.now();
+      const objects = await makeVmlinux(work, source, jobs, total, ctl, say, t0);
       const made = Date.now();
       // The entry is assembled inside the build's own folder and renamed into place whole.
       const done = join(work, ENTRY_IN_TREE);
@@ -322,12 +323,12 @@ export async function buildGuestKernel(source: KernelSource, ctl: BuildControl =
       renameSync(join(work, 'vmlinux'), join(done, 'vmlinux'));
       renameSync(join(work, '.config'), join(done, 'config'));
       // The phases apart, so a slow build says where its time went; the count is the next build's total.
-      const phases = { unpack_seconds: secs(unpacked - t0), configure_seconds: secs(configured - unpacked), make_seconds: secs(made - configured), make_jobs: jobs };
+      const phases = { unpack_seconds: secs(unpacked - t0), configure_seconds: secs(configured - unpacked), count_seconds: secs(counted - configured), make_seconds: secs(made - counted), make_jobs: jobs };
       writeFileSync(join(done, 'key.json'), JSON.stringify({ ...key, build_seconds: secs(made - t0), ...phases, objects, built_at: Date.now() }, null, 2));
       writeFileSync(join(done, '.complete'), '');
       rmSync(dir, { recursive: true, force: true });
       renameSync(done, dir);
-      say(`built ${join(dir, 'vmlinux')} in ${secs(made - t0)} s (unpacking ${phases.unpack_seconds} s, configuring ${phases.configure_seconds} s, make -j${phases.make_jobs} ${phases.make_seconds} s, ${objects} objects)`);
+      say(`built ${join(dir, 'vmlinux')} in ${secs(made - t0)} s (unpacking ${phases.unpack_seconds} s, configuring ${phases.configure_seconds} s, counting ${phases.count_seconds} s, make -j${jobs} ${phases.make_seconds} s, ${objects} objects)`);
       return { ...kernelOf(dir, key), cached: false, key };
     } finally {
       rmSync(work, { recursive: true, force: true });
