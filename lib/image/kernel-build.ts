@@ -13,7 +13,7 @@ import { IsoprobeError } from '../errors';
 import { withLock } from '../probe/lock';
 import { pidAlive } from '../owner';
 import { packageRoot } from '../paths';
-import { BuildMeter, type BuildTotal, objectsInDryRunLine } from './build-progress';
+import { BuildMeter, type BuildTotal, DryRunCount } from './build-progress';
 import { cacheDir, type GuestKernel } from './kernel';
 
 export const KERNEL_SOURCES = ['6.1', '6.12'] as const;
@@ -220,15 +220,12 @@ export function buildJobs(): number {
   return Math.max(1, availableParallelism());
 }
 
-/**
- * The objects `make vmlinux` will make in a configured tree, from a dry run (`make -n`, a few
- * seconds; it builds objtool for real, which the build then reuses); undefined when it counts none.
- */
+/** The objects `make vmlinux` will make in a prepared tree, from a dry run (`make -n`, a few seconds). */
 async function dryRunTotal(work: string, jobs: number, ctl: BuildControl): Promise<number | undefined> {
-  let n = 0;
-  // The dry run stops where the final link needs what only a real build makes (vmlinux.a): hence anyExit.
-  await step(['make', `-j${jobs}`, '-n', 'vmlinux'], work, 'make -n vmlinux', ctl, (l) => (n += objectsInDryRunLine(l)), { anyExit: true });
-  return n > 0 ? n : undefined;
+  const count = new DryRunCount();
+  // It stops at the final link, which needs what only a real build makes (vmlinux.a): hence anyExit.
+  await step(['make', `-j${jobs}`, '-n', 'vmlinux'], work, 'make -n vmlinux', ctl, (l) => count.line(l), { anyExit: true });
+  return count.total();
 }
 
 /** The object count of the newest finished build of this source (any package version, fragment or compiler). */
@@ -312,7 +309,12 @@ export async function buildGuestKernel(source: KernelSource, ctl: BuildControl =
       const lost = optionsNotTaken(fragment, readFileSync(join(work, '.config'), 'utf8'));
       if (lost.length) throw new IsoprobeError('EKERNEL', `${FRAGMENT}: these options did not take in linux-source-${source} (a dependency is missing): ${lost.join(', ')}`);
       const configured = Date.now();
+      // prepare (objtool, fixdep, generated headers) is the build's first part, made before the
+      // count: a dry run cannot go past a tool it would have to build first.
       const jobs = buildJobs();
+      say(`make -j${jobs} prepare (objtool, generated headers)`);
+      await step(['make', `-j${jobs}`, 'prepare'], work, 'make prepare', ctl);
+      const prepared = Date.now();
       const total = await buildTotal(work, source, jobs, ctl);
       const counted = Date.now();
       const objects = await makeVmlinux(work, source, jobs, total, ctl, say, t0);
@@ -323,12 +325,12 @@ export async function buildGuestKernel(source: KernelSource, ctl: BuildControl =
       renameSync(join(work, 'vmlinux'), join(done, 'vmlinux'));
       renameSync(join(work, '.config'), join(done, 'config'));
       // The phases apart, so a slow build says where its time went; the count is the next build's total.
-      const phases = { unpack_seconds: secs(unpacked - t0), configure_seconds: secs(configured - unpacked), count_seconds: secs(counted - configured), make_seconds: secs(made - counted), make_jobs: jobs };
+      const phases = { unpack_seconds: secs(unpacked - t0), configure_seconds: secs(configured - unpacked), prepare_seconds: secs(prepared - configured), count_seconds: secs(counted - prepared), make_seconds: secs(made - counted), make_jobs: jobs };
       writeFileSync(join(done, 'key.json'), JSON.stringify({ ...key, build_seconds: secs(made - t0), ...phases, objects, built_at: Date.now() }, null, 2));
       writeFileSync(join(done, '.complete'), '');
       rmSync(dir, { recursive: true, force: true });
       renameSync(done, dir);
-      say(`built ${join(dir, 'vmlinux')} in ${secs(made - t0)} s (unpacking ${phases.unpack_seconds} s, configuring ${phases.configure_seconds} s, counting ${phases.count_seconds} s, make -j${jobs} ${phases.make_seconds} s, ${objects} objects)`);
+      say(`built ${join(dir, 'vmlinux')} in ${secs(made - t0)} s (unpacking ${phases.unpack_seconds} s, configuring ${phases.configure_seconds} s, make prepare ${phases.prepare_seconds} s, counting ${phases.count_seconds} s, make -j${jobs} ${phases.make_seconds} s, ${objects} objects)`);
       return { ...kernelOf(dir, key), cached: false, key };
     } finally {
       rmSync(work, { recursive: true, force: true });

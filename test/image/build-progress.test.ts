@@ -2,7 +2,7 @@
 // lines count as objects, the share done, the time left from the pace, and the lines said.
 import test from 'ava';
 
-import { aboutTime, BuildMeter, madeObject, objectsInDryRunLine, percentDone, progressLine, timeLeftMs } from '../../lib/image/build-progress';
+import { aboutTime, BuildMeter, DryRunCount, madeObject, objectsInDryRunLine, percentDone, progressLine, timeLeftMs } from '../../lib/image/build-progress';
 
 test('the real build counts the objects kbuild reports made, not the host tools or the steps around them', (t) => {
   for (const l of ['  CC      init/main.o', '  AS      arch/x86/entry/entry_64.o', '  AR      init/built-in.a', '  LD      vmlinux.o'])
@@ -17,6 +17,20 @@ test('a dry run counts each echo of an object, two on one line under -j included
   t.is(objectsInDryRunLine(`set -e;  echo '  HOSTCC  scripts/basic/fixdep'; gcc`), 0);
   // objtool's own build runs for real in the dry run and prints as the real build does: not counted twice
   t.is(objectsInDryRunLine('  CC      /tmp/x/tools/objtool/help.o'), 0);
+});
+
+test('a dry run\'s count is a total only once the dry run has reached the final link', (t) => {
+  const cc = (f: string) => `set -e;  echo '  CC      ${f}';    trap 'rm -f ${f}' HUP; gcc -c`;
+  const whole = new DryRunCount();
+  for (const l of [cc('init/main.o'), cc('kernel/fork.o'), `set -e;  echo '  AR      vmlinux.a';  rm -f vmlinux.a`, 'make -f ./scripts/Makefile.vmlinux_o']) whole.line(l);
+  t.is(whole.total(), 3);
+  // 6.12 before make prepare: objtool's folders are not made by a dry run, and make stops there
+  const stopped = new DryRunCount();
+  for (const l of [cc('scripts/mod/empty.o'), cc('kernel/bounds.s'), `make O=/tmp/k subdir=tools -C ./tools/ objtool`]) stopped.line(l);
+  t.is(stopped.total(), undefined);
+  const none = new DryRunCount();
+  none.line('make -f ./scripts/Makefile.vmlinux_o');
+  t.is(none.total(), undefined, 'nothing to make is no total');
 });
 
 test('the time left is the pace so far applied to what is left, said only once the pace means something', (t) => {
