@@ -125,6 +125,7 @@ testIf(rootSkip, test.serial)('linux-source-6.1 builds (or is in the cache); a s
 testIf(rootSkip, test.serial)('an interrupted build leaves no half-made cache entry and no build tree' + why(rootSkip), async (t) => {
   const cache = join(tmp.dir, 'cache');
   const child = spawn(process.execPath, [join(packageRoot(), 'bin', 'isoprobe.js'), 'image', 'build', '--kernel-source', '6.1'], { env: { ...process.env, ISOPROBE_CACHE: cache }, stdio: ['ignore', 'pipe', 'pipe'] });
+  t.teardown(() => void (child.exitCode === null && child.signalCode === null && child.kill('SIGKILL')));
   let stderr = '';
   child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
   const exited = new Promise<number | null>((resolve) => child.once('close', resolve));
@@ -148,6 +149,7 @@ testIf(rootSkip, test.serial)('a build says its total and the share done moves; 
   const cache = join(tmp.dir, 'cache-killed');
   const env = { ...process.env, ISOPROBE_CACHE: cache };
   const child = spawn(process.execPath, [join(packageRoot(), 'bin', 'isoprobe.js'), 'image', 'build', '--kernel-source', '6.1'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  t.teardown(() => void (child.exitCode === null && child.signalCode === null && child.kill('SIGKILL')));  // a failed check ends no build otherwise
   let stderr = '';
   child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
   const exited = new Promise((resolve) => child.once('close', resolve));
