@@ -269,7 +269,7 @@ async function cmdImage(argv: string[], out: (s: string) => void, signal: AbortS
   if (values.kernel_source) {
     const tty = process.stderr.isTTY === true;
     const b = await buildGuestKernel(values.kernel_source as KernelSource, {
-      signal, onProgress: (l) => process.stderr.write(tty ? `\r\x1b[K${l}` : `${l}\n`),
+      signal, onProgress: (l) => process.stderr.write(tty ? `\r\x1b[K${l}` : `${l}\n`), progressEveryMs: tty ? 1000 : 10_000,
     });
     if (tty) process.stderr.write('\r\x1b[K');
     built = b;

@@ -5,7 +5,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { arch, cpus } from 'node:os';
+import { arch, availableParallelism } from 'node:os';
 import { join } from 'node:path';
 
 import { diesWithParent } from '../child';
@@ -13,6 +13,7 @@ import { IsoprobeError } from '../errors';
 import { withLock } from '../probe/lock';
 import { pidAlive } from '../owner';
 import { packageRoot } from '../paths';
+import { BuildMeter, type BuildTotal, DryRunCount } from './build-progress';
 import { cacheDir, type GuestKernel } from './kernel';
 
 export const KERNEL_SOURCES = ['6.1', '6.12'] as const;
@@ -63,7 +64,8 @@ function builtDir(): string {
   return join(cacheDir(), 'kernels-built');
 }
 
-function entryDir(key: BuildKey): string {
+/** The cache entry of a key (a folder named by the source, its version and the key's hash). */
+export function entryDir(key: BuildKey): string {
   const h = createHash('sha256').update(JSON.stringify(key)).digest('hex').slice(0, 16);
   return join(builtDir(), `${key.source}-${key.package_version}-${h}`);
 }
@@ -117,6 +119,10 @@ export function sweepBuildTrees(): string[] {
   return gone;
 }
 
+function secs(ms: number): number {
+  return Math.round(ms / 1000);
+}
+
 function kernelOf(dir: string, key: BuildKey): GuestKernel {
   return {
     version: `${key.package_version} isoprobe`,
@@ -129,6 +135,8 @@ function kernelOf(dir: string, key: BuildKey): GuestKernel {
 
 export interface BuildControl {
   onProgress?: (line: string) => void;
+  /** How often make's progress is said: each second redraws a terminal's line; default every 10 s (a log). */
+  progressEveryMs?: number;
   signal?: AbortSignal;
 }
 
@@ -139,6 +147,7 @@ async function ensurePackages(source: KernelSource, progress: (s: string) => voi
   if (process.getuid?.() !== 0)
     throw new IsoprobeError('EUNAVAILABLE', `building a guest kernel needs ${missing.join(', ')}: run as root, or apt-get install ${missing.join(' ')}`);
   progress(`installing ${missing.join(' ')}`);
+  const t0 = Date.now();
   // apt is not killed with its parent (a half-configured dpkg is worse than a finished install).
   const install = ['apt-get', 'install', '-y', '-q', '--no-install-recommends', ...missing];
   const apt = { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' }, ownGroup: false, diesWithParent: false };
@@ -149,6 +158,7 @@ async function ensurePackages(source: KernelSource, progress: (s: string) => voi
     await step(['apt-get', 'update', '-q'], '/', 'apt-get update', ctl, undefined, apt);
     await step(install, '/', 'installing the build packages', ctl, undefined, apt);
   }
+  progress(`installed in ${secs(Date.now() - t0)} s`);
 }
 
 interface StepOptions {
@@ -157,6 +167,8 @@ interface StepOptions {
   ownGroup?: boolean;
   /** SIGKILL when isoprobe dies, SIGKILL included (util-linux setpriv); default true. */
   diesWithParent?: boolean;
+  /** Resolves whatever the exit code (a dry run of make stops at what it cannot make without building). */
+  anyExit?: boolean;
 }
 
 /** Runs a build step; its output lines go to `line`; cancelled by the signal (the whole process group). */
@@ -191,7 +203,7 @@ function step(argv: string[], cwd: string, what: string, ctl: BuildControl, line
     child.on('close', (code) => {
       ctl.signal?.removeEventListener('abort', onAbort);
       if (ctl.signal?.aborted) reject(new IsoprobeError('ECANCELED', `${what}: cancelled`));
-      else if (code === 0) resolve();
+      else if (code === 0 || opts.anyExit) resolve();
       else reject(new IsoprobeError('EKERNEL', `${what}: ${argv.join(' ')} exited with ${code}: ${tail.trim().split('\n').slice(-4).join(' | ')}`));
     });
   });
@@ -201,6 +213,66 @@ function step(argv: string[], cwd: string, what: string, ctl: BuildControl, line
 export function optionsNotTaken(fragment: string, config: string): string[] {
   const have = new Set(config.split('\n').map((l) => l.trim()));
   return fragment.split('\n').map((l) => l.trim()).filter((l) => /^CONFIG_\w+=/.test(l) && !have.has(l));
+}
+
+/** make's jobs: the CPUs this process may run on (its affinity, as taskset or a cpuset leaves it), not all the machine has. */
+export function buildJobs(): number {
+  return Math.max(1, availableParallelism());
+}
+
+/** The objects `make vmlinux` will make in a prepared tree, from a dry run (`make -n`, a few seconds). */
+async function dryRunTotal(work: string, jobs: number, ctl: BuildControl): Promise<number | undefined> {
+  const count = new DryRunCount();
+  // It stops at the final link, which needs what only a real build makes (vmlinux.a): hence anyExit.
+  await step(['make', `-j${jobs}`, '-n', 'vmlinux'], work, 'make -n vmlinux', ctl, (l) => count.line(l), { anyExit: true });
+  return count.total();
+}
+
+/** The object count of the newest finished build of this source (any package version, fragment or compiler). */
+export function lastBuildObjects(source: KernelSource): number | undefined {
+  let best: { at: number; objects: number } | undefined;
+  let names: string[] = [];
+  try {
+    names = readdirSync(builtDir()).filter((n) => n.startsWith(`${source}-`) && !n.includes(BUILD_TREE));
+  } catch {
+    /* no cache yet */
+  }
+  for (const n of names) {
+    try {
+      const k = JSON.parse(readFileSync(join(builtDir(), n, 'key.json'), 'utf8')) as { objects?: unknown; built_at?: unknown };
+      const at = typeof k.built_at === 'number' ? k.built_at : 0;
+      if (typeof k.objects === 'number' && k.objects > 0 && (!best || at > best.at)) best = { at, objects: k.objects };
+    } catch {
+      /* an entry from before the count was kept */
+    }
+  }
+  return best?.objects;
+}
+
+/** The total a build is measured against: the tree's own count, else the last build's, else none. */
+async function buildTotal(work: string, source: KernelSource, jobs: number, ctl: BuildControl): Promise<BuildTotal | undefined> {
+  let counted: number | undefined;
+  try {
+    counted = await dryRunTotal(work, jobs, ctl);
+  } catch (e) {
+    if ((e as IsoprobeError).code === 'ECANCELED') throw e;  // a dry run that cannot run costs the total, not the build
+  }
+  if (counted) return { objects: counted, from: 'counted by make -n' };
+  const last = lastBuildObjects(source);
+  return last ? { objects: last, from: `the last build of linux-source-${source}` } : undefined;
+}
+
+/** Runs `make -jJOBS vmlinux`, saying how far it is against the total; returns the objects made. */
+async function makeVmlinux(work: string, source: KernelSource, jobs: number, total: BuildTotal | undefined, ctl: BuildControl, say: (l: string) => void, buildStart: number): Promise<number> {
+  say(`make -j${jobs} vmlinux: ${total ? `about ${total.objects} objects (${total.from})` : 'the number of objects is not known'}`);
+  const meter = new BuildMeter(`linux-source-${source}`, total, say, buildStart);
+  const timer = setInterval(() => meter.tick(), ctl.progressEveryMs ?? 10_000);
+  try {
+    await step(['make', `-j${jobs}`, 'vmlinux'], work, 'make vmlinux', ctl, (l) => meter.line(l));
+  } finally {
+    clearInterval(timer);
+  }
+  return meter.objects;
 }
 
 /**
@@ -228,6 +300,7 @@ export async function buildGuestKernel(source: KernelSource, ctl: BuildControl =
       const tarball = `/usr/src/linux-source-${source}.tar.xz`;
       say(`unpacking ${tarball}`);
       await step(['tar', '-xf', tarball, '-C', work, '--strip-components=1'], work, 'unpacking the kernel source', ctl);
+      const unpacked = Date.now();
       say('tinyconfig + ' + FRAGMENT);
       await step(['make', 'tinyconfig'], work, 'make tinyconfig', ctl);
       writeFileSync(join(work, 'isoprobe.config'), fragment);
@@ -235,25 +308,29 @@ export async function buildGuestKernel(source: KernelSource, ctl: BuildControl =
       await step(['make', 'olddefconfig'], work, 'make olddefconfig', ctl);
       const lost = optionsNotTaken(fragment, readFileSync(join(work, '.config'), 'utf8'));
       if (lost.length) throw new IsoprobeError('EKERNEL', `${FRAGMENT}: these options did not take in linux-source-${source} (a dependency is missing): ${lost.join(', ')}`);
-      let objects = 0;
-      let last = Date.now();
-      await step(['make', `-j${cpus().length}`, 'vmlinux'], work, 'make vmlinux', ctl, (l) => {
-        if (/^\s+(CC|AS|LD|AR)\s/.test(l)) objects++;
-        if (Date.now() - last >= 5000) {
-          last = Date.now();
-          say(`building linux-source-${source}: ${objects} objects, ${Math.round((Date.now() - t0) / 1000)} s`);
-        }
-      });
+      const configured = Date.now();
+      // prepare (objtool, fixdep, generated headers) is the build's first part, made before the
+      // count: a dry run cannot go past a tool it would have to build first.
+      const jobs = buildJobs();
+      say(`make -j${jobs} prepare (objtool, generated headers)`);
+      await step(['make', `-j${jobs}`, 'prepare'], work, 'make prepare', ctl);
+      const prepared = Date.now();
+      const total = await buildTotal(work, source, jobs, ctl);
+      const counted = Date.now();
+      const objects = await makeVmlinux(work, source, jobs, total, ctl, say, t0);
+      const made = Date.now();
       // The entry is assembled inside the build's own folder and renamed into place whole.
       const done = join(work, ENTRY_IN_TREE);
       mkdirSync(done);
       renameSync(join(work, 'vmlinux'), join(done, 'vmlinux'));
       renameSync(join(work, '.config'), join(done, 'config'));
-      writeFileSync(join(done, 'key.json'), JSON.stringify({ ...key, build_seconds: Math.round((Date.now() - t0) / 1000) }, null, 2));
+      // The phases apart, so a slow build says where its time went; the count is the next build's total.
+      const phases = { unpack_seconds: secs(unpacked - t0), configure_seconds: secs(configured - unpacked), prepare_seconds: secs(prepared - configured), count_seconds: secs(counted - prepared), make_seconds: secs(made - counted), make_jobs: jobs };
+      writeFileSync(join(done, 'key.json'), JSON.stringify({ ...key, build_seconds: secs(made - t0), ...phases, objects, built_at: Date.now() }, null, 2));
       writeFileSync(join(done, '.complete'), '');
       rmSync(dir, { recursive: true, force: true });
       renameSync(done, dir);
-      say(`built ${join(dir, 'vmlinux')} in ${Math.round((Date.now() - t0) / 1000)} s`);
+      say(`built ${join(dir, 'vmlinux')} in ${secs(made - t0)} s (unpacking ${phases.unpack_seconds} s, configuring ${phases.configure_seconds} s, make prepare ${phases.prepare_seconds} s, counting ${phases.count_seconds} s, make -j${jobs} ${phases.make_seconds} s, ${objects} objects)`);
       return { ...kernelOf(dir, key), cached: false, key };
     } finally {
       rmSync(work, { recursive: true, force: true });
