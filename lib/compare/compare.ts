@@ -1,6 +1,7 @@
 // `isoprobe compare`: the same suite on several targets with the identical probe, repetitions
 // interleaved across targets in a shuffled order, every result stored as it arrives, and a
 // summary per workload with bootstrap intervals and ratios to the first target.
+import { systemCheck } from '../system/check';
 import { IsoprobeError } from '../errors';
 import { withLock } from '../probe/lock';
 import { mergeHistograms, percentile } from '../stats/histogram';
@@ -213,7 +214,7 @@ export async function compare(o: CompareOptions): Promise<Comparison> {
   const cells: Cell[] = [];
   for (const t of labels) for (const w of o.suite.workloads) cells.push({ target: t, workload: w.name, results: [] });
   let waitedMs = 0;
-  const runId = o.store?.startRun({ suite: o.suite.name, reps: o.reps, targets: labels, command: o.command ?? 'compare' });
+  const runId = o.store?.startRun({ suite: o.suite.name, reps: o.reps, targets: labels, command: o.command ?? 'compare', system: o.store ? await systemCheck({ windowMs: 300 }) : undefined });
   let status: 'complete' | 'incomplete' | 'failed' = 'failed';
   try {
     for (const v of variants) {

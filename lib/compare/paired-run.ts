@@ -4,6 +4,7 @@
 // asks the paired gate which cells can already find a change of the precision asked for. It stops
 // when every cell can, or when the budget of measuring time is spent (the cells left are then
 // inconclusive, never "no regression").
+import { systemCheck } from '../system/check';
 import { IsoprobeError } from '../errors';
 import { withLock } from '../probe/lock';
 import { pairsNeeded } from '../stats/paired';
@@ -67,7 +68,7 @@ export async function pairedRun(o: PairedRunOptions): Promise<PairedRun> {
   const minPairs = Math.max(o.minPairs ?? 0, pairsNeeded(o.gate.alpha));
   const maxPairs = o.maxPairs ?? 200;
   const labels = [o.baseline.label, o.candidate.label];
-  const runId = o.store?.startRun({ suite: o.suite.name, reps: 0, targets: labels, command: o.command ?? 'ab --run' });
+  const runId = o.store?.startRun({ suite: o.suite.name, reps: 0, targets: labels, command: o.command ?? 'ab --run', system: o.store ? await systemCheck({ windowMs: 300 }) : undefined });
   const sessions: Session[] = [];
   const out: PairedRun = { runId, pairs: [], discarded: [], stoppedBy: 'budget', elapsedMs: 0, failures: [] };
   let status: 'complete' | 'incomplete' | 'failed' = 'failed';

@@ -224,10 +224,12 @@ export class Store {
     return found;
   }
 
-  startRun(r: { suite: string; reps: number; targets: string[]; command: string; note?: string }): number {
+  /** `system`: what the machine said about its own precision as the run began (isoprobe system check), kept with its identity. */
+  startRun(r: { suite: string; reps: number; targets: string[]; command: string; note?: string; system?: unknown }): number {
     const owner = selfIdentity();
+    const machine = { ...machineFingerprint(), ...(r.system ? { system_check: r.system } : {}) };
     const info = this.db.prepare('INSERT INTO runs (started_at, status, suite, reps, targets, machine, command, note, owner) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
-      .run(new Date().toISOString(), 'running', r.suite, r.reps, r.targets.join(','), JSON.stringify(machineFingerprint()), r.command, r.note ?? null, owner ? JSON.stringify(owner) : null);
+      .run(new Date().toISOString(), 'running', r.suite, r.reps, r.targets.join(','), JSON.stringify(machine), r.command, r.note ?? null, owner ? JSON.stringify(owner) : null);
     return Number(info.lastInsertRowid);
   }
 

@@ -153,3 +153,20 @@ test('isoprobe system check, as users run it: --help, the lines, JSON, and bad i
     else t.regex(r.stderr, /^isoprobe: --window/);
   }
 });
+
+test('every comparison keeps the system check in its run\'s record', (t) => {
+  const d = tempDir();
+  try {
+    writeFileSync(join(d.dir, 'suite.yaml'), 'workloads:\n  - name: null-1\n    kind: block\n    options: { engine: "null", size: 1M, duration: 100ms, warmup: 10ms }\n');
+    const env = { ...process.env, ISOPROBE_DATA_FILE: join(d.dir, 'data') };
+    const r = require('node:child_process').spawnSync(process.execPath, [join(__dirname, '..', '..', '..', 'bin', 'isoprobe.js'), 'compare', '--targets', 'host', '--suite', join(d.dir, 'suite.yaml'), '--reps', '1', '--db', join(d.dir, 'db')], { encoding: 'utf8', env, timeout: 60_000 });
+    t.is(r.status, 0, r.stderr);
+    const h = runCli(['history', '--json', '--db', join(d.dir, 'db')]);
+    const run = JSON.parse(h.stdout)[0];
+    const sc = JSON.parse(run.machine).system_check;
+    t.truthy(sc, run.machine);
+    t.deepEqual(sc.lines.map((l: { name: string }) => l.name).slice(0, 3), ['clocksource', 'governor', 'turbo']);
+  } finally {
+    d.cleanup();
+  }
+});
