@@ -6,7 +6,7 @@ import { pairedGate } from '../compare/paired-gate';
 import { pairedRun } from '../compare/paired-run';
 import { loadSuite } from '../compare/suites';
 import type { GateOutcome } from '../compare/gate';
-import type { Metric } from '../compare/metrics';
+import type { Metric, ThresholdClass } from '../compare/metrics';
 import type { Store } from '../store/db';
 import { parseVariant } from '../targets/variant';
 import type { Table } from './args';
@@ -29,7 +29,7 @@ export interface PairedAbInput {
   suite?: string;
   alpha: number;
   threshold: number;
-  thresholds: Partial<Record<Metric, number>>;
+  classThresholds: Partial<Record<ThresholdClass, number>>;
   metrics?: Metric[];
   precision: number;
   budgetNs: number;
@@ -44,7 +44,7 @@ export async function pairedAb(i: PairedAbInput, v: Record<string, unknown>, sto
   if (b.label === c.label) throw optionError('candidate', `--candidate "${c.label}": the same as the baseline; name two different targets or settings`);
   const suite = loadSuite(i.suite ?? 'quick');
   await sweepFirst();
-  const gate = { alpha: i.alpha, threshold: i.threshold, thresholds: i.thresholds, metrics: i.metrics, precision: i.precision, seed: i.seed };
+  const gate = { alpha: i.alpha, threshold: i.threshold, classThresholds: i.classThresholds, metrics: i.metrics, precision: i.precision, seed: i.seed };
   const run = await pairedRun({
     baseline: b, candidate: c, suite, blockNs: i.blockNs, warmupNs: i.warmupNs, gate, budgetMs: i.budgetNs / 1e6, screen: i.screen,
     spec: sessionSpecFrom(v), store, signal, command,

@@ -1,8 +1,8 @@
 // CLI commands of the main job: compare, history, export, report, ab.
 import { writeFileSync } from 'node:fs';
 
-import { loadSide, type Metric, metricOrNaN, METRICS, type Side } from '../compare/ab';
-import { COST_METRICS, RESULT_METRICS } from '../compare/metrics';
+import { loadSide, type Metric, METRICS, type Side } from '../compare/ab';
+import { CLASS_THRESHOLDS, gatedText, metricDefs, RESULT_METRICS, type ThresholdClass } from '../compare/metrics';
 import { gateExitCode, type GateOutcome, suiteGate } from '../compare/gate';
 import { pairedAb, PAIRED_OPTIONS } from './ab-paired';
 import { underpowered } from '../stats/maxt';
@@ -10,15 +10,16 @@ import { formatGate, gateJUnit, gateMarkdown } from '../report/gate-text';
 import { renderTrendHtml, trendSeries } from '../report/trend';
 import { importRuns } from '../store/import';
 import { byNode } from '../compare/by-node';
-import { storedCells, workloadKindOf } from '../compare/stored-cells';
+import { storedCells } from '../compare/stored-cells';
 import { fleetRuns, nodeSide } from '../fleet/stored';
 import { renderNodeReport } from '../report/node-html';
 import { formatNodeTables } from '../report/node-text';
 import { parseVariant, parseVariantList, type Variant } from '../targets/variant';
-import { compare, type Cell, summarize, warningsFor, type Comparison } from '../compare/compare';
+import { compare, summarizeWorkloads, warningsFor, type Comparison } from '../compare/compare';
 import { loadSuite, type Suite } from '../compare/suites';
 import { IsoprobeError, optionError } from '../errors';
 import { renderHtml } from '../report/html';
+import { resultsCsv } from '../report/csv';
 import { formatComparison, TABLE_COLUMNS } from '../report/compare-text';
 import { defaultDbPath, machineFingerprint, Store } from '../store/db';
 import { parseCommand, type Table } from './args';
@@ -186,32 +187,13 @@ export async function cmdExport(argv: string[], out: Out): Promise<number> {
       text = JSON.stringify({ run: { ...run, machine: JSON.parse(run.machine), owner: undefined },  // its process means nothing elsewhere
         results: rows.map((r) => ({ workload: r.workload, target: r.target, rep: r.rep, result: JSON.parse(r.json) })),
         failures: store.failures(id) });
-    } else {
-      // The host-cost columns come from the one metric list (metrics.ts), after the original ones.
-      const cost: Metric[] = ['host_cpu_per_op', 'overhead', 'startup_ms', 'host_mem_mib'];
-      const head = `run,workload,target,rep,kind,p50_ns,p99_ns,p999_ns,mean_ns,iops,tps,bits_per_s,host_page_cache,emulated,probe_sha256,host_cpu_ns,${cost.join(',')}`;
-      const lines = rows.map((r) => {
-        const j = JSON.parse(r.json);
-        const l = j.latency_ns;
-        const cell = (x: unknown) => (x === undefined || x === null ? '' : String(x));
-        return [id, r.workload, r.target, r.rep, r.kind, cell(l?.percentiles['50']), cell(l?.percentiles['99']), cell(l?.percentiles['99.9']), cell(l?.mean), cell(j.iops), cell(j.tps), cell(j.bits_per_s), cell(r.host_page_cache), r.emulated, r.probe_sha256,
-          cell(j.host_cpu?.total_ns), ...cost.map((m) => { const x = metricOrNaN(j, m); return Number.isFinite(x) ? String(x) : ''; })]
-          .map((x) => (/[",\n]/.test(String(x)) ? `"${String(x).replace(/"/g, '""')}"` : String(x))).join(',');
-      });
-      text = [head, ...lines].join('\n');
-    }
+    } else text = resultsCsv(id, rows);
   } finally {
     store.close();
   }
   if (v.output) writeFileSync(v.output as string, text + '\n', { flag: 'wx', mode: 0o644 });
   else out(text);
   return 0;
-}
-
-/** The kind of a stored workload, from its first result ('rr' where none was measured). */
-function kindOfWorkload(cells: Cell[], w: string): 'block' | 'rr' | 'stream' {
-  const r = cells.find((c) => c.workload === w && c.results.length)?.results[0];
-  return r ? workloadKindOf(r) : 'rr';
 }
 
 /** Rebuilds a comparison from a stored run (for reports of earlier runs). */
@@ -222,8 +204,8 @@ export function comparisonFromStore(store: Store, id: number): Comparison {
   const cells = storedCells(store, id);
   const workloads = [...new Set(cells.map((c) => c.workload))];
   for (const t of targets) for (const w of workloads) if (!cells.some((c) => c.target === t && c.workload === w)) cells.push({ target: t, workload: w, results: [], error: 'no results stored' });
-  const suite: Suite = { name: run.suite, workloads: workloads.map((w) => ({ name: w, workload: { kind: kindOfWorkload(cells, w) as 'block', options: {} } })) };
-  const summaries = summarize(cells, suite, targets);
+  // Each workload's kind is what its results measured (none where nothing was).
+  const summaries = summarizeWorkloads(cells, workloads.map((name) => ({ name })), targets);
   const warnings = warningsFor(summaries, run.reps);
   if (run.status !== 'complete') warnings.unshift(`run ${id} is ${run.status}: it holds ${rows.length} of ${run.reps * workloads.length * targets.length} results`);
   const stacks = Object.fromEntries(targets.map((t) => [t, cells.find((c) => c.target === t && c.results.length)?.results[0]?.target ?? null]));
@@ -288,13 +270,13 @@ function reportFleet(store: Store, v: Record<string, unknown>, positionals: stri
 const AB: Table = {
   baseline: { kind: 'string', default: '', help: 'RUN number or exported JSON file; with --run, the baseline target or variant, e.g. qemu-microvm[kernel=6.1]' },
   candidate: { kind: 'string', default: '', help: 'RUN number or exported JSON file; with --run, the candidate target or variant' },
-  metric: { kind: 'string', default: '', help: `only these metrics (comma-separated: ${METRICS.join(', ')})`, defaultText: 'block p50, p99, iops; rr p50, p99, tps; stream gbps; every kind host_cpu_per_op, startup_ms, host_mem_mib' },
+  metric: { kind: 'string', default: '', help: `only these metrics (comma-separated: ${METRICS.join(', ')})`, defaultText: gatedText() },
   workload: { kind: 'string', default: '', help: 'only these workloads (comma-separated)', defaultText: 'every workload on both sides' },
   target: { kind: 'string', default: '', help: 'only these targets (comma-separated labels)', defaultText: 'every target on both sides' },
   baseline_target: { kind: 'string', default: '', help: "compare this target of the baseline with --candidate-target of the candidate (two different targets)" },
   candidate_target: { kind: 'string', default: '', help: 'the candidate\'s target for --baseline-target', defaultText: "the baseline's" },
   threshold: { kind: 'string', default: '5%', help: 'noise threshold: a regression must also move the median this much, e.g. 5%' },
-  cost_threshold: { kind: 'string', default: '10%', help: 'the noise threshold of the host-cost metrics (host_cpu_per_op, ops_per_host_cpu_s, overhead, startup_ms, host_mem_mib): host-side figures vary more than the probe\'s own' },
+  cost_threshold: { kind: 'string', default: `${(CLASS_THRESHOLDS.cost ?? 0.1) * 100}%`, help: `the noise threshold of the host-cost metrics (${metricDefs().filter((d) => d.thresholdClass === 'cost').map((d) => d.name).join(', ')}): host-side figures vary more than the probe's own` },
   alpha: { kind: 'string', default: '0.01', help: 'family-wise level over all cells: of a false regression (the exit code), and separately of a false improvement' },
   baseline_node: { kind: 'string', default: '', help: 'the gate between nodes of a fleet run: the baseline node, several (a,b) or group:NAME' },
   candidate_node: { kind: 'string', default: '', help: 'the candidate node, several, or group:NAME (with --baseline-node)' },
@@ -373,14 +355,13 @@ export async function cmdAb(argv: string[], out: Out, signal: AbortSignal): Prom
   if (!p) return 0;
   const { values: v } = p;
   const threshold = parseThreshold((v.threshold as string | undefined) ?? '5%');
-  const costThreshold = parseThreshold((v.cost_threshold as string | undefined) ?? '10%', 'cost_threshold');
-  const thresholds = Object.fromEntries(COST_METRICS.map((m) => [m, costThreshold]));
+  const costThreshold = parseThreshold((v.cost_threshold as string | undefined) ?? AB.cost_threshold!.default as string, 'cost_threshold');
   const alpha = parseAlpha(v.alpha);
   const metrics = parseMetrics(v.metric);
   let store: Store | undefined;
   const getStore = () => (store ??= openStore(v.db));
   try {
-    if (v.run && !v.unpaired) return await cmdAbPaired(v, argv, out, signal, getStore(), { alpha, threshold, thresholds, metrics });
+    if (v.run && !v.unpaired) return await cmdAbPaired(v, argv, out, signal, getStore(), { alpha, threshold, classThresholds: { cost: costThreshold }, metrics });
     let sides: { b: Side; c: Side; pair?: [string, string] };
     try {
       if (v.run) sides = await measureBoth(v, argv, getStore(), signal);
@@ -400,7 +381,7 @@ export async function cmdAb(argv: string[], out: Out, signal: AbortSignal): Prom
     }
     let g: ReturnType<typeof suiteGate>;
     try {
-      g = suiteGate(sides.b, sides.c, { alpha, threshold, thresholds, metrics, workloads: list(v.workload), targets: list(v.target), pair: sides.pair, seed: (v.seed as number | undefined) ?? 1, stepDown: v.step_down === true });
+      g = suiteGate(sides.b, sides.c, { alpha, threshold, classThresholds: { cost: costThreshold }, metrics, workloads: list(v.workload), targets: list(v.target), pair: sides.pair, seed: (v.seed as number | undefined) ?? 1, stepDown: v.step_down === true });
     } catch (e) {
       // Too few repetitions to ever flag a change: "cannot tell" for git bisect run, with the reason.
       if ((e as IsoprobeError).code !== 'EUNDERPOWERED') throw e;
@@ -418,7 +399,7 @@ export async function cmdAb(argv: string[], out: Out, signal: AbortSignal): Prom
 
 /** ab --run, paired: measure in block pairs until the precision or the budget, judge, report. */
 async function cmdAbPaired(v: Record<string, unknown>, argv: string[], out: Out, signal: AbortSignal, store: Store,
-  o: { alpha: number; threshold: number; thresholds: Partial<Record<Metric, number>>; metrics?: Metric[] }): Promise<number> {
+  o: { alpha: number; threshold: number; classThresholds: Partial<Record<ThresholdClass, number>>; metrics?: Metric[] }): Promise<number> {
   if (!v.baseline || !v.candidate) throw optionError('baseline', 'ab --run: give --baseline and --candidate, the two targets or variants to measure');
   const precision = v.precision ? parseThreshold(v.precision as string, 'precision') : o.threshold;
   let g: GateOutcome;

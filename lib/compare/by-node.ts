@@ -3,8 +3,8 @@
 // interval, and each node's ratio to the baseline node on the same target (a bootstrap interval
 // of the ratio of medians, as compare's ratios between targets).
 import { optionError } from '../errors';
-import { type Cell, type Row, summarizeCell } from './compare';
-import { workloadKindOf } from './stored-cells';
+import { type Cell, rateOf, type Row, summarizeCell } from './compare';
+import type { ResultKind } from './kinds';
 
 export interface NodeRun {
   /** The node's inventory name, and its groups. */
@@ -20,7 +20,8 @@ export interface NodeRun {
 
 export interface NodeTable {
   workload: string;
-  kind: string;
+  /** What its results measured; undefined when no node measured anything. */
+  kind?: ResultKind;
   targets: string[];
   nodes: string[];
   baselineNode: string;
@@ -42,14 +43,14 @@ export function byNode(runs: NodeRun[], baselineNode?: string): NodeTable[] {
   }
   return workloads.map((w) => {
     const rows = new Map<string, Map<string, Row>>();
-    let kind = 'block';
+    let kind: ResultKind | undefined;
     for (const r of ordered) {
       const m = new Map<string, Row>();
       for (const t of targets) {
         const cell = r.cells.find((c) => c.workload === w && c.target === t) ?? { workload: w, target: t, results: [], error: 'not measured on this node' };
-        if (cell.results[0]) kind = workloadKindOf(cell.results[0]);
+        kind ??= cell.results[0]?.kind;
         const baseRow = r.node === base ? undefined : rows.get(base)?.get(t);
-        m.set(t, summarizeCell(cell, baseRow?.rate.length ? baseRow : undefined));
+        m.set(t, summarizeCell(cell, baseRow && rateOf(baseRow).values.length ? baseRow : undefined));
       }
       rows.set(r.node, m);
     }

@@ -12,6 +12,8 @@ import { makeTarget, type TargetName } from '../targets';
 import { makeVariant, type Variant } from '../targets/variant';
 import type { Session, SessionSpec, TargetResult } from '../targets/types';
 import { metricOrNaN } from './ab';
+import { KINDS, kindOfWorkload, type ResultKind } from './kinds';
+import { columnsOf, type Metric, metricsOf, rateMetric } from './metrics';
 import { mixedPlacements } from './placement';
 import { CompareProgress } from './progress';
 import type { Suite, SuiteWorkload } from './suites';
@@ -46,24 +48,21 @@ export interface Cell {
 
 export interface Row {
   target: string;
-  /** Per-repetition values the statistics are computed from. */
-  p50: number[];
-  p99: number[];
-  p999: number[];
-  rate: number[];
-  rateUnit: 'IOPS' | 'tx/s' | 'Gbit/s';
-  p50ci: Interval;
-  p99ci: Interval;
-  rateCi: Interval;
-  /** Host CPU per operation (per byte for streams), ns, and host CPU over the probe's own, per repetition. */
-  hostPerOp: number[];
-  overhead: number[];
-  hostPerOpCi: Interval;
+  /** The kind of its results (or of its workload, when it has none). */
+  kind?: ResultKind;
+  /** How many results (repetitions) it has. */
+  n: number;
+  /** Each metric of its kind (metrics.ts), one value per repetition that has it. */
+  values: Partial<Record<Metric, number[]>>;
+  /** The median over repetitions and its bootstrap 95 % interval, for each of the table's metrics. */
+  ci: Partial<Record<Metric, Interval>>;
+  /** Of the kind's rate metric, against the baseline row's. */
   ratio?: Interval;
   /** The row the ratios are taken against: the first target that has results. */
   baseline?: boolean;
   hostCache: string;
   emulated: boolean;
+  /** The rate's coefficient of variation over repetitions. */
   cv: number;
   error?: string;
   /** The repetitions ran with different placements: each with its count (placement.ts). */
@@ -74,8 +73,8 @@ export interface Row {
 
 export interface WorkloadSummary {
   workload: string;
-  kind: string;
-  metric: string;
+  /** What its results measured; undefined when nothing was. */
+  kind?: ResultKind;
   rows: Row[];
 }
 
@@ -90,58 +89,63 @@ export interface Comparison {
   stacks: Record<string, unknown>;
 }
 
-export function summarizeCell(c: Cell, baseline?: Row): Row {
+const NO_INTERVAL: Interval = { estimate: NaN, low: NaN, high: NaN, level: 0.95 };
+
+/** A row's rate (its kind's rate metric): the metric, its values per repetition and its interval. */
+export function rateOf(r: Row): { metric?: Metric; values: number[]; ci: Interval } {
+  if (!r.kind) return { values: [], ci: NO_INTERVAL };
+  const metric = rateMetric(r.kind);
+  return { metric, values: r.values[metric] ?? [], ci: r.ci[metric] ?? NO_INTERVAL };
+}
+
+/** A row's interval of a metric ("-" in the tables where it has none). */
+export function ciOf(r: Row, m: Metric): Interval {
+  return r.ci[m] ?? NO_INTERVAL;
+}
+
+/** One target's row of a workload: every metric of its kind per repetition, the table's with intervals, the rate's ratio to the baseline. */
+export function summarizeCell(c: Cell, baseline?: Row, kindOf: ResultKind | undefined = c.results[0]?.kind): Row {
   const rs = c.results;
-  const net = rs[0] && rs[0].kind !== 'block';
-  const stream = rs[0]?.kind === 'tcp_stream';
-  const lat = (r: TargetResult) => r.latency_ns;
-  const p = (r: TargetResult, k: string) => lat(r)?.percentiles[k] ?? NaN;
-  const rate = (r: TargetResult) => (r.kind === 'block' ? r.iops : stream ? r.bits_per_s! / 1e9 : r.tps!);
+  const kind = rs[0]?.kind ?? kindOf;
   const row: Row = {
-    target: c.target,
-    p50: rs.map((r) => p(r, '50')),
-    p99: rs.map((r) => p(r, '99')),
-    p999: rs.map((r) => p(r, '99.9')),
-    rate: rs.map(rate),
-    rateUnit: stream ? 'Gbit/s' : net ? 'tx/s' : 'IOPS',
-    p50ci: { estimate: NaN, low: NaN, high: NaN, level: 0.95 },
-    p99ci: { estimate: NaN, low: NaN, high: NaN, level: 0.95 },
-    rateCi: { estimate: NaN, low: NaN, high: NaN, level: 0.95 },
-    hostPerOp: rs.map((r) => metricOrNaN(r, 'host_cpu_per_op')).filter(Number.isFinite),
-    overhead: rs.map((r) => metricOrNaN(r, 'overhead')).filter(Number.isFinite),
-    hostPerOpCi: { estimate: NaN, low: NaN, high: NaN, level: 0.95 },
+    target: c.target, kind, n: rs.length, values: {}, ci: {},
     hostCache: [...new Set(rs.map((r) => r.host_page_cache?.mode).filter(Boolean))].join('/') || '-',
     emulated: rs.some((r) => r.target.emulated),
     cv: 0,
     error: c.error,
   };
-  if (!rs.length) return row;
+  if (!rs.length || !kind) return row;
+  for (const m of metricsOf(kind)) row.values[m] = rs.map((r) => metricOrNaN(r, m)).filter(Number.isFinite);
+  for (const m of new Set([...columnsOf(kind, { wide: true }), rateMetric(kind)])) if (row.values[m]?.length) row.ci[m] = bootstrap(row.values[m]!);
   const mixed = mixedPlacements(rs);
   if (mixed) row.placements = mixed;
-  row.p50ci = bootstrap(row.p50);
-  row.p99ci = bootstrap(row.p99);
-  row.rateCi = bootstrap(row.rate);
-  if (row.hostPerOp.length) row.hostPerOpCi = bootstrap(row.hostPerOp);
-  row.cv = mean(row.rate) ? stdev(row.rate) / mean(row.rate) : 0;
-  const hs = rs.map((r) => lat(r)?.histogram).filter((h): h is NonNullable<typeof h> => !!h);
+  const rate = rateOf(row).values;
+  row.cv = mean(rate) ? stdev(rate) / mean(rate) : 0;
+  const hs = rs.map((r) => r.latency_ns?.histogram).filter((h): h is NonNullable<typeof h> => !!h);
   if (hs.length) row.histogram = mergeHistograms(...hs);
-  if (baseline && baseline.rate.length && baseline !== row) row.ratio = bootstrapRatio(row.rate, baseline.rate);
+  const base = baseline && baseline !== row ? rateOf(baseline).values : [];
+  if (base.length && rate.length) row.ratio = bootstrapRatio(rate, base);
   return row;
 }
 
-export function summarize(cells: Cell[], suite: Suite, targets: string[]): WorkloadSummary[] {
-  return suite.workloads.map((w) => {
+/** The summaries of workloads by name and kind (a kind their results show overrides it). */
+export function summarizeWorkloads(cells: Cell[], workloads: { name: string; kind?: ResultKind }[], targets: string[]): WorkloadSummary[] {
+  return workloads.map((w) => {
+    const kind = cells.find((c) => c.workload === w.name && c.results.length)?.results[0]?.kind ?? w.kind;
     const rows: Row[] = [];
     for (const t of targets) {
-      const cell = cells.find((c) => c.target === t && c.workload === w.name)!;
+      const cell = cells.find((c) => c.target === t && c.workload === w.name) ?? { target: t, workload: w.name, results: [] };
       const baseline = rows.find((r) => r.baseline);
-      const row = summarizeCell(cell, baseline);
-      if (!baseline && row.rate.length) row.baseline = true;
+      const row = summarizeCell(cell, baseline, kind);
+      if (!baseline && rateOf(row).values.length) row.baseline = true;
       rows.push(row);
     }
-    const kind = w.workload.kind;
-    return { workload: w.name, kind, metric: kind === 'block' ? 'IOPS' : kind === 'rr' ? 'transactions/s' : 'Gbit/s', rows };
+    return { workload: w.name, kind, rows };
   });
+}
+
+export function summarize(cells: Cell[], suite: Suite, targets: string[]): WorkloadSummary[] {
+  return summarizeWorkloads(cells, suite.workloads.map((w) => ({ name: w.name, kind: kindOfWorkload(w.workload) })), targets);
 }
 
 /** Repetitions whose rates vary more than this (coefficient of variation) are named in a warning. */
@@ -160,14 +164,14 @@ export function warningsFor(summaries: WorkloadSummary[], reps: number): string[
     for (const r of s.rows) {
       if (r.emulated) emulated.add(r.target);
       if (r.error) failures.push(`${s.workload} failed on ${r.target}: ${r.error}`);
-      if (r.cv > CV_WARNING && r.rate.length > 1) varied.push(`${r.target} ${(r.cv * 100).toFixed(0)} %`);
+      if (r.cv > CV_WARNING && rateOf(r).values.length > 1) varied.push(`${r.target} ${(r.cv * 100).toFixed(0)} %`);
       if (r.placements) spread.push(`${s.workload} on ${r.target}: repetitions ran with different CPU placements (${r.placements}); pin them (--cpus, --server-cpus) to compare like with like`);
     }
     if (varied.length) spread.push(`${s.workload}: repetitions vary by more than ${CV_WARNING * 100} % on ${varied.join(', ')}`);
   }
   const w = [...failures, ...spread];
   if (spread.length) w.push('where repetitions vary: use more --reps or longer cells, and keep the machine idle');
-  const cvs = summaries.flatMap((s) => s.rows.filter((r) => r.rate.length > 1).map((r) => r.cv)).sort((a, b) => a - b);
+  const cvs = summaries.flatMap((s) => s.rows.filter((r) => rateOf(r).values.length > 1).map((r) => r.cv)).sort((a, b) => a - b);
   if (cvs.length) w.push(`to gate a change between two runs like this one (isoprobe ab): ${powerAdvice(reps, cvs[cvs.length >> 1]!)}`);
   if (reps < 5) w.push(`only ${reps} repetitions: confidence intervals are wide or missing; use --reps 5 or more`);
   for (const t of emulated) w.push(`${t}: numbers come from software emulation (QEMU TCG); they show the boundary's behaviour, not its cost on hardware`);
@@ -221,7 +225,7 @@ export async function compare(o: CompareOptions): Promise<Comparison> {
       const t = makeTarget(v.target);
       const a = await t.available();
       if (!a.ok) throw new IsoprobeError('EUNAVAILABLE', `target ${v.label} is not available here: ${a.reason}`);
-      const needsNet = o.suite.workloads.some((w) => w.workload.kind !== 'block' && (w.workload as { placement?: string }).placement !== 'loopback');
+      const needsNet = o.suite.workloads.some((w) => KINDS[kindOfWorkload(w.workload)].network && (w.workload as { placement?: string }).placement !== 'loopback');
       sessions.set(v.label, await t.start({ ...o.spec, ...v.spec, ...o.specs?.[v.label], network: needsNet }));
     }
     const r = rng(o.seed ?? Date.now() % 2 ** 31);

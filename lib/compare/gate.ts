@@ -9,7 +9,7 @@ import { type Interval, median } from '../stats/resample';
 import type { TargetResult } from '../targets/types';
 import { metricOrNaN, metricValue, pick, type Side, workloadDifferences } from './ab';
 import { kneeCells } from './knee-cells';
-import { gatedMetrics, higherIsWorse, type Metric, metricDef } from './metrics';
+import { appliesTo, CLASS_THRESHOLDS, gatedMetrics, higherIsWorse, type Metric, metricDef, type ThresholdClass } from './metrics';
 
 export interface GateCell {
   workload: string;
@@ -71,8 +71,8 @@ export interface GateOutcome {
 export interface GateOptions {
   alpha: number;
   threshold: number;
-  /** A metric's own threshold over the table's (metrics.ts) and --threshold. */
-  thresholds?: Partial<Record<Metric, number>>;
+  /** A threshold class's own threshold (--cost-threshold) over the registry's default and --threshold. */
+  classThresholds?: Partial<Record<ThresholdClass, number>>;
   metrics?: Metric[];
   workloads?: string[];
   targets?: string[];
@@ -97,9 +97,16 @@ function keyOf(w: string, t: string): string {
   return `${w} on ${t}`;
 }
 
-/** The noise threshold a metric's cells are judged by. */
-export function thresholdOf(m: Metric, o: { threshold: number; thresholds?: Partial<Record<Metric, number>> }): number {
-  return o.thresholds?.[m] ?? metricDef(m).threshold ?? o.threshold;
+type Thresholds = { threshold: number; classThresholds?: Partial<Record<ThresholdClass, number>> };
+
+/** The noise threshold of a class: the command line's, else the registry's default, else --threshold. */
+export function classThreshold(c: ThresholdClass, o: Thresholds): number {
+  return o.classThresholds?.[c] ?? CLASS_THRESHOLDS[c] ?? o.threshold;
+}
+
+/** The noise threshold a metric's cells are judged by: its class's. */
+export function thresholdOf(m: Metric, o: Thresholds): number {
+  return classThreshold(metricDef(m).thresholdClass, o);
 }
 
 /**
@@ -119,7 +126,7 @@ function unmeasured(m: Metric, values: number[][], results: TargetResult[][]): s
 }
 
 export function suiteGate(b: Side, c: Side, o: GateOptions): GateOutcome {
-  const out: GateOutcome = { baseline: b.label, candidate: c.label, alpha: o.alpha, threshold: o.threshold, costThreshold: thresholdOf('host_cpu_per_op', o), method: '', permutations: 0, cells: [], onlyBaseline: [], onlyCandidate: [], notComparable: [], regressions: 0, improvements: 0 };
+  const out: GateOutcome = { baseline: b.label, candidate: c.label, alpha: o.alpha, threshold: o.threshold, costThreshold: classThreshold('cost', o), method: '', permutations: 0, cells: [], onlyBaseline: [], onlyCandidate: [], notComparable: [], regressions: 0, improvements: 0 };
   const wanted = (w: string, t: string) => (!o.workloads || o.workloads.includes(w)) && (!o.targets || o.targets.includes(t));
   // The pairs of (workload, target) compared: the same on both sides, or baseline target -> candidate target.
   const pairs: { w: string; tb: string; tc: string }[] = [];
@@ -150,7 +157,7 @@ export function suiteGate(b: Side, c: Side, o: GateOptions): GateOutcome {
     }
     const sb = slots(b, rb);
     const sc = slots(c, rc);
-    for (const m of (o.metrics ?? gatedMetrics(rb[0]!.kind)).filter((x) => metricDef(x).kinds.includes(rb[0]!.kind as never))) {
+    for (const m of (o.metrics ?? gatedMetrics(rb[0]!.kind)).filter((x) => appliesTo(x, rb[0]!.kind))) {
       const vb = sb.map((r) => (r ? metricOrNaN(r, m) : NaN));
       const vc = sc.map((r) => (r ? metricOrNaN(r, m) : NaN));
       const why = unmeasured(m, [vb, vc], [rb, rc]);

@@ -6,6 +6,8 @@ import { kneeIndex } from '../stats/knee';
 import type { TargetResult } from '../targets/types';
 import type { Side } from './ab';
 import { metricOrNaN } from './ab';
+import { servedRate } from './load-sweep';
+import { rateMetric } from './metrics';
 
 export interface KneeCell {
   workload: string;
@@ -28,8 +30,7 @@ export function sweptParam(side: Side): { param: string; points: string[] } | un
 
 /** What a point served: an open loop's replies inside the window, else its rate metric. */
 function throughputOf(r: TargetResult): number {
-  if (r.kind !== 'block' && r.open_loop?.served_rate !== undefined) return r.open_loop.served_rate;
-  return r.kind === 'block' ? metricOrNaN(r, 'iops') : r.kind === 'tcp_stream' ? metricOrNaN(r, 'gbps') : metricOrNaN(r, 'tps');
+  return servedRate(r) ?? metricOrNaN(r, rateMetric(r.kind));
 }
 
 /** The knee throughput of each repetition of one target's curve (NaN where a point is missing). */

@@ -5,8 +5,9 @@
 import { IsoprobeError } from '../errors';
 import { bootstrap, type Interval } from '../stats/resample';
 import { KNEE_RULE, kneeIndex } from '../stats/knee';
-import type { Workload } from '../targets/types';
-import { compare, type CompareOptions, type Comparison } from './compare';
+import type { TargetResult, Workload } from '../targets/types';
+import { ciOf, compare, type CompareOptions, type Comparison, rateOf } from './compare';
+import { type Metric, metricDef } from './metrics';
 import type { Suite } from './suites';
 
 /** The parameters a sweep may vary, by workload kind. */
@@ -34,6 +35,8 @@ export interface CurvePoint {
 
 export interface Curve {
   target: string;
+  /** The throughput's metric (the kind's rate) and its unit. */
+  metric?: Metric;
   unit: string;
   points: CurvePoint[];
   /** Index into points of the knee (KNEE_RULE), if any point measured. */
@@ -66,22 +69,28 @@ export function sweepSuite(s: SweepSpec): Suite {
 /** Each target's curve from a sweep's comparison: its points in the order swept, and its knee. */
 export function curvesOf(c: Comparison, s: SweepSpec): Curve[] {
   return c.targets.map((target) => {
-    let unit = '';
+    let metric: Metric | undefined;
     const points = s.values.map((value) => {
       const row = c.summaries.find((x) => x.workload === pointName(s.param, value))?.rows.find((r) => r.target === target);
-      unit = row?.rateUnit ?? unit;
+      const rate = row && rateOf(row);
+      metric ??= rate?.metric;
       const none: Interval = { estimate: NaN, low: NaN, high: NaN, level: 0.95 };
-      if (!row?.rate.length) return { value, throughput: none, p50: none, p99: none, reps: 0 };
+      if (!row || !rate?.values.length) return { value, throughput: none, p50: none, p99: none, reps: 0 };
       // An open loop's tps is its schedule (every request is answered, late or not); what the
       // target kept up with is the rate of replies inside the window.
       const cell = c.cells.find((x) => x.target === target && x.workload === pointName(s.param, value));
-      const served = cell?.results.map((r) => (r.kind !== 'block' ? r.open_loop?.served_rate : undefined));
-      const throughput = served?.length && served.every((x) => x !== undefined) ? bootstrap(served as number[]) : row.rateCi;
-      return { value, throughput, p50: row.p50ci, p99: row.p99ci, reps: row.rate.length };
+      const served = cell?.results.map(servedRate);
+      const throughput = served?.length && served.every((x) => x !== undefined) ? bootstrap(served as number[]) : rate.ci;
+      return { value, throughput, p50: ciOf(row, 'p50'), p99: ciOf(row, 'p99'), reps: rate.values.length };
     });
     const knee = kneeIndex(points.map((p) => ({ throughput: p.throughput.estimate, p99: p.p99.estimate })));
-    return { target, unit, points, ...(knee !== undefined ? { knee } : {}) };
+    return { target, metric, unit: metric ? metricDef(metric).unit : '', points, ...(knee !== undefined ? { knee } : {}) };
   });
+}
+
+/** What an open loop's target kept up with: the rate of replies inside the window (undefined for a closed loop or a block result). */
+export function servedRate(r: TargetResult): number | undefined {
+  return (r as { open_loop?: { served_rate?: number } }).open_loop?.served_rate;
 }
 
 /** Runs a sweep: the points as one suite through compare(), then the curves. */

@@ -1,51 +1,76 @@
-// The one list of metrics: what each is, its unit, which way is better, which results have it and
-// how it is read off one. Tables, the store's exports, the report, the trend and the gate all read
-// it, so a metric is added here once.
+// The one list of metrics: what each is, its unit, which way is better, which result kinds have it,
+// how it is read off a result, how it is written, which noise threshold judges it, and whether the
+// comparison table shows it. The table (text and HTML), the CSV export, the trend and the gate all
+// read it, so a metric is its entry here plus the code that measures it.
 import type { TargetResult } from '../targets/types';
 import { formatNs } from '../units';
+import { KINDS, kindsWhere, type ResultKind, RESULT_KINDS, windowOps } from './kinds';
+import { count, countScale, fineNs, fineNsScale, fixedScale, nsScale, plainScale, type Scale } from './metric-format';
 
-export type ResultKind = 'block' | 'tcp_rr' | 'udp_rr' | 'tcp_stream';
-const ALL: readonly ResultKind[] = ['block', 'tcp_rr', 'udp_rr', 'tcp_stream'];
-const RR: readonly ResultKind[] = ['tcp_rr', 'udp_rr'];
-const LATENCY: readonly ResultKind[] = ['block', ...RR];
+export type { ResultKind } from './kinds';
+
+/**
+ * Which noise threshold the gate judges a metric by: 'time' the probe's own timings and rates
+ * (--threshold), 'cost' host-side figures, noisier (--cost-threshold), 'count' event counts, near
+ * noise-free (their own threshold; --threshold until one is set).
+ */
+export type ThresholdClass = 'time' | 'count' | 'cost';
+
+/** A class's threshold when the command line sets none ('time' and 'count': --threshold). */
+export const CLASS_THRESHOLDS: Partial<Record<ThresholdClass, number>> = { cost: 0.1 };
+
+export interface MetricColumn {
+  /** Its heading in the default table; "{op}" is the kind's operation (op, tx, B). */
+  head: string;
+  /** Its heading in the wide table and the HTML report; "{word}" is the operation's word (operation, transaction, byte). */
+  long?: string;
+  /** In the default table: with its interval, or the estimate alone; absent: --wide (and the HTML) only. */
+  compact?: 'interval' | 'estimate';
+  /** A line of the table's legend, when its heading does not say it all. */
+  note?: string;
+  /** Not in the HTML table (a figure there shows it). */
+  html?: false;
+}
 
 export interface MetricDef {
   /** Its name on the command line (--metric), in the store's exports and the gate's cells. */
   name: string;
   /** What it is, for help texts and report legends. */
   title: string;
+  /** Its unit ('' where the kind's rate gives it). */
+  unit: string;
   better: 'lower' | 'higher';
   /** The result kinds that have it. */
   kinds: readonly ResultKind[];
   /** The kinds the gate and the trend take it for unless --metric says otherwise. */
   gated: readonly ResultKind[];
-  /**
-   * The gate's own noise threshold for it (relative change), when it differs from --threshold:
-   * host-side figures are noisier than the probe's own.
-   */
-  threshold?: number;
+  thresholdClass: ThresholdClass;
   /** Measured once per session, not per repetition (a container's start-up): a side of one value has no spread to test. */
   perSession?: (r: TargetResult) => boolean;
   value(r: TargetResult): number | undefined;
+  /** A value in full, with its unit. */
   format(v: number): string;
+  /** The scale of the compact tables (estimate and interval in one unit); without one, `format`. */
+  scale?: (x: number) => Scale;
+  /** A column of the comparison table, when it is one. */
+  column?: MetricColumn;
+  /** Its column name in the CSV export, where its name lacks the unit. */
+  csv?: string;
 }
 
+const ALL = RESULT_KINDS;
+const LATENCY = kindsWhere((k) => k.latency);
+const rateOfKinds = (m: string) => kindsWhere((k) => k.rate === m);
 const pct = (k: string) => (r: TargetResult) => r.latency_ns?.percentiles[k];
-const count = (v: number, unit: string) => `${Math.round(v).toLocaleString('en-US')} ${unit}`;
-
-/** The operations of a result's measured window: I/Os, transactions, or bytes of a stream. */
-export function windowOps(r: TargetResult): number | undefined {
-  if (r.kind === 'block') return r.ops;
-  if (r.kind === 'tcp_stream') return r.options.reverse ? r.bytes_received : r.bytes_sent;
-  return r.transactions;
-}
+const ns = (v: number) => formatNs(v);
+const field = (k: 'iops' | 'tps' | 'bits_per_s') => (r: TargetResult) => (r as unknown as Partial<Record<typeof k, number>>)[k];
 
 /** The probe's own CPU over its measured window, ns (as the probe's kernel accounts it). */
 export function probeCpuNs(r: TargetResult): number | undefined {
   const c = r.cpu as { window_ns?: number; user_ns: number; sys_ns: number } | undefined;
   if (!c) return undefined;  // a result that never recorded the probe's CPU
   if (typeof c.window_ns === 'number') return c.window_ns;
-  return r.kind === 'block' ? c.user_ns + c.sys_ns : undefined;
+  return KINDS[r.kind].cpuIsWindow ? c.user_ns + c.sys_ns : undefined;
 }
 
 function hostPerOp(r: TargetResult): number | undefined {
@@ -53,38 +78,54 @@ function hostPerOp(r: TargetResult): number | undefined {
   return r.host_cpu && ops ? r.host_cpu.total_ns / ops : undefined;
 }
 
+function latency<N extends string>(name: N, title: string, k: string, o: Omit<Partial<MetricDef>, 'name'> = {}) {
+  return { name, title, unit: 'ns', better: 'lower', kinds: LATENCY, gated: [], thresholdClass: 'time', value: pct(k), format: ns, scale: nsScale, csv: `${name.replace('.', '')}_ns`, ...o } as const;
+}
+const cost = { kinds: ALL, thresholdClass: 'cost' } as const;
+
 export const METRIC_DEFS = [
-  { name: 'p50', title: 'median latency', better: 'lower', kinds: LATENCY, gated: LATENCY, value: pct('50'), format: (v) => formatNs(v) },
-  { name: 'p90', title: '90th percentile latency', better: 'lower', kinds: LATENCY, gated: [], value: pct('90'), format: (v) => formatNs(v) },
-  { name: 'p99', title: '99th percentile latency', better: 'lower', kinds: LATENCY, gated: LATENCY, value: pct('99'), format: (v) => formatNs(v) },
-  { name: 'p99.9', title: '99.9th percentile latency', better: 'lower', kinds: LATENCY, gated: [], value: pct('99.9'), format: (v) => formatNs(v) },
-  { name: 'mean', title: 'mean latency', better: 'lower', kinds: LATENCY, gated: [], value: (r) => r.latency_ns?.mean, format: (v) => formatNs(v) },
-  { name: 'iops', title: 'I/O operations per second', better: 'higher', kinds: ['block'], gated: ['block'], value: (r) => (r.kind === 'block' ? r.iops : undefined), format: (v) => count(v, 'IOPS') },
-  { name: 'tps', title: 'transactions per second', better: 'higher', kinds: RR, gated: RR, value: (r) => (r.kind === 'block' ? undefined : r.tps), format: (v) => count(v, 'tx/s') },
-  { name: 'gbps', title: 'stream throughput', better: 'higher', kinds: ['tcp_stream'], gated: ['tcp_stream'], value: (r) => (r.kind === 'tcp_stream' && r.bits_per_s !== undefined ? r.bits_per_s / 1e9 : undefined), format: (v) => `${v.toFixed(2)} Gbit/s` },
+  latency('p50', 'median latency', '50', { gated: LATENCY, column: { head: 'p50 latency', compact: 'interval' } }),
+  latency('p90', '90th percentile latency', '90'),
+  latency('p99', '99th percentile latency', '99', { gated: LATENCY, column: { head: 'p99', compact: 'estimate' } }),
+  latency('p99.9', '99.9th percentile latency', '99.9', { column: { head: 'p99.9' } }),
+  latency('mean', 'mean latency', '', { value: (r) => r.latency_ns?.mean }),
   {
-    name: 'host_cpu_per_op', title: "host CPU per operation, every role of the boundary (per byte for streams)", better: 'lower', kinds: ALL, gated: ALL, threshold: 0.1,
-    value: hostPerOp, format: (v) => (v < 10 ? `${v.toFixed(3)} ns` : formatNs(v)),
+    name: 'iops', title: 'I/O operations per second', unit: 'IOPS', better: 'higher', kinds: rateOfKinds('iops'), gated: rateOfKinds('iops'), thresholdClass: 'time',
+    value: field('iops'), format: (v) => count(v, 'IOPS'), scale: countScale, column: { head: 'IOPS', compact: 'interval' },
   },
   {
-    name: 'ops_per_host_cpu_s', title: 'operations per host CPU-second (bytes for streams)', better: 'higher', kinds: ALL, gated: [], threshold: 0.1,
+    name: 'tps', title: 'transactions per second', unit: 'tx/s', better: 'higher', kinds: rateOfKinds('tps'), gated: rateOfKinds('tps'), thresholdClass: 'time',
+    value: field('tps'), format: (v) => count(v, 'tx/s'), scale: countScale, column: { head: 'tx/s', compact: 'interval' },
+  },
+  {
+    name: 'gbps', title: 'stream throughput', unit: 'Gbit/s', better: 'higher', kinds: rateOfKinds('gbps'), gated: rateOfKinds('gbps'), thresholdClass: 'time',
+    value: (r) => { const b = field('bits_per_s')(r); return b === undefined ? undefined : b / 1e9; }, format: (v) => `${v.toFixed(2)} Gbit/s`, scale: plainScale, column: { head: 'Gbit/s', compact: 'interval' },
+  },
+  {
+    name: 'host_cpu_per_op', title: 'host CPU per operation, every role of the boundary (per byte for streams)', unit: 'ns', better: 'lower', ...cost, gated: ALL,
+    value: hostPerOp, format: fineNs, scale: fineNsScale,
+    column: { head: 'host/{op}', long: 'host CPU/{word}', compact: 'estimate', note: "the boundary's host CPU per operation (all its roles, the measured window)" },
+  },
+  {
+    name: 'ops_per_host_cpu_s', title: 'operations per host CPU-second (bytes for streams)', unit: '/CPU-s', better: 'higher', ...cost, gated: [],
     value: (r) => { const v = hostPerOp(r); return v ? 1e9 / v : undefined; }, format: (v) => count(v, '/CPU-s'),
   },
   {
-    name: 'overhead', title: "the boundary's host CPU over the probe's own CPU (the host target: ~1.0, a check of the accounting)", better: 'lower', kinds: ALL, gated: [], threshold: 0.1,
-    value: (r) => { const p = probeCpuNs(r); return r.host_cpu && p ? r.host_cpu.total_ns / p : undefined; }, format: (v) => `${v.toFixed(2)}x`,
+    name: 'overhead', title: "the boundary's host CPU over the probe's own CPU (the host target: ~1.0, a check of the accounting)", unit: 'x', better: 'lower', ...cost, gated: [],
+    value: (r) => { const p = probeCpuNs(r); return r.host_cpu && p ? r.host_cpu.total_ns / p : undefined; }, format: (v) => `${v.toFixed(2)}x`, scale: fixedScale('x', 2),
+    column: { head: 'xprobe', long: 'host/probe CPU', compact: 'estimate', note: "over the probe's own CPU" },
   },
   {
-    name: 'startup_ms', title: "start-up: launch call to the probe's first line or frame (a VM's boot; a container's create + start)", better: 'lower', kinds: ALL, gated: ALL, threshold: 0.1,
+    name: 'startup_ms', title: "start-up: launch call to the probe's first line or frame (a VM's boot; a container's create + start)", unit: 'ms', better: 'lower', ...cost, gated: ALL,
     perSession: (r) => r.target.kind !== 'vm', value: (r) => (r.startup && r.startup.ns > 0 ? r.startup.ns / 1e6 : undefined), format: (v) => `${v.toFixed(0)} ms`,
   },
   {
-    name: 'host_mem_mib', title: "the boundary's host memory at the workload's end (PSS of its processes; a VMM's RSS)", better: 'lower', kinds: ALL, gated: ALL, threshold: 0.1,
+    name: 'host_mem_mib', title: "the boundary's host memory at the workload's end (PSS of its processes; a VMM's RSS)", unit: 'MiB', better: 'lower', ...cost, gated: ALL,
     value: (r) => (r.host_memory ? r.host_memory.pss_bytes / 2 ** 20 : undefined), format: (v) => `${v.toFixed(1)} MiB`,
   },
   {
     // Of a whole sweep's curve, not of one result (knee-cells.ts builds its cells per repetition).
-    name: 'knee_throughput', title: "a sweep's knee: the highest throughput whose p99 stays within 2x of the curve's lowest", better: 'higher', kinds: [], gated: [],
+    name: 'knee_throughput', title: "a sweep's knee: the highest throughput whose p99 stays within 2x of the curve's lowest", unit: '', better: 'higher', kinds: [], gated: [], thresholdClass: 'time',
     value: () => undefined, format: (v) => Math.round(v).toLocaleString('en-US'),
   },
 ] as const satisfies readonly MetricDef[];
@@ -92,14 +133,19 @@ export const METRIC_DEFS = [
 export type Metric = (typeof METRIC_DEFS)[number]['name'];
 export const METRICS = METRIC_DEFS.map((m) => m.name) as Metric[];
 
-/** The metrics a single result has (all but a sweep's knee): what the trend can plot. */
-export const RESULT_METRICS = (METRIC_DEFS as readonly MetricDef[]).filter((d) => d.kinds.length).map((d) => d.name as Metric);
+/** Every entry, read as the interface (a test may add one: every list below is read per call). */
+export function metricDefs(): readonly MetricDef[] {
+  return METRIC_DEFS as readonly MetricDef[];
+}
 
-/** The host-cost metrics: their own noise threshold (ab --cost-threshold). */
-export const COST_METRICS = (METRIC_DEFS as readonly MetricDef[]).filter((d) => d.threshold !== undefined).map((d) => d.name as Metric);
+const names = (f: (d: MetricDef) => boolean) => metricDefs().filter(f).map((d) => d.name as Metric);
+
+/** The metrics a single result has (all but a sweep's knee): what the trend can plot and the CSV holds. */
+export const resultMetrics = () => names((d) => d.kinds.length > 0);
+export const RESULT_METRICS = resultMetrics();
 
 export function metricDef(m: Metric | string): MetricDef {
-  const d = (METRIC_DEFS as readonly MetricDef[]).find((x) => x.name === m);
+  const d = metricDefs().find((x) => x.name === m);
   if (!d) throw new Error(`no metric ${m}`);
   return d;
 }
@@ -108,11 +154,44 @@ export function higherIsWorse(m: Metric): boolean {
   return metricDef(m).better === 'lower';
 }
 
+/** Whether results of a kind have the metric. */
+export function appliesTo(m: Metric, kind: string): boolean {
+  return metricDef(m).kinds.includes(kind as ResultKind);
+}
+
+/** The metrics results of a kind have, in the registry's order. */
+export const metricsOf = (kind: ResultKind) => names((d) => d.kinds.includes(kind));
+
 /** The metrics the gate takes for a result kind by default. */
 export function gatedMetrics(kind: string): Metric[] {
-  return (METRIC_DEFS as readonly MetricDef[]).filter((d) => d.gated.includes(kind as ResultKind)).map((d) => d.name as Metric);
+  return names((d) => d.gated.includes(kind as ResultKind));
+}
+
+/** The comparison table's metric columns for a kind: the default table's, or every one (--wide, the HTML). */
+export function columnsOf(kind: ResultKind | undefined, o: { wide?: boolean; html?: boolean } = {}): Metric[] {
+  if (!kind) return [];
+  return names((d) => !!d.column && d.kinds.includes(kind) && (o.wide || (o.html ? d.column.html !== false : !!d.column.compact)));
+}
+
+/** A kind's rate metric (IOPS, transactions or Gbit/s): the one its ratios and bars are of. */
+export function rateMetric(kind: ResultKind): Metric {
+  return metricDef(KINDS[kind].rate).name as Metric;
 }
 
 export function formatMetric(m: Metric, v: number): string {
   return Number.isFinite(v) ? metricDef(m).format(v) : '-';
+}
+
+/** The gate's default metrics in words, for help texts: "every kind: ...; block: ...". */
+export function gatedText(): string {
+  const every = names((d) => d.gated.length === RESULT_KINDS.length);
+  const byKind = RESULT_KINDS.map((k) => `${k} ${gatedMetrics(k).filter((m) => !every.includes(m)).join(', ')}`);
+  return `${byKind.join('; ')}; every kind ${every.join(', ')}`;
+}
+
+/** A metric's column heading for a kind ("{op}": its operation, op/tx/B; "{word}": operation/transaction/byte). */
+export function columnHead(m: Metric, kind: ResultKind, long = false): string {
+  const c = metricDef(m).column;
+  const op = KINDS[kind].op;
+  return (c ? (long ? c.long ?? c.head : c.head) : m).replace('{op}', op.unit).replace('{word}', op.word);
 }

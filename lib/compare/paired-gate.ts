@@ -6,7 +6,7 @@ import { detectableChange, pairedMaxT } from '../stats/paired';
 import type { TargetResult } from '../targets/types';
 import { metricOrNaN, workloadDifferences } from './ab';
 import { type GateCell, type GateOutcome, gateVerdict, simultaneousChange, thresholdOf } from './gate';
-import { gatedMetrics, higherIsWorse, type Metric, metricDef } from './metrics';
+import { gatedMetrics, higherIsWorse, type Metric, metricDef, type ThresholdClass } from './metrics';
 
 /** A pair of blocks of one workload, A (the baseline) and B (the candidate), measured back to back. */
 export interface BlockPair {
@@ -20,7 +20,7 @@ export interface BlockPair {
 export interface PairedGateOptions {
   alpha: number;
   threshold: number;
-  thresholds?: Partial<Record<Metric, number>>;
+  classThresholds?: Partial<Record<ThresholdClass, number>>;
   metrics?: Metric[];
   /** The smallest change every cell must be able to find for "no regression" (default: the threshold). */
   precision?: number;

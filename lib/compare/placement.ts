@@ -2,14 +2,16 @@
 // different placements can say so (a loopback round trip on one CPU reads 3x faster than across
 // two: a mix of both is two populations, not noise).
 import type { TargetResult } from '../targets/types';
+import { KINDS } from './kinds';
 
 /** "client on 0, server on 1" / "on 0,1"; undefined for results from before placement was recorded. */
 export function placementLabel(r: TargetResult): string | undefined {
   const p = r.cpu_placement;
   if (!p) return undefined;
   const ran = p.ran_on.length ? p.ran_on.join(',') : '?';
-  if (r.kind === 'block') return `on ${ran}`;
-  const asked = typeof r.options.server_cpus === 'string' && r.options.server_cpus && r.options.server_cpus !== 'auto' ? r.options.server_cpus : 'unpinned';
+  if (!KINDS[r.kind].network) return `on ${ran}`;
+  const cpus = (r.options as { server_cpus?: unknown }).server_cpus;
+  const asked = typeof cpus === 'string' && cpus && cpus !== 'auto' ? cpus : 'unpinned';
   const server = p.server_pinned?.length ? p.server_pinned.join(',') : asked;
   return `client on ${ran}, server ${server === 'unpinned' ? server : `on ${server}`}`;
 }

@@ -15,8 +15,3 @@ export function storedCells(store: Store, run: number): Cell[] {
   for (const f of store.failures(run)) cell(f.workload, f.target).error = f.message;
   return cells;
 }
-
-/** The kind of workload a result measured, as suites name it. */
-export function workloadKindOf(r: TargetResult): 'block' | 'rr' | 'stream' {
-  return r.kind === 'block' ? 'block' : r.kind === 'tcp_stream' ? 'stream' : 'rr';
-}

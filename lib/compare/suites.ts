@@ -3,10 +3,14 @@
 import { readFileSync } from 'node:fs';
 
 import { IsoprobeError } from '../errors';
-import { normalizeNetOptions } from '../probe/net-options';
+import { type NetMode, normalizeNetOptions } from '../probe/net-options';
 import { normalizeBlockOptions } from '../probe/options';
 import { parseYamlFile } from '../yaml-file';
 import type { Placement, Workload } from '../targets/types';
+import { KINDS, RESULT_KINDS } from './kinds';
+
+/** The probe modes a suite's workload names as its kind: those of the result kinds (kinds.ts). */
+const MODES = [...new Set(RESULT_KINDS.map((k) => KINDS[k].mode))];
 
 export interface SuiteWorkload {
   name: string;
@@ -90,16 +94,18 @@ export function parseSuite(text: string, file: string): Suite {
     if (typeof name !== 'string' || !/^[A-Za-z0-9._-]{1,64}$/.test(name)) throw new IsoprobeError('EINVALOPT', `${where(['workloads', i, 'name'])}: expected a name of letters, digits, . _ - (1-64)`, { option: 'suite' });
     if (names.has(name)) throw new IsoprobeError('EINVALOPT', `${where(['workloads', i, 'name'])}: "${name}" is used twice`, { option: 'suite' });
     names.add(name);
-    const kind = w.kind;
-    if (kind !== 'block' && kind !== 'rr' && kind !== 'stream') throw new IsoprobeError('EINVALOPT', `${where(['workloads', i, 'kind'])}: expected block, rr or stream`, { option: 'suite' });
+    const kind = w.kind as Workload['kind'];
+    if (!MODES.includes(kind)) throw new IsoprobeError('EINVALOPT', `${where(['workloads', i, 'kind'])}: expected ${MODES.slice(0, -1).join(', ')} or ${MODES.at(-1)}`, { option: 'suite' });
+    // What the probe runs in this mode is a network workload (an echo server, a placement) or not.
+    const network = RESULT_KINDS.some((k) => KINDS[k].mode === kind && KINDS[k].network);
     const options = { ...defaults, ...((w.options as Record<string, unknown>) ?? {}) };
     try {
-      if (kind === 'block') {
+      if (!network) {
         if ('file' in options) throw new IsoprobeError('EINVALOPT', '"file" is chosen by the comparison (the data file), not by the suite', { option: 'file' });
         normalizeBlockOptions({ ...options, file: '/suite-check' });
       } else {
         if ('connect' in options) throw new IsoprobeError('EINVALOPT', '"connect" is chosen by the comparison (placement), not by the suite', { option: 'connect' });
-        normalizeNetOptions(kind, options, { loopback: true });  // the address is the comparison's
+        normalizeNetOptions(kind as NetMode, options, { loopback: true });  // the address is the comparison's
       }
     } catch (e) {
       const err = e as IsoprobeError;
@@ -108,7 +114,7 @@ export function parseSuite(text: string, file: string): Suite {
     const placement = w.placement;
     if (placement !== undefined && !['client-inside', 'server-inside', 'loopback'].includes(placement as string))
       throw new IsoprobeError('EINVALOPT', `${where(['workloads', i, 'placement'])}: expected client-inside, server-inside or loopback`, { option: 'suite' });
-    const workload: Workload = kind === 'block' ? { kind, options: options as never } : { kind, options: options as never, placement: (placement as Placement | undefined) ?? 'client-inside' };
+    const workload = (network ? { kind, options, placement: (placement as Placement | undefined) ?? 'client-inside' } : { kind, options }) as Workload;
     return { name, workload };
   });
   return { name: typeof data.name === 'string' ? data.name : file, workloads };

@@ -1,81 +1,75 @@
-// The terminal table of a comparison: one block per workload, one line per target. By default it
-// fits 120 columns (intervals written once in their estimate's unit, no p99.9); `wide` shows
-// every column with intervals in full.
-import type { Comparison, Row } from '../compare/compare';
-import type { Interval } from '../stats/resample';
-import { median } from '../stats/resample';
-import { formatNs } from '../units';
+// The terminal table of a comparison: one block per workload, one line per target. Its columns are
+// the metric registry's for the workload's kind (metrics.ts), each written by its entry, the ratio
+// beside the kind's rate. By default it fits 120 columns (intervals written once in their
+// estimate's unit, the --wide-only metrics left out); `wide` shows every column, intervals in full.
+import { ciOf, type Comparison, type Row, type WorkloadSummary } from '../compare/compare';
+import type { ResultKind } from '../compare/kinds';
+import { compactInterval, fixedScale, fullInterval } from '../compare/metric-format';
+import { columnHead, columnsOf, type Metric, metricDef, metricDefs, rateMetric } from '../compare/metrics';
+
+export { compactInterval };
 
 /** The widest line of the default table, in columns. */
 export const TABLE_COLUMNS = 120;
 
-function ci(i: Interval, f: (x: number) => string): string {
-  if (!Number.isFinite(i.estimate)) return '-';
-  return Number.isFinite(i.low) ? `${f(i.estimate)} [${f(i.low)}, ${f(i.high)}]` : f(i.estimate);
+/** A column of a workload's block: its heading and a row's cell. */
+interface Column {
+  head: string;
+  cell(r: Row): string;
 }
 
-function rate(unit: Row['rateUnit']): (x: number) => string {
-  return unit === 'Gbit/s' ? (x) => x.toFixed(2) : (x) => Math.round(x).toLocaleString('en-US');
+/** A metric's cell: in the default table as its entry says (interval or estimate, in its scale); wide, the interval in full. */
+function metricCell(m: Metric, wide: boolean): (r: Row) => string {
+  const d = metricDef(m);
+  return (r) => {
+    const i = ciOf(r, m);
+    if (wide) return fullInterval(i, d.format);
+    const shown = d.column?.compact === 'interval' ? i : { ...i, low: NaN, high: NaN };
+    return d.scale ? compactInterval(shown, d.scale) : fullInterval(shown, d.format);
+  };
 }
 
-/** A scale for a set of values: the divisor and suffix the estimate calls for. */
-type Scale = { div: number; unit: string; digits: number };
-
-/** Three significant digits of the scaled estimate (the intervals are wider than that anyway). */
-function digits(scaled: number): number {
-  const a = Math.abs(scaled);
-  return a < 10 ? 2 : a < 100 ? 1 : 0;
+function ratioColumn(wide: boolean): Column {
+  return wide
+    ? { head: 'ratio', cell: (r) => (r.ratio ? fullInterval(r.ratio, (x) => x.toFixed(3)) : r.baseline ? '1 (baseline)' : '-') }
+    : { head: 'ratio', cell: (r) => (r.ratio ? compactInterval(r.ratio, fixedScale('', 2)) : r.baseline ? '1 (base)' : '-') };
 }
 
-function nsScale(x: number): Scale {
-  const a = Math.abs(x);
-  const [div, unit] = a < 1e3 ? [1, 'ns'] : a < 1e6 ? [1e3, 'µs'] : a < 1e9 ? [1e6, 'ms'] : [1e9, 's'];
-  return { div: div as number, unit: unit as string, digits: div === 1 ? 0 : digits(x / (div as number)) };
+/** The columns of a kind's block: the registry's metrics of the kind, the ratio after its rate, the host cache last. */
+export function tableColumns(kind: ResultKind | undefined, wide: boolean): Column[] {
+  const cols: Column[] = [];
+  for (const m of columnsOf(kind, { wide })) {
+    cols.push({ head: columnHead(m, kind!, wide), cell: metricCell(m, wide) });
+    if (m === rateMetric(kind!)) cols.push(ratioColumn(wide));
+  }
+  cols.push({ head: 'host cache', cell: (r) => r.hostCache });
+  return cols;
 }
-
-function countScale(x: number): Scale {
-  const a = Math.abs(x);
-  if (a < 1e4) return { div: 1, unit: '', digits: 0 };
-  const div = a < 1e6 ? 1e3 : 1e6;
-  return { div, unit: div === 1e3 ? 'k' : 'M', digits: digits(x / div) };
-}
-
-/** "52.1 (50.2-56.0) µs": an interval with its unit once, in the estimate's scale. */
-export function compactInterval(i: Interval, scaleOf: (x: number) => Scale, space = ' '): string {
-  if (!Number.isFinite(i.estimate)) return '-';
-  const s = scaleOf(i.estimate);
-  const f = (x: number) => (x / s.div).toFixed(s.digits);
-  const unit = s.unit ? `${space}${s.unit}` : '';
-  return Number.isFinite(i.low) ? `${f(i.estimate)} (${f(i.low)}-${f(i.high)})${unit}` : `${f(i.estimate)}${unit}`;
-}
-
-const gbitScale = (x: number): Scale => ({ div: 1, unit: '', digits: digits(x) });
-const ratioScale = (): Scale => ({ div: 1, unit: '', digits: 2 });
 
 function label(r: Row, wide: boolean): string {
   return r.target + (r.emulated ? (wide ? ' [EMULATED]' : ' *') : '');
 }
 
-function wideRow(r: Row): string {
-  const p999 = r.p999.length ? formatNs(Math.max(...r.p999.filter(Number.isFinite))) : '-';
-  const [, factor] = hostCost(r);
-  const op = Number.isFinite(r.hostPerOpCi.estimate) ? ci(r.hostPerOpCi, (x) => (x < 10 ? `${x.toFixed(2)} ns` : formatNs(x))) : '-';
-  return `  ${label(r, true).padEnd(25)} ${ci(r.p50ci, formatNs).padEnd(30)} ${ci(r.p99ci, formatNs).padEnd(30)} ${p999.padEnd(10)} ${ci(r.rateCi, rate(r.rateUnit)).padEnd(28)} ${(r.ratio ? ci(r.ratio, (x) => x.toFixed(3)) : r.baseline ? '1 (baseline)' : '-').padEnd(22)} ${op.padEnd(30)} ${factor.padEnd(7)} ${r.hostCache}`;
+const failed = (r: Row) => !!r.error && !r.n;
+
+/** A workload's block: its heading, the columns' heads, a line per target (widths from the widest cell). */
+function workloadBlock(s: WorkloadSummary, wide: boolean, labelWidth: number): string[] {
+  const cols = tableColumns(s.kind, wide);
+  const cells = s.rows.map((r) => (failed(r) ? [] : cols.map((c) => c.cell(r))));
+  const widths = cols.map((c, i) => Math.max(c.head.length, ...cells.map((x) => x[i]?.length ?? 0)));
+  const line = (first: string, xs: string[]) => `  ${first.padEnd(labelWidth)} ${xs.map((x, i) => x.padEnd(widths[i]!)).join(' ')}`.trimEnd();
+  const out = ['', `${s.workload}  (${s.kind ?? 'nothing measured'})`, line('target', cols.map((c) => c.head))];
+  s.rows.forEach((r, k) => {
+    // The reason is in full among the warnings below, failures first; the compact row stays short.
+    if (failed(r)) out.push(`  ${label(r, wide).padEnd(labelWidth)} ${wide ? `failed: ${r.error}` : 'failed (the reason is below)'}`);
+    else out.push(line(label(r, wide), cells[k]!));
+  });
+  return out;
 }
 
-/** The median host CPU per operation ("per byte" for streams), and host CPU over the probe's own. */
-function hostCost(r: Row): [string, string] {
-  const perOp = r.hostPerOp.length ? median(r.hostPerOp) : NaN;
-  const op = !Number.isFinite(perOp) ? '-' : perOp < 10 ? `${perOp.toFixed(2)} ns` : formatNs(perOp, { compact: true });
-  return [op, r.overhead.length ? `${median(r.overhead).toFixed(2)}x` : '-'];
-}
-
-function compactRow(r: Row, w: number): string {
-  const rateText = compactInterval(r.rateCi, r.rateUnit === 'Gbit/s' ? gbitScale : countScale, '');
-  const ratio = r.ratio ? compactInterval(r.ratio, ratioScale) : r.baseline ? '1 (base)' : '-';
-  const [op, factor] = hostCost(r);
-  const p99 = compactInterval({ ...r.p99ci, low: NaN, high: NaN }, nsScale);
-  return `  ${label(r, false).padEnd(w)} ${compactInterval(r.p50ci, nsScale).padEnd(19)} ${p99.padEnd(9)} ${rateText.padEnd(17)} ${ratio.padEnd(15)} ${`${op} ${factor}`.padEnd(15)} ${r.hostCache}`;
+/** "host/op: ...; xprobe: ...": the columns whose heading does not say it all. */
+function legend(wide: boolean): string {
+  return metricDefs().filter((d) => d.column?.note).map((d) => `${columnHead(d.name as Metric, 'block', wide)}: ${d.column!.note}`).join('; ');
 }
 
 export interface TableOptions {
@@ -91,22 +85,10 @@ export function formatComparison(c: Comparison, o: TableOptions = {}): string {
   const reps = o.partial ? `${o.partial.done} of ${o.partial.of} repetitions so far` : `${c.reps} repetitions`;
   out.push(`isoprobe compare: suite ${c.suite}, ${reps}, targets ${c.targets.join(', ')}${c.runId ? ` (run ${c.runId})` : ''}`);
   out.push(wide ? 'medians over repetitions with bootstrap 95 % intervals; ratio = rate / rate of the first target'
-    : 'median (95 % bootstrap interval) of the repetitions; ratio: rate / the first target\'s; --wide: p99 and p99.9 intervals');
-  out.push('host/op: the boundary\'s host CPU per operation (all its roles, the measured window); xprobe: over the probe\'s own CPU');
-  const w = Math.max(8, ...c.summaries.flatMap((s) => s.rows.map((r) => label(r, false).length)));
-  for (const s of c.summaries) {
-    out.push('');
-    out.push(`${s.workload}  (${s.kind})`);
-    const unit = s.rows[0]?.rateUnit ?? '';
-    out.push(wide
-      ? `  ${'target'.padEnd(25)} ${'p50 latency'.padEnd(30)} ${'p99'.padEnd(30)} ${'p99.9'.padEnd(10)} ${unit.padEnd(28)} ${'ratio'.padEnd(22)} ${(s.kind === 'stream' ? 'host CPU/byte' : 'host CPU/op').padEnd(30)} ${'xprobe'.padEnd(7)} host cache`
-      : `  ${'target'.padEnd(w)} ${'p50 latency'.padEnd(19)} ${'p99'.padEnd(9)} ${unit.padEnd(17)} ${'ratio'.padEnd(15)} ${(s.kind === 'stream' ? 'host/B xprobe' : 'host/op xprobe').padEnd(15)} host cache`);
-    for (const r of s.rows) {
-      // The reason is in full among the warnings below, failures first; the compact row stays short.
-      if (r.error && !r.p50.length) out.push(`  ${label(r, wide).padEnd(wide ? 25 : w)} ${wide ? `failed: ${r.error}` : 'failed (the reason is below)'}`);
-      else out.push(wide ? wideRow(r) : compactRow(r, w));
-    }
-  }
+    : 'median (95 % bootstrap interval) of the repetitions; ratio: rate / the first target\'s; --wide: all columns in full');
+  out.push(legend(wide));
+  const w = Math.max(8, ...c.summaries.flatMap((s) => s.rows.map((r) => label(r, wide).length)));
+  for (const s of c.summaries) out.push(...workloadBlock(s, wide, w));
   if (!wide && c.summaries.some((s) => s.rows.some((r) => r.emulated))) out.push('', '* emulated: software emulation (QEMU TCG), not the cost on hardware');
   if (c.warnings.length) {
     out.push('');

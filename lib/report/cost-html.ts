@@ -1,7 +1,8 @@
 // The report's host-cost figures: per workload, stacked bars of host CPU per operation by role for
 // each target; per run, start-up and memory bars per target.
 import type { Cell } from '../compare/compare';
-import { formatMetric, windowOps } from '../compare/metrics';
+import { windowOps } from '../compare/kinds';
+import { formatMetric } from '../compare/metrics';
 import { ROLES, type Role } from '../cost/roles';
 import { median } from '../stats/resample';
 import type { TargetResult } from '../targets/types';
@@ -46,13 +47,13 @@ function hbars(rows: { label: string; parts: [string, number, string][] }[], uni
 }
 
 
-/** Stacked bars of one workload's host CPU per operation by role, a bar per target. */
-export function hostCpuSvg(cells: Cell[], stream: boolean): string {
+/** Stacked bars of one workload's host CPU per operation (the kind's: I/O, transaction, byte) by role, a bar per target. */
+export function hostCpuSvg(cells: Cell[], op: string): string {
   const rows = cells.map((c) => ({
     label: c.target + (c.results.some((r) => r.target.emulated) ? ' *' : ''),
     parts: Object.entries(rolesPerOp(c.results)).map(([role, v]) => [role, v!, ROLE_COLOURS[role as Role] ?? '#495057'] as [string, number, string]),
   }));
-  return hbars(rows, (v) => formatMetric('host_cpu_per_op', v), `host CPU per ${stream ? 'byte' : 'operation'} over the measured window, by role (median over repetitions); under TCG (*) vCPU time is emulation. Roles: ${Object.entries(ROLES).map(([k, v]) => `${k} = ${v}`).join('; ')}`, 'cost-chart');
+  return hbars(rows, (v) => formatMetric('host_cpu_per_op', v), `host CPU per ${op} over the measured window, by role (median over repetitions); under TCG (*) vCPU time is emulation. Roles: ${Object.entries(ROLES).map(([k, v]) => `${k} = ${v}`).join('; ')}`, 'cost-chart');
 }
 
 /** Start-up (median over results) and host memory at the end of the workloads (median PSS), a bar per target. */

@@ -1,14 +1,14 @@
 // One self-contained HTML file per comparison: latency CDFs overlaid per target, latency
 // histograms, rate bars with confidence intervals, the full stack of every target, the machine.
 // Charts are inline SVG drawn here; the page loads nothing from anywhere.
-import type { Comparison, Row } from '../compare/compare';
+import { ciOf, type Comparison, rateOf, type Row, type WorkloadSummary } from '../compare/compare';
+import { KINDS } from '../compare/kinds';
 import { bucketHigh, bucketLow } from '../stats/histogram';
 import type { HistogramJson } from '../probe/types';
 import { formatNs } from '../units';
 import { escapeXml } from './escape';
-import { formatMetric } from '../compare/metrics';
+import { columnHead, columnsOf, formatMetric, metricDef, rateMetric } from '../compare/metrics';
 import { hostCpuSvg, startupMemorySvg } from './cost-html';
-import { median } from '../stats/resample';
 
 /** A target keeps one colour in every chart of a workload: its place among all the rows, failed ones included. */
 const colour = (rows: Row[], r: Row) => COLORS[rows.indexOf(r) % COLORS.length]!;
@@ -67,31 +67,41 @@ function histogramSvg(r: Row, color: string): string {
 }
 
 function barsSvg(rows: Row[]): string {
-  const ok = rows.filter((r) => Number.isFinite(r.rateCi.estimate));
+  const ok = rows.filter((r) => Number.isFinite(rateOf(r).ci.estimate));
   if (!ok.length) return '';
   const W = 640, rowH = 28, L = 150, R = 120;
   const H = ok.length * rowH + 20;
-  const max = Math.max(...ok.map((r) => (Number.isFinite(r.rateCi.high) ? r.rateCi.high : r.rateCi.estimate))) * 1.05;
+  const max = Math.max(...ok.map((r) => { const i = rateOf(r).ci; return Number.isFinite(i.high) ? i.high : i.estimate; })) * 1.05;
   const x = (v: number) => L + (v / max) * (W - L - R);
   const items = ok.map((r, i) => {
     const yy = 10 + i * rowH;
     const c = colour(rows, r);
-    const whisker = Number.isFinite(r.rateCi.low) ? `<line class="ci" x1="${x(r.rateCi.low)}" y1="${yy + 10}" x2="${x(r.rateCi.high)}" y2="${yy + 10}" stroke="#000"/><line x1="${x(r.rateCi.low)}" y1="${yy + 4}" x2="${x(r.rateCi.low)}" y2="${yy + 16}" stroke="#000"/><line x1="${x(r.rateCi.high)}" y1="${yy + 4}" x2="${x(r.rateCi.high)}" y2="${yy + 16}" stroke="#000"/>` : '';
-    const label = r.rateUnit === 'Gbit/s' ? `${r.rateCi.estimate.toFixed(2)} ${r.rateUnit}` : `${Math.round(r.rateCi.estimate).toLocaleString('en-US')} ${r.rateUnit}`;
-    return `<text x="${L - 8}" y="${yy + 14}" text-anchor="end">${escapeXml(r.target)}${r.emulated ? ' *' : ''}</text><rect class="bar" x="${L}" y="${yy + 2}" width="${(x(r.rateCi.estimate) - L).toFixed(1)}" height="16" fill="${c}"/>${whisker}<text x="${W - R + 6}" y="${yy + 14}">${label}</text>`;
+    const { metric, ci } = rateOf(r);
+    const whisker = Number.isFinite(ci.low) ? `<line class="ci" x1="${x(ci.low)}" y1="${yy + 10}" x2="${x(ci.high)}" y2="${yy + 10}" stroke="#000"/><line x1="${x(ci.low)}" y1="${yy + 4}" x2="${x(ci.low)}" y2="${yy + 16}" stroke="#000"/><line x1="${x(ci.high)}" y1="${yy + 4}" x2="${x(ci.high)}" y2="${yy + 16}" stroke="#000"/>` : '';
+    return `<text x="${L - 8}" y="${yy + 14}" text-anchor="end">${escapeXml(r.target)}${r.emulated ? ' *' : ''}</text><rect class="bar" x="${L}" y="${yy + 2}" width="${(x(ci.estimate) - L).toFixed(1)}" height="16" fill="${c}"/>${whisker}<text x="${W - R + 6}" y="${yy + 14}">${escapeXml(formatMetric(metric!, ci.estimate))}</text>`;
   });
   return `<figure><svg class="chart bar-chart" viewBox="0 0 ${W} ${H}">${items.join('')}</svg><figcaption>median over repetitions, whiskers: bootstrap 95 % interval${ok.some((r) => r.emulated) ? '; * emulated (TCG)' : ''}</figcaption></figure>`;
 }
 
+/** A workload's table: the registry's columns of its kind (metrics.ts), the ratio after the rate. */
+function summaryTable(s: WorkloadSummary): string {
+  const ms = columnsOf(s.kind, { html: true });
+  const heads = ms.flatMap((m) => [`<th title="${escapeXml(metricDef(m).title)}">${escapeXml(columnHead(m, s.kind!, true))}</th>`, ...(m === rateMetric(s.kind!) ? ['<th>ratio [95 % CI]</th>'] : [])]);
+  const ratio = (r: Row) => (r.ratio ? `${r.ratio.estimate.toFixed(3)} [${r.ratio.low.toFixed(3)}, ${r.ratio.high.toFixed(3)}]` : r.baseline ? 'baseline' : '-');
+  const name = (r: Row) => `<td>${escapeXml(r.target)}${r.emulated ? ' <b class="emu">EMULATED</b>' : ''}</td>`;
+  const rows = s.rows.map((r) => !r.n
+    ? `<tr class="failed">${name(r)}<td colspan="${heads.length + 2}">failed: ${escapeXml(r.error ?? 'no results')}</td></tr>`
+    : `<tr>${name(r)}${ms.map((m) => `<td>${escapeXml(formatMetric(m, ciOf(r, m).estimate))}</td>${m === rateMetric(s.kind!) ? `<td>${ratio(r)}</td>` : ''}`).join('')}<td class="cache-${escapeXml(r.hostCache)}">${escapeXml(r.hostCache)}</td><td>${r.error ? escapeXml(r.error) : ''}</td></tr>`).join('');
+  return `<table><tr><th>target</th>${heads.join('')}<th>host page cache</th><th></th></tr>${rows}</table>`;
+}
+
 export function renderHtml(c: Comparison, env: Record<string, unknown>, title = 'isoprobe report', lead = ''): string {
   const sections = c.summaries.map((s) => {
-    const table = s.rows.map((r) => !r.rate.length
-      ? `<tr class="failed"><td>${escapeXml(r.target)}${r.emulated ? ' <b class="emu">EMULATED</b>' : ''}</td><td colspan="8">failed: ${escapeXml(r.error ?? 'no results')}</td></tr>`
-      : `<tr><td>${escapeXml(r.target)}${r.emulated ? ' <b class="emu">EMULATED</b>' : ''}</td><td>${r.p50.length ? fmtNs(r.p50ci.estimate) : '-'}</td><td>${r.p99.length ? fmtNs(r.p99ci.estimate) : '-'}</td><td>${Number.isFinite(r.rateCi.estimate) ? (r.rateUnit === 'Gbit/s' ? r.rateCi.estimate.toFixed(2) : Math.round(r.rateCi.estimate).toLocaleString('en-US')) : '-'} ${r.rateUnit}</td><td>${r.ratio ? `${r.ratio.estimate.toFixed(3)} [${r.ratio.low.toFixed(3)}, ${r.ratio.high.toFixed(3)}]` : r.baseline ? 'baseline' : '-'}</td><td>${r.hostPerOp.length ? formatMetric('host_cpu_per_op', r.hostPerOpCi.estimate) : '-'}</td><td>${r.overhead.length ? `${median(r.overhead).toFixed(2)}x` : '-'}</td><td class="cache-${escapeXml(r.hostCache)}">${escapeXml(r.hostCache)}</td><td>${r.error ? escapeXml(r.error) : ''}</td></tr>`).join('');
     const hist = s.rows.map((r) => histogramSvg(r, colour(s.rows, r))).join('');
-    return `<section><h2>${escapeXml(s.workload)} <small>${escapeXml(s.kind)}</small></h2>
-<table><tr><th>target</th><th>p50</th><th>p99</th><th>${escapeXml(s.metric)}</th><th>ratio [95 % CI]</th><th>host CPU/${s.kind === 'stream' ? 'byte' : 'op'}</th><th>host/probe CPU</th><th>host page cache</th><th></th></tr>${table}</table>
-${barsSvg(s.rows)}${hostCpuSvg(c.targets.map((t) => c.cells.find((x) => x.target === t && x.workload === s.workload)!).filter(Boolean), s.kind === 'stream')}${cdfSvg(s.rows)}<div class="hists">${hist}</div></section>`;
+    const cells = c.targets.map((t) => c.cells.find((x) => x.target === t && x.workload === s.workload)!).filter(Boolean);
+    return `<section><h2>${escapeXml(s.workload)} <small>${escapeXml(s.kind ?? 'nothing measured')}</small></h2>
+${summaryTable(s)}
+${barsSvg(s.rows)}${s.kind ? hostCpuSvg(cells, KINDS[s.kind].op.word) : ''}${cdfSvg(s.rows)}<div class="hists">${hist}</div></section>`;
   });
   const cost = startupMemorySvg(c.cells, c.targets);
   const stacks = Object.entries(c.stacks).map(([t, st]) => `<h3>${escapeXml(t)}</h3><pre>${escapeXml(JSON.stringify(st, null, 2))}</pre>`).join('');

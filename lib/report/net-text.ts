@@ -1,4 +1,5 @@
 // The short human-readable block of a network result.
+import { KINDS } from '../compare/kinds';
 import type { NetResult } from '../probe/types';
 import { formatBytes, formatCount, formatNs } from '../units';
 import { latencyLine, placementText } from './block-text';
@@ -11,11 +12,12 @@ export function formatBits(bps: number): string {
 
 export function formatNetResult(r: NetResult): string {
   const o = r.options;
-  const head = r.kind === 'tcp_stream'
+  const stream = KINDS[r.kind].mode === 'stream';
+  const head = stream
     ? `${r.kind}  ${formatBytes(o.size)} messages  ${o.streams} stream${o.streams === 1 ? '' : 's'}${o.reverse ? '  reverse (server sends)' : ''}`
     : `${r.kind}  ${formatBytes(o.size)} messages  ${o.conns} connection${o.conns === 1 ? '' : 's'}  ${o.rate ? `open loop ${formatCount(o.rate)}/s ${o.arrival}` : 'closed loop'}  backend ${o.backend}`;
   const lines = [head, `  peer        ${r.peer}`];
-  if (r.kind === 'tcp_stream') {
+  if (stream) {
     lines.push(`  throughput  ${formatBits(r.bits_per_s!)}  (${formatBytes(r.bytes_sent + r.bytes_received)} in ${formatNs(r.elapsed_ns)}, counted at the ${r.counted_at})`);
     if (r.streams && r.streams.length > 1) lines.push(`  per stream  ${r.streams.map((s) => formatBits(s.bits_per_s)).join('  ')}`);
     lines.push(`  cpu         user ${formatNs(r.cpu.user_ns)}  sys ${formatNs(r.cpu.sys_ns)}  (${(r.cpu.utilization * 100).toFixed(0)} % of one core, client)`);

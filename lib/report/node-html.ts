@@ -1,6 +1,7 @@
 // A fleet's comparison by node in the HTML report: the nodes and what each measured of itself,
 // then per workload a table of nodes x targets (median, p50, ratio to the baseline node).
 import type { NodeRun, NodeTable } from '../compare/by-node';
+import { rateOf } from '../compare/compare';
 import { escapeXml } from './escape';
 import { renderHtml } from './html';
 import { FailureNotes, nodeCellText } from './node-text';
@@ -14,10 +15,10 @@ export function nodeSection(tables: NodeTable[], runs: NodeRun[]): string {
     const notes = new FailureNotes();
     const cell = (n: string, x: string) => {
       const r = t.rows.get(n)?.get(x);
-      return r?.rate.length ? `<td>${escapeXml(nodeCellText(r, n === t.baselineNode))}</td>` : `<td class="failed">failed [${notes.of(r)}]</td>`;
+      return r && rateOf(r).values.length ? `<td>${escapeXml(nodeCellText(r, n === t.baselineNode))}</td>` : `<td class="failed">failed [${notes.of(r)}]</td>`;
     };
     const rows = t.nodes.map((n) => `<tr data-node="${escapeXml(n)}"><th>${escapeXml(n)}${n === t.baselineNode ? ' (baseline)' : ''}</th>${t.targets.map((x) => cell(n, x)).join('')}</tr>`).join('');
-    return `<section><h2>${escapeXml(t.workload)} <small>${escapeXml(t.kind)}, by node</small></h2>
+    return `<section><h2>${escapeXml(t.workload)} <small>${escapeXml(t.kind ?? 'nothing measured')}, by node</small></h2>
 <table class="by-node" data-workload="${escapeXml(t.workload)}"><tr><th>node</th>${t.targets.map((x) => `<th>${escapeXml(x)}</th>`).join('')}</tr>${rows}</table>${notes.list.map((w, i) => `<p class="note">[${i + 1}] ${escapeXml(w)}</p>`).join('')}</section>`;
   }).join('\n');
   return `<section><h2>Nodes</h2><table class="nodes"><tr><th>node</th><th>groups</th><th>run</th><th>host</th><th>kernel</th><th>CPUs</th></tr>${ids}</table>

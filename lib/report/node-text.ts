@@ -2,21 +2,21 @@
 // each cell the median rate over the node's repetitions, its p50, and the ratio to the baseline
 // node on the same target with its bootstrap 95 % interval.
 import type { NodeRun, NodeTable } from '../compare/by-node';
-import type { Row } from '../compare/compare';
-import { formatNs } from '../units';
+import { ciOf, rateOf, type Row } from '../compare/compare';
+import { formatMetric } from '../compare/metrics';
 
 export function rateText(r: Row): string {
-  const v = r.rateCi.estimate;
-  return r.rateUnit === 'Gbit/s' ? `${v.toFixed(2)} Gbit/s` : `${Math.round(v).toLocaleString('en-US')} ${r.rateUnit}`;
+  const rate = rateOf(r);
+  return rate.metric ? formatMetric(rate.metric, rate.ci.estimate) : '-';
 }
 
 /** One cell: "12,345 IOPS p50 80.1 µs 0.98x [0.95, 1.01]", or why there is none. */
 export function nodeCellText(r: Row | undefined, baseline: boolean): string {
-  if (!r || !r.rate.length) return `- (${r?.error ?? 'no results'})`;
+  if (!r || !rateOf(r).values.length) return `- (${r?.error ?? 'no results'})`;
   // One repetition a side has a ratio but no interval.
   const interval = (i: NonNullable<Row['ratio']>) => (Number.isFinite(i.low) && Number.isFinite(i.high) ? ` [${i.low.toFixed(2)}, ${i.high.toFixed(2)}]` : ' [no interval: one repetition]');
   const ratio = r.ratio ? ` ${r.ratio.estimate.toFixed(2)}x${interval(r.ratio)}` : baseline ? ' (baseline)' : '';
-  return `${rateText(r)} p50 ${r.p50.length && Number.isFinite(r.p50ci.estimate) ? formatNs(r.p50ci.estimate) : '-'}${ratio}${r.emulated ? ' EMULATED' : ''}`;
+  return `${rateText(r)} p50 ${formatMetric('p50', ciOf(r, 'p50').estimate)}${ratio}${r.emulated ? ' EMULATED' : ''}`;
 }
 
 /**
@@ -45,9 +45,9 @@ export function nodeIdentityLines(runs: NodeRun[]): string[] {
 export function formatNodeTables(tables: NodeTable[], runs: NodeRun[]): string {
   const out = ['nodes:', ...nodeIdentityLines(runs)];
   for (const t of tables) {
-    out.push('', `${t.workload} (${t.kind}): median over repetitions, ratio to ${t.baselineNode} on the same target [95 % CI]`);
+    out.push('', `${t.workload} (${t.kind ?? 'nothing measured'}): median over repetitions, ratio to ${t.baselineNode} on the same target [95 % CI]`);
     const notes = new FailureNotes();
-    const cell = (r: Row | undefined, base: boolean) => (r?.rate.length ? nodeCellText(r, base) : `- (failed [${notes.of(r)}])`);
+    const cell = (r: Row | undefined, base: boolean) => (r && rateOf(r).values.length ? nodeCellText(r, base) : `- (failed [${notes.of(r)}])`);
     const cells = t.nodes.map((n) => [n === t.baselineNode ? `${n} *` : n, ...t.targets.map((x) => cell(t.rows.get(n)?.get(x), n === t.baselineNode))]);
     const head = ['node', ...t.targets];
     const widths = head.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));

@@ -1,12 +1,17 @@
 // A sweep's curves in the report: per sweep, throughput on x and latency on y (log scale), p50
 // solid and p99 dashed, a line per target, the knee circled and labelled.
 import type { Curve } from '../compare/load-sweep';
+import { compactInterval, plainScale } from '../compare/metric-format';
+import { metricDef } from '../compare/metrics';
 import { formatNs } from '../units';
 import { escapeXml } from './escape';
 
 const COLOURS = ['#1b6ac9', '#d9480f', '#2b8a3e', '#862e9c', '#e67700', '#0b7285'];
 
-const fmtRate = (v: number, unit: string) => (unit === 'Gbit/s' ? `${v.toFixed(2)}` : v >= 1e6 ? `${(v / 1e6).toFixed(2)}M` : v >= 1e3 ? `${(v / 1e3).toFixed(1)}k` : v.toFixed(0));
+/** A throughput as its metric writes it compactly (metrics.ts): "12.3k", "9.41". */
+function fmtRate(v: number, c: Curve): string {
+  return compactInterval({ estimate: v, low: NaN, high: NaN, level: 0.95 }, (c.metric && metricDef(c.metric).scale) || plainScale);
+}
 
 /** The curve chart; '' when no point measured a latency (a stream sweep has throughput only). */
 export function curvesSvg(curves: Curve[], param: string, rule: string): string {
@@ -21,12 +26,12 @@ export function curvesSvg(curves: Curve[], param: string, rule: string): string 
   const grid: string[] = [];
   for (let e = Math.ceil(yLo); e <= Math.floor(yHi); e++)
     grid.push(`<line class="grid" x1="${L}" x2="${W - R}" y1="${y(10 ** e)}" y2="${y(10 ** e)}"/><text x="${L - 6}" y="${y(10 ** e) + 4}" text-anchor="end">${formatNs(10 ** e, { compact: true })}</text>`);
-  for (let i = 0; i <= 4; i++) grid.push(`<text x="${x((xMax * i) / 4)}" y="${H - B + 16}" text-anchor="middle">${fmtRate((xMax * i) / 4, curves[0]!.unit)}</text>`);
+  for (let i = 0; i <= 4; i++) grid.push(`<text x="${x((xMax * i) / 4)}" y="${H - B + 16}" text-anchor="middle">${fmtRate((xMax * i) / 4, curves[0]!)}</text>`);
   const lines = curves.map((c, ci) => {
     const col = COLOURS[ci % COLOURS.length]!;
     const ok = c.points.map((p, i) => ({ p, i })).filter(({ p }) => Number.isFinite(p.throughput.estimate) && p.p99.estimate > 0);
     const path = (k: 'p50' | 'p99') => ok.map(({ p }, j) => `${j ? 'L' : 'M'}${x(p.throughput.estimate).toFixed(1)},${y(p[k].estimate).toFixed(1)}`).join('');
-    const dots = ok.map(({ p }) => `<circle cx="${x(p.throughput.estimate).toFixed(1)}" cy="${y(p.p99.estimate).toFixed(1)}" r="2.5" fill="${col}"><title>${escapeXml(`${c.target} ${param}=${p.value}: ${fmtRate(p.throughput.estimate, c.unit)} ${c.unit}, p50 ${formatNs(p.p50.estimate)}, p99 ${formatNs(p.p99.estimate)}`)}</title></circle>`).join('');
+    const dots = ok.map(({ p }) => `<circle cx="${x(p.throughput.estimate).toFixed(1)}" cy="${y(p.p99.estimate).toFixed(1)}" r="2.5" fill="${col}"><title>${escapeXml(`${c.target} ${param}=${p.value}: ${fmtRate(p.throughput.estimate, c)} ${c.unit}, p50 ${formatNs(p.p50.estimate)}, p99 ${formatNs(p.p99.estimate)}`)}</title></circle>`).join('');
     const k = c.knee !== undefined ? c.points[c.knee]! : undefined;
     // The label on the side of the point with room for it.
     const kx = k ? x(k.throughput.estimate) : 0;
@@ -43,7 +48,7 @@ export function curvesSvg(curves: Curve[], param: string, rule: string): string 
 
 /** The sweep's own section, placed before the per-point sections of the report. */
 export function sweepSection(curves: Curve[], param: string, rule: string, what: string): string {
-  const rows = curves.flatMap((c) => c.points.map((p, i) => `<tr${c.knee === i ? ' class="knee"' : ''}><td>${escapeXml(c.target)}</td><td>${escapeXml(String(p.value))}</td><td>${Number.isFinite(p.throughput.estimate) ? `${fmtRate(p.throughput.estimate, c.unit)} ${escapeXml(c.unit)}` : '-'}</td><td>${Number.isFinite(p.p50.estimate) ? formatNs(p.p50.estimate) : '-'}</td><td>${Number.isFinite(p.p99.estimate) ? formatNs(p.p99.estimate) : '-'}</td><td>${c.knee === i ? 'knee' : ''}</td></tr>`)).join('');
+  const rows = curves.flatMap((c) => c.points.map((p, i) => `<tr${c.knee === i ? ' class="knee"' : ''}><td>${escapeXml(c.target)}</td><td>${escapeXml(String(p.value))}</td><td>${Number.isFinite(p.throughput.estimate) ? `${fmtRate(p.throughput.estimate, c)} ${escapeXml(c.unit)}` : '-'}</td><td>${Number.isFinite(p.p50.estimate) ? formatNs(p.p50.estimate) : '-'}</td><td>${Number.isFinite(p.p99.estimate) ? formatNs(p.p99.estimate) : '-'}</td><td>${c.knee === i ? 'knee' : ''}</td></tr>`)).join('');
   return `<section><h2>Load-latency: ${escapeXml(what)}, ${escapeXml(param)} swept</h2>${curvesSvg(curves, param, rule)}
 <table><tr><th>target</th><th>${escapeXml(param)}</th><th>throughput</th><th>p50</th><th>p99</th><th></th></tr>${rows}</table></section>`;
 }

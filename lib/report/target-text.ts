@@ -1,12 +1,22 @@
 // A target result for people: the probe's own block, then the stack and what the host cache did.
+import type { ResultKind } from '../compare/kinds';
+import type { BlockResult, NetResult } from '../probe/types';
 import type { TargetResult } from '../targets/types';
 import { formatBytes, formatNs } from '../units';
 import { formatBlockResult } from './block-text';
 import { formatNetResult } from './net-text';
 
+/** The probe's own block of each kind of result. */
+const BODY: Record<ResultKind, (r: TargetResult) => string> = {
+  block: (r) => formatBlockResult(r as BlockResult),
+  tcp_rr: (r) => formatNetResult(r as NetResult),
+  udp_rr: (r) => formatNetResult(r as NetResult),
+  tcp_stream: (r) => formatNetResult(r as NetResult),
+};
+
 export function formatTargetResult(r: TargetResult): string {
   const s = r.target;
-  const body = r.kind === 'block' ? formatBlockResult(r) : formatNetResult(r);
+  const body = BODY[r.kind](r);
   const lines = [
     `${s.target}${s.emulated ? '  [EMULATED: software CPU emulation, not comparable to hardware]' : ''}`,
     body,

@@ -4,7 +4,7 @@
 // test, stats/changepoint.ts), each confirmed by the A/B gate's test between the runs either side.
 import { higherIsWorse, type Metric, metricOrNaN } from '../compare/ab';
 import { gateVerdict, simultaneousChange, thresholdOf } from '../compare/gate';
-import { formatMetric, gatedMetrics, metricDef } from '../compare/metrics';
+import { appliesTo, formatMetric, gatedMetrics } from '../compare/metrics';
 import { changePoints } from '../stats/changepoint';
 import { maxT } from '../stats/maxt';
 import { bootstrap, type Interval, median } from '../stats/resample';
@@ -79,7 +79,7 @@ export function trendSeries(store: Store, o: { targets?: string[]; workloads?: s
       const prevFacts = lastFacts.get(`${k}\u0000${host}`);
       const changed = prevFacts ? Object.keys(f).filter((x) => f[x] !== prevFacts[x]).map((x) => `${x} ${prevFacts[x] || '-'} -> ${f[x] || '-'}`) : [];
       lastFacts.set(`${k}\u0000${host}`, f);
-      for (const metric of (o.metrics ?? gatedMetrics(rs[0]!.kind)).filter((m) => metricDef(m).kinds.includes(rs[0]!.kind as never))) {
+      for (const metric of (o.metrics ?? gatedMetrics(rs[0]!.kind)).filter((m) => appliesTo(m, rs[0]!.kind))) {
         const values = rs.map((r) => metricOrNaN(r, metric));
         if (!values.some(Number.isFinite)) continue;
         const sk = `${k}\u0000${metric}\u0000${host}`;

@@ -4,7 +4,7 @@ import test from 'ava';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { compare } from '../../lib/compare/compare';
+import { compare, rateOf } from '../../lib/compare/compare';
 import type { Suite } from '../../lib/compare/suites';
 import { IsoprobeError } from '../../lib/errors';
 import { Store } from '../../lib/store/db';
@@ -31,8 +31,9 @@ testIf(runcSkip, test.serial)('compare host and runc: interleaved, stored, summa
   for (const s of c.summaries) {
     t.deepEqual(s.rows.map((r) => r.target), ['host', 'runc']);
     for (const r of s.rows) {
-      t.is(r.rate.length, 3);
-      t.true(r.rateCi.low <= r.rateCi.estimate && r.rateCi.estimate <= r.rateCi.high);
+      const rate = rateOf(r);
+      t.is(rate.values.length, 3);
+      t.true(rate.ci.low <= rate.ci.estimate && rate.ci.estimate <= rate.ci.high);
     }
     t.truthy(s.rows[1]!.ratio, 'runc has a ratio to the host');
   }

@@ -27,7 +27,7 @@ test('repetitions on two placements: counted in the row and named in a warning',
   const rs = [rr([0], '1'), rr([0], '1'), rr([0], '0', 60_000)];
   t.is(mixedPlacements(rs), 'client on 0, server on 1 ×2; client on 0, server on 0 ×1');
   const row = summarizeCell({ target: 'runc', workload: 'tcp-rr-64', results: rs } as never);
-  const w = warningsFor([{ workload: 'tcp-rr-64', kind: 'rr', metric: 'transactions/s', rows: [row] }], 3);
+  const w = warningsFor([{ workload: 'tcp-rr-64', kind: 'tcp_rr', rows: [row] }], 3);
   t.true(w.some((l) => l.startsWith('tcp-rr-64 on runc: repetitions ran with different CPU placements (client on 0, server on 1 ×2; client on 0, server on 0 ×1)')), w.join('\n'));
 });
 

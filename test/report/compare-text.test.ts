@@ -7,10 +7,13 @@ import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { type Comparison, type Row, warningsFor, type WorkloadSummary } from '../../lib/compare/compare';
+import { type Comparison, type Row, summarize, warningsFor, type WorkloadSummary } from '../../lib/compare/compare';
+import type { ResultKind } from '../../lib/compare/kinds';
+import { formatMetric, rateMetric } from '../../lib/compare/metrics';
 import { estimateLeftMs } from '../../lib/compare/progress';
 import { formatComparison, TABLE_COLUMNS } from '../../lib/report/compare-text';
 import type { Interval } from '../../lib/stats/resample';
+import type { TargetResult } from '../../lib/targets/types';
 import { isRoot, tempDir, testIf, why } from '../helpers';
 
 const tmp = tempDir();
@@ -18,29 +21,34 @@ test.after.always(() => tmp.cleanup());
 
 const iv = (estimate: number, spread = 0.07): Interval => ({ estimate, low: estimate * (1 - spread), high: estimate * (1 + spread), level: 0.95 });
 
-function row(target: string, o: Partial<Omit<Row, 'p50' | 'rate'>> & { p50: number; rate: number; unit?: Row['rateUnit'] }): Row {
+type Made = { p50: number; rate: number; kind?: ResultKind; baseline?: boolean; hostCache?: string; emulated?: boolean; cv?: number; error?: string; n?: number; hostPerOp?: number };
+
+function row(target: string, o: Made): Row {
+  const kind = o.kind ?? 'block';
+  const rate = rateMetric(kind);
+  const perOp = o.hostPerOp ?? o.p50 * 1.37;
   return {
-    target, p50: [o.p50], p99: [o.p50 * 3], p999: [o.p50 * 9], rate: [o.rate, o.rate * 1.02], rateUnit: o.unit ?? 'IOPS',
-    p50ci: iv(o.p50), p99ci: iv(o.p50 * 3, 0.2), rateCi: iv(o.rate), ratio: o.baseline ? undefined : iv(0.512, 0.03),
+    target, kind, n: o.n ?? 2,
+    values: { p50: [o.p50], p99: [o.p50 * 3], 'p99.9': [o.p50 * 9], [rate]: [o.rate, o.rate * 1.02], host_cpu_per_op: [perOp], overhead: [12.34] },
+    ci: { p50: iv(o.p50), p99: iv(o.p50 * 3, 0.2), 'p99.9': iv(o.p50 * 9, 0.3), [rate]: iv(o.rate), host_cpu_per_op: iv(perOp), overhead: iv(12.34, 0) },
+    ratio: o.baseline ? undefined : iv(0.512, 0.03),
     baseline: o.baseline, hostCache: o.hostCache ?? 'bypassed', emulated: o.emulated ?? false, cv: o.cv ?? 0.02, error: o.error,
-    hostPerOp: o.hostPerOp ?? [o.p50 * 1.37], overhead: o.overhead ?? [12.34], hostPerOpCi: iv(o.p50 * 1.37),
   };
 }
 
 // The widest values this table meets: a million IOPS, second-long tails, a 24-character variant, an emulated target.
 const SUMMARIES: WorkloadSummary[] = [
-  { workload: 'randread-4k-uring-qd32', kind: 'block', metric: 'IOPS', rows: [
+  { workload: 'randread-4k-uring-qd32', kind: 'block', rows: [
     row('host', { p50: 52_100, rate: 1_234_567, baseline: true }),
     row('qemu-microvm[aio=threads]', { p50: 1_330_000_000, rate: 12_328, emulated: true, cv: 0.34 }),
-    row('runsc', { p50: 0, rate: 0, error: 'io_uring read of 4096 bytes at offset 188686336 failed (gVisor answers io_uring reads and writes with EINVAL)' }),
+    row('runsc', { p50: 0, rate: 0, n: 0, error: 'io_uring read of 4096 bytes at offset 188686336 failed (gVisor answers io_uring reads and writes with EINVAL)' }),
   ] },
-  { workload: 'tcp-rr-64', kind: 'rr', metric: 'transactions/s', rows: [
-    row('host', { p50: 48_000, rate: 20_264, unit: 'tx/s', baseline: true, hostCache: '-' }),
-    row('runsc', { p50: 103_200, rate: 10_193, unit: 'tx/s', cv: 0.33, hostCache: '-' }),
-    row('qemu-microvm[aio=threads]', { p50: 138_800, rate: 6_795, unit: 'tx/s', emulated: true, cv: 0.12, hostCache: '-' }),
+  { workload: 'tcp-rr-64', kind: 'tcp_rr', rows: [
+    row('host', { p50: 48_000, rate: 20_264, kind: 'tcp_rr', baseline: true, hostCache: '-' }),
+    row('runsc', { p50: 103_200, rate: 10_193, kind: 'tcp_rr', cv: 0.33, hostCache: '-' }),
+    row('qemu-microvm[aio=threads]', { p50: 138_800, rate: 6_795, kind: 'tcp_rr', emulated: true, cv: 0.12, hostCache: '-' }),
   ] },
 ];
-SUMMARIES[0]!.rows[2]!.p50 = [];
 
 function comparison(): Comparison {
   return { suite: 'quick', reps: 5, targets: ['host', 'qemu-microvm[aio=threads]', 'runsc'], summaries: SUMMARIES, warnings: warningsFor(SUMMARIES, 5), cells: [], stacks: {} };
@@ -51,7 +59,7 @@ test(`the default table fits ${TABLE_COLUMNS} columns; --wide shows p99.9 and in
   const widest = Math.max(...table.map((l) => [...l].length));
   t.true(widest <= TABLE_COLUMNS, `widest line ${widest} columns:\n${table.join('\n')}`);
   t.true(widest >= 90, 'the columns are there, not dropped');
-  t.regex(table.join('\n'), /^ {2}host +52\.1 \(48\.5-55\.7\) µs +156 µs +1\.23 \(1\.15-1\.32\)M +1 \(base\) +71 µs 12\.34x +bypassed$/m, 'p99 as its estimate, the host CPU per operation and the overhead factor');
+  t.regex(table.join('\n'), /^ {2}host +52\.1 \(48\.5-55\.7\) µs +156 µs +1\.23 \(1\.15-1\.32\)M +1 \(base\) +71\.4 µs +12\.34x +bypassed$/m, 'p99 as its estimate, the host CPU per operation and the overhead factor');
   t.regex(table.join('\n'), /^ {2}qemu-microvm\[aio=threads\] \* +1\.33 \(1\.24-1\.42\) s /m, 'an emulated target is starred');
   t.regex(table.join('\n'), /^\* emulated: software emulation \(QEMU TCG\)/m);
   t.regex(table.join('\n'), /^ {2}runsc +failed \(the reason is below\)$/m);
@@ -60,6 +68,22 @@ test(`the default table fits ${TABLE_COLUMNS} columns; --wide shows p99.9 and in
   t.true(wide.filter((l) => l.startsWith('  target')).every((l) => /p99\.9/.test(l)), 'a p99.9 column in the wide table');
   t.true(Math.max(...wide.filter((l) => !l.startsWith('warning:')).map((l) => l.length)) > TABLE_COLUMNS);
   t.true(wide.some((l) => /52\.1 µs \[48\.5 µs, 55\.7 µs\]/.test(l)), 'intervals in full');
+});
+
+test('a stream\'s host CPU per byte reads as the registry writes it, in the default and wide tables alike', (t) => {
+  // 0.9906e9 ns of host CPU over 3e9 bytes: 0.330 ns per byte, three decimals (the table had its own two).
+  const result = (k: number) => ({
+    kind: 'tcp_stream', options: { reverse: false }, bits_per_s: 1.2e10, bytes_sent: 3e9, bytes_received: 0,
+    host_cpu: { total_ns: 0.99e9 + k * 3e5 }, cpu: { user_ns: 0, sys_ns: 0, window_ns: 0.99e9 }, target: { target: 'host', emulated: false },
+  }) as unknown as TargetResult;
+  const cells = [{ target: 'host', workload: 'stream', results: [1, 2, 3].map(result) }];
+  const summaries = summarize(cells, { name: 'demo', workloads: [{ name: 'stream', workload: { kind: 'stream', options: {} as never } }] }, ['host']);
+  const c: Comparison = { suite: 'demo', reps: 3, targets: ['host'], summaries, warnings: [], cells, stacks: {} };
+  const expected = formatMetric('host_cpu_per_op', 0.9906e9 / 3e9);
+  t.is(expected, '0.330 ns');
+  t.regex(formatComparison(c), /^ {2}target +Gbit\/s +ratio +host\/B +xprobe +host cache$/m, 'a stream has no latency columns; host CPU per byte');
+  t.regex(formatComparison(c), new RegExp(`^ {2}host +12\\.0 \\(12\\.0-12\\.0\\) +1 \\(base\\) +${expected} +1\\.00x +-$`, 'm'));
+  t.regex(formatComparison(c, { wide: true }), new RegExp(`${expected} \\[0\\.330 ns, 0\\.330 ns\\]`));
 });
 
 test('warnings: failures first, one line each; then one line per workload naming its varying targets and their spread', (t) => {

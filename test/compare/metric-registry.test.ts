@@ -1,0 +1,97 @@
+// A metric is its registry entry (lib/compare/metrics.ts) plus the code that measures it: an entry
+// added to the registry and nowhere else shows in the comparison table (default and --wide), the
+// HTML report, the CSV export and the gate. And a kind's facts come from one table (kinds.ts): its
+// rate metric, whether it has latency, what one operation is, the workload that gives it.
+import test from 'ava';
+
+import type { Side } from '../../lib/compare/ab';
+import { type Cell, summarize } from '../../lib/compare/compare';
+import { suiteGate } from '../../lib/compare/gate';
+import { KINDS, kindOfWorkload, RESULT_KINDS } from '../../lib/compare/kinds';
+import { fixedScale } from '../../lib/compare/metric-format';
+import { appliesTo, columnsOf, gatedMetrics, type Metric, METRIC_DEFS, type MetricDef, metricDef, metricsOf, rateMetric } from '../../lib/compare/metrics';
+import type { Suite } from '../../lib/compare/suites';
+import { formatComparison } from '../../lib/report/compare-text';
+import { resultsCsv } from '../../lib/report/csv';
+import { renderHtml } from '../../lib/report/html';
+import type { ResultRow } from '../../lib/store/db';
+import type { TargetResult } from '../../lib/targets/types';
+
+/** A metric the registry does not have: what the next capability adds (system calls per operation). */
+const SYSCALLS: MetricDef = {
+  name: 'syscalls_per_op', title: 'system calls per operation', unit: 'calls', better: 'lower', kinds: ['block', 'tcp_rr'], gated: ['block'], thresholdClass: 'count',
+  value: (r) => (r as unknown as { syscalls?: number }).syscalls, format: (v) => `${v.toFixed(2)} calls`, scale: fixedScale(' calls', 1),
+  column: { head: 'calls/{op}', long: 'syscalls per {word}', compact: 'estimate' },
+};
+
+function block(syscalls: number, k: number): TargetResult {
+  return {
+    kind: 'block', options: { engine: 'psync', pattern: 'randread', bs: 4096 }, ops: 1000, iops: 5e4 + k,
+    latency_ns: { count: 1, min: 1, max: 1, mean: 2e4, stdev: 0, percentiles: { 50: 2e4 + k, 99: 4e4, '99.9': 5e4 } },
+    syscalls: syscalls + k * 0.01, target: { target: 'host', emulated: false },
+  } as unknown as TargetResult;
+}
+
+const SUITE: Suite = { name: 'demo', workloads: [{ name: 'rd', workload: { kind: 'block', options: {} } }] };
+const cells = (calls: number): Cell[] => [{ target: 'host', workload: 'rd', results: [0, 1, 2, 3, 4].map((k) => block(calls, k)) }];
+const side = (label: string, calls: number): Side => ({ label, results: new Map([['rd', new Map([['host', cells(calls)[0]!.results]])]]) });
+
+/** What each consumer shows of one comparison and one stored run. */
+function shown() {
+  const c = cells(12);
+  const summaries = summarize(c, SUITE, ['host']);
+  const comparison = { suite: 'demo', reps: 5, targets: ['host'], summaries, warnings: [], cells: c, stacks: {} };
+  const stored: ResultRow[] = c[0]!.results.map((r, i) => ({ id: i, run_id: 1, workload: 'rd', target: 'host', rep: i, kind: 'block', probe_sha256: '', emulated: 0, host_page_cache: null, json: JSON.stringify(r) }));
+  const csv = resultsCsv(1, stored).split('\n');
+  return {
+    table: formatComparison(comparison), wide: formatComparison(comparison, { wide: true }), html: renderHtml(comparison, {}),
+    csvHead: csv[0]!.split(','), csvFirst: csv[1]!.split(','),
+    gate: suiteGate(side('a', 10), side('b', 15), { alpha: 0.05, threshold: 0.05 }).cells.filter((x) => (x.metric as string) === SYSCALLS.name),
+  };
+}
+
+test.serial('a metric added to the registry alone reaches the table, the wide table, the HTML, the CSV and the gate', (t) => {
+  const before = shown();
+  t.notRegex(before.table, /calls\/op/, 'not there before it is added');
+  t.false(before.csvHead.includes('syscalls_per_op'));
+  t.is(before.gate.length, 0);
+
+  (METRIC_DEFS as unknown as MetricDef[]).push(SYSCALLS);
+  try {
+    const after = shown();
+    t.regex(after.table, /^ {2}target +p50 latency +p99 +IOPS +ratio +host\/op +xprobe +calls\/op +host cache$/m, 'a column of the default table, headed as its entry says');
+    t.regex(after.table, /^ {2}host .* 12\.0 calls +-$/m, 'its estimate in its compact scale (median of 12.00-12.04)');
+    t.regex(after.wide, /syscalls per operation/, 'its long heading in the wide table');
+    t.regex(after.wide, /12\.02 calls \[12\.0\d calls, 12\.0\d calls\]/, 'its interval in full');
+    t.regex(after.html, /<th title="system calls per operation">syscalls per operation<\/th>/);
+    t.regex(after.html, /<td>12\.02 calls<\/td>/);
+    const at = after.csvHead.indexOf('syscalls_per_op');
+    t.true(at > 4, `a CSV column: ${after.csvHead.join(',')}`);
+    t.is(Number(after.csvFirst[at]), 12);
+    t.is(after.gate.length, 1, 'a gated cell for block results');
+    t.is(after.gate[0]!.verdict, 'regression', '10 -> 15 calls per operation');
+  } finally {
+    (METRIC_DEFS as unknown as MetricDef[]).pop();
+  }
+});
+
+test('each kind\'s rate is a registry metric of that kind; latency metrics go with the kinds that have latency', (t) => {
+  for (const k of RESULT_KINDS) {
+    const rate = rateMetric(k);
+    t.true(appliesTo(rate, k), `${k}: its rate ${rate}`);
+    t.true(gatedMetrics(k).includes(rate), `${k}: the gate takes its rate`);
+    t.true(columnsOf(k).includes(rate), `${k}: the table shows its rate`);
+    t.is(metricsOf(k).includes('p50'), KINDS[k].latency, `${k}: p50 exactly when it has latency`);
+    t.deepEqual(columnsOf(k, { wide: true }).filter((m) => metricDef(m).unit === 'ns' && m !== 'host_cpu_per_op').length > 0, KINDS[k].latency);
+  }
+  // Each rate metric is the rate of exactly the kinds that name it.
+  for (const m of ['iops', 'tps', 'gbps'] as Metric[]) t.deepEqual([...metricDef(m).kinds], RESULT_KINDS.filter((k) => KINDS[k].rate === m));
+});
+
+test('the kind a workload gives: its mode and protocol, TCP unless it says UDP; none for a pair no kind measures', (t) => {
+  t.is(kindOfWorkload({ kind: 'block', options: {} }), 'block');
+  t.is(kindOfWorkload({ kind: 'rr', options: {} as never }), 'tcp_rr');
+  t.is(kindOfWorkload({ kind: 'rr', options: { proto: 'udp' } as never }), 'udp_rr');
+  t.is(kindOfWorkload({ kind: 'stream', options: { proto: 'tcp' } as never }), 'tcp_stream');
+  t.throws(() => kindOfWorkload({ kind: 'stream', options: { proto: 'udp' } as never }), { message: 'no result kind measures stream over udp' });
+});
