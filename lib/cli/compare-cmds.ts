@@ -361,6 +361,9 @@ export async function cmdAb(argv: string[], out: Out, signal: AbortSignal): Prom
   let store: Store | undefined;
   const getStore = () => (store ??= openStore(v.db));
   try {
+    for (const k of ['precision', 'budget', 'block', 'block_warmup', 'screen', 'unpaired'] as const) {
+      if ((!v.run || (v.unpaired && k !== 'unpaired')) && v[k] !== undefined) throw optionError(k, `--${k.replace('_', '-')} goes with --run${k === 'unpaired' ? '' : ' (paired, the default)'}: it sets how both sides are measured`);
+    }
     if (v.run && !v.unpaired) return await cmdAbPaired(v, argv, out, signal, getStore(), { alpha, threshold, classThresholds: { cost: costThreshold }, metrics });
     let sides: { b: Side; c: Side; pair?: [string, string] };
     try {
@@ -401,6 +404,7 @@ export async function cmdAb(argv: string[], out: Out, signal: AbortSignal): Prom
 async function cmdAbPaired(v: Record<string, unknown>, argv: string[], out: Out, signal: AbortSignal, store: Store,
   o: { alpha: number; threshold: number; classThresholds: Partial<Record<ThresholdClass, number>>; metrics?: Metric[] }): Promise<number> {
   if (!v.baseline || !v.candidate) throw optionError('baseline', 'ab --run: give --baseline and --candidate, the two targets or variants to measure');
+  if (v.reps !== undefined) throw optionError('reps', `--reps ${v.reps}: with --run, A and B are measured in block pairs until --precision or --budget; --reps counts whole repetitions of --unpaired`);
   const precision = v.precision ? parseThreshold(v.precision as string, 'precision') : o.threshold;
   let g: GateOutcome;
   try {

@@ -182,7 +182,7 @@ test('a gate that cannot fail is refused: 4 vs 4 at alpha 0.01 (smallest p 1/70)
   t.is(r.code, 125, r.stdout);
   t.is(r.stderr.trim(), 'isoprobe: the gate cannot decide: with 4 and 4 repetitions the smallest p the permutation test can reach is 1/70 = 0.014, above alpha 0.01: no change, however large, could be flagged; at alpha 0.01 it needs at least 5 repetitions a side');
   t.is(runCli(['ab', '--baseline', a, '--candidate', b, '--alpha', '0.05']).code, 1, 'at alpha 0.05, 4 a side can decide, and this one regressed');
-  const run = runCli(['ab', '--run', '--baseline', 'host', '--candidate', 'runc', '--reps', '3']);
+  const run = runCli(['ab', '--run', '--unpaired', '--baseline', 'host', '--candidate', 'runc', '--reps', '3']);
   t.is(run.code, 2);
   t.is(run.stderr.trim(), 'isoprobe: --reps 3: with 3 and 3 repetitions the smallest p the permutation test can reach is 1/20 = 0.050, above alpha 0.01: no change, however large, could be flagged; at alpha 0.01 it needs at least 5 repetitions a side');
 });
