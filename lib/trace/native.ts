@@ -25,7 +25,7 @@ export const RECORD = { call: 1, request: 2, uring: 3 } as const;
 
 /** The order of trace_event.h's enum trace_counter. */
 export const COUNTERS = ['syscalls', 'csw_voluntary', 'csw_preempted', 'wakeups', 'irq', 'irq_traced', 'softirq', 'softirq_traced',
-  'rq_device', 'rq_file', 'io_calls', 'uring_reqs', 'records', 'over_budget', 'ringbuf_full', 'unfinished_lost'] as const;
+  'rq_device', 'rq_file', 'io_calls', 'uring_reqs', 'records', 'over_budget', 'ringbuf_full', 'unfinished_lost', 'rq_uncompleted'] as const;
 export type CounterName = (typeof COUNTERS)[number];
 
 export interface RawTrace {
@@ -38,6 +38,8 @@ export interface RawTrace {
   window: { state: 0 | 1 | 2; open_ns: number; close_ns: number };
   /** A layer or count this kernel could not give, and why. */
   not_traced: string[];
+  /** Events a program missed because it was running already on that CPU, by program. */
+  missed: Record<string, number>;
 }
 
 export interface FileMapJson {
@@ -55,6 +57,7 @@ export interface FileMapJson {
 
 export interface TraceStartConfig {
   pids: number[];
+  parents?: number[];
   cgroupId?: number;
   fileIno?: number;
   fileMajor?: number;
@@ -71,6 +74,7 @@ export interface TraceAddon {
   traceBuilt: string;
   traceStart(c: TraceStartConfig): number;
   traceAddPids(handle: number, pids: number[]): void;
+  traceDropParents(handle: number, pids: number[]): void;
   /** Opens (true) or closes (false) the window by hand; returns its state. */
   traceWindow(handle: number, open?: boolean): number;
   traceStop(handle: number): RawTrace;

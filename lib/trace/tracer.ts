@@ -8,6 +8,11 @@ import { type FileMapJson, type RawTrace, traceAddon } from './native';
 export interface TraceSpec {
   /** Processes whose threads, and children forked later, are traced. More can follow (addPids). */
   pids?: number[];
+  /**
+   * Processes whose children are traced from their fork on (not they themselves): who starts the
+   * traced process names itself here, so the child is followed before it runs a single line.
+   */
+  childrenOf?: number[];
   /** A cgroup v2 (its id: the inode of its directory) whose tasks are traced as well. */
   cgroupId?: number;
   /** The host data file (or block device) whose I/O calls and device requests are followed. */
@@ -39,6 +44,7 @@ export class HostTrace {
     try {
       const handle = addon.traceStart({
         pids: spec.pids ?? [],
+        parents: spec.childrenOf ?? [],
         cgroupId: spec.cgroupId,
         fileIno: map.ino,
         fileMajor: map.major,
@@ -57,6 +63,11 @@ export class HostTrace {
 
   addPids(pids: number[]): void {
     traceAddon().traceAddPids(this.live(), pids);
+  }
+
+  /** These no longer have their further children traced (the one that mattered is followed). */
+  stopFollowingChildrenOf(pids: number[]): void {
+    traceAddon().traceDropParents(this.live(), pids);
   }
 
   openWindow(): void {

@@ -41,7 +41,7 @@ Tracer* tracer_of(const Napi::CallbackInfo& info) {
   return it->second.get();
 }
 
-// traceStart({pids, cgroupId, fileIno, fileMajor, fileMinor, diskMajor, diskMinor, extents:
+// traceStart({pids, parents, cgroupId, fileIno, fileMajor, fileMinor, diskMajor, diskMinor, extents:
 // [{sector, sectors, file_off}], windowByMarks, recordBudget}) -> handle
 Napi::Value TraceStart(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -49,6 +49,7 @@ Napi::Value TraceStart(const Napi::CallbackInfo& info) {
   Napi::Object o = info[0].As<Napi::Object>();
   TraceConfig c;
   c.pids = pid_list(o.Get("pids"));
+  c.parents = pid_list(o.Get("parents"));
   c.cgroup_id = uint64_t(num(o, "cgroupId"));
   c.file_ino = uint64_t(num(o, "fileIno"));
   c.file_major = uint32_t(num(o, "fileMajor"));
@@ -76,6 +77,13 @@ Napi::Value TraceStart(const Napi::CallbackInfo& info) {
 Napi::Value TraceAddPids(const Napi::CallbackInfo& info) {
   std::string why;
   int rc = tracer_of(info)->add_pids(pid_list(info[1]), &why);
+  if (rc < 0) throw trace_error(info.Env(), why, rc);
+  return info.Env().Undefined();
+}
+
+Napi::Value TraceDropParents(const Napi::CallbackInfo& info) {
+  std::string why;
+  int rc = tracer_of(info)->drop_parents(pid_list(info[1]), &why);
   if (rc < 0) throw trace_error(info.Env(), why, rc);
   return info.Env().Undefined();
 }
@@ -140,6 +148,9 @@ Napi::Value TraceStop(const Napi::CallbackInfo& info) {
   Napi::Array nt = Napi::Array::New(env, d.not_traced.size());
   for (size_t i = 0; i < d.not_traced.size(); i++) nt.Set(uint32_t(i), d.not_traced[i]);
   o.Set("not_traced", nt);
+  Napi::Object missed = Napi::Object::New(env);
+  for (auto& [name, n] : d.missed) missed.Set(name, double(n));
+  o.Set("missed", missed);
   return o;
 }
 
@@ -181,6 +192,7 @@ void export_trace(Napi::Env env, Napi::Object exports) {
   exports.Set("traceBuilt", Napi::String::New(env, trace_unavailable()));
   exports.Set("traceStart", Napi::Function::New(env, TraceStart, "traceStart"));
   exports.Set("traceAddPids", Napi::Function::New(env, TraceAddPids, "traceAddPids"));
+  exports.Set("traceDropParents", Napi::Function::New(env, TraceDropParents, "traceDropParents"));
   exports.Set("traceWindow", Napi::Function::New(env, TraceWindow, "traceWindow"));
   exports.Set("traceStop", Napi::Function::New(env, TraceStop, "traceStop"));
   exports.Set("traceMapFile", Napi::Function::New(env, TraceMapFile, "traceMapFile"));

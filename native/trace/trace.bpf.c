@@ -41,12 +41,11 @@ struct call_start {
   __s32 nr, fd;
 };
 
-struct rq_start {
-  __u64 t0, sector, off, len;
-  __u32 tid, op;
-};
+#define rq_start trace_rq_start
 
 struct { __uint(type, BPF_MAP_TYPE_HASH); __uint(max_entries, 4096); __type(key, __u32); __type(value, __u8); } traced SEC(".maps");
+/* Processes whose children are traced from their fork on, but not themselves (who starts the probe). */
+struct { __uint(type, BPF_MAP_TYPE_HASH); __uint(max_entries, 64); __type(key, __u32); __type(value, __u8); } parents SEC(".maps");
 struct { __uint(type, BPF_MAP_TYPE_HASH); __uint(max_entries, 4096); __type(key, __u32); __type(value, struct call_start); } calls SEC(".maps");
 struct { __uint(type, BPF_MAP_TYPE_HASH); __uint(max_entries, 8192); __type(key, __u64); __type(value, struct call_start); } urings SEC(".maps");
 struct { __uint(type, BPF_MAP_TYPE_HASH); __uint(max_entries, 8192); __type(key, __u64); __type(value, struct rq_start); } rqs SEC(".maps");
@@ -240,6 +239,30 @@ static __always_inline __s64 file_offset_of(__u64 sector) {
   return -1;
 }
 
+/* A followed request as a record; t1 0: its completion was never seen. */
+static __always_inline void emit_request(const struct rq_start *s, __u64 t1, __s64 status) {
+  struct trace_record r = {};
+  r.kind = TRACE_RQ;
+  r.tid = s->tid;
+  r.nr = (__s32)s->op;
+  r.fd = -1;
+  r.off = s->off;
+  r.len = s->len;
+  r.t0 = s->t0;
+  r.t1 = t1;
+  r.ret = status;
+  r.aux = s->sector;
+  emit(&r);
+}
+
+/* A request sent back to the queue: it is followed again from its next issue. */
+SEC("tp_btf/block_rq_requeue")
+int BPF_PROG(block_rq_requeue, struct request *rq) {
+  __u64 key = (__u64)rq;
+  bpf_map_delete_elem(&rqs, &key);
+  return 0;
+}
+
 SEC("tp_btf/block_rq_issue")
 int BPF_PROG(block_rq_issue, struct request *rq) {
   if (!in_window() || !disk_dev) return 0;
@@ -260,6 +283,13 @@ int BPF_PROG(block_rq_issue, struct request *rq) {
   s.tid = (__u32)bpf_get_current_pid_tgid();
   s.op = BPF_CORE_READ(rq, cmd_flags) & 0xff;
   __u64 key = (__u64)rq;
+  /* Still followed: its completion passed unseen (this kernel skips block_rq_complete for a few
+   * requests), and the request was reused. Kept, with its completion unknown. */
+  struct rq_start *old = bpf_map_lookup_elem(&rqs, &key);
+  if (old) {
+    count(CNT_RQ_UNCOMPLETED);
+    emit_request(old, 0, 0);
+  }
   if (bpf_map_update_elem(&rqs, &key, &s, BPF_ANY) != 0) count(CNT_UNFINISHED_LOST);
   return 0;
 }
@@ -269,19 +299,8 @@ int BPF_PROG(block_rq_complete, struct request *rq, int error, unsigned int nr_b
   __u64 key = (__u64)rq;
   struct rq_start *s = bpf_map_lookup_elem(&rqs, &key);
   if (!s) return 0;
-  struct trace_record r = {};
-  r.kind = TRACE_RQ;
-  r.tid = s->tid;
-  r.nr = (__s32)s->op;
-  r.fd = -1;
-  r.off = s->off;
-  r.len = s->len;
-  r.t0 = s->t0;
-  r.t1 = bpf_ktime_get_ns();
-  r.ret = error;
-  r.aux = s->sector;
+  emit_request(s, bpf_ktime_get_ns(), error);
   bpf_map_delete_elem(&rqs, &key);
-  emit(&r);
   return 0;
 }
 
@@ -298,11 +317,12 @@ int BPF_PROG(sched_wakeup, struct task_struct *p) {
   return 0;
 }
 
-/* A traced process's children are traced too (a runtime's or VMM's helpers, a shell's exec). */
+/* A traced process's children are traced too (a runtime's or VMM's helpers, a shell's exec), and
+ * so are the children of a parent named for it, from their fork on: no race with their start. */
 SEC("tp_btf/sched_process_fork")
 int BPF_PROG(sched_process_fork, struct task_struct *parent, struct task_struct *child) {
   __u32 ptgid = BPF_CORE_READ(parent, tgid), ctgid = BPF_CORE_READ(child, tgid);
-  if (ptgid != ctgid && is_traced_tgid(ptgid)) {
+  if (ptgid != ctgid && (is_traced_tgid(ptgid) || bpf_map_lookup_elem(&parents, &ptgid))) {
     __u8 one = 1;
     bpf_map_update_elem(&traced, &ctgid, &one, BPF_ANY);
   }

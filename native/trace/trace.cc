@@ -8,6 +8,7 @@
 #include <cstring>
 
 #ifdef ISOPROBE_TRACE_SKELETON
+#include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <time.h>
@@ -34,6 +35,10 @@ int Tracer::start(const TraceConfig&, std::string* why) {
   return -ENOTSUP;
 }
 int Tracer::add_pids(const std::vector<uint32_t>&, std::string* why) {
+  *why = trace_unavailable();
+  return -ENOTSUP;
+}
+int Tracer::drop_parents(const std::vector<uint32_t>&, std::string* why) {
   *why = trace_unavailable();
   return -ENOTSUP;
 }
@@ -139,6 +144,29 @@ struct Tracer::Impl {
 
   int configure(const TraceConfig& c, std::string* why);
   int attach(std::string* why);
+
+  // Requests still followed at the end: issued in the window, their completion never seen.
+  void uncompleted_requests() {
+    uint64_t key = 0, next;
+    const uint64_t* prev = nullptr;
+    while (bpf_map__get_next_key(skel->maps.rqs, prev, &next, sizeof next) == 0) {
+      trace_rq_start s;
+      if (bpf_map__lookup_elem(skel->maps.rqs, &next, sizeof next, &s, sizeof s, 0) == 0) {
+        trace_record r{};
+        r.kind = TRACE_RQ;
+        r.tid = s.tid;
+        r.nr = int32_t(s.op);
+        r.fd = -1;
+        r.off = s.off;
+        r.len = s.len;
+        r.t0 = s.t0;
+        r.aux = s.sector;
+        data.records.push_back(r);
+      }
+      key = next;
+      prev = &key;
+    }
+  }
 };
 
 // Which program needs which tracepoint; a missing optional one is named in not_traced.
@@ -167,6 +195,7 @@ int Tracer::Impl::configure(const TraceConfig& c, std::string* why) {
       {skel->progs.io_uring_complete, {"io_uring_complete", "io_uring requests"}},
       {skel->progs.block_rq_issue, {"block_rq_issue", "the device layer (block requests)"}},
       {skel->progs.block_rq_complete, {"block_rq_complete", "the device layer (block requests)"}},
+      {skel->progs.block_rq_requeue, {"block_rq_requeue", "requeued block requests (their first issue is counted)"}},
       {skel->progs.sched_switch, {"sched_switch", "context switches"}},
       {skel->progs.sched_wakeup, {"sched_wakeup", "wake-ups"}},
       {skel->progs.sched_process_fork, {"sched_process_fork", "children of the traced processes"}},
@@ -244,6 +273,14 @@ int Tracer::start(const TraceConfig& c, std::string* why) {
       return -EINVAL;
     }
   }
+  for (uint32_t pid : c.parents) {
+    uint8_t one = 1;
+    if (bpf_map__update_elem(m.skel->maps.parents, &pid, sizeof pid, &one, sizeof one, BPF_ANY) != 0) {
+      *why = refusal(errno, "following the children of pid " + std::to_string(pid));
+      m.close();
+      return -EINVAL;
+    }
+  }
   if ((rc = add_pids(c.pids, why)) < 0 || (rc = m.attach(why)) < 0) {
     m.close();
     return rc;
@@ -279,6 +316,15 @@ int Tracer::add_pids(const std::vector<uint32_t>& pids, std::string* why) {
   return 0;
 }
 
+int Tracer::drop_parents(const std::vector<uint32_t>& pids, std::string* why) {
+  if (!impl_->skel) {
+    *why = "the tracer is not running";
+    return -EINVAL;
+  }
+  for (uint32_t pid : pids) bpf_map__delete_elem(impl_->skel->maps.parents, &pid, sizeof pid, 0);
+  return 0;
+}
+
 void Tracer::set_window(bool open) {
   auto* bss = impl_->skel ? impl_->skel->bss : nullptr;
   if (!bss) return;
@@ -303,9 +349,18 @@ int Tracer::stop(TraceData* out, std::string* why) {
   }
   for (auto* l : m.links) bpf_link__destroy(l);
   m.links.clear();
+  bpf_program* p;
+  bpf_object__for_each_program(p, m.skel->obj) {
+    if (!bpf_program__autoload(p)) continue;
+    bpf_prog_info info{};
+    uint32_t len = sizeof info;
+    if (bpf_obj_get_info_by_fd(bpf_program__fd(p), &info, &len) == 0 && info.recursion_misses)
+      m.data.missed.emplace_back(bpf_program__name(p), info.recursion_misses);
+  }
   m.stopping = true;
   if (m.drain.joinable()) m.drain.join();
   ring_buffer__consume(m.rb);
+  m.uncompleted_requests();
   const int ncpu = libbpf_num_possible_cpus();
   if (ncpu <= 0) {
     *why = refusal(-ncpu, "counting the possible CPUs");

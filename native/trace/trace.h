@@ -14,6 +14,7 @@ namespace isoprobe {
 
 struct TraceConfig {
   std::vector<uint32_t> pids;   // processes whose threads (and later children) are traced
+  std::vector<uint32_t> parents;  // processes whose children (forked from now on) are traced
   uint64_t cgroup_id = 0;       // a cgroup v2 (its id, the directory's inode) traced as well
   uint64_t file_ino = 0;        // the data file (0: the I/O calls on any file)
   uint32_t file_major = 0, file_minor = 0;  // its filesystem's device
@@ -30,6 +31,9 @@ struct TraceData {
   uint32_t window = WINDOW_WAITING;
   uint64_t window_open_ns = 0, window_close_ns = 0;
   std::vector<std::string> not_traced;            // a layer or count missing here, and why
+  // Events each program missed because it was already running on that CPU (an interrupt's
+  // completion inside another completion): the kernel's recursion_misses, by program.
+  std::vector<std::pair<std::string, uint64_t>> missed;
 };
 
 // "" when this build has the tracer and the kernel offers what it needs; else the exact reason
@@ -46,6 +50,8 @@ class Tracer {
   int start(const TraceConfig& c, std::string* why);
   // More processes to follow (a probe started after the tracer).
   int add_pids(const std::vector<uint32_t>& pids, std::string* why);
+  // Parents whose further children are no longer traced (the probe they started is).
+  int drop_parents(const std::vector<uint32_t>& pids, std::string* why);
   // Opens or closes the window by hand (window_by_marks false: a VM's marks arrive by frames).
   void set_window(bool open);
   uint32_t window() const;

@@ -31,7 +31,7 @@ struct trace_record {
   trace_u64 off;    /* file offset; for requests, the file offset the first sector maps to */
   trace_u64 len;    /* bytes asked (calls, io_uring) or carried (requests) */
   trace_u64 t0;     /* enter, submit or issue */
-  trace_u64 t1;     /* exit, completion */
+  trace_u64 t1;     /* exit, completion; 0 for a request whose completion was never seen */
   trace_s64 ret;    /* the call's return, the CQE's res, the request's status */
   trace_u64 aux;    /* requests: the first sector on the disk; io_uring: user_data */
 };
@@ -54,11 +54,18 @@ enum trace_counter {
   CNT_OVER_BUDGET,      /* records not sent: the budget was spent */
   CNT_RINGBUF_FULL,     /* records lost: the ring buffer was full */
   CNT_UNFINISHED_LOST,  /* in-flight table full: a call or request not followed */
+  CNT_RQ_UNCOMPLETED,   /* a followed request whose completion was never seen */
   CNT_COUNT
 };
 
 #define TRACE_MAX_SYSCALLS 1024
 #define TRACE_MAX_EXTENTS 512
+
+/* A followed block request in flight (the loader reads those left at the end). */
+struct trace_rq_start {
+  trace_u64 t0, sector, off, len;
+  trace_u32 tid, op;
+};
 
 /* An extent of the data file on the backing disk, in 512-byte sectors of the whole disk. */
 struct trace_extent {
