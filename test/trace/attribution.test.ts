@@ -10,6 +10,7 @@ import { probeBinaryPath } from '../../lib/paths';
 import { parseProbeOutput, runBlock } from '../../lib/probe/block';
 import type { BlockResult } from '../../lib/probe/types';
 import { exec } from '../../lib/targets/exec';
+import { HostTarget } from '../../lib/targets/host';
 import { attachLoop } from '../../lib/targets/session';
 import { attribute, type Attribution } from '../../lib/trace/attribution';
 import { traceUnavailable } from '../../lib/trace/available';
@@ -59,6 +60,23 @@ function diskstats(name: string): { reads: number; readMs: number } {
   if (!f) throw new Error(`${name} is not in /proc/diskstats`);
   return { reads: Number(f[3]), readMs: Number(f[6]) };
 }
+
+testIf(unavailable, test.serial)('psync on the host target makes exactly one pread64 per operation, each matched' + why(unavailable), async (t) => {
+  const session = await new HostTarget().start({ dataFile: join(tmp.dir, 'host.dat'), dataSize: 16 * 2 ** 20, network: false, attribution: true });
+  try {
+    const r = (await session.run({ kind: 'block', options: { engine: 'psync', direct: true, size: '16M', duration: '1s', warmup: '200ms' } })) as BlockResult & { attribution?: unknown };
+    const a = r.attribution as Attribution;
+    t.falsy((r.attribution as { unavailable?: string }).unavailable);
+    t.is(a.counts.syscalls_by_name.pread64, r.ops, 'pread64 system calls the kernel saw in the window, against the operations the probe counted');
+    t.is(a.per_op.io_calls, 1);
+    t.is(a.ops_logged, Math.min(r.ops, 10_000));
+    t.is(a.matched, a.ops_logged);
+    t.is(a.window.source, 'probe marks');
+    t.is((r as BlockResult).op_log, undefined, 'the log taken for the matching is not kept in the result');
+  } finally {
+    await session.stop();
+  }
+});
 
 // Two jobs, each logging its first 1000 of 3000 operations: the calls of one job's unlogged
 // operations fall between the other's logged ones, so only the offset (within the job's thread)
@@ -115,4 +133,15 @@ testIf(unavailable, test.serial)('a read the host page cache serves has no devic
   t.true(cold.counts.rq_file > 0, 'cold reads reach the disk');
   t.true(cold.page_cache_hits < cold.matched);
   t.true(cold.layers.device_ns.mean > 0);
+});
+
+test('a session step whose trace cannot start says why in the result', async (t) => {
+  const { StepTraces } = await import('../../lib/trace/step');
+  const missing = join(tmp.dir, 'missing.dat');
+  const s = new StepTraces(missing);
+  s.begin(0, 100);
+  s.follow(0, process.pid);
+  s.end(0);
+  const a = s.attribution(0, { op_log: { ops: 1 } } as BlockResult);
+  t.is((a as { unavailable: string }).unavailable, unavailable ?? `opening ${missing}: No such file or directory`);
 });
