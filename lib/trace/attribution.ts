@@ -50,6 +50,19 @@ export interface Attribution {
   /** The window's raw counts. */
   counts: Record<CounterName, number> & { syscalls_by_name: Record<string, number> };
   not_traced: string[];
+  /** The tracer's own cost: its programs' CPU, when the kernel counted it (kernel.bpf_stats_enabled). */
+  tracer: TracerCost;
+}
+
+export interface TracerCost {
+  /** Its programs' CPU over the whole trace, the warm-up included (they run for every process). */
+  cpu_ns?: number;
+  /** Divided by the operations of the warm-up and the window. */
+  cpu_per_op_ns?: number;
+  /** Why there is no CPU figure. */
+  cpu_unknown?: string;
+  /** Events the programs missed because one was running already on that CPU. */
+  recursion_misses: number;
 }
 
 export interface PerOp {
@@ -130,6 +143,14 @@ function perOp(w: TraceWindow, counts: Attribution['counts'], ops: number, cpus:
   };
 }
 
+function tracerCost(w: TraceWindow, ops: number): TracerCost {
+  const ps = Object.values(w.programs);
+  const misses = ps.reduce((s, p) => s + p.recursion_misses, 0);
+  if (!ps.some((p) => p.run_cnt > 0)) return { cpu_unknown: 'kernel.bpf_stats_enabled was 0: the kernel did not time the programs', recursion_misses: misses };
+  const ns = ps.reduce((s, p) => s + p.run_time_ns, 0);
+  return { cpu_ns: ns, cpu_per_op_ns: ns / ops, recursion_misses: misses };
+}
+
 /** The reason a trace cannot be attributed to this result, or undefined. */
 function unattributable(w: TraceWindow, r: BlockResult): string | undefined {
   if (!r.op_log?.ops) return 'the result has no op_log to match (run the workload with op_log)';
@@ -179,6 +200,7 @@ export function attribute(w: TraceWindow, r: BlockResult, source: 'probe marks' 
     counts,
     // Records past the budget are expected when the window outlives the log; they matter only
     // when operations went unmatched.
+    tracer: tracerCost(w, r.ops + (r.warmup?.ops ?? 0)),
     not_traced: [...w.not_traced, ...(lost && unmatched.length ? [`${lost} records not kept (budget ${counts.over_budget}, ring buffer full ${counts.ringbuf_full}, in-flight table full ${counts.unfinished_lost}): operations among them are unmatched`] : [])],
   };
 }

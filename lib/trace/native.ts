@@ -38,8 +38,11 @@ export interface RawTrace {
   window: { state: 0 | 1 | 2; open_ns: number; close_ns: number };
   /** A layer or count this kernel could not give, and why. */
   not_traced: string[];
-  /** Events a program missed because it was running already on that CPU, by program. */
-  missed: Record<string, number>;
+  /**
+   * Per program: its runs and their time (the kernel counts them while kernel.bpf_stats_enabled
+   * is 1: the tracer's own CPU), and events it missed because it was running already on that CPU.
+   */
+  programs: Record<string, { run_cnt: number; run_time_ns: number; recursion_misses: number }>;
 }
 
 export interface FileMapJson {

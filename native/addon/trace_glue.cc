@@ -148,9 +148,15 @@ Napi::Value TraceStop(const Napi::CallbackInfo& info) {
   Napi::Array nt = Napi::Array::New(env, d.not_traced.size());
   for (size_t i = 0; i < d.not_traced.size(); i++) nt.Set(uint32_t(i), d.not_traced[i]);
   o.Set("not_traced", nt);
-  Napi::Object missed = Napi::Object::New(env);
-  for (auto& [name, n] : d.missed) missed.Set(name, double(n));
-  o.Set("missed", missed);
+  Napi::Object progs = Napi::Object::New(env);
+  for (auto& p : d.programs) {
+    Napi::Object x = Napi::Object::New(env);
+    x.Set("run_cnt", double(p.run_cnt));
+    x.Set("run_time_ns", double(p.run_time_ns));
+    x.Set("recursion_misses", double(p.recursion_misses));
+    progs.Set(p.name, x);
+  }
+  o.Set("programs", progs);
   return o;
 }
 

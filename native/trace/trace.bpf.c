@@ -17,9 +17,11 @@
 char LICENSE[] SEC("license") = "GPL";
 
 #if defined(__TARGET_ARCH_x86)
-enum { NR_WRITE = 1, NR_PREAD64 = 17, NR_PWRITE64 = 18, NR_PREADV = 295, NR_PWRITEV = 296, NR_PREADV2 = 327, NR_PWRITEV2 = 328 };
+enum { NR_WRITE = 1, NR_PREAD64 = 17, NR_PWRITE64 = 18, NR_PREADV = 295, NR_PWRITEV = 296, NR_PREADV2 = 327, NR_PWRITEV2 = 328,
+       NR_CLOSE = 3, NR_DUP2 = 33, NR_DUP3 = 292, NR_CLOSE_RANGE = 436, NR_EXECVE = 59 };
 #else
-enum { NR_WRITE = 64, NR_PREAD64 = 67, NR_PWRITE64 = 68, NR_PREADV = 69, NR_PWRITEV = 70, NR_PREADV2 = 286, NR_PWRITEV2 = 287 };
+enum { NR_WRITE = 64, NR_PREAD64 = 67, NR_PWRITE64 = 68, NR_PREADV = 69, NR_PWRITEV = 70, NR_PREADV2 = 286, NR_PWRITEV2 = 287,
+       NR_CLOSE = 57, NR_DUP2 = -1, NR_DUP3 = 24, NR_CLOSE_RANGE = 436, NR_EXECVE = 221 };
 #endif
 
 /* Set by the loader before load. */
@@ -35,6 +37,8 @@ const volatile __u64 record_budget = 1 << 20;
 __u32 window = WINDOW_WAITING;
 __u64 window_open_ns = 0, window_close_ns = 0;
 __u64 records_sent = 0;
+__u64 fd_generation = 0;       /* moved on by a close_range, dup2/dup3 or execve: all cached fds stale */
+__u64 disk_seen = 0;           /* the backing disk's gendisk, once a request showed it */
 
 struct call_start {
   __u64 t0, off, len;
@@ -47,6 +51,10 @@ struct { __uint(type, BPF_MAP_TYPE_HASH); __uint(max_entries, 4096); __type(key,
 /* Processes whose children are traced from their fork on, but not themselves (who starts the probe). */
 struct { __uint(type, BPF_MAP_TYPE_HASH); __uint(max_entries, 64); __type(key, __u32); __type(value, __u8); } parents SEC(".maps");
 struct { __uint(type, BPF_MAP_TYPE_HASH); __uint(max_entries, 4096); __type(key, __u32); __type(value, struct call_start); } calls SEC(".maps");
+/* Whether a traced process's descriptor is the data file, decided once per (process, fd) and
+ * forgotten at its close: the walk to the file's inode is the costliest part of a call. */
+struct fd_verdict { __u64 generation; __u8 data; };
+struct { __uint(type, BPF_MAP_TYPE_HASH); __uint(max_entries, 4096); __type(key, __u64); __type(value, struct fd_verdict); } fds SEC(".maps");
 struct { __uint(type, BPF_MAP_TYPE_HASH); __uint(max_entries, 8192); __type(key, __u64); __type(value, struct call_start); } urings SEC(".maps");
 struct { __uint(type, BPF_MAP_TYPE_HASH); __uint(max_entries, 8192); __type(key, __u64); __type(value, struct rq_start); } rqs SEC(".maps");
 struct { __uint(type, BPF_MAP_TYPE_ARRAY); __uint(max_entries, TRACE_MAX_EXTENTS); __type(key, __u32); __type(value, struct trace_extent); } extents SEC(".maps");
@@ -80,6 +88,14 @@ static __always_inline void emit(const struct trace_record *r) {
   else count(CNT_RECORDS);
 }
 
+/* Once the budget is spent, calls and requests are counted, not followed: past the probe's
+ * logged operations nothing is matched, and following costs a map update per operation. */
+static __always_inline bool spent(void) {
+  if (records_sent < record_budget) return false;
+  count(CNT_OVER_BUDGET);
+  return true;
+}
+
 /* Whether a file is the data file (any file when none was named). */
 static __always_inline bool is_data_file(struct file *f) {
   if (!file_ino) return true;
@@ -88,13 +104,34 @@ static __always_inline bool is_data_file(struct file *f) {
 }
 
 static __always_inline struct file *file_of_fd(int fd) {
-  struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-  struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
-  if (!fdt || fd < 0 || (unsigned int)fd >= BPF_CORE_READ(fdt, max_fds)) return 0;
-  struct file **fds = BPF_CORE_READ(fdt, fd);
+  struct task_struct *task = bpf_get_current_task_btf();
+  struct fdtable *fdt = task->files->fdt;
+  if (!fdt || fd < 0 || (unsigned int)fd >= fdt->max_fds) return 0;
+  struct file **table = fdt->fd;
   struct file *f = 0;
-  bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]);
+  bpf_probe_read_kernel(&f, sizeof(f), &table[fd]);
   return f;
+}
+
+/* Whether fd of the current process is the data file, from the cache when it knows. */
+static __always_inline bool fd_is_data(__u32 tgid, int fd) {
+  if (!file_ino) return true;
+  __u64 key = ((__u64)tgid << 32) | (__u32)fd;
+  struct fd_verdict *v = bpf_map_lookup_elem(&fds, &key);
+  if (v && v->generation == fd_generation) return v->data;
+  struct fd_verdict nv = {fd_generation, is_data_file(file_of_fd(fd))};
+  bpf_map_update_elem(&fds, &key, &nv, BPF_ANY);
+  return nv.data;
+}
+
+/* A descriptor of a traced process changes what it names: its cached verdict goes. */
+static __always_inline void fd_changed(__u32 tgid, long id, struct pt_regs *regs) {
+  if (id == NR_CLOSE) {
+    __u64 key = ((__u64)tgid << 32) | (__u32)SYSCALL_ARG0(regs);
+    bpf_map_delete_elem(&fds, &key);
+  } else if (id == NR_DUP2 || id == NR_DUP3 || id == NR_CLOSE_RANGE || id == NR_EXECVE) {
+    __sync_fetch_and_add(&fd_generation, 1);
+  }
 }
 
 /* The probe's window marks ({"mark":"measure-start"...} on stderr) open and close the window at
@@ -133,6 +170,8 @@ static __always_inline __u64 iov_bytes(__u64 iov, __u64 n) {
 SEC("tp_btf/sys_enter")
 int BPF_PROG(sys_enter, struct pt_regs *regs, long id) {
   if (!current_traced()) return 0;
+  __u32 tgid = bpf_get_current_pid_tgid() >> 32;
+  fd_changed(tgid, id, regs);
   if (window_by_marks && id == NR_WRITE) watch_marks(regs);
   if (!in_window()) return 0;
   __u32 nr = (__u32)id;
@@ -145,7 +184,9 @@ int BPF_PROG(sys_enter, struct pt_regs *regs, long id) {
   bool vec = id == NR_PREADV || id == NR_PWRITEV || id == NR_PREADV2 || id == NR_PWRITEV2;
   if (!plain && !vec) return 0;
   int fd = (int)SYSCALL_ARG0(regs);
-  if (!is_data_file(file_of_fd(fd))) return 0;
+  if (!fd_is_data(tgid, fd)) return 0;
+  count(CNT_IO_CALLS);
+  if (spent()) return 0;
   struct call_start c = {};
   c.nr = (__s32)id;
   c.fd = fd;
@@ -174,7 +215,6 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret) {
   r.t1 = bpf_ktime_get_ns();
   r.ret = ret;
   bpf_map_delete_elem(&calls, &tid);
-  count(CNT_IO_CALLS);
   emit(&r);
   return 0;
 }
@@ -187,8 +227,10 @@ static __always_inline bool uring_rw(__u8 op) {
 SEC("tp_btf/io_uring_submit_req")
 int BPF_PROG(io_uring_submit_req, struct io_kiocb *req) {
   if (!in_window() || !current_traced()) return 0;
-  __u8 op = BPF_CORE_READ(req, opcode);
+  __u8 op = req->opcode;
   if (!uring_rw(op)) return 0;
+  count(CNT_URING_REQS);
+  if (spent()) return 0;
   struct io_rw *rw = (struct io_rw *)&req->cmd;
   struct call_start c = {};
   c.nr = op;
@@ -222,7 +264,6 @@ int BPF_PROG(io_uring_complete, struct io_ring_ctx *ring, void *req) {
   struct file *f = BPF_CORE_READ(k, cmd.file);
   bpf_map_delete_elem(&urings, &key);
   if (!is_data_file(f)) return 0;
-  count(CNT_URING_REQS);
   emit(&r);
   return 0;
 }
@@ -263,25 +304,32 @@ int BPF_PROG(block_rq_requeue, struct request *rq) {
   return 0;
 }
 
+/* Whether a request is on the backing disk: its gendisk once known, its numbers until then. */
+static __always_inline bool on_disk(struct request *rq) {
+  struct gendisk *disk = rq->q->disk;
+  if (!disk) return false;
+  if (disk_seen) return (__u64)disk == disk_seen;
+  if ((((__u32)disk->major << 20) | (__u32)disk->first_minor) != disk_dev) return false;
+  disk_seen = (__u64)disk;
+  return true;
+}
+
 SEC("tp_btf/block_rq_issue")
 int BPF_PROG(block_rq_issue, struct request *rq) {
-  if (!in_window() || !disk_dev) return 0;
-  struct gendisk *disk = BPF_CORE_READ(rq, q, disk);
-  if (!disk) return 0;
-  __u32 dev = ((__u32)BPF_CORE_READ(disk, major) << 20) | (__u32)BPF_CORE_READ(disk, first_minor);
-  if (dev != disk_dev) return 0;
+  if (!in_window() || !disk_dev || !on_disk(rq)) return 0;
   count(CNT_RQ_DEVICE);
-  __u64 sector = BPF_CORE_READ(rq, __sector);
+  __u64 sector = rq->__sector;
   __s64 off = file_offset_of(sector);
   if (off < 0) return 0;
   count(CNT_RQ_FILE);
+  if (spent()) return 0;
   struct rq_start s = {};
   s.t0 = bpf_ktime_get_ns();
   s.sector = sector;
   s.off = (__u64)off;
-  s.len = BPF_CORE_READ(rq, __data_len);
+  s.len = rq->__data_len;
   s.tid = (__u32)bpf_get_current_pid_tgid();
-  s.op = BPF_CORE_READ(rq, cmd_flags) & 0xff;
+  s.op = rq->cmd_flags & 0xff;
   __u64 key = (__u64)rq;
   /* Still followed: its completion passed unseen (this kernel skips block_rq_complete for a few
    * requests), and the request was reused. Kept, with its completion unknown. */
@@ -306,14 +354,14 @@ int BPF_PROG(block_rq_complete, struct request *rq, int error, unsigned int nr_b
 
 SEC("tp_btf/sched_switch")
 int BPF_PROG(sched_switch, bool preempt, struct task_struct *prev, struct task_struct *next) {
-  if (!in_window() || !is_traced_tgid(BPF_CORE_READ(prev, tgid))) return 0;
+  if (!in_window() || !is_traced_tgid(prev->tgid)) return 0;
   count(preempt ? CNT_CSW_PREEMPTED : CNT_CSW_VOLUNTARY);
   return 0;
 }
 
 SEC("tp_btf/sched_wakeup")
 int BPF_PROG(sched_wakeup, struct task_struct *p) {
-  if (in_window() && is_traced_tgid(BPF_CORE_READ(p, tgid))) count(CNT_WAKEUPS);
+  if (in_window() && is_traced_tgid(p->tgid)) count(CNT_WAKEUPS);
   return 0;
 }
 
@@ -321,7 +369,7 @@ int BPF_PROG(sched_wakeup, struct task_struct *p) {
  * so are the children of a parent named for it, from their fork on: no race with their start. */
 SEC("tp_btf/sched_process_fork")
 int BPF_PROG(sched_process_fork, struct task_struct *parent, struct task_struct *child) {
-  __u32 ptgid = BPF_CORE_READ(parent, tgid), ctgid = BPF_CORE_READ(child, tgid);
+  __u32 ptgid = parent->tgid, ctgid = child->tgid;
   if (ptgid != ctgid && (is_traced_tgid(ptgid) || bpf_map_lookup_elem(&parents, &ptgid))) {
     __u8 one = 1;
     bpf_map_update_elem(&traced, &ctgid, &one, BPF_ANY);

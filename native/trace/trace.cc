@@ -354,8 +354,8 @@ int Tracer::stop(TraceData* out, std::string* why) {
     if (!bpf_program__autoload(p)) continue;
     bpf_prog_info info{};
     uint32_t len = sizeof info;
-    if (bpf_obj_get_info_by_fd(bpf_program__fd(p), &info, &len) == 0 && info.recursion_misses)
-      m.data.missed.emplace_back(bpf_program__name(p), info.recursion_misses);
+    if (bpf_obj_get_info_by_fd(bpf_program__fd(p), &info, &len) == 0)
+      m.data.programs.push_back({bpf_program__name(p), info.run_cnt, info.run_time_ns, info.recursion_misses});
   }
   m.stopping = true;
   if (m.drain.joinable()) m.drain.join();

@@ -31,9 +31,13 @@ struct TraceData {
   uint32_t window = WINDOW_WAITING;
   uint64_t window_open_ns = 0, window_close_ns = 0;
   std::vector<std::string> not_traced;            // a layer or count missing here, and why
-  // Events each program missed because it was already running on that CPU (an interrupt's
-  // completion inside another completion): the kernel's recursion_misses, by program.
-  std::vector<std::pair<std::string, uint64_t>> missed;
+  // Per program: runs and their time (counted by the kernel while kernel.bpf_stats_enabled is 1:
+  // the tracer's own CPU), and the events it missed because it was already running on that CPU.
+  struct Program {
+    std::string name;
+    uint64_t run_cnt = 0, run_time_ns = 0, recursion_misses = 0;
+  };
+  std::vector<Program> programs;
 };
 
 // "" when this build has the tracer and the kernel offers what it needs; else the exact reason

@@ -49,9 +49,9 @@ enum trace_counter {
   CNT_RQ_DEVICE,        /* block requests issued on the backing device (anyone's) */
   CNT_RQ_FILE,          /* ... inside the data file's extents */
   CNT_IO_CALLS,         /* I/O calls of the traced tasks on the data file */
-  CNT_URING_REQS,       /* io_uring reads and writes of the data file */
+  CNT_URING_REQS,       /* io_uring reads and writes the traced tasks submitted (any file) */
   CNT_RECORDS,          /* records sent */
-  CNT_OVER_BUDGET,      /* records not sent: the budget was spent */
+  CNT_OVER_BUDGET,      /* calls and requests not followed: the record budget was spent */
   CNT_RINGBUF_FULL,     /* records lost: the ring buffer was full */
   CNT_UNFINISHED_LOST,  /* in-flight table full: a call or request not followed */
   CNT_RQ_UNCOMPLETED,   /* a followed request whose completion was never seen */

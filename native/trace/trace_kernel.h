@@ -1,7 +1,8 @@
 /* The few kernel types the tracer reads, written by hand instead of a vmlinux.h dumped from one
  * machine's BTF: each is marked preserve_access_index, so every field access is a CO-RE
  * relocation that libbpf resolves against the running kernel's BTF at load time. Only the fields
- * read are declared; their offsets here do not matter. */
+ * read are declared; their offsets here do not matter. The BTF tracepoints' arguments are typed
+ * pointers the programs read directly (plain loads the verifier checks, no helper call). */
 #ifndef ISOPROBE_TRACE_KERNEL_H
 #define ISOPROBE_TRACE_KERNEL_H
 
@@ -52,18 +53,18 @@ struct task_struct {
 struct pt_regs {
   unsigned long di, si, dx, r10, r8;
 } CORE;
-#define SYSCALL_ARG0(r) BPF_CORE_READ(r, di)
-#define SYSCALL_ARG1(r) BPF_CORE_READ(r, si)
-#define SYSCALL_ARG2(r) BPF_CORE_READ(r, dx)
-#define SYSCALL_ARG3(r) BPF_CORE_READ(r, r10)
+#define SYSCALL_ARG0(r) ((r)->di)
+#define SYSCALL_ARG1(r) ((r)->si)
+#define SYSCALL_ARG2(r) ((r)->dx)
+#define SYSCALL_ARG3(r) ((r)->r10)
 #elif defined(__TARGET_ARCH_arm64)
 struct pt_regs {
   __u64 regs[31];
 } CORE;
-#define SYSCALL_ARG0(r) BPF_CORE_READ(r, regs[0])
-#define SYSCALL_ARG1(r) BPF_CORE_READ(r, regs[1])
-#define SYSCALL_ARG2(r) BPF_CORE_READ(r, regs[2])
-#define SYSCALL_ARG3(r) BPF_CORE_READ(r, regs[3])
+#define SYSCALL_ARG0(r) ((r)->regs[0])
+#define SYSCALL_ARG1(r) ((r)->regs[1])
+#define SYSCALL_ARG2(r) ((r)->regs[2])
+#define SYSCALL_ARG3(r) ((r)->regs[3])
 #else
 #error "the tracer knows the system call registers of x86-64 and arm64 only"
 #endif
