@@ -45,7 +45,7 @@ test('tracing is unavailable, with the exact reason, for each fact that forbids 
 
 const unavailable = traceUnavailable();
 
-testIf(unavailable, test)('the tracer sees each pread64 of this process on the data file, with its offset and length' + why(unavailable), (t) => {
+testIf(unavailable, test)('the tracer sees each pread64 of this process on the data file, with its offset and length, and none of another file, even on the data file\'s old descriptor' + why(unavailable), (t) => {
   const file = join(tmp.dir, 'data');
   writeFileSync(file, Buffer.alloc(1 << 20, 1));
   const other = join(tmp.dir, 'other');
@@ -62,6 +62,11 @@ testIf(unavailable, test)('the tracer sees each pread64 of this process on the d
   }
   closeSync(fd);
   closeSync(fdOther);
+  // The data file's descriptor number, closed, now names the other file: its reads are not the data file's.
+  const reused = openSync(other, 'r');
+  const reusedNumber = reused === fd;
+  readSync(reused, buf, 0, 512, 4096);
+  closeSync(reused);
   trace.closeWindow();
   const w = trace.stop();
   const calls = [...w.records.kind.keys()].filter((i) => w.records.kind[i] === RECORD.call);
@@ -75,4 +80,5 @@ testIf(unavailable, test)('the tracer sees each pread64 of this process on the d
   t.is(sum(COUNTERS.indexOf('io_calls')), offsets.length, 'io_calls counted in the kernel');
   t.true(w.syscalls[calls.length ? w.records.nr[calls[0]!]! : 0]! >= 2 * offsets.length, 'pread64 entered for both files');
   t.is(w.window.state, 2);
+  t.true(reusedNumber, 'the other file got the data file\'s old descriptor number');
 });
