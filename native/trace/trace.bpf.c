@@ -331,8 +331,9 @@ int BPF_PROG(block_rq_issue, struct request *rq) {
   s.tid = (__u32)bpf_get_current_pid_tgid();
   s.op = rq->cmd_flags & 0xff;
   __u64 key = (__u64)rq;
-  /* Still followed: its completion passed unseen (this kernel skips block_rq_complete for a few
-   * requests), and the request was reused. Kept, with its completion unknown. */
+  /* Still followed: its completion passed unseen, and the request was reused. On Linux 6.18 a
+   * loop device's completions reach neither block_rq_complete nor block_io_done for about 1 in
+   * 1,000 to 10,000 requests (no recursion miss counted). Kept, with its completion unknown. */
   struct rq_start *old = bpf_map_lookup_elem(&rqs, &key);
   if (old) {
     count(CNT_RQ_UNCOMPLETED);
