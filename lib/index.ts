@@ -17,6 +17,8 @@ export type { Target, Session, SessionSpec, Workload, TargetResult, StackInfo, A
 export type { VmSpec, BootTimes } from './targets/types';
 export { ProbeSession, execSession, type ProbeRunner, type PlannedStep, type StepHooks, type StepOutcome, type SessionParts } from './targets/session';
 export { findLeftovers, type Leftovers } from './targets/leftovers';
+// Where the time goes: the host-side eBPF tracer and the attribution of block results.
+export { traceUnavailable, HostTrace, attribute, type TraceSpec, type TraceWindow, type Attribution, type AttributionField } from './trace';
 // Comparisons, suites, the A/B gate, the results store and the reports.
 export { compare, checkSameProbe, summarize as summarizeComparison, type CompareOptions, type Comparison, type Cell, type Row, type WorkloadSummary } from './compare/compare';
 export { QUICK, PAPER, loadSuite, parseSuite, type Suite, type SuiteWorkload } from './compare/suites';

@@ -21,6 +21,9 @@ declare -A GROUP=(
   # the native checks: libFuzzer comes with clang's runtime; valgrind for memcheck
   [fuzz]="clang libclang-rt-14-dev"
   [valgrind]="valgrind"
+  # trace: the eBPF tracer (native/trace): clang -target bpf builds its programs, bpftool makes
+  # the skeleton, libbpf-dev links the loader; without them the addon is built with no tracer
+  [trace]="clang libbpf-dev bpftool"
   # arm64: the cross-built static probe, user-mode emulation for its tests, QEMU's virt machine
   [arm64]="g++-aarch64-linux-gnu qemu-user-static qemu-system-arm liburing-dev:arm64"
   # fleet: Ansible drives the nodes; the fleet tests' nodes each run their own sshd in a namespace

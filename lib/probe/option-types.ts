@@ -48,6 +48,8 @@ export interface BlockOptions {
   split: boolean;
   /** Pin job i to the i-th CPU of this list ("0,2-3"), round robin; "" none. */
   cpus: string;
+  /** Each job's first N measured operations one by one in the result's op_log (0: none). */
+  op_log: number;
 }
 
 /** What a caller may pass: only `file` is required; sizes and times may be strings ("4k", "5s"). */

@@ -159,8 +159,27 @@ export interface BlockResult extends BlockCountsJson {
   cpu_placement?: PlacementJson;
   /** Per job, with --jobs above 1: its slice, CPU, counts and own latency histogram. */
   jobs?: BlockJobJson[];
+  /** With op_log N: each job's first N measured operations, one by one (parallel arrays). */
+  op_log?: OpLogJson;
   clock: ClockJson;
   env: EnvJson;
+}
+
+/** Logged operations: a job's in the order they completed, the jobs one after another. */
+export interface OpLogJson {
+  /** Operations logged (all jobs). */
+  ops: number;
+  /** The option: each job's first this many. */
+  per_job: number;
+  offset: number[];
+  len: number[];
+  /** Start of each, from the earliest job's measured start (ns). */
+  start_ns: number[];
+  lat_ns: number[];
+  /** Each one's job, with several jobs. */
+  job?: number[];
+  /** 1 for a write, with randrw. */
+  write?: number[];
 }
 
 export interface ProgressEvent {

@@ -19,11 +19,14 @@ export interface ExecOptions {
   input?: string;
   /** Told each complete stderr line as it arrives (the probe's window marks), besides keeping it. */
   onStderrLine?: (line: string) => void;
+  /** Told the child's pid as soon as it exists (a host trace follows it from there). */
+  onSpawn?: (pid: number) => void;
 }
 
 export function exec(argv: string[], opts: ExecOptions = {}): Promise<ExecResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(argv[0]!, argv.slice(1), { stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+    if (child.pid !== undefined) opts.onSpawn?.(child.pid);
     let stdout = '';
     let stderr = '';
     child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));

@@ -51,6 +51,7 @@ export class HostTarget implements Target {
       dataPathInside: common.dataFile,
       hostDataFile: common.dataFile,
       link: linkOf(pair),
+      attribution: spec.attribution,
       teardown: async () => {
         await server?.stop();
         cg?.remove();

@@ -2,7 +2,7 @@
 // network placement (server and client either side of a veth pair), and result decoration.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus as hostCpus, tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 
 import { CostMeter, parseMark, type Startup, type StepCost } from '../cost/meter';
@@ -21,6 +21,8 @@ import { native } from '../probe/native';
 import type { BlockResult, NetResult } from '../probe/types';
 import { parseDuration } from '../units';
 import { cpuPlacement } from '../probe/cpu-placement';
+import type { AttributionField } from '../trace/attribution';
+import { ATTRIBUTION_SAMPLE, recordBudget, StepTraces } from '../trace/step';
 import { exec, type ExecResult } from './exec';
 import type { HostPageCache, Placement, Session, SessionSpec, StackInfo, TargetResult, Workload } from './types';
 
@@ -116,6 +118,8 @@ export interface ProbeExecOptions {
   user?: string;
   /** Each stderr line as it comes (the probe's window marks). */
   onStderrLine?: (line: string) => void;
+  /** The pid of the process the target started for the probe, as soon as it exists. */
+  onSpawn?: (pid: number) => void;
 }
 
 /** A veth pair or a tap: the target's address, and the peer namespace isoprobe made with its address. */
@@ -158,6 +162,8 @@ export interface PlannedStep {
   serveS?: number;
   /** client-inside: the CPUs asked of isoprobe's echo server, and where it was pinned. */
   server?: { cpus?: string; pinned: number[] };
+  /** Traced block steps: the trace's record budget, and whether the op log is the trace's alone. */
+  trace?: { budget: number; ownLog: boolean };
 }
 
 /** What the session does at a step's edges, wherever the runner executes it. */
@@ -175,6 +181,8 @@ export interface StepHooks {
   measured?(k: number): void;
   /** The probe marked the edge of step k's measured window (tNs: its monotonic clock). */
   mark?(k: number, which: 'measure-start' | 'measure-end', tNs?: number): void;
+  /** Step k's probe was started as process `pid` (a runner that starts one per step). */
+  spawned?(k: number, pid: number): void;
 }
 
 /** What came of one planned step: the probe's output, a result measured from the host, or an error. */
@@ -201,6 +209,8 @@ export interface ProbeRunner extends RunnerPlace {
   readonly sameClock?: boolean;
   /** The session's start-up (containers: create + start; a VM's is per boot, in its outcomes). */
   readonly startup?: Startup;
+  /** Block steps are traced on the host and their results carry `attribution` (lib/trace). */
+  readonly attribution?: boolean;
 }
 
 export interface SessionParts extends RunnerPlace {
@@ -213,6 +223,8 @@ export interface SessionParts extends RunnerPlace {
   /** Its marks are on the host's clock (not gVisor's). */
   sameClock?: boolean;
   startup?: Startup;
+  /** Trace block steps on the host for their attribution (the host target so far). */
+  attribution?: boolean;
 }
 
 /** A workload's own time (duration + warm-up) in ns, whether given as numbers or "5s" strings. */
@@ -251,8 +263,9 @@ class ExecRunner implements ProbeRunner {
   readonly link?: Link;
   readonly sameClock?: boolean;
   readonly startup?: Startup;
+  readonly attribution?: boolean;
   constructor(private readonly p: SessionParts) {
-    ({ dataPathInside: this.dataPathInside, hostDataFile: this.hostDataFile, dataIsDevice: this.dataIsDevice, link: this.link, sameClock: this.sameClock, startup: this.startup } = p);
+    ({ dataPathInside: this.dataPathInside, hostDataFile: this.hostDataFile, dataIsDevice: this.dataIsDevice, link: this.link, sameClock: this.sameClock, startup: this.startup, attribution: this.attribution } = p);
   }
 
   costScope(): CostScope | undefined {
@@ -272,7 +285,7 @@ class ExecRunner implements ProbeRunner {
         continue;
       }
       if (s.cold) hooks.before(k);
-      const output = await this.p.execProbe(s.args, { timeoutMs: s.budgetMs + EXEC_MARGIN_MS, signal: ctl.signal, user: s.user, onStderrLine: marksTo(hooks, k) });
+      const output = await this.p.execProbe(s.args, { timeoutMs: s.budgetMs + EXEC_MARGIN_MS, signal: ctl.signal, user: s.user, onStderrLine: marksTo(hooks, k), onSpawn: (pid) => hooks.spawned?.(k, pid) });
       if (s.cold) hooks.after(k);
       out.push({ output });
     }
@@ -347,6 +360,7 @@ export class ProbeSession implements Session {
   /** One execution: echo servers for its client-inside steps, the plan, the lock, the results. */
   private async runBatch(ws: Workload[], ctl: RunControl, onMeasured?: (i: number) => void): Promise<(TargetResult | Error)[]> {
     const servers = new Map<string, EchoServerHandle>();
+    let traces: StepTraces | undefined;
     try {
       const planned: (PlannedStep | Error)[] = [];
       for (const w of ws) planned.push(await this.plan(w, servers).catch((e: Error) => e));
@@ -355,9 +369,17 @@ export class ProbeSession implements Session {
       const watches = steps.map((s) => (s.cold ? new CacheWatch(this.runner.hostDataFile!) : undefined));
       const verdicts: (HostPageCache | undefined)[] = [];
       const meter = new CostMeter(() => this.runner.costScope?.(), this.runner.sameClock);
+      traces = steps.some((s) => s.trace) ? new StepTraces(this.runner.hostDataFile!) : undefined;
       const hooks: StepHooks = {
-        before: (k) => watches[k]?.evict(),
-        after: (k) => (verdicts[k] = watches[k]?.verdict()),
+        before: (k) => {
+          watches[k]?.evict();
+          if (steps[k]!.trace) traces!.begin(k, steps[k]!.trace!.budget);
+        },
+        after: (k) => {
+          verdicts[k] = watches[k]?.verdict();
+          traces?.end(k);
+        },
+        spawned: (k, pid) => traces?.follow(k, pid),
         measureFromPeer: (k) => this.measureFromPeer(steps[k]!.w as Extract<Workload, { kind: 'rr' | 'stream' }>, ctl, marksTo(hooks, k)),
         measured: (k) => onMeasured?.(indexOf[k]!),
         mark: (k, which, tNs) => meter.mark(k, which, tNs),
@@ -370,8 +392,14 @@ export class ProbeSession implements Session {
         ? await withLock(dataFileResource(file), { what: `the data file ${file}`, signal: ctl.signal }, () => this.runner.execute(steps, hooks, ctl))
         : await this.runner.execute(steps, hooks, ctl);
       let k = 0;
-      return planned.map((s) => (s instanceof Error ? s : this.assemble(s, outcomes[k]!, verdicts[k], meter.of(k++))));
+      return planned.map((s) => {
+        if (s instanceof Error) return s;
+        const i = k++;
+        const attribution = traces && s.trace ? (r: BlockResult) => traces!.attribution(i, r) : undefined;
+        return this.assemble(s, outcomes[i]!, verdicts[i], meter.of(i), attribution);
+      });
     } finally {
+      traces?.stopAll();
       for (const s of servers.values()) await s.stop();
     }
   }
@@ -387,7 +415,12 @@ export class ProbeSession implements Session {
       // The file is isoprobe's own (ensureDataFile made it): inside, the probe cannot see the
       // ownership tag through every runtime (gVisor's gofer, a guest's disk), so it is told.
       if (writesData(w.options)) Object.assign(input, { destructive: true, force: dataIsDevice === true });
-      return { w, args: ['block', ...toProbeFlags(checkBlockOptions(input)), '--marks'], cold: true, budgetMs };
+      // Traced: the probe logs its first operations, for matching them to the host's calls.
+      const ownLog = this.runner.attribution === true && !w.options.op_log;
+      if (ownLog) Object.assign(input, { op_log: ATTRIBUTION_SAMPLE });
+      const o = checkBlockOptions(input);
+      const trace = this.runner.attribution ? { budget: recordBudget(o.op_log, o.jobs || hostCpus().length), ownLog } : undefined;
+      return { w, args: ['block', ...toProbeFlags(o), '--marks'], cold: true, budgetMs, trace };
     }
     const placement = this.placementOf(w)!;
     const base = { w, placement, cold: false, budgetMs };
@@ -426,19 +459,25 @@ export class ProbeSession implements Session {
    * The result of a step, the same for every target: parsed, its probe checked, the stack, the
    * host cache verdict and the host cost attached (a VM's boot brings its own start-up in `extra`).
    */
-  private assemble(s: PlannedStep, o: StepOutcome, verdict: HostPageCache | undefined, cost: StepCost): TargetResult | Error {
+  private assemble(s: PlannedStep, o: StepOutcome, verdict: HostPageCache | undefined, cost: StepCost, attribution?: (r: BlockResult) => AttributionField): TargetResult | Error {
     try {
       if ('error' in o) throw o.error;
       // server-inside: the measuring client is isoprobe's own, outside the target.
       const result = 'hostResult' in o ? o.hostResult
         : checkPlacedProbe(parseProbeOutput<BlockResult | NetResult>(o.output, `the probe in ${this.stack.target}`), this.stack);
+      const traced = attribution && result.kind === 'block' ? { attribution: attribution(result) } : {};
+      // The log was the trace's to match, not asked for: the result keeps the attribution only.
+      if (traced.attribution && s.trace?.ownLog && result.kind === 'block') {
+        delete result.op_log;
+        result.options.op_log = 0;
+      }
       const startup = this.runner.startup ? { startup: this.runner.startup } : {};
       // client-inside: the echo server is isoprobe's, outside the probe: its CPUs recorded here.
       if (s.server && result.kind !== 'block') {
         if (s.server.cpus) result.options.server_cpus = s.server.cpus;
         if (result.cpu_placement && s.server.pinned.length) result.cpu_placement.server_pinned = s.server.pinned;
       }
-      return { ...result, target: { ...this.stack }, workload: s.w, placement: s.placement, host_page_cache: verdict, ...cost, ...startup, ...o.extra };
+      return { ...result, target: { ...this.stack }, workload: s.w, placement: s.placement, host_page_cache: verdict, ...cost, ...startup, ...o.extra, ...traced };
     } catch (e) {
       return e as Error;
     }

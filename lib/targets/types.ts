@@ -7,6 +7,7 @@ import type { HostMemory } from '../cost/memory';
 import type { Startup } from '../cost/meter';
 import type { HostCpu } from '../cost/sample';
 import type { HostPlacement } from '../cost/placement';
+import type { AttributionField } from '../trace/attribution';
 
 export type TargetKind = 'host' | 'container' | 'vm';
 
@@ -98,6 +99,8 @@ export type TargetResult = (BlockResult | NetResult) & {
   host_memory?: HostMemory;
   /** The session's (a container's) or the boot's (a VM's) start-up and its host CPU. */
   startup?: Startup;
+  /** Block workloads of a session started with attribution: where the time went, or why not known. */
+  attribution?: AttributionField;
 };
 
 export interface BootTimes {
@@ -129,6 +132,12 @@ export interface SessionSpec {
   storage?: 'bind' | 'device';
   /** Create a veth pair to a peer namespace (default true). */
   network?: boolean;
+  /**
+   * Trace each block workload on the host with eBPF (needs root and kernel BTF) and give its result
+   * `attribution`: per operation the device, the host kernel and the boundary, and the window's
+   * mechanism counts; or `{unavailable: reason}`. The host target so far.
+   */
+  attribution?: boolean;
   /** Runtime choice where a target has several (docker --runtime, ctr --runtime). */
   runtime?: string;
   /** gVisor platform (default ptrace). */

@@ -22,6 +22,10 @@
 
 using namespace isoprobe;
 
+namespace isoprobe {
+void export_trace(Napi::Env env, Napi::Object exports);  // trace_glue.cc
+}
+
 namespace {
 
 Napi::Object error_object(Napi::Env env, const Error& e) {
@@ -362,6 +366,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("validateNet", Napi::Function::New(env, ValidateNet, "validateNet"));
   exports.Set("histogramJson", Napi::Function::New(env, HistogramJson, "histogramJson"));
   exports.Set("optionTable", Napi::Function::New(env, OptionTable, "optionTable"));
+  export_trace(env, exports);
   exports.Set("version", Napi::String::New(env, kProbeVersion));
   exports.Set("schema", Napi::Number::New(env, kSchemaVersion));
   return exports;

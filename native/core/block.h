@@ -44,6 +44,17 @@ struct DirStats {
   Histogram lat;
 };
 
+// Each logged operation of a job (--op-log), in the order it completed: parallel arrays.
+struct OpLog {
+  std::vector<uint64_t> offset, start_ns, lat_ns;  // start_ns: on the run's clock
+  std::vector<uint32_t> len;
+  std::vector<uint8_t> write;
+  size_t size() const { return offset.size(); }
+  void reserve(size_t n) {
+    offset.reserve(n), start_ns.reserve(n), lat_ns.reserve(n), len.reserve(n), write.reserve(n);
+  }
+};
+
 // One job's share of a run (--jobs): its slice, where it ran, its counts and histograms.
 struct JobResult {
   uint32_t index = 0;
@@ -61,6 +72,7 @@ struct JobResult {
   ThreadTimes cpu;                // over its measured phase
   CpusSeen ran_on;                // sampled over its measured phase
   VerifyCounts verify;
+  OpLog op_log;                   // its first --op-log measured operations
 };
 
 struct BlockResult {

@@ -3,6 +3,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -60,6 +61,8 @@ int BlockJob::prepare(int fd, Error* e) {
   async_ = r_->async = engine_->is_async();
   r_->engine_detail = engine_->detail();
   if (o_.verify) blk_.assign(r_->size / o_.bs, BlockState{});
+  // The log's room is taken now, so logging in the measured loop never allocates.
+  r_->op_log.reserve(o_.ops ? std::min<uint64_t>(o_.op_log, o_.ops) : o_.op_log);
   // Sequential jobs over a shared region start apart, so they do not read the same blocks in step.
   seq_next_ = o_.split ? 0 : (r_->size / o_.bs) * r_->index / effective_jobs(o_);
   return 0;
@@ -130,6 +133,14 @@ int BlockJob::complete(IoUnit* u, bool measure, Error* e) {
   d.ops++;
   d.bytes += u->len;
   if (pat_ == Pattern::RandRW) d.lat.record(total);
+  OpLog& log = r_->op_log;
+  if (log.size() < o_.op_log) {
+    log.offset.push_back(u->offset);
+    log.len.push_back(u->len);
+    log.start_ns.push_back(u->t_start);
+    log.lat_ns.push_back(total);
+    log.write.push_back(u->write);
+  }
   return 0;
 }
 

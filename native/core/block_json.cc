@@ -1,4 +1,5 @@
 // Serialises a block result (and errors) to the one JSON schema shared by addon and probe binary.
+#include <algorithm>
 #include <cinttypes>
 
 #include "block.h"
@@ -118,6 +119,34 @@ static void write_jobs_json(JsonWriter& w, const std::vector<JobResult>& jobs) {
   w.end_array();
 }
 
+// --op-log: each job's first measured operations as parallel arrays, job after job, each job's in
+// the order they completed; start_ns counts from the earliest job's measured start. `job` only
+// with several jobs, `write` (0/1) only where reads and writes mix.
+static void write_op_log_json(JsonWriter& w, const BlockResult& r) {
+  uint64_t t0 = UINT64_MAX, n = 0;
+  for (auto& j : r.jobs) {
+    t0 = std::min(t0, j.t0_ns);
+    n += j.op_log.size();
+  }
+  w.begin_object();
+  w.kv("ops", n);
+  w.kv("per_job", uint64_t(r.options.op_log));
+  auto column = [&](const char* name, auto get) {
+    w.key(name);
+    w.begin_array();
+    for (auto& j : r.jobs)
+      for (size_t i = 0; i < j.op_log.size(); i++) w.value(uint64_t(get(j, i)));
+    w.end_array();
+  };
+  column("offset", [](const JobResult& j, size_t i) { return j.op_log.offset[i]; });
+  column("len", [](const JobResult& j, size_t i) { return j.op_log.len[i]; });
+  column("start_ns", [t0](const JobResult& j, size_t i) { return j.op_log.start_ns[i] - t0; });
+  column("lat_ns", [](const JobResult& j, size_t i) { return j.op_log.lat_ns[i]; });
+  if (r.jobs.size() > 1) column("job", [](const JobResult& j, size_t) { return j.index; });
+  if (r.options.pattern == "randrw") column("write", [](const JobResult& j, size_t i) { return j.op_log.write[i]; });
+  w.end_object();
+}
+
 // The result schema written top to bottom, one member per line (~90 lines): kept in one function
 // so it reads like the schema it produces (README "What each number means").
 std::string block_result_json(const BlockResult& r) {
@@ -223,6 +252,10 @@ std::string block_result_json(const BlockResult& r) {
   if (r.jobs.size() > 1) {
     w.key("jobs");
     write_jobs_json(w, r.jobs);
+  }
+  if (r.options.op_log) {
+    w.key("op_log");
+    write_op_log_json(w, r);
   }
   return finish_result_json(w, r.clock, r.env);
 }

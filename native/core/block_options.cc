@@ -51,6 +51,7 @@ const OptionTable<B>& table() {
       field<B>("jobs", "uint", &B::jobs, "parallel jobs, each a thread with its own descriptor, buffers, queue depth and random stream (fio's numjobs); --ops counts per job; 0: one per CPU the probe may use (a suite's jobs: vcpus)", 0, 256),
       field<B>("split", &B::split, "each job its own equal slice of the region (fio's offset_increment); without it, all jobs share the whole region"),
       field<B>("cpus", &B::cpus, "pin job i to the i-th CPU of this list, round robin (fio's cpus_allowed_policy=split), e.g. 0,2-3"),
+      field<B>("op_log", "uint", &B::op_log, "record each job's first N measured operations one by one (offset, length, start, latency) in the result's op_log, for matching them to host-side traces; 0: none", kNoBound, 16777216),
   };
   return t;
 }

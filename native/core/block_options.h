@@ -44,6 +44,7 @@ struct BlockOptions {
   uint32_t jobs = 1;              // parallel jobs, a thread each (fio's numjobs)
   bool split = false;             // each job its own slice of the region (fio's offset_increment)
   std::string cpus;               // pin job i to the i-th CPU of this list, round robin ("" none)
+  uint32_t op_log = 0;            // each job's first N measured ops, one by one, in the result (0: none)
 };
 
 constexpr int64_t kNoBound = INT64_MIN;

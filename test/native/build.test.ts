@@ -23,10 +23,12 @@ function tree(folder: string, filter: (f: string) => boolean = () => true): stri
 }
 const core = tree('core');
 const probe = tree('probe');
+// The tracer's loader: built beside the addon, with or without the tracer (native/trace/CMakeLists.txt).
+const addon = [...tree('addon'), ...tree('trace')];
 const PRESETS: Record<string, { files: string[]; compiler: string; flags: string[] }> = {
-  release: { files: [...core, ...probe, ...tree('addon')], compiler: 'c++', flags: ['-O2'] },
-  asan: { files: [...core, ...probe, ...tree('addon')], compiler: 'c++', flags: ['-O1', '-g', '-fsanitize=address,undefined', '-fno-sanitize-recover=undefined'] },
-  valgrind: { files: [...core, ...probe, ...tree('addon')], compiler: 'c++', flags: ['-O1', '-g'] },
+  release: { files: [...core, ...probe, ...addon], compiler: 'c++', flags: ['-O2'] },
+  asan: { files: [...core, ...probe, ...addon], compiler: 'c++', flags: ['-O1', '-g', '-fsanitize=address,undefined', '-fno-sanitize-recover=undefined'] },
+  valgrind: { files: [...core, ...probe, ...addon], compiler: 'c++', flags: ['-O1', '-g'] },
   fuzz: { files: [...core, 'native/probe/plan.cc', ...tree('fuzz')], compiler: 'clang++', flags: ['-O1', '-g', '-fsanitize=fuzzer-no-link,address,undefined'] },
   aarch64: { files: [...core, ...probe], compiler: 'aarch64-linux-gnu-g++', flags: ['-O2'] },
 };
@@ -73,8 +75,10 @@ for (const [name, want] of Object.entries(PRESETS)) {
   // In a network namespace with no interface: a download at install time cannot happen unseen.
   const js = spawnSync('unshare', ['--net', process.execPath, join(root, 'node_modules', 'cmake-js', 'bin', 'cmake-js'), 'configure', '--out', viaCmakeJs], { cwd: root, encoding: 'utf8' });
   t.is(js.status, 0, js.stderr + js.stdout);
-  const preset = new Map(commands(viaPreset).map((e) => [e.file, e.args]));
-  const cmakeJs = commands(viaCmakeJs);
+  // Generated headers (the tracer's skeleton) are included from each build's own folder.
+  const inBuild = (dir: string) => (e: Entry): Entry => ({ ...e, args: e.args.map((a) => a.replaceAll(dir, '<build>')) });
+  const preset = new Map(commands(viaPreset).map(inBuild(viaPreset)).map((e) => [e.file, e.args]));
+  const cmakeJs = commands(viaCmakeJs).map(inBuild(viaCmakeJs));
   t.is(cmakeJs.length, preset.size);
   t.true(cmakeJs.length >= core.length + probe.length + 1);
   for (const e of cmakeJs) {

@@ -93,7 +93,7 @@ test('the static probe gives the same messages for the same flags (one core behi
 
 // Every option of the BlockOptions type, named here only to check the core's table has each.
 const BLOCK_KEYS: (keyof BlockOptions)[] = ['file', 'size', 'offset', 'engine', 'pattern', 'rwmix_read', 'bs', 'qd', 'batch', 'direct', 'dsync', 'fsync', 'fdatasync', 'ops',
-  'duration', 'warmup', 'seed', 'verify', 'hipri', 'sqpoll', 'iopoll', 'register_files', 'fixed_bufs', 'invalidate', 'fadvise', 'destructive', 'force', 'clock', 'lock', 'cpu', 'jobs', 'split', 'cpus'];
+  'duration', 'warmup', 'seed', 'verify', 'hipri', 'sqpoll', 'iopoll', 'register_files', 'fixed_bufs', 'invalidate', 'fadvise', 'destructive', 'force', 'clock', 'lock', 'cpu', 'jobs', 'split', 'cpus', 'op_log'];
 
 test('the option table TypeScript uses is the core\'s, with every option of the type', (t) => {
   t.deepEqual(Object.keys(BLOCK_OPTIONS).sort(), [...BLOCK_KEYS].sort());
