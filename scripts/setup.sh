@@ -138,7 +138,16 @@ t_build=$EPOCHREALTIME
 
 # Native targets: the release preset's tree (build/), configured the first time through cmake-js
 # as `npm install` does, then built incrementally (a no-op build takes a fraction of a second).
-[ -f build/CMakeCache.txt ] || quiet "configuring build/ (cmake-js)" build/.configure.log npx --no-install cmake-js configure --log-level warn
+# What the configure found for the eBPF tracer is cached; when clang, bpftool or libbpf came or went
+# since (the quickstart builds without them, npm test installs them), the tree is configured afresh.
+have() { "$@" >/dev/null 2>&1 && echo yes || echo no; }
+trace_tools="clang $(have command -v clang clang-16 clang-15 clang-14), bpftool $(have command -v bpftool /usr/sbin/bpftool), libbpf $(have test -f /usr/include/bpf/libbpf.h)"
+if [ ! -f build/CMakeCache.txt ]; then
+  quiet "configuring build/ (cmake-js)" build/.configure.log npx --no-install cmake-js configure --log-level warn
+elif [ "$(cat build/.isoprobe-trace-tools 2>/dev/null)" != "$trace_tools" ]; then
+  quiet "configuring build/ afresh (the tracer's tools changed)" build/.configure.log npx --no-install cmake-js configure --log-level warn -- --fresh
+fi
+echo "$trace_tools" > build/.isoprobe-trace-tools
 quiet "the release build" build/.release-build.log cmake --build --preset release
 # TypeScript, when a source or the configuration is newer than the last compile that passed.
 stamp=dist/.isoprobe-tsc-ok
