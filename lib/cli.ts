@@ -165,6 +165,7 @@ async function cmdTargets(argv: string[], out: (s: string) => void): Promise<num
 const RUN_OPTIONS: Table = {
   target: { kind: 'string', default: 'host', help: `where the probe runs: one of ${TARGET_NAMES.join('|')}, optionally with settings, e.g. qemu-microvm[kernel=6.12,aio=threads]` },
   placement: { kind: 'enum', default: 'client-inside', choices: ['client-inside', 'server-inside', 'loopback'], help: 'net: client inside the target and server in a peer namespace, the reverse, or both inside on loopback' },
+  where: { kind: 'bool', default: false, help: 'block on the host target: trace the run with eBPF and split each operation into device, host kernel and boundary, with mechanism counts per operation (docs/attribution.md)' },
   ...SESSION_OPTIONS,
 };
 const RUN_HEAD = ['usage: isoprobe run [options] block|net rr|net stream [workload options]', '',
@@ -218,6 +219,11 @@ async function cmdRun(argv: string[], out: (s: string) => void, signal: AbortSig
   const variant = parseVariant((values.target as string | undefined) ?? 'host', 'target');
   const name = variant.target;
   Object.assign(spec, variant.spec);
+  if (values.where) {
+    // Built for the host target so far: elsewhere it would be silently absent, so it is refused.
+    if (isNet || name !== 'host') throw new IsoprobeError('EINVALOPT', `--where: the split by layer is built for block workloads on the host target so far, not ${isNet ? `net ${mode}` : variant.label}`, { option: 'where' });
+    spec.attribution = true;
+  }
   if (!isNet && opts.file !== undefined) throw new IsoprobeError('EINVALOPT', '--file: inside a target the data file is --data-file (on the host), mounted or passed in by isoprobe', { option: 'file' });
   if (isNet && opts.connect !== undefined) throw new IsoprobeError('EINVALOPT', '--connect: isoprobe run places the server itself (see --placement)', { option: 'connect' });
   const placement = values.placement as Placement | undefined;

@@ -5,6 +5,7 @@ import type { TargetResult } from '../targets/types';
 import { formatBytes, formatNs } from '../units';
 import { formatBlockResult } from './block-text';
 import { formatNetResult } from './net-text';
+import { whereLines } from './where-text';
 
 /** The probe's own block of each kind of result. */
 const BODY: Record<ResultKind, (r: TargetResult) => string> = {
@@ -30,6 +31,7 @@ export function formatTargetResult(r: TargetResult): string {
     const h = r.host_page_cache;
     lines.push(`  host cache  ${h.mode.toUpperCase()}: ${formatBytes(h.resident_bytes_after)} of ${h.file} resident on the host after the run (dropped before it)`);
   }
+  if (r.attribution) lines.push(...whereLines(r.attribution));
   const queues = guestQueuesText(r);
   if (queues) lines.push(`  queues      ${queues}`);
   const hostCpus = hostPlacementText(r);
