@@ -17,9 +17,9 @@ test.after.always(() => tmp.cleanup());
 (isRoot ? test.serial : test.serial.skip)('the packed package, installed elsewhere, compiles and runs the README example' + (isRoot ? '' : ' [skipped: the example runs the host target, which needs root]'), (t) => {
   t.timeout(420_000);
   const root = packageRoot();
-  const readme = readFileSync(join(root, 'README.md'), 'utf8');
+  const readme = readFileSync(join(root, 'docs', 'library.md'), 'utf8');
   const example = /<!-- example: library -->\n```ts\n([\s\S]*?)```/.exec(readme)?.[1];
-  t.truthy(example, 'the README has the library example');
+  t.truthy(example, 'docs/library.md has the library example');
   const packed = execFileSync('npm', ['pack', '--silent', '--pack-destination', tmp.dir], { cwd: root, encoding: 'utf8' }).trim().split('\n').pop()!;
   const project = join(tmp.dir, 'project');
   const pkg = join(project, 'node_modules', 'isoprobe');

@@ -9,14 +9,14 @@ import { parse } from 'yaml';
 import { packageRoot } from '../../lib/paths';
 import { runCli } from '../helpers';
 
-const readme = readFileSync(join(packageRoot(), 'README.md'), 'utf8');
+const readme = readFileSync(join(packageRoot(), 'docs', 'fleet.md'), 'utf8');
 const recipe = /<!-- recipe: ci-matrix -->\n```yaml\n([\s\S]*?)```/.exec(readme)?.[1];
 
 interface Step { run?: string; uses?: string; with?: Record<string, unknown> }
 interface Job { needs?: string; 'runs-on': string[]; strategy?: { matrix: { node: string[] } }; steps: Step[] }
 
 test('the recipe is a workflow: a job per node label uploading its run, a last job importing them as one fleet and gating', (t) => {
-  t.truthy(recipe, 'the README has the recipe');
+  t.truthy(recipe, 'docs/fleet.md has the recipe');
   const wf = parse(recipe!) as { jobs: Record<string, Job> };
   const measure = wf.jobs.measure!;
   t.true(measure.strategy!.matrix.node.length >= 2, 'two or more node labels');
