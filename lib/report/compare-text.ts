@@ -2,6 +2,7 @@
 // the metric registry's for the workload's kind (metrics.ts), each written by its entry, the ratio
 // beside the kind's rate. By default it fits 120 columns (intervals written once in their
 // estimate's unit, the --wide-only metrics left out); `wide` shows every column, intervals in full.
+import { verdictLines } from './verdict-text';
 import { ciOf, type Comparison, type Row, type WorkloadSummary } from '../compare/compare';
 import type { ResultKind } from '../compare/kinds';
 import { compactInterval, fixedScale, fullInterval } from '../compare/metric-format';
@@ -84,6 +85,9 @@ export function formatComparison(c: Comparison, o: TableOptions = {}): string {
   const out: string[] = [];
   const reps = o.partial ? `${o.partial.done} of ${o.partial.of} repetitions so far` : `${c.reps} repetitions`;
   out.push(`isoprobe compare: suite ${c.suite}, ${reps}, targets ${c.targets.join(', ')}${c.runId ? ` (run ${c.runId})` : ''}`);
+  // The answer first, once the run is complete; the tables follow.
+  const verdict = o.partial ? [] : verdictLines(c);
+  if (verdict.length) out.push('', ...verdict, '');
   out.push(wide ? 'medians over repetitions with bootstrap 95 % intervals; ratio = rate / rate of the first target'
     : 'median (95 % bootstrap interval) of the repetitions; ratio: rate / the first target\'s; --wide: all columns in full');
   out.push(legend(wide));
@@ -92,7 +96,21 @@ export function formatComparison(c: Comparison, o: TableOptions = {}): string {
   if (!wide && c.summaries.some((s) => s.rows.some((r) => r.emulated))) out.push('', '* emulated: software emulation (QEMU TCG), not the cost on hardware');
   if (c.warnings.length) {
     out.push('');
-    for (const x of c.warnings) out.push(`warning: ${x}`);
+    for (const x of c.warnings) out.push(...wrap(`warning: ${x}`, TABLE_COLUMNS, '         '));
   }
   return out.join('\n');
+}
+
+/** A line broken at spaces into lines of at most `width` columns, the later ones indented. */
+export function wrap(line: string, width: number, indent: string): string[] {
+  const out: string[] = [];
+  let rest = line;
+  while (rest.length > width) {
+    const cut = rest.lastIndexOf(' ', width);
+    if (cut <= indent.length) break;
+    out.push(rest.slice(0, cut));
+    rest = indent + rest.slice(cut + 1);
+  }
+  out.push(rest);
+  return out;
 }

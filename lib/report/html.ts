@@ -1,6 +1,7 @@
 // One self-contained HTML file per comparison: latency CDFs overlaid per target, latency
 // histograms, rate bars with confidence intervals, the full stack of every target, the machine.
 // Charts are inline SVG drawn here; the page loads nothing from anywhere.
+import { verdictLines } from './verdict-text';
 import { ciOf, type Comparison, rateOf, type Row, type WorkloadSummary } from '../compare/compare';
 import { KINDS } from '../compare/kinds';
 import { bucketHigh, bucketLow } from '../stats/histogram';
@@ -105,6 +106,7 @@ ${barsSvg(s.rows)}${s.kind ? hostCpuSvg(cells, KINDS[s.kind].op.word) : ''}${cdf
   });
   const cost = startupMemorySvg(c.cells, c.targets);
   const stacks = Object.entries(c.stacks).map(([t, st]) => `<h3>${escapeXml(t)}</h3><pre>${escapeXml(JSON.stringify(st, null, 2))}</pre>`).join('');
+  const verdict = verdictLines(c);
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <title>${escapeXml(title)}</title>
@@ -119,9 +121,10 @@ pre{background:#f8f9fa;padding:.7em;overflow:auto;font-size:12px}.warn{backgroun
 </style></head><body>
 <h1>${escapeXml(title)}</h1>
 <p>Suite <b>${escapeXml(c.suite)}</b>, ${c.reps} repetitions per target and workload, interleaved in shuffled order; targets ${escapeXml(c.targets.join(', '))}${c.runId ? `; run ${c.runId}` : ''}. Latency is per operation (block) or the full round trip (network); medians over repetitions with bootstrap 95 % intervals.</p>
-${c.warnings.length ? `<div class="warn">${c.warnings.map((w) => `<p>${escapeXml(w)}</p>`).join('')}</div>` : ''}
+${verdict.length ? `<section class="verdict"><pre>${escapeXml(verdict.join('\n'))}</pre></section>` : ''}
 ${lead}
 ${sections.join('\n')}
+${c.warnings.length ? `<section><h2>Warnings</h2><div class="warn">${c.warnings.map((w) => `<p>${escapeXml(w)}</p>`).join('')}</div></section>` : ''}
 ${cost ? `<section><h2>Start-up and memory</h2>${cost}</section>` : ''}
 <section><h2>Stacks</h2>${stacks}</section>
 <section><h2>Environment</h2><pre>${escapeXml(JSON.stringify(env, null, 2))}</pre></section>

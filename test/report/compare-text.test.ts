@@ -122,3 +122,32 @@ testIf(scriptSkip, test.serial)(`on a terminal, compare shows the table after th
   t.true(first >= 0 && second > first && final > second, `drawn after repetitions 1 and 2, then the final table:\n${screen}`);
   t.regex(screen.slice(first, second), /\x1b\[\d+A\x1b\[J/, 'the second drawing replaces the first in place');
 });
+
+test('the answer comes first: clear ratios largest first, the host cache, what could not be told apart and what failed, each line within 120 columns', (t) => {
+  const { verdictLines } = require('../../lib/report/verdict-text') as typeof import('../../lib/report/verdict-text');
+  const c = comparison();
+  // runsc's RR interval holds 1 in this made-up run: "not told apart"; the emulated microVM's excludes it.
+  c.summaries[1]!.rows[1]!.ratio = { estimate: 0.98, low: 0.9, high: 1.05, level: 0.95 };
+  c.summaries[0]!.rows[1]!.hostCache = 'used';
+  const lines = verdictLines(c);
+  t.is(lines[0], 'What this run found, against host (ratios of rates, higher is faster; [95 % interval]):');
+  t.regex(lines.join('\n'), /^ {2}qemu-microvm\[aio=threads\] \(emulated: TCG\): 0\.51x the IOPS on randread-4k-uring-qd32 \[0\.50-0\.53\];\n {4}0\.51x the tx\/s on tcp-rr-64 \[0\.50-0\.53\];/m);
+  t.false(lines.some((l) => /^ {2}runsc:/.test(l)), 'a failed row has no ratio to report');
+  t.regex(lines.join('\n'), /host page cache used on randread-4k-uring-qd32/);
+  t.regex(lines.join('\n'), /^ {2}not told apart from the baseline \(intervals hold 1\): runsc on tcp-rr-64$/m);
+  t.regex(lines.join('\n'), /^ {2}failed: randread-4k-uring-qd32 on runsc \(io_uring read of 4096 bytes at offset 188686336 failed\)$/m);
+  for (const l of lines) t.true(l.length <= 120, l);
+  // And the table's text opens with it, before the first table.
+  const text = formatComparison(c).split('\n');
+  t.true(text.indexOf(lines[0]!) > 0 && text.indexOf(lines[0]!) < text.findIndex((l) => l.startsWith('  target')), 'before the tables');
+  t.deepEqual(formatComparison(c, { partial: { done: 1, of: 5 } }).split('\n').filter((l) => l.startsWith('What this run found')), [], 'not while the run is still measuring');
+});
+
+test('every line of the text output fits 120 columns, long warnings wrapped at spaces with nothing lost', (t) => {
+  const c = comparison();
+  c.warnings.push(`randread-4k-uring-qd32 failed on runc: ${'io_uring is blocked by this process\'s seccomp filter '.repeat(6)}(isoprobe: --seccomp)`);
+  const text = formatComparison(c).split('\n');
+  for (const l of text) t.true(l.length <= TABLE_COLUMNS, `${l.length}: ${l}`);
+  const joined = text.join(' ').replace(/\s+/g, ' ');
+  for (const w of c.warnings) t.true(joined.includes(w.replace(/\s+/g, ' ')), `kept whole: ${w.slice(0, 60)}`);
+});
