@@ -156,7 +156,9 @@ export async function cmdHistory(argv: string[], out: Out): Promise<number> {
       if (!runs.length) out(`no runs in ${store.path}`);
       for (const r of runs) {
         const failed = store.failures(r.id).length;
-        const host = String((JSON.parse(r.machine) as { hostname?: string }).hostname ?? '?');
+        // A fleet's node runs are named by their inventory name and fleet: two nodes are two lines.
+        const m = JSON.parse(r.machine) as { hostname?: string; node?: string; fleet?: string };
+        const host = m.node ? `${m.node} (fleet ${m.fleet})` : String(m.hostname ?? '?');
         out(`${String(r.id).padStart(5)}  ${r.started_at}  ${r.status.padEnd(11)}  ${host.padEnd(12)} suite ${r.suite.padEnd(10)} reps ${String(r.reps).padEnd(3)} ${r.targets}  (${store.results(r.id).length} results${failed ? `, ${failed} failures` : ''})${r.note?.startsWith('imported') ? '  imported' : ''}`);
       }
     }

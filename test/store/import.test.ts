@@ -110,6 +110,10 @@ test.serial('import --node: exports from CI jobs land as nodes of one fleet, rep
   } finally {
     store.close();
   }
+  // history names each node run by its node and fleet, not by the one machine both measured on.
+  const hist = runCli(['history', '--db', db]).stdout;
+  t.regex(hist, /^\s+\d+ +2026-11-21T10:00:00\.000Z +complete +pi4 \(fleet ci-4711\) /m);
+  t.regex(hist, /^\s+\d+ +2026-11-21T10:05:00\.000Z +complete +nuc \(fleet ci-4711\) /m);
   const rep = runCli(['report', '--fleet', 'ci-4711', '--db', db, '-o', join(tmp.dir, 'ci.html')]);
   t.is(rep.code, 0, rep.stderr);
   t.regex(rep.stdout, /^ {2}pi4 \* +5,000 IOPS p50 1 ns \(baseline\)$/m);
