@@ -22,8 +22,9 @@ import { formatTargetResult } from './report/target-text';
 import { BLOCK_OPTIONS } from './probe/options';
 import { statSync } from 'node:fs';
 import type { Arch } from './paths';
-import type { ProgressEvent } from './probe/types';
+import type { BlockResult, ProgressEvent } from './probe/types';
 import { formatBlockResult } from './report/block-text';
+import { fioJson } from './formats/fio-json';
 import { formatCount, formatNs } from './units';
 
 const COMMON: Table = {
@@ -31,6 +32,8 @@ const COMMON: Table = {
   via: { kind: 'enum', default: 'addon', choices: ['addon', 'binary'], help: 'run in this process (addon) or as the static probe binary' },
 };
 const JSON_ONLY: Table = { json: COMMON.json! };
+/** A block result in fio's json+ (lib/formats/fio-json.ts), for pipelines that read fio's output. */
+const FIO_FORMAT: Table = { format: { kind: 'enum', default: 'text', choices: ['text', 'fio-json'], help: "fio-json: the result as fio's --output-format=json+ (block)" } };
 
 const VERSION = '0.1.0';
 
@@ -72,18 +75,19 @@ function progressPrinter(enabled: boolean): ((p: ProgressEvent) => void) | undef
 }
 
 async function cmdBlock(argv: string[], out: (s: string) => void, signal: AbortSignal): Promise<number> {
-  const p = parseCommand(argv, { ...(BLOCK_OPTIONS as unknown as Table), ...COMMON }, 'block', BLOCK_HEAD, out);
+  const p = parseCommand(argv, { ...(BLOCK_OPTIONS as unknown as Table), ...COMMON, ...FIO_FORMAT }, 'block', BLOCK_HEAD, out);
   if (!p) return 0;
   const { values, positionals } = p;
   if (positionals.length) throw new IsoprobeError('EINVALOPT', `unexpected argument "${positionals[0]}" (options start with --)`);
-  const { json, via, ...opts } = values;
+  const { json, via, format, ...opts } = values;
   const tty = !json && process.stderr.isTTY === true;
   const ctl: Parameters<typeof runBlock>[1] = { via: (via as 'addon' | 'binary') ?? 'addon', signal };
   const printer = progressPrinter(tty);
   if (printer) ctl.onProgress = printer;
   const r = await runBlock(opts as Record<string, unknown>, ctl);
   if (tty) process.stderr.write('\r\x1b[K');
-  out(json ? JSON.stringify(r) : formatBlockResult(r));
+  if (format === 'fio-json') out(JSON.stringify(fioJson([{ name: 'isoprobe-block', result: r }]), null, 2));
+  else out(json ? JSON.stringify(r) : formatBlockResult(r));
   return 0;
 }
 
@@ -205,7 +209,7 @@ async function cmdRun(argv: string[], out: (s: string) => void, signal: AbortSig
   if (isNet && mode !== 'rr' && mode !== 'stream') throw new IsoprobeError('EINVALOPT', `isoprobe run net "${mode ?? ''}": expected rr or stream`, { option: 'mode' });
   const before = argv.slice(0, kindAt);
   const after = argv.slice(kindAt + (isNet ? 2 : 1));
-  const table = { ...RUN_OPTIONS, ...(isNet ? (NET_OPTIONS as unknown as Table) : (BLOCK_OPTIONS as unknown as Table)), ...COMMON };
+  const table = { ...RUN_OPTIONS, ...(isNet ? (NET_OPTIONS as unknown as Table) : (BLOCK_OPTIONS as unknown as Table)), ...COMMON, ...(isNet ? {} : FIO_FORMAT) };
   const p = parseCommand([...before, ...after], table, `run ${isNet ? `net ${mode}` : 'block'}`, RUN_HEAD, out);
   if (!p) return 0;
   const { values, positionals } = p;
@@ -213,7 +217,7 @@ async function cmdRun(argv: string[], out: (s: string) => void, signal: AbortSig
   const session: Record<string, unknown> = {};
   for (const k of Object.keys(SESSION_OPTIONS)) session[k] = values[k];
   const opts: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(values)) if (!(k in RUN_OPTIONS) && !(k in COMMON)) opts[k] = v;
+  for (const [k, v] of Object.entries(values)) if (!(k in RUN_OPTIONS) && !(k in COMMON) && !(k in FIO_FORMAT)) opts[k] = v;
   const spec = sessionSpecFrom(session);
   const variant = parseVariant((values.target as string | undefined) ?? 'host', 'target');
   const name = variant.target;
@@ -238,7 +242,8 @@ async function cmdRun(argv: string[], out: (s: string) => void, signal: AbortSig
   } finally {
     await s.stop();
   }
-  out(values.json ? JSON.stringify(r) : formatTargetResult(r));
+  if (values.format === 'fio-json' && r.kind === 'block') out(JSON.stringify(fioJson([{ name: `block-${variant.label}`, result: r as unknown as BlockResult }]), null, 2));
+  else out(values.json ? JSON.stringify(r) : formatTargetResult(r));
   return 0;
 }
 

@@ -11,6 +11,7 @@ import { renderTrendHtml, trendSeries } from '../report/trend';
 import { importRuns } from '../store/import';
 import { byNode } from '../compare/by-node';
 import { storedCells, workloadKindOf } from '../compare/stored-cells';
+import { EXPORT_FORMATS, exportRun, isExportFormat } from '../formats/export';
 import { fleetRuns, nodeSide } from '../fleet/stored';
 import { renderNodeReport } from '../report/node-html';
 import { formatNodeTables } from '../report/node-text';
@@ -172,7 +173,7 @@ function runArg(positionals: string[], cmd: string): number {
 }
 
 export async function cmdExport(argv: string[], out: Out): Promise<number> {
-  const T: Table = { ...DB, format: { kind: 'enum', default: 'json', choices: ['json', 'csv'], help: 'output format' }, output: { kind: 'string', default: '', help: 'write to this file instead of standard output' } };
+  const T: Table = { ...DB, format: { kind: 'enum', default: 'json', choices: ['json', 'csv', ...EXPORT_FORMATS], help: 'output format (fio-json: fio\'s json+; openmetrics: Prometheus; bmf: Bencher)' }, output: { kind: 'string', default: '', help: 'write to this file instead of standard output' } };
   const p = parseCommand(argv, T, 'export', ['usage: isoprobe export [options] RUN', '', 'One stored run, every result, as JSON or CSV.'], out);
   if (!p) return 0;
   const { values: v, positionals } = p;
@@ -182,7 +183,9 @@ export async function cmdExport(argv: string[], out: Out): Promise<number> {
   try {
     const run = store.run(id);
     const rows = store.results(id);
-    if ((v.format ?? 'json') === 'json') {
+    const format = (v.format ?? 'json') as string;
+    if (isExportFormat(format)) text = exportRun(format, run, storedCells(store, id));
+    else if (format === 'json') {
       text = JSON.stringify({ run: { ...run, machine: JSON.parse(run.machine), owner: undefined },  // its process means nothing elsewhere
         results: rows.map((r) => ({ workload: r.workload, target: r.target, rep: r.rep, result: JSON.parse(r.json) })),
         failures: store.failures(id) });

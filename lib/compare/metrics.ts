@@ -15,6 +15,8 @@ export interface MetricDef {
   /** What it is, for help texts and report legends. */
   title: string;
   better: 'lower' | 'higher';
+  /** The unit of value(): what exports (OpenMetrics, Bencher) convert from and name. */
+  unit: 'ns' | 'ms' | 'MiB' | 'Gbit/s' | 'ops/s' | 'ops/CPU-s' | 'ratio';
   /** The result kinds that have it. */
   kinds: readonly ResultKind[];
   /** The kinds the gate and the trend take it for unless --metric says otherwise. */
@@ -54,37 +56,37 @@ function hostPerOp(r: TargetResult): number | undefined {
 }
 
 export const METRIC_DEFS = [
-  { name: 'p50', title: 'median latency', better: 'lower', kinds: LATENCY, gated: LATENCY, value: pct('50'), format: (v) => formatNs(v) },
-  { name: 'p90', title: '90th percentile latency', better: 'lower', kinds: LATENCY, gated: [], value: pct('90'), format: (v) => formatNs(v) },
-  { name: 'p99', title: '99th percentile latency', better: 'lower', kinds: LATENCY, gated: LATENCY, value: pct('99'), format: (v) => formatNs(v) },
-  { name: 'p99.9', title: '99.9th percentile latency', better: 'lower', kinds: LATENCY, gated: [], value: pct('99.9'), format: (v) => formatNs(v) },
-  { name: 'mean', title: 'mean latency', better: 'lower', kinds: LATENCY, gated: [], value: (r) => r.latency_ns?.mean, format: (v) => formatNs(v) },
-  { name: 'iops', title: 'I/O operations per second', better: 'higher', kinds: ['block'], gated: ['block'], value: (r) => (r.kind === 'block' ? r.iops : undefined), format: (v) => count(v, 'IOPS') },
-  { name: 'tps', title: 'transactions per second', better: 'higher', kinds: RR, gated: RR, value: (r) => (r.kind === 'block' ? undefined : r.tps), format: (v) => count(v, 'tx/s') },
-  { name: 'gbps', title: 'stream throughput', better: 'higher', kinds: ['tcp_stream'], gated: ['tcp_stream'], value: (r) => (r.kind === 'tcp_stream' && r.bits_per_s !== undefined ? r.bits_per_s / 1e9 : undefined), format: (v) => `${v.toFixed(2)} Gbit/s` },
+  { name: 'p50', title: 'median latency', better: 'lower', unit: 'ns', kinds: LATENCY, gated: LATENCY, value: pct('50'), format: (v) => formatNs(v) },
+  { name: 'p90', title: '90th percentile latency', better: 'lower', unit: 'ns', kinds: LATENCY, gated: [], value: pct('90'), format: (v) => formatNs(v) },
+  { name: 'p99', title: '99th percentile latency', better: 'lower', unit: 'ns', kinds: LATENCY, gated: LATENCY, value: pct('99'), format: (v) => formatNs(v) },
+  { name: 'p99.9', title: '99.9th percentile latency', better: 'lower', unit: 'ns', kinds: LATENCY, gated: [], value: pct('99.9'), format: (v) => formatNs(v) },
+  { name: 'mean', title: 'mean latency', better: 'lower', unit: 'ns', kinds: LATENCY, gated: [], value: (r) => r.latency_ns?.mean, format: (v) => formatNs(v) },
+  { name: 'iops', title: 'I/O operations per second', better: 'higher', unit: 'ops/s', kinds: ['block'], gated: ['block'], value: (r) => (r.kind === 'block' ? r.iops : undefined), format: (v) => count(v, 'IOPS') },
+  { name: 'tps', title: 'transactions per second', better: 'higher', unit: 'ops/s', kinds: RR, gated: RR, value: (r) => (r.kind === 'block' ? undefined : r.tps), format: (v) => count(v, 'tx/s') },
+  { name: 'gbps', title: 'stream throughput', better: 'higher', unit: 'Gbit/s', kinds: ['tcp_stream'], gated: ['tcp_stream'], value: (r) => (r.kind === 'tcp_stream' && r.bits_per_s !== undefined ? r.bits_per_s / 1e9 : undefined), format: (v) => `${v.toFixed(2)} Gbit/s` },
   {
-    name: 'host_cpu_per_op', title: "host CPU per operation, every role of the boundary (per byte for streams)", better: 'lower', kinds: ALL, gated: ALL, threshold: 0.1,
+    name: 'host_cpu_per_op', title: "host CPU per operation, every role of the boundary (per byte for streams)", better: 'lower', unit: 'ns', kinds: ALL, gated: ALL, threshold: 0.1,
     value: hostPerOp, format: (v) => (v < 10 ? `${v.toFixed(3)} ns` : formatNs(v)),
   },
   {
-    name: 'ops_per_host_cpu_s', title: 'operations per host CPU-second (bytes for streams)', better: 'higher', kinds: ALL, gated: [], threshold: 0.1,
+    name: 'ops_per_host_cpu_s', title: 'operations per host CPU-second (bytes for streams)', better: 'higher', unit: 'ops/CPU-s', kinds: ALL, gated: [], threshold: 0.1,
     value: (r) => { const v = hostPerOp(r); return v ? 1e9 / v : undefined; }, format: (v) => count(v, '/CPU-s'),
   },
   {
-    name: 'overhead', title: "the boundary's host CPU over the probe's own CPU (the host target: ~1.0, a check of the accounting)", better: 'lower', kinds: ALL, gated: [], threshold: 0.1,
+    name: 'overhead', title: "the boundary's host CPU over the probe's own CPU (the host target: ~1.0, a check of the accounting)", better: 'lower', unit: 'ratio', kinds: ALL, gated: [], threshold: 0.1,
     value: (r) => { const p = probeCpuNs(r); return r.host_cpu && p ? r.host_cpu.total_ns / p : undefined; }, format: (v) => `${v.toFixed(2)}x`,
   },
   {
-    name: 'startup_ms', title: "start-up: launch call to the probe's first line or frame (a VM's boot; a container's create + start)", better: 'lower', kinds: ALL, gated: ALL, threshold: 0.1,
+    name: 'startup_ms', title: "start-up: launch call to the probe's first line or frame (a VM's boot; a container's create + start)", better: 'lower', unit: 'ms', kinds: ALL, gated: ALL, threshold: 0.1,
     perSession: (r) => r.target.kind !== 'vm', value: (r) => (r.startup && r.startup.ns > 0 ? r.startup.ns / 1e6 : undefined), format: (v) => `${v.toFixed(0)} ms`,
   },
   {
-    name: 'host_mem_mib', title: "the boundary's host memory at the workload's end (PSS of its processes; a VMM's RSS)", better: 'lower', kinds: ALL, gated: ALL, threshold: 0.1,
+    name: 'host_mem_mib', title: "the boundary's host memory at the workload's end (PSS of its processes; a VMM's RSS)", better: 'lower', unit: 'MiB', kinds: ALL, gated: ALL, threshold: 0.1,
     value: (r) => (r.host_memory ? r.host_memory.pss_bytes / 2 ** 20 : undefined), format: (v) => `${v.toFixed(1)} MiB`,
   },
   {
     // Of a whole sweep's curve, not of one result (knee-cells.ts builds its cells per repetition).
-    name: 'knee_throughput', title: "a sweep's knee: the highest throughput whose p99 stays within 2x of the curve's lowest", better: 'higher', kinds: [], gated: [],
+    name: 'knee_throughput', title: "a sweep's knee: the highest throughput whose p99 stays within 2x of the curve's lowest", better: 'higher', unit: 'ops/s', kinds: [], gated: [],
     value: () => undefined, format: (v) => Math.round(v).toLocaleString('en-US'),
   },
 ] as const satisfies readonly MetricDef[];
