@@ -19,12 +19,13 @@ import { debianCloudKernel, extractVmlinux, type GuestKernel, kernelOption, user
 import { buildGuestKernel, FRAGMENT, KERNEL_SOURCES, type KernelSource } from './image/kernel-build';
 import { missingDrivers } from './image/guest';
 import { formatTargetResult } from './report/target-text';
-import { BLOCK_OPTIONS } from './probe/options';
+import { BLOCK_OPTIONS, normalizeBlockOptions } from './probe/options';
 import { statSync } from 'node:fs';
 import type { Arch } from './paths';
 import type { BlockResult, ProgressEvent } from './probe/types';
 import { formatBlockResult } from './report/block-text';
 import { fioJson } from './formats/fio-json';
+import { fioSuite } from './formats/fio-job';
 import { formatCount, formatNs } from './units';
 
 const COMMON: Table = {
@@ -197,7 +198,40 @@ function blockRegion(opts: Record<string, unknown>, dataFile: string, dataSize: 
   return known;
 }
 
+/** isoprobe run --target T --fio JOB.fio: each job of a fio job file, one after another, in one session of the target. */
+async function cmdRunFio(argv: string[], out: (s: string) => void, signal: AbortSignal): Promise<number> {
+  const p = parseCommand(argv, { ...RUN_OPTIONS, ...COMMON, ...FIO_FORMAT, fio: { kind: 'string', default: '', help: 'a fio job file: run its block jobs (see docs on the keys isoprobe runs)' } }, 'run --fio', RUN_HEAD, out);
+  if (!p) return 0;
+  const { values, positionals } = p;
+  if (positionals.length) throw new IsoprobeError('EINVALOPT', `run --fio: unexpected argument "${positionals[0]}" (the workloads are the job file's)`, { option: 'fio' });
+  const { suite, notes } = fioSuite(values.fio as string);
+  for (const n of notes) process.stderr.write(`note: ${n}\n`);
+  const session: Record<string, unknown> = {};
+  for (const k of Object.keys(SESSION_OPTIONS)) session[k] = values[k];
+  const spec = sessionSpecFrom(session);
+  const variant = parseVariant((values.target as string | undefined) ?? 'host', 'target');
+  Object.assign(spec, variant.spec);
+  const sizes = suite.workloads.map((w) => normalizeBlockOptions({ ...w.workload.options, file: '/fio-size' }).size);
+  spec.dataSize = blockRegion({ size: Math.max(...sizes) }, spec.dataFile!, spec.dataSize);
+  await sweepFirst();
+  const t = makeTarget(variant.target);
+  const a = await t.available();
+  if (!a.ok) throw new IsoprobeError('EUNAVAILABLE', `target ${variant.label} is not available here: ${a.reason}`);
+  const s = await t.start(spec);
+  const results: { name: string; result: TargetResult }[] = [];
+  try {
+    for (const w of suite.workloads) results.push({ name: w.name, result: await s.run(w.workload, { signal }) });
+  } finally {
+    await s.stop();
+  }
+  if (values.format === 'fio-json') out(JSON.stringify(fioJson(results.map((r) => ({ name: r.name, result: r.result as unknown as BlockResult }))), null, 2));
+  else if (values.json) out(JSON.stringify(results));
+  else for (const r of results) out(`[${r.name}]\n${formatTargetResult(r.result)}`);
+  return 0;
+}
+
 async function cmdRun(argv: string[], out: (s: string) => void, signal: AbortSignal): Promise<number> {
+  if (argv.some((a) => a === '--fio' || a.startsWith('--fio='))) return cmdRunFio(argv, out, signal);
   // isoprobe run [run options] block|net rr|net stream [workload options]
   const kindAt = argv.findIndex((a) => a === 'block' || a === 'net');
   if (kindAt < 0) {

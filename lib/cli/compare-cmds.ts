@@ -12,6 +12,7 @@ import { importRuns } from '../store/import';
 import { byNode } from '../compare/by-node';
 import { storedCells, workloadKindOf } from '../compare/stored-cells';
 import { EXPORT_FORMATS, exportRun, isExportFormat } from '../formats/export';
+import { fioSuite } from '../formats/fio-job';
 import { fleetRuns, nodeSide } from '../fleet/stored';
 import { renderNodeReport } from '../report/node-html';
 import { formatNodeTables } from '../report/node-text';
@@ -112,7 +113,10 @@ export async function cmdCompare(argv: string[], out: Out, signal: AbortSignal):
   const { values: v, positionals } = p;
   if (positionals.length) throw new IsoprobeError('EINVALOPT', `unexpected argument "${positionals[0]}" (options start with --)`);
   const targets = parseTargets((v.targets as string | undefined) ?? (COMPARE.targets!.default as string));
-  const suite: Suite = loadSuite((v.suite as string | undefined) ?? 'quick');
+  const spec0 = (v.suite as string | undefined) ?? 'quick';
+  const fio = spec0.endsWith('.fio') ? fioSuite(spec0) : undefined;  // a fio job file's block jobs (lib/formats/fio-job.ts)
+  for (const n of fio?.notes ?? []) process.stderr.write(`note: ${n}\n`);
+  const suite: Suite = fio ? fio.suite : loadSuite(spec0);
   const store = v.no_store ? undefined : openStore(v.db);
   const spec = sessionSpecFrom(v);
   const wide = v.wide === true;
