@@ -53,7 +53,7 @@ function usage(): string {
     '  isoprobe compare [--targets host,runc,runsc,qemu-microvm] [--suite quick|paper|FILE] [--reps 5]',
     '  isoprobe sweep [--targets host,runc] block --qd 1,2,4,8 | net rr --rate 500,1000,2000   load-latency curves and their knee',
     '  isoprobe fleet run --inventory nodes.ini [--limit edge] [--targets host,runc]    the suite on every node of an Ansible inventory, compared by node',
-    '  isoprobe history | export --format json|csv RUN | report RUN [-o report.html]',
+    '  isoprobe history | export --format json|csv|fio-json|openmetrics|bmf RUN | report RUN [-o report.html]',
     '  isoprobe ab --baseline RUN|FILE --candidate RUN|FILE [--junit F] [--markdown F]   the suite-wide A/B gate: exit 0, 1 (regression), 125',
     '  isoprobe ab --run --baseline VARIANT --candidate VARIANT [--suite quick] [--reps 10]   measure both now, then judge',
     '  isoprobe report --trend [-o trend.html]   every stored run in time order, change points flagged',
@@ -172,8 +172,8 @@ const RUN_OPTIONS: Table = {
   placement: { kind: 'enum', default: 'client-inside', choices: ['client-inside', 'server-inside', 'loopback'], help: 'net: client inside the target and server in a peer namespace, the reverse, or both inside on loopback' },
   ...SESSION_OPTIONS,
 };
-const RUN_HEAD = ['usage: isoprobe run [options] block|net rr|net stream [workload options]', '',
-  'The workload options are those of isoprobe block and isoprobe net (see their --help).'];
+const RUN_HEAD = ['usage: isoprobe run [options] block|net rr|net stream [workload options]', '       isoprobe run [options] --fio JOB.fio [--format fio-json]', '',
+  'The workload options are those of isoprobe block and isoprobe net (see their --help); --fio runs a fio job file\'s block jobs.'];
 
 /** A block workload's region in a target: without --size it covers the data file, when its size is given or known. */
 function blockRegion(opts: Record<string, unknown>, dataFile: string, dataSize: number | undefined): number {
@@ -199,8 +199,10 @@ function blockRegion(opts: Record<string, unknown>, dataFile: string, dataSize: 
 }
 
 /** isoprobe run --target T --fio JOB.fio: each job of a fio job file, one after another, in one session of the target. */
+const FIO_RUN: Table = { ...FIO_FORMAT, fio: { kind: 'string', default: '', help: "a fio job file: run its block jobs (rw, bs, iodepth, ioengine, ...; other keys refused)", defaultText: 'none' } };
+
 async function cmdRunFio(argv: string[], out: (s: string) => void, signal: AbortSignal): Promise<number> {
-  const p = parseCommand(argv, { ...RUN_OPTIONS, ...COMMON, ...FIO_FORMAT, fio: { kind: 'string', default: '', help: 'a fio job file: run its block jobs (see docs on the keys isoprobe runs)' } }, 'run --fio', RUN_HEAD, out);
+  const p = parseCommand(argv, { ...RUN_OPTIONS, ...COMMON, ...FIO_RUN }, 'run --fio', RUN_HEAD, out);
   if (!p) return 0;
   const { values, positionals } = p;
   if (positionals.length) throw new IsoprobeError('EINVALOPT', `run --fio: unexpected argument "${positionals[0]}" (the workloads are the job file's)`, { option: 'fio' });
@@ -235,7 +237,7 @@ async function cmdRun(argv: string[], out: (s: string) => void, signal: AbortSig
   // isoprobe run [run options] block|net rr|net stream [workload options]
   const kindAt = argv.findIndex((a) => a === 'block' || a === 'net');
   if (kindAt < 0) {
-    if (parseCommand(argv.filter((a) => a === '--help'), { ...RUN_OPTIONS, ...COMMON }, 'run', RUN_HEAD, out) === undefined) return 0;
+    if (parseCommand(argv.filter((a) => a === '--help'), { ...RUN_OPTIONS, ...COMMON, ...FIO_RUN }, 'run', RUN_HEAD, out) === undefined) return 0;
     throw new IsoprobeError('EINVALOPT', 'isoprobe run: expected a workload: block, net rr or net stream (see isoprobe run --help)', { option: 'workload' });
   }
   const isNet = argv[kindAt] === 'net';

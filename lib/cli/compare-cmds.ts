@@ -46,7 +46,7 @@ export function parseTargets(text: string): Variant[] {
 
 const COMPARE: Table = {
   targets: { kind: 'string', default: 'host,runc,runsc,qemu-microvm', help: 'comma-separated targets or variants (qemu-microvm[kernel=6.12,aio=threads]), or @FILE (YAML/JSON); the first is the baseline of the ratios' },
-  suite: { kind: 'string', default: 'quick', help: 'quick, paper, scaling (jobs, queue depth, connections), or a JSON/YAML suite file' },
+  suite: { kind: 'string', default: 'quick', help: 'quick, paper, scaling (jobs, queue depth, connections), a JSON/YAML suite file, or a fio job file (.fio)' },
   reps: { kind: 'uint', default: 5, min: 1, max: 1000, help: 'repetitions per target and workload' },
   ...DB,
   no_store: { kind: 'bool', default: false, help: 'do not record the run in the database' },
@@ -177,8 +177,8 @@ function runArg(positionals: string[], cmd: string): number {
 }
 
 export async function cmdExport(argv: string[], out: Out): Promise<number> {
-  const T: Table = { ...DB, format: { kind: 'enum', default: 'json', choices: ['json', 'csv', ...EXPORT_FORMATS], help: 'output format (fio-json: fio\'s json+; openmetrics: Prometheus; bmf: Bencher)' }, output: { kind: 'string', default: '', help: 'write to this file instead of standard output' } };
-  const p = parseCommand(argv, T, 'export', ['usage: isoprobe export [options] RUN', '', 'One stored run, every result, as JSON or CSV.'], out);
+  const T: Table = { ...DB, format: { kind: 'enum', default: 'json', choices: ['json', 'csv', ...EXPORT_FORMATS], help: 'output format' }, output: { kind: 'string', default: '', help: 'write to this file instead of standard output' } };
+  const p = parseCommand(argv, T, 'export', ['usage: isoprobe export [options] RUN', '', 'One stored run, every result, as JSON or CSV; or as fio json+ (block results), OpenMetrics or Bencher BMF.'], out);
   if (!p) return 0;
   const { values: v, positionals } = p;
   const id = runArg(positionals, 'export');
