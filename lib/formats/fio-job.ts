@@ -82,13 +82,15 @@ function split(raw: string): [string, string] {
 export function parseFioJobFile(text: string, file: string): FioJobFile {
   const notes: string[] = [];
   let global: Record<string, unknown> = {};
+  // Where each option was set (file:line [section]), so an error in its value names its own line.
+  let globalWhere: Record<string, string> = {};
   const jobs: FioJobSection[] = [];
-  let cur: { name: string; line: number; o: Record<string, unknown> } | undefined;
+  let cur: { name: string; line: number; o: Record<string, unknown>; where: Record<string, string> } | undefined;
   const close = () => {
     if (!cur) return;
-    if (cur.name === 'global') global = cur.o;
+    if (cur.name === 'global') [global, globalWhere] = [cur.o, cur.where];
     else if (jobs.some((j) => j.name === cur!.name)) throw new IsoprobeError('EINVALOPT', `${file}:${cur.line} [${cur.name}]: a second job of this name (isoprobe stores results by job name)`, { option: 'fio' });
-    else jobs.push(finish(cur.name, cur.line, { ...global, ...cur.o }, file, jobs.length, notes));
+    else jobs.push(finish(cur.name, cur.line, { ...global, ...cur.o }, { ...globalWhere, ...cur.where }, file, jobs.length, notes));
   };
   text.split(/\r?\n/).forEach((rawLine, i) => {
     const line = rawLine.trim();
@@ -96,7 +98,8 @@ export function parseFioJobFile(text: string, file: string): FioJobFile {
     const sec = /^\[([^\]]+)\]$/.exec(line);
     if (sec) {
       close();
-      cur = { name: sec[1]!.trim(), line: i + 1, o: sec[1]!.trim() === 'global' ? { ...global } : {} };
+      const isGlobal = sec[1]!.trim() === 'global';
+      cur = { name: sec[1]!.trim(), line: i + 1, o: isGlobal ? { ...global } : {}, where: isGlobal ? { ...globalWhere } : {} };
       return;
     }
     const [key, value] = split(line);
@@ -104,7 +107,9 @@ export function parseFioJobFile(text: string, file: string): FioJobFile {
     if (!cur) throw new IsoprobeError('EINVALOPT', `${file}:${i + 1}: "${key}" before any [section]`, { option: 'fio' });
     const set = Object.hasOwn(KEYS, key) ? KEYS[key] : undefined;
     if (!set) throw new IsoprobeError('EINVALOPT', `${at}: unknown key "${key}" (isoprobe runs: ${Object.keys(KEYS).join(', ')})`, { option: 'fio' });
+    const before = { ...cur.o };
     set(value, cur.o, at);
+    for (const k of Object.keys(cur.o)) if (cur.o[k] !== before[k]) cur.where[k] = at;
     if (typeof cur.o.__note === 'string') { notes.push(cur.o.__note); delete cur.o.__note; }
   });
   close();
@@ -113,7 +118,7 @@ export function parseFioJobFile(text: string, file: string): FioJobFile {
 }
 
 /** A job's options checked as isoprobe's own block options are, errors naming the job's line. */
-function finish(name: string, line: number, o: Record<string, unknown>, file: string, index: number, notes: string[]): FioJobSection {
+function finish(name: string, line: number, o: Record<string, unknown>, where: Record<string, string>, file: string, index: number, notes: string[]): FioJobSection {
   const { __filename: filename, __stonewall: stonewall, __time_based: timeBased, ...options } = o;
   const at = `${file}:${line} [${name}]`;
   if (!/^[A-Za-z0-9._-]{1,64}$/.test(name)) throw new IsoprobeError('EINVALOPT', `${at}: job name "${name}": expected letters, digits, . _ - (1-64), the name its results are stored under`, { option: 'fio' });
@@ -123,7 +128,9 @@ function finish(name: string, line: number, o: Record<string, unknown>, file: st
   try {
     normalizeBlockOptions({ ...options, file: '/fio-job-check' });
   } catch (e) {
-    throw new IsoprobeError('EINVALOPT', `${at}: ${(e as Error).message}`, { option: 'fio' });
+    const option = (e as IsoprobeError).option;
+    const w = (option && where[option]) || at;
+    throw new IsoprobeError('EINVALOPT', `${w}: ${(e as Error).message}${w.endsWith(`[${name}]`) ? '' : ` (job [${name}])`}`, { option: 'fio' });
   }
   return { name, line, options, stonewall: stonewall === true, ...(typeof filename === 'string' ? { filename } : {}) };
 }
