@@ -19,11 +19,13 @@ import { debianCloudKernel, extractVmlinux, type GuestKernel, kernelOption, user
 import { buildGuestKernel, FRAGMENT, KERNEL_SOURCES, type KernelSource } from './image/kernel-build';
 import { missingDrivers } from './image/guest';
 import { formatTargetResult } from './report/target-text';
-import { BLOCK_OPTIONS } from './probe/options';
+import { BLOCK_OPTIONS, normalizeBlockOptions } from './probe/options';
 import { statSync } from 'node:fs';
 import type { Arch } from './paths';
-import type { ProgressEvent } from './probe/types';
+import type { BlockResult, ProgressEvent } from './probe/types';
 import { formatBlockResult } from './report/block-text';
+import { fioJson } from './formats/fio-json';
+import { fioSuite } from './formats/fio-job';
 import { formatCount, formatNs } from './units';
 
 const COMMON: Table = {
@@ -31,6 +33,8 @@ const COMMON: Table = {
   via: { kind: 'enum', default: 'addon', choices: ['addon', 'binary'], help: 'run in this process (addon) or as the static probe binary' },
 };
 const JSON_ONLY: Table = { json: COMMON.json! };
+/** A block result in fio's json+ (lib/formats/fio-json.ts), for pipelines that read fio's output. */
+const FIO_FORMAT: Table = { format: { kind: 'enum', default: 'text', choices: ['text', 'fio-json'], help: "fio-json: the result as fio's --output-format=json+ (block)" } };
 
 const VERSION = '0.1.0';
 
@@ -49,7 +53,7 @@ function usage(): string {
     '  isoprobe compare [--targets host,runc,runsc,qemu-microvm] [--suite quick|paper|FILE] [--reps 5]',
     '  isoprobe sweep [--targets host,runc] block --qd 1,2,4,8 | net rr --rate 500,1000,2000   load-latency curves and their knee',
     '  isoprobe fleet run --inventory nodes.ini [--limit edge] [--targets host,runc]    the suite on every node of an Ansible inventory, compared by node',
-    '  isoprobe history | export --format json|csv RUN | report RUN [-o report.html]',
+    '  isoprobe history | export --format json|csv|fio-json|openmetrics|bmf RUN | report RUN [-o report.html]',
     '  isoprobe ab --baseline RUN|FILE --candidate RUN|FILE [--junit F] [--markdown F]   the suite-wide A/B gate: exit 0, 1 (regression), 125',
     '  isoprobe ab --run --baseline VARIANT --candidate VARIANT [--suite quick] [--reps 10]   measure both now, then judge',
     '  isoprobe report --trend [-o trend.html]   every stored run in time order, change points flagged',
@@ -72,18 +76,19 @@ function progressPrinter(enabled: boolean): ((p: ProgressEvent) => void) | undef
 }
 
 async function cmdBlock(argv: string[], out: (s: string) => void, signal: AbortSignal): Promise<number> {
-  const p = parseCommand(argv, { ...(BLOCK_OPTIONS as unknown as Table), ...COMMON }, 'block', BLOCK_HEAD, out);
+  const p = parseCommand(argv, { ...(BLOCK_OPTIONS as unknown as Table), ...COMMON, ...FIO_FORMAT }, 'block', BLOCK_HEAD, out);
   if (!p) return 0;
   const { values, positionals } = p;
   if (positionals.length) throw new IsoprobeError('EINVALOPT', `unexpected argument "${positionals[0]}" (options start with --)`);
-  const { json, via, ...opts } = values;
+  const { json, via, format, ...opts } = values;
   const tty = !json && process.stderr.isTTY === true;
   const ctl: Parameters<typeof runBlock>[1] = { via: (via as 'addon' | 'binary') ?? 'addon', signal };
   const printer = progressPrinter(tty);
   if (printer) ctl.onProgress = printer;
   const r = await runBlock(opts as Record<string, unknown>, ctl);
   if (tty) process.stderr.write('\r\x1b[K');
-  out(json ? JSON.stringify(r) : formatBlockResult(r));
+  if (format === 'fio-json') out(JSON.stringify(fioJson([{ name: 'isoprobe-block', result: r }]), null, 2));
+  else out(json ? JSON.stringify(r) : formatBlockResult(r));
   return 0;
 }
 
@@ -168,8 +173,8 @@ const RUN_OPTIONS: Table = {
   where: { kind: 'bool', default: false, help: 'block on the host target: trace the run with eBPF and split each operation into device, host kernel and boundary, with mechanism counts per operation (docs/attribution.md)' },
   ...SESSION_OPTIONS,
 };
-const RUN_HEAD = ['usage: isoprobe run [options] block|net rr|net stream [workload options]', '',
-  'The workload options are those of isoprobe block and isoprobe net (see their --help).'];
+const RUN_HEAD = ['usage: isoprobe run [options] block|net rr|net stream [workload options]', '       isoprobe run [options] --fio JOB.fio [--format fio-json]', '',
+  'The workload options are those of isoprobe block and isoprobe net (see their --help); --fio runs a fio job file\'s block jobs.'];
 
 /** A block workload's region in a target: without --size it covers the data file, when its size is given or known. */
 function blockRegion(opts: Record<string, unknown>, dataFile: string, dataSize: number | undefined): number {
@@ -194,11 +199,46 @@ function blockRegion(opts: Record<string, unknown>, dataFile: string, dataSize: 
   return known;
 }
 
+/** isoprobe run --target T --fio JOB.fio: each job of a fio job file, one after another, in one session of the target. */
+const FIO_RUN: Table = { ...FIO_FORMAT, fio: { kind: 'string', default: '', help: "a fio job file: run its block jobs (rw, bs, iodepth, ioengine, ...; other keys refused)", defaultText: 'none' } };
+
+async function cmdRunFio(argv: string[], out: (s: string) => void, signal: AbortSignal): Promise<number> {
+  const p = parseCommand(argv, { ...RUN_OPTIONS, ...COMMON, ...FIO_RUN }, 'run --fio', RUN_HEAD, out);
+  if (!p) return 0;
+  const { values, positionals } = p;
+  if (positionals.length) throw new IsoprobeError('EINVALOPT', `run --fio: unexpected argument "${positionals[0]}" (the workloads are the job file's)`, { option: 'fio' });
+  const { suite, notes } = fioSuite(values.fio as string);
+  for (const n of notes) process.stderr.write(`note: ${n}\n`);
+  const session: Record<string, unknown> = {};
+  for (const k of Object.keys(SESSION_OPTIONS)) session[k] = values[k];
+  const spec = sessionSpecFrom(session);
+  const variant = parseVariant((values.target as string | undefined) ?? 'host', 'target');
+  Object.assign(spec, variant.spec);
+  const sizes = suite.workloads.map((w) => normalizeBlockOptions({ ...w.workload.options, file: '/fio-size' }).size);
+  spec.dataSize = blockRegion({ size: Math.max(...sizes) }, spec.dataFile!, spec.dataSize);
+  await sweepFirst();
+  const t = makeTarget(variant.target);
+  const a = await t.available();
+  if (!a.ok) throw new IsoprobeError('EUNAVAILABLE', `target ${variant.label} is not available here: ${a.reason}`);
+  const s = await t.start(spec);
+  const results: { name: string; result: TargetResult }[] = [];
+  try {
+    for (const w of suite.workloads) results.push({ name: w.name, result: await s.run(w.workload, { signal }) });
+  } finally {
+    await s.stop();
+  }
+  if (values.format === 'fio-json') out(JSON.stringify(fioJson(results.map((r) => ({ name: r.name, result: r.result as unknown as BlockResult }))), null, 2));
+  else if (values.json) out(JSON.stringify(results));
+  else for (const r of results) out(`[${r.name}]\n${formatTargetResult(r.result)}`);
+  return 0;
+}
+
 async function cmdRun(argv: string[], out: (s: string) => void, signal: AbortSignal): Promise<number> {
+  if (argv.some((a) => a === '--fio' || a.startsWith('--fio='))) return cmdRunFio(argv, out, signal);
   // isoprobe run [run options] block|net rr|net stream [workload options]
   const kindAt = argv.findIndex((a) => a === 'block' || a === 'net');
   if (kindAt < 0) {
-    if (parseCommand(argv.filter((a) => a === '--help'), { ...RUN_OPTIONS, ...COMMON }, 'run', RUN_HEAD, out) === undefined) return 0;
+    if (parseCommand(argv.filter((a) => a === '--help'), { ...RUN_OPTIONS, ...COMMON, ...FIO_RUN }, 'run', RUN_HEAD, out) === undefined) return 0;
     throw new IsoprobeError('EINVALOPT', 'isoprobe run: expected a workload: block, net rr or net stream (see isoprobe run --help)', { option: 'workload' });
   }
   const isNet = argv[kindAt] === 'net';
@@ -206,7 +246,7 @@ async function cmdRun(argv: string[], out: (s: string) => void, signal: AbortSig
   if (isNet && mode !== 'rr' && mode !== 'stream') throw new IsoprobeError('EINVALOPT', `isoprobe run net "${mode ?? ''}": expected rr or stream`, { option: 'mode' });
   const before = argv.slice(0, kindAt);
   const after = argv.slice(kindAt + (isNet ? 2 : 1));
-  const table = { ...RUN_OPTIONS, ...(isNet ? (NET_OPTIONS as unknown as Table) : (BLOCK_OPTIONS as unknown as Table)), ...COMMON };
+  const table = { ...RUN_OPTIONS, ...(isNet ? (NET_OPTIONS as unknown as Table) : (BLOCK_OPTIONS as unknown as Table)), ...COMMON, ...(isNet ? {} : FIO_FORMAT) };
   const p = parseCommand([...before, ...after], table, `run ${isNet ? `net ${mode}` : 'block'}`, RUN_HEAD, out);
   if (!p) return 0;
   const { values, positionals } = p;
@@ -214,7 +254,7 @@ async function cmdRun(argv: string[], out: (s: string) => void, signal: AbortSig
   const session: Record<string, unknown> = {};
   for (const k of Object.keys(SESSION_OPTIONS)) session[k] = values[k];
   const opts: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(values)) if (!(k in RUN_OPTIONS) && !(k in COMMON)) opts[k] = v;
+  for (const [k, v] of Object.entries(values)) if (!(k in RUN_OPTIONS) && !(k in COMMON) && !(k in FIO_FORMAT)) opts[k] = v;
   const spec = sessionSpecFrom(session);
   const variant = parseVariant((values.target as string | undefined) ?? 'host', 'target');
   const name = variant.target;
@@ -244,7 +284,8 @@ async function cmdRun(argv: string[], out: (s: string) => void, signal: AbortSig
   } finally {
     await s.stop();
   }
-  out(values.json ? JSON.stringify(r) : formatTargetResult(r));
+  if (values.format === 'fio-json' && r.kind === 'block') out(JSON.stringify(fioJson([{ name: `block-${variant.label}`, result: r as unknown as BlockResult }]), null, 2));
+  else out(values.json ? JSON.stringify(r) : formatTargetResult(r));
   return 0;
 }
 

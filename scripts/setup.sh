@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 
 declare -A GROUP=(
   [base]="liburing-dev util-linux e2fsprogs python3 make g++ cmake ninja-build"
-  [bench]="fio sockperf iperf3"
+  [bench]="fio sockperf iperf3 prometheus"
   # every container target, and the x86-64 microVM: named by target, their packages come from
   # lib/targets/packages.json
   [containers]="target:runc,runsc,crun,docker,podman,containerd"

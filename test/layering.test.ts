@@ -7,7 +7,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 const LIB = join(__dirname, '..', '..', 'lib');
 
 // Bottom to top. Files at lib's root are helpers below everything, except the two entry points.
-const LAYERS = ['(helpers)', 'probe', 'stats', 'net', 'system', 'cost', 'trace', 'image', 'targets', 'store', 'compare', 'fleet', 'report', 'cli', '(entry)'];
+const LAYERS = ['(helpers)', 'probe', 'stats', 'net', 'system', 'cost', 'trace', 'image', 'targets', 'store', 'compare', 'fleet', 'formats', 'report', 'cli', '(entry)'];
 const ENTRY = new Set(['cli.ts', 'index.ts']);
 
 function sources(dir: string): string[] {

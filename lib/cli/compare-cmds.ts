@@ -11,6 +11,8 @@ import { renderTrendHtml, trendSeries } from '../report/trend';
 import { importRuns } from '../store/import';
 import { byNode } from '../compare/by-node';
 import { storedCells } from '../compare/stored-cells';
+import { EXPORT_FORMATS, exportRun, isExportFormat } from '../formats/export';
+import { fioSuite } from '../formats/fio-job';
 import { fleetRuns, nodeSide } from '../fleet/stored';
 import { renderNodeReport } from '../report/node-html';
 import { formatNodeTables } from '../report/node-text';
@@ -45,7 +47,7 @@ export function parseTargets(text: string): Variant[] {
 
 const COMPARE: Table = {
   targets: { kind: 'string', default: 'host,runc,runsc,qemu-microvm', help: 'comma-separated targets or variants (qemu-microvm[kernel=6.12,aio=threads]), or @FILE (YAML/JSON); the first is the baseline of the ratios' },
-  suite: { kind: 'string', default: 'quick', help: 'quick, paper, scaling (jobs, queue depth, connections), or a JSON/YAML suite file' },
+  suite: { kind: 'string', default: 'quick', help: 'quick, paper, scaling (jobs, queue depth, connections), a JSON/YAML suite file, or a fio job file (.fio)' },
   reps: { kind: 'uint', default: 5, min: 1, max: 1000, help: 'repetitions per target and workload' },
   ...DB,
   no_store: { kind: 'bool', default: false, help: 'do not record the run in the database' },
@@ -112,7 +114,10 @@ export async function cmdCompare(argv: string[], out: Out, signal: AbortSignal):
   const { values: v, positionals } = p;
   if (positionals.length) throw new IsoprobeError('EINVALOPT', `unexpected argument "${positionals[0]}" (options start with --)`);
   const targets = parseTargets((v.targets as string | undefined) ?? (COMPARE.targets!.default as string));
-  const suite: Suite = loadSuite((v.suite as string | undefined) ?? 'quick');
+  const spec0 = (v.suite as string | undefined) ?? 'quick';
+  const fio = spec0.endsWith('.fio') ? fioSuite(spec0) : undefined;  // a fio job file's block jobs (lib/formats/fio-job.ts)
+  for (const n of fio?.notes ?? []) process.stderr.write(`note: ${n}\n`);
+  const suite: Suite = fio ? fio.suite : loadSuite(spec0);
   const store = v.no_store ? undefined : openStore(v.db);
   const spec = sessionSpecFrom(v);
   const wide = v.wide === true;
@@ -175,8 +180,8 @@ function runArg(positionals: string[], cmd: string): number {
 }
 
 export async function cmdExport(argv: string[], out: Out): Promise<number> {
-  const T: Table = { ...DB, format: { kind: 'enum', default: 'json', choices: ['json', 'csv'], help: 'output format' }, output: { kind: 'string', default: '', help: 'write to this file instead of standard output' } };
-  const p = parseCommand(argv, T, 'export', ['usage: isoprobe export [options] RUN', '', 'One stored run, every result, as JSON or CSV.'], out);
+  const T: Table = { ...DB, format: { kind: 'enum', default: 'json', choices: ['json', 'csv', ...EXPORT_FORMATS], help: 'output format' }, output: { kind: 'string', default: '', help: 'write to this file instead of standard output' } };
+  const p = parseCommand(argv, T, 'export', ['usage: isoprobe export [options] RUN', '', 'One stored run, every result, as JSON or CSV; or as fio json+ (block results), OpenMetrics or Bencher BMF.'], out);
   if (!p) return 0;
   const { values: v, positionals } = p;
   const id = runArg(positionals, 'export');
@@ -185,7 +190,9 @@ export async function cmdExport(argv: string[], out: Out): Promise<number> {
   try {
     const run = store.run(id);
     const rows = store.results(id);
-    if ((v.format ?? 'json') === 'json') {
+    const format = (v.format ?? 'json') as string;
+    if (isExportFormat(format)) text = exportRun(format, run, storedCells(store, id));
+    else if (format === 'json') {
       text = JSON.stringify({ run: { ...run, machine: JSON.parse(run.machine), owner: undefined },  // its process means nothing elsewhere
         results: rows.map((r) => ({ workload: r.workload, target: r.target, rep: r.rep, result: JSON.parse(r.json) })),
         failures: store.failures(id) });
