@@ -49,6 +49,9 @@ export interface FileMapJson {
   ino: number;
   major: number;
   minor: number;
+  /** A block device as the data: its device number (0, 0 for a file). */
+  rdev_major: number;
+  rdev_minor: number;
   disk_major: number;
   disk_minor: number;
   disk: string;
@@ -65,6 +68,9 @@ export interface TraceStartConfig {
   fileIno?: number;
   fileMajor?: number;
   fileMinor?: number;
+  /** A block device as the data: its device number, matched whatever node opened it. */
+  rdevMajor?: number;
+  rdevMinor?: number;
   diskMajor?: number;
   diskMinor?: number;
   extents?: FileMapJson['extents'];

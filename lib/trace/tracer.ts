@@ -49,6 +49,8 @@ export class HostTrace {
         fileIno: map.ino,
         fileMajor: map.major,
         fileMinor: map.minor,
+        rdevMajor: map.rdev_major,
+        rdevMinor: map.rdev_minor,
         diskMajor: map.disk_major,
         diskMinor: map.disk_minor,
         extents: map.extents,

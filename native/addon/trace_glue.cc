@@ -54,6 +54,8 @@ Napi::Value TraceStart(const Napi::CallbackInfo& info) {
   c.file_ino = uint64_t(num(o, "fileIno"));
   c.file_major = uint32_t(num(o, "fileMajor"));
   c.file_minor = uint32_t(num(o, "fileMinor"));
+  c.rdev_major = uint32_t(num(o, "rdevMajor"));
+  c.rdev_minor = uint32_t(num(o, "rdevMinor"));
   c.disk_major = uint32_t(num(o, "diskMajor"));
   c.disk_minor = uint32_t(num(o, "diskMinor"));
   c.window_by_marks = !o.Has("windowByMarks") || o.Get("windowByMarks").ToBoolean().Value();
@@ -172,6 +174,8 @@ Napi::Value TraceMapFile(const Napi::CallbackInfo& info) {
   o.Set("ino", double(m.ino));
   o.Set("major", m.major);
   o.Set("minor", m.minor);
+  o.Set("rdev_major", m.rdev_major);
+  o.Set("rdev_minor", m.rdev_minor);
   o.Set("disk_major", m.disk_major);
   o.Set("disk_minor", m.disk_minor);
   o.Set("disk", m.disk);

@@ -125,6 +125,8 @@ int map_file(const std::string& path, FileMap* m, std::string* why) {
     uint64_t bytes = 0;
     ioctl(fd, BLKGETSIZE64, &bytes);
     m->size = bytes;
+    m->rdev_major = major(st.st_rdev);
+    m->rdev_minor = minor(st.st_rdev);
     m->device_why = whole_disk(major(st.st_rdev), minor(st.st_rdev), m, &start);
     if (m->device_why.empty()) m->extents.push_back(trace_extent{start, bytes / 512, 0});
   } else {

@@ -27,6 +27,7 @@ enum { NR_WRITE = 64, NR_PREAD64 = 67, NR_PWRITE64 = 68, NR_PREADV = 69, NR_PWRI
 /* Set by the loader before load. */
 const volatile __u64 file_ino = 0;      /* the data file (0: any file) */
 const volatile __u32 file_dev = 0;      /* its filesystem's device, kernel encoding */
+const volatile __u32 file_rdev = 0;     /* a block device as the data: its number, whatever node opened it */
 const volatile __u32 disk_dev = 0;      /* the backing disk, kernel encoding (0: no device layer) */
 const volatile __u32 n_extents = 0;
 const volatile __u64 cgroup_id = 0;     /* a cgroup v2 whose tasks are traced too (0: none) */
@@ -98,8 +99,9 @@ static __always_inline bool spent(void) {
 
 /* Whether a file is the data file (any file when none was named). */
 static __always_inline bool is_data_file(struct file *f) {
-  if (!file_ino) return true;
+  if (!file_ino && !file_rdev) return true;
   if (!f) return false;
+  if (file_rdev) return BPF_CORE_READ(f, f_inode, i_rdev) == file_rdev;
   return BPF_CORE_READ(f, f_inode, i_ino) == file_ino && BPF_CORE_READ(f, f_inode, i_sb, s_dev) == file_dev;
 }
 
@@ -115,7 +117,7 @@ static __always_inline struct file *file_of_fd(int fd) {
 
 /* Whether fd of the current process is the data file, from the cache when it knows. */
 static __always_inline bool fd_is_data(__u32 tgid, int fd) {
-  if (!file_ino) return true;
+  if (!file_ino && !file_rdev) return true;
   __u64 key = ((__u64)tgid << 32) | (__u32)fd;
   struct fd_verdict *v = bpf_map_lookup_elem(&fds, &key);
   if (v && v->generation == fd_generation) return v->data;

@@ -174,6 +174,7 @@ int Tracer::Impl::configure(const TraceConfig& c, std::string* why) {
   auto* ro = skel->rodata;
   ro->file_ino = c.file_ino;
   ro->file_dev = kdev(c.file_major, c.file_minor);
+  ro->file_rdev = c.rdev_major || c.rdev_minor ? kdev(c.rdev_major, c.rdev_minor) : 0;
   ro->disk_dev = c.disk_major || c.disk_minor ? kdev(c.disk_major, c.disk_minor) : 0;
   ro->n_extents = uint32_t(c.extents.size());
   ro->cgroup_id = c.cgroup_id;

@@ -18,6 +18,7 @@ struct TraceConfig {
   uint64_t cgroup_id = 0;       // a cgroup v2 (its id, the directory's inode) traced as well
   uint64_t file_ino = 0;        // the data file (0: the I/O calls on any file)
   uint32_t file_major = 0, file_minor = 0;  // its filesystem's device
+  uint32_t rdev_major = 0, rdev_minor = 0;  // a block device as the data: its device number (0:0: a file)
   uint32_t disk_major = 0, disk_minor = 0;  // the backing disk (0:0: no device layer)
   std::vector<trace_extent> extents;        // the file's sectors on that disk
   bool window_by_marks = true;  // the traced process's measure marks open and close the window
@@ -72,6 +73,9 @@ class Tracer {
 struct FileMap {
   uint64_t ino = 0;
   uint32_t major = 0, minor = 0;            // the file's filesystem device
+  // A block device as the data: its own device number. Any node of it (another path, another
+  // mount of /dev, a container's) is the same data, so calls are matched by it, not by the node.
+  uint32_t rdev_major = 0, rdev_minor = 0;
   uint32_t disk_major = 0, disk_minor = 0;  // the whole disk (0:0: none)
   std::string disk;                         // its name ("vda")
   uint64_t size = 0;

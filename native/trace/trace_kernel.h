@@ -27,6 +27,7 @@ struct super_block {
 struct inode {
   unsigned long i_ino;
   struct super_block *i_sb;
+  unsigned int i_rdev;
 } CORE;
 
 struct file {
