@@ -25,7 +25,9 @@ const OptionTable<N>& table() {
       field<N>("rate", "uint", &N::rate, "rr: open loop at this many requests/s in all (latency from the intended send time); 0 = closed loop", kNoBound, 10000000),
       field<N>("arrival", &N::arrival, "open loop: spacing of requests", "uniform|poisson"),
       field<N>("backend", &N::backend, "socket I/O: blocking system calls or io_uring", "blocking|io_uring"),
-      field<N>("spin", &N::spin, "open loop: the sender spins until each send time instead of sleeping (a poll-mode client: the same rate for a core's CPU)"),
+      // How the client waits for its send times, not what it offers: a spinning client against a
+      // sleeping one is the same workload, its cost a host-CPU change the gate must see.
+      run_setting(field<N>("spin", &N::spin, "open loop: the sender spins until each send time instead of sleeping (a poll-mode client: the same rate for a core's CPU)")),
       field<N>("busy_poll", "uint", &N::busy_poll, "SO_BUSY_POLL microseconds on each socket, 0 off", kNoBound, 2147483647),
       field<N>("verify", &N::verify, "rr: compare every echoed byte with what was sent"),
       run_setting(field<N>("timeout", "duration", &N::timeout, "connect and per-message timeout", 1000000)),

@@ -37,13 +37,24 @@ async function run(target: TargetName, ws: Workload[], spec: SessionSpec = {}): 
 }
 
 const within = (v: number, lo: number, hi: number) => v >= lo && v <= hi;
+
+/**
+ * The CPU a busy thread really had over its window: the window less the time it waited, runnable,
+ * for the CPU (its own schedstat, as the probe records it). The whole window on an idle machine;
+ * less beside other load, which a reference fixed at the window would count as isoprobe's error.
+ */
+function busyCpu(r: TargetResult): number {
+  const delay = (r.cpu as { run_delay_ns?: number | null }).run_delay_ns;
+  return r.elapsed_ns - (typeof delay === 'number' ? delay : 0);
+}
 const ms = (ns: number | undefined) => `${((ns ?? NaN) / 1e6).toFixed(1)} ms`;
 
 testIf(rootSkip, test.serial)('host: a busy thread for the window is the window in host CPU, and the overhead factor is 1' + why(rootSkip), async (t) => {
   const [r] = await run('host', [BUSY]);
   const c = r!.host_cpu!;
-  t.log(`window ${ms(c.window_ns)}, host ${ms(c.total_ns)}, probe ${ms(r!.cpu.window_ns)}, error bound ${ms(c.sampling_error_ns)}`);
-  t.true(within(c.total_ns, 0.95 * D, 1.05 * D), `host CPU ${ms(c.total_ns)} for a 2 s busy loop`);
+  const had = busyCpu(r!);
+  t.log(`window ${ms(c.window_ns)}, host ${ms(c.total_ns)}, probe ${ms(r!.cpu.window_ns)}, the loop's CPU (window less its run delay) ${ms(had)}, error bound ${ms(c.sampling_error_ns)}`);
+  t.true(within(c.total_ns, 0.95 * had, 1.05 * had), `host CPU ${ms(c.total_ns)} for a 2 s busy loop that had ${ms(had)} of CPU`);
   t.deepEqual(Object.keys(c.by_role), ['probe']);
   const factor = c.total_ns / r!.cpu.window_ns!;
   t.true(within(factor, 0.95, 1.1), `overhead factor ${factor.toFixed(3)}`);
@@ -72,7 +83,8 @@ testIf(gvSkip, test.serial)('runc: the busy loop is the container\'s CPU; gVisor
   const big = { dataSize: 256 << 20 };
   const [busy, runcSys] = await run('runc', [BUSY, SYSCALLS], big);
   const c = busy!.host_cpu!;
-  t.true(within(c.by_role.container ?? 0, 0.95 * D, 1.05 * D), `runc container role ${ms(c.by_role.container)} for the 2 s loop`);
+  const had = busyCpu(busy!);
+  t.true(within(c.by_role.container ?? 0, 0.95 * had, 1.05 * had), `runc container role ${ms(c.by_role.container)} for the 2 s loop that had ${ms(had)} of CPU`);
   t.true(within(c.total_ns / busy!.cpu.window_ns!, 0.95, 1.1), 'runc overhead factor about 1');
   t.true(busy!.startup!.ns > 1e6 && busy!.startup!.host_cpu_ns! > 1e6, `start-up ${ms(busy!.startup!.ns)}, ${ms(busy!.startup!.host_cpu_ns)} of host CPU`);
   t.true(within(busy!.host_memory!.pss_bytes, 2 ** 20, 200 * 2 ** 20), `memory ${busy!.host_memory!.pss_bytes} bytes`);
@@ -83,15 +95,23 @@ testIf(gvSkip, test.serial)('runc: the busy loop is the container\'s CPU; gVisor
   t.true((gvSys!.host_cpu!.by_role.sentry ?? 0) > 0.1 * gvSys!.host_cpu!.total_ns, 'the Sentry is named among the roles');
 });
 
-/** The VMM's utime + stime (ticks) as the test reads them from /proc while the guest runs. */
-function watchVmm(): { stop(): { pid: number; ticks: number } | undefined } {
-  let last: { pid: number; ticks: number } | undefined;
+/**
+ * The VMM's utime + stime (ticks) as the test reads them from /proc while the guest runs, and how
+ * long its vCPU threads have waited, runnable, for a CPU (their schedstat): what other load took.
+ */
+function watchVmm(): { stop(): { pid: number; ticks: number; vcpuRunDelayNs: number } | undefined } {
+  let last: { pid: number; ticks: number; vcpuRunDelayNs: number } | undefined;
   const timer = setInterval(() => {
     for (const n of readdirSync('/proc').filter((x) => /^\d+$/.test(x))) {
       try {
         if (!readFileSync(`/proc/${n}/cmdline`, 'utf8').includes('debug-threads=on')) continue;
         const f = readFileSync(`/proc/${n}/stat`, 'utf8').split(') ')[1]!.split(' ');
-        last = { pid: Number(n), ticks: Number(f[11]) + Number(f[12]) };
+        let vcpuRunDelayNs = 0;
+        for (const tid of readdirSync(`/proc/${n}/task`)) {
+          if (!/^CPU \d+\/(TCG|KVM)$/.test(readFileSync(`/proc/${n}/task/${tid}/comm`, 'utf8').trim())) continue;
+          vcpuRunDelayNs += Number(readFileSync(`/proc/${n}/task/${tid}/schedstat`, 'utf8').split(' ')[1] ?? 0);
+        }
+        last = { pid: Number(n), ticks: Number(f[11]) + Number(f[12]), vcpuRunDelayNs };
       } catch {
         /* gone */
       }
@@ -119,8 +139,12 @@ testIf(qemuSkip, test.serial)('qemu-microvm (TCG): the guest\'s busy loop is the
   t.true((i.by_role.vcpu ?? 0) < 0.5 * i.window_ns, 'the near-idle guest leaves its vCPU mostly idle');
   t.true(c.sampling_error_ns < 0.01 * D, `the window's edges: error bound ${ms(c.sampling_error_ns)} under 1 % of 2 s`);
   const tol = 0.05 * D + c.sampling_error_ns;
-  t.true(Math.abs((c.by_role.vcpu ?? 0) - D) <= tol, `vCPU thread ${ms(c.by_role.vcpu)} for the guest's 2 s loop (± 5 % + the stated error)`);
-  t.true(Math.abs(c.total_ns - (D + idleOthers)) <= tol, `total ${ms(c.total_ns)}: the load plus the VMM's other threads at their idle cost ${ms(idleOthers)}`);
+  // Other load on the machine can take the vCPU's CPU while the guest's clock runs on (TCG): the
+  // vCPU threads' whole wait for a CPU over the VMM's life, read by the test, bounds what it lost.
+  const lost = seen?.vcpuRunDelayNs ?? 0;
+  t.log(`the vCPU threads waited ${ms(lost)} for a CPU over the VMM's life`);
+  t.true((c.by_role.vcpu ?? 0) >= D - tol - lost && (c.by_role.vcpu ?? 0) <= D + tol, `vCPU thread ${ms(c.by_role.vcpu)} for the guest's 2 s loop (± 5 % + the stated error, less what waiting for a CPU took)`);
+  t.true(c.total_ns >= D + idleOthers - tol - lost && c.total_ns <= D + idleOthers + tol, `total ${ms(c.total_ns)}: the load plus the VMM's other threads at their idle cost ${ms(idleOthers)}`);
   t.true(r!.startup!.host_cpu_ns! > 0.5e9, `the boot's own ${ms(r!.startup!.host_cpu_ns)}, outside the window`);
   t.true((c.by_role['vmm-main'] ?? 0) > 0, 'the main loop is named');
   t.truthy(seen, 'the test saw the VMM');
