@@ -77,24 +77,33 @@ fi
 # npm dependencies: reinstalled only when package-lock.json changed since the last install.
 lock_sha=$(sha256sum package-lock.json | cut -d' ' -f1)
 npm_stale() { [ ! -f node_modules/.isoprobe-lock ] || [ "$(cat node_modules/.isoprobe-lock)" != "$lock_sha" ]; }
+ci_done=node_modules/.isoprobe-ci-done
 npm_deps() {
   local t0=$EPOCHREALTIME
   npm ci --no-audit --no-fund --ignore-scripts >&2
+  # The native build needs only the packages (cmake-js, node-api-headers): it may start now.
+  touch "$ci_done"
   # better-sqlite3's native code: built here from source by its own node-gyp build (no prebuilt
   # download is reachable from this machine).
   quiet "building better-sqlite3" node_modules/.better-sqlite3-build.log npm --prefix node_modules/better-sqlite3 run -s build-release
   echo "$lock_sha" > node_modules/.isoprobe-lock
   record npm "$(took "$t0")"
 }
-# On a fresh machine the npm dependencies (a compile of SQLite, mostly one CPU) are made while apt
-# installs (mostly waiting on downloads and dpkg), when what they build with is already here.
+# On a fresh machine the npm dependencies (a compile of SQLite, one CPU for a minute and a half)
+# are made while apt installs (mostly waiting on downloads and dpkg) and while isoprobe's own
+# native code and TypeScript build, when what they build with is already here.
 npm_bg=
+# In the background; its marker removed first, so a waiter never takes an old install's for this one's.
+npm_start() { rm -f "$ci_done"; npm_deps & npm_bg=$!; }
 policy=no
 cleanup() {
   [ -z "$npm_bg" ] || { pkill -TERM -P "$npm_bg" 2>/dev/null; kill "$npm_bg" 2>/dev/null; } || true
   [ "$policy" = no ] || rm -f /usr/sbin/policy-rc.d
 }
 trap cleanup EXIT
+if npm_stale && command -v python3 >/dev/null && command -v make >/dev/null && command -v g++ >/dev/null; then
+  npm_start
+fi
 missing=()
 declare -A seen=()
 for p in "${pkgs[@]}"; do
@@ -108,9 +117,6 @@ if ((${#missing[@]})); then
     exit 1
   fi
   echo "isoprobe setup: installing ${missing[*]}" >&2
-  if npm_stale && command -v python3 >/dev/null && command -v make >/dev/null && command -v g++ >/dev/null; then
-    npm_deps & npm_bg=$!
-  fi
   t_install=$EPOCHREALTIME
   # openssh-server is wanted for its sshd binary only (the fleet tests start their own, inside
   # namespaces): the machine's own ssh service is neither started by the install nor enabled.
@@ -126,13 +132,19 @@ if ((${#missing[@]})); then
   record install "$(took "$t_install")"
   echo "isoprobe setup: installed ${#missing[@]} packages in $(took "$t_install") s" >&2
 fi
-if [ -n "$npm_bg" ]; then
+npm_wait() {
   wait "$npm_bg" || { npm_bg=; echo "isoprobe setup: installing the npm dependencies failed (above)" >&2; exit 1; }
   npm_bg=
+}
+if [ -n "$npm_bg" ]; then
+  # The packages first; their SQLite compile goes on beside the build below.
+  while [ ! -f "$ci_done" ] && kill -0 "$npm_bg" 2>/dev/null; do sleep 0.2; done
+  [ -f "$ci_done" ] || npm_wait
 elif npm_stale; then
-  npm_deps
+  npm_start
+  while [ ! -f "$ci_done" ] && kill -0 "$npm_bg" 2>/dev/null; do sleep 0.2; done
+  [ -f "$ci_done" ] || npm_wait
 fi
-node -e "require('better-sqlite3')" || { echo "isoprobe setup: better-sqlite3 did not build" >&2; exit 1; }
 t_build=$EPOCHREALTIME
 
 
@@ -157,6 +169,8 @@ if [ ! -f "$stamp" ] || [ -n "$(find lib test bench tsconfig.json package-lock.j
 fi
 
 record build "$(took "$t_build")"
+[ -z "$npm_bg" ] || npm_wait
+node -e "require('better-sqlite3')" || { echo "isoprobe setup: better-sqlite3 did not build" >&2; exit 1; }
 
 # The aarch64 probe (group arm64): cross-built from the same description (the aarch64 preset) on
 # another architecture; on an arm64 machine the release probe is it.
