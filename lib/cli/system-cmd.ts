@@ -1,4 +1,5 @@
 // `isoprobe system check`: what on this machine can disturb a measurement, and what to do about it.
+import { parseCpuList as kernelCpuList } from '../cost/proc';
 import { optionError } from '../errors';
 import { formatCheck, systemCheck } from '../system/check';
 import { parseCommand, type Table } from './args';
@@ -12,11 +13,9 @@ const TABLE: Table = {
 /** "0,2-3" → [0, 2, 3]; refused by name when it is not a CPU list. */
 export function parseCpuList(text: string, option = 'cpus'): number[] {
   if (!/^\d+(-\d+)?(,\d+(-\d+)?)*$/.test(text)) throw optionError(option, `--${option} "${text}": expected a CPU list such as 0,2-3`);
-  return text.split(',').flatMap((r) => {
-    const [a, b] = r.split('-').map(Number) as [number, number | undefined];
-    if (b !== undefined && b < a) throw optionError(option, `--${option} "${text}": the range ${r} runs backwards`);
-    return Array.from({ length: (b ?? a) - a + 1 }, (_, i) => a + i);
-  });
+  const backwards = text.split(',').find((r) => /^(\d+)-(\d+)$/.test(r) && Number(r.split('-')[1]) < Number(r.split('-')[0]));
+  if (backwards) throw optionError(option, `--${option} "${text}": the range ${backwards} runs backwards`);
+  return kernelCpuList(text);
 }
 
 export async function cmdSystem(argv: string[], out: (s: string) => void): Promise<number> {

@@ -6,6 +6,7 @@
 // inconclusive, never "no regression").
 import { systemCheck } from '../system/check';
 import { IsoprobeError } from '../errors';
+import { threadAllowedCpus } from '../cost/proc';
 import { withLock } from '../probe/lock';
 import { pairsNeeded } from '../stats/paired';
 import type { Store } from '../store/db';
@@ -137,17 +138,15 @@ async function onePair(w: SuiteWorkload, order: 'AB' | 'BA', sessions: Session[]
       if (value instanceof Error) return { error: value.message, target: side === 0 ? o.baseline.label : o.candidate.label };
       got[side] = { r: value, d: disturbance };
     }
-    const why = got.map((g, i) => (g.d ? disturbedBy(g.d) : undefined) && `${i === 0 ? 'A' : 'B'}: ${disturbedBy(g.d!)}`).filter(Boolean).join('; ');
+    const why = got.map((g, i) => {
+      const by = g.d && disturbedBy(g.d);
+      return by && `${i === 0 ? 'A' : 'B'}: ${by}`;
+    }).filter(Boolean).join('; ');
     return { pair: { workload: w.name, a: got[0]!.r, b: got[1]!.r, order }, ...(why ? { why } : {}) };
   });
 }
 
 /** The first CPU this process may use: where the built-in suites' pinned blocks measure (cpus auto). */
 function firstCpu(): number {
-  try {
-    const list = /^Cpus_allowed_list:\s*(\S+)/m.exec(require('node:fs').readFileSync('/proc/self/status', 'utf8'))?.[1] ?? '0';
-    return Number(list.split(/[,-]/)[0]);
-  } catch {
-    return 0;
-  }
+  return threadAllowedCpus(process.pid, process.pid)?.[0] ?? 0;
 }

@@ -2,9 +2,8 @@
 // it happens (the probe's own run delay, steal on the measuring CPU, a CPU canary timed on that
 // CPU before and after), and a verdict from thresholds fixed in advance, applied blind to whether
 // the block was A or B. A pair with a disturbed block is measured again, and counted.
-import { readFileSync } from 'node:fs';
-
 import { native } from '../probe/native';
+import { readCounters } from '../system/facts';
 import { median } from '../stats/resample';
 import type { BlockResult, NetResult } from '../probe/types';
 
@@ -45,16 +44,6 @@ export function runDelayShare(r: Measured): number | null {
   return window > 0 ? delay / (window * threads) : null;
 }
 
-function stealTicks(cpu: number): { steal: number; all: number } {
-  try {
-    const l = readFileSync('/proc/stat', 'utf8').split('\n').find((x) => x.startsWith(`cpu${cpu} `));
-    const f = (l ?? '').trim().split(/\s+/).slice(1).map(Number);
-    return { steal: f[7] ?? 0, all: f.slice(0, 8).reduce((s, x) => s + (x || 0), 0) };
-  } catch {
-    return { steal: 0, all: 0 };
-  }
-}
-
 /**
  * The canary's length: long enough to outlast the head start the scheduler gives a thread that
  * wakes from sleep. Measured here beside a hog pinned to its CPU: a 0.9 ms canary ran in 1.0x its
@@ -79,16 +68,17 @@ export class Screener {
   async around<T extends Measured | Error>(block: () => Promise<T>): Promise<{ value: T; disturbance: Disturbance }> {
     if (!this.quietNs) this.calibrate();
     const before = native().canary(this.cpu, this.iterations);
-    const s0 = stealTicks(this.cpu);
+    const s0 = readCounters().cpus.get(this.cpu);
     const value = await block();
-    const s1 = stealTicks(this.cpu);
+    const s1 = readCounters().cpus.get(this.cpu);
     const after = native().canary(this.cpu, this.iterations);
-    const all = s1.all - s0.all;
+    const ticks = (c: typeof s0) => (c ? c.busy + c.idle + c.steal : 0);
+    const all = ticks(s1) - ticks(s0);
     return {
       value,
       disturbance: {
         runDelay: value instanceof Error ? null : runDelayShare(value),
-        steal: all > 0 ? (s1.steal - s0.steal) / all : 0,
+        steal: all > 0 ? (s1!.steal - s0!.steal) / all : 0,
         canary: Math.max(before, after) / this.quietNs,
       },
     };

@@ -11,11 +11,12 @@ import { disturbedBy, Screener } from '../../lib/compare/screen';
 import { runBlock } from '../../lib/probe/block';
 import { rng } from '../../lib/stats/resample';
 import { tempDir } from '../helpers';
+import { allowedCpus } from '../machine';
 
 const tmp = tempDir();
 test.after.always(() => tmp.cleanup());
 
-const cpu = Number((/^Cpus_allowed_list:\s*(\d+)/m.exec(readFileSync('/proc/self/status', 'utf8')) ?? [])[1] ?? 0);
+const cpu = allowedCpus()[0]!;
 const ticks = (pid: number) => {
   const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
   return (Number(f[11]) + Number(f[12])) * 1e7;  // utime + stime, ns at USER_HZ 100
