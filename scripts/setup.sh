@@ -136,12 +136,9 @@ npm_wait() {
   wait "$npm_bg" || { npm_bg=; echo "isoprobe setup: installing the npm dependencies failed (above)" >&2; exit 1; }
   npm_bg=
 }
+# The packages first; their SQLite compile goes on beside the build below.
+[ -n "$npm_bg" ] || ! npm_stale || npm_start
 if [ -n "$npm_bg" ]; then
-  # The packages first; their SQLite compile goes on beside the build below.
-  while [ ! -f "$ci_done" ] && kill -0 "$npm_bg" 2>/dev/null; do sleep 0.2; done
-  [ -f "$ci_done" ] || npm_wait
-elif npm_stale; then
-  npm_start
   while [ ! -f "$ci_done" ] && kill -0 "$npm_bg" 2>/dev/null; do sleep 0.2; done
   [ -f "$ci_done" ] || npm_wait
 fi
