@@ -200,6 +200,19 @@ int BPF_PROG(sys_enter, struct pt_regs *regs, long id) {
   return 0;
 }
 
+/* The record of a finished host call or io_uring request, from what its start kept. */
+static __always_inline void fill_call(struct trace_record *r, __u32 kind, __u32 tid, const struct call_start *c, __s64 ret) {
+  r->kind = kind;
+  r->tid = tid;
+  r->nr = c->nr;
+  r->fd = c->fd;
+  r->off = c->off;
+  r->len = c->len;
+  r->t0 = c->t0;
+  r->t1 = bpf_ktime_get_ns();
+  r->ret = ret;
+}
+
 SEC("tp_btf/sys_exit")
 int BPF_PROG(sys_exit, struct pt_regs *regs, long ret) {
   __u64 pt = bpf_get_current_pid_tgid();
@@ -207,15 +220,7 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret) {
   struct call_start *c = bpf_map_lookup_elem(&calls, &tid);
   if (!c) return 0;
   struct trace_record r = {};
-  r.kind = TRACE_CALL;
-  r.tid = tid;
-  r.nr = c->nr;
-  r.fd = c->fd;
-  r.off = c->off;
-  r.len = c->len;
-  r.t0 = c->t0;
-  r.t1 = bpf_ktime_get_ns();
-  r.ret = ret;
+  fill_call(&r, TRACE_CALL, tid, c, ret);
   bpf_map_delete_elem(&calls, &tid);
   emit(&r);
   return 0;
@@ -253,15 +258,7 @@ int BPF_PROG(io_uring_complete, struct io_ring_ctx *ring, void *req) {
   if (!c) return 0;
   struct io_kiocb *k = req;
   struct trace_record r = {};
-  r.kind = TRACE_URING;
-  r.tid = (__u32)bpf_get_current_pid_tgid();
-  r.nr = c->nr;
-  r.fd = c->fd;
-  r.off = c->off;
-  r.len = c->len;
-  r.t0 = c->t0;
-  r.t1 = bpf_ktime_get_ns();
-  r.ret = BPF_CORE_READ(k, cqe.res);
+  fill_call(&r, TRACE_URING, (__u32)bpf_get_current_pid_tgid(), c, BPF_CORE_READ(k, cqe.res));
   r.aux = BPF_CORE_READ(k, cqe.user_data);
   struct file *f = BPF_CORE_READ(k, cmd.file);
   bpf_map_delete_elem(&urings, &key);
