@@ -3,6 +3,8 @@ import { releaseDaemons } from './targets/daemons';
 import { IsoprobeError } from './errors';
 import { parseCommand, type Table } from './cli/args';
 import { SESSION_OPTIONS, sessionSpecFrom } from './cli/session-options';
+import { SHIELD_OPTION } from './cli/shield-option';
+import { shieldFromOption } from './system/shield';
 import { cmdAb, cmdCompare, cmdExport, cmdHistory, cmdImport, cmdReport } from './cli/compare-cmds';
 import { runBlock } from './probe/block';
 import { runNet, runNetLoopback, spawnEchoServer, startEchoServer } from './probe/net';
@@ -172,6 +174,7 @@ const RUN_OPTIONS: Table = {
   placement: { kind: 'enum', default: 'client-inside', choices: ['client-inside', 'server-inside', 'loopback'], help: 'net: client inside the target and server in a peer namespace, the reverse, or both inside on loopback' },
   where: { kind: 'bool', default: false, help: 'block on the host target: trace the run with eBPF and split each operation into device, host kernel and boundary, with mechanism counts per operation (docs/attribution.md)' },
   ...SESSION_OPTIONS,
+  ...SHIELD_OPTION,
 };
 const RUN_HEAD = ['usage: isoprobe run [options] block|net rr|net stream [workload options]', '       isoprobe run [options] --fio JOB.fio [--format fio-json]', '',
   'The workload options are those of isoprobe block and isoprobe net (see their --help); --fio runs a fio job file\'s block jobs.'];
@@ -222,9 +225,12 @@ async function cmdRunFio(argv: string[], out: (s: string) => void, signal: Abort
   if (!a.ok) throw new IsoprobeError('EUNAVAILABLE', `target ${variant.label} is not available here: ${a.reason}`);
   const s = await t.start(spec);
   const results: { name: string; result: TargetResult }[] = [];
+  let shield: ReturnType<typeof shieldFromOption>;
   try {
+    shield = shieldFromOption(values.shield);
     for (const w of suite.workloads) results.push({ name: w.name, result: await s.run(w.workload, { signal }) });
   } finally {
+    shield?.restore();
     await s.stop();
   }
   if (values.format === 'fio-json') out(JSON.stringify(fioJson(results.map((r) => ({ name: r.name, result: r.result as unknown as BlockResult }))), null, 2));
@@ -278,10 +284,13 @@ async function cmdRun(argv: string[], out: (s: string) => void, signal: AbortSig
   if (!a.ok) throw new IsoprobeError('EUNAVAILABLE', `target ${variant.label} is not available here: ${a.reason}`);
   const s = await t.start(spec);
   let r: TargetResult;
+  let shield: ReturnType<typeof shieldFromOption>;
   try {
+    shield = shieldFromOption(values.shield);
     const w: Workload = isNet ? { kind: mode as 'rr' | 'stream', options: opts, placement: placement ?? 'client-inside' } : { kind: 'block', options: opts as never };
     r = await s.run(w, { signal });
   } finally {
+    shield?.restore();
     await s.stop();
   }
   if (values.format === 'fio-json' && r.kind === 'block') out(JSON.stringify(fioJson([{ name: `block-${variant.label}`, result: r as unknown as BlockResult }]), null, 2));

@@ -8,6 +8,7 @@ import { loadSuite } from '../compare/suites';
 import type { GateOutcome } from '../compare/gate';
 import type { Metric, ThresholdClass } from '../compare/metrics';
 import type { Store } from '../store/db';
+import { shieldFromOption } from '../system/shield';
 import { parseVariant } from '../targets/variant';
 import type { Table } from './args';
 import { sessionSpecFrom } from './session-options';
@@ -45,11 +46,13 @@ export async function pairedAb(i: PairedAbInput, v: Record<string, unknown>, sto
   const suite = loadSuite(i.suite ?? 'quick');
   await sweepFirst();
   const gate = { alpha: i.alpha, threshold: i.threshold, classThresholds: i.classThresholds, metrics: i.metrics, precision: i.precision, seed: i.seed };
+  // The shield is up before the run's record is made (its system check records it) and down after.
+  const shield = shieldFromOption(v.shield);
   const run = await pairedRun({
     baseline: b, candidate: c, suite, blockNs: i.blockNs, warmupNs: i.warmupNs, gate, budgetMs: i.budgetNs / 1e6, screen: i.screen,
     spec: sessionSpecFrom(v), store, signal, command,
     onRound: progress && ((r) => progress(`round ${r.round + 1}: ${r.pairs} pairs kept, ${r.discarded} discarded as disturbed, ${Math.round(r.elapsedMs / 1000)} s; short of ${(i.precision * 100).toFixed(1)} %: ${r.open.join(', ') || 'none'}`.slice(0, 120))),
-  });
+  }).finally(() => shield?.restore());
   const g = pairedGate(run.pairs, { baseline: `${b.label} (run ${run.runId})`, candidate: `${c.label} (run ${run.runId})`, target: b.label, candidateTarget: c.label }, gate);
   g.discarded = run.discarded.length;
   for (const f of run.failures) g.notComparable.push(`${f.workload} on ${f.target}: failed: ${f.error}`);

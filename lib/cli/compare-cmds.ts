@@ -26,6 +26,8 @@ import { formatComparison, TABLE_COLUMNS } from '../report/compare-text';
 import { defaultDbPath, machineFingerprint, Store } from '../store/db';
 import { parseCommand, type Table } from './args';
 import { SESSION_OPTIONS, sessionSpecFrom } from './session-options';
+import { SHIELD_OPTION } from './shield-option';
+import { shieldFromOption } from '../system/shield';
 import { sweepFirst } from './sweep-first';
 
 type Out = (s: string) => void;
@@ -57,6 +59,7 @@ const COMPARE: Table = {
   force: { kind: 'bool', default: false, help: 'compare even if the probe binaries measured in the targets differ' },
   seed: { kind: 'uint', default: 0, help: 'seed of the shuffled order (0: from the clock)' },
   ...SESSION_OPTIONS,
+  ...SHIELD_OPTION,
 };
 const COMPARE_HEAD = ['usage: isoprobe compare [options]', '',
   'Runs the suite on every target, repetitions interleaved in a shuffled order, and compares.'];
@@ -123,6 +126,7 @@ export async function cmdCompare(argv: string[], out: Out, signal: AbortSignal):
   const wide = v.wide === true;
   await sweepFirst();
   const live = !v.json && process.stdout.isTTY === true ? liveTable(process.stdout) : undefined;
+  const shield = shieldFromOption(v.shield);
   try {
     const c = await compare({
       targets, suite, reps: (v.reps as number | undefined) ?? 5, spec, store, force: v.force === true, signal,
@@ -144,6 +148,7 @@ export async function cmdCompare(argv: string[], out: Out, signal: AbortSignal):
     }
     throw e;
   } finally {
+    shield?.restore();
     store?.close();
   }
 }
@@ -301,6 +306,7 @@ const AB: Table = {
   ...DB,
   json: COMPARE.json!,
   ...SESSION_OPTIONS,
+  ...SHIELD_OPTION,
 };
 
 function parseThreshold(s: string, option = 'threshold'): number {
@@ -353,8 +359,9 @@ async function measureBoth(v: Record<string, unknown>, argv: string[], store: St
   if (weak) throw optionError('reps', `--reps ${reps}: ${weak}`);
   const suite = loadSuite((v.suite as string | undefined) ?? 'quick');
   await sweepFirst();
+  const shield = shieldFromOption(v.shield);
   const res = await compare({ targets: [b, c], suite, reps: (v.reps as number | undefined) ?? 10, spec: sessionSpecFrom(v), store, signal, command: `isoprobe ab ${argv.join(' ')}`,
-    onProgress: v.json ? undefined : progressReporter(process.stderr.isTTY === true) });
+    onProgress: v.json ? undefined : progressReporter(process.stderr.isTTY === true) }).finally(() => shield?.restore());
   const side = loadSide(String(res.runId), () => store, 'baseline');
   return { b: { ...side, label: `${b.label} (run ${res.runId})` }, c: { ...side, label: `${c.label} (run ${res.runId})` }, pair: [b.label, c.label] };
 }
@@ -370,6 +377,7 @@ export async function cmdAb(argv: string[], out: Out, signal: AbortSignal): Prom
   let store: Store | undefined;
   const getStore = () => (store ??= openStore(v.db));
   try {
+    if (v.shield !== undefined && !v.run) throw optionError('shield', `--shield ${v.shield}: goes with --run; it shields the CPUs while both sides are measured`);
     for (const k of ['precision', 'budget', 'block', 'block_warmup', 'screen', 'unpaired'] as const) {
       if ((!v.run || (v.unpaired && k !== 'unpaired')) && v[k] !== undefined) throw optionError(k, `--${k.replace('_', '-')} goes with --run${k === 'unpaired' ? '' : ' (paired, the default)'}: it sets how both sides are measured`);
     }

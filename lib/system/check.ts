@@ -2,6 +2,7 @@
 // (facts.ts) the way pyperf's `system show` does: each line a fact, a verdict and what to do.
 import { optionError } from '../errors';
 import { type Counters, readCounters, readStaticFacts, type StaticFacts } from './facts';
+import { activeShield, type ShieldRecord, shieldText } from './shield';
 
 export type Verdict = 'ok' | 'warn' | 'unknown' | 'info';
 
@@ -19,6 +20,8 @@ export interface SystemCheck {
   cpus: number[];
   windowMs: number;
   lines: CheckLine[];
+  /** The --shield this process raised for the run, when it did: what was shielded, what could not be moved. */
+  shield?: ShieldRecord;
 }
 
 /** Thresholds, fixed: a CPU share of other processes, steal, and interrupts per second per CPU. */
@@ -114,7 +117,13 @@ export async function systemCheck(opts: { root?: string; windowMs?: number; cpus
   const known = [...b.cpus.keys()];
   const absent = (opts.cpus ?? []).filter((c) => !b.cpus.has(c));
   if (absent.length) throw optionError('cpus', `--cpus ${opts.cpus!.join(',')}: no CPU ${absent.join(', ')} here (CPUs ${known.join(',')})`);
-  return judge(f, a, b, opts.cpus ?? known);
+  const c = judge(f, a, b, opts.cpus ?? known);
+  const shield = activeShield();
+  if (shield) {
+    c.shield = shield;
+    c.lines.push({ name: 'shield', verdict: 'info', value: shieldText(shield).replace(/^shield: /, '') });
+  }
+  return c;
 }
 
 /** The check as text lines, each within 120 columns (advice that does not fit goes on its own line). */

@@ -10,6 +10,7 @@ import { sweepCgroups } from '../cost/cgroup';
 import { sweepBuildTrees } from '../image/kernel-build';
 import { orphanNamespaces, removeOrphanNamespace } from '../net/netns';
 import { namedByAProcess, orphaned } from '../owner';
+import { sweepShields } from '../system/shield';
 import { STATE_ROOT } from './oci-runtime';
 import { REGISTRY, TARGET_NAMES, type TargetEntry, workFolderPrefixes } from './registry';
 
@@ -33,6 +34,8 @@ export interface Swept {
   buildTrees: string[];
   /** cgroups of isoprobe's own (the host probe's, a VMM's) and its containers' (named by their runtimes), every hierarchy. */
   cgroups: string[];
+  /** CPU shields (--shield) of killed runs: their tasks, affinities and IRQs put back, their cpusets removed. */
+  shields: string[];
 }
 
 async function sweepContainers(): Promise<string[]> {
@@ -97,12 +100,14 @@ function sweepFolders(): string[] {
  * sandbox is reached through its namespace), then namespaces with what still runs in them.
  */
 export async function sweepOrphans(): Promise<Swept> {
+  // First: a killed run's shield holds other people's tasks off a CPU until it is put back.
+  const shields = sweepShields();
   const containers = await sweepContainers();
   const halfMade = sweepHalfMade();
   const namespaces = await orphanNamespaces();
   const processes: number[] = [];
   for (const ns of namespaces) processes.push(...(await removeOrphanNamespace(ns)));
-  return { containers, halfMade, namespaces, processes, folders: sweepFolders(), buildTrees: sweepBuildTrees(), cgroups: sweepCgroups(CONTAINER_PREFIXES) };
+  return { containers, halfMade, namespaces, processes, folders: sweepFolders(), buildTrees: sweepBuildTrees(), cgroups: sweepCgroups(CONTAINER_PREFIXES), shields };
 }
 
 /** cgroups by name: a runtime's container has one under each hierarchy, said once with where. */
@@ -122,6 +127,7 @@ export function sweptText(s: Swept): string | undefined {
     s.folders.length ? `work folders ${s.folders.join(', ')}` : '',
     s.buildTrees.length ? `kernel build trees ${s.buildTrees.join(', ')}` : '',
     s.cgroups.length ? `cgroups ${cgroupsText(s.cgroups)}` : '',
+    s.shields.length ? `CPU shields (tasks and IRQs put back) ${s.shields.join(', ')}` : '',
   ].filter(Boolean);
   return parts.length ? `removed what isoprobe runs that are gone left behind: ${parts.join('; ')}` : undefined;
 }
