@@ -187,3 +187,29 @@ testIf(realSkip, test.serial)(`for real: a SIGKILLed run's shield is put back by
     spawnSync('kill', [String(free)]);
   }
 });
+
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  testIf(realSkip, test.serial)(`for real: isoprobe run --shield auto stopped by ${sig} puts everything back itself${why(realSkip)}`, async (t) => {
+    const free = stranger();
+    const irqBefore = irqs();
+    const cpusetBefore = cpusetOf(free);
+    try {
+      const cli = join(__dirname, '..', '..', '..', 'bin', 'isoprobe.js');
+      const run = spawn(process.execPath, [cli, 'run', '--shield', 'auto', 'block', '--engine', 'null', '--size', '8M', '--duration', '60s'], { stdio: ['ignore', 'ignore', 'pipe'] });
+      let err = '';
+      await new Promise<void>((res, rej) => {
+        run.stderr.on('data', (d: Buffer) => (err += d.toString()).includes('shield: CPUs') && res());
+        run.on('exit', (c) => rej(new Error(`isoprobe run ended (${c}) before its shield was up: ${err}`)));
+      });
+      t.is(cpusetOf(free), `/isoprobe-${run.pid!.toString(36)}-rest`);
+      const ended = new Promise<number | null>((res) => run.once('exit', res));
+      run.kill(sig);
+      t.not(await ended, 0, 'an interrupted run does not exit 0');
+      t.is(cpusetOf(free), cpusetBefore);
+      t.deepEqual(irqs(), irqBefore);
+      t.false(readdirSync(REAL_ROOTS.state).some((n) => n.startsWith(`isoprobe-shield-${run.pid!.toString(36)}-`)), 'its state file is gone');
+    } finally {
+      spawnSync('kill', [String(free)]);
+    }
+  });
+}
