@@ -33,6 +33,8 @@ export interface NetOptions {
   server_cpus: string;
   stall_after: number;
   stall: number;
+  /** serve: a planted service time before every reply, ns (detection-power checks). */
+  service: number;
 }
 
 export type NetInput = { [K in keyof NetOptions]?: NetOptions[K] extends number ? number | string : NetOptions[K] };
@@ -85,7 +87,7 @@ export function normalizeNetOptions(mode: NetMode, input: Record<string, unknown
 
 export function toNetProbeFlags(o: NetOptions & { mode: NetMode }): string[] {
   return (Object.keys(NET_OPTIONS) as (keyof NetOptions)[])
-    .filter((k) => !(o.mode === 'serve' ? k === 'connect' : k === 'bind' || k === 'stall' || k === 'stall_after'))
+    .filter((k) => !(o.mode === 'serve' ? k === 'connect' : k === 'bind' || k === 'stall' || k === 'stall_after' || k === 'service'))
     .filter((k) => !((k === 'connect' || k === 'cpus' || k === 'server_cpus') && o[k] === '') && !(k === 'server_cpus' && o.mode === 'serve'))
     .map((k) => `${flagOf(k)}=${NET_OPTIONS[k].kind === 'duration' ? `${o[k]}ns` : String(o[k])}`);
 }

@@ -52,6 +52,7 @@ export class HostTarget implements Target {
       hostDataFile: common.dataFile,
       link: linkOf(pair),
       attribution: spec.attribution,
+      echoService: spec.echoService,
       teardown: async () => {
         await server?.stop();
         cg?.remove();

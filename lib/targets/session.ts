@@ -211,6 +211,8 @@ export interface ProbeRunner extends RunnerPlace {
   readonly startup?: Startup;
   /** Block steps are traced on the host and their results carry `attribution` (lib/trace). */
   readonly attribution?: boolean;
+  /** A planted service time of the echo server isoprobe starts, ns. */
+  readonly echoService?: number;
 }
 
 export interface SessionParts extends RunnerPlace {
@@ -225,6 +227,7 @@ export interface SessionParts extends RunnerPlace {
   startup?: Startup;
   /** Trace block steps on the host for their attribution (the host target so far). */
   attribution?: boolean;
+  echoService?: number;
 }
 
 /** A workload's own time (duration + warm-up) in ns, whether given as numbers or "5s" strings. */
@@ -264,8 +267,9 @@ class ExecRunner implements ProbeRunner {
   readonly sameClock?: boolean;
   readonly startup?: Startup;
   readonly attribution?: boolean;
+  readonly echoService?: number;
   constructor(private readonly p: SessionParts) {
-    ({ dataPathInside: this.dataPathInside, hostDataFile: this.hostDataFile, dataIsDevice: this.dataIsDevice, link: this.link, sameClock: this.sameClock, startup: this.startup, attribution: this.attribution } = p);
+    ({ dataPathInside: this.dataPathInside, hostDataFile: this.hostDataFile, dataIsDevice: this.dataIsDevice, link: this.link, sameClock: this.sameClock, startup: this.startup, attribution: this.attribution, echoService: this.echoService } = p);
   }
 
   costScope(): CostScope | undefined {
@@ -439,7 +443,8 @@ export class ProbeSession implements Session {
     const proto = w.options.proto ?? 'tcp';
     const key = `${proto} ${cpus.server_cpus ?? ''}`;
     if (!servers.has(key)) {
-      servers.set(key, await spawnEchoServer({ bind: `${link!.peerAddr}:0`, proto, ...(cpus.server_cpus ? { cpus: cpus.server_cpus } : {}) },
+      const service = this.runner.echoService ? { service: `${this.runner.echoService}ns` } : {};
+      servers.set(key, await spawnEchoServer({ bind: `${link!.peerAddr}:0`, proto, ...(cpus.server_cpus ? { cpus: cpus.server_cpus } : {}), ...service },
         { command: ['nsenter', `--net=/var/run/netns/${link!.peerNs}`, probeBinaryPath()], check: { allowRemote: true } }));
     }
     const o = checkNetOptions(w.kind, { ...client, connect: servers.get(key)!.address }, { allowRemote: true });

@@ -138,6 +138,8 @@ export interface SessionSpec {
    * mechanism counts; or `{unavailable: reason}`. The host target so far.
    */
   attribution?: boolean;
+  /** A planted service time (ns) of the echo server isoprobe starts for client-inside RR (variant setting `service`). */
+  echoService?: number;
   /** Runtime choice where a target has several (docker --runtime, ctr --runtime). */
   runtime?: string;
   /** gVisor platform (default ptrace). */

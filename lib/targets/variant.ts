@@ -43,6 +43,8 @@ const SETTINGS: Record<string, Setting> = {
   seccomp: { def: { kind: 'string', default: '', help: 'default, unconfined or a profile file' }, for: ['container'], apply: (s, v) => (s.seccomp = v as string) },
   storage: { def: { kind: 'enum', default: '', choices: ['bind', 'device'], help: 'bind mount or loop device' }, for: ['container'], apply: (s, v) => (s.storage = v as SessionSpec['storage']) },
   probe: { def: { kind: 'string', default: '', help: 'the static probe to place' }, for: ['host', 'container', 'vm'], apply: (s, v) => (s.probe = v as string) },
+  // A planted change of known size, for detection-power checks (bench/detect-power.ts): client-inside RR only.
+  service: { def: { kind: 'duration', default: 0, help: 'for power checks: the echo server isoprobe starts spends this long before every reply (client-inside RR)' }, for: ['host', 'runc', 'crun', 'runsc'], apply: (s, v) => (s.echoService = v as number) },
 };
 
 /** The setting keys a target takes. */

@@ -38,6 +38,7 @@ const OptionTable<N>& table() {
       field<N>("server_cpus", &N::server_cpus, "rr, stream with an echo server of isoprobe's own (--loopback, or the one isoprobe starts): the CPUs its threads run on, or auto"),
       field<N>("stall_after", "uint", &N::stall_after, "serve, for tests: stall once after this many echoes, 0 never"),
       field<N>("stall", "duration", &N::stall, "serve, for tests: length of that stall"),
+      field<N>("service", "duration", &N::service, "serve, for tests: a planted service time, spent before every reply; 0 none"),
   };
   return t;
 }
@@ -100,6 +101,7 @@ int validate_net_options(const NetOptions& o, Error* e, bool own_server) {
     return option_error(e, "server_cpus", "--server-cpus " + o.server_cpus + ": " + why_list);
   if (!o.server_cpus.empty() && o.mode == "serve") return option_error(e, "server_cpus", "--server-cpus: a client option; the server itself takes --cpus");
   if ((o.stall_after || o.stall) && o.mode != "serve") return option_error(e, "stall", "--stall/--stall-after: server options (net serve)");
+  if (o.service && o.mode != "serve") return option_error(e, "service", "--service: a server option (net serve)");
   return 0;
 }
 

@@ -35,6 +35,8 @@ struct NetOptions {
   // serve: test hook, sleep this long once after this many echoes (0: never) to make a stall
   uint64_t stall_after = 0;
   uint64_t stall = 0;
+  // serve: a planted service time, waited before every reply (detection-power checks; 0: none)
+  uint64_t service = 0;
 };
 
 const std::vector<OptionSpec>& net_option_specs();

@@ -32,6 +32,8 @@ struct EchoServer::Impl {
   std::atomic<bool> stalled{false}, stopping{false};
 
   void maybe_stall() {
+    // --service: spun, not slept: a sleep of a few microseconds overshoots by tens of them.
+    if (o.service) for (uint64_t t0 = mono_ns(); mono_ns() - t0 < o.service;) {}
     uint64_t n = echoes.fetch_add(1, std::memory_order_relaxed) + 1;
     if (!o.stall_after) return;
     if (n >= o.stall_after && !stalled.exchange(true)) {
