@@ -7,6 +7,7 @@ import { ciOf, type Comparison, type Row, type WorkloadSummary } from '../compar
 import type { ResultKind } from '../compare/kinds';
 import { compactInterval, fixedScale, fullInterval } from '../compare/metric-format';
 import { columnHead, columnsOf, type Metric, metricDef, metricDefs, rateMetric } from '../compare/metrics';
+import { precisionLines } from '../compare/precision';
 
 export { compactInterval };
 
@@ -93,6 +94,8 @@ export function formatComparison(c: Comparison, o: TableOptions = {}): string {
   out.push(legend(wide));
   const w = Math.max(8, ...c.summaries.flatMap((s) => s.rows.map((r) => label(r, wide).length)));
   for (const s of c.summaries) out.push(...workloadBlock(s, wide, w));
+  const precision = o.partial ? [] : precisionLines(c);
+  if (precision.length) out.push('', ...precision.flatMap((l) => wrap(l, TABLE_COLUMNS, '    ')));
   if (!wide && c.summaries.some((s) => s.rows.some((r) => r.emulated))) out.push('', '* emulated: software emulation (QEMU TCG), not the cost on hardware');
   if (c.warnings.length) {
     out.push('');
