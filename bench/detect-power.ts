@@ -58,24 +58,26 @@ function dataDisk(): string {
 }
 
 /**
- * While `ab` runs: the candidate's container (the second of its runc containers to appear: both
- * commands start the baseline's session first) gets the blkio throttle. Returns a stopper.
+ * While `ab` runs: the candidate's container gets the blkio throttle. Both commands start the
+ * baseline's session first, and each runtime's availability check makes a short-lived container
+ * of the same naming: whenever exactly two of its containers live, the newer one (the larger
+ * serial) is the candidate's, or a check's that is about to go (the rule then moves on). Returns a stopper.
  */
 function throttleCandidate(childPid: number, iops: number): () => string | undefined {
   const mark = `iso-runc-${childPid.toString(36)}-`;
   const root = '/sys/fs/cgroup/blkio';
-  const seen: string[] = [];
   let set: string | undefined;
+  const serial = (n: string) => parseInt(n.slice(mark.length), 36);
   const timer = setInterval(() => {
-    if (set) return;
-    for (const n of readdirSync(root).filter((x) => x.startsWith(mark) && !x.includes('-avail-'))) if (!seen.includes(n)) seen.push(n);
-    if (seen.length >= 2) {
-      set = join(root, seen[1]!);
-      try {
-        writeFileSync(join(set, 'blkio.throttle.read_iops_device'), `${dataDisk()} ${Math.round(iops)}`);
-      } catch (e) {
-        set = `failed: ${(e as Error).message}`;
-      }
+    const live = readdirSync(root).filter((x) => x.startsWith(mark));
+    if (live.length !== 2) return;
+    const newer = live.sort((a, b) => serial(a) - serial(b))[1]!;
+    if (join(root, newer) === set) return;
+    set = join(root, newer);
+    try {
+      writeFileSync(join(set, 'blkio.throttle.read_iops_device'), `${dataDisk()} ${Math.round(iops)}`);
+    } catch (e) {
+      set = `failed: ${(e as Error).message}`;
     }
   }, 20);
   return () => {
@@ -148,7 +150,11 @@ async function main(): Promise<void> {
           return `${flagged}/${ts.length} (${(ts.reduce((s, x) => s + x.wallS, 0) / ts.length).toFixed(0)} s; exits ${ts.map((x) => x.code).join(',')}${kept})`;
         };
         const planted = change === 0 ? 'A/A' : kind === 'rr' ? `+${change * 100} % (${Math.round(change * base)} ns on a p50 of ${Math.round(base)} ns)` : `-${change * 100} % IOPS cap (${Math.round(throttle!)} of ${Math.round(base)})`;
-        console.log(`${target} | ${kind} | ${planted} | ${cell('unpaired')} | ${cell('paired')}`);
+        // What the planted change came to, as the unpaired gate estimated it (its intervals are the wider): the bench's check on its own plant.
+        const metric = kind === 'rr' ? 'p50' : 'iops';
+        const est = trials.flatMap((x) => x.cells?.filter((c) => c.metric === metric).map((c) => c.estimate) ?? []).sort((x, y) => x - y);
+        const realized = est.length ? `${metric} x${est[est.length >> 1]!.toFixed(2)}` : '-';
+        console.log(`${target} | ${kind} | ${planted}; came to ${realized} | ${cell('unpaired')} | ${cell('paired')}`);
       }
     }
   }
