@@ -1,11 +1,13 @@
 // npm run bench:detect-power - how often `ab --run` finds a planted change of known size, paired
 // (block pairs, the default) against unpaired (--unpaired, whole repetitions), AT EQUAL MACHINE
 // TIME: each trial runs the unpaired gate first (its wall time W), then the paired one with
-// --budget W (the order flips every trial). The planted changes, set by this bench, not measured
-// by isoprobe: RR - the echo server spends X before every reply (variant setting service=X, X a
-// share of the baseline's p50 measured just before); block - the candidate's container is capped
-// by a cgroup v1 blkio throttle (blkio.throttle.read_iops_device) at the baseline's IOPS/(1+change)
-// (runc only: the host's A and B share one blkio cgroup). Change 0 is the A/A: every regression it
+// --budget W (always in that order: the paired run's budget is the unpaired one's measured time).
+// The planted changes, set by this bench, not measured by isoprobe: RR - the echo server spends X
+// before every reply (variant setting service=X, X a share of the baseline's p50 measured just
+// before); block - the candidate's container is capped by a cgroup v1 blkio throttle
+// (blkio.throttle.read_iops_device) at the baseline's IOPS/(1+change) (runc only: the host's A and
+// B share one blkio cgroup; and on QD1 reads the cap slows far more than its size: each row
+// prints what its plant came to). Change 0 is the A/A: every regression it
 // reports is a false one. Env: DETECT_TRIALS (3), DETECT_TARGETS (host,runc), DETECT_CHANGES
 // (0,0.05,0.1), DETECT_WORKLOADS (rr,block), DETECT_REPS (5: the unpaired reps a side, which sets
 // the machine time), DETECT_SHIELD (auto: both with --shield auto). Writes bench/results/.
