@@ -1,5 +1,6 @@
 // Network clients: closed-loop request/response (TCP, UDP), open-loop TCP request/response
-// timed from the intended send time, and bulk streams. One thread per connection or stream.
+// timed from the intended send time, and bulk TCP streams (UDP streams: net_udp_stream.cc). One
+// thread per connection or stream, started, timed and accounted by one supervisor.
 #include <fcntl.h>
 #include <liburing.h>
 #include <netinet/in.h>
@@ -19,12 +20,13 @@
 #include <thread>
 
 #include "clock.h"
-#include "net.h"
 #include "env.h"
+#include "net.h"
+#include "net_loop.h"
 
 namespace isoprobe {
 
-namespace {
+namespace netloop {
 
 std::string secs(uint64_t ns) {
   char b[32];
@@ -45,52 +47,7 @@ void sleep_until(uint64_t t) {
   }
 }
 
-// Shared state of the threads of one run: a common start, per-thread results merged at the end.
-struct Shared {
-  const NetOptions& o;
-  const RunHooks& hooks;
-  SockAddr addr;
-  std::vector<int> cpus;  // --cpus: thread i on cpus[i % size]
-  uint64_t t_start = 0, t_measure = 0, t_end = 0;
-  std::mutex mu;
-  Error first_error;
-  bool failed = false;
-  std::atomic<int> ready{0};
-  std::atomic<bool> go{false}, abort{false};
-
-  explicit Shared(const NetOptions& opt, const RunHooks& h) : o(opt), hooks(h) {}
-  bool stop_now() const { return abort.load(std::memory_order_relaxed) || (hooks.cancel && hooks.cancel->load(std::memory_order_relaxed)); }
-  void fail(const Error& e) {
-    std::lock_guard<std::mutex> lock(mu);
-    if (!failed) { failed = true; first_error = e; }
-    abort = true;
-  }
-};
-
-struct PerThread {
-  Histogram lat, lag;
-  std::vector<uint64_t> sec_ops, sec_bytes;
-  std::atomic<uint64_t> tx{0};  // read by the progress reporter while the thread runs
-  uint64_t warm_tx = 0, sent = 0, recvd = 0, mismatches = 0, lost = 0, late = 0, intended = 0, sent_late = 0;
-  uint64_t served = 0;  // open loop: replies received inside the window (the server's pace)
-  uint64_t user_ns = 0, sys_ns = 0;
-  CpusSeen ran_on;  // sampled when the thread begins and ends
-  // The thread's CPU clock (ns) when the measured window began (read by the supervisor) and when
-  // the thread ended (read by itself): their difference is its CPU over the window alone.
-  uint64_t cpu_at_measure_ns = 0, cpu_at_end_ns = 0;
-  // The same for the time it waited, runnable, for a CPU (schedstat; kNoRunDelay: unknown). Its
-  // thread id is published before it reports ready, so the supervisor can read its schedstat.
-  int tid = 0;
-  uint64_t delay_at_measure_ns = kNoRunDelay, delay_at_end_ns = kNoRunDelay;
-  void tick(uint64_t t, uint64_t t0, uint64_t bytes) {
-    size_t s = size_t((t - t0) / 1000000000ull);
-    if (s >= sec_ops.size()) { sec_ops.resize(s + 1); sec_bytes.resize(s + 1); }
-    sec_ops[s]++;
-    sec_bytes[s] += bytes;
-  }
-};
-
-int connect_to(Shared& sh, int type, Error* e) {
+static int connect_to(Shared& sh, int type, Error* e) {
   int fd = socket(sh.addr.family(), type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (fd < 0) return sys_error(e, errno, "socket", "creating a client socket");
   int rc = connect(fd, reinterpret_cast<const sockaddr*>(&sh.addr.ss), sh.addr.len);
@@ -130,7 +87,7 @@ int io_fail(Shared& sh, Error* e, int err, const char* call, uint64_t done) {
   return sys_error(e, err, call, "talking to " + sh.o.connect + " after " + std::to_string(done) + " transactions");
 }
 
-bool send_all(int fd, const char* p, size_t n, int* err) {
+static bool send_all(int fd, const char* p, size_t n, int* err) {
   while (n) {
     ssize_t k = send(fd, p, n, MSG_NOSIGNAL);
     if (k < 0 && errno == EINTR) continue;
@@ -141,7 +98,7 @@ bool send_all(int fd, const char* p, size_t n, int* err) {
   return true;
 }
 
-bool recv_all(int fd, char* p, size_t n, int* err) {
+static bool recv_all(int fd, char* p, size_t n, int* err) {
   while (n) {
     ssize_t k = recv(fd, p, n, 0);
     if (k < 0 && errno == EINTR) continue;
@@ -172,6 +129,8 @@ void thread_cpu(PerThread& pt, const rusage& a) {
   pt.user_ns = tv_ns(b.ru_utime) - tv_ns(a.ru_utime);
   pt.sys_ns = tv_ns(b.ru_stime) - tv_ns(a.ru_stime);
 }
+
+namespace {
 
 // Accounts one closed-loop transaction that started at t0 and ended at t1.
 void record_tx(Shared& sh, PerThread& pt, uint64_t t0, uint64_t t1, const std::vector<char>& out, const char* in, size_t got) {
@@ -428,6 +387,18 @@ void stream(Shared& sh, int fd, PerThread& pt) {
 
 namespace {
 
+// The loop a thread runs: the one place the client branches on its workload. rate: the
+// thread's share of --rate (0: closed loop, or a stream as fast as it goes).
+using Loop = void (*)(Shared& sh, int fd, PerThread& pt, uint64_t seed, double rate);
+
+Loop loop_of(const NetOptions& o) {
+  if (o.mode == "stream" && o.proto == "udp") return udp_stream;
+  if (o.mode == "stream") return [](Shared& sh, int fd, PerThread& pt, uint64_t, double) { stream(sh, fd, pt); };
+  if (o.rate) return rr_open;
+  if (o.backend == "io_uring") return [](Shared& sh, int fd, PerThread& pt, uint64_t seed, double) { rr_uring(sh, fd, pt, seed); };
+  return [](Shared& sh, int fd, PerThread& pt, uint64_t seed, double) { rr_closed(sh, fd, pt, seed); };
+}
+
 // One connected socket per connection (rr) or stream; none left open on failure.
 int connect_all(Shared& sh, unsigned n, std::vector<int>* fds, Error* e) {
   for (unsigned i = 0; i < n; i++) {
@@ -469,6 +440,7 @@ void supervise(Shared& sh, const std::vector<int>& fds, std::vector<PerThread>& 
   const NetOptions& o = sh.o;
   const RunHooks& hooks = sh.hooks;
   unsigned n = unsigned(fds.size());
+  const Loop loop = loop_of(o);
   std::vector<std::thread> threads;
   for (unsigned i = 0; i < n; i++) {
     threads.emplace_back([&, i] {
@@ -480,10 +452,7 @@ void supervise(Shared& sh, const std::vector<int>& fds, std::vector<PerThread>& 
         return;
       }
       pts[i].ran_on.sample();
-      if (o.mode == "stream") stream(sh, fds[i], pts[i]);
-      else if (o.rate) rr_open(sh, fds[i], pts[i], o.seed + i, double(o.rate) / n);
-      else if (o.backend == "io_uring") rr_uring(sh, fds[i], pts[i], o.seed + i);
-      else rr_closed(sh, fds[i], pts[i], o.seed + i);
+      loop(sh, fds[i], pts[i], o.seed + i, double(o.rate) / n);
       pts[i].cpu_at_end_ns = cpu_clock_ns(CLOCK_THREAD_CPUTIME_ID);
       pts[i].delay_at_end_ns = isoprobe::run_delay_ns();
     });
@@ -548,7 +517,8 @@ void merge_results(const NetOptions& o, const std::vector<PerThread>& pts, NetRe
     if (p.delay_at_measure_ns == kNoRunDelay || p.delay_at_end_ns == kNoRunDelay || p.delay_at_end_ns < p.delay_at_measure_ns) r->run_delay_known = false;
     else r->run_delay_ns += p.delay_at_end_ns - p.delay_at_measure_ns;
     secs_n = std::max(secs_n, p.sec_ops.size());
-    if (o.mode == "stream") r->stream_bytes.push_back(o.reverse ? p.recvd : p.sent);
+    if (o.mode == "stream" && o.proto == "udp") r->udp_streams.push_back(p.udp);
+    else if (o.mode == "stream") r->stream_bytes.push_back(o.reverse ? p.recvd : p.sent);
   }
   secs_n = std::min<size_t>(secs_n, (o.duration + 999999999ull) / 1000000000ull);
   for (size_t s = 0; s < secs_n; s++) {
@@ -562,11 +532,13 @@ void merge_results(const NetOptions& o, const std::vector<PerThread>& pts, NetRe
 }
 
 }  // namespace
+}  // namespace netloop
 
 int run_net(const NetOptions& o, const RunHooks& hooks, NetResult* r, Error* e) {
+  using namespace netloop;
   r->options = o;
   r->env = detect_env();
-  r->kind = o.mode == "stream" ? "tcp_stream" : o.proto == "udp" ? "udp_rr" : "tcp_rr";
+  r->kind = net_kind(o);
   int rc = validate_net_options(o, e);
   if (rc < 0) return rc;
   std::string err;

@@ -2,6 +2,7 @@
 #include "net_options.h"
 
 #include "net_addr.h"
+#include "net_udp_stream.h"
 #include "option_table.h"
 #include "thread_util.h"
 
@@ -16,13 +17,13 @@ const OptionTable<N>& table() {
       field<N>("proto", &N::proto, "transport", "tcp|udp"),
       run_setting(field<N>("connect", &N::connect, "server ADDR:PORT (rr, stream)")),
       run_setting(field<N>("bind", &N::bind, "serve: listen on ADDR:PORT; port 0 picks a free one")),
-      field<N>("size", "size", &N::size, "message size; stream mode defaults to 128k", 1, 16ll << 20),
+      field<N>("size", "size", &N::size, "message size; stream mode defaults to 128k (UDP: 1472, a 1500-byte MTU's payload)", 1, 16ll << 20),
       run_setting(field<N>("duration", "duration", &N::duration, "measured time; serve: how long to serve, 0 until stopped")),
       run_setting(field<N>("warmup", "duration", &N::warmup, "warm-up, excluded from results")),
       field<N>("conns", "uint", &N::conns, "rr: connections, one thread each", 1, 256),
       field<N>("streams", "uint", &N::streams, "stream: parallel streams", 1, 256),
       field<N>("reverse", &N::reverse, "stream: the server sends, the client receives"),
-      field<N>("rate", "uint", &N::rate, "rr: open loop at this many requests/s in all (latency from the intended send time); 0 = closed loop", kNoBound, 10000000),
+      field<N>("rate", "uint", &N::rate, "rr: open loop at this many requests/s in all (latency from the intended send time), 0 = closed loop; UDP stream: datagrams/s in all, 0 = as fast as they go", kNoBound, 10000000),
       field<N>("arrival", &N::arrival, "open loop: spacing of requests", "uniform|poisson"),
       field<N>("backend", &N::backend, "socket I/O: blocking system calls or io_uring", "blocking|io_uring"),
       // How the client waits for its send times, not what it offers: a spinning client against a
@@ -38,6 +39,7 @@ const OptionTable<N>& table() {
       field<N>("server_cpus", &N::server_cpus, "rr, stream with an echo server of isoprobe's own (--loopback, or the one isoprobe starts): the CPUs its threads run on, or auto"),
       field<N>("stall_after", "uint", &N::stall_after, "serve, for tests: stall once after this many echoes, 0 never"),
       field<N>("stall", "duration", &N::stall, "serve, for tests: length of that stall"),
+      field<N>("drop_every", "uint", &N::drop_every, "serve, for tests: discard every Nth measured datagram of each UDP stream uncounted (a known loss), 0 never"),
   };
   return t;
 }
@@ -56,6 +58,10 @@ void write_net_options_json(JsonWriter& w, const NetOptions& o) {
   w.kv("mode", o.mode);  // chosen by the command (net serve|rr|stream), not a flag
   write_option_fields(w, table(), o);
   w.end_object();
+}
+
+std::string net_kind(const NetOptions& o) {
+  return o.proto + (o.mode == "stream" ? "_stream" : "_rr");
 }
 
 int set_net_option(NetOptions* o, const std::string& name, const std::string& value, Error* e) {
@@ -79,12 +85,14 @@ int validate_net_options(const NetOptions& o, Error* e, bool own_server) {
       return option_error(e, "connect", "--connect: expected the server's ADDR:PORT");
     } else if (!parse_addr(o.connect, &a, false, &why)) return option_error(e, "connect", "--connect \"" + o.connect + "\": " + why);
   }
-  if (o.mode == "stream" && o.proto == "udp") return option_error(e, "proto", "--proto udp: stream mode is TCP only");
+  if (o.mode == "stream" && o.proto == "udp" && o.reverse) return option_error(e, "reverse", "--reverse: a UDP stream flows from the client to the server, whose counts it reports; run the client on the other side instead");
+  if (o.mode == "stream" && o.proto == "udp" && o.size < kUdpStreamHeader)
+    return option_error(e, "size", "--size " + std::to_string(o.size) + ": UDP stream datagrams carry a " + std::to_string(kUdpStreamHeader) + "-byte header; expected at least " + std::to_string(kUdpStreamHeader));
   if (o.size == 0 || o.size > (16ull << 20)) return option_error(e, "size", "--size " + std::to_string(o.size) + ": expected a message size from 1 byte to 16M");
   if (o.proto == "udp" && o.size > 65507) return option_error(e, "size", "--size " + std::to_string(o.size) + ": expected at most 65507 bytes for UDP");
   if (o.proto == "udp" && o.size < 8) return option_error(e, "size", "--size " + std::to_string(o.size) + ": UDP messages carry an 8-byte sequence number; expected at least 8");
-  if (o.rate && o.size < 16) return option_error(e, "size", "--size " + std::to_string(o.size) + ": open-loop messages carry their sequence and intended send time; expected at least 16");
-  if (o.rate && o.proto == "udp") return option_error(e, "rate", "--rate: open loop is TCP only for now");
+  if (o.rate && o.mode == "rr" && o.size < 16) return option_error(e, "size", "--size " + std::to_string(o.size) + ": open-loop messages carry their sequence and intended send time; expected at least 16");
+  if (o.rate && o.proto == "udp" && o.mode == "rr") return option_error(e, "rate", "--rate: open-loop rr is TCP only for now");
   if (o.mode != "serve" && o.duration == 0) return option_error(e, "duration", "--duration 0: expected a positive time");
   if (o.conns == 0 || o.conns > 256) return option_error(e, "conns", "--conns " + std::to_string(o.conns) + ": expected from 1 to 256");
   if (o.streams == 0 || o.streams > 256) return option_error(e, "streams", "--streams " + std::to_string(o.streams) + ": expected from 1 to 256");
@@ -100,6 +108,7 @@ int validate_net_options(const NetOptions& o, Error* e, bool own_server) {
     return option_error(e, "server_cpus", "--server-cpus " + o.server_cpus + ": " + why_list);
   if (!o.server_cpus.empty() && o.mode == "serve") return option_error(e, "server_cpus", "--server-cpus: a client option; the server itself takes --cpus");
   if ((o.stall_after || o.stall) && o.mode != "serve") return option_error(e, "stall", "--stall/--stall-after: server options (net serve)");
+  if (o.drop_every && o.mode != "serve") return option_error(e, "drop_every", "--drop-every: a server option (net serve)");
   return 0;
 }
 
