@@ -97,17 +97,20 @@ const NET_EXTRA: Table = {
   allow_remote: { kind: 'bool', default: false, help: 'allow a --connect/--bind address off loopback (a network you own)' },
 };
 
-const NET_HEAD = ['usage: isoprobe net serve|rr|stream [options]', '',
+/** `net udp-stream` is `net stream --proto udp`: the mode a UDP stream (kind udp_stream) runs in. */
+const udpStream = (argv: string[], at: number) => (argv[at] === 'udp-stream' ? [...argv.slice(0, at), 'stream', ...argv.slice(at + 1), '--proto=udp'] : argv);
+
+const NET_HEAD = ['usage: isoprobe net serve|rr|stream|udp-stream [options]', '',
   'Latency is the full round trip (sockperf reports half of it by default). Sizes take k/M/G/T; times ns/us/ms/s/m/h.'];
 
 async function cmdNet(argv: string[], out: (s: string) => void, signal: AbortSignal): Promise<number> {
-  const [mode, ...rest] = argv;
+  const [mode, ...rest] = udpStream(argv, 0);
   const table = { ...(NET_OPTIONS as unknown as Table), ...NET_EXTRA, ...COMMON };
   if (mode === undefined || mode === '--help' || mode === 'help') {
     parseCommand(['--help'], table, 'net', NET_HEAD, out);
     return mode === undefined ? 2 : 0;
   }
-  if (!NET_MODES.includes(mode as NetMode)) throw new IsoprobeError('EINVALOPT', `isoprobe net "${mode}": expected one of serve, rr, stream`, { option: 'mode' });
+  if (!NET_MODES.includes(mode as NetMode)) throw new IsoprobeError('EINVALOPT', `isoprobe net "${mode}": expected one of serve, rr, stream, udp-stream`, { option: 'mode' });
   const p = parseCommand(rest, table, `net ${mode}`, NET_HEAD, out);
   if (!p) return 0;
   const { values, positionals } = p;
@@ -242,6 +245,7 @@ async function cmdRun(argv: string[], out: (s: string) => void, signal: AbortSig
     throw new IsoprobeError('EINVALOPT', 'isoprobe run: expected a workload: block, net rr or net stream (see isoprobe run --help)', { option: 'workload' });
   }
   const isNet = argv[kindAt] === 'net';
+  if (isNet) argv = udpStream(argv, kindAt + 1);
   const mode = isNet ? argv[kindAt + 1] : 'block';
   if (isNet && mode !== 'rr' && mode !== 'stream') throw new IsoprobeError('EINVALOPT', `isoprobe run net "${mode ?? ''}": expected rr or stream`, { option: 'mode' });
   const before = argv.slice(0, kindAt);
