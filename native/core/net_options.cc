@@ -28,7 +28,7 @@ const OptionTable<N>& table() {
       field<N>("backend", &N::backend, "socket I/O: blocking system calls or io_uring", "blocking|io_uring"),
       // How the client waits for its send times, not what it offers: a spinning client against a
       // sleeping one is the same workload, its cost a host-CPU change the gate must see.
-      run_setting(field<N>("spin", &N::spin, "open loop: the sender spins until each send time instead of sleeping (a poll-mode client: the same rate for a core's CPU)")),
+      run_setting(field<N>("spin", &N::spin, "open loop, paced UDP stream: the sender spins until each send time instead of sleeping (a poll-mode client: the same rate for a core's CPU)")),
       field<N>("busy_poll", "uint", &N::busy_poll, "SO_BUSY_POLL microseconds on each socket, 0 off", kNoBound, 2147483647),
       field<N>("verify", &N::verify, "rr: compare every echoed byte with what was sent"),
       run_setting(field<N>("timeout", "duration", &N::timeout, "connect and per-message timeout", 1000000)),
@@ -75,7 +75,8 @@ int validate_net_options(const NetOptions& o, Error* e, bool own_server) {
     return option_error(e, "mode", "net mode \"" + o.mode + "\": expected serve, rr or stream");
   // A struct filled in C++ has not been through the setter: its enums are checked against the table.
   if (check_choices(table(), o, e) < 0) return -EINVAL;
-  if (o.spin && (o.mode != "rr" || !o.rate)) return option_error(e, "spin", "--spin: applies to an open-loop rr (--rate N), where the sender waits for each send time");
+  if (o.spin && (o.mode == "serve" || (o.mode == "stream" && o.proto == "tcp") || !o.rate))
+    return option_error(e, "spin", "--spin: applies to an open-loop rr or a paced UDP stream (--rate N), where the sender waits for each send time");
   if (o.mode == "serve") {
     if (!parse_addr(o.bind, &a, true, &why)) return option_error(e, "bind", "--bind \"" + o.bind + "\": " + why);
   } else {
