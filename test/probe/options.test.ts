@@ -91,6 +91,31 @@ test('the static probe gives the same messages for the same flags (one core behi
   t.false(existsSync(F()));
 });
 
+// A bound as the probe's flag takes it: sizes in bytes, times in ns, numbers as they are.
+const flagValue = (kind: string, n: number) => (kind === 'duration' ? `${n}ns` : String(n));
+
+test('the core\'s table enforces each option\'s min and max itself: the probe refuses a value past either bound, naming the option and the bounds', (t) => {
+  let checked = 0;
+  for (const which of ['block', 'net'] as const) {
+    const rows = JSON.parse(native().optionTable(which)) as { name: string; kind: string; min?: number; max?: number }[];
+    for (const row of rows) {
+      const past = [...(row.min !== undefined && row.min > Number.MIN_SAFE_INTEGER && (row.min > 0 || row.kind === 'int') ? [row.min - 1] : []), ...(row.max !== undefined ? [row.max + 1] : [])];
+      for (const v of past) {
+        const flag = `--${row.name.replace(/_/g, '-')}`;
+        const r = runProbe(which === 'block' ? ['block', '--file', F(), `${flag}=${flagValue(row.kind, v)}`] : ['net', 'rr', '--loopback', `${flag}=${flagValue(row.kind, v)}`]);
+        t.is(r.code, 2, `${which} ${flag} ${v}: ${r.stderr}`);
+        const err = JSON.parse(r.stdout).error;
+        t.is(err.option, row.name, `${which} ${flag} ${v}`);
+        const expected = row.min !== undefined && row.max !== undefined ? 'from \\S+ to \\S+' : row.min !== undefined ? 'at least \\S+' : 'at most \\S+';
+        t.regex(err.message, new RegExp(`^${flag} \\S+: expected ${expected}$`), `${which} ${flag} ${v}`);
+        checked++;
+      }
+    }
+  }
+  t.true(checked >= 15, `bounded options checked: ${checked}`);
+  t.false(existsSync(F()));
+});
+
 // Every option of the BlockOptions type, named here only to check the core's table has each.
 const BLOCK_KEYS: (keyof BlockOptions)[] = ['file', 'size', 'offset', 'engine', 'pattern', 'rwmix_read', 'bs', 'qd', 'batch', 'direct', 'dsync', 'fsync', 'fdatasync', 'ops',
   'duration', 'warmup', 'seed', 'verify', 'hipri', 'sqpoll', 'iopoll', 'register_files', 'fixed_bufs', 'invalidate', 'fadvise', 'destructive', 'force', 'clock', 'lock', 'cpu', 'jobs', 'split', 'cpus', 'op_log'];
