@@ -20,6 +20,7 @@ import { buildGuestKernel, FRAGMENT, KERNEL_SOURCES, type KernelSource } from '.
 import { missingDrivers } from './image/guest';
 import { formatTargetResult } from './report/target-text';
 import { BLOCK_OPTIONS, normalizeBlockOptions } from './probe/options';
+import { packageVersion } from './probe/version';
 import { statSync } from 'node:fs';
 import type { Arch } from './paths';
 import type { BlockResult, ProgressEvent } from './probe/types';
@@ -36,7 +37,7 @@ const JSON_ONLY: Table = { json: COMMON.json! };
 /** A block result in fio's json+ (lib/formats/fio-json.ts), for pipelines that read fio's output. */
 const FIO_FORMAT: Table = { format: { kind: 'enum', default: 'text', choices: ['text', 'fio-json'], help: "fio-json: the result as fio's --output-format=json+ (block)" } };
 
-const VERSION = '0.1.0';
+const VERSION = packageVersion();
 
 function usage(): string {
   return [

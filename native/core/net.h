@@ -6,12 +6,12 @@
 #include <string>
 #include <vector>
 
-#include "block.h"  // RunHooks, SeriesPoint, ClockInfo, EnvInfo
 #include "histogram.h"
 #include "thread_util.h"
 #include "net_addr.h"
 #include "net_options.h"
 #include "net_udp_stream.h"
+#include "result.h"
 
 namespace isoprobe {
 

@@ -1,11 +1,9 @@
 // Serialises a network result to the shared schema (kind tcp_rr | udp_rr | tcp_stream | udp_stream).
-#include "block.h"
 #include "json.h"
 #include "net.h"
 
 namespace isoprobe {
 
-void write_clock_json(JsonWriter& w, const ClockInfo& c);
 
 namespace {
 
@@ -62,11 +60,7 @@ std::string net_result_json(const NetResult& r) {
   w.kv("schema", kSchemaVersion);
   w.kv("kind", r.kind);
   w.key("probe");
-  w.begin_object();
-  w.kv("version", kProbeVersion);
-  w.kv("build", r.build);
-  write_identity_json(w);
-  w.end_object();
+  write_probe_json(w, r.build);
   w.key("options");
   write_net_options_json(w, r.options);
   w.kv("peer", r.peer);
