@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "engine.h"
 #include "json.h"
 #include "option_table.h"
 #include "thread_util.h"
@@ -114,6 +115,28 @@ static int validate_jobs(const BlockOptions& o, Pattern p, Error* e) {
   return placement_cpus(o.cpus, o.cpu, &cpus, e);
 }
 
+// The engines whose capabilities satisfy `f`, as a message names them: "io_uring" or "a or b".
+static std::string engines_where(bool (*f)(const EngineCaps&)) {
+  std::string names;
+  for (auto* en : engine_registry())
+    if (f(en->caps)) names += (names.empty() ? "" : " or ") + std::string(en->name);
+  return names;
+}
+
+// An option one engine declares its own is refused with any other, naming its engine.
+static int check_engine_options(const BlockOptions& o, const EngineInfo& chosen, Error* e) {
+  for (auto* en : engine_registry()) {
+    if (en == &chosen) continue;
+    for (const char* name : en->own_options) {
+      bool own = false;
+      for (const char* c : chosen.own_options) own = own || std::strcmp(c, name) == 0;
+      if (!own && !is_default(table(), o, name))
+        return option_error(e, name, flag(name) + ": applies to --engine " + en->name + ", not " + o.engine);
+    }
+  }
+  return 0;
+}
+
 int validate_block_options(const BlockOptions& o, Error* e) {
   Pattern p;
   if (o.file.empty()) return option_error(e, "file", "--file: expected a path to a data file or block device");
@@ -126,9 +149,10 @@ int validate_block_options(const BlockOptions& o, Error* e) {
     return option_error(e, "size", "--size " + std::to_string(o.size) + ": expected a multiple of --bs " + std::to_string(o.bs));
   if (o.offset > UINT64_MAX - o.size)
     return option_error(e, "offset", "--offset " + std::to_string(o.offset) + ": region end overflows");
-  if (o.qd > 1 && (o.engine == "psync" || o.engine == "pvsync2"))
+  const EngineInfo* engine = engine_info(o.engine);  // one of the table's choices: checked above
+  if (o.qd > 1 && !engine->caps.async)
     return option_error(e, "qd", "--qd " + std::to_string(o.qd) + ": " + o.engine +
-                                     " is synchronous and has one I/O in flight; use --engine io_uring for a deeper queue");
+                                     " is synchronous and has one I/O in flight; use --engine " + engines_where([](const EngineCaps& c) { return c.async && c.moves_data; }) + " for a deeper queue");
   if (o.qd > o.size / o.bs && pattern_writes(p) && o.verify)
     return option_error(e, "qd", "--qd " + std::to_string(o.qd) + ": more than the region's " + std::to_string(o.size / o.bs) + " blocks");
   if (o.batch > o.qd)
@@ -140,19 +164,13 @@ int validate_block_options(const BlockOptions& o, Error* e) {
                         flag(o.fsync ? "fsync" : "fdatasync") + ": flushes follow writes; --pattern " + o.pattern + " writes nothing");
   if (o.fsync && o.fdatasync)
     return option_error(e, "fdatasync", "--fdatasync: give either --fsync or --fdatasync, not both");
-  if (o.hipri && o.engine != "pvsync2")
-    return option_error(e, "hipri", "--hipri: applies to --engine pvsync2 (for io_uring use --iopoll)");
-  const char* uring_only[] = {"sqpoll", "iopoll", "register_files", "fixed_bufs"};
-  bool uring_flags[] = {o.sqpoll, o.iopoll, o.register_files, o.fixed_bufs};
-  for (int i = 0; i < 4; i++)
-    if (uring_flags[i] && o.engine != "io_uring")
-      return option_error(e, uring_only[i], flag(uring_only[i]) + ": applies to --engine io_uring, not " + o.engine);
+  if (check_engine_options(o, *engine, e) < 0) return -EINVAL;
   if (o.iopoll && !o.direct)
     return option_error(e, "iopoll", "--iopoll: polled completions need --direct");
   if (o.verify && o.bs < 64)
     return option_error(e, "bs", "--bs " + std::to_string(o.bs) + ": --verify needs blocks of at least 64 bytes");
-  if (o.verify && o.engine == "null")
-    return option_error(e, "verify", "--verify: the null engine moves no data");
+  if (o.verify && !engine->caps.moves_data)
+    return option_error(e, "verify", "--verify: the " + o.engine + " engine moves no data");
   if (o.force && !o.destructive)
     return option_error(e, "force", "--force: only meaningful together with --destructive");
   return validate_jobs(o, p, e);

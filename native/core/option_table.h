@@ -66,6 +66,21 @@ OptionField<O> run_setting(OptionField<O> f) {
   return f;
 }
 
+// Whether the option `name` of `o` has its default value (an option left alone).
+template <class O>
+bool is_default(const OptionTable<O>& t, const O& o, const char* name) {
+  static const O d{};
+  for (auto& f : t) {
+    if (std::string(name) != f.spec.name) continue;
+    if (f.u64) return o.*f.u64 == d.*f.u64;
+    if (f.u32) return o.*f.u32 == d.*f.u32;
+    if (f.i32) return o.*f.i32 == d.*f.i32;
+    if (f.b) return o.*f.b == d.*f.b;
+    if (f.s) return o.*f.s == d.*f.s;
+  }
+  return true;
+}
+
 // A numeric option's value against its row's min and max (fio's minval/maxval): 0, or -EINVAL
 // with "--qd 0: expected at least 1", the bound written as its flag takes it (64M, 1ms).
 int check_bound(const OptionSpec& spec, int64_t v, bool wide, uint64_t u, Error* e);

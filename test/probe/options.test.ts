@@ -45,7 +45,7 @@ const INVALID: [Record<string, unknown>, string, string][] = [
   [{ size: '10k', bs: '4k' }, 'size', '--size 10240: expected a multiple of --bs 4096'],
   [{ pattern: 'randread', fsync: 8 }, 'fsync', '--fsync: flushes follow writes; --pattern randread writes nothing'],
   [{ pattern: 'write', fsync: 1, fdatasync: 1 }, 'fdatasync', '--fdatasync: give either --fsync or --fdatasync, not both'],
-  [{ hipri: true }, 'hipri', '--hipri: applies to --engine pvsync2 (for io_uring use --iopoll)'],
+  [{ hipri: true }, 'hipri', '--hipri: applies to --engine pvsync2, not psync'],
   [{ sqpoll: true }, 'sqpoll', '--sqpoll: applies to --engine io_uring, not psync'],
   [{ fixed_bufs: true, engine: 'pvsync2' }, 'fixed_bufs', '--fixed-bufs: applies to --engine io_uring, not pvsync2'],
   [{ engine: 'io_uring', iopoll: true }, 'iopoll', '--iopoll: polled completions need --direct'],
