@@ -72,8 +72,27 @@ void thread_cpu(PerThread& pt, const rusage& a);
 // The error of a failed send/recv, naming the server and how far the thread got.
 int io_fail(Shared& sh, Error* e, int err, const char* call, uint64_t done);
 void fill_payload(std::vector<char>& b, uint64_t seed);
+// The whole buffer sent or received; false with *err (0: the peer closed) otherwise.
+bool send_all(int fd, const char* p, size_t n, int* err);
+bool recv_all(int fd, char* p, size_t n, int* err);
 
-// The loops (one thread each). rate: this thread's share of --rate, 0 when unpaced.
+// The skeleton of every loop: what comes before it is the loop's setup; `body` starts with the
+// other threads (wait_go) and is what the thread's CPU is accounted over; after it, teardown.
+template <class F>
+void measured(Shared& sh, PerThread& pt, F&& body) {
+  wait_go(sh);
+  rusage ru;
+  getrusage(RUSAGE_THREAD, &ru);
+  body();
+  thread_cpu(pt, ru);
+}
+
+// The loops, one thread each: seed of its payload, rate its share of --rate (0: closed loop, or
+// a stream as fast as it goes). net_client.cc's loop_of picks one.
+void rr_closed(Shared& sh, int fd, PerThread& pt, uint64_t seed, double rate);
+void rr_uring(Shared& sh, int fd, PerThread& pt, uint64_t seed, double rate);
+void rr_open(Shared& sh, int fd, PerThread& pt, uint64_t seed, double rate);
+void tcp_stream(Shared& sh, int fd, PerThread& pt, uint64_t seed, double rate);
 void udp_stream(Shared& sh, int fd, PerThread& pt, uint64_t seed, double rate);
 
 }  // namespace netloop

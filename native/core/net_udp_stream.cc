@@ -124,40 +124,38 @@ void udp_stream(Shared& sh, int fd, PerThread& pt, uint64_t seed, double rate) {
   std::vector<char> buf(o.size);
   fill_payload(buf, seed);
   Error e;
-  wait_go(sh);
-  rusage ru;
-  getrusage(RUSAGE_THREAD, &ru);
-  double next = double(sh.t_start), gap = rate > 0 ? 1e9 / rate : 0;
-  UdpStreamHeader h;
-  while (!sh.stop_now()) {
-    uint64_t t = now_ns();
-    if (rate > 0) {
-      uint64_t intended = uint64_t(next);
-      next += gap;
-      if (intended >= sh.t_end) break;
-      if (intended > t) o.spin ? sleep_until(intended) : nap_to(intended);
-      t = intended;
-    } else if (t >= sh.t_end) {
-      break;
+  measured(sh, pt, [&] {
+    double next = double(sh.t_start), gap = rate > 0 ? 1e9 / rate : 0;
+    UdpStreamHeader h;
+    while (!sh.stop_now()) {
+      uint64_t t = now_ns();
+      if (rate > 0) {
+        uint64_t intended = uint64_t(next);
+        next += gap;
+        if (intended >= sh.t_end) break;
+        if (intended > t) o.spin ? sleep_until(intended) : nap_to(intended);
+        t = intended;
+      } else if (t >= sh.t_end) {
+        break;
+      }
+      bool measured = t >= sh.t_measure;
+      h.type = measured ? kUdpData : kUdpWarm;
+      h.seq++;
+      h.send_ns = now_ns();
+      write_udp_header(buf.data(), h);
+      ssize_t k = send(fd, buf.data(), buf.size(), 0);
+      if (k < 0 && (errno == EINTR || errno == ENOBUFS || errno == EAGAIN)) continue;  // not sent: not counted
+      if (k < 0) {
+        if (!sh.stop_now()) { io_fail(sh, &e, errno, "send", pt.udp.sent + pt.udp.warm_sent); sh.fail(e); }
+        break;
+      }
+      if (!measured) { pt.udp.warm_sent++; continue; }
+      pt.udp.sent++;
+      pt.sent += uint64_t(k);
+      pt.tx++;
+      pt.tick(t, sh.t_measure, uint64_t(k));
     }
-    bool measured = t >= sh.t_measure;
-    h.type = measured ? kUdpData : kUdpWarm;
-    h.seq++;
-    h.send_ns = now_ns();
-    write_udp_header(buf.data(), h);
-    ssize_t k = send(fd, buf.data(), buf.size(), 0);
-    if (k < 0 && (errno == EINTR || errno == ENOBUFS || errno == EAGAIN)) continue;  // not sent: not counted
-    if (k < 0) {
-      if (!sh.stop_now()) { io_fail(sh, &e, errno, "send", pt.udp.sent + pt.udp.warm_sent); sh.fail(e); }
-      break;
-    }
-    if (!measured) { pt.udp.warm_sent++; continue; }
-    pt.udp.sent++;
-    pt.sent += uint64_t(k);
-    pt.tx++;
-    pt.tick(t, sh.t_measure, uint64_t(k));
-  }
-  thread_cpu(pt, ru);
+  });
   if (!sh.failed && ask_report(sh, fd, pt, &e) < 0) sh.fail(e);
 }
 
