@@ -1,5 +1,6 @@
-// Side-by-side with sockperf (TCP ping-pong, full RTT) and iperf3 (TCP stream) on loopback,
-// interleaved in one process tree. `npm run bench:net` (BENCH_REPS, BENCH_SECONDS to change).
+// Side-by-side with sockperf (TCP ping-pong, full RTT) and iperf3 (TCP stream; UDP stream with -u)
+// on loopback, interleaved in one process tree. `npm run bench:net` (BENCH_REPS, BENCH_SECONDS to
+// change; BENCH_ONLY=udp runs the UDP stream pairs alone, BENCH_UDP_RATE its datagrams/s).
 import { spawn } from 'node:child_process';
 
 import { runNet, spawnEchoServer } from '../lib/probe/net';
@@ -63,7 +64,55 @@ async function isoStream(): Promise<number> {
   }
 }
 
+// A UDP stream at one rate and size, counted by the receiver: datagrams/s received and the share
+// of those sent that arrived (1 - loss), so a loss-free run of each is a ratio of 1.
+interface Udp { pps: number; delivered: number; jitter_ns: number; sent_pps: number }
+const UDP_SIZE = 1024;
+const UDP_RATE = Number(process.env.BENCH_UDP_RATE || 20000);
+
+async function iperf3Udp(): Promise<Udp> {
+  const p = ++port;
+  return withServer('iperf3', ['-s', '-1', '-B', '127.0.0.1', '-p', String(p)], async () => {
+    // -b is payload bits/s: the same datagrams/s as isoprobe's --rate at this size.
+    const r = await run('iperf3', ['-c', '127.0.0.1', '-p', String(p), '-u', '-b', String(UDP_RATE * UDP_SIZE * 8), '-l', String(UDP_SIZE), '-t', String(SECONDS), '-O', '1', '-J']);
+    const s = JSON.parse(r.stdout).end.sum_received as { seconds: number; packets: number; lost_packets: number; jitter_ms: number };
+    const received = s.packets - s.lost_packets;
+    return { pps: received / s.seconds, delivered: s.packets ? received / s.packets : 0, jitter_ns: s.jitter_ms * 1e6, sent_pps: s.packets / s.seconds };
+  });
+}
+
+async function isoUdp(): Promise<Udp> {
+  const server = await spawnEchoServer({ proto: 'udp' });
+  try {
+    const r = await runNet('stream', { connect: server.address, proto: 'udp', rate: UDP_RATE, size: UDP_SIZE, duration: `${SECONDS}s`, warmup: '1s' }, { via: 'binary' });
+    const u = r.udp_stream!;
+    return { pps: u.pps, delivered: 1 - u.loss, jitter_ns: u.jitter_ns, sent_pps: u.sent_pps };
+  } finally {
+    await server.stop();
+  }
+}
+
+async function udpLines(): Promise<{ lines: string[]; samples: { a: Udp[]; b: Udp[] } }> {
+  const u = await interleave(REPS, isoUdp, iperf3Udp);
+  const m = (xs: Udp[], k: keyof Udp) => median(xs.map((x) => x[k]));
+  const what = `UDP stream ${UDP_SIZE} B at ${UDP_RATE}/s`;
+  const lines = [
+    ratioLine(`${what}: received datagrams/s (isoprobe / iperf3 -u)`, m(u.a, 'pps'), m(u.b, 'pps'), '>= 0.97', m(u.a, 'pps') / m(u.b, 'pps') >= 0.97),
+    ratioLine(`${what}: share delivered, 1 - loss`, m(u.a, 'delivered'), m(u.b, 'delivered'), '>= 0.97', m(u.a, 'delivered') / m(u.b, 'delivered') >= 0.97),
+    `${`${what}: sent datagrams/s (reported, no goal)`.padEnd(52)} ${m(u.a, 'sent_pps').toFixed(1).padStart(12)} ${m(u.b, 'sent_pps').toFixed(1).padStart(12)} ${(m(u.a, 'sent_pps') / m(u.b, 'sent_pps')).toFixed(3).padStart(7)}`,
+    `${`${what}: RFC 3550 jitter ns (reported, no goal)`.padEnd(52)} ${m(u.a, 'jitter_ns').toFixed(1).padStart(12)} ${m(u.b, 'jitter_ns').toFixed(1).padStart(12)} ${(m(u.a, 'jitter_ns') / m(u.b, 'jitter_ns')).toFixed(3).padStart(7)}`,
+  ];
+  return { lines, samples: u };
+}
+
 async function main(): Promise<void> {
+  if (process.env.BENCH_ONLY === 'udp') {
+    console.log(`isoprobe vs iperf3 -u on loopback, ${REPS} interleaved pairs of ${SECONDS} s\nmachine: ${machine()}\n`);
+    const udp = await udpLines();
+    udp.lines.forEach((l) => console.log(l));
+    console.log(`\nraw samples: ${saveResults('net-udp', { machine: machine(), reps: REPS, seconds: SECONDS, size: UDP_SIZE, rate: UDP_RATE, udp: udp.samples, lines: udp.lines })}`);
+    return;
+  }
   console.log(`isoprobe vs sockperf / iperf3 on loopback, ${REPS} interleaved pairs of ${SECONDS} s`);
   console.log(`machine: ${machine()}\n`);
   console.log(`${'metric'.padEnd(52)} ${'isoprobe'.padStart(12)} ${'peer'.padStart(12)} ${'ratio'.padStart(7)}  goal`);
@@ -83,7 +132,10 @@ async function main(): Promise<void> {
   const l = ratioLine('TCP stream 128 KiB, 1 stream, Gbit/s (isoprobe / iperf3)', a, b, '>= 1.00', a >= b);
   console.log(l);
   lines.push(l);
-  console.log(`\nraw samples: ${saveResults('net', { machine: machine(), reps: REPS, seconds: SECONDS, rr, stream: st, lines })}`);
+  const udp = await udpLines();
+  udp.lines.forEach((x) => console.log(x));
+  lines.push(...udp.lines);
+  console.log(`\nraw samples: ${saveResults('net', { machine: machine(), reps: REPS, seconds: SECONDS, rr, stream: st, udp: udp.samples, lines })}`);
 }
 
 main().catch((e) => {

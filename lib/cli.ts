@@ -22,6 +22,7 @@ import { buildGuestKernel, FRAGMENT, KERNEL_SOURCES, type KernelSource } from '.
 import { missingDrivers } from './image/guest';
 import { formatTargetResult } from './report/target-text';
 import { BLOCK_OPTIONS, normalizeBlockOptions } from './probe/options';
+import { packageVersion } from './probe/version';
 import { statSync } from 'node:fs';
 import type { Arch } from './paths';
 import type { BlockResult, ProgressEvent } from './probe/types';
@@ -38,7 +39,7 @@ const JSON_ONLY: Table = { json: COMMON.json! };
 /** A block result in fio's json+ (lib/formats/fio-json.ts), for pipelines that read fio's output. */
 const FIO_FORMAT: Table = { format: { kind: 'enum', default: 'text', choices: ['text', 'fio-json'], help: "fio-json: the result as fio's --output-format=json+ (block)" } };
 
-const VERSION = '0.1.0';
+const VERSION = packageVersion();
 
 function usage(): string {
   return [
@@ -99,17 +100,20 @@ const NET_EXTRA: Table = {
   allow_remote: { kind: 'bool', default: false, help: 'allow a --connect/--bind address off loopback (a network you own)' },
 };
 
-const NET_HEAD = ['usage: isoprobe net serve|rr|stream [options]', '',
+/** `net udp-stream` is `net stream --proto udp`: the mode a UDP stream (kind udp_stream) runs in. */
+const udpStream = (argv: string[], at: number) => (argv[at] === 'udp-stream' ? [...argv.slice(0, at), 'stream', ...argv.slice(at + 1), '--proto=udp'] : argv);
+
+const NET_HEAD = ['usage: isoprobe net serve|rr|stream|udp-stream [options]', '',
   'Latency is the full round trip (sockperf reports half of it by default). Sizes take k/M/G/T; times ns/us/ms/s/m/h.'];
 
 async function cmdNet(argv: string[], out: (s: string) => void, signal: AbortSignal): Promise<number> {
-  const [mode, ...rest] = argv;
+  const [mode, ...rest] = udpStream(argv, 0);
   const table = { ...(NET_OPTIONS as unknown as Table), ...NET_EXTRA, ...COMMON };
   if (mode === undefined || mode === '--help' || mode === 'help') {
     parseCommand(['--help'], table, 'net', NET_HEAD, out);
     return mode === undefined ? 2 : 0;
   }
-  if (!NET_MODES.includes(mode as NetMode)) throw new IsoprobeError('EINVALOPT', `isoprobe net "${mode}": expected one of serve, rr, stream`, { option: 'mode' });
+  if (!NET_MODES.includes(mode as NetMode)) throw new IsoprobeError('EINVALOPT', `isoprobe net "${mode}": expected one of serve, rr, stream, udp-stream`, { option: 'mode' });
   const p = parseCommand(rest, table, `net ${mode}`, NET_HEAD, out);
   if (!p) return 0;
   const { values, positionals } = p;
@@ -248,6 +252,7 @@ async function cmdRun(argv: string[], out: (s: string) => void, signal: AbortSig
     throw new IsoprobeError('EINVALOPT', 'isoprobe run: expected a workload: block, net rr or net stream (see isoprobe run --help)', { option: 'workload' });
   }
   const isNet = argv[kindAt] === 'net';
+  if (isNet) argv = udpStream(argv, kindAt + 1);
   const mode = isNet ? argv[kindAt + 1] : 'block';
   if (isNet && mode !== 'rr' && mode !== 'stream') throw new IsoprobeError('EINVALOPT', `isoprobe run net "${mode ?? ''}": expected rr or stream`, { option: 'mode' });
   const before = argv.slice(0, kindAt);

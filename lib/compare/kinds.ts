@@ -1,4 +1,4 @@
-// The kinds of result a workload gives (block, tcp_rr, udp_rr, tcp_stream) and the facts of each
+// The kinds of result a workload gives (block, tcp_rr, udp_rr, tcp_stream, udp_stream) and the facts of each
 // in one table: the probe mode and protocol that measure it, whether it has a latency distribution
 // and a network peer, its rate metric, what one operation is. The comparison, the report and the
 // CLI read these instead of branching on kind names; a new kind (udp_stream) is one entry here.
@@ -19,7 +19,7 @@ export interface KindFacts {
   /** The name of its rate metric in metrics.ts (its unit is that metric's). */
   rate: string;
   /** What one operation is: host CPU "per op" means per I/O, per transaction, or per byte. */
-  op: { unit: 'op' | 'tx' | 'B'; word: 'operation' | 'transaction' | 'byte' };
+  op: { unit: 'op' | 'tx' | 'B' | 'pkt'; word: 'operation' | 'transaction' | 'byte' | 'datagram' };
   /** The operations of a result's measured window. */
   ops(r: TargetResult): number | undefined;
   /** The probe's own CPU covers only the measured window (results from before cpu.window_ns). */
@@ -35,6 +35,10 @@ export const KINDS: Record<ResultKind, KindFacts> = {
   tcp_stream: {
     mode: 'stream', proto: 'tcp', latency: false, network: true, rate: 'gbps', op: { unit: 'B', word: 'byte' },
     ops: (r) => (net(r).options.reverse ? net(r).bytes_received : net(r).bytes_sent), cpuIsWindow: false,
+  },
+  udp_stream: {
+    mode: 'stream', proto: 'udp', latency: false, network: true, rate: 'pps', op: { unit: 'pkt', word: 'datagram' },
+    ops: (r) => net(r).udp_stream?.received, cpuIsWindow: false,
   },
 };
 

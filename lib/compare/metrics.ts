@@ -2,6 +2,7 @@
 // how it is read off a result, how it is written, which noise threshold judges it, and whether the
 // comparison table shows it. The table (text and HTML), the CSV export, the trend and the gate all
 // read it, so a metric is its entry here plus the code that measures it.
+import type { NetResult } from '../probe/types';
 import type { TargetResult } from '../targets/types';
 import { formatNs } from '../units';
 import { KINDS, kindsWhere, type ResultKind, RESULT_KINDS, windowOps } from './kinds';
@@ -63,6 +64,7 @@ const LATENCY = kindsWhere((k) => k.latency);
 const rateOfKinds = (m: string) => kindsWhere((k) => k.rate === m);
 const pct = (k: string) => (r: TargetResult) => r.latency_ns?.percentiles[k];
 const ns = (v: number) => formatNs(v);
+const udp = (r: TargetResult) => (r as unknown as Partial<NetResult>).udp_stream;
 const field = (k: 'iops' | 'tps' | 'bits_per_s') => (r: TargetResult) => (r as unknown as Partial<Record<typeof k, number>>)[k];
 
 /** The probe's own CPU over its measured window, ns (as the probe's kernel accounts it). */
@@ -100,6 +102,19 @@ export const METRIC_DEFS = [
   {
     name: 'gbps', title: 'stream throughput', unit: 'Gbit/s', better: 'higher', kinds: rateOfKinds('gbps'), gated: rateOfKinds('gbps'), thresholdClass: 'time',
     value: (r) => { const b = field('bits_per_s')(r); return b === undefined ? undefined : b / 1e9; }, format: (v) => `${v.toFixed(2)} Gbit/s`, scale: plainScale, column: { head: 'Gbit/s', compact: 'interval' },
+  },
+  {
+    name: 'pps', title: 'datagrams received per second (UDP stream, counted by the receiver)', unit: 'pkt/s', better: 'higher', kinds: rateOfKinds('pps'), gated: rateOfKinds('pps'), thresholdClass: 'time',
+    value: (r) => udp(r)?.pps, format: (v) => count(v, 'pkt/s'), scale: countScale, column: { head: 'pkt/s', compact: 'interval' },
+  },
+  {
+    // Mostly 0 on a healthy path, so no relative threshold judges it unless --metric asks.
+    name: 'loss', title: 'UDP stream loss: datagrams sent in the window that never arrived, % of those sent', unit: '%', better: 'lower', kinds: rateOfKinds('pps'), gated: [], thresholdClass: 'count',
+    value: (r) => { const u = udp(r); return u ? u.loss * 100 : undefined; }, format: (v) => `${v.toFixed(2)} %`, scale: fixedScale(' %', 2), column: { head: 'loss', compact: 'estimate' }, csv: 'loss_pct',
+  },
+  {
+    name: 'jitter', title: "UDP stream interarrival jitter at the receiver (RFC 3550; the streams' mean)", unit: 'ns', better: 'lower', kinds: rateOfKinds('pps'), gated: [], thresholdClass: 'time',
+    value: (r) => udp(r)?.jitter_ns, format: ns, scale: nsScale, column: { head: 'jitter', compact: 'estimate' }, csv: 'jitter_ns',
   },
   {
     name: 'host_cpu_per_op', title: 'host CPU per operation, every role of the boundary (per byte for streams)', unit: 'ns', better: 'lower', ...cost, gated: ALL,

@@ -20,6 +20,8 @@ export interface SuiteWorkload {
 export interface Suite {
   name: string;
   workloads: SuiteWorkload[];
+  /** Workloads a run adds by name (--suite quick+udp-stream-1472): not measured unless asked. */
+  optional?: SuiteWorkload[];
 }
 
 // Cells of 1 s: the quickstart's four targets x five workloads x five repetitions measure in under
@@ -38,6 +40,11 @@ export const QUICK: Suite = {
     { name: 'randread-4k-uring-qd32', workload: { kind: 'block', options: { pattern: 'randread', bs: '4k', direct: true, engine: 'io_uring', qd: 32, ...pin, ...q } } },
     { name: 'tcp-rr-64', workload: { kind: 'rr', options: { size: 64, ...q }, placement: 'client-inside' } },
     { name: 'tcp-stream-128k', workload: { kind: 'stream', options: { size: '128k', ...q }, placement: 'client-inside' } },
+  ],
+  optional: [
+    // As fast as the sender goes: the receiver's datagrams/s is the boundary's capacity (what
+    // virtio-net changes move), the loss what the sender offered beyond it.
+    { name: 'udp-stream-1472', workload: { kind: 'stream', options: { proto: 'udp', size: 1472, ...q }, placement: 'client-inside' } },
   ],
 };
 
@@ -125,14 +132,28 @@ const BUILTIN: Record<string, Suite> = { quick: QUICK, paper: PAPER, scaling: SC
 /** The suites isoprobe ships, by name. */
 export const BUILTIN_SUITES = Object.keys(BUILTIN);
 
+/** A built-in suite with optional workloads of its own added by name: "quick+udp-stream-1472". */
+function withOptional(spec: string): Suite | undefined {
+  const [name, extra] = spec.split('+', 2) as [string, string | undefined];
+  const base = Object.hasOwn(BUILTIN, name) ? BUILTIN[name]! : undefined;
+  if (!base || extra === undefined) return base;
+  const optional = base.optional ?? [];
+  const added = extra.split(',').map((n) => {
+    const w = optional.find((o) => o.name === n);
+    if (!w) throw new IsoprobeError('EINVALOPT', `--suite "${spec}": "${n}" is not an optional workload of ${name}; expected ${optional.map((o) => o.name).join(', ') || 'none (it has none)'}`, { option: 'suite' });
+    return w;
+  });
+  return { ...base, name: spec, workloads: [...base.workloads, ...added] };
+}
+
 export function loadSuite(spec: string): Suite {
-  const builtin = Object.hasOwn(BUILTIN, spec) ? BUILTIN[spec] : undefined;
+  const builtin = withOptional(spec);
   if (builtin) return builtin;
   let text: string;
   try {
     text = readFileSync(spec, 'utf8');
   } catch (e) {
-    throw new IsoprobeError('EINVALOPT', `--suite "${spec}": expected quick, paper, scaling or a readable suite file (${(e as Error).message})`, { option: 'suite' });
+    throw new IsoprobeError('EINVALOPT', `--suite "${spec}": expected quick, paper, scaling (quick+udp-stream-1472 adds an optional workload) or a readable suite file (${(e as Error).message})`, { option: 'suite' });
   }
   return parseSuite(text, spec);
 }

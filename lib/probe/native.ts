@@ -18,6 +18,8 @@ export interface NativeAddon {
   canary(cpu: number, iterations: number): number;
   pageCache(path: string, op: 'evict' | 'count'): { resident_bytes: number; size_bytes: number };
   histogramJson(values: Float64Array): string;
+  /** RFC 3550 interarrival jitter (ns) of send and arrival times given in arrival order: the UDP stream receiver's code. */
+  rfc3550Jitter(sendNs: Float64Array, arrivalNs: Float64Array): number;
   /** JSON [{name, kind, choices, help, default, min?, max?}] of the core's option table. */
   optionTable(which?: 'block' | 'net'): string;
   sha256File(path: string): string;

@@ -35,6 +35,8 @@ export interface NetOptions {
   stall: number;
   /** serve: a planted service time before every reply, ns (detection-power checks). */
   service: number;
+  /** serve, for tests: discard every Nth measured datagram of each UDP stream uncounted. */
+  drop_every: number;
 }
 
 export type NetInput = { [K in keyof NetOptions]?: NetOptions[K] extends number ? number | string : NetOptions[K] };
@@ -71,8 +73,10 @@ export function normalizeNetOptions(mode: NetMode, input: Record<string, unknown
   const out: Record<string, unknown> = { mode };
   for (const [key, def] of Object.entries(NET_OPTIONS) as [string, OptionDef<unknown>][]) {
     const v = input[key];
-    out[key] = v === undefined ? (key === 'size' && mode === 'stream' ? 128 * 1024 : def.default) : coerce(key, def, v);
+    out[key] = v === undefined ? def.default : coerce(key, def, v);
   }
+  // A stream's size unless one was given: 128k for TCP, one 1500-byte MTU's payload for UDP.
+  if (mode === 'stream' && input.size === undefined) out.size = out.proto === 'udp' ? 1472 : 128 * 1024;
   const o = out as unknown as NetOptions & { mode: NetMode };
   if (check.loopback && o.connect) throw optionError('loopback', '--loopback starts its own server: give either --loopback or --connect');
   if (mode !== 'serve' && !o.connect && !check.loopback) throw optionError('connect', '--connect: expected the server\'s ADDR:PORT');
@@ -87,7 +91,7 @@ export function normalizeNetOptions(mode: NetMode, input: Record<string, unknown
 
 export function toNetProbeFlags(o: NetOptions & { mode: NetMode }): string[] {
   return (Object.keys(NET_OPTIONS) as (keyof NetOptions)[])
-    .filter((k) => !(o.mode === 'serve' ? k === 'connect' : k === 'bind' || k === 'stall' || k === 'stall_after' || k === 'service'))
+    .filter((k) => !(o.mode === 'serve' ? k === 'connect' : k === 'bind' || k === 'stall' || k === 'stall_after' || k === 'service' || k === 'drop_every'))
     .filter((k) => !((k === 'connect' || k === 'cpus' || k === 'server_cpus') && o[k] === '') && !(k === 'server_cpus' && o.mode === 'serve'))
     .map((k) => `${flagOf(k)}=${NET_OPTIONS[k].kind === 'duration' ? `${o[k]}ns` : String(o[k])}`);
 }

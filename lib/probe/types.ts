@@ -196,9 +196,25 @@ export interface CoreErrorJson {
   error: { code: string; errno: number; syscall: string; option: string; message: string };
 }
 
+/** One UDP stream's counts, or all streams' (jitter: their mean). */
+export interface UdpStreamCounts {
+  sent: number;
+  received: number;
+  lost: number;
+  /** lost / sent, 0 to 1. */
+  loss: number;
+  out_of_order: number;
+  dropped_by_test_hook: number;
+  /** RFC 3550 interarrival jitter at the receiver, ns. */
+  jitter_ns: number;
+  sent_pps: number;
+  /** Datagrams received per second of the window. */
+  pps: number;
+}
+
 export interface NetResult {
   schema: number;
-  kind: 'tcp_rr' | 'udp_rr' | 'tcp_stream';
+  kind: 'tcp_rr' | 'udp_rr' | 'tcp_stream' | 'udp_stream';
   probe: ProbeJson;
   options: Record<string, unknown> & { mode: string; proto: string; size: number; rate: number; reverse: boolean; duration: number };
   peer: string;
@@ -213,6 +229,8 @@ export interface NetResult {
   bits_per_s?: number;
   counted_at?: string;
   streams?: { bytes: number; bits_per_s: number }[];
+  /** udp_stream: what the senders sent in the window and what the receiver counted (net_json.cc). */
+  udp_stream?: UdpStreamCounts & { rate: number; warmup_sent: number; streams: UdpStreamCounts[] };
   open_loop?: { rate: number; arrival: string; intended: number; achieved_rate: number; sent_more_than_1ms_late: number; send_lag_ns: LatencyJson; served_rate?: number };
   errors: { mismatches: number; lost: number; late_replies: number };
   series: { t_ns: number; dur_ns: number; ops: number; bytes: number; ops_per_s: number; bits_per_s: number }[];

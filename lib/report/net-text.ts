@@ -17,7 +17,12 @@ export function formatNetResult(r: NetResult): string {
     ? `${r.kind}  ${formatBytes(o.size)} messages  ${o.streams} stream${o.streams === 1 ? '' : 's'}${o.reverse ? '  reverse (server sends)' : ''}`
     : `${r.kind}  ${formatBytes(o.size)} messages  ${o.conns} connection${o.conns === 1 ? '' : 's'}  ${o.rate ? `open loop ${formatCount(o.rate)}/s ${o.arrival}` : 'closed loop'}  backend ${o.backend}`;
   const lines = [head, `  peer        ${r.peer}`];
-  if (stream) {
+  const u = r.udp_stream;
+  if (u) {
+    lines.push(`  received    ${formatCount(u.pps)} datagrams/s (${formatBits(r.bits_per_s!)})  ${formatCount(u.received)} of ${formatCount(u.sent)} sent in ${formatNs(r.elapsed_ns)}${u.rate ? ` at ${formatCount(u.rate)}/s` : ', unpaced'}`);
+    lines.push(`  loss        ${(u.loss * 100).toFixed(2)} % (${formatCount(u.lost)} lost, ${formatCount(u.out_of_order)} out of order)  jitter ${formatNs(u.jitter_ns)} (RFC 3550, at the receiver)`);
+    lines.push(`  cpu         user ${formatNs(r.cpu.user_ns)}  sys ${formatNs(r.cpu.sys_ns)}  (${(r.cpu.utilization * 100).toFixed(0)} % of one core, sender)`);
+  } else if (stream) {
     lines.push(`  throughput  ${formatBits(r.bits_per_s!)}  (${formatBytes(r.bytes_sent + r.bytes_received)} in ${formatNs(r.elapsed_ns)}, counted at the ${r.counted_at})`);
     if (r.streams && r.streams.length > 1) lines.push(`  per stream  ${r.streams.map((s) => formatBits(s.bits_per_s)).join('  ')}`);
     lines.push(`  cpu         user ${formatNs(r.cpu.user_ns)}  sys ${formatNs(r.cpu.sys_ns)}  (${(r.cpu.utilization * 100).toFixed(0)} % of one core, client)`);

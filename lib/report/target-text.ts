@@ -13,6 +13,7 @@ const BODY: Record<ResultKind, (r: TargetResult) => string> = {
   tcp_rr: (r) => formatNetResult(r as NetResult),
   udp_rr: (r) => formatNetResult(r as NetResult),
   tcp_stream: (r) => formatNetResult(r as NetResult),
+  udp_stream: (r) => formatNetResult(r as NetResult),
 };
 
 export function formatTargetResult(r: TargetResult): string {

@@ -260,6 +260,18 @@ Napi::Value HistogramJson(const Napi::CallbackInfo& info) {
   return Napi::String::New(env, w.str());
 }
 
+// rfc3550Jitter(send Float64Array, arrival Float64Array) -> ns: the UDP stream receiver's jitter
+// over a known sequence (in arrival order), the code the server runs, for tests.
+Napi::Value Rfc3550JitterOf(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 2 || !info[0].IsTypedArray() || !info[1].IsTypedArray()) throw Napi::TypeError::New(env, "rfc3550Jitter(Float64Array, Float64Array)");
+  Napi::Float64Array s = info[0].As<Napi::Float64Array>(), a = info[1].As<Napi::Float64Array>();
+  if (s.ElementLength() != a.ElementLength()) throw Napi::RangeError::New(env, "rfc3550Jitter: as many send times as arrival times");
+  std::vector<uint64_t> sv(s.ElementLength()), av(a.ElementLength());
+  for (size_t i = 0; i < sv.size(); i++) { sv[i] = uint64_t(s[i]); av[i] = uint64_t(a[i]); }
+  return Napi::Number::New(env, rfc3550_jitter(sv.data(), av.data(), sv.size()));
+}
+
 // optionTable("block"|"net") -> JSON [{name, kind, choices, help, default, min, max}]: the one
 // table of options, which the TypeScript side reads instead of keeping a copy.
 Napi::Value OptionTable(const Napi::CallbackInfo& info) {
@@ -365,6 +377,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("startServer", Napi::Function::New(env, StartServer, "startServer"));
   exports.Set("validateNet", Napi::Function::New(env, ValidateNet, "validateNet"));
   exports.Set("histogramJson", Napi::Function::New(env, HistogramJson, "histogramJson"));
+  exports.Set("rfc3550Jitter", Napi::Function::New(env, Rfc3550JitterOf, "rfc3550Jitter"));
   exports.Set("optionTable", Napi::Function::New(env, OptionTable, "optionTable"));
   export_trace(env, exports);
   exports.Set("version", Napi::String::New(env, kProbeVersion));

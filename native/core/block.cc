@@ -23,7 +23,6 @@
 
 namespace isoprobe {
 
-const char* const kProbeVersion = "0.1.0";
 
 namespace {
 

@@ -44,7 +44,7 @@ int BlockJob::prepare(int fd, Error* e) {
   s.qd = o_.qd;
   s.bs = o_.bs;
   s.direct = o_.direct;
-  s.dsync_per_io = o_.dsync && o_.engine == "pvsync2";
+  s.dsync_per_io = o_.dsync && engine_info(o_.engine)->caps.dsync_per_io;
   s.hipri = o_.hipri;
   s.sqpoll = o_.sqpoll;
   s.iopoll = o_.iopoll;
@@ -100,8 +100,8 @@ void BlockJob::next_io(IoUnit* u, Rng& rng) {
 int BlockJob::complete(IoUnit* u, bool measure, Error* e) {
   if (u->res < 0) {
     std::string hint;
-    if (u->res == -EINVAL && o_.engine == "io_uring" && gvisor_)
-      hint = " (gVisor answers io_uring reads and writes with EINVAL; use --engine psync or pvsync2 there)";
+    const char* gv = engine_info(o_.engine)->gvisor_einval_hint;
+    if (u->res == -EINVAL && gvisor_ && *gv) hint = std::string(" (") + gv + ")";
     return sys_error(e, int(-u->res), u->write ? "write" : "read",
                      std::string(engine_->name()) + " " + (u->write ? "write" : "read") + " of " + std::to_string(u->len) +
                          " bytes at offset " + std::to_string(u->offset) + " failed" + hint);

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "engine.h"
 #include "json.h"
 #include "option_table.h"
 #include "thread_util.h"
@@ -100,7 +101,6 @@ uint32_t effective_jobs(const BlockOptions& o) {
 }
 
 static int validate_jobs(const BlockOptions& o, Pattern p, Error* e) {
-  if (o.jobs > 256) return option_error(e, "jobs", "--jobs " + std::to_string(o.jobs) + ": expected from 1 to 256 jobs, or 0 for one per CPU");
   const uint32_t n = effective_jobs(o);
   const std::string jobs = "--jobs " + std::to_string(o.jobs) + (o.jobs ? "" : " (" + std::to_string(n) + ", one per CPU)");
   const uint64_t blocks = o.size / o.bs;
@@ -115,30 +115,47 @@ static int validate_jobs(const BlockOptions& o, Pattern p, Error* e) {
   return placement_cpus(o.cpus, o.cpu, &cpus, e);
 }
 
+// The engines whose capabilities satisfy `f`, as a message names them: "io_uring" or "a or b".
+static std::string engines_where(bool (*f)(const EngineCaps&)) {
+  std::string names;
+  for (auto* en : engine_registry())
+    if (f(en->caps)) names += (names.empty() ? "" : " or ") + std::string(en->name);
+  return names;
+}
+
+// An option one engine declares its own is refused with any other, naming its engine.
+static int check_engine_options(const BlockOptions& o, const EngineInfo& chosen, Error* e) {
+  for (auto* en : engine_registry()) {
+    if (en == &chosen) continue;
+    for (const char* name : en->own_options) {
+      bool own = false;
+      for (const char* c : chosen.own_options) own = own || std::strcmp(c, name) == 0;
+      if (!own && !is_default(table(), o, name))
+        return option_error(e, name, flag(name) + ": applies to --engine " + en->name + ", not " + o.engine);
+    }
+  }
+  return 0;
+}
+
 int validate_block_options(const BlockOptions& o, Error* e) {
   Pattern p;
   if (o.file.empty()) return option_error(e, "file", "--file: expected a path to a data file or block device");
-  // A struct filled in C++ has not been through the setter: its enums are checked against the table.
-  if (check_choices(table(), o, e) < 0) return -EINVAL;
+  // A struct filled in C++ has not been through the setter: the table checks its enums and bounds.
+  if (check_table(table(), o, e) < 0) return -EINVAL;
   parse_pattern(o.pattern, &p);  // one of the table's choices: checked above
-  if (o.bs == 0 || o.bs > (64ull << 20))
-    return option_error(e, "bs", "--bs " + std::to_string(o.bs) + ": expected a block size from 1 byte to 64M");
   if (o.size < o.bs)
     return option_error(e, "size", "--size " + std::to_string(o.size) + ": expected at least one block (--bs " + std::to_string(o.bs) + ")");
   if (o.size % o.bs)
     return option_error(e, "size", "--size " + std::to_string(o.size) + ": expected a multiple of --bs " + std::to_string(o.bs));
   if (o.offset > UINT64_MAX - o.size)
     return option_error(e, "offset", "--offset " + std::to_string(o.offset) + ": region end overflows");
-  if (o.rwmix_read > 100)
-    return option_error(e, "rwmix_read", "--rwmix-read " + std::to_string(o.rwmix_read) + ": expected a percentage from 0 to 100");
-  if (o.qd == 0 || o.qd > 4096)
-    return option_error(e, "qd", "--qd " + std::to_string(o.qd) + ": expected a queue depth from 1 to 4096");
-  if (o.qd > 1 && (o.engine == "psync" || o.engine == "pvsync2"))
+  const EngineInfo* engine = engine_info(o.engine);  // one of the table's choices: checked above
+  if (o.qd > 1 && !engine->caps.async)
     return option_error(e, "qd", "--qd " + std::to_string(o.qd) + ": " + o.engine +
-                                     " is synchronous and has one I/O in flight; use --engine io_uring for a deeper queue");
+                                     " is synchronous and has one I/O in flight; use --engine " + engines_where([](const EngineCaps& c) { return c.async && c.moves_data; }) + " for a deeper queue");
   if (o.qd > o.size / o.bs && pattern_writes(p) && o.verify)
     return option_error(e, "qd", "--qd " + std::to_string(o.qd) + ": more than the region's " + std::to_string(o.size / o.bs) + " blocks");
-  if (o.batch == 0 || o.batch > o.qd)
+  if (o.batch > o.qd)
     return option_error(e, "batch", "--batch " + std::to_string(o.batch) + ": expected from 1 to --qd (" + std::to_string(o.qd) + ")");
   if (o.duration == 0 && o.ops == 0)
     return option_error(e, "duration", "--duration 0: expected a positive time, or give --ops");
@@ -147,23 +164,15 @@ int validate_block_options(const BlockOptions& o, Error* e) {
                         flag(o.fsync ? "fsync" : "fdatasync") + ": flushes follow writes; --pattern " + o.pattern + " writes nothing");
   if (o.fsync && o.fdatasync)
     return option_error(e, "fdatasync", "--fdatasync: give either --fsync or --fdatasync, not both");
-  if (o.hipri && o.engine != "pvsync2")
-    return option_error(e, "hipri", "--hipri: applies to --engine pvsync2 (for io_uring use --iopoll)");
-  const char* uring_only[] = {"sqpoll", "iopoll", "register_files", "fixed_bufs"};
-  bool uring_flags[] = {o.sqpoll, o.iopoll, o.register_files, o.fixed_bufs};
-  for (int i = 0; i < 4; i++)
-    if (uring_flags[i] && o.engine != "io_uring")
-      return option_error(e, uring_only[i], flag(uring_only[i]) + ": applies to --engine io_uring, not " + o.engine);
+  if (check_engine_options(o, *engine, e) < 0) return -EINVAL;
   if (o.iopoll && !o.direct)
     return option_error(e, "iopoll", "--iopoll: polled completions need --direct");
   if (o.verify && o.bs < 64)
     return option_error(e, "bs", "--bs " + std::to_string(o.bs) + ": --verify needs blocks of at least 64 bytes");
-  if (o.verify && o.engine == "null")
-    return option_error(e, "verify", "--verify: the null engine moves no data");
+  if (o.verify && !engine->caps.moves_data)
+    return option_error(e, "verify", "--verify: the " + o.engine + " engine moves no data");
   if (o.force && !o.destructive)
     return option_error(e, "force", "--force: only meaningful together with --destructive");
-  if (o.cpu < -1 || o.cpu > 4095)
-    return option_error(e, "cpu", "--cpu " + std::to_string(o.cpu) + ": expected a CPU number, or -1 for no pinning");
   return validate_jobs(o, p, e);
 }
 
@@ -188,11 +197,12 @@ int parse_option_value(const std::vector<OptionSpec>& specs, const std::string& 
       return option_error(e, name, f + " \"" + value + "\": expected a whole number >= 0");
     bool is_wide = false;
     for (auto& w : wide) is_wide = is_wide || w == name;
-    if (!is_wide && u > UINT32_MAX)
+    // A 32-bit field without a max of its own: the width is its bound (a max says it better).
+    if (!is_wide && u > UINT32_MAX && spec->max == kNoBound)
       return option_error(e, name, f + " \"" + value + "\": expected a whole number below 2^32");
   } else if (kind == "int") {
     out->negative = !value.empty() && value[0] == '-';
-    if (!parse_uint(out->negative ? value.substr(1) : value, &u) || u > 4096)
+    if (!parse_uint(out->negative ? value.substr(1) : value, &u) || u > uint64_t(INT32_MAX))
       return option_error(e, name, f + " \"" + value + "\": expected a whole number");
   } else if (kind == "bool") {
     if (value == "true" || value == "1" || value == "") out->b = true;
@@ -210,6 +220,20 @@ int check_choice(const char* name, const char* choices, const std::string& value
   std::string list;
   for (const char* c = choices; *c; c++) list += *c == '|' ? std::string(", ") : std::string(1, *c);
   return option_error(e, name, flag(name) + " \"" + value + "\": expected one of " + list);
+}
+
+int check_bound(const OptionSpec& spec, int64_t v, bool wide, uint64_t u, Error* e) {
+  const bool has_min = spec.min != kNoBound, has_max = spec.max != kNoBound;
+  // A 64-bit field is compared unsigned (its bounds are never negative); the others signed.
+  const bool low = has_min && (wide ? u < uint64_t(std::max<int64_t>(spec.min, 0)) : v < spec.min);
+  const bool high = has_max && (wide ? u > uint64_t(spec.max) : v > spec.max);
+  if (!low && !high) return 0;
+  const bool is_int = std::strcmp(spec.kind, "int") == 0;
+  auto text = [&](int64_t x, uint64_t ux) { return default_text(spec.kind, ux, x, false, "", is_int, false, false); };
+  std::string expected = has_min && has_max ? "from " + text(spec.min, uint64_t(spec.min)) + " to " + text(spec.max, uint64_t(spec.max))
+                         : has_min          ? "at least " + text(spec.min, uint64_t(spec.min))
+                                            : "at most " + text(spec.max, uint64_t(spec.max));
+  return option_error(e, spec.name, flag(spec.name) + " " + (wide ? text(int64_t(u), u) : text(v, uint64_t(v))) + ": expected " + expected);
 }
 
 int set_block_option(BlockOptions* o, const std::string& name, const std::string& value, Error* e) {

@@ -12,6 +12,7 @@
 
 #include <cerrno>
 
+#include "engine.h"
 #include "lock.h"
 #include "safety.h"
 
@@ -81,8 +82,9 @@ int open_checked(const BlockOptions& o, Pattern pat, BlockTarget* t, BlockResult
   bool exists = stat(path.c_str(), &st) == 0;
   if (!exists && errno != ENOENT) return sys_error(e, errno, "stat", "--file " + path);
   t->writes = writes;
-  int flags = t->flags = (o.direct ? O_DIRECT : 0) | ((o.dsync && o.engine != "pvsync2") ? O_DSYNC : 0) | O_CLOEXEC;
-  r->dsync_via = !o.dsync ? "" : o.engine == "pvsync2" ? "RWF_DSYNC" : "O_DSYNC";
+  const bool per_io = engine_info(o.engine)->caps.dsync_per_io;  // --dsync as a flag of each write
+  int flags = t->flags = (o.direct ? O_DIRECT : 0) | ((o.dsync && !per_io) ? O_DSYNC : 0) | O_CLOEXEC;
+  r->dsync_via = !o.dsync ? "" : per_io ? "RWF_DSYNC" : "O_DSYNC";
   if (!exists) {
     std::string dir = path.find('/') == std::string::npos ? "." : path.substr(0, path.rfind('/'));
     if (dir.empty()) dir = "/";

@@ -1,4 +1,4 @@
-// Engine factory: the one place that knows every engine by name.
+// The engine registry: each engine's entry (declared in its own file), looked up by --engine.
 #include "engine.h"
 
 #include <unistd.h>
@@ -13,17 +13,23 @@ int sync_flush(int fd, bool datasync, Error* e) {
   return 0;
 }
 
-std::unique_ptr<Engine> make_io_uring_engine();
-std::unique_ptr<Engine> make_psync_engine();
-std::unique_ptr<Engine> make_pvsync2_engine();
-std::unique_ptr<Engine> make_null_engine();
+// Each engine's file declares its entry.
+extern const EngineInfo kPsyncEngine, kPvsync2Engine, kIoUringEngine, kNullEngine;
+
+const std::vector<const EngineInfo*>& engine_registry() {
+  static const std::vector<const EngineInfo*> all = {&kPsyncEngine, &kPvsync2Engine, &kIoUringEngine, &kNullEngine};
+  return all;
+}
+
+const EngineInfo* engine_info(const std::string& name) {
+  for (auto* e : engine_registry())
+    if (name == e->name) return e;
+  return nullptr;
+}
 
 std::unique_ptr<Engine> make_engine(const std::string& name) {
-  if (name == "psync") return make_psync_engine();
-  if (name == "pvsync2") return make_pvsync2_engine();
-  if (name == "io_uring") return make_io_uring_engine();
-  if (name == "null") return make_null_engine();
-  return nullptr;
+  const EngineInfo* e = engine_info(name);
+  return e ? e->make() : nullptr;
 }
 
 }  // namespace isoprobe

@@ -60,6 +60,30 @@ class Engine {
 // fsync/fdatasync on the file: the flush of the engines that do their I/O with plain syscalls.
 int sync_flush(int fd, bool datasync, Error* e);
 
+// What an engine can do, declared in its own file (fio's ioengine_ops flags): the validators and
+// the job ask these, never an engine's name.
+struct EngineCaps {
+  bool async = false;         // several I/Os in flight: --qd above 1
+  bool dsync_per_io = false;  // --dsync as a flag of each write call (RWF_DSYNC), not of the open
+  bool polling = false;       // polled completions (RWF_HIPRI; a ring's IOPOLL and SQPOLL)
+  bool registered = false;    // registered files and buffers
+  bool moves_data = true;     // reads and writes real bytes (--verify can check them)
+};
+
+// An engine as the registry knows it: its name (--engine), its capabilities, the block options
+// only it takes (refused with any other engine), and what to add when a runtime answers its I/O
+// with EINVAL under gVisor (empty: nothing known).
+struct EngineInfo {
+  const char* name;
+  EngineCaps caps;
+  std::vector<const char*> own_options;
+  const char* gvisor_einval_hint;
+  std::unique_ptr<Engine> (*make)();
+};
+
+// Every engine, in --engine's order; nullptr for a name none has.
+const std::vector<const EngineInfo*>& engine_registry();
+const EngineInfo* engine_info(const std::string& name);
 std::unique_ptr<Engine> make_engine(const std::string& name);
 
 }  // namespace isoprobe

@@ -168,4 +168,14 @@ class IoUringEngine : public Engine {
 
 std::unique_ptr<Engine> make_io_uring_engine() { return std::make_unique<IoUringEngine>(); }
 
+static EngineCaps io_uring_caps() {
+  EngineCaps c;
+  c.async = true;
+  c.polling = true;
+  c.registered = true;
+  return c;
+}
+extern const EngineInfo kIoUringEngine = {"io_uring", io_uring_caps(), {"sqpoll", "iopoll", "register_files", "fixed_bufs"},
+                                          "gVisor answers io_uring reads and writes with EINVAL; use --engine psync or pvsync2 there", make_io_uring_engine};
+
 }  // namespace isoprobe

@@ -53,4 +53,12 @@ class NullEngine : public Engine {
 
 std::unique_ptr<Engine> make_null_engine() { return std::make_unique<NullEngine>(); }
 
+static EngineCaps null_caps() {
+  EngineCaps c;
+  c.async = true;  // completes at once, at any queue depth
+  c.moves_data = false;
+  return c;
+}
+extern const EngineInfo kNullEngine = {"null", null_caps(), {}, "", make_null_engine};
+
 }  // namespace isoprobe

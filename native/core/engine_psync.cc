@@ -28,4 +28,6 @@ class PsyncEngine : public Engine {
 
 std::unique_ptr<Engine> make_psync_engine() { return std::make_unique<PsyncEngine>(); }
 
+extern const EngineInfo kPsyncEngine = {"psync", EngineCaps{}, {}, "", make_psync_engine};
+
 }  // namespace isoprobe

@@ -52,4 +52,12 @@ class Pvsync2Engine : public Engine {
 
 std::unique_ptr<Engine> make_pvsync2_engine() { return std::make_unique<Pvsync2Engine>(); }
 
+static EngineCaps pvsync2_caps() {
+  EngineCaps c;
+  c.dsync_per_io = true;
+  c.polling = true;
+  return c;
+}
+extern const EngineInfo kPvsync2Engine = {"pvsync2", pvsync2_caps(), {"hipri"}, "", make_pvsync2_engine};
+
 }  // namespace isoprobe

@@ -6,11 +6,12 @@
 #include <string>
 #include <vector>
 
-#include "block.h"  // RunHooks, SeriesPoint, ClockInfo, EnvInfo
 #include "histogram.h"
 #include "thread_util.h"
 #include "net_addr.h"
 #include "net_options.h"
+#include "net_udp_stream.h"
+#include "result.h"
 
 namespace isoprobe {
 
@@ -43,7 +44,7 @@ class EchoServer {
 
 struct NetResult {
   NetOptions options;
-  std::string kind;  // tcp_rr | udp_rr | tcp_stream
+  std::string kind;  // net_kind(options)
   std::string build;
   std::string peer;
   uint64_t transactions = 0, warmup_transactions = 0, elapsed_ns = 0;
@@ -57,6 +58,7 @@ struct NetResult {
   // faults counted, not fatal
   uint64_t mismatches = 0, lost = 0, late_replies = 0;
   std::vector<uint64_t> stream_bytes;
+  std::vector<UdpStreamReport> udp_streams;  // udp_stream: each stream's sender and receiver counts
   uint64_t cpu_user_ns = 0, cpu_sys_ns = 0;  // from the start, warm-up included
   uint64_t cpu_window_ns = 0;                // over the measured window only (thread CPU clocks)
   uint64_t run_delay_ns = 0;                 // client threads' wait for a CPU over the window

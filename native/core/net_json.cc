@@ -1,26 +1,66 @@
-// Serialises a network result to the shared schema (kind tcp_rr | udp_rr | tcp_stream).
-#include "block.h"
+// Serialises a network result to the shared schema (kind tcp_rr | udp_rr | tcp_stream | udp_stream).
 #include "json.h"
 #include "net.h"
 
 namespace isoprobe {
 
-void write_clock_json(JsonWriter& w, const ClockInfo& c);
+
+namespace {
+
+// A UDP stream: what the senders sent in the window and what the receiver counted of it.
+void write_udp_stream_json(JsonWriter& w, const NetResult& r, double secs) {
+  UdpStreamReport all;
+  double jitter = 0;
+  for (auto& s : r.udp_streams) {
+    all.sent += s.sent;
+    all.warm_sent += s.warm_sent;
+    all.received += s.received;
+    all.out_of_order += s.out_of_order;
+    all.dropped += s.dropped;
+    jitter += s.jitter_ns / double(r.udp_streams.size());
+  }
+  auto write = [&](const UdpStreamReport& s, double jitter_ns) {
+    uint64_t lost = s.sent > s.received ? s.sent - s.received : 0;
+    w.kv("sent", s.sent);
+    w.kv("received", s.received);
+    w.kv("lost", lost);
+    w.kv("loss", s.sent ? double(lost) / double(s.sent) : 0.0);
+    w.kv("out_of_order", s.out_of_order);
+    w.kv("dropped_by_test_hook", s.dropped);
+    w.kv("jitter_ns", jitter_ns);
+    w.kv("sent_pps", secs > 0 ? double(s.sent) / secs : 0.0);
+    w.kv("pps", secs > 0 ? double(s.received) / secs : 0.0);
+  };
+  w.kv("bits_per_s", secs > 0 ? double(all.received * r.options.size) * 8 / secs : 0.0);
+  w.kv("counted_at", "receiver (the server): datagrams sent in the measured window that arrived; jitter per RFC 3550 (the mean of the streams')");
+  w.key("udp_stream");
+  w.begin_object();
+  w.kv("rate", r.options.rate);
+  w.kv("warmup_sent", all.warm_sent);
+  write(all, jitter);
+  w.key("streams");
+  w.begin_array();
+  for (auto& s : r.udp_streams) {
+    w.begin_object();
+    write(s, s.jitter_ns);
+    w.end_object();
+  }
+  w.end_array();
+  w.end_object();
+}
+
+}  // namespace
 
 
 std::string net_result_json(const NetResult& r) {
   JsonWriter w;
   const double secs = r.elapsed_ns ? double(r.elapsed_ns) / 1e9 : 0;
-  const bool stream = r.kind == "tcp_stream";
+  const bool stream = r.options.mode == "stream";
   w.begin_object();
   w.kv("schema", kSchemaVersion);
   w.kv("kind", r.kind);
   w.key("probe");
-  w.begin_object();
-  w.kv("version", kProbeVersion);
-  w.kv("build", r.build);
-  write_identity_json(w);
-  w.end_object();
+  write_probe_json(w, r.build);
   w.key("options");
   write_net_options_json(w, r.options);
   w.kv("peer", r.peer);
@@ -31,7 +71,9 @@ std::string net_result_json(const NetResult& r) {
   w.kv("elapsed_ns", r.elapsed_ns);
   w.kv("bytes_sent", r.bytes_sent);
   w.kv("bytes_received", r.bytes_received);
-  if (stream) {
+  if (stream && r.options.proto == "udp") {
+    write_udp_stream_json(w, r, secs);
+  } else if (stream) {
     w.kv("bits_per_s", secs > 0 ? double(r.options.reverse ? r.bytes_received : r.bytes_sent) * 8 / secs : 0.0);
     w.kv("counted_at", r.options.reverse ? "receiver (client)" : "sender (client): bytes accepted by the socket");
     w.key("streams");
@@ -48,7 +90,7 @@ std::string net_result_json(const NetResult& r) {
     w.key("latency_ns");
     r.lat.write_json(w);
   }
-  if (r.options.rate) {
+  if (r.options.rate && !stream) {
     w.key("open_loop");
     w.begin_object();
     w.kv("rate", r.options.rate);

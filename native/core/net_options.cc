@@ -2,6 +2,7 @@
 #include "net_options.h"
 
 #include "net_addr.h"
+#include "net_udp_stream.h"
 #include "option_table.h"
 #include "thread_util.h"
 
@@ -16,18 +17,18 @@ const OptionTable<N>& table() {
       field<N>("proto", &N::proto, "transport", "tcp|udp"),
       run_setting(field<N>("connect", &N::connect, "server ADDR:PORT (rr, stream)")),
       run_setting(field<N>("bind", &N::bind, "serve: listen on ADDR:PORT; port 0 picks a free one")),
-      field<N>("size", "size", &N::size, "message size; stream mode defaults to 128k", 1, 16ll << 20),
+      field<N>("size", "size", &N::size, "message size; stream mode defaults to 128k (UDP: 1472, a 1500-byte MTU's payload)", 1, 16ll << 20),
       run_setting(field<N>("duration", "duration", &N::duration, "measured time; serve: how long to serve, 0 until stopped")),
       run_setting(field<N>("warmup", "duration", &N::warmup, "warm-up, excluded from results")),
       field<N>("conns", "uint", &N::conns, "rr: connections, one thread each", 1, 256),
       field<N>("streams", "uint", &N::streams, "stream: parallel streams", 1, 256),
       field<N>("reverse", &N::reverse, "stream: the server sends, the client receives"),
-      field<N>("rate", "uint", &N::rate, "rr: open loop at this many requests/s in all (latency from the intended send time); 0 = closed loop", kNoBound, 10000000),
+      field<N>("rate", "uint", &N::rate, "rr: open loop at this many requests/s in all (latency from the intended send time), 0 = closed loop; UDP stream: datagrams/s in all, 0 = as fast as they go", kNoBound, 10000000),
       field<N>("arrival", &N::arrival, "open loop: spacing of requests", "uniform|poisson"),
       field<N>("backend", &N::backend, "socket I/O: blocking system calls or io_uring", "blocking|io_uring"),
       // How the client waits for its send times, not what it offers: a spinning client against a
       // sleeping one is the same workload, its cost a host-CPU change the gate must see.
-      run_setting(field<N>("spin", &N::spin, "open loop: the sender spins until each send time instead of sleeping (a poll-mode client: the same rate for a core's CPU)")),
+      run_setting(field<N>("spin", &N::spin, "open loop, paced UDP stream: the sender spins until each send time instead of sleeping (a poll-mode client: the same rate for a core's CPU)")),
       field<N>("busy_poll", "uint", &N::busy_poll, "SO_BUSY_POLL microseconds on each socket, 0 off", kNoBound, 2147483647),
       field<N>("verify", &N::verify, "rr: compare every echoed byte with what was sent"),
       run_setting(field<N>("timeout", "duration", &N::timeout, "connect and per-message timeout", 1000000)),
@@ -39,6 +40,7 @@ const OptionTable<N>& table() {
       field<N>("stall_after", "uint", &N::stall_after, "serve, for tests: stall once after this many echoes, 0 never"),
       field<N>("stall", "duration", &N::stall, "serve, for tests: length of that stall"),
       field<N>("service", "duration", &N::service, "serve, for tests: a planted service time, spent before every reply; 0 none"),
+      field<N>("drop_every", "uint", &N::drop_every, "serve, for tests: discard every Nth measured datagram of each UDP stream uncounted (a known loss), 0 never"),
   };
   return t;
 }
@@ -59,6 +61,10 @@ void write_net_options_json(JsonWriter& w, const NetOptions& o) {
   w.end_object();
 }
 
+std::string net_kind(const NetOptions& o) {
+  return o.proto + (o.mode == "stream" ? "_stream" : "_rr");
+}
+
 int set_net_option(NetOptions* o, const std::string& name, const std::string& value, Error* e) {
   return set_option(table(), o, name, value, e);
 }
@@ -68,9 +74,10 @@ int validate_net_options(const NetOptions& o, Error* e, bool own_server) {
   SockAddr a;
   if (o.mode != "serve" && o.mode != "rr" && o.mode != "stream")
     return option_error(e, "mode", "net mode \"" + o.mode + "\": expected serve, rr or stream");
-  // A struct filled in C++ has not been through the setter: its enums are checked against the table.
-  if (check_choices(table(), o, e) < 0) return -EINVAL;
-  if (o.spin && (o.mode != "rr" || !o.rate)) return option_error(e, "spin", "--spin: applies to an open-loop rr (--rate N), where the sender waits for each send time");
+  // A struct filled in C++ has not been through the setter: the table checks its enums and bounds.
+  if (check_table(table(), o, e) < 0) return -EINVAL;
+  if (o.spin && (o.mode == "serve" || (o.mode == "stream" && o.proto == "tcp") || !o.rate))
+    return option_error(e, "spin", "--spin: applies to an open-loop rr or a paced UDP stream (--rate N), where the sender waits for each send time");
   if (o.mode == "serve") {
     if (!parse_addr(o.bind, &a, true, &why)) return option_error(e, "bind", "--bind \"" + o.bind + "\": " + why);
   } else {
@@ -80,20 +87,16 @@ int validate_net_options(const NetOptions& o, Error* e, bool own_server) {
       return option_error(e, "connect", "--connect: expected the server's ADDR:PORT");
     } else if (!parse_addr(o.connect, &a, false, &why)) return option_error(e, "connect", "--connect \"" + o.connect + "\": " + why);
   }
-  if (o.mode == "stream" && o.proto == "udp") return option_error(e, "proto", "--proto udp: stream mode is TCP only");
-  if (o.size == 0 || o.size > (16ull << 20)) return option_error(e, "size", "--size " + std::to_string(o.size) + ": expected a message size from 1 byte to 16M");
+  if (o.mode == "stream" && o.proto == "udp" && o.reverse) return option_error(e, "reverse", "--reverse: a UDP stream flows from the client to the server, whose counts it reports; run the client on the other side instead");
+  if (o.mode == "stream" && o.proto == "udp" && o.size < kUdpStreamHeader)
+    return option_error(e, "size", "--size " + std::to_string(o.size) + ": UDP stream datagrams carry a " + std::to_string(kUdpStreamHeader) + "-byte header; expected at least " + std::to_string(kUdpStreamHeader));
   if (o.proto == "udp" && o.size > 65507) return option_error(e, "size", "--size " + std::to_string(o.size) + ": expected at most 65507 bytes for UDP");
   if (o.proto == "udp" && o.size < 8) return option_error(e, "size", "--size " + std::to_string(o.size) + ": UDP messages carry an 8-byte sequence number; expected at least 8");
-  if (o.rate && o.size < 16) return option_error(e, "size", "--size " + std::to_string(o.size) + ": open-loop messages carry their sequence and intended send time; expected at least 16");
-  if (o.rate && o.proto == "udp") return option_error(e, "rate", "--rate: open loop is TCP only for now");
+  if (o.rate && o.mode == "rr" && o.size < 16) return option_error(e, "size", "--size " + std::to_string(o.size) + ": open-loop messages carry their sequence and intended send time; expected at least 16");
+  if (o.rate && o.proto == "udp" && o.mode == "rr") return option_error(e, "rate", "--rate: open-loop rr is TCP only for now");
   if (o.mode != "serve" && o.duration == 0) return option_error(e, "duration", "--duration 0: expected a positive time");
-  if (o.conns == 0 || o.conns > 256) return option_error(e, "conns", "--conns " + std::to_string(o.conns) + ": expected from 1 to 256");
-  if (o.streams == 0 || o.streams > 256) return option_error(e, "streams", "--streams " + std::to_string(o.streams) + ": expected from 1 to 256");
-  if (o.timeout < 1000000ull) return option_error(e, "timeout", "--timeout " + std::to_string(o.timeout) + "ns: expected at least 1ms");
-  if (o.rate > 10000000ull) return option_error(e, "rate", "--rate " + std::to_string(o.rate) + ": expected at most 10000000 requests/s");
   if (o.backend == "io_uring" && (o.mode != "rr" || o.proto != "tcp" || o.rate))
     return option_error(e, "backend", "--backend io_uring: implemented for closed-loop TCP rr; use blocking here");
-  if (o.cpu < -1 || o.cpu > 4095) return option_error(e, "cpu", "--cpu " + std::to_string(o.cpu) + ": expected a CPU number, or -1 for no pinning");
   std::vector<int> cpus;
   if (placement_cpus(o.cpus, o.cpu, &cpus, e, o.mode == "serve" ? PlaceRole::Server : PlaceRole::Client) < 0) return -EINVAL;
   std::string why_list;
@@ -102,6 +105,7 @@ int validate_net_options(const NetOptions& o, Error* e, bool own_server) {
   if (!o.server_cpus.empty() && o.mode == "serve") return option_error(e, "server_cpus", "--server-cpus: a client option; the server itself takes --cpus");
   if ((o.stall_after || o.stall) && o.mode != "serve") return option_error(e, "stall", "--stall/--stall-after: server options (net serve)");
   if (o.service && o.mode != "serve") return option_error(e, "service", "--service: a server option (net serve)");
+  if (o.drop_every && o.mode != "serve") return option_error(e, "drop_every", "--drop-every: a server option (net serve)");
   return 0;
 }
 

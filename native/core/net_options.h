@@ -10,7 +10,7 @@
 namespace isoprobe {
 
 struct NetOptions {
-  std::string mode = "rr";          // serve | rr | stream
+  std::string mode = "rr";          // serve | rr | stream (tcp or udp)
   std::string proto = "tcp";        // tcp | udp
   std::string connect;              // ADDR:PORT of the server (rr, stream)
   std::string bind = "127.0.0.1:0"; // serve: where to listen
@@ -37,12 +37,16 @@ struct NetOptions {
   uint64_t stall = 0;
   // serve: a planted service time, waited before every reply (detection-power checks; 0: none)
   uint64_t service = 0;
+  // serve, test hook: discard every Nth measured datagram of each UDP stream uncounted (0: never)
+  uint64_t drop_every = 0;
 };
 
 const std::vector<OptionSpec>& net_option_specs();
 std::string net_option_table_json();
 class JsonWriter;
 void write_net_options_json(JsonWriter& w, const NetOptions& o);
+// What a client's result measures: tcp_rr | udp_rr | tcp_stream | udp_stream.
+std::string net_kind(const NetOptions& o);
 int set_net_option(NetOptions* o, const std::string& name, const std::string& value, Error* e);
 // own_server: the client's echo server is this process's own on loopback (the probe's --loopback),
 // so there is no --connect yet and none may be given.

@@ -1,4 +1,5 @@
-// The echo server: TCP (a thread per connection: echo, sink or source) and UDP (one thread).
+// The echo server: TCP (a thread per connection: echo, sink or source) and UDP (one thread: echo,
+// or count the datagrams of a UDP stream and report them when its sender asks).
 // Stopping shuts every socket down, so no thread stays blocked.
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -9,7 +10,9 @@
 
 #include <cerrno>
 #include <cstring>
+#include <map>
 #include <mutex>
+#include <string>
 #include <thread>
 
 #include "clock.h"
@@ -101,15 +104,40 @@ struct EchoServer::Impl {
     }
   }
 
+  // UDP streams by sender address: each client socket is one stream.
+  std::map<std::string, UdpStreamReceiver> streams;
+
+  // A datagram of a UDP stream: counted (data), or the sender's ask for its report, answered.
+  void udp_stream_datagram(const UdpStreamHeader& h, const sockaddr_storage& from, socklen_t flen) {
+    std::string key(reinterpret_cast<const char*>(&from), flen);
+    if (h.type == kUdpData) {
+      streams[key].on_data(h, mono_ns(), o.drop_every);
+    } else if (h.type == kUdpAsk) {
+      char out[kUdpReportSize];
+      auto it = streams.find(key);
+      size_t n = write_udp_report(out, it == streams.end() ? UdpStreamReport{} : it->second.r);
+      sendto(listen_fd, out, n, 0, reinterpret_cast<const sockaddr*>(&from), flen);
+    }
+    if (streams.size() > 4096) streams.clear();  // a long-lived server forgets streams long done
+  }
+
   void udp_loop() {
     std::vector<char> buf(65536);
     while (wait_readable()) {
-      sockaddr_storage from;
-      socklen_t flen = sizeof from;
-      ssize_t n = recvfrom(listen_fd, buf.data(), buf.size(), MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&from), &flen);
-      if (n < 0) continue;
-      maybe_stall();
-      sendto(listen_fd, buf.data(), size_t(n), 0, reinterpret_cast<sockaddr*>(&from), flen);
+      // Drain what is queued before polling again: a stream arrives faster than one poll each.
+      for (;;) {
+        sockaddr_storage from;
+        socklen_t flen = sizeof from;
+        ssize_t n = recvfrom(listen_fd, buf.data(), buf.size(), MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&from), &flen);
+        if (n < 0) break;
+        UdpStreamHeader h;
+        if (read_udp_header(buf.data(), size_t(n), &h)) {
+          udp_stream_datagram(h, from, flen);
+          continue;
+        }
+        maybe_stall();
+        sendto(listen_fd, buf.data(), size_t(n), 0, reinterpret_cast<sockaddr*>(&from), flen);
+      }
     }
   }
 };

@@ -66,11 +66,35 @@ OptionField<O> run_setting(OptionField<O> f) {
   return f;
 }
 
-// Every enum field's value is one of its choices (a struct filled in C++, not through the setter).
+// Whether the option `name` of `o` has its default value (an option left alone).
 template <class O>
-int check_choices(const OptionTable<O>& t, const O& o, Error* e) {
-  for (auto& f : t)
+bool is_default(const OptionTable<O>& t, const O& o, const char* name) {
+  static const O d{};
+  for (auto& f : t) {
+    if (std::string(name) != f.spec.name) continue;
+    if (f.u64) return o.*f.u64 == d.*f.u64;
+    if (f.u32) return o.*f.u32 == d.*f.u32;
+    if (f.i32) return o.*f.i32 == d.*f.i32;
+    if (f.b) return o.*f.b == d.*f.b;
+    if (f.s) return o.*f.s == d.*f.s;
+  }
+  return true;
+}
+
+// A numeric option's value against its row's min and max (fio's minval/maxval): 0, or -EINVAL
+// with "--qd 0: expected at least 1", the bound written as its flag takes it (64M, 1ms).
+int check_bound(const OptionSpec& spec, int64_t v, bool wide, uint64_t u, Error* e);
+
+// Every row of the table holds for `o`: enums are one of their choices, numbers within their
+// bounds. The setter checks what it sets; a validator calls it for a struct filled in C++.
+template <class O>
+int check_table(const OptionTable<O>& t, const O& o, Error* e) {
+  for (auto& f : t) {
     if (f.s && *f.spec.choices && check_choice(f.spec.name, f.spec.choices, o.*f.s, e) < 0) return -EINVAL;
+    if (f.u64 && check_bound(f.spec, 0, true, o.*f.u64, e) < 0) return -EINVAL;
+    if (f.u32 && check_bound(f.spec, int64_t(o.*f.u32), false, 0, e) < 0) return -EINVAL;
+    if (f.i32 && check_bound(f.spec, int64_t(o.*f.i32), false, 0, e) < 0) return -EINVAL;
+  }
   return 0;
 }
 
@@ -94,7 +118,8 @@ std::vector<OptionSpec> specs_of(const OptionTable<O>& t) {
   return out;
 }
 
-// Sets one option from its textual form. Only 64-bit fields take values above 2^32. `t` is the
+// Sets one option from its textual form, within its row's bounds. Only 64-bit fields take values
+// above 2^32. `t` is the
 // one table of O (a function-local static), so what is derived from it is derived once.
 template <class O>
 int set_option(const OptionTable<O>& t, O* o, const std::string& name, const std::string& value, Error* e) {
@@ -109,11 +134,15 @@ int set_option(const OptionTable<O>& t, O* o, const std::string& name, const std
   OptionValue v;
   int rc = parse_option_value(specs, name, value, wide, &spec, &v, e);
   if (rc < 0) return rc;
+  const int64_t signed_value = v.negative ? -int64_t(v.u) : int64_t(v.u);
   for (auto& f : t) {
     if (name != f.spec.name) continue;
+    // The value as parsed, before it is narrowed to its field.
+    if ((f.u64 || f.u32) && check_bound(f.spec, 0, true, v.u, e) < 0) return -EINVAL;
+    if (f.i32 && check_bound(f.spec, signed_value, false, 0, e) < 0) return -EINVAL;
     if (f.u64) o->*f.u64 = v.u;
     else if (f.u32) o->*f.u32 = uint32_t(v.u);
-    else if (f.i32) o->*f.i32 = int32_t(v.negative ? -int64_t(v.u) : int64_t(v.u));
+    else if (f.i32) o->*f.i32 = int32_t(signed_value);
     else if (f.b) o->*f.b = v.b;
     else if (f.s) o->*f.s = value;
   }

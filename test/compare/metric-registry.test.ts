@@ -82,10 +82,11 @@ test('each kind\'s rate is a registry metric of that kind; latency metrics go wi
     t.true(gatedMetrics(k).includes(rate), `${k}: the gate takes its rate`);
     t.true(columnsOf(k).includes(rate), `${k}: the table shows its rate`);
     t.is(metricsOf(k).includes('p50'), KINDS[k].latency, `${k}: p50 exactly when it has latency`);
-    t.deepEqual(columnsOf(k, { wide: true }).filter((m) => metricDef(m).unit === 'ns' && m !== 'host_cpu_per_op').length > 0, KINDS[k].latency);
+    // Times in ns other than a latency: the host's CPU per operation, a UDP stream's jitter.
+    t.deepEqual(columnsOf(k, { wide: true }).filter((m) => metricDef(m).unit === 'ns' && m !== 'host_cpu_per_op' && m !== 'jitter').length > 0, KINDS[k].latency);
   }
   // Each rate metric is the rate of exactly the kinds that name it.
-  for (const m of ['iops', 'tps', 'gbps'] as Metric[]) t.deepEqual([...metricDef(m).kinds], RESULT_KINDS.filter((k) => KINDS[k].rate === m));
+  for (const m of ['iops', 'tps', 'gbps', 'pps'] as Metric[]) t.deepEqual([...metricDef(m).kinds], RESULT_KINDS.filter((k) => KINDS[k].rate === m));
 });
 
 test('the kind a workload gives: its mode and protocol, TCP unless it says UDP; none for a pair no kind measures', (t) => {
@@ -93,5 +94,30 @@ test('the kind a workload gives: its mode and protocol, TCP unless it says UDP; 
   t.is(kindOfWorkload({ kind: 'rr', options: {} as never }), 'tcp_rr');
   t.is(kindOfWorkload({ kind: 'rr', options: { proto: 'udp' } as never }), 'udp_rr');
   t.is(kindOfWorkload({ kind: 'stream', options: { proto: 'tcp' } as never }), 'tcp_stream');
-  t.throws(() => kindOfWorkload({ kind: 'stream', options: { proto: 'udp' } as never }), { message: 'no result kind measures stream over udp' });
+  t.is(kindOfWorkload({ kind: 'stream', options: { proto: 'udp' } as never }), 'udp_stream');
+  t.throws(() => kindOfWorkload({ kind: 'stream', options: { proto: 'sctp' } as never }), { message: 'no result kind measures stream over sctp' });
+});
+
+/** A UDP stream's result as the probe writes it (net_json.cc), with the counts that vary. */
+function udpStream(pps: number, k: number): TargetResult {
+  const counts = { sent: 1000, received: pps / 2, lost: 1000 - pps / 2, loss: 1 - pps / 2000, out_of_order: 0, dropped_by_test_hook: 0, jitter_ns: 3000 + k, sent_pps: 2000, pps: pps + k };
+  return {
+    kind: 'udp_stream', options: { mode: 'stream', proto: 'udp', size: 1472, rate: 0, reverse: false }, transactions: 1000, bits_per_s: (pps + k) * 1472 * 8,
+    udp_stream: { ...counts, rate: 0, warmup_sent: 10, streams: [counts] }, target: { target: 'host', emulated: false },
+  } as unknown as TargetResult;
+}
+
+test('a UDP stream reaches the table, the HTML and the gate through its kind and registry entries alone', (t) => {
+  const wl = { name: 'udp', workload: { kind: 'stream' as const, options: { proto: 'udp' as const } } };
+  const c: Cell[] = [{ target: 'host', workload: 'udp', results: [0, 1, 2, 3, 4].map((k) => udpStream(1600, k)) }];
+  const summaries = summarize(c, { name: 'demo', workloads: [wl] }, ['host']);
+  const comparison = { suite: 'demo', reps: 5, targets: ['host'], summaries, warnings: [], cells: c, stacks: {} };
+  const table = formatComparison(comparison);
+  t.regex(table, /^ {2}target +pkt\/s +ratio +loss +jitter +host\/pkt +xprobe +host cache$/m, 'its rate, loss and jitter columns; host CPU per datagram');
+  t.regex(table, /^ {2}host +1602 \(1600-1604\) +1 \(base\) +20\.00 % +3\.00 µs /m, 'the median rate with its interval, loss and jitter');
+  t.regex(renderHtml(comparison, {}), /<th title="UDP stream loss[^"]*">loss<\/th>/);
+  const udpSide = (label: string, pps: number): Side => ({ label, results: new Map([['udp', new Map([['host', [0, 1, 2, 3, 4].map((k) => udpStream(pps, k))]])]]) });
+  const gate = suiteGate(udpSide('a', 1600), udpSide('b', 1200), { alpha: 0.05, threshold: 0.05 }).cells;
+  t.deepEqual(gate.filter((x) => x.metric === 'pps').map((x) => x.verdict), ['regression'], 'the gate judges datagrams/s by default: 1600 -> 1200');
+  t.deepEqual(gate.filter((x) => x.metric === 'loss' || x.metric === 'jitter'), [], 'loss (mostly 0) and jitter only when --metric asks');
 });

@@ -1,7 +1,9 @@
 // Suite files: valid ones load, every error names the file, the line and the field.
 import test from 'ava';
 
+import { kindOfWorkload } from '../../lib/compare/kinds';
 import { loadSuite, parseSuite, PAPER, QUICK, SCALING } from '../../lib/compare/suites';
+import { checkNetOptions } from '../../lib/probe/net';
 import { checkBlockOptions } from '../../lib/probe/block';
 import { IsoprobeError } from '../../lib/errors';
 
@@ -13,6 +15,16 @@ test('built-in suites load and are valid', (t) => {
   t.true(SCALING.workloads.some((w) => (w.workload.options as { jobs?: number }).jobs === 2), 'two jobs');
   t.true(QUICK.workloads.length >= 5);
   t.true(PAPER.workloads.some((w) => w.workload.kind === 'stream' && (w.workload.options as { reverse?: boolean }).reverse === true), 'both directions');
+});
+
+test('quick+udp-stream-1472 adds quick\'s optional UDP stream after its own workloads; a name quick lacks is refused with those it has', (t) => {
+  const s = loadSuite('quick+udp-stream-1472');
+  t.deepEqual(s.workloads.map((w) => w.name), [...QUICK.workloads.map((w) => w.name), 'udp-stream-1472']);
+  const w = s.workloads.at(-1)!.workload;
+  t.is(kindOfWorkload(w), 'udp_stream');
+  t.notThrows(() => checkNetOptions('stream', { ...(w.options as Record<string, unknown>), connect: '127.0.0.1:9' }), 'valid options');
+  t.false(loadSuite('quick').workloads.some((x) => x.name === 'udp-stream-1472'), 'optional: not in quick itself');
+  t.throws(() => loadSuite('quick+udp-stream-9000'), { message: '--suite "quick+udp-stream-9000": "udp-stream-9000" is not an optional workload of quick; expected udp-stream-1472' });
 });
 
 test('a YAML suite with defaults', (t) => {

@@ -96,7 +96,8 @@ for (const [name, want] of Object.entries(PRESETS)) {
 /** Configures a copy of the native description with `change` applied; the probe only (no node_modules in the copy). */
 function configureCopy(label: string, change: (dir: string) => void): { status: number | null; stderr: string } {
   const dir = join(tmp.dir, `copy-${label}`);
-  for (const f of ['CMakeLists.txt', 'cmake', 'native']) cpSync(join(root, f), join(dir, f), { recursive: true });
+  // package.json: the build reads the version from it (native/core/CMakeLists.txt).
+  for (const f of ['CMakeLists.txt', 'cmake', 'native', 'package.json']) cpSync(join(root, f), join(dir, f), { recursive: true });
   change(dir);
   const r = spawnSync('cmake', ['-S', dir, '-B', join(dir, 'build'), '-DISOPROBE_ADDON=OFF'], { encoding: 'utf8' });
   return { status: r.status, stderr: r.stderr.replace(/\s+/g, ' ') }; // CMake folds its messages

@@ -3,14 +3,14 @@
 // a value isoprobe computed on the host.
 import test from 'ava';
 import { createHash } from 'node:crypto';
-import { appendFileSync, chmodSync, copyFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { addonPath, runBlock } from '../../lib/probe/block';
 import { native } from '../../lib/probe/native';
 import { runNetLoopback } from '../../lib/probe/net';
-import { probeBinaryPath } from '../../lib/paths';
-import { QUICK, sha256sum, tempDir } from '../helpers';
+import { packageRoot, probeBinaryPath } from '../../lib/paths';
+import { QUICK, runCli, sha256sum, tempDir } from '../helpers';
 
 const tmp = tempDir();
 test.after.always(() => tmp.cleanup());
@@ -66,4 +66,13 @@ test('another binary reports its own hash: the value is measured where the probe
   const b = await runBlock({ file: join(tmp.dir, 'id3.dat'), ...QUICK, size: '4M' }, { via: 'binary', probePath: other });
   t.is(b.probe.sha256, sha256sum(other));
   t.not(b.probe.sha256, sha256sum(probeBinaryPath()));
+});
+
+test('the version is package.json\'s wherever it is reported: the addon, the static probe\'s results, the CLI', async (t) => {
+  const version = (JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
+  t.is(native().version, version, 'the addon');
+  const b = await runBlock({ file: join(tmp.dir, 'version.dat'), ...QUICK, size: '4M' }, { via: 'binary' });
+  t.is(b.probe.version, version, 'the static probe\'s result');
+  const cli = runCli(['version']);
+  t.is(cli.stdout.trim(), version, 'isoprobe version');
 });

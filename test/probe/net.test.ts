@@ -179,7 +179,7 @@ const INVALID: [string, 'rr' | 'stream', Record<string, unknown>, string][] = [
   ['size', 'rr', { connect: '127.0.0.1:9', size: 0 }, '--size 0: expected a size of at least 1'],
   ['udp size', 'rr', { connect: '127.0.0.1:9', proto: 'udp', size: 4 }, '--size 4: UDP messages carry an 8-byte sequence number; expected at least 8'],
   ['open loop size', 'rr', { connect: '127.0.0.1:9', rate: 100, size: 8 }, '--size 8: open-loop messages carry their sequence and intended send time; expected at least 16'],
-  ['udp stream', 'stream', { connect: '127.0.0.1:9', proto: 'udp' }, '--proto udp: stream mode is TCP only'],
+  ['udp stream reverse', 'stream', { connect: '127.0.0.1:9', proto: 'udp', reverse: true }, '--reverse: a UDP stream flows from the client to the server, whose counts it reports; run the client on the other side instead'],
   ['conns', 'rr', { connect: '127.0.0.1:9', conns: 0 }, '--conns 0: expected a number of at least 1'],
   ['arrival', 'rr', { connect: '127.0.0.1:9', arrival: 'bursty' }, '--arrival "bursty": expected one of uniform, poisson'],
   ['uring stream', 'stream', { connect: '127.0.0.1:9', backend: 'io_uring' }, '--backend io_uring: implemented for closed-loop TCP rr; use blocking here'],

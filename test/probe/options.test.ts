@@ -45,7 +45,7 @@ const INVALID: [Record<string, unknown>, string, string][] = [
   [{ size: '10k', bs: '4k' }, 'size', '--size 10240: expected a multiple of --bs 4096'],
   [{ pattern: 'randread', fsync: 8 }, 'fsync', '--fsync: flushes follow writes; --pattern randread writes nothing'],
   [{ pattern: 'write', fsync: 1, fdatasync: 1 }, 'fdatasync', '--fdatasync: give either --fsync or --fdatasync, not both'],
-  [{ hipri: true }, 'hipri', '--hipri: applies to --engine pvsync2 (for io_uring use --iopoll)'],
+  [{ hipri: true }, 'hipri', '--hipri: applies to --engine pvsync2, not psync'],
   [{ sqpoll: true }, 'sqpoll', '--sqpoll: applies to --engine io_uring, not psync'],
   [{ fixed_bufs: true, engine: 'pvsync2' }, 'fixed_bufs', '--fixed-bufs: applies to --engine io_uring, not pvsync2'],
   [{ engine: 'io_uring', iopoll: true }, 'iopoll', '--iopoll: polled completions need --direct'],
@@ -88,6 +88,31 @@ test('the static probe gives the same messages for the same flags (one core behi
     t.is(err.message, message);
     t.is(r.stderr.trim(), `isoprobe-probe: ${message}`);
   }
+  t.false(existsSync(F()));
+});
+
+// A bound as the probe's flag takes it: sizes in bytes, times in ns, numbers as they are.
+const flagValue = (kind: string, n: number) => (kind === 'duration' ? `${n}ns` : String(n));
+
+test('the core\'s table enforces each option\'s min and max itself: the probe refuses a value past either bound, naming the option and the bounds', (t) => {
+  let checked = 0;
+  for (const which of ['block', 'net'] as const) {
+    const rows = JSON.parse(native().optionTable(which)) as { name: string; kind: string; min?: number; max?: number }[];
+    for (const row of rows) {
+      const past = [...(row.min !== undefined && row.min > Number.MIN_SAFE_INTEGER && (row.min > 0 || row.kind === 'int') ? [row.min - 1] : []), ...(row.max !== undefined ? [row.max + 1] : [])];
+      for (const v of past) {
+        const flag = `--${row.name.replace(/_/g, '-')}`;
+        const r = runProbe(which === 'block' ? ['block', '--file', F(), `${flag}=${flagValue(row.kind, v)}`] : ['net', 'rr', '--loopback', `${flag}=${flagValue(row.kind, v)}`]);
+        t.is(r.code, 2, `${which} ${flag} ${v}: ${r.stderr}`);
+        const err = JSON.parse(r.stdout).error;
+        t.is(err.option, row.name, `${which} ${flag} ${v}`);
+        const expected = row.min !== undefined && row.max !== undefined ? 'from \\S+ to \\S+' : row.min !== undefined ? 'at least \\S+' : 'at most \\S+';
+        t.regex(err.message, new RegExp(`^${flag} \\S+: expected ${expected}$`), `${which} ${flag} ${v}`);
+        checked++;
+      }
+    }
+  }
+  t.true(checked >= 15, `bounded options checked: ${checked}`);
   t.false(existsSync(F()));
 });
 
