@@ -9,6 +9,23 @@ import { kvmGuestUnavailable } from './kvm';
 import type { Availability } from './types';
 import { atLeast, parseVersion } from './version';
 import { type GuestProfile, type Launch, type LaunchContext, type Vmm, VmTarget } from './vm';
+import { type Refusals, type Settings, VM_SETTINGS } from './settings';
+
+/** What a Cloud Hypervisor guest can be set to (--disk direct=, num_queues). */
+export const CLOUD_HYPERVISOR_SETTINGS: Settings = {
+  ...VM_SETTINGS,
+  host_cache: { def: { kind: 'enum', default: 'none', choices: ['none', 'writeback'], help: 'host cache of the data disk (Cloud Hypervisor --disk direct=on for none, direct=off for writeback)' }, field: 'hostCache', flag: true },
+  queues: { def: { kind: 'uint', default: 1, min: 1, max: 16, help: "queues per virtio device (the disk's num_queues; N queue pairs on the net, num_queues=2N)" }, field: 'queues' },
+};
+
+/** Settings of other VMMs that Cloud Hypervisor has no way to honour. */
+export const CLOUD_HYPERVISOR_REFUSES: Refusals = {
+  aio: "isoprobe gives Cloud Hypervisor no I/O engine choice: its --disk has no aio= (it picks its own)",
+  vhost: "isoprobe runs Cloud Hypervisor's virtio-net in its own process (no vhost-user backend)",
+  iothread: "Cloud Hypervisor has no iothread setting (each disk queue has a thread of its own)",
+  accel: 'Cloud Hypervisor runs under KVM only',
+  transport: 'Cloud Hypervisor shows its devices on virtio-pci only',
+};
 
 export const CLOUD_HYPERVISOR = 'cloud-hypervisor';
 /** v49 dropped the default 192.168.249.1/24 that earlier releases put on a tap (release notes, v49.0). */
@@ -48,6 +65,8 @@ export function cloudHypervisorVersionProblem(versionText: string): string | und
 
 class CloudHypervisor implements Vmm {
   readonly name = 'cloud-hypervisor';
+  readonly settings = CLOUD_HYPERVISOR_SETTINGS;
+  readonly refuses = CLOUD_HYPERVISOR_REFUSES;
   readonly threads = 'cloud-hypervisor' as const;
   readonly arch = hostArch();
   readonly description = 'Cloud Hypervisor (command line; virtio over PCI; needs KVM)';
@@ -84,6 +103,8 @@ class CloudHypervisor implements Vmm {
   }
 }
 
+export const CLOUD_HYPERVISOR_VMM: Vmm = new CloudHypervisor();
+
 export function cloudHypervisorTarget(): VmTarget {
-  return new VmTarget(new CloudHypervisor());
+  return new VmTarget(CLOUD_HYPERVISOR_VMM);
 }

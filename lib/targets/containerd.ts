@@ -12,11 +12,19 @@ import { kvmUnavailable } from './kvm';
 import { exec, runtimeTimeoutMs, must, which } from './exec';
 import { CTR_NAMESPACE, ensureCtrImage } from './image-load';
 import { containerCostParts } from './container-cost';
+import { CONTAINER_SETTINGS, type Refusals, RUNTIME_SETTING, type Settings } from './settings';
+
+/** What containerd takes: a container's settings and the runtime ctr runs it with. */
+export const CONTAINERD_SETTINGS: Settings = { ...CONTAINER_SETTINGS, ...RUNTIME_SETTING };
+/** Kata is containerd with its runtime fixed. */
+export const KATA_SETTINGS: Settings = CONTAINER_SETTINGS;
+
 import { attachLoop, dataParts, execSession, linkOf, prepareCommon, SERVER_PORT, tempWorkDir } from './session';
 import type { Availability, Session, SessionSpec, Target } from './types';
 
 export const RUNC_V2 = 'io.containerd.runc.v2';
 export const KATA_V2 = 'io.containerd.kata.v2';
+export const KATA_REFUSES: Refusals = { runtime: `kata is containerd with the runtime ${KATA_V2} (for another runtime: containerd[runtime=...])` };
 
 /** Why Kata cannot run here, or undefined. Kata runs every container in a VM: it needs KVM. */
 export async function kataUnavailable(): Promise<string | undefined> {

@@ -10,6 +10,10 @@ import { ensureDockerd } from './daemons';
 import { exec, runtimeTimeoutMs, must, which } from './exec';
 import { ensureEngineImage } from './image-load';
 import { containerCostParts } from './container-cost';
+import { CONTAINER_SETTINGS, RUNTIME_SETTING, type Settings } from './settings';
+
+/** What Docker and Podman take: a container's settings and the runtime they run it with. */
+export const ENGINE_SETTINGS: Settings = { ...CONTAINER_SETTINGS, ...RUNTIME_SETTING };
 import { attachLoop, dataParts, execSession, prepareCommon, SERVER_PORT } from './session';
 import type { Availability, Session, SessionSpec, Target } from './types';
 

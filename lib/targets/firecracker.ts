@@ -15,6 +15,23 @@ import { kvmGuestUnavailable } from './kvm';
 import { type GuestProfile, type Launch, type LaunchContext, type Vmm, VmTarget } from './vm';
 import type { Availability } from './types';
 import { atLeast, parseVersion } from './version';
+import { type Refusals, type Settings, VM_SETTINGS } from './settings';
+
+/** What a Firecracker guest can be set to (its drive's cache_type and io_engine). */
+export const FIRECRACKER_SETTINGS: Settings = {
+  ...VM_SETTINGS,
+  host_cache: { def: { kind: 'enum', default: 'unsafe', choices: ['unsafe', 'writeback'], help: "host cache of the data disk (Firecracker's cache_type Unsafe or Writeback: it always goes through the host page cache, no O_DIRECT)" }, field: 'hostCache', flag: true },
+  aio: { def: { kind: 'enum', default: 'Sync', choices: ['Sync', 'Async'], help: "Firecracker's io_engine of the data disk (Async: io_uring)" }, field: 'aio', flag: true },
+};
+
+/** Settings of other VMMs that Firecracker has no way to honour. */
+export const FIRECRACKER_REFUSES: Refusals = {
+  queues: "Firecracker's virtio-blk and virtio-net devices have one queue (a request queue; an RX/TX pair), with no setting for more",
+  vhost: 'Firecracker has no vhost-net backend (its virtio-net is served in its own process)',
+  iothread: 'Firecracker has no iothreads (its devices are served by its VMM thread)',
+  accel: 'Firecracker runs under KVM only',
+  transport: 'Firecracker shows its devices on virtio-mmio only',
+};
 
 /** The first release that describes its virtio-mmio devices in ACPI (CHANGELOG 1.8.0). */
 export const FIRECRACKER_ACPI = [1, 8, 0] as const;
@@ -97,6 +114,8 @@ export function firecrackerVersionProblem(versionText: string, kernelHasCmdlineD
 
 class Firecracker implements Vmm {
   readonly name = 'firecracker';
+  readonly settings = FIRECRACKER_SETTINGS;
+  readonly refuses = FIRECRACKER_REFUSES;
   readonly threads = 'firecracker' as const;
   readonly arch = hostArch();
   readonly description = 'Firecracker (HTTP API on a Unix socket; needs KVM)';
@@ -157,6 +176,8 @@ class Firecracker implements Vmm {
   }
 }
 
+export const FIRECRACKER: Vmm = new Firecracker();
+
 export function firecrackerTarget(): VmTarget {
-  return new VmTarget(new Firecracker());
+  return new VmTarget(FIRECRACKER);
 }

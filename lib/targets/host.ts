@@ -5,8 +5,12 @@ import { release } from 'node:os';
 import { ownCgroup } from '../cost/cgroup';
 import { spawnEchoServer } from '../probe/net';
 import { exec } from './exec';
+import { PROBE_SETTINGS, type Settings } from './settings';
 import { execSession, linkOf, prepareCommon, SERVER_PORT } from './session';
 import type { Availability, Session, SessionSpec, Target } from './types';
+
+/** The host takes another probe only. */
+export const HOST_SETTINGS: Settings = PROBE_SETTINGS;
 
 export class HostTarget implements Target {
   readonly name = 'host';

@@ -11,6 +11,7 @@ import { PROBE_IN_IMAGE, writeBundle } from '../image/oci';
 import { seccompFor } from '../image/seccomp';
 import { exec, runtimeTimeoutMs, must, versionOf, which } from './exec';
 import { containerCostParts } from './container-cost';
+import { CONTAINER_SETTINGS, narrowed, type Settings } from './settings';
 import { attachLoop, dataParts, execSession, linkOf, prepareCommon, SERVER_PORT, tempWorkDir, workDirPrefix } from './session';
 import type { Availability, Session, SessionSpec, Target } from './types';
 
@@ -18,6 +19,14 @@ import type { Availability, Session, SessionSpec, Target } from './types';
 export const STATE_ROOT = '/run/isoprobe';
 
 type Name = 'runc' | 'crun' | 'runsc';
+
+/** What runc and crun take; runsc the same but for loop devices, which gVisor does not pass through. */
+export const OCI_SETTINGS: Record<Name, Settings> = {
+  runc: CONTAINER_SETTINGS,
+  crun: CONTAINER_SETTINGS,
+  runsc: { ...CONTAINER_SETTINGS, storage: narrowed(CONTAINER_SETTINGS.storage!, { choices: ['bind'], help: 'block workloads: a bind-mounted file (gVisor does not pass block devices through)' }) },
+};
+
 
 /**
  * What differs between the OCI runtimes isoprobe drives. gVisor's quirks live in its own entry,

@@ -5,7 +5,8 @@ import { existsSync } from 'node:fs';
 
 import { hostArch, probeBinaryPath } from '../paths';
 import { exec, versionOf, which } from './exec';
-import { qemuDevices, qemuGuestArgs, qemuLaunch, vhostChoice } from './qemu';
+import { QEMU_SETTINGS, qemuBinarySetting, qemuCheck, qemuDevices, qemuGuestArgs, qemuLaunch, vhostChoice } from './qemu';
+import type { Settings } from './settings';
 import type { Availability } from './types';
 import { type GuestProfile, kvmUnavailable, type Launch, type LaunchContext, type Vmm, VmTarget } from './vm';
 import type { SessionSpec } from './types';
@@ -26,8 +27,13 @@ export function virtArgs(ctx: LaunchContext, accel: 'kvm' | 'tcg'): { args: stri
   return { args, diskCache: d.diskCache, netBackend: d.netBackend };
 }
 
+/** QEMU's settings, its binary qemu-system-aarch64. */
+const VIRT_SETTINGS: Settings = { ...QEMU_SETTINGS, qemu: qemuBinarySetting(QEMU_AARCH64) };
+
 class QemuVirt implements Vmm {
   readonly name = 'qemu-virt';
+  readonly settings = VIRT_SETTINGS;
+  readonly check = qemuCheck;
   readonly threads = 'qemu' as const;
   readonly arch = 'arm64' as const;
   readonly description = 'QEMU -M virt: arm64 guests (TCG on x86-64, labelled emulated; KVM on an arm64 host)';
@@ -71,6 +77,8 @@ class QemuVirt implements Vmm {
 
 }
 
+export const QEMU_VIRT: Vmm = new QemuVirt();
+
 export function qemuVirtTarget(): VmTarget {
-  return new VmTarget(new QemuVirt());
+  return new VmTarget(QEMU_VIRT);
 }

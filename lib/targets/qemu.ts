@@ -11,10 +11,34 @@ import { hostArch } from '../paths';
 import { exec, versionOf, which } from './exec';
 import { kvmBootCheck, kvmGuestUnavailable, QEMU } from './kvm';
 import { type GuestProfile, type Launch, type LaunchContext, type Vmm, VmTarget } from './vm';
+import { narrowed, onOff, type Settings, VM_SETTINGS } from './settings';
 import type { SessionSpec } from './types';
 import type { Availability } from './types';
 
 export { QEMU };
+
+/** What a QEMU guest (microvm or virt) can be set to: the one declaration of each QEMU setting. */
+export const QEMU_SETTINGS: Settings = {
+  ...VM_SETTINGS,
+  host_cache: { def: { kind: 'enum', default: 'none', choices: ['none', 'writeback', 'unsafe'], help: 'host cache of the data disk (QEMU cache=; none opens it with O_DIRECT)' }, field: 'hostCache', flag: true },
+  aio: { def: { kind: 'enum', default: '', choices: ['threads', 'native', 'io_uring'], help: 'QEMU aio= of the data disk (native needs host_cache none)', defaultText: 'io_uring with host_cache none, else threads' }, field: 'aio', flag: true },
+  queues: { def: { kind: 'uint', default: 1, min: 1, max: 16, help: 'queues per virtio device (virtio-blk num-queues, virtio-net queue pairs on a multi-queue tap)' }, field: 'queues' },
+  vhost: { def: { kind: 'enum', default: '', choices: ['on', 'off'], help: 'vhost-net for the tap', defaultText: 'on under KVM where /dev/vhost-net exists' }, field: 'vhost' },
+  iothread: onOff('iothread', 'the data disk on its own iothread'),
+  accel: { def: { kind: 'enum', default: 'auto', choices: ['auto', 'kvm', 'tcg'], help: 'KVM, TCG emulation, or KVM when it works' }, field: 'accel', flag: true },
+  qemu: { def: { kind: 'string', default: '', help: 'the QEMU binary', defaultText: QEMU }, field: 'vmmBinary' },
+  transport: { def: { kind: 'enum', default: 'mmio', choices: ['mmio', 'pci'], help: 'virtio transport shown to the guest' }, field: 'transport' },
+};
+
+/** The binary of another QEMU system emulator (qemu-virt's default). */
+export const qemuBinarySetting = (binary: string) => narrowed(QEMU_SETTINGS.qemu!, { defaultText: binary });
+
+/** The combinations QEMU cannot run: aio=native opens the file with O_DIRECT, i.e. cache=none. */
+export function qemuCheck(spec: SessionSpec): string | undefined {
+  if (spec.aio === 'native' && (spec.hostCache ?? 'none') !== 'none')
+    return `aio=native needs host_cache=none, not ${spec.hostCache} (QEMU opens the file with O_DIRECT for it)`;
+  return undefined;
+}
 
 export interface QemuArgs {
   accel: 'kvm' | 'tcg';
@@ -122,6 +146,8 @@ export function guestCmdline(base: string, accel: 'kvm' | 'tcg', tscHz = accel =
 
 class QemuMicrovm implements Vmm {
   readonly name = 'qemu-microvm';
+  readonly settings = QEMU_SETTINGS;
+  readonly check = qemuCheck;
   readonly threads = 'qemu' as const;
   readonly arch = hostArch();
   readonly description = 'QEMU -M microvm (KVM, or TCG emulation labelled as such)';
@@ -157,6 +183,8 @@ class QemuMicrovm implements Vmm {
   }
 }
 
+export const QEMU_MICROVM: Vmm = new QemuMicrovm();
+
 export function qemuMicrovmTarget(): VmTarget {
-  return new VmTarget(new QemuMicrovm());
+  return new VmTarget(QEMU_MICROVM);
 }

@@ -25,6 +25,7 @@ import type { NetResult } from '../probe/types';
 import { threadAllowedCpus } from '../cost/proc';
 import { which } from './exec';
 import { type Frame, FrameReader } from './frames';
+import type { TargetSettings } from './settings';
 import { type PinLayout, pinLayout, pinnedArgv, pinText, VcpuPinner } from './vm-pin';
 import { DEFAULT_DATA_SIZE, ensureDataFile, type Link, type PlannedStep, ProbeSession, type ProbeRunner, SERVER_PORT, type StepHooks, type StepOutcome, tempWorkDir, workDirPrefix } from './session';
 export type { VmSpec } from './types';
@@ -78,7 +79,8 @@ export interface Launch {
   config?: unknown;
 }
 
-export interface Vmm {
+/** What a VMM target provides: its settings (TargetSettings), its threads' names, and its verbs. */
+export interface Vmm extends TargetSettings {
   readonly name: string;
   /** The guest's architecture: which probe goes into the initramfs, which kernel boots. */
   readonly arch: Arch;
