@@ -1,6 +1,7 @@
 // Cloud Hypervisor from its command line: --kernel, --initramfs, --cmdline, --disk path=,direct=,
 // --net tap=, serial on stdout. Needs KVM. Its virtio devices are on PCI only (docs/device_model.md),
 // so its guest gets the virtio-pci modules and no pci=off.
+import type { ThreadNames } from '../cost/roles';
 import { IsoprobeError } from '../errors';
 import { hostArch } from '../paths';
 import { extractVmlinux } from '../image/kernel';
@@ -16,6 +17,16 @@ export const CLOUD_HYPERVISOR_SETTINGS: Settings = {
   ...VM_SETTINGS,
   host_cache: { def: { kind: 'enum', default: 'none', choices: ['none', 'writeback'], help: 'host cache of the data disk (Cloud Hypervisor --disk direct=on for none, direct=off for writeback)' }, field: 'hostCache', flag: true },
   queues: { def: { kind: 'uint', default: 1, min: 1, max: 16, help: "queues per virtio device (the disk's num_queues; N queue pairs on the net, num_queues=2N)" }, field: 'queues' },
+};
+
+/**
+ * How Cloud Hypervisor names its threads (its sources): "vmm" (the event loop), "vcpuN",
+ * "http-server", "_disk0_q0" and "_net1_qp0" per device queue; the process's first thread
+ * ("cloud-hyperviso") only waits.
+ */
+export const CLOUD_HYPERVISOR_THREADS: ThreadNames = {
+  threads: [{ name: /^vcpu(\d+)$/, role: 'vcpu' }, { name: /^vmm$/, role: 'vmm-main' }, { name: /^http-server$/, role: 'vmm-api' }, { name: /_q\d+$|_qp\d+$/, role: 'iothread' }],
+  main: 'vmm-other',
 };
 
 /** Settings of other VMMs that Cloud Hypervisor has no way to honour. */
@@ -67,7 +78,7 @@ class CloudHypervisor implements Vmm {
   readonly name = 'cloud-hypervisor';
   readonly settings = CLOUD_HYPERVISOR_SETTINGS;
   readonly refuses = CLOUD_HYPERVISOR_REFUSES;
-  readonly threads = 'cloud-hypervisor' as const;
+  readonly threads = CLOUD_HYPERVISOR_THREADS;
   readonly arch = hostArch();
   readonly description = 'Cloud Hypervisor (command line; virtio over PCI; needs KVM)';
 

@@ -11,8 +11,14 @@ import { ensureContainerd } from './daemons';
 import { kvmUnavailable } from './kvm';
 import { exec, runtimeTimeoutMs, must, which } from './exec';
 import { CTR_NAMESPACE, ensureCtrImage } from './image-load';
+import type { ProcessNames } from '../cost/roles';
 import { containerCostParts } from './container-cost';
+import { GVISOR_PROCESSES } from './oci-runtime';
 import { CONTAINER_SETTINGS, type Refusals, RUNTIME_SETTING, type Settings } from './settings';
+
+/** containerd's shim above each container, by its name (containerd-shim-runc-v2, -kata-v2, ...), and gVisor's processes when runsc is its runtime. */
+export const CONTAINERD_SHIM: ProcessNames = [{ role: 'shim', comm: /^containerd-shim/, argv0: /^containerd-shim/ }];
+export const CONTAINERD_PROCESSES: ProcessNames = [...CONTAINERD_SHIM, ...GVISOR_PROCESSES];
 
 /** What containerd takes: a container's settings and the runtime ctr runs it with. */
 export const CONTAINERD_SETTINGS: Settings = { ...CONTAINER_SETTINGS, ...RUNTIME_SETTING };
@@ -138,7 +144,7 @@ export class ContainerdTarget implements Target {
       return execSession({
         stack,
         execProbe: (args, o) => exec([...ctr, 'task', 'exec', '--exec-id', `${id}-${++execN}`, ...(o.user ? ['--user', o.user] : []), id, PROBE_IN_IMAGE, ...args], o),
-        ...(pid ? containerCostParts(pid, launchedNs, id, /runsc/.test(runtime)) : {}),
+        ...(pid ? containerCostParts(pid, launchedNs, id, /runsc/.test(runtime), CONTAINERD_PROCESSES) : {}),
         ...dataParts(common.dataFile, common.dataName, loop),
         link: linkOf(pair),
         teardown,

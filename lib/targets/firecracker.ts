@@ -7,6 +7,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
 
+import type { ThreadNames } from '../cost/roles';
 import { IsoprobeError } from '../errors';
 import { hostArch } from '../paths';
 import { extractVmlinux, kernelOption } from '../image/kernel';
@@ -22,6 +23,12 @@ export const FIRECRACKER_SETTINGS: Settings = {
   ...VM_SETTINGS,
   host_cache: { def: { kind: 'enum', default: 'unsafe', choices: ['unsafe', 'writeback'], help: "host cache of the data disk (Firecracker's cache_type Unsafe or Writeback: it always goes through the host page cache, no O_DIRECT)" }, field: 'hostCache', flag: true },
   aio: { def: { kind: 'enum', default: 'Sync', choices: ['Sync', 'Async'], help: "Firecracker's io_engine of the data disk (Async: io_uring)" }, field: 'aio', flag: true },
+};
+
+/** How Firecracker names its threads (its sources): "fc_vcpu N", "fc_api"; the VMM thread is the process's own. */
+export const FIRECRACKER_THREADS: ThreadNames = {
+  threads: [{ name: /^fc_vcpu ?(\d+)$/, role: 'vcpu' }, { name: /^fc_api$/, role: 'vmm-api' }, { name: /^firecracker$/, role: 'vmm-main' }],
+  main: 'vmm-main',
 };
 
 /** Settings of other VMMs that Firecracker has no way to honour. */
@@ -116,7 +123,7 @@ class Firecracker implements Vmm {
   readonly name = 'firecracker';
   readonly settings = FIRECRACKER_SETTINGS;
   readonly refuses = FIRECRACKER_REFUSES;
-  readonly threads = 'firecracker' as const;
+  readonly threads = FIRECRACKER_THREADS;
   readonly arch = hostArch();
   readonly description = 'Firecracker (HTTP API on a Unix socket; needs KVM)';
 

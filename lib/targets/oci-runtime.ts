@@ -10,6 +10,7 @@ import { uniqueName } from '../net/netns';
 import { PROBE_IN_IMAGE, writeBundle } from '../image/oci';
 import { seccompFor } from '../image/seccomp';
 import { exec, runtimeTimeoutMs, must, versionOf, which } from './exec';
+import type { ProcessNames } from '../cost/roles';
 import { containerCostParts } from './container-cost';
 import { CONTAINER_SETTINGS, narrowed, type Settings } from './settings';
 import { attachLoop, dataParts, execSession, linkOf, prepareCommon, SERVER_PORT, tempWorkDir, workDirPrefix } from './session';
@@ -19,6 +20,11 @@ import type { Availability, Session, SessionSpec, Target } from './types';
 export const STATE_ROOT = '/run/isoprobe';
 
 type Name = 'runc' | 'crun' | 'runsc';
+
+/** gVisor's own processes, by argv[0]: the Sentry (runsc-sandbox, the user-space kernel) and the Gofer (runsc-gofer). */
+export const GVISOR_PROCESSES: ProcessNames = [{ role: 'sentry', argv0: /^runsc-sandbox$/ }, { role: 'gofer', argv0: /^runsc-gofer$/ }];
+/** The processes of each OCI runtime with roles of their own (runc and crun leave none beside the container's). */
+export const OCI_PROCESSES: Record<Name, ProcessNames> = { runc: [], crun: [], runsc: GVISOR_PROCESSES };
 
 /** What runc and crun take; runsc the same but for loop devices, which gVisor does not pass through. */
 export const OCI_SETTINGS: Record<Name, Settings> = {
@@ -208,7 +214,7 @@ export class OciRuntimeTarget implements Target {
           command,
         },
         execProbe: (args, o) => exec([...ns, this.name, ...g, 'exec', ...(o.user ? ['--user', o.user] : []), id, PROBE_IN_IMAGE, ...args], o),
-        ...(pid ? containerCostParts(pid, launchedNs, id, this.name === 'runsc') : {}),
+        ...(pid ? containerCostParts(pid, launchedNs, id, this.name === 'runsc', OCI_PROCESSES[this.name]) : {}),
         ...dataParts(common.dataFile, common.dataName, loop?.dev),
         link: linkOf(pair),
         teardown,

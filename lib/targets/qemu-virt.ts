@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 
 import { hostArch, probeBinaryPath } from '../paths';
 import { exec, versionOf, which } from './exec';
-import { QEMU_SETTINGS, qemuBinarySetting, qemuCheck, qemuDevices, qemuGuestArgs, qemuLaunch, vhostChoice } from './qemu';
+import { QEMU_SETTINGS, QEMU_THREADS, qemuBinarySetting, qemuCheck, qemuDevices, qemuGuestArgs, qemuLaunch, vhostChoice } from './qemu';
 import type { Settings } from './settings';
 import type { Availability } from './types';
 import { type GuestProfile, kvmUnavailable, type Launch, type LaunchContext, type Vmm, VmTarget } from './vm';
@@ -34,7 +34,7 @@ class QemuVirt implements Vmm {
   readonly name = 'qemu-virt';
   readonly settings = VIRT_SETTINGS;
   readonly check = qemuCheck;
-  readonly threads = 'qemu' as const;
+  readonly threads = QEMU_THREADS;
   readonly arch = 'arm64' as const;
   readonly description = 'QEMU -M virt: arm64 guests (TCG on x86-64, labelled emulated; KVM on an arm64 host)';
 

@@ -4,6 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { release } from 'node:os';
 import { gunzipSync } from 'node:zlib';
 
+import type { ThreadNames } from '../cost/roles';
 import { native } from '../probe/native';
 
 import { IsoprobeError } from '../errors';
@@ -28,6 +29,16 @@ export const QEMU_SETTINGS: Settings = {
   accel: { def: { kind: 'enum', default: 'auto', choices: ['auto', 'kvm', 'tcg'], help: 'KVM, TCG emulation, or KVM when it works' }, field: 'accel', flag: true },
   qemu: { def: { kind: 'string', default: '', help: 'the QEMU binary', defaultText: QEMU }, field: 'vmmBinary' },
   transport: { def: { kind: 'enum', default: 'mmio', choices: ['mmio', 'pci'], help: 'virtio transport shown to the guest' }, field: 'transport' },
+};
+
+/**
+ * How QEMU names its threads with -name debug-threads=on (read from /proc/PID/task/TID/comm of a
+ * running guest): "CPU N/TCG" (or KVM, HVF), "IO <iothread id>", "worker" for its aio=threads
+ * pool; the main loop is the process's first thread, and its RCU thread has the process's name.
+ */
+export const QEMU_THREADS: ThreadNames = {
+  threads: [{ name: /^CPU (\d+)\/(TCG|KVM|HVF)$/, role: 'vcpu' }, { name: /^IO /, role: 'iothread' }, { name: /^worker$/, role: 'io-pool' }],
+  main: 'vmm-main',
 };
 
 /** The binary of another QEMU system emulator (qemu-virt's default). */
@@ -148,7 +159,7 @@ class QemuMicrovm implements Vmm {
   readonly name = 'qemu-microvm';
   readonly settings = QEMU_SETTINGS;
   readonly check = qemuCheck;
-  readonly threads = 'qemu' as const;
+  readonly threads = QEMU_THREADS;
   readonly arch = hostArch();
   readonly description = 'QEMU -M microvm (KVM, or TCG emulation labelled as such)';
 

@@ -1,18 +1,19 @@
 // Every target isoprobe knows, one entry each: its name, kind, what it is, how to make it and how
 // to find what its sessions leave behind. The CLI's choices, `isoprobe targets`, the leftover scan
 // and availability all read this table; adding a runtime or a VMM is one file and one entry here.
-import { CONTAINERD_SETTINGS, ContainerdTarget, KATA_REFUSES, KATA_SETTINGS, KATA_V2, RUNC_V2 } from './containerd';
-import { ENGINE_SETTINGS, EngineTarget } from './engine';
+import { CONTAINERD_PROCESSES, CONTAINERD_SETTINGS, ContainerdTarget, KATA_REFUSES, KATA_SETTINGS, KATA_V2, RUNC_V2 } from './containerd';
+import { ENGINE_PROCESSES, ENGINE_SETTINGS, EngineTarget } from './engine';
 import { exec, outputLines, runtimeTimeoutMs } from './exec';
 import { HOST_SETTINGS, HostTarget } from './host';
 import { CTR_NAMESPACE } from './image-load';
-import { OCI_SETTINGS, OciRuntimeTarget } from './oci-runtime';
+import { OCI_PROCESSES, OCI_SETTINGS, OciRuntimeTarget } from './oci-runtime';
 import { CLOUD_HYPERVISOR_VMM } from './cloud-hypervisor';
 import { FIRECRACKER } from './firecracker';
 import { QEMU_MICROVM } from './qemu';
 import { QEMU_VIRT } from './qemu-virt';
 import { resolveArch } from './arch';
 import { workDirPrefix } from './session';
+import type { ProcessNames, ThreadNames } from '../cost/roles';
 import { checkSpec, type Refusals, type Setting, type Settings, type TargetSettings } from './settings';
 import type { SessionSpec, Target, TargetKind } from './types';
 import { type Vmm, VmTarget } from './vm';
@@ -23,6 +24,8 @@ import PACKAGES from './packages.json';
 export interface TargetEntry extends TargetSettings {
   kind: TargetKind;
   description: string;
+  /** The names that give its threads (a VMM) or its processes (a container runtime) their roles in the host-cost accounting. */
+  roles: { threads?: ThreadNames; processes?: ProcessNames };
   /** The Debian packages the target needs on this machine (none: nothing beyond isoprobe's build, or not packaged). */
   packages: readonly string[];
   make(): Target;
@@ -72,28 +75,30 @@ type PackagedName = Exclude<keyof typeof PACKAGES, '//'>;
 interface Declared {
   settings: Settings;
   refuses?: Refusals;
+  processes?: ProcessNames;
 }
 
 /** An entry whose target is made with the entry's own description (one source for both). */
 function entry(name: PackagedName, kind: TargetKind, description: string, declared: Declared, make: (description: string) => Target, containers?: () => Promise<string[]>, removeContainer?: Remover): TargetEntry {
-  return { kind, description, ...declared, packages: PACKAGES[name], make: () => make(description), ...(containers ? { containers } : {}), ...(removeContainer ? { removeContainer } : {}) };
+  const { processes, ...settings } = declared;
+  return { kind, description, ...settings, roles: processes ? { processes } : {}, packages: PACKAGES[name], make: () => make(description), ...(containers ? { containers } : {}), ...(removeContainer ? { removeContainer } : {}) };
 }
 
 /** A microVM's entry: everything but its packages comes from its VMM's own file. */
 function vmEntry(name: PackagedName, vmm: Vmm): TargetEntry {
-  return { kind: 'vm', description: vmm.description, settings: vmm.settings, ...(vmm.refuses ? { refuses: vmm.refuses } : {}), ...(vmm.check ? { check: vmm.check.bind(vmm) } : {}),
+  return { kind: 'vm', description: vmm.description, roles: { threads: vmm.threads }, settings: vmm.settings, ...(vmm.refuses ? { refuses: vmm.refuses } : {}), ...(vmm.check ? { check: vmm.check.bind(vmm) } : {}),
     packages: PACKAGES[name], make: () => new VmTarget(vmm) };
 }
 
 export const REGISTRY = {
   host: entry('host', 'host', 'the static probe directly on this machine', { settings: HOST_SETTINGS }, () => new HostTarget()),
-  runc: entry('runc', 'container', 'runc with an OCI bundle', { settings: OCI_SETTINGS.runc }, (d) => new OciRuntimeTarget('runc', d), listed('runc', ['runc', '--root', '/run/isoprobe/runc', 'list', '-q']), ociRemover('runc')),
-  runsc: entry('runsc', 'container', 'gVisor (runsc) with an OCI bundle', { settings: OCI_SETTINGS.runsc }, (d) => new OciRuntimeTarget('runsc', d), listed('runsc', ['runsc', '--root', '/run/isoprobe/runsc', 'list', '-q']), runscRemover),
-  crun: entry('crun', 'container', 'crun with an OCI bundle', { settings: OCI_SETTINGS.crun }, (d) => new OciRuntimeTarget('crun', d), listed('crun', ['crun', '--root', '/run/isoprobe/crun', 'list', '-q']), ociRemover('crun')),
-  docker: entry('docker', 'container', 'Docker engine (runtime selectable: runc, runsc)', { settings: ENGINE_SETTINGS }, (d) => new EngineTarget('docker', d), engineContainers('docker'), engineRemover('docker')),
-  podman: entry('podman', 'container', 'Podman (runtime selectable)', { settings: ENGINE_SETTINGS }, (d) => new EngineTarget('podman', d), engineContainers('podman'), engineRemover('podman')),
-  containerd: entry('containerd', 'container', `containerd via ctr, runtime ${RUNC_V2}`, { settings: CONTAINERD_SETTINGS }, (d) => new ContainerdTarget('containerd', d, RUNC_V2), listed('containerd', ['ctr', '--connect-timeout', '2s', '-n', CTR_NAMESPACE, 'containers', 'ls', '-q']), ctrRemover),
-  kata: entry('kata', 'container', `Kata Containers via containerd, runtime ${KATA_V2}`, { settings: KATA_SETTINGS, refuses: KATA_REFUSES }, (d) => new ContainerdTarget('kata', d, KATA_V2)),
+  runc: entry('runc', 'container', 'runc with an OCI bundle', { settings: OCI_SETTINGS.runc, processes: OCI_PROCESSES.runc }, (d) => new OciRuntimeTarget('runc', d), listed('runc', ['runc', '--root', '/run/isoprobe/runc', 'list', '-q']), ociRemover('runc')),
+  runsc: entry('runsc', 'container', 'gVisor (runsc) with an OCI bundle', { settings: OCI_SETTINGS.runsc, processes: OCI_PROCESSES.runsc }, (d) => new OciRuntimeTarget('runsc', d), listed('runsc', ['runsc', '--root', '/run/isoprobe/runsc', 'list', '-q']), runscRemover),
+  crun: entry('crun', 'container', 'crun with an OCI bundle', { settings: OCI_SETTINGS.crun, processes: OCI_PROCESSES.crun }, (d) => new OciRuntimeTarget('crun', d), listed('crun', ['crun', '--root', '/run/isoprobe/crun', 'list', '-q']), ociRemover('crun')),
+  docker: entry('docker', 'container', 'Docker engine (runtime selectable: runc, runsc)', { settings: ENGINE_SETTINGS, processes: ENGINE_PROCESSES.docker }, (d) => new EngineTarget('docker', d), engineContainers('docker'), engineRemover('docker')),
+  podman: entry('podman', 'container', 'Podman (runtime selectable)', { settings: ENGINE_SETTINGS, processes: ENGINE_PROCESSES.podman }, (d) => new EngineTarget('podman', d), engineContainers('podman'), engineRemover('podman')),
+  containerd: entry('containerd', 'container', `containerd via ctr, runtime ${RUNC_V2}`, { settings: CONTAINERD_SETTINGS, processes: CONTAINERD_PROCESSES }, (d) => new ContainerdTarget('containerd', d, RUNC_V2), listed('containerd', ['ctr', '--connect-timeout', '2s', '-n', CTR_NAMESPACE, 'containers', 'ls', '-q']), ctrRemover),
+  kata: entry('kata', 'container', `Kata Containers via containerd, runtime ${KATA_V2}`, { settings: KATA_SETTINGS, refuses: KATA_REFUSES, processes: CONTAINERD_PROCESSES }, (d) => new ContainerdTarget('kata', d, KATA_V2)),
   'qemu-microvm': vmEntry('qemu-microvm', QEMU_MICROVM),
   'qemu-virt': vmEntry('qemu-virt', QEMU_VIRT),
   firecracker: vmEntry('firecracker', FIRECRACKER),

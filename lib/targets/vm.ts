@@ -12,7 +12,7 @@ import { diesWithParent } from '../child';
 import { cgroupTimes, ownCgroup } from '../cost/cgroup';
 import { type Startup, startupOf } from '../cost/meter';
 import { monoNs } from '../cost/sample';
-import type { Vmm as Vmm_ } from '../cost/roles';
+import type { ThreadNames } from '../cost/roles';
 import { type CostScope, vmmScope } from '../cost/scope';
 import { IsoprobeError } from '../errors';
 import { writeInitramfs } from '../image/guest';
@@ -85,8 +85,8 @@ export interface Vmm extends TargetSettings {
   /** The guest's architecture: which probe goes into the initramfs, which kernel boots. */
   readonly arch: Arch;
   readonly description: string;
-  /** How its threads are named (the host-cost accounting's roles). */
-  readonly threads: Vmm_;
+  /** How it names its threads: the host-cost accounting's roles for them. */
+  readonly threads: ThreadNames;
   available(): Promise<Availability>;
   version(spec?: SessionSpec): Promise<string>;
   /** The executable it runs (for the record: its path and SHA-256 go into every result's stack). */
