@@ -9,7 +9,7 @@ import { versionOf, which } from './exec';
 import { kvmGuestUnavailable } from './kvm';
 import type { Availability } from './types';
 import { atLeast, parseVersion } from './version';
-import { type GuestProfile, type Launch, type LaunchContext, type Vmm, VmTarget } from './vm';
+import { type GuestProfile, type Launch, type LaunchContext, notPackaged, type Vmm, VmTarget } from './vm';
 import { type Refusals, type Settings, VM_SETTINGS } from './settings';
 
 /** What a Cloud Hypervisor guest can be set to (--disk direct=, num_queues). */
@@ -96,7 +96,7 @@ class CloudHypervisor implements Vmm {
   }
 
   async available(): Promise<Availability> {
-    if (!(await which(CLOUD_HYPERVISOR))) return { ok: false, reason: `${CLOUD_HYPERVISOR} is not installed (it is not packaged in Debian 12; put the release binary on PATH); ${kvmGuestUnavailable() ?? 'KVM works here'}` };
+    if (!(await which(CLOUD_HYPERVISOR))) return { ok: false, reason: notPackaged(CLOUD_HYPERVISOR, kvmGuestUnavailable()) };
     const version = await this.version();
     const problems = [cloudHypervisorVersionProblem(version), kvmGuestUnavailable()].filter(Boolean);
     return problems.length ? { ok: false, version, reason: problems.join('; ') } : { ok: true, version };

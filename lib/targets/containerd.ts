@@ -14,23 +14,27 @@ import { CTR_NAMESPACE, ensureCtrImage } from './image-load';
 import type { ProcessNames } from '../cost/roles';
 import { containerCostParts } from './container-cost';
 import { GVISOR_PROCESSES } from './oci-runtime';
-import { CONTAINER_SETTINGS, type Refusals, RUNTIME_SETTING, type Settings } from './settings';
+import { CONTAINER_SETTINGS, RUNTIME_SETTING, type TargetDeclaration } from './settings';
 
 /** containerd's shim above each container, by its name (containerd-shim-runc-v2, -kata-v2, ...), and gVisor's processes when runsc is its runtime. */
 export const CONTAINERD_SHIM: ProcessNames = [{ role: 'shim', comm: /^containerd-shim/, argv0: /^containerd-shim/ }];
 export const CONTAINERD_PROCESSES: ProcessNames = [...CONTAINERD_SHIM, ...GVISOR_PROCESSES];
 
-/** What containerd takes: a container's settings and the runtime ctr runs it with. */
-export const CONTAINERD_SETTINGS: Settings = { ...CONTAINER_SETTINGS, ...RUNTIME_SETTING };
-/** Kata is containerd with its runtime fixed. */
-export const KATA_SETTINGS: Settings = CONTAINER_SETTINGS;
 
 import { attachLoop, dataParts, execSession, linkOf, prepareCommon, SERVER_PORT, tempWorkDir } from './session';
 import type { Availability, Session, SessionSpec, Target } from './types';
 
 export const RUNC_V2 = 'io.containerd.runc.v2';
 export const KATA_V2 = 'io.containerd.kata.v2';
-export const KATA_REFUSES: Refusals = { runtime: `kata is containerd with the runtime ${KATA_V2} (for another runtime: containerd[runtime=...])` };
+
+/** containerd and Kata, once: what each is and takes (Kata is containerd with its runtime fixed). */
+export const CONTAINERD_DECLARED: Record<'containerd' | 'kata', TargetDeclaration> = {
+  containerd: { description: `containerd via ctr, runtime ${RUNC_V2}`, settings: { ...CONTAINER_SETTINGS, ...RUNTIME_SETTING }, processes: CONTAINERD_PROCESSES },
+  kata: {
+    description: `Kata Containers via containerd, runtime ${KATA_V2}`, settings: CONTAINER_SETTINGS, processes: CONTAINERD_PROCESSES,
+    refuses: { runtime: `kata is containerd with the runtime ${KATA_V2} (for another runtime: containerd[runtime=...])` },
+  },
+};
 
 /** Why Kata cannot run here, or undefined. Kata runs every container in a VM: it needs KVM. */
 export async function kataUnavailable(): Promise<string | undefined> {

@@ -13,7 +13,7 @@ import { hostArch } from '../paths';
 import { extractVmlinux, kernelOption } from '../image/kernel';
 import { versionOf, which } from './exec';
 import { kvmGuestUnavailable } from './kvm';
-import { type GuestProfile, type Launch, type LaunchContext, type Vmm, VmTarget } from './vm';
+import { type GuestProfile, type Launch, type LaunchContext, notPackaged, type Vmm, VmTarget } from './vm';
 import type { Availability } from './types';
 import { atLeast, parseVersion } from './version';
 import { type Refusals, type Settings, VM_SETTINGS } from './settings';
@@ -142,7 +142,7 @@ class Firecracker implements Vmm {
   }
 
   async available(): Promise<Availability> {
-    if (!(await which('firecracker'))) return { ok: false, reason: `firecracker is not installed (it is not packaged in Debian 12; put the release binary on PATH); ${kvmGuestUnavailable() ?? 'KVM works here'}` };
+    if (!(await which('firecracker'))) return { ok: false, reason: notPackaged('firecracker', kvmGuestUnavailable()) };
     const version = await this.version();
     // The default guest kernel (Debian's cloud kernel) has no command-line devices.
     const problems = [firecrackerVersionProblem(version, false), kvmGuestUnavailable()].filter(Boolean);

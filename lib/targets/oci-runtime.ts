@@ -12,7 +12,7 @@ import { seccompFor } from '../image/seccomp';
 import { exec, runtimeTimeoutMs, must, versionOf, which } from './exec';
 import type { ProcessNames } from '../cost/roles';
 import { containerCostParts } from './container-cost';
-import { CONTAINER_SETTINGS, narrowed, type Settings } from './settings';
+import { CONTAINER_SETTINGS, narrowed, type TargetDeclaration } from './settings';
 import { attachLoop, dataParts, execSession, linkOf, prepareCommon, SERVER_PORT, tempWorkDir, workDirPrefix } from './session';
 import type { Availability, Session, SessionSpec, Target } from './types';
 
@@ -23,16 +23,21 @@ type Name = 'runc' | 'crun' | 'runsc';
 
 /** gVisor's own processes, by argv[0]: the Sentry (runsc-sandbox, the user-space kernel) and the Gofer (runsc-gofer). */
 export const GVISOR_PROCESSES: ProcessNames = [{ role: 'sentry', argv0: /^runsc-sandbox$/ }, { role: 'gofer', argv0: /^runsc-gofer$/ }];
-/** The processes of each OCI runtime with roles of their own (runc and crun leave none beside the container's). */
-export const OCI_PROCESSES: Record<Name, ProcessNames> = { runc: [], crun: [], runsc: GVISOR_PROCESSES };
 
-/** What runc and crun take; runsc the same but for loop devices, which gVisor does not pass through. */
-export const OCI_SETTINGS: Record<Name, Settings> = {
-  runc: CONTAINER_SETTINGS,
-  crun: CONTAINER_SETTINGS,
-  runsc: { ...CONTAINER_SETTINGS, storage: narrowed(CONTAINER_SETTINGS.storage!, { choices: ['bind'], help: 'block workloads: a bind-mounted file (gVisor does not pass block devices through)' }) },
+/**
+ * What each OCI runtime target is, once: its description, its settings (runsc's storage is a bound
+ * file only: gVisor does not pass block devices through), the processes with roles of their own
+ * (runc and crun leave none beside the container's).
+ */
+export const OCI_DECLARED: Record<Name, TargetDeclaration> = {
+  runc: { description: 'runc with an OCI bundle', settings: CONTAINER_SETTINGS, processes: [] },
+  crun: { description: 'crun with an OCI bundle', settings: CONTAINER_SETTINGS, processes: [] },
+  runsc: {
+    description: 'gVisor (runsc) with an OCI bundle',
+    settings: { ...CONTAINER_SETTINGS, storage: narrowed(CONTAINER_SETTINGS.storage!, { choices: ['bind'], help: 'block workloads: a bind-mounted file (gVisor does not pass block devices through)' }) },
+    processes: GVISOR_PROCESSES,
+  },
 };
-
 
 /**
  * What differs between the OCI runtimes isoprobe drives. gVisor's quirks live in its own entry,
@@ -214,7 +219,7 @@ export class OciRuntimeTarget implements Target {
           command,
         },
         execProbe: (args, o) => exec([...ns, this.name, ...g, 'exec', ...(o.user ? ['--user', o.user] : []), id, PROBE_IN_IMAGE, ...args], o),
-        ...(pid ? containerCostParts(pid, launchedNs, id, this.name === 'runsc', OCI_PROCESSES[this.name]) : {}),
+        ...(pid ? containerCostParts(pid, launchedNs, id, this.name === 'runsc', OCI_DECLARED[this.name].processes!) : {}),
         ...dataParts(common.dataFile, common.dataName, loop?.dev),
         link: linkOf(pair),
         teardown,

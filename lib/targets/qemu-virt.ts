@@ -57,7 +57,6 @@ class QemuVirt implements Vmm {
   }
 
   async available(): Promise<Availability> {
-    if (process.getuid?.() !== 0) return { ok: false, reason: 'microVM targets need root (tap devices, namespaces)' };
     if (!(await which(QEMU_AARCH64))) return { ok: false, reason: `${QEMU_AARCH64} is not installed (Debian package qemu-system-arm; scripts/setup.sh arm64 installs it)` };
     const machines = await exec([QEMU_AARCH64, '-M', 'help'], { timeoutMs: 10_000 });
     if (!/^virt\b/m.test(machines.stdout)) return { ok: false, reason: `${QEMU_AARCH64} has no virt machine type` };

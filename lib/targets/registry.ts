@@ -1,12 +1,12 @@
 // Every target isoprobe knows, one entry each: its name, kind, what it is, how to make it and how
 // to find what its sessions leave behind. The CLI's choices, `isoprobe targets`, the leftover scan
 // and availability all read this table; adding a runtime or a VMM is one file and one entry here.
-import { CONTAINERD_PROCESSES, CONTAINERD_SETTINGS, ContainerdTarget, KATA_REFUSES, KATA_SETTINGS, KATA_V2, RUNC_V2 } from './containerd';
-import { ENGINE_PROCESSES, ENGINE_SETTINGS, EngineTarget } from './engine';
+import { CONTAINERD_DECLARED, ContainerdTarget, KATA_V2, RUNC_V2 } from './containerd';
+import { ENGINE_DECLARED, EngineTarget } from './engine';
 import { exec, outputLines, runtimeTimeoutMs } from './exec';
-import { HOST_SETTINGS, HostTarget } from './host';
+import { HOST_DECLARED, HostTarget } from './host';
 import { CTR_NAMESPACE } from './image-load';
-import { OCI_PROCESSES, OCI_SETTINGS, OciRuntimeTarget } from './oci-runtime';
+import { OCI_DECLARED, OciRuntimeTarget } from './oci-runtime';
 import { CLOUD_HYPERVISOR_VMM } from './cloud-hypervisor';
 import { FIRECRACKER } from './firecracker';
 import { QEMU_MICROVM } from './qemu';
@@ -14,7 +14,7 @@ import { QEMU_VIRT } from './qemu-virt';
 import { resolveArch } from './arch';
 import { workDirPrefix } from './session';
 import type { ProcessNames, ThreadNames } from '../cost/roles';
-import { checkSpec, type Refusals, type Setting, type Settings, type TargetSettings } from './settings';
+import { checkSpec, type Setting, type Settings, type TargetDeclaration, type TargetSettings } from './settings';
 import type { SessionSpec, Target, TargetKind } from './types';
 import { type Vmm, VmTarget } from './vm';
 // The Debian packages of each target: a data file, so that scripts/setup.sh reads the same list
@@ -71,16 +71,9 @@ const engineContainers = (engine: 'docker' | 'podman') => async () => [
 
 type PackagedName = Exclude<keyof typeof PACKAGES, '//'>;
 
-/** What a target's own file declares about it, for its entry. */
-interface Declared {
-  settings: Settings;
-  refuses?: Refusals;
-  processes?: ProcessNames;
-}
-
-/** An entry whose target is made with the entry's own description (one source for both). */
-function entry(name: PackagedName, kind: TargetKind, description: string, declared: Declared, make: (description: string) => Target, containers?: () => Promise<string[]>, removeContainer?: Remover): TargetEntry {
-  const { processes, ...settings } = declared;
+/** An entry from what the target's own file declares (its target is made with that description). */
+function entry(name: PackagedName, kind: TargetKind, declared: TargetDeclaration, make: (description: string) => Target, containers?: () => Promise<string[]>, removeContainer?: Remover): TargetEntry {
+  const { processes, description, ...settings } = declared;
   return { kind, description, ...settings, roles: processes ? { processes } : {}, packages: PACKAGES[name], make: () => make(description), ...(containers ? { containers } : {}), ...(removeContainer ? { removeContainer } : {}) };
 }
 
@@ -91,14 +84,14 @@ function vmEntry(name: PackagedName, vmm: Vmm): TargetEntry {
 }
 
 export const REGISTRY = {
-  host: entry('host', 'host', 'the static probe directly on this machine', { settings: HOST_SETTINGS }, () => new HostTarget()),
-  runc: entry('runc', 'container', 'runc with an OCI bundle', { settings: OCI_SETTINGS.runc, processes: OCI_PROCESSES.runc }, (d) => new OciRuntimeTarget('runc', d), listed('runc', ['runc', '--root', '/run/isoprobe/runc', 'list', '-q']), ociRemover('runc')),
-  runsc: entry('runsc', 'container', 'gVisor (runsc) with an OCI bundle', { settings: OCI_SETTINGS.runsc, processes: OCI_PROCESSES.runsc }, (d) => new OciRuntimeTarget('runsc', d), listed('runsc', ['runsc', '--root', '/run/isoprobe/runsc', 'list', '-q']), runscRemover),
-  crun: entry('crun', 'container', 'crun with an OCI bundle', { settings: OCI_SETTINGS.crun, processes: OCI_PROCESSES.crun }, (d) => new OciRuntimeTarget('crun', d), listed('crun', ['crun', '--root', '/run/isoprobe/crun', 'list', '-q']), ociRemover('crun')),
-  docker: entry('docker', 'container', 'Docker engine (runtime selectable: runc, runsc)', { settings: ENGINE_SETTINGS, processes: ENGINE_PROCESSES.docker }, (d) => new EngineTarget('docker', d), engineContainers('docker'), engineRemover('docker')),
-  podman: entry('podman', 'container', 'Podman (runtime selectable)', { settings: ENGINE_SETTINGS, processes: ENGINE_PROCESSES.podman }, (d) => new EngineTarget('podman', d), engineContainers('podman'), engineRemover('podman')),
-  containerd: entry('containerd', 'container', `containerd via ctr, runtime ${RUNC_V2}`, { settings: CONTAINERD_SETTINGS, processes: CONTAINERD_PROCESSES }, (d) => new ContainerdTarget('containerd', d, RUNC_V2), listed('containerd', ['ctr', '--connect-timeout', '2s', '-n', CTR_NAMESPACE, 'containers', 'ls', '-q']), ctrRemover),
-  kata: entry('kata', 'container', `Kata Containers via containerd, runtime ${KATA_V2}`, { settings: KATA_SETTINGS, refuses: KATA_REFUSES, processes: CONTAINERD_PROCESSES }, (d) => new ContainerdTarget('kata', d, KATA_V2)),
+  host: entry('host', 'host', HOST_DECLARED, () => new HostTarget()),
+  runc: entry('runc', 'container', OCI_DECLARED.runc, (d) => new OciRuntimeTarget('runc', d), listed('runc', ['runc', '--root', '/run/isoprobe/runc', 'list', '-q']), ociRemover('runc')),
+  runsc: entry('runsc', 'container', OCI_DECLARED.runsc, (d) => new OciRuntimeTarget('runsc', d), listed('runsc', ['runsc', '--root', '/run/isoprobe/runsc', 'list', '-q']), runscRemover),
+  crun: entry('crun', 'container', OCI_DECLARED.crun, (d) => new OciRuntimeTarget('crun', d), listed('crun', ['crun', '--root', '/run/isoprobe/crun', 'list', '-q']), ociRemover('crun')),
+  docker: entry('docker', 'container', ENGINE_DECLARED.docker, (d) => new EngineTarget('docker', d), engineContainers('docker'), engineRemover('docker')),
+  podman: entry('podman', 'container', ENGINE_DECLARED.podman, (d) => new EngineTarget('podman', d), engineContainers('podman'), engineRemover('podman')),
+  containerd: entry('containerd', 'container', CONTAINERD_DECLARED.containerd, (d) => new ContainerdTarget('containerd', d, RUNC_V2), listed('containerd', ['ctr', '--connect-timeout', '2s', '-n', CTR_NAMESPACE, 'containers', 'ls', '-q']), ctrRemover),
+  kata: entry('kata', 'container', CONTAINERD_DECLARED.kata, (d) => new ContainerdTarget('kata', d, KATA_V2)),
   'qemu-microvm': vmEntry('qemu-microvm', QEMU_MICROVM),
   'qemu-virt': vmEntry('qemu-virt', QEMU_VIRT),
   firecracker: vmEntry('firecracker', FIRECRACKER),

@@ -4,6 +4,7 @@
 // declarations (variant.ts), and a value a target cannot honour is refused before any session.
 import { IsoprobeError } from '../errors';
 import { coerce, type OptionDef, suggest } from '../probe/options';
+import type { ProcessNames } from '../cost/roles';
 import type { SessionSpec } from './types';
 
 export interface Setting {
@@ -30,6 +31,13 @@ export interface TargetSettings {
   readonly settings: Settings;
   readonly refuses?: Refusals;
   check?(spec: SessionSpec): string | undefined;
+}
+
+/** What a target's own file says of it, once: what it is, its settings, the names of its
+ * processes with cost roles of their own (a VMM states its thread names on its Vmm). */
+export interface TargetDeclaration extends TargetSettings {
+  readonly description: string;
+  readonly processes?: ProcessNames;
 }
 
 /** A setting with another help, default or choices for one target (the rest as declared). */

@@ -95,6 +95,11 @@ export interface Vmm extends TargetSettings {
   guest(spec: SessionSpec): GuestProfile;
 }
 
+/** Why a VMM that Debian does not package is unavailable, and whether KVM would run it here. */
+export function notPackaged(binary: string, kvm: string | undefined): string {
+  return `${binary} is not installed (it is not packaged in Debian 12; put the release binary on PATH); ${kvm ?? 'KVM works here'}`;
+}
+
 /** A stable MAC in the locally administered range, from the session name. */
 function macFor(name: string): string {
   const h = fileSha256Bytes(name);
@@ -128,7 +133,9 @@ export class VmTarget implements Target {
     return this.vmm.description;
   }
 
+  /** Every microVM needs root (its tap device and namespace); then the VMM's own reasons. */
   available(): Promise<Availability> {
+    if (process.getuid?.() !== 0) return Promise.resolve({ ok: false, reason: 'microVM targets need root (tap devices, namespaces)' });
     return this.vmm.available();
   }
 
