@@ -10,7 +10,7 @@ import { kvmGuestUnavailable } from './kvm';
 import type { Availability } from './types';
 import { atLeast, parseVersion } from './version';
 import { type GuestProfile, type Launch, type LaunchContext, notPackaged, type Vmm, VmTarget } from './vm';
-import { type Refusals, type Settings, VM_SETTINGS } from './settings';
+import { checkSpec, type Refusals, settingDefault, type Settings, VM_SETTINGS } from './settings';
 
 /** What a Cloud Hypervisor guest can be set to (--disk direct=, num_queues). */
 export const CLOUD_HYPERVISOR_SETTINGS: Settings = {
@@ -45,8 +45,9 @@ const NO_DEFAULT_IP = [49, 0, 0] as const;
 const IMAGE_TYPE = [51, 0, 0] as const;
 
 export function cloudHypervisorArgs(ctx: LaunchContext, kernel: string, version: readonly number[] = [0, 0, 0]): { args: string[]; diskCache: string } {
-  const cache = ctx.spec.hostCache ?? 'none';
-  if (cache !== 'none' && cache !== 'writeback') throw new IsoprobeError('EINVALOPT', `hostCache "${cache}": Cloud Hypervisor offers direct=on (none) or direct=off (writeback)`, { option: 'host_cache' });
+  // What Cloud Hypervisor accepts is its declaration's (also for a context made without the variant parser).
+  checkSpec('cloud-hypervisor', { settings: CLOUD_HYPERVISOR_SETTINGS, refuses: CLOUD_HYPERVISOR_REFUSES }, ctx.spec, CLOUD_HYPERVISOR_SETTINGS);
+  const cache = ctx.spec.hostCache ?? settingDefault<string>(CLOUD_HYPERVISOR_SETTINGS, 'host_cache');
   const direct = cache === 'none' ? 'on' : 'off';
   const args = [
     '--kernel', kernel,

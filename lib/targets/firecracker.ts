@@ -16,7 +16,7 @@ import { kvmGuestUnavailable } from './kvm';
 import { type GuestProfile, type Launch, type LaunchContext, notPackaged, type Vmm, VmTarget } from './vm';
 import type { Availability } from './types';
 import { atLeast, parseVersion } from './version';
-import { type Refusals, type Settings, VM_SETTINGS } from './settings';
+import { checkSpec, type Refusals, settingDefault, type Settings, VM_SETTINGS } from './settings';
 
 /** What a Firecracker guest can be set to (its drive's cache_type and io_engine). */
 export const FIRECRACKER_SETTINGS: Settings = {
@@ -51,13 +51,10 @@ export interface ApiCall {
 
 /** The API calls that configure and start the guest, in order (documented in firecracker's swagger.yaml). */
 export function firecrackerCalls(ctx: LaunchContext, vmlinux: string): ApiCall[] {
-  const cache = ctx.spec.hostCache ?? 'unsafe';
-  if (cache !== 'unsafe' && cache !== 'writeback')
-    throw new IsoprobeError('EINVALOPT', `hostCache "${cache}": Firecracker offers cache_type Unsafe or Writeback, and always goes through the host page cache (no O_DIRECT)`, { option: 'host_cache' });
-  const engine = (ctx.spec.aio as string | undefined) ?? 'Sync';
-  if (engine !== 'Sync' && engine !== 'Async') throw new IsoprobeError('EINVALOPT', `aio "${engine}": Firecracker's io_engine is Sync or Async`, { option: 'aio' });
-  if ((ctx.spec.queues ?? 1) > 1)
-    throw new IsoprobeError('EINVALOPT', `queues ${ctx.spec.queues}: Firecracker's virtio-blk and virtio-net devices have one queue (a request queue; an RX/TX pair), with no setting for more`, { option: 'targets' });
+  // What Firecracker accepts is its declaration's (also for a context made without the variant parser).
+  checkSpec('firecracker', { settings: FIRECRACKER_SETTINGS, refuses: FIRECRACKER_REFUSES }, ctx.spec, FIRECRACKER_SETTINGS);
+  const cache = ctx.spec.hostCache ?? settingDefault<string>(FIRECRACKER_SETTINGS, 'host_cache');
+  const engine = ctx.spec.aio ?? settingDefault<string>(FIRECRACKER_SETTINGS, 'aio');
   const calls: ApiCall[] = [
     { method: 'PUT', path: '/machine-config', body: { vcpu_count: ctx.vcpus, mem_size_mib: ctx.memMiB, smt: false } },
     // Firecracker adds virtio_mmio.device= for each device to these boot arguments.

@@ -12,7 +12,7 @@ import { hostArch } from '../paths';
 import { exec, versionOf, which } from './exec';
 import { kvmBootCheck, kvmGuestUnavailable, QEMU } from './kvm';
 import { type GuestProfile, type Launch, type LaunchContext, type Vmm, VmTarget } from './vm';
-import { narrowed, onOff, type Settings, VM_SETTINGS } from './settings';
+import { checkSpec, narrowed, onOff, settingDefault, type Settings, VM_SETTINGS } from './settings';
 import type { SessionSpec } from './types';
 import type { Availability } from './types';
 
@@ -46,7 +46,7 @@ export const qemuBinarySetting = (binary: string) => narrowed(QEMU_SETTINGS.qemu
 
 /** The combinations QEMU cannot run: aio=native opens the file with O_DIRECT, i.e. cache=none. */
 export function qemuCheck(spec: SessionSpec): string | undefined {
-  if (spec.aio === 'native' && (spec.hostCache ?? 'none') !== 'none')
+  if (spec.aio === 'native' && (spec.hostCache ?? settingDefault(QEMU_SETTINGS, 'host_cache')) !== 'none')
     return `aio=native needs host_cache=none, not ${spec.hostCache} (QEMU opens the file with O_DIRECT for it)`;
   return undefined;
 }
@@ -63,11 +63,10 @@ export interface QemuArgs {
  * the virtio devices on virtio-mmio ("device") or PCI, vhost-net where KVM can use it.
  */
 export function qemuDevices(ctx: LaunchContext, vhost: boolean): { args: string[]; diskCache: string; netBackend: string } {
-  const cache = ctx.spec.hostCache ?? 'none';
+  // What QEMU accepts is its declaration's (also for a context made without the variant parser).
+  checkSpec('qemu', { settings: QEMU_SETTINGS, check: qemuCheck }, ctx.spec, QEMU_SETTINGS);
+  const cache = ctx.spec.hostCache ?? settingDefault<string>(QEMU_SETTINGS, 'host_cache');
   const aio = (ctx.spec.aio as string | undefined) ?? (cache === 'none' ? 'io_uring' : 'threads');
-  if (!['none', 'writeback', 'unsafe'].includes(cache)) throw new IsoprobeError('EINVALOPT', `hostCache "${cache}": expected none, writeback or unsafe for QEMU`, { option: 'host_cache' });
-  if (!['threads', 'native', 'io_uring'].includes(aio)) throw new IsoprobeError('EINVALOPT', `aio "${aio}": expected threads, native or io_uring for QEMU`, { option: 'aio' });
-  if (aio === 'native' && cache !== 'none') throw new IsoprobeError('EINVALOPT', 'aio "native" needs hostCache "none" (QEMU opens the file with O_DIRECT for it)', { option: 'aio' });
   const bus = ctx.spec.transport === 'pci' ? 'pci' : 'device';
   const q = ctx.spec.queues ?? 1;
   const args: string[] = [];

@@ -131,9 +131,10 @@ export function checkSpec(target: string, declared: TargetSettings, spec: Sessio
     if (x !== undefined) settingValue(target, declared, key, s.fromSpec ? s.fromSpec(x) : x, where);
   }
   for (const key of Object.keys(declared.refuses ?? {})) {
+    // A refused key's session field: as another target declares it, else of the key's own name.
     const other = known[key];
-    const x = other ? spec[other.field] : undefined;
-    if (other && x !== undefined) settingValue(target, declared, key, other.fromSpec ? other.fromSpec(x) : x, where);
+    const x = spec[other?.field ?? (key as keyof SessionSpec)];
+    if (x !== undefined) settingValue(target, declared, key, other?.fromSpec ? other.fromSpec(x) : x, where);
   }
   const bad = declared.check?.(spec);
   if (bad) throw refused(where, `${target}: ${bad}`);

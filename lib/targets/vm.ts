@@ -25,7 +25,7 @@ import type { NetResult } from '../probe/types';
 import { threadAllowedCpus } from '../cost/proc';
 import { which } from './exec';
 import { type Frame, FrameReader } from './frames';
-import type { TargetSettings } from './settings';
+import { settingDefault, type TargetSettings } from './settings';
 import { type PinLayout, pinLayout, pinnedArgv, pinText, VcpuPinner } from './vm-pin';
 import { DEFAULT_DATA_SIZE, ensureDataFile, type Link, type PlannedStep, ProbeSession, type ProbeRunner, SERVER_PORT, type StepHooks, type StepOutcome, tempWorkDir, workDirPrefix } from './session';
 export type { VmSpec } from './types';
@@ -149,7 +149,10 @@ export class VmTarget implements Target {
       if (!existsSync(spec.probe)) throw new IsoprobeError('EUNAVAILABLE', `${this.vmm.name}: no ${this.vmm.arch} probe at ${spec.probe} (scripts/setup.sh arm64 cross-builds it)`);
     }
     // pin=on with more vCPUs than host CPUs is refused before anything is made.
-    const pin = spec.pin ? pinLayout(spec.vcpus ?? 2, threadAllowedCpus(process.pid, process.pid) ?? []) : undefined;
+    // The VMM's declared defaults, once, for whatever was not set.
+    spec.vcpus ??= settingDefault<number>(this.vmm.settings, 'vcpus');
+    spec.memMiB ??= settingDefault<number>(this.vmm.settings, 'mem');
+    const pin = spec.pin ? pinLayout(spec.vcpus, threadAllowedCpus(process.pid, process.pid) ?? []) : undefined;
     const kernel = await guestKernel(spec, undefined, this.vmm.arch);
     if (spec.dataFile) await ensureDataFile(spec.dataFile, spec.dataSize ?? DEFAULT_DATA_SIZE);
     const tap = spec.network === false ? undefined : await createTapNamespace(spec.queues ?? 1);
@@ -323,7 +326,7 @@ class VmRunner implements ProbeRunner {
       cgroup_limits: 'none',
       probe_sha256: fileSha256(spec.probe ?? probeBinaryPath()),
       emulated: false,
-      platform: `guest kernel ${kernel.version} (${kernel.source}), ${spec.vcpus ?? 2} vCPUs, ${spec.memMiB ?? 512} MiB${pin ? `; ${pinText(pin)}` : ''}`,
+      platform: `guest kernel ${kernel.version} (${kernel.source}), ${spec.vcpus} vCPUs, ${spec.memMiB} MiB${pin ? `; ${pinText(pin)}` : ''}`,
       ...(pin ? { pinned: pin } : {}),
     };
   }
@@ -332,7 +335,7 @@ class VmRunner implements ProbeRunner {
   costScope(): CostScope | undefined {
     const c = this.current;
     if (!c) return undefined;
-    return (c.scope ??= vmmScope(c.pid, this.vmm.threads, c.cgroup, this.spec.memMiB ?? 512));
+    return (c.scope ??= vmmScope(c.pid, this.vmm.threads, c.cgroup, this.spec.memMiB!));
   }
 
   /** A guest that never reaches /init (a rare early-boot hang seen under TCG) is booted once more. */
@@ -390,7 +393,7 @@ class VmRunner implements ProbeRunner {
     writeInitramfs(initramfs, this.kernel, p.lines, this.spec.probe, profile.transport);
     const launch = await this.vmm.launch({
       kernel: this.kernel, initramfs, cmdline: guestCommandLine(profile, this.spec.queues ?? 1), dataFile: this.spec.dataFile, tap: this.tap?.tap,
-      mac: macFor(`${this.tap?.tap ?? 'none'}${this.boots++}`), vcpus: this.spec.vcpus ?? 2, memMiB: this.spec.memMiB ?? 512, workDir: dir, spec: this.spec,
+      mac: macFor(`${this.tap?.tap ?? 'none'}${this.boots++}`), vcpus: this.spec.vcpus!, memMiB: this.spec.memMiB!, workDir: dir, spec: this.spec,
     });
     this.describe(launch, profile);
     const inNs = this.tap ? ['nsenter', `--net=/var/run/netns/${this.tap.ns}`, ...launch.argv] : launch.argv;
