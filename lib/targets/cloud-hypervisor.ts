@@ -9,7 +9,8 @@ import { versionOf, which } from './exec';
 import { kvmGuestUnavailable } from './kvm';
 import type { Availability } from './types';
 import { atLeast, parseVersion } from './version';
-import { type GuestProfile, type Launch, type LaunchContext, notPackaged, type Vmm, VmTarget } from './vm';
+import { VmTarget } from './vm';
+import { type GuestProfile, type Launch, type LaunchContext, notPackaged, type Vmm } from './vmm';
 import { checkSpec, type Refusals, settingDefault, type Settings, VM_SETTINGS } from './settings';
 
 /** What a Cloud Hypervisor guest can be set to (--disk direct=, num_queues). */

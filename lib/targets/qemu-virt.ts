@@ -8,7 +8,8 @@ import { exec, versionOf, which } from './exec';
 import { QEMU_SETTINGS, QEMU_THREADS, qemuBinarySetting, qemuCheck, qemuDevices, qemuGuestArgs, qemuLaunch, vhostChoice } from './qemu';
 import type { Settings } from './settings';
 import type { Availability } from './types';
-import { type GuestProfile, kvmUnavailable, type Launch, type LaunchContext, type Vmm, VmTarget } from './vm';
+import { kvmUnavailable, VmTarget } from './vm';
+import { type GuestProfile, type Launch, type LaunchContext, type Vmm } from './vmm';
 import type { SessionSpec } from './types';
 
 export const QEMU_AARCH64 = 'qemu-system-aarch64';

@@ -12,12 +12,11 @@ import { diesWithParent } from '../child';
 import { cgroupTimes, ownCgroup } from '../cost/cgroup';
 import { type Startup, startupOf } from '../cost/meter';
 import { monoNs } from '../cost/sample';
-import type { ThreadNames } from '../cost/roles';
 import { type CostScope, vmmScope } from '../cost/scope';
 import { IsoprobeError } from '../errors';
 import { writeInitramfs } from '../image/guest';
 import { buildGuestKernel, isKernelSource } from '../image/kernel-build';
-import { cacheDir, debianCloudKernel, type GuestKernel, type Transport, userKernel } from '../image/kernel';
+import { cacheDir, debianCloudKernel, type GuestKernel, userKernel } from '../image/kernel';
 import { createTapNamespace, type TapNamespace } from '../net/netns';
 import { type Arch, hostArch, probeBinaryPath } from '../paths';
 import { fileSha256, type RunControl } from '../probe/block';
@@ -25,80 +24,16 @@ import type { NetResult } from '../probe/types';
 import { threadAllowedCpus } from '../cost/proc';
 import { which } from './exec';
 import { type Frame, FrameReader } from './frames';
-import { settingDefault, type TargetSettings } from './settings';
+import { settingDefault } from './settings';
+import { type GuestProfile, guestCommandLine, type Launch, type Vmm } from './vmm';
 import { type PinLayout, pinLayout, pinnedArgv, pinText, VcpuPinner } from './vm-pin';
 import { DEFAULT_DATA_SIZE, ensureDataFile, type Link, type PlannedStep, ProbeSession, type ProbeRunner, SERVER_PORT, type StepHooks, type StepOutcome, tempWorkDir, workDirPrefix } from './session';
 export type { VmSpec } from './types';
+// The contract a VMM target provides, re-exported for those that import it from here.
+export { type GuestProfile, guestCommandLine, type Launch, type LaunchContext, notPackaged, type Vmm } from './vmm';
 export { kvmUnavailable } from './kvm';
 import type { Availability, BootTimes, GuestDevices, GuestQueues, Session, SessionSpec, StackInfo, Target } from './types';
 
-
-/**
- * What a VMM shows the guest: how its virtio devices are found, and how the guest ends the VM
- * (Firecracker has no power-off device: the guest's reboot, through the i8042 reset line with
- * reboot=k, is what makes it exit).
- */
-export interface GuestProfile {
-  transport: Transport;
-  exit: 'poweroff' | 'reboot';
-  /** The serial console's device (ttyS0: the 8250 of x86 machines; ttyAMA0: arm64 virt's PL011). */
-  console?: string;
-}
-
-/** The guest's kernel command line for a profile. */
-export function guestCommandLine(p: GuestProfile, queues = 1): string {
-  // No PCI on virtio-mmio machines: without pci=off the guest probes for it, and under TCG it has hung there.
-  const reboot = p.console === 'ttyAMA0' ? '' : p.exit === 'reboot' ? ' reboot=k' : ' reboot=t';  // x86 reboot methods
-  // isoprobe.queues: /init sets the guest's net channels to it where the kernel enabled fewer.
-  return `console=${p.console ?? 'ttyS0'} quiet panic=-1${reboot}${p.transport === 'mmio' ? ' pci=off' : ''} isoprobe isoprobe.exit=${p.exit}${queues > 1 ? ` isoprobe.queues=${queues}` : ''}`;
-}
-
-export interface LaunchContext {
-  kernel: GuestKernel;
-  initramfs: string;
-  cmdline: string;
-  dataFile?: string;
-  tap?: string;
-  mac: string;
-  vcpus: number;
-  memMiB: number;
-  workDir: string;
-  spec: SessionSpec;
-}
-
-export interface Launch {
-  argv: string[];
-  /** After spawning: e.g. Firecracker's API calls and InstanceStart. */
-  afterSpawn?: () => Promise<void>;
-  /** The data disk's host cache mode as configured (for the record). */
-  diskCache: string;
-  /** How guest network traffic reaches the host side. */
-  netBackend?: string;
-  emulated: boolean;
-  accel: string;
-  config?: unknown;
-}
-
-/** What a VMM target provides: its settings (TargetSettings), its threads' names, and its verbs. */
-export interface Vmm extends TargetSettings {
-  readonly name: string;
-  /** The guest's architecture: which probe goes into the initramfs, which kernel boots. */
-  readonly arch: Arch;
-  readonly description: string;
-  /** How it names its threads: the host-cost accounting's roles for them. */
-  readonly threads: ThreadNames;
-  available(): Promise<Availability>;
-  version(spec?: SessionSpec): Promise<string>;
-  /** The executable it runs (for the record: its path and SHA-256 go into every result's stack). */
-  binary(spec: SessionSpec): string;
-  launch(ctx: LaunchContext): Promise<Launch>;
-  guest(spec: SessionSpec): GuestProfile;
-}
-
-/** Why a VMM that Debian does not package is unavailable, and whether KVM would run it here. */
-export function notPackaged(binary: string, kvm: string | undefined): string {
-  return `${binary} is not installed (it is not packaged in Debian 12; put the release binary on PATH); ${kvm ?? 'KVM works here'}`;
-}
 
 /** A stable MAC in the locally administered range, from the session name. */
 function macFor(name: string): string {
@@ -189,6 +124,16 @@ interface BootOutcome {
   queues: Map<number, string>;
   startup?: Startup;
   vmmCpuNs?: number;
+}
+
+/** A VMM process as spawned for one boot. */
+interface Spawned {
+  child: ChildProcessWithoutNullStreams;
+  cg: ReturnType<typeof ownCgroup>;
+  t0: number;
+  launchedNs: number;
+  pinner?: VcpuPinner;
+  exited: Promise<number | null>;
 }
 
 /** A boot's plan: the lines /init runs, and which RESULT frame (the k-th "run" line) is each step's. */
@@ -388,6 +333,23 @@ class VmRunner implements ProbeRunner {
 
   /** Boots the VMM with the plan, answers its gates, and collects its frames until it ends. */
   private async launchAndWatch(p: BootPlan, hooks: StepHooks, dir: string, ctl: RunControl): Promise<BootOutcome> {
+    const launch = await this.prepareLaunch(p, dir);
+    const vmm = this.spawnVmm(launch);
+    const watch = new BootWatch(vmm.child, p, hooks, vmm.t0, (this.spec.bootTimeoutS ?? 60) * 1000, this.spec.exitGraceMs ?? 2000);
+    const out = this.collectOutput(vmm, watch);
+    const code = await this.awaitExit(vmm, launch, watch, ctl);
+    if (vmm.pinner?.error) throw vmm.pinner.error;
+    const serialLog = join(dir, 'serial.log');
+    const serial = Buffer.concat(out.log);
+    writeFileSync(serialLog, serial);
+    let kept: string | undefined;
+    return { results: watch.results, devices: watch.devices, queues: watch.queues, errors: watch.errors, hostClient: watch.hostClient, times: watch.times, endedByHost: watch.endedByHost,
+      timedOut: watch.timedOut, limitMs: watch.limitMs, code: code.code, startup: out.startup(), vmmCpuNs: code.vmmCpuNs, serial: serial.toString('latin1'),
+      keepLog: () => (kept ??= this.keepLog(serialLog, out.stderr())), launch, damaged: out.reader.damaged, stderrTail: out.stderr().trim().split('\n').slice(-2).join(' | ') };
+  }
+
+  /** The boot's initramfs (the plan as /init's), then the VMM's launch for it, recorded in the stack. */
+  private async prepareLaunch(p: BootPlan, dir: string): Promise<Launch> {
     const initramfs = join(dir, 'initramfs.cpio');
     const profile = this.vmm.guest(this.spec);
     writeInitramfs(initramfs, this.kernel, p.lines, this.spec.probe, profile.transport);
@@ -396,6 +358,11 @@ class VmRunner implements ProbeRunner {
       mac: macFor(`${this.tap?.tap ?? 'none'}${this.boots++}`), vcpus: this.spec.vcpus!, memMiB: this.spec.memMiB!, workDir: dir, spec: this.spec,
     });
     this.describe(launch, profile);
+    return launch;
+  }
+
+  /** The VMM started: in the tap's namespace, pinned when asked, in a cgroup of isoprobe's own, dying with isoprobe. */
+  private spawnVmm(launch: Launch): Spawned {
     const inNs = this.tap ? ['nsenter', `--net=/var/run/netns/${this.tap.ns}`, ...launch.argv] : launch.argv;
     const argv = this.pin ? pinnedArgv(this.pin, inNs) : inNs;
     const t0 = performance.now();
@@ -407,50 +374,53 @@ class VmRunner implements ProbeRunner {
     const child = spawn(cmd!, args, { stdio: ['pipe', 'pipe', 'pipe'] });
     this.current = child.pid ? { pid: child.pid, cgroup: cg?.path } : undefined;
     const pinner = this.pin && child.pid ? new VcpuPinner(child.pid, this.vmm.threads, this.pin, () => child.kill('SIGKILL')).start() : undefined;
-    let startup: Startup | undefined;
     child.stdin.on('error', () => undefined);  // the VMM may be gone when a late answer is written
-    const watch = new BootWatch(child, p, hooks, t0, (this.spec.bootTimeoutS ?? 60) * 1000, this.spec.exitGraceMs ?? 2000);
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    return { child, cg, t0, launchedNs, pinner, exited };
+  }
+
+  /** The serial console's frames to the watch (and the pinner, and start-up at READY); its bytes and stderr kept. */
+  private collectOutput(vmm: Spawned, watch: BootWatch): { log: Buffer[]; reader: FrameReader; stderr: () => string; startup: () => Startup | undefined } {
     const reader = new FrameReader();
     const log: Buffer[] = [];
     let stderr = '';
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.stdout.on('data', (d: Buffer) => {
+    let startup: Startup | undefined;
+    vmm.child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    vmm.child.stdout.on('data', (d: Buffer) => {
       log.push(d);
       for (const f of reader.push(d)) {
-        if (f.kind === 'READY') pinner?.ready();
+        if (f.kind === 'READY') vmm.pinner?.ready();
         if (f.kind === 'READY' && !startup)
-          startup = startupOf(this.costScope(), launchedNs, monoNs(), 'VMM launch -> the probe runs as /init (kernel boot, init); host CPU: the VMM\'s cgroup');
+          startup = startupOf(this.costScope(), vmm.launchedNs, monoNs(), 'VMM launch -> the probe runs as /init (kernel boot, init); host CPU: the VMM\'s cgroup');
         watch.onFrame(f);
       }
     });
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-    const onAbort = () => child.kill('SIGKILL');
+    return { log, reader, stderr: () => stderr, startup: () => startup };
+  }
+
+  /** After the launch's own steps (Firecracker's API calls), the VMM's exit or its kill on cancel; its cgroup's CPU, then the cgroup gone. */
+  private async awaitExit(vmm: Spawned, launch: Launch, watch: BootWatch, ctl: RunControl): Promise<{ code: number | null; vmmCpuNs?: number }> {
+    const onAbort = () => vmm.child.kill('SIGKILL');
     ctl.signal?.addEventListener('abort', onAbort, { once: true });
     try {
       if (launch.afterSpawn) await launch.afterSpawn();
     } catch (e) {
-      child.kill('SIGKILL');
-      await exited;
+      vmm.child.kill('SIGKILL');
+      await vmm.exited;
       watch.stopTimers();
-      pinner?.stop();
+      vmm.pinner?.stop();
       throw e;
     }
-    const code = await exited;
+    const code = await vmm.exited;
     this.current = undefined;
-    pinner?.stop();
+    vmm.pinner?.stop();
     // The VMM's whole life, boot and teardown included, as its cgroup counted it.
-    const vmmCpuNs = cg ? cgroupTimes(cg.path)?.ns : undefined;
-    cg?.remove();
+    const vmmCpuNs = vmm.cg ? cgroupTimes(vmm.cg.path)?.ns : undefined;
+    vmm.cg?.remove();
     watch.stopTimers();
     ctl.signal?.removeEventListener('abort', onAbort);
     watch.times.tExit = performance.now();
-    if (pinner?.error) throw pinner.error;
-    const serialLog = join(dir, 'serial.log');
-    writeFileSync(serialLog, Buffer.concat(log));
-    let kept: string | undefined;
-    return { results: watch.results, devices: watch.devices, queues: watch.queues, errors: watch.errors, hostClient: watch.hostClient, times: watch.times, endedByHost: watch.endedByHost,
-      timedOut: watch.timedOut, limitMs: watch.limitMs, code, startup, vmmCpuNs, serial: Buffer.concat(log).toString('latin1'), keepLog: () => (kept ??= this.keepLog(serialLog, stderr)), launch,
-      damaged: reader.damaged, stderrTail: stderr.trim().split('\n').slice(-2).join(' | ') };
+    return { code, vmmCpuNs };
   }
 
   /** The stack as this launch made it: the accelerator, the devices' backends, the command. */
