@@ -5,6 +5,7 @@ import test from 'ava';
 
 import { SESSION_OPTIONS, sessionSpecFrom } from '../../lib/cli/session-options';
 import { compare } from '../../lib/compare/compare';
+import { pairedRun, type PairedRunOptions } from '../../lib/compare/paired-run';
 import { loadSuite } from '../../lib/compare/suites';
 import { flagOf, type OptionDef } from '../../lib/probe/options';
 import { makeTarget, REGISTRY, TARGET_NAMES, type TargetName } from '../../lib/targets';
@@ -141,6 +142,10 @@ test.serial('flags and variants a target cannot honour are refused before any se
     [{ aio: 'native', hostCache: 'writeback' }, ['host', 'qemu-microvm'], /^--targets "qemu-microvm": qemu-microvm: aio=native needs host_cache=none/],
   ];
   for (const [spec, targets, re] of cases) await t.throwsAsync(compare({ targets: targets as TargetName[], suite, reps: 1, spec }), { message: re }, JSON.stringify(spec));
+  // The paired A/B run: the same refusal before either side's session.
+  const paired = { suite, blockNs: 1e8, warmupNs: 0, gate: { precision: 0.05 }, budgetMs: 1000 } as const;
+  await t.throwsAsync(pairedRun({ ...paired, baseline: parseVariant('host'), candidate: parseVariant('firecracker'), spec: { queues: 2 } } as PairedRunOptions),
+    { message: /^"firecracker": firecracker\[queues=2\]: Firecracker's virtio-blk/ });
   t.deepEqual(seen, { made: [], started: [] }, 'refused before any target was made');
   // A flag a target does not take is left to the targets that do (the host has no vCPUs).
   await t.throwsAsync(compare({ targets: ['host'], suite, reps: 1, spec: { vcpus: 4 } }), { message: 'a session was started' });
