@@ -8,7 +8,7 @@ import { exec, versionOf, which } from './exec';
 import { QEMU_SETTINGS, QEMU_THREADS, qemuBinarySetting, qemuCheck, qemuDevices, qemuGuestArgs, qemuLaunch, vhostChoice } from './qemu';
 import type { Settings } from './settings';
 import type { Availability } from './types';
-import { kvmUnavailable, VmTarget } from './vm';
+import { guestKernelProblem, kvmUnavailable, VmTarget } from './vm';
 import { type GuestProfile, type Launch, type LaunchContext, type Vmm } from './vmm';
 import type { SessionSpec } from './types';
 
@@ -34,7 +34,10 @@ const VIRT_SETTINGS: Settings = { ...QEMU_SETTINGS, qemu: qemuBinarySetting(QEMU
 class QemuVirt implements Vmm {
   readonly name = 'qemu-virt';
   readonly settings = VIRT_SETTINGS;
-  readonly check = qemuCheck;
+  /** QEMU's combinations, and an arm64 guest's kernel (none built from source yet). */
+  check(spec: SessionSpec): string | undefined {
+    return qemuCheck(spec) ?? guestKernelProblem(spec, 'arm64');
+  }
   readonly threads = QEMU_THREADS;
   readonly arch = 'arm64' as const;
   readonly description = 'QEMU -M virt: arm64 guests (TCG on x86-64, labelled emulated; KVM on an arm64 host)';

@@ -45,14 +45,21 @@ function fileSha256Bytes(s: string): string {
   return require('node:crypto').createHash('sha256').update(s).digest('hex');
 }
 
+/** Why a guest of this architecture cannot boot the kernel asked for (a VMM's settings check says it before any session). */
+export function guestKernelProblem(spec: SessionSpec, arch: Arch): string | undefined {
+  if (spec.kernel && isKernelSource(spec.kernel) && arch !== 'x64')
+    return `kernel=${spec.kernel}: guest kernels built from source are x86-64 only for now; for an ${arch} guest use kernel=cloud (Debian's ${arch} cloud kernel) or a kernel file`;
+  return undefined;
+}
+
 /**
  * The guest kernel a session asks for: "6.1" / "6.12" (built from Debian's linux-source, on
  * demand and cached), "cloud" or nothing (Debian's cloud kernel), or a path of the user's.
  */
 export async function guestKernel(spec: SessionSpec, onProgress?: (line: string) => void, arch: Arch = 'x64'): Promise<GuestKernel> {
   if (!spec.kernel || spec.kernel === 'cloud') return debianCloudKernel(arch);
-  if (isKernelSource(spec.kernel) && arch !== 'x64')
-    throw new IsoprobeError('EINVALOPT', `kernel=${spec.kernel}: guest kernels built from source are x86-64 only for now; for an ${arch} guest use kernel=cloud (Debian's ${arch} cloud kernel) or a kernel file`, { option: 'kernel' });
+  const bad = guestKernelProblem(spec, arch);
+  if (bad) throw new IsoprobeError('EINVALOPT', bad, { option: 'kernel' });
   if (isKernelSource(spec.kernel))
     return buildGuestKernel(spec.kernel, { onProgress: onProgress ?? ((l) => process.stderr.write(`isoprobe: guest kernel ${spec.kernel}: ${l}\n`)) });
   return userKernel(spec.kernel, spec.modulesDir);
