@@ -15,7 +15,7 @@ import { sweepFirst } from './cli/sweep-first';
 import { cmdSweep } from './cli/sweep-cmd';
 import { cmdSystem } from './cli/system-cmd';
 import { cmdFleet } from './cli/fleet-cmd';
-import { parseVariant } from './targets/variant';
+import { parseVariant, settingsHelp } from './targets/variant';
 import type { Placement, TargetResult, Workload } from './targets/types';
 import { debianCloudKernel, extractVmlinux, type GuestKernel, kernelOption, userKernel } from './image/kernel';
 import { buildGuestKernel, FRAGMENT, KERNEL_SOURCES, type KernelSource } from './image/kernel-build';
@@ -154,7 +154,7 @@ async function serve(opts: Record<string, unknown>, binary: boolean, json: boole
 }
 
 async function cmdTargets(argv: string[], out: (s: string) => void): Promise<number> {
-  const p = parseCommand(argv, JSON_ONLY, 'targets', ['usage: isoprobe targets [--json]', '', 'Every target, and whether it works on this machine; the exact reason when it does not.'], out);
+  const p = parseCommand(argv, JSON_ONLY, 'targets', ['usage: isoprobe targets [--json]', '', 'Every target, and whether it works on this machine; the exact reason when it does not.', '', ...settingsHelp()], out);
   if (!p) return 0;
   const { values } = p;
   await sweepFirst();

@@ -9,7 +9,7 @@ import { powerAdvice } from '../stats/power';
 import { bootstrap, bootstrapRatio, type Interval, median, rng, stdev, mean } from '../stats/resample';
 import type { Store } from '../store/db';
 import { makeTarget, type TargetName } from '../targets';
-import { makeVariant, type Variant } from '../targets/variant';
+import { checkTargetSpec, makeVariant, type Variant } from '../targets/variant';
 import type { Session, SessionSpec, TargetResult } from '../targets/types';
 import { metricOrNaN } from './ab';
 import { KINDS, kindOfWorkload, type ResultKind } from './kinds';
@@ -211,6 +211,7 @@ export async function compare(o: CompareOptions): Promise<Comparison> {
   if (!o.targets.length) throw new IsoprobeError('EINVALOPT', '--targets: expected at least one target', { option: 'targets' });
   if (!Number.isInteger(o.reps) || o.reps < 1) throw new IsoprobeError('EINVALOPT', `--reps ${o.reps}: expected a whole number of at least 1`, { option: 'reps' });
   const variants = o.targets.map((t) => (typeof t === 'string' ? makeVariant(t, {}, '--targets') : t));
+  for (const v of variants) checkTargetSpec(v.target, { ...o.spec, ...v.spec, ...o.specs?.[v.label] }, `--targets "${v.label}"`);  // before any session
   const labels = variants.map((v) => v.label);
   if (new Set(labels).size !== labels.length) throw new IsoprobeError('EINVALOPT', `--targets: a target is named twice (${labels.join(', ')})`, { option: 'targets' });
   const byLabel = new Map(variants.map((v) => [v.label, v]));

@@ -12,7 +12,7 @@ import { pairsNeeded } from '../stats/paired';
 import type { Store } from '../store/db';
 import { makeTarget } from '../targets';
 import type { Session, SessionSpec, TargetResult, Workload } from '../targets/types';
-import type { Variant } from '../targets/variant';
+import { checkTargetSpec, type Variant } from '../targets/variant';
 import { type BlockPair, pairedGate, type PairedGateOptions } from './paired-gate';
 import { type Disturbance, disturbedBy, Screener } from './screen';
 import type { Suite, SuiteWorkload } from './suites';
@@ -69,6 +69,7 @@ export async function pairedRun(o: PairedRunOptions): Promise<PairedRun> {
   const minPairs = Math.max(o.minPairs ?? 0, pairsNeeded(o.gate.alpha));
   const maxPairs = o.maxPairs ?? 200;
   const labels = [o.baseline.label, o.candidate.label];
+  for (const v of [o.baseline, o.candidate]) checkTargetSpec(v.target, { ...o.spec, ...v.spec }, `"${v.label}"`);  // before any session
   const runId = o.store?.startRun({ suite: o.suite.name, reps: 0, targets: labels, command: o.command ?? 'ab --run', system: o.store ? await systemCheck({ windowMs: 300 }) : undefined });
   const sessions: Session[] = [];
   const out: PairedRun = { runId, pairs: [], discarded: [], stoppedBy: 'budget', elapsedMs: 0, failures: [] };

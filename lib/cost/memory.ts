@@ -36,7 +36,7 @@ export function hostMemory(scope: CostScope): HostMemory | undefined {
   // the cgroup's by their own names.
   const longLived = new Set(scope.processes.map((p) => p.pid));
   const pids = new Map<number, Role>(scope.processes.map((p) => [p.pid, p.role ?? 'vmm-main']));
-  if (scope.cgroup) for (const pid of cgroupProcs(scope.cgroup.path)) if (!pids.has(pid)) pids.set(pid, processRole(commOf(pid), argv0Of(pid)) ?? scope.cgroup.role);
+  if (scope.cgroup) for (const pid of cgroupProcs(scope.cgroup.path)) if (!pids.has(pid)) pids.set(pid, processRole(scope.names ?? [], commOf(pid), argv0Of(pid)) ?? scope.cgroup.role);
   const out: HostMemory = { rss_bytes: 0, pss_bytes: 0, by_role: {}, peak_rss_bytes: 0 };
   const rssOf = new Map<number, number>();
   for (const [pid, role] of pids) {
@@ -51,7 +51,7 @@ export function hostMemory(scope: CostScope): HostMemory | undefined {
     if (longLived.has(pid)) out.peak_rss_bytes += peakRssOf(pid) ?? 0;
   }
   if (!rssOf.size) return undefined;
-  const vmm = scope.processes.find((p) => p.vmm);
+  const vmm = scope.processes.find((p) => p.threads);
   if (vmm && scope.guestMiB) {
     const guest = guestResident(vmm.pid, scope.guestMiB);
     const rss = rssOf.get(vmm.pid);

@@ -4,7 +4,7 @@
 // adds no CPU it did not use; the scheduler's own count of its migrations where the kernel keeps
 // one (/proc/.../sched, CONFIG_SCHED_DEBUG), and the CPUs it was allowed.
 import { threadAllowedCpus, threadMigrations, threadTimes, tidsOf } from './proc';
-import { type Role, vmmThreadRole } from './roles';
+import { type Role, threadRole } from './roles';
 import type { CostScope } from './scope';
 
 export interface ThreadPlacement {
@@ -64,7 +64,7 @@ export class PlacementWatch {
         if (!t) continue;
         let s = this.seen.get(tid);
         if (!s) {
-          const role = p.vmm ? vmmThreadRole(p.vmm, t.comm, tid === p.pid) : p.role ?? 'container';
+          const role = p.threads ? threadRole(p.threads, t.comm, tid === p.pid) : p.role ?? 'container';
           // A thread born in the window ran from nothing: all its time and CPUs are the window's.
           s = { pid: p.pid, name: t.comm, role, ns0: first ? t.ns : 0, ns: first ? t.ns : 0, cpus: new Set(), migrations0: first ? threadMigrations(p.pid, tid) : 0 };
           this.seen.set(tid, s);

@@ -2,7 +2,7 @@
 // window's start and end, and what lies between them by role.
 import { cgroupThreads, cgroupTimes, type CgroupTimes } from './cgroup';
 import { machineTimes, type MachineTimes, threadTimes, tidsOf, TICK_NS } from './proc';
-import { type Role, vmmThreadRole } from './roles';
+import { type Role, threadRole } from './roles';
 import type { CostScope } from './scope';
 
 interface ThreadSample {
@@ -44,7 +44,7 @@ export function sample(scope: CostScope, markNs?: number, sameClock = true): Sam
     for (const tid of tidsOf(p.pid)) {
       const t = threadTimes(p.pid, tid);
       if (!t) continue;
-      const role = p.vmm ? vmmThreadRole(p.vmm, t.comm, tid === p.pid) : p.role ?? 'container';
+      const role = p.threads ? threadRole(p.threads, t.comm, tid === p.pid) : p.role ?? 'container';
       threads.set(tid, { role, ns: t.ns, userTicks: t.userTicks, sysTicks: t.sysTicks, inCgroup: inCg.has(tid), cpu: t.cpu });
     }
   }

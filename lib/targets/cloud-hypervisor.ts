@@ -1,6 +1,7 @@
 // Cloud Hypervisor from its command line: --kernel, --initramfs, --cmdline, --disk path=,direct=,
 // --net tap=, serial on stdout. Needs KVM. Its virtio devices are on PCI only (docs/device_model.md),
 // so its guest gets the virtio-pci modules and no pci=off.
+import type { ThreadNames } from '../cost/roles';
 import { IsoprobeError } from '../errors';
 import { hostArch } from '../paths';
 import { extractVmlinux } from '../image/kernel';
@@ -8,7 +9,35 @@ import { versionOf, which } from './exec';
 import { kvmGuestUnavailable } from './kvm';
 import type { Availability } from './types';
 import { atLeast, parseVersion } from './version';
-import { type GuestProfile, type Launch, type LaunchContext, type Vmm, VmTarget } from './vm';
+import { VmTarget } from './vm';
+import { type GuestProfile, type Launch, type LaunchContext, notPackaged, type Vmm } from './vmm';
+import { checkSpec, type Refusals, settingDefault, type Settings, VM_SETTINGS } from './settings';
+
+/** What a Cloud Hypervisor guest can be set to (--disk direct=, num_queues). */
+export const CLOUD_HYPERVISOR_SETTINGS: Settings = {
+  ...VM_SETTINGS,
+  host_cache: { def: { kind: 'enum', default: 'none', choices: ['none', 'writeback'], help: 'host cache of the data disk (Cloud Hypervisor --disk direct=on for none, direct=off for writeback)' }, field: 'hostCache', flag: true },
+  queues: { def: { kind: 'uint', default: 1, min: 1, max: 16, help: "queues per virtio device (the disk's num_queues; N queue pairs on the net, num_queues=2N)" }, field: 'queues' },
+};
+
+/**
+ * How Cloud Hypervisor names its threads (its sources): "vmm" (the event loop), "vcpuN",
+ * "http-server", "_disk0_q0" and "_net1_qp0" per device queue; the process's first thread
+ * ("cloud-hyperviso") only waits.
+ */
+export const CLOUD_HYPERVISOR_THREADS: ThreadNames = {
+  threads: [{ name: /^vcpu(\d+)$/, role: 'vcpu' }, { name: /^vmm$/, role: 'vmm-main' }, { name: /^http-server$/, role: 'vmm-api' }, { name: /_q\d+$|_qp\d+$/, role: 'iothread' }],
+  main: 'vmm-other',
+};
+
+/** Settings of other VMMs that Cloud Hypervisor has no way to honour. */
+export const CLOUD_HYPERVISOR_REFUSES: Refusals = {
+  aio: "isoprobe gives Cloud Hypervisor no I/O engine choice: its --disk has no aio= (it picks its own)",
+  vhost: "isoprobe runs Cloud Hypervisor's virtio-net in its own process (no vhost-user backend)",
+  iothread: "Cloud Hypervisor has no iothread setting (each disk queue has a thread of its own)",
+  accel: 'Cloud Hypervisor runs under KVM only',
+  transport: 'Cloud Hypervisor shows its devices on virtio-pci only',
+};
 
 export const CLOUD_HYPERVISOR = 'cloud-hypervisor';
 /** v49 dropped the default 192.168.249.1/24 that earlier releases put on a tap (release notes, v49.0). */
@@ -17,8 +46,9 @@ const NO_DEFAULT_IP = [49, 0, 0] as const;
 const IMAGE_TYPE = [51, 0, 0] as const;
 
 export function cloudHypervisorArgs(ctx: LaunchContext, kernel: string, version: readonly number[] = [0, 0, 0]): { args: string[]; diskCache: string } {
-  const cache = ctx.spec.hostCache ?? 'none';
-  if (cache !== 'none' && cache !== 'writeback') throw new IsoprobeError('EINVALOPT', `hostCache "${cache}": Cloud Hypervisor offers direct=on (none) or direct=off (writeback)`, { option: 'host_cache' });
+  // What Cloud Hypervisor accepts is its declaration's (also for a context made without the variant parser).
+  checkSpec('cloud-hypervisor', { settings: CLOUD_HYPERVISOR_SETTINGS, refuses: CLOUD_HYPERVISOR_REFUSES }, ctx.spec, CLOUD_HYPERVISOR_SETTINGS);
+  const cache = ctx.spec.hostCache ?? settingDefault<string>(CLOUD_HYPERVISOR_SETTINGS, 'host_cache');
   const direct = cache === 'none' ? 'on' : 'off';
   const args = [
     '--kernel', kernel,
@@ -48,7 +78,9 @@ export function cloudHypervisorVersionProblem(versionText: string): string | und
 
 class CloudHypervisor implements Vmm {
   readonly name = 'cloud-hypervisor';
-  readonly threads = 'cloud-hypervisor' as const;
+  readonly settings = CLOUD_HYPERVISOR_SETTINGS;
+  readonly refuses = CLOUD_HYPERVISOR_REFUSES;
+  readonly threads = CLOUD_HYPERVISOR_THREADS;
   readonly arch = hostArch();
   readonly description = 'Cloud Hypervisor (command line; virtio over PCI; needs KVM)';
 
@@ -66,7 +98,7 @@ class CloudHypervisor implements Vmm {
   }
 
   async available(): Promise<Availability> {
-    if (!(await which(CLOUD_HYPERVISOR))) return { ok: false, reason: `${CLOUD_HYPERVISOR} is not installed (it is not packaged in Debian 12; put the release binary on PATH); ${kvmGuestUnavailable() ?? 'KVM works here'}` };
+    if (!(await which(CLOUD_HYPERVISOR))) return { ok: false, reason: notPackaged(CLOUD_HYPERVISOR, kvmGuestUnavailable()) };
     const version = await this.version();
     const problems = [cloudHypervisorVersionProblem(version), kvmGuestUnavailable()].filter(Boolean);
     return problems.length ? { ok: false, version, reason: problems.join('; ') } : { ok: true, version };
@@ -84,6 +116,8 @@ class CloudHypervisor implements Vmm {
   }
 }
 
+export const CLOUD_HYPERVISOR_VMM: Vmm = new CloudHypervisor();
+
 export function cloudHypervisorTarget(): VmTarget {
-  return new VmTarget(new CloudHypervisor());
+  return new VmTarget(CLOUD_HYPERVISOR_VMM);
 }

@@ -11,12 +11,30 @@ import { ensureContainerd } from './daemons';
 import { kvmUnavailable } from './kvm';
 import { exec, runtimeTimeoutMs, must, which } from './exec';
 import { CTR_NAMESPACE, ensureCtrImage } from './image-load';
+import type { ProcessNames } from '../cost/roles';
 import { containerCostParts } from './container-cost';
+import { GVISOR_PROCESSES } from './oci-runtime';
+import { CONTAINER_SETTINGS, RUNTIME_SETTING, type TargetDeclaration } from './settings';
+
+/** containerd's shim above each container, by its name (containerd-shim-runc-v2, -kata-v2, ...), and gVisor's processes when runsc is its runtime. */
+export const CONTAINERD_SHIM: ProcessNames = [{ role: 'shim', comm: /^containerd-shim/, argv0: /^containerd-shim/ }];
+export const CONTAINERD_PROCESSES: ProcessNames = [...CONTAINERD_SHIM, ...GVISOR_PROCESSES];
+
+
 import { attachLoop, dataParts, execSession, linkOf, prepareCommon, SERVER_PORT, tempWorkDir } from './session';
 import type { Availability, Session, SessionSpec, Target } from './types';
 
 export const RUNC_V2 = 'io.containerd.runc.v2';
 export const KATA_V2 = 'io.containerd.kata.v2';
+
+/** containerd and Kata, once: what each is and takes (Kata is containerd with its runtime fixed). */
+export const CONTAINERD_DECLARED: Record<'containerd' | 'kata', TargetDeclaration> = {
+  containerd: { description: `containerd via ctr, runtime ${RUNC_V2}`, settings: { ...CONTAINER_SETTINGS, ...RUNTIME_SETTING }, processes: CONTAINERD_PROCESSES },
+  kata: {
+    description: `Kata Containers via containerd, runtime ${KATA_V2}`, settings: CONTAINER_SETTINGS, processes: CONTAINERD_PROCESSES,
+    refuses: { runtime: `kata is containerd with the runtime ${KATA_V2} (for another runtime: containerd[runtime=...])` },
+  },
+};
 
 /** Why Kata cannot run here, or undefined. Kata runs every container in a VM: it needs KVM. */
 export async function kataUnavailable(): Promise<string | undefined> {
@@ -130,7 +148,7 @@ export class ContainerdTarget implements Target {
       return execSession({
         stack,
         execProbe: (args, o) => exec([...ctr, 'task', 'exec', '--exec-id', `${id}-${++execN}`, ...(o.user ? ['--user', o.user] : []), id, PROBE_IN_IMAGE, ...args], o),
-        ...(pid ? containerCostParts(pid, launchedNs, id, /runsc/.test(runtime)) : {}),
+        ...(pid ? containerCostParts(pid, launchedNs, id, /runsc/.test(runtime), CONTAINERD_PROCESSES) : {}),
         ...dataParts(common.dataFile, common.dataName, loop),
         link: linkOf(pair),
         teardown,

@@ -10,6 +10,20 @@ import { ensureDockerd } from './daemons';
 import { exec, runtimeTimeoutMs, must, which } from './exec';
 import { ensureEngineImage } from './image-load';
 import { containerCostParts } from './container-cost';
+import { CONTAINERD_SHIM } from './containerd';
+import { GVISOR_PROCESSES } from './oci-runtime';
+import { CONTAINER_SETTINGS, RUNTIME_SETTING, type Settings, type TargetDeclaration } from './settings';
+
+/**
+ * What Docker and Podman are, once: a container's settings and the runtime they run it with; the
+ * processes with roles of their own: Docker's containers run under containerd's shim, Podman's
+ * under conmon, and gVisor's processes when runsc is the runtime.
+ */
+const ENGINE_SETTINGS: Settings = { ...CONTAINER_SETTINGS, ...RUNTIME_SETTING };
+export const ENGINE_DECLARED: Record<'docker' | 'podman', TargetDeclaration> = {
+  docker: { description: 'Docker engine (runtime selectable: runc, runsc)', settings: ENGINE_SETTINGS, processes: [...CONTAINERD_SHIM, ...GVISOR_PROCESSES] },
+  podman: { description: 'Podman (runtime selectable)', settings: ENGINE_SETTINGS, processes: [{ role: 'shim', comm: /^conmon$/ }, ...GVISOR_PROCESSES] },
+};
 import { attachLoop, dataParts, execSession, prepareCommon, SERVER_PORT } from './session';
 import type { Availability, Session, SessionSpec, Target } from './types';
 
@@ -111,7 +125,7 @@ export class EngineTarget implements Target {
       return execSession({
         stack,
         execProbe: (args, o) => exec([this.name, 'exec', ...(o.user ? ['--user', o.user] : []), id, PROBE_IN_IMAGE, ...args], o),
-        ...containerCostParts(pid, launchedNs, id, gvisor),
+        ...containerCostParts(pid, launchedNs, id, gvisor, ENGINE_DECLARED[this.name].processes!),
         ...dataParts(common.dataFile, common.dataName, loop),
         link: link ? { targetAddr: link.targetAddr, peerNs: link.peer, peerAddr: link.peerAddr } : undefined,
         teardown,

@@ -7,14 +7,39 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
 
+import type { ThreadNames } from '../cost/roles';
 import { IsoprobeError } from '../errors';
 import { hostArch } from '../paths';
 import { extractVmlinux, kernelOption } from '../image/kernel';
 import { versionOf, which } from './exec';
 import { kvmGuestUnavailable } from './kvm';
-import { type GuestProfile, type Launch, type LaunchContext, type Vmm, VmTarget } from './vm';
+import { VmTarget } from './vm';
+import { type GuestProfile, type Launch, type LaunchContext, notPackaged, type Vmm } from './vmm';
 import type { Availability } from './types';
 import { atLeast, parseVersion } from './version';
+import { checkSpec, type Refusals, settingDefault, type Settings, VM_SETTINGS } from './settings';
+
+/** What a Firecracker guest can be set to (its drive's cache_type and io_engine). */
+export const FIRECRACKER_SETTINGS: Settings = {
+  ...VM_SETTINGS,
+  host_cache: { def: { kind: 'enum', default: 'unsafe', choices: ['unsafe', 'writeback'], help: "host cache of the data disk (Firecracker's cache_type Unsafe or Writeback: it always goes through the host page cache, no O_DIRECT)" }, field: 'hostCache', flag: true },
+  aio: { def: { kind: 'enum', default: 'Sync', choices: ['Sync', 'Async'], help: "Firecracker's io_engine of the data disk (Async: io_uring)" }, field: 'aio', flag: true },
+};
+
+/** How Firecracker names its threads (its sources): "fc_vcpu N", "fc_api"; the VMM thread is the process's own. */
+export const FIRECRACKER_THREADS: ThreadNames = {
+  threads: [{ name: /^fc_vcpu ?(\d+)$/, role: 'vcpu' }, { name: /^fc_api$/, role: 'vmm-api' }, { name: /^firecracker$/, role: 'vmm-main' }],
+  main: 'vmm-main',
+};
+
+/** Settings of other VMMs that Firecracker has no way to honour. */
+export const FIRECRACKER_REFUSES: Refusals = {
+  queues: "Firecracker's virtio-blk and virtio-net devices have one queue (a request queue; an RX/TX pair), with no setting for more",
+  vhost: 'Firecracker has no vhost-net backend (its virtio-net is served in its own process)',
+  iothread: 'Firecracker has no iothreads (its devices are served by its VMM thread)',
+  accel: 'Firecracker runs under KVM only',
+  transport: 'Firecracker shows its devices on virtio-mmio only',
+};
 
 /** The first release that describes its virtio-mmio devices in ACPI (CHANGELOG 1.8.0). */
 export const FIRECRACKER_ACPI = [1, 8, 0] as const;
@@ -27,13 +52,10 @@ export interface ApiCall {
 
 /** The API calls that configure and start the guest, in order (documented in firecracker's swagger.yaml). */
 export function firecrackerCalls(ctx: LaunchContext, vmlinux: string): ApiCall[] {
-  const cache = ctx.spec.hostCache ?? 'unsafe';
-  if (cache !== 'unsafe' && cache !== 'writeback')
-    throw new IsoprobeError('EINVALOPT', `hostCache "${cache}": Firecracker offers cache_type Unsafe or Writeback, and always goes through the host page cache (no O_DIRECT)`, { option: 'host_cache' });
-  const engine = (ctx.spec.aio as string | undefined) ?? 'Sync';
-  if (engine !== 'Sync' && engine !== 'Async') throw new IsoprobeError('EINVALOPT', `aio "${engine}": Firecracker's io_engine is Sync or Async`, { option: 'aio' });
-  if ((ctx.spec.queues ?? 1) > 1)
-    throw new IsoprobeError('EINVALOPT', `queues ${ctx.spec.queues}: Firecracker's virtio-blk and virtio-net devices have one queue (a request queue; an RX/TX pair), with no setting for more`, { option: 'targets' });
+  // What Firecracker accepts is its declaration's (also for a context made without the variant parser).
+  checkSpec('firecracker', { settings: FIRECRACKER_SETTINGS, refuses: FIRECRACKER_REFUSES }, ctx.spec, FIRECRACKER_SETTINGS);
+  const cache = ctx.spec.hostCache ?? settingDefault<string>(FIRECRACKER_SETTINGS, 'host_cache');
+  const engine = ctx.spec.aio ?? settingDefault<string>(FIRECRACKER_SETTINGS, 'aio');
   const calls: ApiCall[] = [
     { method: 'PUT', path: '/machine-config', body: { vcpu_count: ctx.vcpus, mem_size_mib: ctx.memMiB, smt: false } },
     // Firecracker adds virtio_mmio.device= for each device to these boot arguments.
@@ -97,7 +119,9 @@ export function firecrackerVersionProblem(versionText: string, kernelHasCmdlineD
 
 class Firecracker implements Vmm {
   readonly name = 'firecracker';
-  readonly threads = 'firecracker' as const;
+  readonly settings = FIRECRACKER_SETTINGS;
+  readonly refuses = FIRECRACKER_REFUSES;
+  readonly threads = FIRECRACKER_THREADS;
   readonly arch = hostArch();
   readonly description = 'Firecracker (HTTP API on a Unix socket; needs KVM)';
 
@@ -116,7 +140,7 @@ class Firecracker implements Vmm {
   }
 
   async available(): Promise<Availability> {
-    if (!(await which('firecracker'))) return { ok: false, reason: `firecracker is not installed (it is not packaged in Debian 12; put the release binary on PATH); ${kvmGuestUnavailable() ?? 'KVM works here'}` };
+    if (!(await which('firecracker'))) return { ok: false, reason: notPackaged('firecracker', kvmGuestUnavailable()) };
     const version = await this.version();
     // The default guest kernel (Debian's cloud kernel) has no command-line devices.
     const problems = [firecrackerVersionProblem(version, false), kvmGuestUnavailable()].filter(Boolean);
@@ -157,6 +181,8 @@ class Firecracker implements Vmm {
   }
 }
 
+export const FIRECRACKER: Vmm = new Firecracker();
+
 export function firecrackerTarget(): VmTarget {
-  return new VmTarget(new Firecracker());
+  return new VmTarget(FIRECRACKER);
 }

@@ -5,13 +5,17 @@ import { release } from 'node:os';
 import { ownCgroup } from '../cost/cgroup';
 import { spawnEchoServer } from '../probe/net';
 import { exec } from './exec';
+import { ECHO_SERVICE_SETTING, PROBE_SETTINGS, type TargetDeclaration } from './settings';
 import { execSession, linkOf, prepareCommon, SERVER_PORT } from './session';
 import type { Availability, Session, SessionSpec, Target } from './types';
+
+/** The host: what it is; it takes another probe only. */
+export const HOST_DECLARED: TargetDeclaration = { description: 'the static probe directly on this machine', settings: { ...PROBE_SETTINGS, ...ECHO_SERVICE_SETTING } };
 
 export class HostTarget implements Target {
   readonly name = 'host';
   readonly kind = 'host' as const;
-  readonly description = 'the static probe directly on this machine';
+  readonly description = HOST_DECLARED.description;
 
   async available(): Promise<Availability> {
     return { ok: true, version: `Linux ${release()}` };

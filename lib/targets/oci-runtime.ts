@@ -10,7 +10,9 @@ import { uniqueName } from '../net/netns';
 import { PROBE_IN_IMAGE, writeBundle } from '../image/oci';
 import { seccompFor } from '../image/seccomp';
 import { exec, runtimeTimeoutMs, must, versionOf, which } from './exec';
+import type { ProcessNames } from '../cost/roles';
 import { containerCostParts } from './container-cost';
+import { CONTAINER_SETTINGS, ECHO_SERVICE_SETTING, narrowed, type TargetDeclaration } from './settings';
 import { attachLoop, dataParts, execSession, linkOf, prepareCommon, SERVER_PORT, tempWorkDir, workDirPrefix } from './session';
 import type { Availability, Session, SessionSpec, Target } from './types';
 
@@ -18,6 +20,24 @@ import type { Availability, Session, SessionSpec, Target } from './types';
 export const STATE_ROOT = '/run/isoprobe';
 
 type Name = 'runc' | 'crun' | 'runsc';
+
+/** gVisor's own processes, by argv[0]: the Sentry (runsc-sandbox, the user-space kernel) and the Gofer (runsc-gofer). */
+export const GVISOR_PROCESSES: ProcessNames = [{ role: 'sentry', argv0: /^runsc-sandbox$/ }, { role: 'gofer', argv0: /^runsc-gofer$/ }];
+
+/**
+ * What each OCI runtime target is, once: its description, its settings (runsc's storage is a bound
+ * file only: gVisor does not pass block devices through), the processes with roles of their own
+ * (runc and crun leave none beside the container's).
+ */
+export const OCI_DECLARED: Record<Name, TargetDeclaration> = {
+  runc: { description: 'runc with an OCI bundle', settings: { ...CONTAINER_SETTINGS, ...ECHO_SERVICE_SETTING }, processes: [] },
+  crun: { description: 'crun with an OCI bundle', settings: { ...CONTAINER_SETTINGS, ...ECHO_SERVICE_SETTING }, processes: [] },
+  runsc: {
+    description: 'gVisor (runsc) with an OCI bundle',
+    settings: { ...CONTAINER_SETTINGS, ...ECHO_SERVICE_SETTING, storage: narrowed(CONTAINER_SETTINGS.storage!, { choices: ['bind'], help: 'block workloads: a bind-mounted file (gVisor does not pass block devices through)' }) },
+    processes: GVISOR_PROCESSES,
+  },
+};
 
 /**
  * What differs between the OCI runtimes isoprobe drives. gVisor's quirks live in its own entry,
@@ -199,7 +219,7 @@ export class OciRuntimeTarget implements Target {
           command,
         },
         execProbe: (args, o) => exec([...ns, this.name, ...g, 'exec', ...(o.user ? ['--user', o.user] : []), id, PROBE_IN_IMAGE, ...args], o),
-        ...(pid ? containerCostParts(pid, launchedNs, id, this.name === 'runsc') : {}),
+        ...(pid ? containerCostParts(pid, launchedNs, id, this.name === 'runsc', OCI_DECLARED[this.name].processes!) : {}),
         ...dataParts(common.dataFile, common.dataName, loop?.dev),
         link: linkOf(pair),
         echoService: spec.echoService,

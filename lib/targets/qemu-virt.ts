@@ -5,9 +5,11 @@ import { existsSync } from 'node:fs';
 
 import { hostArch, probeBinaryPath } from '../paths';
 import { exec, versionOf, which } from './exec';
-import { qemuDevices, qemuGuestArgs, qemuLaunch, vhostChoice } from './qemu';
+import { QEMU_SETTINGS, QEMU_THREADS, qemuBinarySetting, qemuCheck, qemuDevices, qemuGuestArgs, qemuLaunch, vhostChoice } from './qemu';
+import type { Settings } from './settings';
 import type { Availability } from './types';
-import { type GuestProfile, kvmUnavailable, type Launch, type LaunchContext, type Vmm, VmTarget } from './vm';
+import { guestKernelProblem, kvmUnavailable, VmTarget } from './vm';
+import { type GuestProfile, type Launch, type LaunchContext, type Vmm } from './vmm';
 import type { SessionSpec } from './types';
 
 export const QEMU_AARCH64 = 'qemu-system-aarch64';
@@ -26,9 +28,17 @@ export function virtArgs(ctx: LaunchContext, accel: 'kvm' | 'tcg'): { args: stri
   return { args, diskCache: d.diskCache, netBackend: d.netBackend };
 }
 
+/** QEMU's settings, its binary qemu-system-aarch64. */
+const VIRT_SETTINGS: Settings = { ...QEMU_SETTINGS, qemu: qemuBinarySetting(QEMU_AARCH64) };
+
 class QemuVirt implements Vmm {
   readonly name = 'qemu-virt';
-  readonly threads = 'qemu' as const;
+  readonly settings = VIRT_SETTINGS;
+  /** QEMU's combinations, and an arm64 guest's kernel (none built from source yet). */
+  check(spec: SessionSpec): string | undefined {
+    return qemuCheck(spec) ?? guestKernelProblem(spec, 'arm64');
+  }
+  readonly threads = QEMU_THREADS;
   readonly arch = 'arm64' as const;
   readonly description = 'QEMU -M virt: arm64 guests (TCG on x86-64, labelled emulated; KVM on an arm64 host)';
 
@@ -51,7 +61,6 @@ class QemuVirt implements Vmm {
   }
 
   async available(): Promise<Availability> {
-    if (process.getuid?.() !== 0) return { ok: false, reason: 'microVM targets need root (tap devices, namespaces)' };
     if (!(await which(QEMU_AARCH64))) return { ok: false, reason: `${QEMU_AARCH64} is not installed (Debian package qemu-system-arm; scripts/setup.sh arm64 installs it)` };
     const machines = await exec([QEMU_AARCH64, '-M', 'help'], { timeoutMs: 10_000 });
     if (!/^virt\b/m.test(machines.stdout)) return { ok: false, reason: `${QEMU_AARCH64} has no virt machine type` };
@@ -71,6 +80,8 @@ class QemuVirt implements Vmm {
 
 }
 
+export const QEMU_VIRT: Vmm = new QemuVirt();
+
 export function qemuVirtTarget(): VmTarget {
-  return new VmTarget(new QemuVirt());
+  return new VmTarget(QEMU_VIRT);
 }

@@ -4,17 +4,53 @@ import { existsSync, readFileSync } from 'node:fs';
 import { release } from 'node:os';
 import { gunzipSync } from 'node:zlib';
 
+import type { ThreadNames } from '../cost/roles';
 import { native } from '../probe/native';
 
 import { IsoprobeError } from '../errors';
 import { hostArch } from '../paths';
 import { exec, versionOf, which } from './exec';
 import { kvmBootCheck, kvmGuestUnavailable, QEMU } from './kvm';
-import { type GuestProfile, type Launch, type LaunchContext, type Vmm, VmTarget } from './vm';
+import { VmTarget } from './vm';
+import { type GuestProfile, type Launch, type LaunchContext, type Vmm } from './vmm';
+import { checkSpec, narrowed, onOff, settingDefault, type Settings, VM_SETTINGS } from './settings';
 import type { SessionSpec } from './types';
 import type { Availability } from './types';
 
 export { QEMU };
+
+/** What a QEMU guest (microvm or virt) can be set to: the one declaration of each QEMU setting. */
+export const QEMU_SETTINGS: Settings = {
+  ...VM_SETTINGS,
+  host_cache: { def: { kind: 'enum', default: 'none', choices: ['none', 'writeback', 'unsafe'], help: 'host cache of the data disk (QEMU cache=; none opens it with O_DIRECT)' }, field: 'hostCache', flag: true },
+  aio: { def: { kind: 'enum', default: '', choices: ['threads', 'native', 'io_uring'], help: 'QEMU aio= of the data disk (native needs host_cache none)', defaultText: 'io_uring with host_cache none, else threads' }, field: 'aio', flag: true },
+  queues: { def: { kind: 'uint', default: 1, min: 1, max: 16, help: 'queues per virtio device (virtio-blk num-queues, virtio-net queue pairs on a multi-queue tap)' }, field: 'queues' },
+  vhost: { def: { kind: 'enum', default: '', choices: ['on', 'off'], help: 'vhost-net for the tap', defaultText: 'on under KVM where /dev/vhost-net exists' }, field: 'vhost' },
+  iothread: onOff('iothread', 'the data disk on its own iothread'),
+  accel: { def: { kind: 'enum', default: 'auto', choices: ['auto', 'kvm', 'tcg'], help: 'KVM, TCG emulation, or KVM when it works' }, field: 'accel', flag: true },
+  qemu: { def: { kind: 'string', default: '', help: 'the QEMU binary', defaultText: QEMU }, field: 'vmmBinary' },
+  transport: { def: { kind: 'enum', default: 'mmio', choices: ['mmio', 'pci'], help: 'virtio transport shown to the guest' }, field: 'transport' },
+};
+
+/**
+ * How QEMU names its threads with -name debug-threads=on (read from /proc/PID/task/TID/comm of a
+ * running guest): "CPU N/TCG" (or KVM, HVF), "IO <iothread id>", "worker" for its aio=threads
+ * pool; the main loop is the process's first thread, and its RCU thread has the process's name.
+ */
+export const QEMU_THREADS: ThreadNames = {
+  threads: [{ name: /^CPU (\d+)\/(TCG|KVM|HVF)$/, role: 'vcpu' }, { name: /^IO /, role: 'iothread' }, { name: /^worker$/, role: 'io-pool' }],
+  main: 'vmm-main',
+};
+
+/** The binary of another QEMU system emulator (qemu-virt's default). */
+export const qemuBinarySetting = (binary: string) => narrowed(QEMU_SETTINGS.qemu!, { defaultText: binary });
+
+/** The combinations QEMU cannot run: aio=native opens the file with O_DIRECT, i.e. cache=none. */
+export function qemuCheck(spec: SessionSpec): string | undefined {
+  if (spec.aio === 'native' && (spec.hostCache ?? settingDefault(QEMU_SETTINGS, 'host_cache')) !== 'none')
+    return `aio=native needs host_cache=none, not ${spec.hostCache} (QEMU opens the file with O_DIRECT for it)`;
+  return undefined;
+}
 
 export interface QemuArgs {
   accel: 'kvm' | 'tcg';
@@ -28,11 +64,10 @@ export interface QemuArgs {
  * the virtio devices on virtio-mmio ("device") or PCI, vhost-net where KVM can use it.
  */
 export function qemuDevices(ctx: LaunchContext, vhost: boolean): { args: string[]; diskCache: string; netBackend: string } {
-  const cache = ctx.spec.hostCache ?? 'none';
+  // What QEMU accepts is its declaration's (also for a context made without the variant parser).
+  checkSpec('qemu', { settings: QEMU_SETTINGS, check: qemuCheck }, ctx.spec, QEMU_SETTINGS);
+  const cache = ctx.spec.hostCache ?? settingDefault<string>(QEMU_SETTINGS, 'host_cache');
   const aio = (ctx.spec.aio as string | undefined) ?? (cache === 'none' ? 'io_uring' : 'threads');
-  if (!['none', 'writeback', 'unsafe'].includes(cache)) throw new IsoprobeError('EINVALOPT', `hostCache "${cache}": expected none, writeback or unsafe for QEMU`, { option: 'host_cache' });
-  if (!['threads', 'native', 'io_uring'].includes(aio)) throw new IsoprobeError('EINVALOPT', `aio "${aio}": expected threads, native or io_uring for QEMU`, { option: 'aio' });
-  if (aio === 'native' && cache !== 'none') throw new IsoprobeError('EINVALOPT', 'aio "native" needs hostCache "none" (QEMU opens the file with O_DIRECT for it)', { option: 'aio' });
   const bus = ctx.spec.transport === 'pci' ? 'pci' : 'device';
   const q = ctx.spec.queues ?? 1;
   const args: string[] = [];
@@ -122,7 +157,9 @@ export function guestCmdline(base: string, accel: 'kvm' | 'tcg', tscHz = accel =
 
 class QemuMicrovm implements Vmm {
   readonly name = 'qemu-microvm';
-  readonly threads = 'qemu' as const;
+  readonly settings = QEMU_SETTINGS;
+  readonly check = qemuCheck;
+  readonly threads = QEMU_THREADS;
   readonly arch = hostArch();
   readonly description = 'QEMU -M microvm (KVM, or TCG emulation labelled as such)';
 
@@ -135,7 +172,6 @@ class QemuMicrovm implements Vmm {
   }
 
   async available(): Promise<Availability> {
-    if (process.getuid?.() !== 0) return { ok: false, reason: 'microVM targets need root (tap devices, namespaces)' };
     if (!(await which(QEMU))) return { ok: false, reason: `${QEMU} is not installed (Debian package qemu-system-x86)` };
     const machines = await exec([QEMU, '-M', 'help'], { timeoutMs: 10_000 });
     if (!/^microvm\b/m.test(machines.stdout)) return { ok: false, reason: `${QEMU} has no microvm machine type` };
@@ -157,6 +193,8 @@ class QemuMicrovm implements Vmm {
   }
 }
 
+export const QEMU_MICROVM: Vmm = new QemuMicrovm();
+
 export function qemuMicrovmTarget(): VmTarget {
-  return new VmTarget(new QemuMicrovm());
+  return new VmTarget(QEMU_MICROVM);
 }

@@ -1,26 +1,31 @@
 // Every target isoprobe knows, one entry each: its name, kind, what it is, how to make it and how
 // to find what its sessions leave behind. The CLI's choices, `isoprobe targets`, the leftover scan
 // and availability all read this table; adding a runtime or a VMM is one file and one entry here.
-import { ContainerdTarget, KATA_V2, RUNC_V2 } from './containerd';
-import { EngineTarget } from './engine';
+import { CONTAINERD_DECLARED, ContainerdTarget, KATA_V2, RUNC_V2 } from './containerd';
+import { ENGINE_DECLARED, EngineTarget } from './engine';
 import { exec, outputLines, runtimeTimeoutMs } from './exec';
-import { HostTarget } from './host';
+import { HOST_DECLARED, HostTarget } from './host';
 import { CTR_NAMESPACE } from './image-load';
-import { OciRuntimeTarget } from './oci-runtime';
-import { cloudHypervisorTarget } from './cloud-hypervisor';
-import { firecrackerTarget } from './firecracker';
-import { qemuMicrovmTarget } from './qemu';
-import { qemuVirtTarget } from './qemu-virt';
+import { OCI_DECLARED, OciRuntimeTarget } from './oci-runtime';
+import { CLOUD_HYPERVISOR_VMM } from './cloud-hypervisor';
+import { FIRECRACKER } from './firecracker';
+import { QEMU_MICROVM } from './qemu';
+import { QEMU_VIRT } from './qemu-virt';
 import { resolveArch } from './arch';
 import { workDirPrefix } from './session';
-import type { Target, TargetKind } from './types';
+import type { ProcessNames, ThreadNames } from '../cost/roles';
+import { checkSpec, type Setting, type Settings, type TargetDeclaration, type TargetSettings } from './settings';
+import type { SessionSpec, Target, TargetKind } from './types';
+import { type Vmm, VmTarget } from './vm';
 // The Debian packages of each target: a data file, so that scripts/setup.sh reads the same list
 // before anything is built.
 import PACKAGES from './packages.json';
 
-export interface TargetEntry {
+export interface TargetEntry extends TargetSettings {
   kind: TargetKind;
   description: string;
+  /** The names that give its threads (a VMM) or its processes (a container runtime) their roles in the host-cost accounting. */
+  roles: { threads?: ThreadNames; processes?: ProcessNames };
   /** The Debian packages the target needs on this machine (none: nothing beyond isoprobe's build, or not packaged). */
   packages: readonly string[];
   make(): Target;
@@ -66,24 +71,31 @@ const engineContainers = (engine: 'docker' | 'podman') => async () => [
 
 type PackagedName = Exclude<keyof typeof PACKAGES, '//'>;
 
-/** An entry whose target is made with the entry's own description (one source for both). */
-function entry(name: PackagedName, kind: TargetKind, description: string, make: (description: string) => Target, containers?: () => Promise<string[]>, removeContainer?: Remover): TargetEntry {
-  return { kind, description, packages: PACKAGES[name], make: () => make(description), ...(containers ? { containers } : {}), ...(removeContainer ? { removeContainer } : {}) };
+/** An entry from what the target's own file declares (its target is made with that description). */
+function entry(name: PackagedName, kind: TargetKind, declared: TargetDeclaration, make: (description: string) => Target, containers?: () => Promise<string[]>, removeContainer?: Remover): TargetEntry {
+  const { processes, description, ...settings } = declared;
+  return { kind, description, ...settings, roles: processes ? { processes } : {}, packages: PACKAGES[name], make: () => make(description), ...(containers ? { containers } : {}), ...(removeContainer ? { removeContainer } : {}) };
+}
+
+/** A microVM's entry: everything but its packages comes from its VMM's own file. */
+function vmEntry(name: PackagedName, vmm: Vmm): TargetEntry {
+  return { kind: 'vm', description: vmm.description, roles: { threads: vmm.threads }, settings: vmm.settings, ...(vmm.refuses ? { refuses: vmm.refuses } : {}), ...(vmm.check ? { check: vmm.check.bind(vmm) } : {}),
+    packages: PACKAGES[name], make: () => new VmTarget(vmm) };
 }
 
 export const REGISTRY = {
-  host: entry('host', 'host', 'the static probe directly on this machine', () => new HostTarget()),
-  runc: entry('runc', 'container', 'runc with an OCI bundle', (d) => new OciRuntimeTarget('runc', d), listed('runc', ['runc', '--root', '/run/isoprobe/runc', 'list', '-q']), ociRemover('runc')),
-  runsc: entry('runsc', 'container', 'gVisor (runsc) with an OCI bundle', (d) => new OciRuntimeTarget('runsc', d), listed('runsc', ['runsc', '--root', '/run/isoprobe/runsc', 'list', '-q']), runscRemover),
-  crun: entry('crun', 'container', 'crun with an OCI bundle', (d) => new OciRuntimeTarget('crun', d), listed('crun', ['crun', '--root', '/run/isoprobe/crun', 'list', '-q']), ociRemover('crun')),
-  docker: entry('docker', 'container', 'Docker engine (runtime selectable: runc, runsc)', (d) => new EngineTarget('docker', d), engineContainers('docker'), engineRemover('docker')),
-  podman: entry('podman', 'container', 'Podman (runtime selectable)', (d) => new EngineTarget('podman', d), engineContainers('podman'), engineRemover('podman')),
-  containerd: entry('containerd', 'container', `containerd via ctr, runtime ${RUNC_V2}`, (d) => new ContainerdTarget('containerd', d, RUNC_V2), listed('containerd', ['ctr', '--connect-timeout', '2s', '-n', CTR_NAMESPACE, 'containers', 'ls', '-q']), ctrRemover),
-  kata: entry('kata', 'container', `Kata Containers via containerd, runtime ${KATA_V2}`, (d) => new ContainerdTarget('kata', d, KATA_V2)),
-  'qemu-microvm': entry('qemu-microvm', 'vm', 'QEMU -M microvm (KVM, or TCG emulation labelled as such)', qemuMicrovmTarget),
-  'qemu-virt': entry('qemu-virt', 'vm', 'QEMU -M virt: arm64 guests (TCG on x86-64, labelled emulated; KVM on an arm64 host)', qemuVirtTarget),
-  firecracker: entry('firecracker', 'vm', 'Firecracker (HTTP API on a Unix socket; needs KVM)', firecrackerTarget),
-  'cloud-hypervisor': entry('cloud-hypervisor', 'vm', 'Cloud Hypervisor (command line; virtio over PCI; needs KVM)', cloudHypervisorTarget),
+  host: entry('host', 'host', HOST_DECLARED, () => new HostTarget()),
+  runc: entry('runc', 'container', OCI_DECLARED.runc, (d) => new OciRuntimeTarget('runc', d), listed('runc', ['runc', '--root', '/run/isoprobe/runc', 'list', '-q']), ociRemover('runc')),
+  runsc: entry('runsc', 'container', OCI_DECLARED.runsc, (d) => new OciRuntimeTarget('runsc', d), listed('runsc', ['runsc', '--root', '/run/isoprobe/runsc', 'list', '-q']), runscRemover),
+  crun: entry('crun', 'container', OCI_DECLARED.crun, (d) => new OciRuntimeTarget('crun', d), listed('crun', ['crun', '--root', '/run/isoprobe/crun', 'list', '-q']), ociRemover('crun')),
+  docker: entry('docker', 'container', ENGINE_DECLARED.docker, (d) => new EngineTarget('docker', d), engineContainers('docker'), engineRemover('docker')),
+  podman: entry('podman', 'container', ENGINE_DECLARED.podman, (d) => new EngineTarget('podman', d), engineContainers('podman'), engineRemover('podman')),
+  containerd: entry('containerd', 'container', CONTAINERD_DECLARED.containerd, (d) => new ContainerdTarget('containerd', d, RUNC_V2), listed('containerd', ['ctr', '--connect-timeout', '2s', '-n', CTR_NAMESPACE, 'containers', 'ls', '-q']), ctrRemover),
+  kata: entry('kata', 'container', CONTAINERD_DECLARED.kata, (d) => new ContainerdTarget('kata', d, KATA_V2)),
+  'qemu-microvm': vmEntry('qemu-microvm', QEMU_MICROVM),
+  'qemu-virt': vmEntry('qemu-virt', QEMU_VIRT),
+  firecracker: vmEntry('firecracker', FIRECRACKER),
+  'cloud-hypervisor': vmEntry('cloud-hypervisor', CLOUD_HYPERVISOR_VMM),
 } satisfies Record<string, TargetEntry>;
 
 export type TargetName = keyof typeof REGISTRY;
@@ -93,12 +105,31 @@ export function isTargetName(s: string): s is TargetName {
   return Object.prototype.hasOwnProperty.call(REGISTRY, s);
 }
 
+/** Every setting some target takes, by name (the first declaration: for its session field). */
+export function knownSettings(): Settings {
+  const all: Record<string, Setting> = {};
+  for (const t of TARGET_NAMES) for (const [k, s] of Object.entries(REGISTRY[t].settings)) all[k] ??= s;
+  return all;
+}
+
+/**
+ * A session's values (flags and a variant's settings together) checked against what the target
+ * declares, before its session starts: a value it cannot honour is refused with the target, the
+ * key, the value and what it accepts.
+ */
+export function checkTargetSpec(target: TargetName, spec: SessionSpec, where = ''): void {
+  checkSpec(target, REGISTRY[target], spec, knownSettings(), where ? `${where}: ` : '');
+}
+
 export function makeTarget(name: TargetName): Target {
   const e = REGISTRY[name] as TargetEntry;
   const t = e.make();
-  // --arch is resolved before anything starts: another architecture's probe, or why not.
+  // The settings and --arch are checked before anything starts: another architecture's probe, or why not.
   const start = t.start.bind(t);
-  t.start = (spec = {}) => Promise.resolve().then(() => start(resolveArch(name, e.kind, spec)));
+  t.start = (spec = {}) => Promise.resolve().then(() => {
+    checkTargetSpec(name, spec);
+    return start(resolveArch(name, e.kind, spec));
+  });
   return t;
 }
 

@@ -171,10 +171,11 @@ export interface SessionSpec {
   /** Pin vCPU i to the i-th host CPU isoprobe may use and the VMM's other threads to the rest
    * (Firecracker's performance-test layout); refused where there are fewer host CPUs than vCPUs. */
   pin?: boolean;
-  /** Host cache of the data disk: QEMU cache=, Firecracker cache_type, Cloud Hypervisor direct=. */
-  hostCache?: 'none' | 'writeback' | 'unsafe';
-  /** QEMU aio= (threads | native | io_uring); Firecracker io_engine (Sync | Async). */
-  aio?: 'threads' | 'native' | 'io_uring' | 'Sync' | 'Async';
+  /** Host cache of the data disk (QEMU cache=, Firecracker cache_type, Cloud Hypervisor direct=):
+   * the values each VMM declares it accepts (its host_cache setting). */
+  hostCache?: string;
+  /** The data disk's I/O engine (QEMU aio=, Firecracker io_engine): the values each VMM declares (aio). */
+  aio?: string;
   /** QEMU: kvm, tcg or auto (kvm when it works). */
   accel?: 'kvm' | 'tcg' | 'auto';
   /** Seconds a guest may take to start /init (default 60), and beyond its workload's own time after that. */

@@ -5,10 +5,12 @@
 import { readFileSync } from 'node:fs';
 
 import { IsoprobeError, optionError } from '../errors';
-import { coerce, type OptionDef, suggest } from '../probe/options';
+import { flagOf, type OptionDef } from '../probe/options';
 import { parseYamlFile } from '../yaml-file';
-import { isTargetName, REGISTRY, TARGET_NAMES, type TargetName } from './registry';
-import type { TargetKind } from './types';
+import { checkTargetSpec, isTargetName, knownSettings, REGISTRY, TARGET_NAMES, type TargetEntry, type TargetName } from './registry';
+import { type Setting, settingValue } from './settings';
+
+export { checkTargetSpec };
 import type { SessionSpec } from './types';
 
 export interface Variant {
@@ -19,63 +21,118 @@ export interface Variant {
   spec: Partial<SessionSpec>;
 }
 
-interface Setting {
-  def: OptionDef<unknown>;
-  /** Which targets take it: kinds, or names. */
-  for: (TargetKind | TargetName)[];
-  apply: (spec: Partial<SessionSpec>, v: unknown) => void;
-}
+const entryOf = (target: TargetName): TargetEntry => REGISTRY[target];
 
-const SETTINGS: Record<string, Setting> = {
-  kernel: { def: { kind: 'string', default: '', help: 'guest kernel: 6.1, 6.12, cloud or a file' }, for: ['vm'], apply: (s, v) => (s.kernel = v as string) },
-  aio: { def: { kind: 'enum', default: '', choices: ['threads', 'native', 'io_uring', 'Sync', 'Async'], help: 'QEMU aio= or Firecracker io_engine' }, for: ['vm'], apply: (s, v) => (s.aio = v as SessionSpec['aio']) },
-  cache: { def: { kind: 'enum', default: '', choices: ['none', 'writeback', 'unsafe'], help: 'host cache of the data disk' }, for: ['vm'], apply: (s, v) => (s.hostCache = v as SessionSpec['hostCache']) },
-  vcpus: { def: { kind: 'uint', default: 2, min: 1, max: 64, help: 'vCPUs' }, for: ['vm'], apply: (s, v) => (s.vcpus = v as number) },
-  queues: { def: { kind: 'uint', default: 1, min: 1, max: 16, help: 'queues per virtio device (virtio-blk num-queues, virtio-net queue pairs)' }, for: ['vm'], apply: (s, v) => (s.queues = v as number) },
-  vhost: { def: { kind: 'enum', default: '', choices: ['on', 'off'], help: 'QEMU vhost-net for the tap' }, for: ['qemu-microvm', 'qemu-virt'], apply: (s, v) => (s.vhost = v as SessionSpec['vhost']) },
-  iothread: { def: { kind: 'enum', default: '', choices: ['on', 'off'], help: 'QEMU: the data disk on its own iothread' }, for: ['qemu-microvm', 'qemu-virt'], apply: (s, v) => (s.iothread = v === 'on') },
-  pin: { def: { kind: 'enum', default: '', choices: ['on', 'off'], help: "pin vCPU i to host CPU i and the VMM's other threads to the CPUs after them" }, for: ['vm'], apply: (s, v) => (s.pin = v === 'on') },
-  mem: { def: { kind: 'size', default: 0, min: 64 * 2 ** 20, help: 'guest memory' }, for: ['vm'], apply: (s, v) => (s.memMiB = Math.floor((v as number) / 2 ** 20)) },
-  accel: { def: { kind: 'enum', default: '', choices: ['auto', 'kvm', 'tcg'], help: 'QEMU accelerator' }, for: ['qemu-microvm', 'qemu-virt'], apply: (s, v) => (s.accel = v as SessionSpec['accel']) },
-  qemu: { def: { kind: 'string', default: '', help: 'the QEMU binary' }, for: ['qemu-microvm', 'qemu-virt'], apply: (s, v) => (s.vmmBinary = v as string) },
-  transport: { def: { kind: 'enum', default: '', choices: ['mmio', 'pci'], help: 'virtio transport shown to the guest' }, for: ['qemu-microvm', 'qemu-virt'], apply: (s, v) => (s.transport = v as SessionSpec['transport']) },
-  runtime: { def: { kind: 'string', default: '', help: 'the engine\'s runtime, e.g. runsc' }, for: ['docker', 'podman', 'containerd'], apply: (s, v) => (s.runtime = v as string) },
-  seccomp: { def: { kind: 'string', default: '', help: 'default, unconfined or a profile file' }, for: ['container'], apply: (s, v) => (s.seccomp = v as string) },
-  storage: { def: { kind: 'enum', default: '', choices: ['bind', 'device'], help: 'bind mount or loop device' }, for: ['container'], apply: (s, v) => (s.storage = v as SessionSpec['storage']) },
-  probe: { def: { kind: 'string', default: '', help: 'the static probe to place' }, for: ['host', 'container', 'vm'], apply: (s, v) => (s.probe = v as string) },
-  // A planted change of known size, for detection-power checks (bench/detect-power.ts): client-inside RR only.
-  service: { def: { kind: 'duration', default: 0, help: 'for power checks: the echo server isoprobe starts spends this long before every reply (client-inside RR)' }, for: ['host', 'runc', 'crun', 'runsc'], apply: (s, v) => (s.echoService = v as number) },
-};
-
-/** The setting keys a target takes. */
+/** The setting keys a target takes: its own declaration's. */
 export function settingKeys(target: TargetName): string[] {
-  const kind = REGISTRY[target].kind;
-  return Object.entries(SETTINGS).filter(([, s]) => s.for.includes(kind) || s.for.includes(target)).map(([k]) => k);
+  return Object.keys(entryOf(target).settings);
 }
+
 
 /** A variant from its settings; `where` prefixes every error (the option, or the file and line). */
 export function makeVariant(target: string, settings: Record<string, unknown>, where: string, label?: string): Variant {
   if (!isTargetName(target)) throw new IsoprobeError('EINVALOPT', `${where}: unknown target "${target}"; expected one of ${TARGET_NAMES.join(', ')}`, { option: 'targets' });
-  const keys = settingKeys(target);
-  const spec: Partial<SessionSpec> = {};
+  const declared = entryOf(target);
+  const spec: Record<string, unknown> = {};
   const text: Record<string, string> = {};
   for (const [k, raw] of Object.entries(settings)) {
-    if (!keys.includes(k)) {
-      const s = suggest(k, keys);
-      throw new IsoprobeError('EINVALOPT', `${where}: ${target} has no setting "${k}"${s ? ` (did you mean "${s}"?)` : ''}; expected one of ${keys.join(', ')}`, { option: 'targets' });
-    }
-    const s = SETTINGS[k]!;
-    let v: unknown;
-    try {
-      v = coerce(k, s.def, typeof raw === 'number' || typeof raw === 'boolean' ? raw : String(raw));
-    } catch (e) {
-      throw new IsoprobeError('EINVALOPT', `${where}: ${target}[${k}=${String(raw)}]: ${(e as Error).message.replace(/^--[\w-]+ "?[^":]*"?: /, '')}`, { option: 'targets' });
-    }
-    s.apply(spec, v);
+    spec[declared.settings[k]?.field ?? k] = settingValue(target, declared, k, raw, `${where}: `);
     text[k] = String(raw);
   }
+  const bad = declared.check?.(spec as SessionSpec);
+  if (bad) throw new IsoprobeError('EINVALOPT', `${where}: ${target}: ${bad}`, { option: 'targets' });
   const canonical = Object.keys(text).length ? `${target}[${Object.keys(text).sort().map((k) => `${k}=${text[k]}`).join(',')}]` : target;
-  return { label: label ?? canonical, target, settings: text, spec };
+  return { label: label ?? canonical, target, settings: text, spec: spec as Partial<SessionSpec> };
+}
+
+/** The targets that take a setting, grouped by what each accepts (targets declaring it alike share a line). */
+function takers(key: string): { targets: TargetName[]; s: Setting }[] {
+  const groups = new Map<string, { targets: TargetName[]; s: Setting }>();
+  for (const t of TARGET_NAMES) {
+    const s = entryOf(t).settings[key];
+    if (!s) continue;
+    const id = JSON.stringify(s.def);
+    const g = groups.get(id) ?? { targets: [], s };
+    g.targets.push(t);
+    groups.set(id, g);
+  }
+  return [...groups.values()];
+}
+
+/** Who takes a setting, in words: "microVMs" when all of a kind do, else their names. */
+function whoText(targets: TargetName[]): string {
+  const kinds = new Set(targets.map((t) => entryOf(t).kind));
+  if (kinds.size === 1) {
+    const kind = [...kinds][0]!;
+    const all = TARGET_NAMES.filter((t) => entryOf(t).kind === kind);
+    if (all.every((t) => targets.includes(t))) return kind === 'vm' ? 'microVMs' : kind === 'container' ? 'containers' : 'the host';
+  }
+  return targets.join(', ');
+}
+
+function acceptsText(def: OptionDef<unknown>, withChoices = true): string {
+  const choices = withChoices ? (def.choices ?? []).filter((c) => c !== '') : [];
+  const dflt = def.defaultText ?? (def.default === '' ? undefined : def.kind === 'size' ? `${Number(def.default) / 2 ** 20}M` : String(def.default));
+  const size = (n: number) => `${n / 2 ** 20}M`;
+  const range = def.kind === 'size' ? (def.min !== undefined ? `at least ${size(def.min)}` : '') : def.min !== undefined || def.max !== undefined ? `${def.min ?? 0}..${def.max ?? ''}` : '';
+  return [choices.length ? choices.join('|') : range, dflt ? `default ${dflt}` : ''].filter(Boolean).join(', ');
+}
+
+/**
+ * The session flags derived from the targets' declarations (those marked flag): one per setting,
+ * its choices and bounds the union of what its targets accept (each target then checks its own),
+ * its help saying who takes it and what each accepts.
+ */
+export function sessionFlags(): Record<string, OptionDef<unknown>> {
+  const out: Record<string, OptionDef<unknown>> = {};
+  for (const key of Object.keys(knownSettings())) {
+    const groups = takers(key).filter((g) => g.s.flag);
+    if (!groups.length) continue;
+    const defs = groups.map((g) => g.s.def);
+    const choices = [...new Set(defs.flatMap((d) => d.choices ?? []))];
+    const mins = defs.map((d) => d.min).filter((m): m is number => m !== undefined);
+    const maxes = defs.map((d) => d.max).filter((m): m is number => m !== undefined);
+    const one = groups.length === 1 ? groups[0]! : undefined;
+    const help = one ? `${whoText(one.targets)}: ${one.s.def.help}`
+      : `${groups.map((g) => `${whoText(g.targets)}: ${g.s.def.help} (${acceptsText(g.s.def)})`).join('; ')}`;
+    out[key] = {
+      kind: defs[0]!.kind, help,
+      default: one ? one.s.def.default : defs[0]!.kind === 'enum' || defs[0]!.kind === 'string' ? '' : defs[0]!.default,
+      ...(one?.s.def.defaultText !== undefined ? { defaultText: one.s.def.defaultText } : {}),
+      ...(choices.length ? { choices: ['', ...choices] } : {}),
+      ...(mins.length === defs.length ? { min: Math.min(...mins) } : {}),
+      ...(maxes.length === defs.length ? { max: Math.max(...maxes) } : {}),
+    };
+  }
+  return out;
+}
+
+/** The session spec of the flags a command was given (each as its setting applies it). */
+export function specOfFlags(values: Record<string, unknown>): Partial<SessionSpec> {
+  const known = knownSettings();
+  const spec: Record<string, unknown> = {};
+  for (const key of Object.keys(sessionFlags())) {
+    const v = values[key];
+    const s = known[key]!;
+    if (v !== undefined && v !== '') spec[s.field] = s.toSpec ? s.toSpec(v) : v;
+  }
+  return spec as Partial<SessionSpec>;
+}
+
+/** `isoprobe targets --help`: each target's settings, as its file declares them. */
+export function settingsHelp(): string[] {
+  const lines = ['Settings: a target with settings is written target[key=value,...] wherever a target is accepted;', 'each target takes these (a flag applies to every target of the run that takes it):'];
+  for (const t of TARGET_NAMES) {
+    const e = entryOf(t);
+    lines.push('', `${t}: ${e.description}`);
+    for (const [k, s] of Object.entries(e.settings)) {
+      const acc = acceptsText(s.def, false);
+      const value = s.def.kind === 'enum' ? (s.def.choices ?? []).filter((c) => c !== '').join('|') : s.def.kind.toUpperCase();
+      lines.push(`  ${`${k}=${value}`.padEnd(24)} ${s.def.help}${acc ? ` (${acc})` : ''}${s.flag ? `; also ${flagOf(k)}` : ''}`);
+    }
+    for (const [k, why] of Object.entries(e.refuses ?? {})) lines.push(`  ${`${k}: refused`.padEnd(24)} ${why}`);
+  }
+  return lines;
 }
 
 /** "name" or "name[k=v,k=v]". */

@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 
 import { IsoprobeError } from '../errors';
 import { threadAllowedCpus, threadTimes, tidsOf } from '../cost/proc';
-import { vcpuIndex, type Vmm } from '../cost/roles';
+import { type ThreadNames, vcpuIndex } from '../cost/roles';
 
 export interface PinLayout {
   /** vCPU i's host CPU. */
@@ -43,7 +43,7 @@ export class VcpuPinner {
   private timer?: NodeJS.Timeout;
   error?: IsoprobeError;
 
-  constructor(private readonly pid: number, private readonly vmm: Vmm, private readonly layout: PinLayout, private readonly fail: () => void) {}
+  constructor(private readonly pid: number, private readonly vmm: ThreadNames, private readonly layout: PinLayout, private readonly fail: () => void) {}
 
   start(): this {
     this.timer = setInterval(() => this.poll(), 2);

@@ -12,12 +12,11 @@ import { diesWithParent } from '../child';
 import { cgroupTimes, ownCgroup } from '../cost/cgroup';
 import { type Startup, startupOf } from '../cost/meter';
 import { monoNs } from '../cost/sample';
-import type { Vmm as Vmm_ } from '../cost/roles';
 import { type CostScope, vmmScope } from '../cost/scope';
 import { IsoprobeError } from '../errors';
 import { writeInitramfs } from '../image/guest';
 import { buildGuestKernel, isKernelSource } from '../image/kernel-build';
-import { cacheDir, debianCloudKernel, type GuestKernel, type Transport, userKernel } from '../image/kernel';
+import { cacheDir, debianCloudKernel, type GuestKernel, userKernel } from '../image/kernel';
 import { createTapNamespace, type TapNamespace } from '../net/netns';
 import { type Arch, hostArch, probeBinaryPath } from '../paths';
 import { fileSha256, type RunControl } from '../probe/block';
@@ -25,73 +24,16 @@ import type { NetResult } from '../probe/types';
 import { threadAllowedCpus } from '../cost/proc';
 import { which } from './exec';
 import { type Frame, FrameReader } from './frames';
+import { settingDefault } from './settings';
+import { type GuestProfile, guestCommandLine, type Launch, type Vmm } from './vmm';
 import { type PinLayout, pinLayout, pinnedArgv, pinText, VcpuPinner } from './vm-pin';
 import { DEFAULT_DATA_SIZE, ensureDataFile, type Link, type PlannedStep, ProbeSession, type ProbeRunner, SERVER_PORT, type StepHooks, type StepOutcome, tempWorkDir, workDirPrefix } from './session';
 export type { VmSpec } from './types';
+// The contract a VMM target provides, re-exported for those that import it from here.
+export { type GuestProfile, guestCommandLine, type Launch, type LaunchContext, notPackaged, type Vmm } from './vmm';
 export { kvmUnavailable } from './kvm';
 import type { Availability, BootTimes, GuestDevices, GuestQueues, Session, SessionSpec, StackInfo, Target } from './types';
 
-
-/**
- * What a VMM shows the guest: how its virtio devices are found, and how the guest ends the VM
- * (Firecracker has no power-off device: the guest's reboot, through the i8042 reset line with
- * reboot=k, is what makes it exit).
- */
-export interface GuestProfile {
-  transport: Transport;
-  exit: 'poweroff' | 'reboot';
-  /** The serial console's device (ttyS0: the 8250 of x86 machines; ttyAMA0: arm64 virt's PL011). */
-  console?: string;
-}
-
-/** The guest's kernel command line for a profile. */
-export function guestCommandLine(p: GuestProfile, queues = 1): string {
-  // No PCI on virtio-mmio machines: without pci=off the guest probes for it, and under TCG it has hung there.
-  const reboot = p.console === 'ttyAMA0' ? '' : p.exit === 'reboot' ? ' reboot=k' : ' reboot=t';  // x86 reboot methods
-  // isoprobe.queues: /init sets the guest's net channels to it where the kernel enabled fewer.
-  return `console=${p.console ?? 'ttyS0'} quiet panic=-1${reboot}${p.transport === 'mmio' ? ' pci=off' : ''} isoprobe isoprobe.exit=${p.exit}${queues > 1 ? ` isoprobe.queues=${queues}` : ''}`;
-}
-
-export interface LaunchContext {
-  kernel: GuestKernel;
-  initramfs: string;
-  cmdline: string;
-  dataFile?: string;
-  tap?: string;
-  mac: string;
-  vcpus: number;
-  memMiB: number;
-  workDir: string;
-  spec: SessionSpec;
-}
-
-export interface Launch {
-  argv: string[];
-  /** After spawning: e.g. Firecracker's API calls and InstanceStart. */
-  afterSpawn?: () => Promise<void>;
-  /** The data disk's host cache mode as configured (for the record). */
-  diskCache: string;
-  /** How guest network traffic reaches the host side. */
-  netBackend?: string;
-  emulated: boolean;
-  accel: string;
-  config?: unknown;
-}
-
-export interface Vmm {
-  readonly name: string;
-  /** The guest's architecture: which probe goes into the initramfs, which kernel boots. */
-  readonly arch: Arch;
-  readonly description: string;
-  /** How its threads are named (the host-cost accounting's roles). */
-  readonly threads: Vmm_;
-  available(): Promise<Availability>;
-  version(spec?: SessionSpec): Promise<string>;
-  /** The executable it runs (for the record: its path and SHA-256 go into every result's stack). */
-  binary(spec: SessionSpec): string;
-  launch(ctx: LaunchContext): Promise<Launch>;
-  guest(spec: SessionSpec): GuestProfile;
-}
 
 /** A stable MAC in the locally administered range, from the session name. */
 function macFor(name: string): string {
@@ -103,14 +45,21 @@ function fileSha256Bytes(s: string): string {
   return require('node:crypto').createHash('sha256').update(s).digest('hex');
 }
 
+/** Why a guest of this architecture cannot boot the kernel asked for (a VMM's settings check says it before any session). */
+export function guestKernelProblem(spec: SessionSpec, arch: Arch): string | undefined {
+  if (spec.kernel && isKernelSource(spec.kernel) && arch !== 'x64')
+    return `kernel=${spec.kernel}: guest kernels built from source are x86-64 only for now; for an ${arch} guest use kernel=cloud (Debian's ${arch} cloud kernel) or a kernel file`;
+  return undefined;
+}
+
 /**
  * The guest kernel a session asks for: "6.1" / "6.12" (built from Debian's linux-source, on
  * demand and cached), "cloud" or nothing (Debian's cloud kernel), or a path of the user's.
  */
 export async function guestKernel(spec: SessionSpec, onProgress?: (line: string) => void, arch: Arch = 'x64'): Promise<GuestKernel> {
   if (!spec.kernel || spec.kernel === 'cloud') return debianCloudKernel(arch);
-  if (isKernelSource(spec.kernel) && arch !== 'x64')
-    throw new IsoprobeError('EINVALOPT', `kernel=${spec.kernel}: guest kernels built from source are x86-64 only for now; for an ${arch} guest use kernel=cloud (Debian's ${arch} cloud kernel) or a kernel file`, { option: 'kernel' });
+  const bad = guestKernelProblem(spec, arch);
+  if (bad) throw new IsoprobeError('EINVALOPT', bad, { option: 'kernel' });
   if (isKernelSource(spec.kernel))
     return buildGuestKernel(spec.kernel, { onProgress: onProgress ?? ((l) => process.stderr.write(`isoprobe: guest kernel ${spec.kernel}: ${l}\n`)) });
   return userKernel(spec.kernel, spec.modulesDir);
@@ -126,7 +75,9 @@ export class VmTarget implements Target {
     return this.vmm.description;
   }
 
+  /** Every microVM needs root (its tap device and namespace); then the VMM's own reasons. */
   available(): Promise<Availability> {
+    if (process.getuid?.() !== 0) return Promise.resolve({ ok: false, reason: 'microVM targets need root (tap devices, namespaces)' });
     return this.vmm.available();
   }
 
@@ -140,7 +91,10 @@ export class VmTarget implements Target {
       if (!existsSync(spec.probe)) throw new IsoprobeError('EUNAVAILABLE', `${this.vmm.name}: no ${this.vmm.arch} probe at ${spec.probe} (scripts/setup.sh arm64 cross-builds it)`);
     }
     // pin=on with more vCPUs than host CPUs is refused before anything is made.
-    const pin = spec.pin ? pinLayout(spec.vcpus ?? 2, threadAllowedCpus(process.pid, process.pid) ?? []) : undefined;
+    // The VMM's declared defaults, once, for whatever was not set.
+    spec.vcpus ??= settingDefault<number>(this.vmm.settings, 'vcpus');
+    spec.memMiB ??= settingDefault<number>(this.vmm.settings, 'mem');
+    const pin = spec.pin ? pinLayout(spec.vcpus, threadAllowedCpus(process.pid, process.pid) ?? []) : undefined;
     const kernel = await guestKernel(spec, undefined, this.vmm.arch);
     if (spec.dataFile) await ensureDataFile(spec.dataFile, spec.dataSize ?? DEFAULT_DATA_SIZE);
     const tap = spec.network === false ? undefined : await createTapNamespace(spec.queues ?? 1);
@@ -177,6 +131,16 @@ interface BootOutcome {
   queues: Map<number, string>;
   startup?: Startup;
   vmmCpuNs?: number;
+}
+
+/** A VMM process as spawned for one boot. */
+interface Spawned {
+  child: ChildProcessWithoutNullStreams;
+  cg: ReturnType<typeof ownCgroup>;
+  t0: number;
+  launchedNs: number;
+  pinner?: VcpuPinner;
+  exited: Promise<number | null>;
 }
 
 /** A boot's plan: the lines /init runs, and which RESULT frame (the k-th "run" line) is each step's. */
@@ -314,7 +278,7 @@ class VmRunner implements ProbeRunner {
       cgroup_limits: 'none',
       probe_sha256: fileSha256(spec.probe ?? probeBinaryPath()),
       emulated: false,
-      platform: `guest kernel ${kernel.version} (${kernel.source}), ${spec.vcpus ?? 2} vCPUs, ${spec.memMiB ?? 512} MiB${pin ? `; ${pinText(pin)}` : ''}`,
+      platform: `guest kernel ${kernel.version} (${kernel.source}), ${spec.vcpus} vCPUs, ${spec.memMiB} MiB${pin ? `; ${pinText(pin)}` : ''}`,
       ...(pin ? { pinned: pin } : {}),
     };
   }
@@ -323,7 +287,7 @@ class VmRunner implements ProbeRunner {
   costScope(): CostScope | undefined {
     const c = this.current;
     if (!c) return undefined;
-    return (c.scope ??= vmmScope(c.pid, this.vmm.threads, c.cgroup, this.spec.memMiB ?? 512));
+    return (c.scope ??= vmmScope(c.pid, this.vmm.threads, c.cgroup, this.spec.memMiB!));
   }
 
   /** A guest that never reaches /init (a rare early-boot hang seen under TCG) is booted once more. */
@@ -376,14 +340,36 @@ class VmRunner implements ProbeRunner {
 
   /** Boots the VMM with the plan, answers its gates, and collects its frames until it ends. */
   private async launchAndWatch(p: BootPlan, hooks: StepHooks, dir: string, ctl: RunControl): Promise<BootOutcome> {
+    const launch = await this.prepareLaunch(p, dir);
+    const vmm = this.spawnVmm(launch);
+    const watch = new BootWatch(vmm.child, p, hooks, vmm.t0, (this.spec.bootTimeoutS ?? 60) * 1000, this.spec.exitGraceMs ?? 2000);
+    const out = this.collectOutput(vmm, watch);
+    const code = await this.awaitExit(vmm, launch, watch, ctl);
+    if (vmm.pinner?.error) throw vmm.pinner.error;
+    const serialLog = join(dir, 'serial.log');
+    const serial = Buffer.concat(out.log);
+    writeFileSync(serialLog, serial);
+    let kept: string | undefined;
+    return { results: watch.results, devices: watch.devices, queues: watch.queues, errors: watch.errors, hostClient: watch.hostClient, times: watch.times, endedByHost: watch.endedByHost,
+      timedOut: watch.timedOut, limitMs: watch.limitMs, code: code.code, startup: out.startup(), vmmCpuNs: code.vmmCpuNs, serial: serial.toString('latin1'),
+      keepLog: () => (kept ??= this.keepLog(serialLog, out.stderr())), launch, damaged: out.reader.damaged, stderrTail: out.stderr().trim().split('\n').slice(-2).join(' | ') };
+  }
+
+  /** The boot's initramfs (the plan as /init's), then the VMM's launch for it, recorded in the stack. */
+  private async prepareLaunch(p: BootPlan, dir: string): Promise<Launch> {
     const initramfs = join(dir, 'initramfs.cpio');
     const profile = this.vmm.guest(this.spec);
     writeInitramfs(initramfs, this.kernel, p.lines, this.spec.probe, profile.transport);
     const launch = await this.vmm.launch({
       kernel: this.kernel, initramfs, cmdline: guestCommandLine(profile, this.spec.queues ?? 1), dataFile: this.spec.dataFile, tap: this.tap?.tap,
-      mac: macFor(`${this.tap?.tap ?? 'none'}${this.boots++}`), vcpus: this.spec.vcpus ?? 2, memMiB: this.spec.memMiB ?? 512, workDir: dir, spec: this.spec,
+      mac: macFor(`${this.tap?.tap ?? 'none'}${this.boots++}`), vcpus: this.spec.vcpus!, memMiB: this.spec.memMiB!, workDir: dir, spec: this.spec,
     });
     this.describe(launch, profile);
+    return launch;
+  }
+
+  /** The VMM started: in the tap's namespace, pinned when asked, in a cgroup of isoprobe's own, dying with isoprobe. */
+  private spawnVmm(launch: Launch): Spawned {
     const inNs = this.tap ? ['nsenter', `--net=/var/run/netns/${this.tap.ns}`, ...launch.argv] : launch.argv;
     const argv = this.pin ? pinnedArgv(this.pin, inNs) : inNs;
     const t0 = performance.now();
@@ -395,50 +381,53 @@ class VmRunner implements ProbeRunner {
     const child = spawn(cmd!, args, { stdio: ['pipe', 'pipe', 'pipe'] });
     this.current = child.pid ? { pid: child.pid, cgroup: cg?.path } : undefined;
     const pinner = this.pin && child.pid ? new VcpuPinner(child.pid, this.vmm.threads, this.pin, () => child.kill('SIGKILL')).start() : undefined;
-    let startup: Startup | undefined;
     child.stdin.on('error', () => undefined);  // the VMM may be gone when a late answer is written
-    const watch = new BootWatch(child, p, hooks, t0, (this.spec.bootTimeoutS ?? 60) * 1000, this.spec.exitGraceMs ?? 2000);
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    return { child, cg, t0, launchedNs, pinner, exited };
+  }
+
+  /** The serial console's frames to the watch (and the pinner, and start-up at READY); its bytes and stderr kept. */
+  private collectOutput(vmm: Spawned, watch: BootWatch): { log: Buffer[]; reader: FrameReader; stderr: () => string; startup: () => Startup | undefined } {
     const reader = new FrameReader();
     const log: Buffer[] = [];
     let stderr = '';
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.stdout.on('data', (d: Buffer) => {
+    let startup: Startup | undefined;
+    vmm.child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    vmm.child.stdout.on('data', (d: Buffer) => {
       log.push(d);
       for (const f of reader.push(d)) {
-        if (f.kind === 'READY') pinner?.ready();
+        if (f.kind === 'READY') vmm.pinner?.ready();
         if (f.kind === 'READY' && !startup)
-          startup = startupOf(this.costScope(), launchedNs, monoNs(), 'VMM launch -> the probe runs as /init (kernel boot, init); host CPU: the VMM\'s cgroup');
+          startup = startupOf(this.costScope(), vmm.launchedNs, monoNs(), 'VMM launch -> the probe runs as /init (kernel boot, init); host CPU: the VMM\'s cgroup');
         watch.onFrame(f);
       }
     });
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-    const onAbort = () => child.kill('SIGKILL');
+    return { log, reader, stderr: () => stderr, startup: () => startup };
+  }
+
+  /** After the launch's own steps (Firecracker's API calls), the VMM's exit or its kill on cancel; its cgroup's CPU, then the cgroup gone. */
+  private async awaitExit(vmm: Spawned, launch: Launch, watch: BootWatch, ctl: RunControl): Promise<{ code: number | null; vmmCpuNs?: number }> {
+    const onAbort = () => vmm.child.kill('SIGKILL');
     ctl.signal?.addEventListener('abort', onAbort, { once: true });
     try {
       if (launch.afterSpawn) await launch.afterSpawn();
     } catch (e) {
-      child.kill('SIGKILL');
-      await exited;
+      vmm.child.kill('SIGKILL');
+      await vmm.exited;
       watch.stopTimers();
-      pinner?.stop();
+      vmm.pinner?.stop();
       throw e;
     }
-    const code = await exited;
+    const code = await vmm.exited;
     this.current = undefined;
-    pinner?.stop();
+    vmm.pinner?.stop();
     // The VMM's whole life, boot and teardown included, as its cgroup counted it.
-    const vmmCpuNs = cg ? cgroupTimes(cg.path)?.ns : undefined;
-    cg?.remove();
+    const vmmCpuNs = vmm.cg ? cgroupTimes(vmm.cg.path)?.ns : undefined;
+    vmm.cg?.remove();
     watch.stopTimers();
     ctl.signal?.removeEventListener('abort', onAbort);
     watch.times.tExit = performance.now();
-    if (pinner?.error) throw pinner.error;
-    const serialLog = join(dir, 'serial.log');
-    writeFileSync(serialLog, Buffer.concat(log));
-    let kept: string | undefined;
-    return { results: watch.results, devices: watch.devices, queues: watch.queues, errors: watch.errors, hostClient: watch.hostClient, times: watch.times, endedByHost: watch.endedByHost,
-      timedOut: watch.timedOut, limitMs: watch.limitMs, code, startup, vmmCpuNs, serial: Buffer.concat(log).toString('latin1'), keepLog: () => (kept ??= this.keepLog(serialLog, stderr)), launch,
-      damaged: reader.damaged, stderrTail: stderr.trim().split('\n').slice(-2).join(' | ') };
+    return { code, vmmCpuNs };
   }
 
   /** The stack as this launch made it: the accelerator, the devices' backends, the command. */

@@ -35,7 +35,7 @@ test('help lines state each real default or none: no "(default required)", no pl
   t.regex(run, /--data-file STRING .*\(default \/var\/tmp\/isoprobe-data\.dat/);
   t.regex(run, /--runtime STRING .*\(default the engine's own\)/);
   t.regex(run, /--kernel STRING .*\(default cloud\)/);
-  t.regex(run, /--host-cache none\|writeback\|unsafe .*\(default none for QEMU/);
+  t.regex(run, /--host-cache none\|writeback\|unsafe .*qemu-microvm, qemu-virt: .*default none\); firecracker: .*default unsafe\)/);
   // compare and ab --run take the same session options as run.
   for (const c of ['compare', 'ab']) for (const flag of ['--vcpus', '--kernel', '--runtime', '--storage', '--mem', '--aio']) t.regex(runCli([c, '--help']).stdout, new RegExp(`^  ${flag} `, 'm'), `${c} ${flag}`);
 });

@@ -10,6 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { PlacementWatch } from '../../lib/cost/placement';
 import { parseCpuList, threadAllowedCpus, threadMigrations } from '../../lib/cost/proc';
 import { vcpuIndex } from '../../lib/cost/roles';
+import { REGISTRY } from '../../lib/targets';
 import { pinLayout, pinnedArgv } from '../../lib/targets/vm-pin';
 import { testIf, why } from '../helpers';
 
@@ -46,13 +47,14 @@ test('CPU lists as the kernel writes them', (t) => {
 });
 
 test('each VMM\'s vCPU thread names give the vCPU index; other threads none', (t) => {
-  t.is(vcpuIndex('qemu', 'CPU 1/TCG'), 1);
-  t.is(vcpuIndex('qemu', 'CPU 12/KVM'), 12);
-  t.is(vcpuIndex('qemu', 'IO iothread0'), undefined);
-  t.is(vcpuIndex('firecracker', 'fc_vcpu 3'), 3);
-  t.is(vcpuIndex('firecracker', 'fc_api'), undefined);
-  t.is(vcpuIndex('cloud-hypervisor', 'vcpu0'), 0);
-  t.is(vcpuIndex('cloud-hypervisor', '_disk0_q0'), undefined);
+  const [qemu, firecracker, ch] = (['qemu-microvm', 'firecracker', 'cloud-hypervisor'] as const).map((n) => REGISTRY[n].roles.threads!);
+  t.is(vcpuIndex(qemu!, 'CPU 1/TCG'), 1);
+  t.is(vcpuIndex(qemu!, 'CPU 12/KVM'), 12);
+  t.is(vcpuIndex(qemu!, 'IO iothread0'), undefined);
+  t.is(vcpuIndex(firecracker!, 'fc_vcpu 3'), 3);
+  t.is(vcpuIndex(firecracker!, 'fc_api'), undefined);
+  t.is(vcpuIndex(ch!, 'vcpu0'), 0);
+  t.is(vcpuIndex(ch!, '_disk0_q0'), undefined);
 });
 
 test('pin=on layout: vCPU i on the i-th CPU, the VMM after them; shared when none is left; refused with fewer CPUs than vCPUs', (t) => {

@@ -1,14 +1,18 @@
 // Host-cost accounting without a target: each VMM's threads get their roles from recorded thread
-// layouts (the names each VMM gives its threads), and the window arithmetic splits a cgroup's
-// exact total from the threads sampled inside it.
+// layouts through the names its target declares (lib/targets/<vmm>.ts), each container target's
+// processes likewise, and the window arithmetic splits a cgroup's exact total from the threads
+// sampled inside it.
 import test from 'ava';
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 import { hostMemory } from '../../lib/cost/memory';
 import { startupOf } from '../../lib/cost/meter';
 import { hostCpu, type Sample } from '../../lib/cost/sample';
-import { processRole, type Role, type Vmm, vmmThreadRole } from '../../lib/cost/roles';
+import { processRole, type Role, threadRole, vcpuIndex } from '../../lib/cost/roles';
 import type { CostScope } from '../../lib/cost/scope';
+import { REGISTRY, TARGET_NAMES, type TargetName } from '../../lib/targets';
 
 // Thread names as each VMM gives them (QEMU 7.2 with -name debug-threads=on, read here from
 // /proc/PID/task/*/comm of a running microvm guest: "qemu-system-x86" twice (the main loop and its
@@ -16,27 +20,55 @@ import type { CostScope } from '../../lib/cost/scope';
 // aio=threads; Firecracker and Cloud Hypervisor as their sources name them:
 // Firecracker's vmm thread is the process's own, "fc_api" and "fc_vcpu N"; Cloud Hypervisor's
 // "vmm", "vcpuN", "http-server", "_disk0_q0", "_net1_qp0", "signal_handler").
-const LAYOUTS: Record<Vmm, [string, boolean, Role][]> = {
-  qemu: [['qemu-system-x86', true, 'vmm-main'], ['qemu-system-x86', false, 'vmm-other'], ['CPU 0/TCG', false, 'vcpu'], ['CPU 1/KVM', false, 'vcpu'],
+const LAYOUTS: Partial<Record<TargetName, [string, boolean, Role][]>> = {
+  'qemu-microvm': [['qemu-system-x86', true, 'vmm-main'], ['qemu-system-x86', false, 'vmm-other'], ['CPU 0/TCG', false, 'vcpu'], ['CPU 1/KVM', false, 'vcpu'],
     ['IO iothread0', false, 'iothread'], ['worker', false, 'io-pool'], ['vhost-4242', false, 'vhost']],
   firecracker: [['firecracker', true, 'vmm-main'], ['fc_api', false, 'vmm-api'], ['fc_vcpu 0', false, 'vcpu'], ['fc_vcpu 1', false, 'vcpu']],
   'cloud-hypervisor': [['cloud-hyperviso', true, 'vmm-other'], ['vmm', false, 'vmm-main'], ['vcpu0', false, 'vcpu'], ['vcpu1', false, 'vcpu'], ['http-server', false, 'vmm-api'],
     ['_disk0_q0', false, 'iothread'], ['_net1_qp0', false, 'iothread'], ['signal_handler', false, 'vmm-other'], ['vhost-77', false, 'vhost']],
 };
 
-for (const [vmm, threads] of Object.entries(LAYOUTS) as [Vmm, [string, boolean, Role][]][]) {
-  test(`${vmm}: every thread of its recorded layout gets its role`, (t) => {
-    for (const [comm, main, role] of threads) t.is(vmmThreadRole(vmm, comm, main), role, `${vmm} thread "${comm}"`);
+// qemu-virt is the same QEMU with the same debug-threads names; its process is qemu-system-aarch64 (comm: 15 characters).
+LAYOUTS['qemu-virt'] = LAYOUTS['qemu-microvm']!.map(([comm, main, role]) => [comm.replace('qemu-system-x86', 'qemu-system-aar'), main, role]);
+const QEMU = REGISTRY['qemu-microvm'].roles.threads!;
+
+test('every VMM target declares its thread names, and a recorded layout of each', (t) => {
+  const vms = TARGET_NAMES.filter((n) => REGISTRY[n].kind === 'vm');
+  for (const n of vms) t.truthy(REGISTRY[n].roles.threads, `${n} declares its threads' names`);
+  t.deepEqual(Object.keys(LAYOUTS).sort(), [...vms].sort());
+});
+
+for (const [vmm, threads] of Object.entries(LAYOUTS) as [TargetName, [string, boolean, Role][]][]) {
+  test(`${vmm}: every thread of its recorded layout gets its role from the target's declared names`, (t) => {
+    const names = REGISTRY[vmm].roles.threads!;
+    for (const [comm, main, role] of threads) t.is(threadRole(names, comm, main), role, `${vmm} thread "${comm}"`);
+    const vcpus = threads.filter(([, , r]) => r === 'vcpu').map(([comm]) => vcpuIndex(names, comm));
+    t.deepEqual(vcpus, vcpus.map((_, i) => i), `${vmm}: each vCPU thread's index from its name`);
+    for (const [comm, , role] of threads) if (role !== 'vcpu') t.is(vcpuIndex(names, comm), undefined, `${vmm} "${comm}" is no vCPU`);
   });
 }
 
-test('container processes: gVisor by argv[0], shims by name, the rest none of their own', (t) => {
-  t.is(processRole('exe', '/proc/self/exe'), undefined);
-  t.is(processRole('exe', 'runsc-sandbox'), 'sentry');
-  t.is(processRole('exe', 'runsc-gofer'), 'gofer');
-  t.is(processRole('containerd-shim', '/usr/bin/containerd-shim-runc-v2'), 'shim');
-  t.is(processRole('conmon', '/usr/bin/conmon'), 'shim');
-  t.is(processRole('isoprobe-probe', '/isoprobe-probe'), undefined);
+test("container processes get roles from their target's names: gVisor by argv[0], shims by name, the rest none of their own", (t) => {
+  const names = (n: TargetName) => REGISTRY[n].roles.processes!;
+  for (const n of ['runc', 'runsc', 'crun', 'docker', 'podman', 'containerd', 'kata'] as const) {
+    t.truthy(REGISTRY[n].roles.processes, `${n} declares its processes' names`);
+    t.is(processRole(names(n), 'exe', '/proc/self/exe'), undefined, n);
+    t.is(processRole(names(n), 'isoprobe-probe', '/isoprobe-probe'), undefined, n);
+  }
+  for (const n of ['runsc', 'docker', 'podman', 'containerd'] as const) {
+    t.is(processRole(names(n), 'exe', 'runsc-sandbox'), 'sentry', `${n} (runsc as its runtime)`);
+    t.is(processRole(names(n), 'exe', '/usr/bin/runsc-gofer'), 'gofer', n);
+  }
+  t.is(processRole(names('runc'), 'exe', 'runsc-sandbox'), undefined, 'runc runs no Sentry');
+  for (const n of ['docker', 'containerd', 'kata'] as const) t.is(processRole(names(n), 'containerd-shim', '/usr/bin/containerd-shim-runc-v2'), 'shim', n);
+  t.is(processRole(names('podman'), 'conmon', '/usr/bin/conmon'), 'shim');
+  t.is(processRole(names('docker'), 'conmon', '/usr/bin/conmon'), undefined, 'Docker has no conmon');
+});
+
+test('the mechanism names no target: lib/cost/roles.ts mentions none of them (each target passes its names down)', (t) => {
+  const src = readFileSync(join(__dirname, '..', '..', '..', 'lib', 'cost', 'roles.ts'), 'utf8');
+  for (const n of [...TARGET_NAMES.filter((x) => x !== 'host'), 'qemu', 'containerd-shim', 'conmon'])
+    t.notRegex(src, new RegExp(`\\b${n}\\b`, 'i'), n);
 });
 
 function sampleOf(atNs: number, cg: number | undefined, threads: [number, Role, number, boolean][], busyTicks: number): Sample {
@@ -67,7 +99,7 @@ test('a window: threads by their deltas, a born thread whole, the cgroup remaind
 });
 
 test('marks on a guest\'s clock: the edges\' error bound holds the host\'s window against the guest\'s own', (t) => {
-  const scope: CostScope = { processes: [{ pid: 1, vmm: 'qemu' }] };
+  const scope: CostScope = { processes: [{ pid: 1, threads: QEMU }] };
   // One busy vCPU; the host read the end mark 30 ms later than the start one, relative to the guest.
   const a = { ...sampleOf(0, undefined, [[5, 'vcpu', 1e9, false]], 0), probeNs: 7e9 };
   const b = { ...sampleOf(2.03e9, undefined, [[5, 'vcpu', 3.03e9, false]], 203), probeNs: 9e9 };
@@ -85,7 +117,7 @@ test('start-up without a cgroup counts the scope\'s own processes: a VMM that bu
     process.stdout.write(String(used())); setTimeout(() => {}, 60000);`], { stdio: ['ignore', 'pipe', 'ignore'] });
   try {
     const ref = Number(await new Promise<string>((r) => child.stdout.once('data', (d: Buffer) => r(d.toString()))));
-    const s = startupOf({ processes: [{ pid: child.pid!, vmm: 'qemu' }] }, 0, 1e6, 'test');
+    const s = startupOf({ processes: [{ pid: child.pid!, threads: QEMU }] }, 0, 1e6, 'test');
     // /proc/PID/stat's ticks (10 ms) against the child's own count, plus a little for printing it.
     t.true(s.host_cpu_ns! >= ref - 20e6 && s.host_cpu_ns! <= ref + 50e6, `host CPU ${s.host_cpu_ns! / 1e6} ms; the stand-in counted ${ref / 1e6} ms itself`);
   } finally {

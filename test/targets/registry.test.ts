@@ -2,6 +2,8 @@
 // (Cloud Hypervisor's were not: its folders are isoprobe-cloud-hypervisor-*, the scan looked for
 // "ch"), and the CLI's choices and `isoprobe targets` show exactly its entries.
 import test from 'ava';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 import { findLeftovers } from '../../lib/targets/leftovers';
 import { makeTarget, REGISTRY, TARGET_NAMES } from '../../lib/targets';
@@ -26,6 +28,19 @@ test('every entry makes a target of its name, kind and description', (t) => {
     const target = makeTarget(name);
     t.is(target.name, name);
     t.is(target.kind, REGISTRY[name].kind, name);
+    t.is(target.description, REGISTRY[name].description, name);
+  }
+});
+
+test("each description is written once, in the target's own file, and the entry reads it from there", (t) => {
+  const dir = join(__dirname, '..', '..', '..', 'lib', 'targets');
+  const sources = readdirSync(dir).filter((f) => f.endsWith('.ts')).map((f) => ({ f, text: readFileSync(join(dir, f), 'utf8') }));
+  for (const name of TARGET_NAMES) {
+    // The description's text up to its first interpolated part (containerd's names its runtime).
+    const head = REGISTRY[name].description.slice(0, 24);
+    const where = sources.filter((s) => s.text.includes(head.replace(/io\.containerd.*$/, '')));
+    t.is(where.length, 1, `${name}: "${head}" in ${where.map((s) => s.f).join(', ')}`);
+    t.not(where[0]?.f, 'registry.ts', `${name}: declared by its target's file`);
   }
 });
 

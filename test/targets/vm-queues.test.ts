@@ -49,7 +49,7 @@ test('iothread=on: the disk on its own iothread; vhost=off never asks for vhost-
 
 test('Firecracker refuses queues=2 naming its single-queue devices; Cloud Hypervisor maps it to num_queues', (t) => {
   const e = t.throws(() => firecrackerCalls(ctx({ queues: 2 }), '/k/vmlinux')) as IsoprobeError;
-  t.regex(e.message, /^queues 2: Firecracker's virtio-blk and virtio-net devices have one queue/);
+  t.regex(e.message, /^firecracker\[queues=2\]: Firecracker's virtio-blk and virtio-net devices have one queue/);
   const ch = cloudHypervisorArgs(ctx({ queues: 2 }), '/k/vmlinux', [53, 0, 0]).args;
   t.true(ch.some((a) => a.startsWith('path=/d/data.dat') && a.endsWith(',num_queues=2')), ch.join(' '));
   t.true(ch.includes('tap=iso-tap0,mac=02:00:00:00:00:01,num_queues=4'), 'two queue pairs: four queues');
