@@ -49,6 +49,8 @@ export interface GateOutcome {
   threshold: number;
   /** The noise threshold of the host-cost metrics. */
   costThreshold: number;
+  /** The noise threshold of the counts per operation (--where). */
+  countThreshold?: number;
   method: string;
   permutations: number;
   cells: GateCell[];
@@ -125,8 +127,21 @@ function unmeasured(m: Metric, values: number[][], results: TargetResult[][]): s
   return undefined;
 }
 
+/**
+ * Why a metric that can be 0 (no device time, no block request) is not tested: 0 on both sides is
+ * no change; a 0 on some repetitions cannot be tested on log values, so the move is said instead.
+ */
+function zeroValues(m: Metric, values: number[][], zeros: number[]): string | undefined {
+  const measured = values.map((vs) => vs.filter(Number.isFinite).length);
+  if (zeros[0] === measured[0] && zeros[1] === measured[1]) return '0 on every repetition of both sides: no change to test';
+  if (!zeros[0] && !zeros[1]) return undefined;
+  const def = metricDef(m);
+  const mid = values.map((vs) => { const s = vs.filter(Number.isFinite).sort((a, b) => a - b); return s[s.length >> 1]!; });
+  return `0 on ${zeros[0]} baseline and ${zeros[1]} candidate repetitions (the test works on log values): median ${def.format(mid[0]!)} against ${def.format(mid[1]!)}, not tested`;
+}
+
 export function suiteGate(b: Side, c: Side, o: GateOptions): GateOutcome {
-  const out: GateOutcome = { baseline: b.label, candidate: c.label, alpha: o.alpha, threshold: o.threshold, costThreshold: classThreshold('cost', o), method: '', permutations: 0, cells: [], onlyBaseline: [], onlyCandidate: [], notComparable: [], regressions: 0, improvements: 0 };
+  const out: GateOutcome = { baseline: b.label, candidate: c.label, alpha: o.alpha, threshold: o.threshold, costThreshold: classThreshold('cost', o), countThreshold: classThreshold('count', o), method: '', permutations: 0, cells: [], onlyBaseline: [], onlyCandidate: [], notComparable: [], regressions: 0, improvements: 0 };
   const wanted = (w: string, t: string) => (!o.workloads || o.workloads.includes(w)) && (!o.targets || o.targets.includes(t));
   // The pairs of (workload, target) compared: the same on both sides, or baseline target -> candidate target.
   const pairs: { w: string; tb: string; tc: string }[] = [];
@@ -167,6 +182,11 @@ export function suiteGate(b: Side, c: Side, o: GateOptions): GateOutcome {
       }
       // A value of 0 (or below) is a measurement that failed (no transaction went through), not a change.
       const zeros = [vb, vc].map((vs) => vs.filter((x) => Number.isFinite(x) && x <= 0).length);
+      const zeroSaid = metricDef(m).zeroIsValue ? zeroValues(m, [vb, vc], zeros) : undefined;
+      if (zeroSaid) {
+        out.notComparable.push(`${keyOf(w, tb)} ${m}: ${zeroSaid}`);
+        continue;
+      }
       if (zeros[0]! || zeros[1]!) {
         out.notComparable.push(`${keyOf(w, tb)} ${m}: failed: ${zeros[0]} baseline and ${zeros[1]} candidate repetitions measured 0 (a failed measurement, not a change)`);
         continue;
