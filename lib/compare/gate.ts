@@ -4,7 +4,7 @@
 // geometric-mean ratio moved the worse way by at least the noise threshold (the Firecracker A/B rule: both
 // significance and a change that matters). One verdict, one exit code.
 import { IsoprobeError } from '../errors';
-import { maxT, underpowered } from '../stats/maxt';
+import { CV_FLOOR, maxT, underpowered } from '../stats/maxt';
 import { type Interval, median } from '../stats/resample';
 import type { TargetResult } from '../targets/types';
 import { metricOrNaN, metricValue, pick, type Side, workloadDifferences } from './ab';
@@ -219,7 +219,7 @@ export function suiteGate(b: Side, c: Side, o: GateOptions): GateOutcome {
   if (o.stepDown) out.method += '; verdicts and p by step-down max-T, the intervals single-step (a flagged cell\'s interval may still touch 0 %)';
   const [pw, pb] = o.stepDown ? [mt.stepDownWorse, mt.stepDownBetter] : [mt.pWorse, mt.pBetter];
   cells.forEach((cell, i) => {
-    const change = simultaneousChange(mt.delta[i]!, mt.se[i]!, mt.qWorse, mt.qBetter, higherIsWorse(cell.metric), o.alpha);
+    const change = simultaneousChange(mt.delta[i]!, mt.delta[i] === 0 ? flooredSe(cell.baseline, cell.candidate) : mt.se[i]!, mt.qWorse, mt.qBetter, higherIsWorse(cell.metric), o.alpha);
     const verdict = gateVerdict(cell.metric, change.estimate, pw[i]!, pb[i]!, { alpha: o.alpha, threshold: thresholdOf(cell.metric, o) });
     // The direction the estimate moved, the same one the interval and the verdict speak of.
     const movedWorse = mt.t[i]! >= 0;
@@ -245,6 +245,15 @@ function logSd(xs: number[]): number {
   const l = xs.filter(usableValue).map(Math.log);
   const m = l.reduce((a, x) => a + x, 0) / l.length;
   return Math.sqrt(l.reduce((a, x) => a + (x - m) ** 2, 0) / Math.max(1, l.length - 1));
+}
+
+/**
+ * The standard error of a shift of exactly 0 (identical means: counts that are the same on every
+ * repetition), which max-T leaves at 1: each side's variance floored as its test floors it.
+ */
+function flooredSe(a: number[], b: number[]): number {
+  const v = (xs: number[]) => Math.max(logSd(xs) ** 2, CV_FLOOR ** 2) / xs.filter(usableValue).length;
+  return Math.sqrt(v(a) + v(b));
 }
 
 /** A value the test can use: measured, and above 0 (it works on log values). */
