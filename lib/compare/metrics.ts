@@ -33,8 +33,8 @@ export interface MetricColumn {
   html?: false;
   /** Shown only when a row of the block has it (a column of an opt-in measurement: --where). */
   whenMeasured?: true;
-  /** The cell from the row's medians of any metrics, instead of this metric's own interval. */
-  cell?: (median: (m: string) => number) => string;
+  /** The cell from the row's medians of any metrics, instead of this metric's own interval (`wide`: in words). */
+  cell?: (median: (m: string) => number, wide: boolean) => string;
 }
 
 export interface MetricDef {
@@ -118,18 +118,21 @@ function perOpCount<N extends string>(name: N, title: string, f: (p: Attribution
   } as const;
 }
 
-/** "dev 41% host 6% bnd 53%": the p50 band's split by layer, each layer's median over repetitions. */
-function whereCell(median: (m: string) => number): string {
+/**
+ * The p50 band's split by layer, each layer's median over repetitions: "41/6/53" in the default
+ * table (its legend names the layers), "dev 41% host 6% bnd 53%" in the wide one and the HTML.
+ */
+function whereCell(median: (m: string) => number, wide: boolean): string {
   const v = [median('device_p50'), median('host_kernel_p50'), median('boundary_p50')];
   const total = v.reduce((a, x) => a + x, 0);
   if (!v.every(Number.isFinite) || !(total > 0)) return '-';
-  const [d, h, b] = v.map((x) => `${Math.round((x / total) * 100)}%`);
-  return `dev ${d} host ${h} bnd ${b}`;
+  const [d, h, b] = v.map((x) => Math.round((x / total) * 100));
+  return wide ? `dev ${d}% host ${h}% bnd ${b}%` : `${d}/${h}/${b}`;
 }
 
 const WHERE_METRICS = [
   { ...layerTime('device_p50', 'p50', 'device_ns', true),
-    column: { head: 'where (p50)', compact: 'estimate', whenMeasured: true, cell: whereCell, note: "the p50 band's latency by layer: device, host kernel, boundary (--where)" } },
+    column: { head: 'where', long: 'where (p50)', compact: 'estimate', whenMeasured: true, cell: whereCell, note: "% of the p50 band's latency in the device / the host kernel / the boundary (--where)" } },
   layerTime('host_kernel_p50', 'p50', 'host_kernel_ns', true),
   layerTime('boundary_p50', 'p50', 'boundary_ns', true),
   layerTime('device_p99', 'p99', 'device_ns', false),

@@ -24,7 +24,7 @@ interface Column {
 function metricCell(m: Metric, wide: boolean): (r: Row) => string {
   const d = metricDef(m);
   const composed = d.column?.cell;
-  if (composed) return (r) => composed(rowMedian(r));
+  if (composed) return (r) => composed(rowMedian(r), wide);
   return (r) => {
     const i = ciOf(r, m);
     if (wide) return fullInterval(i, d.format);
@@ -77,9 +77,11 @@ function workloadBlock(s: WorkloadSummary, wide: boolean, labelWidth: number): s
   return out;
 }
 
-/** "host/op: ...; xprobe: ...": the columns whose heading does not say it all. */
-function legend(wide: boolean, rows: Row[]): string {
-  return metricDefs().filter((d) => d.column?.note && columnShown(d.name as Metric, rows)).map((d) => `${columnHead(d.name as Metric, 'block', wide)}: ${d.column!.note}`).join('; ');
+/** "host/op: ...; xprobe: ...": the columns whose heading does not say it all; an opt-in one's on a line of its own. */
+function legend(wide: boolean, rows: Row[]): string[] {
+  const say = (optIn: boolean) => metricDefs().filter((d) => d.column?.note && !!d.column.whenMeasured === optIn && columnShown(d.name as Metric, rows))
+    .map((d) => `${columnHead(d.name as Metric, 'block', wide)}: ${d.column!.note}`).join('; ');
+  return [say(false), say(true)].filter(Boolean);
 }
 
 export interface TableOptions {
@@ -99,7 +101,7 @@ export function formatComparison(c: Comparison, o: TableOptions = {}): string {
   if (verdict.length) out.push('', ...verdict, '');
   out.push(wide ? 'medians over repetitions with bootstrap 95 % intervals; ratio = rate / rate of the first target'
     : 'median (95 % bootstrap interval) of the repetitions; ratio: rate / the first target\'s; --wide: all columns in full');
-  out.push(legend(wide, c.summaries.flatMap((s) => s.rows)));
+  out.push(...legend(wide, c.summaries.flatMap((s) => s.rows)));
   const w = Math.max(8, ...c.summaries.flatMap((s) => s.rows.map((r) => label(r, wide).length)));
   for (const s of c.summaries) out.push(...workloadBlock(s, wide, w));
   if (!wide && c.summaries.some((s) => s.rows.some((r) => r.emulated))) out.push('', '* emulated: software emulation (QEMU TCG), not the cost on hardware');

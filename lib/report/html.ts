@@ -90,7 +90,7 @@ function barsSvg(rows: Row[]): string {
 /** A workload's table: the registry's columns of its kind (metrics.ts), the ratio after the rate. */
 function summaryTable(s: WorkloadSummary): string {
   const ms = columnsOf(s.kind, { html: true }).filter((m) => columnShown(m, s.rows));
-  const cell = (r: Row, m: Metric) => { const f = metricDef(m).column?.cell; return f ? f(rowMedian(r)) : formatMetric(m, ciOf(r, m).estimate); };
+  const cell = (r: Row, m: Metric) => { const f = metricDef(m).column?.cell; return f ? f(rowMedian(r), true) : formatMetric(m, ciOf(r, m).estimate); };
   const heads = ms.flatMap((m) => [`<th title="${escapeXml(metricDef(m).title)}">${escapeXml(columnHead(m, s.kind!, true))}</th>`, ...(m === rateMetric(s.kind!) ? ['<th>ratio [95 % CI]</th>'] : [])]);
   const ratio = (r: Row) => (r.ratio ? `${r.ratio.estimate.toFixed(3)} [${r.ratio.low.toFixed(3)}, ${r.ratio.high.toFixed(3)}]` : r.baseline ? 'baseline' : '-');
   const name = (r: Row) => `<td>${escapeXml(r.target)}${r.emulated ? ' <b class="emu">EMULATED</b>' : ''}</td>`;

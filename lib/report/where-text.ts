@@ -58,20 +58,20 @@ function noSplit(rs: TargetResult[]): string {
   return why.length ? `unavailable: ${why.join('; ')}` : 'not traced (the split is built for block workloads on the host target so far)';
 }
 
-/** One target's lines: the medians over repetitions of each layer in each band, then the counts per operation. */
-function rowLines(r: Row, rs: TargetResult[], w: number): string[] {
+/** One target's lines: its name, the medians over repetitions of each layer in each band, then the counts per operation. */
+function rowLines(r: Row, rs: TargetResult[]): string[] {
   const as = rs.map((x) => (x as { attribution?: AttributionField }).attribution).filter((a): a is Attribution => !!a && !('unavailable' in a));
-  const pad = ' '.repeat(w + 2);
-  if (!as.length) return [`  ${r.target.padEnd(w)}${noSplit(rs)}`];
+  if (!as.length) return [`  ${r.target}: ${noSplit(rs)}`];
   const med = rowMedian(r);
   const n = (m: string) => med(m).toFixed(2);
   const matched = median(as.map((a) => a.matched_share));
   return [
-    `  ${r.target.padEnd(w)}${bandLine('p50 band', med, 'p50')}`,
-    `${pad}${bandLine('p99 band', med, 'p99')}`,
-    `${pad}${bandLine('slowest 1 %', med, 'slowest1')}`,
-    `${pad}tail: ${[...new Set(as.map((a) => a.tail))].join(' or ')} (${as.length} of ${rs.length} repetitions traced, ${(matched * 100).toFixed(1)} % of operations matched)`,
-    `${pad}per op ${n('syscalls_per_op')} syscalls (${topSyscalls(as)}), ${n('io_calls_per_op')} I/O calls, ${n('block_requests_per_op')} block requests, ${n('wakeups_per_op')} wake-ups, ${n('csw_voluntary_per_op')} voluntary context switches`,
+    `  ${r.target}: tail ${[...new Set(as.map((a) => a.tail))].join(' or ')} (${as.length} of ${rs.length} repetitions traced, ${(matched * 100).toFixed(1)} % of operations matched)`,
+    `    ${bandLine('p50 band', med, 'p50')}`,
+    `    ${bandLine('p99 band', med, 'p99')}`,
+    `    ${bandLine('slowest 1 %', med, 'slowest1')}`,
+    `    per op ${n('syscalls_per_op')} syscalls (${topSyscalls(as)}), ${n('io_calls_per_op')} I/O calls, ${n('block_requests_per_op')} block requests`,
+    `           ${n('wakeups_per_op')} wake-ups, ${n('csw_voluntary_per_op')} voluntary + ${n('csw_preempted_per_op')} preempted context switches, ${n('irqs_per_op')} IRQs on the probe's CPUs`,
   ];
 }
 
@@ -86,12 +86,11 @@ export function hasWhere(c: Comparison): boolean {
  */
 export function whereSummary(c: Comparison): string[] {
   if (!hasWhere(c)) return [];
-  const w = Math.max(8, ...c.targets.map((t) => t.length)) + 2;
-  const out = ['', 'where the time goes (each layer: the median over repetitions of its mean in the band; counts per operation over the window)'];
+  const out = ['', 'where the time goes: each layer the median over repetitions of its mean in the band; counts per operation'];
   for (const s of c.summaries) {
     if (s.kind !== 'block') continue;
     out.push(`${s.workload}`);
-    for (const r of s.rows) out.push(...rowLines(r, c.cells.find((x) => x.target === r.target && x.workload === s.workload)?.results ?? [], w));
+    for (const r of s.rows) out.push(...rowLines(r, c.cells.find((x) => x.target === r.target && x.workload === s.workload)?.results ?? []));
   }
   return out;
 }
