@@ -96,7 +96,7 @@ function summaryTable(s: WorkloadSummary): string {
   const name = (r: Row) => `<td>${escapeXml(r.target)}${r.emulated ? ' <b class="emu">EMULATED</b>' : ''}</td>`;
   const rows = s.rows.map((r) => !r.n
     ? `<tr class="failed">${name(r)}<td colspan="${heads.length + 2}">failed: ${escapeXml(r.error ?? 'no results')}</td></tr>`
-    : `<tr>${name(r)}${ms.map((m) => `<td>${escapeXml(cell(r, m))}</td>${m === rateMetric(s.kind!) ? `<td>${ratio(r)}</td>` : ''}`).join('')}<td class="cache-${escapeXml(r.hostCache)}">${escapeXml(r.hostCache)}</td><td>${r.error ? escapeXml(r.error) : ''}</td></tr>`).join('');
+    : `<tr>${name(r)}${ms.map((m) => `<td${metricDef(m).column?.cell ? ' class="nowrap"' : ''}>${escapeXml(cell(r, m))}</td>${m === rateMetric(s.kind!) ? `<td>${ratio(r)}</td>` : ''}`).join('')}<td class="cache-${escapeXml(r.hostCache)}">${escapeXml(r.hostCache)}</td><td>${r.error ? escapeXml(r.error) : ''}</td></tr>`).join('');
   return `<table><tr><th>target</th>${heads.join('')}<th>host page cache</th><th></th></tr>${rows}</table>`;
 }
 
@@ -120,7 +120,7 @@ h1{font-size:1.6em}h2{margin-top:2em;border-bottom:1px solid #dee2e6}h2 small{co
 table{border-collapse:collapse;margin:.5em 0}td,th{padding:.25em .7em;border-bottom:1px solid #e9ecef;text-align:left}
 .chart{width:100%;height:auto}.chart text{font-size:11px;fill:#495057}.grid{stroke:#e9ecef}
 figure{margin:1em 0}figcaption{color:#495057;font-size:12px}.key i{display:inline-block;width:12px;height:12px;margin:0 4px 0 10px}
-.where-counts caption{text-align:left;color:#495057;font-size:12px}.where-none{color:#868e96}
+.nowrap{white-space:nowrap}.where-counts caption{text-align:left;color:#495057;font-size:12px}.where-none{color:#868e96}
 .hists{display:flex;flex-wrap:wrap;gap:8px}.small{width:300px}.emu{color:#c92a2a}.cache-used{color:#c92a2a;font-weight:bold}
 pre{background:#f8f9fa;padding:.7em;overflow:auto;font-size:12px}.warn{background:#fff3bf;padding:.5em 1em}
 </style></head><body>
