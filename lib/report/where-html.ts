@@ -37,6 +37,6 @@ export function whereHtml(rows: Row[]): string {
   const untraced = rows.filter((r) => r.n && !r.values.device_p50?.length).map((r) => r.target);
   return `<h3>Where the time goes</h3>
 ${bandBars(rows, 'p50', 'the p50 band of operations: each layer\'s mean time in the band, the median over repetitions')}
-${bandBars(rows, 'slowest1', 'the slowest 1 % of operations, likewise')}
+${bandBars(rows, 'slowest1', 'the slowest 1 % of operations, likewise (a scale of its own)')}
 ${countsTable(rows)}${untraced.length ? `<p class="where-none">not split: ${escapeXml(untraced.join(', '))} (attribution is built for block workloads on the host target so far)</p>` : ''}`;
 }
