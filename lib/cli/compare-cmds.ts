@@ -23,6 +23,7 @@ import { IsoprobeError, optionError } from '../errors';
 import { renderHtml } from '../report/html';
 import { resultsCsv } from '../report/csv';
 import { formatComparison, TABLE_COLUMNS } from '../report/compare-text';
+import { whereSummary } from '../report/where-text';
 import { defaultDbPath, machineFingerprint, Store } from '../store/db';
 import { parseCommand, type Table } from './args';
 import { SESSION_OPTIONS, sessionSpecFrom } from './session-options';
@@ -58,6 +59,7 @@ const COMPARE: Table = {
   wide: { kind: 'bool', default: false, help: `every column (p99.9) and intervals in full; the default table fits ${TABLE_COLUMNS} columns` },
   force: { kind: 'bool', default: false, help: 'compare even if the probe binaries measured in the targets differ' },
   seed: { kind: 'uint', default: 0, help: 'seed of the shuffled order (0: from the clock)' },
+  where: { kind: 'bool', default: false, help: "trace block workloads with eBPF: each operation split into device, host kernel and boundary, with counts per operation (the host target so far; others say they were not traced; docs/attribution.md)" },
   ...SESSION_OPTIONS,
   ...SHIELD_OPTION,
 };
@@ -123,6 +125,7 @@ export async function cmdCompare(argv: string[], out: Out, signal: AbortSignal):
   const suite: Suite = fio ? fio.suite : loadSuite(spec0);
   const store = v.no_store ? undefined : openStore(v.db);
   const spec = sessionSpecFrom(v);
+  if (v.where) spec.attribution = true;  // as run --where: the session traces its block steps
   const wide = v.wide === true;
   await sweepFirst();
   const live = !v.json && process.stdout.isTTY === true ? liveTable(process.stdout) : undefined;
@@ -262,6 +265,7 @@ export async function cmdReport(argv: string[], out: Out): Promise<number> {
     const c = comparisonFromStore(store, id);
     const file = (v.output as string) || `isoprobe-report-${id}.html`;
     writeHtml(file, c, { machine: JSON.parse(store.run(id).machine), probe_env: c.cells.find((x) => x.results.length)?.results[0]?.env });
+    for (const l of whereSummary(c).slice(1)) out(l);  // a traced run's split by layer per target (--where)
     out(`report written to ${file}`);
     return 0;
   } finally {
@@ -291,6 +295,7 @@ const AB: Table = {
   candidate_target: { kind: 'string', default: '', help: 'the candidate\'s target for --baseline-target', defaultText: "the baseline's" },
   threshold: { kind: 'string', default: '5%', help: 'noise threshold: a regression must also move the median this much, e.g. 5%' },
   cost_threshold: { kind: 'string', default: `${(CLASS_THRESHOLDS.cost ?? 0.1) * 100}%`, help: `the noise threshold of the host-cost metrics (${metricDefs().filter((d) => d.thresholdClass === 'cost').map((d) => d.name).join(', ')}): host-side figures vary more than the probe's own` },
+  count_threshold: { kind: 'string', default: `${(CLASS_THRESHOLDS.count ?? 0.05) * 100}%`, help: `the noise threshold of the counts per operation (${metricDefs().filter((d) => d.thresholdClass === 'count').map((d) => d.name).join(', ')}): exact counts, far quieter than times` },
   alpha: { kind: 'string', default: '0.01', help: 'family-wise level over all cells: of a false regression (the exit code), and separately of a false improvement' },
   baseline_node: { kind: 'string', default: '', help: 'the gate between nodes of a fleet run: the baseline node, several (a,b) or group:NAME' },
   candidate_node: { kind: 'string', default: '', help: 'the candidate node, several, or group:NAME (with --baseline-node)' },
@@ -372,6 +377,7 @@ export async function cmdAb(argv: string[], out: Out, signal: AbortSignal): Prom
   const { values: v } = p;
   const threshold = parseThreshold((v.threshold as string | undefined) ?? '5%');
   const costThreshold = parseThreshold((v.cost_threshold as string | undefined) ?? AB.cost_threshold!.default as string, 'cost_threshold');
+  const countThreshold = parseThreshold((v.count_threshold as string | undefined) ?? AB.count_threshold!.default as string, 'count_threshold');
   const alpha = parseAlpha(v.alpha);
   const metrics = parseMetrics(v.metric);
   let store: Store | undefined;
@@ -381,7 +387,7 @@ export async function cmdAb(argv: string[], out: Out, signal: AbortSignal): Prom
     for (const k of ['precision', 'budget', 'block', 'block_warmup', 'screen', 'unpaired'] as const) {
       if ((!v.run || (v.unpaired && k !== 'unpaired')) && v[k] !== undefined) throw optionError(k, `--${k.replace('_', '-')} goes with --run${k === 'unpaired' ? '' : ' (paired, the default)'}: it sets how both sides are measured`);
     }
-    if (v.run && !v.unpaired) return await cmdAbPaired(v, argv, out, signal, getStore(), { alpha, threshold, classThresholds: { cost: costThreshold }, metrics });
+    if (v.run && !v.unpaired) return await cmdAbPaired(v, argv, out, signal, getStore(), { alpha, threshold, classThresholds: { cost: costThreshold, count: countThreshold }, metrics });
     let sides: { b: Side; c: Side; pair?: [string, string] };
     try {
       if (v.run) sides = await measureBoth(v, argv, getStore(), signal);
@@ -401,7 +407,7 @@ export async function cmdAb(argv: string[], out: Out, signal: AbortSignal): Prom
     }
     let g: ReturnType<typeof suiteGate>;
     try {
-      g = suiteGate(sides.b, sides.c, { alpha, threshold, classThresholds: { cost: costThreshold }, metrics, workloads: list(v.workload), targets: list(v.target), pair: sides.pair, seed: (v.seed as number | undefined) ?? 1, stepDown: v.step_down === true });
+      g = suiteGate(sides.b, sides.c, { alpha, threshold, classThresholds: { cost: costThreshold, count: countThreshold }, metrics, workloads: list(v.workload), targets: list(v.target), pair: sides.pair, seed: (v.seed as number | undefined) ?? 1, stepDown: v.step_down === true });
     } catch (e) {
       // Too few repetitions to ever flag a change: "cannot tell" for git bisect run, with the reason.
       if ((e as IsoprobeError).code !== 'EUNDERPOWERED') throw e;

@@ -4,7 +4,7 @@
 // geometric-mean ratio moved the worse way by at least the noise threshold (the Firecracker A/B rule: both
 // significance and a change that matters). One verdict, one exit code.
 import { IsoprobeError } from '../errors';
-import { maxT, underpowered } from '../stats/maxt';
+import { CV_FLOOR, maxT, underpowered } from '../stats/maxt';
 import { type Interval, median } from '../stats/resample';
 import type { TargetResult } from '../targets/types';
 import { metricOrNaN, metricValue, pick, type Side, workloadDifferences } from './ab';
@@ -49,6 +49,8 @@ export interface GateOutcome {
   threshold: number;
   /** The noise threshold of the host-cost metrics. */
   costThreshold: number;
+  /** The noise threshold of the counts per operation (--where). */
+  countThreshold?: number;
   method: string;
   permutations: number;
   cells: GateCell[];
@@ -125,8 +127,21 @@ function unmeasured(m: Metric, values: number[][], results: TargetResult[][]): s
   return undefined;
 }
 
+/**
+ * Why a metric that can be 0 (no device time, no block request) is not tested: 0 on both sides is
+ * no change; a 0 on some repetitions cannot be tested on log values, so the move is said instead.
+ */
+function zeroValues(m: Metric, values: number[][], zeros: number[]): string | undefined {
+  const measured = values.map((vs) => vs.filter(Number.isFinite).length);
+  if (zeros[0] === measured[0] && zeros[1] === measured[1]) return '0 on every repetition of both sides: no change to test';
+  if (!zeros[0] && !zeros[1]) return undefined;
+  const def = metricDef(m);
+  const mid = values.map((vs) => { const s = vs.filter(Number.isFinite).sort((a, b) => a - b); return s[s.length >> 1]!; });
+  return `0 on ${zeros[0]} baseline and ${zeros[1]} candidate repetitions (the test works on log values): median ${def.format(mid[0]!)} against ${def.format(mid[1]!)}, not tested`;
+}
+
 export function suiteGate(b: Side, c: Side, o: GateOptions): GateOutcome {
-  const out: GateOutcome = { baseline: b.label, candidate: c.label, alpha: o.alpha, threshold: o.threshold, costThreshold: classThreshold('cost', o), method: '', permutations: 0, cells: [], onlyBaseline: [], onlyCandidate: [], notComparable: [], regressions: 0, improvements: 0 };
+  const out: GateOutcome = { baseline: b.label, candidate: c.label, alpha: o.alpha, threshold: o.threshold, costThreshold: classThreshold('cost', o), countThreshold: classThreshold('count', o), method: '', permutations: 0, cells: [], onlyBaseline: [], onlyCandidate: [], notComparable: [], regressions: 0, improvements: 0 };
   const wanted = (w: string, t: string) => (!o.workloads || o.workloads.includes(w)) && (!o.targets || o.targets.includes(t));
   // The pairs of (workload, target) compared: the same on both sides, or baseline target -> candidate target.
   const pairs: { w: string; tb: string; tc: string }[] = [];
@@ -167,6 +182,11 @@ export function suiteGate(b: Side, c: Side, o: GateOptions): GateOutcome {
       }
       // A value of 0 (or below) is a measurement that failed (no transaction went through), not a change.
       const zeros = [vb, vc].map((vs) => vs.filter((x) => Number.isFinite(x) && x <= 0).length);
+      const zeroSaid = metricDef(m).zeroIsValue ? zeroValues(m, [vb, vc], zeros) : undefined;
+      if (zeroSaid) {
+        out.notComparable.push(`${keyOf(w, tb)} ${m}: ${zeroSaid}`);
+        continue;
+      }
       if (zeros[0]! || zeros[1]!) {
         out.notComparable.push(`${keyOf(w, tb)} ${m}: failed: ${zeros[0]} baseline and ${zeros[1]} candidate repetitions measured 0 (a failed measurement, not a change)`);
         continue;
@@ -199,7 +219,7 @@ export function suiteGate(b: Side, c: Side, o: GateOptions): GateOutcome {
   if (o.stepDown) out.method += '; verdicts and p by step-down max-T, the intervals single-step (a flagged cell\'s interval may still touch 0 %)';
   const [pw, pb] = o.stepDown ? [mt.stepDownWorse, mt.stepDownBetter] : [mt.pWorse, mt.pBetter];
   cells.forEach((cell, i) => {
-    const change = simultaneousChange(mt.delta[i]!, mt.se[i]!, mt.qWorse, mt.qBetter, higherIsWorse(cell.metric), o.alpha);
+    const change = simultaneousChange(mt.delta[i]!, mt.delta[i] === 0 ? flooredSe(cell.baseline, cell.candidate) : mt.se[i]!, mt.qWorse, mt.qBetter, higherIsWorse(cell.metric), o.alpha);
     const verdict = gateVerdict(cell.metric, change.estimate, pw[i]!, pb[i]!, { alpha: o.alpha, threshold: thresholdOf(cell.metric, o) });
     // The direction the estimate moved, the same one the interval and the verdict speak of.
     const movedWorse = mt.t[i]! >= 0;
@@ -225,6 +245,15 @@ function logSd(xs: number[]): number {
   const l = xs.filter(usableValue).map(Math.log);
   const m = l.reduce((a, x) => a + x, 0) / l.length;
   return Math.sqrt(l.reduce((a, x) => a + (x - m) ** 2, 0) / Math.max(1, l.length - 1));
+}
+
+/**
+ * The standard error of a shift of exactly 0 (identical means: counts that are the same on every
+ * repetition), which max-T leaves at 1: each side's variance floored as its test floors it.
+ */
+function flooredSe(a: number[], b: number[]): number {
+  const v = (xs: number[]) => Math.max(logSd(xs) ** 2, CV_FLOOR ** 2) / xs.filter(usableValue).length;
+  return Math.sqrt(v(a) + v(b));
 }
 
 /** A value the test can use: measured, and above 0 (it works on log values). */

@@ -3,6 +3,7 @@
 // comparison table shows it. The table (text and HTML), the CSV export, the trend and the gate all
 // read it, so a metric is its entry here plus the code that measures it.
 import type { NetResult } from '../probe/types';
+import type { Attribution, Split } from '../trace/attribution';
 import type { TargetResult } from '../targets/types';
 import { formatNs } from '../units';
 import { KINDS, kindsWhere, type ResultKind, RESULT_KINDS, windowOps } from './kinds';
@@ -12,13 +13,13 @@ export type { ResultKind } from './kinds';
 
 /**
  * Which noise threshold the gate judges a metric by: 'time' the probe's own timings and rates
- * (--threshold), 'cost' host-side figures, noisier (--cost-threshold), 'count' event counts, near
- * noise-free (their own threshold; --threshold until one is set).
+ * (--threshold), 'cost' host-side figures, noisier (--cost-threshold), 'count' event counts per
+ * operation, near noise-free (--count-threshold; docs/attribution.md has their A/A noise).
  */
 export type ThresholdClass = 'time' | 'count' | 'cost';
 
 /** A class's threshold when the command line sets none ('time' and 'count': --threshold). */
-export const CLASS_THRESHOLDS: Partial<Record<ThresholdClass, number>> = { cost: 0.1 };
+export const CLASS_THRESHOLDS: Partial<Record<ThresholdClass, number>> = { cost: 0.1, count: 0.02 };
 
 export interface MetricColumn {
   /** Its heading in the default table; "{op}" is the kind's operation (op, tx, B). */
@@ -31,6 +32,10 @@ export interface MetricColumn {
   note?: string;
   /** Not in the HTML table (a figure there shows it). */
   html?: false;
+  /** Shown only when a row of the block has it (a column of an opt-in measurement: --where). */
+  whenMeasured?: true;
+  /** The cell from the row's medians of any metrics, instead of this metric's own interval (`wide`: in words). */
+  cell?: (median: (m: string) => number, wide: boolean) => string;
 }
 
 export interface MetricDef {
@@ -57,6 +62,8 @@ export interface MetricDef {
   column?: MetricColumn;
   /** Its column name in the CSV export, where its name lacks the unit. */
   csv?: string;
+  /** 0 is a value it can have (no device time: the page cache; no block request), not a failed measurement. */
+  zeroIsValue?: true;
 }
 
 const ALL = RESULT_KINDS;
@@ -84,6 +91,67 @@ function latency<N extends string>(name: N, title: string, k: string, o: Omit<Pa
   return { name, title, unit: 'ns', better: 'lower', kinds: LATENCY, gated: [], thresholdClass: 'time', value: pct(k), format: ns, scale: nsScale, csv: `${name.replace('.', '')}_ns`, ...o } as const;
 }
 const cost = { kinds: ALL, thresholdClass: 'cost' } as const;
+
+// --- Where the time goes (lib/trace, --where): each layer's mean time in a band of operations and
+// the window's mechanism counts per operation. Absent from results measured without a trace, so
+// the gate, the table and the trend pass them by there.
+const where = (r: TargetResult): Attribution | undefined => {
+  const a = (r as { attribution?: Attribution | { unavailable: string } }).attribution;
+  return a && !('unavailable' in a) ? a : undefined;
+};
+type Band = 'p50' | 'p99' | 'slowest_1pct';
+type LayerKey = 'device_ns' | 'host_kernel_ns' | 'boundary_ns';
+const LAYER_WORDS: Record<LayerKey, string> = { device_ns: 'the device (block request issue to completion)', host_kernel_ns: 'the host kernel (the host I/O call minus its device time)', boundary_ns: "the boundary (the probe's latency minus the host call)" };
+const BAND_WORDS: Record<Band, string> = { p50: 'the p50 band', p99: 'the p99 band', slowest_1pct: 'the slowest 1 %' };
+
+/** The time of one layer in one band, a mean over the band's operations (ns). */
+function layerTime<N extends string>(name: N, band: Band, layer: LayerKey, gated: boolean) {
+  return {
+    name, title: `time in ${LAYER_WORDS[layer]} over ${BAND_WORDS[band]} of operations (--where)`, unit: 'ns', better: 'lower', kinds: ['block'], gated: (gated ? ['block'] : []) as readonly ResultKind[], thresholdClass: 'time',
+    value: (r: TargetResult) => (where(r)?.split[band] as Split | undefined)?.[layer], format: ns, scale: nsScale, csv: `${name}_ns`, zeroIsValue: true,
+  } as const;
+}
+
+/** A mechanism count per measured operation over the window. */
+function perOpCount<N extends string>(name: N, title: string, f: (p: Attribution['per_op']) => number, gated: boolean) {
+  return {
+    name, title: `${title} per operation, over the measured window (--where)`, unit: '/op', better: 'lower', kinds: ['block'], gated: (gated ? ['block'] : []) as readonly ResultKind[], thresholdClass: 'count',
+    value: (r: TargetResult) => { const a = where(r); return a ? f(a.per_op) : undefined; }, format: (v: number) => `${v.toFixed(3)}/op`, scale: fixedScale('/op', 3), zeroIsValue: true,
+  } as const;
+}
+
+/**
+ * The p50 band's split by layer, each layer's median over repetitions: "41/6/53" in the default
+ * table (its legend names the layers), "dev 41% host 6% bnd 53%" in the wide one and the HTML.
+ */
+function whereCell(median: (m: string) => number, wide: boolean): string {
+  const v = [median('device_p50'), median('host_kernel_p50'), median('boundary_p50')];
+  const total = v.reduce((a, x) => a + x, 0);
+  if (!v.every(Number.isFinite) || !(total > 0)) return '-';
+  const [d, h, b] = v.map((x) => Math.round((x / total) * 100));
+  return wide ? `dev ${d}% host ${h}% bnd ${b}%` : `${d}/${h}/${b}`;
+}
+
+const WHERE_METRICS = [
+  { ...layerTime('device_p50', 'p50', 'device_ns', true),
+    column: { head: 'where', long: 'where (p50)', compact: 'estimate', whenMeasured: true, cell: whereCell, note: "% of the p50 band's latency in the device / the host kernel / the boundary (--where)" } },
+  layerTime('host_kernel_p50', 'p50', 'host_kernel_ns', true),
+  layerTime('boundary_p50', 'p50', 'boundary_ns', true),
+  layerTime('device_p99', 'p99', 'device_ns', false),
+  layerTime('host_kernel_p99', 'p99', 'host_kernel_ns', false),
+  layerTime('boundary_p99', 'p99', 'boundary_ns', false),
+  layerTime('device_slowest1', 'slowest_1pct', 'device_ns', true),
+  layerTime('host_kernel_slowest1', 'slowest_1pct', 'host_kernel_ns', true),
+  layerTime('boundary_slowest1', 'slowest_1pct', 'boundary_ns', true),
+  perOpCount('syscalls_per_op', 'host system calls of the traced processes', (p) => p.syscalls, true),
+  perOpCount('io_calls_per_op', 'host I/O calls on the data file (calls and io_uring requests)', (p) => p.io_calls, true),
+  perOpCount('block_requests_per_op', "block requests on the data file's sectors", (p) => p.block_requests, true),
+  perOpCount('wakeups_per_op', 'wake-ups of the traced threads', (p) => p.wakeups, true),
+  perOpCount('csw_voluntary_per_op', 'voluntary context switches (the thread blocked)', (p) => p.csw_voluntary, true),
+  perOpCount('csw_preempted_per_op', 'preempted context switches (other work took the CPU)', (p) => p.csw_preempted, false),
+  perOpCount('irqs_per_op', "hardware interrupts on the probe's CPUs", (p) => p.irq_on_probe_cpus, false),
+] as const;
+// --- end of where the time goes
 
 export const METRIC_DEFS = [
   latency('p50', 'median latency', '50', { gated: LATENCY, column: { head: 'p50 latency', compact: 'interval' } }),
@@ -138,6 +206,7 @@ export const METRIC_DEFS = [
     name: 'host_mem_mib', title: "the boundary's host memory at the workload's end (PSS of its processes; a VMM's RSS)", unit: 'MiB', better: 'lower', ...cost, gated: ALL,
     value: (r) => (r.host_memory ? r.host_memory.pss_bytes / 2 ** 20 : undefined), format: (v) => `${v.toFixed(1)} MiB`,
   },
+  ...WHERE_METRICS,
   {
     // Of a whole sweep's curve, not of one result (knee-cells.ts builds its cells per repetition).
     name: 'knee_throughput', title: "a sweep's knee: the highest throughput whose p99 stays within 2x of the curve's lowest", unit: '', better: 'higher', kinds: [], gated: [], thresholdClass: 'time',

@@ -3,6 +3,7 @@
 // beside the kind's rate. By default it fits 120 columns (intervals written once in their
 // estimate's unit, the --wide-only metrics left out); `wide` shows every column, intervals in full.
 import { verdictLines } from './verdict-text';
+import { rowMedian, whereSummary } from './where-text';
 import { ciOf, type Comparison, type Row, type WorkloadSummary } from '../compare/compare';
 import type { ResultKind } from '../compare/kinds';
 import { compactInterval, fixedScale, fullInterval } from '../compare/metric-format';
@@ -23,12 +24,20 @@ interface Column {
 /** A metric's cell: in the default table as its entry says (interval or estimate, in its scale); wide, the interval in full. */
 function metricCell(m: Metric, wide: boolean): (r: Row) => string {
   const d = metricDef(m);
+  const composed = d.column?.cell;
+  if (composed) return (r) => composed(rowMedian(r), wide);
   return (r) => {
     const i = ciOf(r, m);
     if (wide) return fullInterval(i, d.format);
     const shown = d.column?.compact === 'interval' ? i : { ...i, low: NaN, high: NaN };
     return d.scale ? compactInterval(shown, d.scale) : fullInterval(shown, d.format);
   };
+}
+
+/** Whether a column is shown for these rows: a column of an opt-in measurement only where a row has it. */
+export function columnShown(m: Metric, rows: Row[] | undefined): boolean {
+  if (!metricDef(m).column?.whenMeasured) return true;
+  return !!rows?.some((r) => r.values[m]?.length);
 }
 
 function ratioColumn(wide: boolean): Column {
@@ -38,9 +47,9 @@ function ratioColumn(wide: boolean): Column {
 }
 
 /** The columns of a kind's block: the registry's metrics of the kind, the ratio after its rate, the host cache last. */
-export function tableColumns(kind: ResultKind | undefined, wide: boolean): Column[] {
+export function tableColumns(kind: ResultKind | undefined, wide: boolean, rows?: Row[]): Column[] {
   const cols: Column[] = [];
-  for (const m of columnsOf(kind, { wide })) {
+  for (const m of columnsOf(kind, { wide }).filter((x) => columnShown(x, rows))) {
     cols.push({ head: columnHead(m, kind!, wide), cell: metricCell(m, wide) });
     if (m === rateMetric(kind!)) cols.push(ratioColumn(wide));
   }
@@ -56,7 +65,7 @@ const failed = (r: Row) => !!r.error && !r.n;
 
 /** A workload's block: its heading, the columns' heads, a line per target (widths from the widest cell). */
 function workloadBlock(s: WorkloadSummary, wide: boolean, labelWidth: number): string[] {
-  const cols = tableColumns(s.kind, wide);
+  const cols = tableColumns(s.kind, wide, s.rows);
   const cells = s.rows.map((r) => (failed(r) ? [] : cols.map((c) => c.cell(r))));
   const widths = cols.map((c, i) => Math.max(c.head.length, ...cells.map((x) => x[i]?.length ?? 0)));
   const line = (first: string, xs: string[]) => `  ${first.padEnd(labelWidth)} ${xs.map((x, i) => x.padEnd(widths[i]!)).join(' ')}`.trimEnd();
@@ -69,9 +78,11 @@ function workloadBlock(s: WorkloadSummary, wide: boolean, labelWidth: number): s
   return out;
 }
 
-/** "host/op: ...; xprobe: ...": the columns whose heading does not say it all. */
-function legend(wide: boolean): string {
-  return metricDefs().filter((d) => d.column?.note).map((d) => `${columnHead(d.name as Metric, 'block', wide)}: ${d.column!.note}`).join('; ');
+/** "host/op: ...; xprobe: ...": the columns whose heading does not say it all; an opt-in one's on a line of its own. */
+function legend(wide: boolean, rows: Row[]): string[] {
+  const say = (optIn: boolean) => metricDefs().filter((d) => d.column?.note && !!d.column.whenMeasured === optIn && columnShown(d.name as Metric, rows))
+    .map((d) => `${columnHead(d.name as Metric, 'block', wide)}: ${d.column!.note}`).join('; ');
+  return [say(false), say(true)].filter(Boolean);
 }
 
 export interface TableOptions {
@@ -91,12 +102,13 @@ export function formatComparison(c: Comparison, o: TableOptions = {}): string {
   if (verdict.length) out.push('', ...verdict, '');
   out.push(wide ? 'medians over repetitions with bootstrap 95 % intervals; ratio = rate / rate of the first target'
     : 'median (95 % bootstrap interval) of the repetitions; ratio: rate / the first target\'s; --wide: all columns in full');
-  out.push(legend(wide));
+  out.push(...legend(wide, c.summaries.flatMap((s) => s.rows)));
   const w = Math.max(8, ...c.summaries.flatMap((s) => s.rows.map((r) => label(r, wide).length)));
   for (const s of c.summaries) out.push(...workloadBlock(s, wide, w));
   const precision = o.partial ? [] : precisionLines(c);
   if (precision.length) out.push('', ...precision.flatMap((l) => wrap(l, TABLE_COLUMNS, '    ')));
   if (!wide && c.summaries.some((s) => s.rows.some((r) => r.emulated))) out.push('', '* emulated: software emulation (QEMU TCG), not the cost on hardware');
+  if (!o.partial) out.push(...whereSummary(c));
   if (c.warnings.length) {
     out.push('');
     for (const x of c.warnings) out.push(...wrap(`warning: ${x}`, TABLE_COLUMNS, '         '));

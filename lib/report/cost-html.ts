@@ -24,7 +24,7 @@ export function rolesPerOp(results: TargetResult[]): Partial<Record<Role, number
   return Object.fromEntries(Object.entries(per).map(([k, v]) => [k, median(v!)]));
 }
 
-function hbars(rows: { label: string; parts: [string, number, string][] }[], unit: (v: number) => string, caption: string, cls: string): string {
+export function hbars(rows: { label: string; parts: [string, number, string][] }[], unit: (v: number) => string, caption: string, cls: string): string {
   const ok = rows.filter((r) => r.parts.length);
   if (!ok.length) return '';
   const W = 640, rowH = 28, L = 150, R = 110;

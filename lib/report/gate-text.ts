@@ -42,7 +42,7 @@ function p(c: GateCell): number {
  * tested one-sided at family-wise alpha, so a false verdict of either kind can reach about 2 alpha.
  */
 function rule(g: GateOutcome): string {
-  return `a false regression at most alpha ${g.alpha} over all cells, a false improvement likewise; noise threshold ${(g.threshold * 100).toFixed(1)} %${g.costThreshold !== undefined && g.cells.some((c) => metricDef(c.metric).thresholdClass === 'cost') ? `, ${(g.costThreshold * 100).toFixed(1)} % for host cost` : ''}`;
+  return `a false regression at most alpha ${g.alpha} over all cells, a false improvement likewise; noise threshold ${(g.threshold * 100).toFixed(1)} %${g.costThreshold !== undefined && g.cells.some((c) => metricDef(c.metric).thresholdClass === 'cost') ? `, ${(g.costThreshold * 100).toFixed(1)} % for host cost` : ''}${g.countThreshold !== undefined && g.cells.some((c) => metricDef(c.metric).thresholdClass === 'count') ? `, ${(g.countThreshold * 100).toFixed(1)} % for counts per operation` : ''}`;
 }
 
 export function gateSummaryLine(g: GateOutcome): string {

@@ -8,7 +8,10 @@ import { bucketHigh, bucketLow } from '../stats/histogram';
 import type { HistogramJson } from '../probe/types';
 import { formatNs } from '../units';
 import { escapeXml } from './escape';
-import { columnHead, columnsOf, formatMetric, metricDef, rateMetric } from '../compare/metrics';
+import { columnHead, columnsOf, formatMetric, type Metric, metricDef, rateMetric } from '../compare/metrics';
+import { columnShown } from './compare-text';
+import { whereHtml } from './where-html';
+import { rowMedian } from './where-text';
 import { hostCpuSvg, startupMemorySvg } from './cost-html';
 
 /** A target keeps one colour in every chart of a workload: its place among all the rows, failed ones included. */
@@ -86,13 +89,14 @@ function barsSvg(rows: Row[]): string {
 
 /** A workload's table: the registry's columns of its kind (metrics.ts), the ratio after the rate. */
 function summaryTable(s: WorkloadSummary): string {
-  const ms = columnsOf(s.kind, { html: true });
+  const ms = columnsOf(s.kind, { html: true }).filter((m) => columnShown(m, s.rows));
+  const cell = (r: Row, m: Metric) => { const f = metricDef(m).column?.cell; return f ? f(rowMedian(r), true) : formatMetric(m, ciOf(r, m).estimate); };
   const heads = ms.flatMap((m) => [`<th title="${escapeXml(metricDef(m).title)}">${escapeXml(columnHead(m, s.kind!, true))}</th>`, ...(m === rateMetric(s.kind!) ? ['<th>ratio [95 % CI]</th>'] : [])]);
   const ratio = (r: Row) => (r.ratio ? `${r.ratio.estimate.toFixed(3)} [${r.ratio.low.toFixed(3)}, ${r.ratio.high.toFixed(3)}]` : r.baseline ? 'baseline' : '-');
   const name = (r: Row) => `<td>${escapeXml(r.target)}${r.emulated ? ' <b class="emu">EMULATED</b>' : ''}</td>`;
   const rows = s.rows.map((r) => !r.n
     ? `<tr class="failed">${name(r)}<td colspan="${heads.length + 2}">failed: ${escapeXml(r.error ?? 'no results')}</td></tr>`
-    : `<tr>${name(r)}${ms.map((m) => `<td>${escapeXml(formatMetric(m, ciOf(r, m).estimate))}</td>${m === rateMetric(s.kind!) ? `<td>${ratio(r)}</td>` : ''}`).join('')}<td class="cache-${escapeXml(r.hostCache)}">${escapeXml(r.hostCache)}</td><td>${r.error ? escapeXml(r.error) : ''}</td></tr>`).join('');
+    : `<tr>${name(r)}${ms.map((m) => `<td${metricDef(m).column?.cell ? ' class="nowrap"' : ''}>${escapeXml(cell(r, m))}</td>${m === rateMetric(s.kind!) ? `<td>${ratio(r)}</td>` : ''}`).join('')}<td class="cache-${escapeXml(r.hostCache)}">${escapeXml(r.hostCache)}</td><td>${r.error ? escapeXml(r.error) : ''}</td></tr>`).join('');
   return `<table><tr><th>target</th>${heads.join('')}<th>host page cache</th><th></th></tr>${rows}</table>`;
 }
 
@@ -102,7 +106,7 @@ export function renderHtml(c: Comparison, env: Record<string, unknown>, title = 
     const cells = c.targets.map((t) => c.cells.find((x) => x.target === t && x.workload === s.workload)!).filter(Boolean);
     return `<section><h2>${escapeXml(s.workload)} <small>${escapeXml(s.kind ?? 'nothing measured')}</small></h2>
 ${summaryTable(s)}
-${barsSvg(s.rows)}${s.kind ? hostCpuSvg(cells, KINDS[s.kind].op.word) : ''}${cdfSvg(s.rows)}<div class="hists">${hist}</div></section>`;
+${barsSvg(s.rows)}${whereHtml(s.rows)}${s.kind ? hostCpuSvg(cells, KINDS[s.kind].op.word) : ''}${cdfSvg(s.rows)}<div class="hists">${hist}</div></section>`;
   });
   const cost = startupMemorySvg(c.cells, c.targets);
   const stacks = Object.entries(c.stacks).map(([t, st]) => `<h3>${escapeXml(t)}</h3><pre>${escapeXml(JSON.stringify(st, null, 2))}</pre>`).join('');
@@ -116,6 +120,7 @@ h1{font-size:1.6em}h2{margin-top:2em;border-bottom:1px solid #dee2e6}h2 small{co
 table{border-collapse:collapse;margin:.5em 0}td,th{padding:.25em .7em;border-bottom:1px solid #e9ecef;text-align:left}
 .chart{width:100%;height:auto}.chart text{font-size:11px;fill:#495057}.grid{stroke:#e9ecef}
 figure{margin:1em 0}figcaption{color:#495057;font-size:12px}.key i{display:inline-block;width:12px;height:12px;margin:0 4px 0 10px}
+.nowrap{white-space:nowrap}.where-counts caption{text-align:left;color:#495057;font-size:12px}.where-none{color:#868e96}
 .hists{display:flex;flex-wrap:wrap;gap:8px}.small{width:300px}.emu{color:#c92a2a}.cache-used{color:#c92a2a;font-weight:bold}
 pre{background:#f8f9fa;padding:.7em;overflow:auto;font-size:12px}.warn{background:#fff3bf;padding:.5em 1em}
 </style></head><body>

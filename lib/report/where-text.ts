@@ -1,6 +1,11 @@
 // A block result's split by layer for people: where its p50, p99 and slowest 1 % went (device,
-// host kernel, boundary), the sentence about its tail, and the mechanism counts per operation.
-import type { AttributionField, Split } from '../trace/attribution';
+// host kernel, boundary), the sentence about its tail, and the mechanism counts per operation; and
+// a comparison's, per workload and target, from the registry's layer and count metrics.
+import type { Comparison, Row } from '../compare/compare';
+import type { Metric } from '../compare/metrics';
+import { median } from '../stats/resample';
+import type { TargetResult } from '../targets/types';
+import type { Attribution, AttributionField, Split } from '../trace/attribution';
 import { formatNs } from '../units';
 
 function band(label: string, s: Split): string {
@@ -21,4 +26,71 @@ export function whereLines(a: AttributionField): string[] {
     `  per op      ${p.syscalls.toFixed(2)} syscalls (${top || 'none'}), ${p.block_requests.toFixed(2)} block requests, ${p.wakeups.toFixed(2)} wake-ups`,
     `              ${p.csw_voluntary.toFixed(2)} voluntary + ${p.csw_preempted.toFixed(2)} preempted context switches, ${p.irq_on_probe_cpus.toFixed(2)} IRQs on the probe's CPUs`,
   ];
+}
+
+/** A row's median over repetitions of any metric (NaN where it has none): what a composed cell reads. */
+export function rowMedian(r: Row): (m: string) => number {
+  return (m) => {
+    const vs = r.values[m as Metric];
+    return vs?.length ? median(vs) : NaN;
+  };
+}
+
+/** A layer time's median over a row's repetitions, and its share of the band's three layers. */
+function bandLine(label: string, med: (m: string) => number, band: 'p50' | 'p99' | 'slowest1'): string {
+  const v = [med(`device_${band}`), med(`host_kernel_${band}`), med(`boundary_${band}`)];
+  const total = v.reduce((a, x) => a + x, 0);
+  const pct = (x: number) => `${((x / total) * 100).toFixed(0)} %`;
+  const [d, h, b] = v as [number, number, number];
+  return `${label} ${formatNs(total)} = device ${formatNs(d)} (${pct(d)}) + host kernel ${formatNs(h)} (${pct(h)}) + boundary ${formatNs(b)} (${pct(b)})`;
+}
+
+/** The top system calls per operation: each name's median over the repetitions that traced. */
+function topSyscalls(as: Attribution[]): string {
+  const names = new Set(as.flatMap((a) => Object.keys(a.per_op.top_syscalls)));
+  const med = [...names].map((n) => [n, median(as.map((a) => a.per_op.top_syscalls[n] ?? 0))] as const).filter(([, v]) => v >= 0.005);
+  return med.sort((x, y) => y[1] - x[1]).slice(0, 5).map(([n, v]) => `${n} ${v.toFixed(2)}`).join(', ') || 'none';
+}
+
+/** Why a row has no split: the reasons its results give, or that its target was not traced. */
+function noSplit(rs: TargetResult[]): string {
+  const why = [...new Set(rs.map((r) => (r as { attribution?: AttributionField }).attribution).filter((a): a is { unavailable: string } => !!a && 'unavailable' in a).map((a) => a.unavailable))];
+  return why.length ? `unavailable: ${why.join('; ')}` : 'not traced (the split is built for block workloads on the host target so far)';
+}
+
+/** One target's lines: its name, the medians over repetitions of each layer in each band, then the counts per operation. */
+function rowLines(r: Row, rs: TargetResult[]): string[] {
+  const as = rs.map((x) => (x as { attribution?: AttributionField }).attribution).filter((a): a is Attribution => !!a && !('unavailable' in a));
+  if (!as.length) return [`  ${r.target}: ${noSplit(rs)}`];
+  const med = rowMedian(r);
+  const n = (m: string) => med(m).toFixed(2);
+  const matched = median(as.map((a) => a.matched_share));
+  return [
+    `  ${r.target}: tail ${[...new Set(as.map((a) => a.tail))].join(' or ')} (${as.length} of ${rs.length} repetitions traced, ${(matched * 100).toFixed(1)} % of operations matched)`,
+    `    ${bandLine('p50 band', med, 'p50')}`,
+    `    ${bandLine('p99 band', med, 'p99')}`,
+    `    ${bandLine('slowest 1 %', med, 'slowest1')}`,
+    `    per op ${n('syscalls_per_op')} syscalls (${topSyscalls(as)}), ${n('io_calls_per_op')} I/O calls, ${n('block_requests_per_op')} block requests`,
+    `           ${n('wakeups_per_op')} wake-ups, ${n('csw_voluntary_per_op')} voluntary + ${n('csw_preempted_per_op')} preempted context switches, ${n('irqs_per_op')} IRQs on the probe's CPUs`,
+  ];
+}
+
+/** Whether any result of a comparison was traced (it carries an attribution, or the reason it has none). */
+export function hasWhere(c: Comparison): boolean {
+  return c.cells.some((x) => x.results.some((r) => (r as { attribution?: unknown }).attribution !== undefined));
+}
+
+/**
+ * A comparison's split by layer per workload and target, medians over repetitions (compare --where,
+ * report): empty when nothing was traced.
+ */
+export function whereSummary(c: Comparison): string[] {
+  if (!hasWhere(c)) return [];
+  const out = ['', 'where the time goes: each layer the median over repetitions of its mean in the band; counts per operation'];
+  for (const s of c.summaries) {
+    if (s.kind !== 'block') continue;
+    out.push(`${s.workload}`);
+    for (const r of s.rows) out.push(...rowLines(r, c.cells.find((x) => x.target === r.target && x.workload === s.workload)?.results ?? []));
+  }
+  return out;
 }

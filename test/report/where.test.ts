@@ -1,0 +1,71 @@
+// The split by layer as people read it (--where): compare's `where` column and its text breakdown
+// per target, both the registry's layer and count metrics' medians over repetitions; absent from
+// runs that were not traced; a target that was not traced, or could not be, says so.
+import test from 'ava';
+
+import { type Cell, type Comparison, summarize, warningsFor } from '../../lib/compare/compare';
+import type { Suite } from '../../lib/compare/suites';
+import { formatComparison, TABLE_COLUMNS } from '../../lib/report/compare-text';
+import { whereSummary } from '../../lib/report/where-text';
+import { histogramOf, summarize as summarizeHistogram } from '../../lib/stats/histogram';
+import type { TargetResult } from '../../lib/targets/types';
+import { type Layers, withWhere } from '../trace/where-fixture';
+
+function result(target: string, p50: number): TargetResult {
+  const lat = summarizeHistogram(histogramOf(Array.from({ length: 500 }, (_, i) => p50 * (0.9 + (i % 21) / 100))));
+  // Host CPU as the widest tables meet it (71.4 µs per operation, 12.34x the probe's own).
+  const host = { host_cpu: { total_ns: 500 * 71.4e3 }, cpu: { user_ns: 0, sys_ns: 0, window_ns: (500 * 71.4e3) / 12.34 } };
+  return { kind: 'block', options: { engine: 'psync' }, ops: 500, iops: 1e9 / lat.mean, latency_ns: lat, host_page_cache: { mode: 'bypassed' }, ...host,
+    target: { target, kind: 'container', runtime: target, probe_sha256: 'ab'.repeat(32), emulated: false } } as unknown as TargetResult;
+}
+
+const suite: Suite = { name: 'demo', workloads: [{ name: 'randread-4k-qd1', workload: { kind: 'block', options: {} } }] };
+// Five repetitions whose device time varies: the medians (41, 6, 53 µs) are what the column and the text show.
+const P50: Layers[] = [[40e3, 6e3, 53e3], [41e3, 6.2e3, 52e3], [90e3, 5.8e3, 54e3], [42e3, 6e3, 53e3], [39e3, 7e3, 55e3]];
+const SLOW: Layers = [200e3, 1.5e6, 300e3];
+
+function comparison(traced: boolean, second = 'runc'): Comparison {
+  const targets = ['host', second];
+  const cells: Cell[] = [
+    { target: 'host', workload: 'randread-4k-qd1', results: P50.map((l, i) => (traced ? withWhere(result('host', 100e3), { p50: l, slow: SLOW, perOp: { syscalls: 1 + ((i * 3) % 5) * 0.1 } }) : result('host', 100e3))) },
+    { target: second, workload: 'randread-4k-qd1', results: [1, 2, 3, 4, 5].map(() => result(second, 130e3)) },
+  ];
+  const summaries = summarize(cells, suite, targets);
+  return { suite: 'demo', reps: 5, targets, summaries, warnings: warningsFor(summaries, 5), cells, stacks: {} };
+}
+
+test('compare --where: a where column of the p50 band split, from each layer\'s median over repetitions', (t) => {
+  const text = formatComparison(comparison(true));
+  // Medians 41 + 6 + 53 µs: 41 %, 6 %, 53 % (the repetition with 90 µs of device time does not move it).
+  t.regex(text, /^ {2}target .* where +host cache$/m);
+  t.regex(text, /^ {2}host .* 41\/6\/53 +bypassed$/m);
+  t.regex(formatComparison(comparison(true), { wide: true }), /^ {2}host .* dev 41% host 6% bnd 53% +bypassed$/m);
+  t.regex(text, /^ {2}runc .* - +bypassed$/m, 'a target that was not traced has no split');
+  t.regex(text, /^where: % of the p50 band's latency in the device \/ the host kernel \/ the boundary \(--where\)$/m);
+});
+
+test('a run without --where has no where column, no legend line for it and no breakdown', (t) => {
+  const text = formatComparison(comparison(false));
+  t.notRegex(text, /where|dev/);
+  t.deepEqual(whereSummary(comparison(false)), []);
+});
+
+test(`with the where column the default table still fits ${TABLE_COLUMNS} columns for a 24-character variant`, (t) => {
+  const lines = formatComparison(comparison(true, 'qemu-microvm[aio=threads]')).split('\n').filter((l) => !/^(warning| {5})/.test(l));
+  const widest = Math.max(...lines.map((l) => [...l].length));
+  t.true(widest <= TABLE_COLUMNS, `widest line ${widest}:\n${lines.join('\n')}`);
+});
+
+test('the text breakdown per target: each band from the layer medians, the counts per operation, and why a target has none', (t) => {
+  const c = comparison(true);
+  c.cells[1]!.results = c.cells[1]!.results.map((r) => ({ ...r, attribution: { unavailable: 'no BTF at /sys/kernel/btf/vmlinux' } }) as TargetResult);
+  const lines = whereSummary(c);
+  const text = lines.join('\n');
+  t.regex(text, /^ {2}host: tail device \(5 of 5 repetitions traced, 100\.0 % of operations matched\)\n {4}p50 band 100\.0 µs = device 41\.0 µs \(41 %\) \+ host kernel 6\.00 µs \(6 %\) \+ boundary 53\.0 µs \(53 %\)$/m);
+  t.regex(text, /slowest 1 % 2\.00 ms = device 200\.0 µs \(10 %\) \+ host kernel 1\.50 ms \(75 %\) \+ boundary 300\.0 µs \(15 %\)$/m);
+  // syscalls 1.0, 1.3, 1.1, 1.4, 1.2 over the repetitions: their median.
+  t.regex(text, /per op 1\.20 syscalls \(pread64 1\.00, clock_nanosleep 0\.01\), 1\.00 I\/O calls, 1\.00 block requests\n +1\.00 wake-ups/);
+  t.regex(text, /^ {2}runc: unavailable: no BTF at \/sys\/kernel\/btf\/vmlinux$/m);
+  const untraced = whereSummary(comparison(true)).join('\n');
+  t.regex(untraced, /^ {2}runc: not traced \(the split is built for block workloads on the host target so far\)$/m);
+});
