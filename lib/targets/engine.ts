@@ -114,6 +114,7 @@ export class EngineTarget implements Target {
         ...containerCostParts(pid, launchedNs, id, gvisor),
         ...dataParts(common.dataFile, common.dataName, loop),
         link: link ? { targetAddr: link.targetAddr, peerNs: link.peer, peerAddr: link.peerAddr } : undefined,
+        attribution: spec.attribution,
         teardown,
       });
     } catch (e) {

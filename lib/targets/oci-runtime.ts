@@ -202,6 +202,7 @@ export class OciRuntimeTarget implements Target {
         ...(pid ? containerCostParts(pid, launchedNs, id, this.name === 'runsc') : {}),
         ...dataParts(common.dataFile, common.dataName, loop?.dev),
         link: linkOf(pair),
+        attribution: spec.attribution,
         teardown,
       });
     } catch (e) {

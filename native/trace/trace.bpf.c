@@ -33,10 +33,13 @@ const volatile __u32 n_extents = 0;
 const volatile __u64 cgroup_id = 0;     /* a cgroup v2 whose tasks are traced too (0: none) */
 const volatile __u32 window_by_marks = 1;
 const volatile __u64 record_budget = 1 << 20;
+/* Where kvm_exit's exit_reason lies in its record, from the tracepoint's format file (0: unknown). */
+const volatile __u32 kvm_exit_reason_off = 0;
 
 /* Shared with the loader (mmapped). */
 __u32 window = WINDOW_WAITING;
 __u64 window_open_ns = 0, window_close_ns = 0;
+__u32 marks_tgid = 0;          /* the process that wrote the measure-start mark: the probe */
 __u64 records_sent = 0;
 __u64 fd_generation = 0;       /* moved on by a close_range, dup2/dup3 or execve: all cached fds stale */
 __u64 disk_seen = 0;           /* the backing disk's gendisk, once a request showed it */
@@ -61,6 +64,11 @@ struct { __uint(type, BPF_MAP_TYPE_HASH); __uint(max_entries, 8192); __type(key,
 struct { __uint(type, BPF_MAP_TYPE_ARRAY); __uint(max_entries, TRACE_MAX_EXTENTS); __type(key, __u32); __type(value, struct trace_extent); } extents SEC(".maps");
 struct { __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY); __uint(max_entries, TRACE_MAX_SYSCALLS); __type(key, __u32); __type(value, __u64); } syscalls SEC(".maps");
 struct { __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY); __uint(max_entries, CNT_COUNT); __type(key, __u32); __type(value, __u64); } counters SEC(".maps");
+/* Per traced thread (by tid): its counts, for the counts by role; per thread and system call. */
+struct { __uint(type, BPF_MAP_TYPE_HASH); __uint(max_entries, TRACE_MAX_THREADS); __type(key, __u32); __type(value, struct thread_stat); } threads SEC(".maps");
+struct { __uint(type, BPF_MAP_TYPE_HASH); __uint(max_entries, TRACE_MAX_THREAD_SYSCALLS); __type(key, __u64); __type(value, __u64); } thread_syscalls SEC(".maps");
+/* VM exits of the traced vCPU threads by reason (kvm_exit's exit_reason). */
+struct { __uint(type, BPF_MAP_TYPE_HASH); __uint(max_entries, 256); __type(key, __u32); __type(value, __u64); } kvm_exit_reasons SEC(".maps");
 struct { __uint(type, BPF_MAP_TYPE_RINGBUF); __uint(max_entries, 16 << 20); } events SEC(".maps");
 
 static __always_inline void count(__u32 which) {
@@ -78,6 +86,39 @@ static __always_inline bool current_traced(void) {
 }
 
 static __always_inline bool in_window(void) { return window == WINDOW_OPEN; }
+
+/* Whether a task that need not be current is traced: its process, or its cgroup. */
+static __always_inline bool task_traced(struct task_struct *t) {
+  if (is_traced_tgid(t->tgid)) return true;
+  return cgroup_id && BPF_CORE_READ(t, cgroups, dfl_cgrp, kn, id) == cgroup_id;
+}
+
+/* A thread's counter for the counts by role; its entry made when first seen, with its name. */
+static __always_inline struct thread_stat *thread_stat_of(struct task_struct *t, bool current) {
+  __u32 tid = t->pid;
+  struct thread_stat *s = bpf_map_lookup_elem(&threads, &tid);
+  if (s) {
+    if (current && !s->cgroup) s->cgroup = bpf_get_current_cgroup_id();
+    return s;
+  }
+  struct thread_stat ns = {};
+  ns.tgid = t->tgid;
+  if (current) ns.cgroup = bpf_get_current_cgroup_id();
+  bpf_probe_read_kernel_str(ns.comm, sizeof(ns.comm), t->comm);
+  bpf_map_update_elem(&threads, &tid, &ns, BPF_NOEXIST);
+  s = bpf_map_lookup_elem(&threads, &tid);
+  if (!s) count(CNT_THREADS_LOST);
+  return s;
+}
+
+static __always_inline void thread_count(struct task_struct *t, bool current, __u32 which) {
+  struct thread_stat *s = thread_stat_of(t, current);
+  if (s && which < TS_COUNT) __sync_fetch_and_add(&s->n[which], 1);
+}
+
+static __always_inline void current_count(__u32 which) {
+  thread_count(bpf_get_current_task_btf(), true, which);
+}
 
 /* A record within the budget, counted either way. */
 static __always_inline void emit(const struct trace_record *r) {
@@ -150,6 +191,7 @@ static __always_inline void watch_marks(struct pt_regs *regs) {
   __u64 now = bpf_ktime_get_ns();
   if (is_start && window == WINDOW_WAITING) {
     window_open_ns = now;
+    marks_tgid = bpf_get_current_pid_tgid() >> 32;
     window = WINDOW_OPEN;
   } else if (is_end && window == WINDOW_OPEN) {
     window_close_ns = now;
@@ -182,12 +224,22 @@ int BPF_PROG(sys_enter, struct pt_regs *regs, long id) {
     if (v) *v += 1;
   }
   count(CNT_SYSCALLS);
+  current_count(TS_SYSCALLS);
+  __u64 tkey = ((__u64)(__u32)bpf_get_current_pid_tgid() << 32) | nr;
+  __u64 *tv = bpf_map_lookup_elem(&thread_syscalls, &tkey);
+  if (tv) {
+    __sync_fetch_and_add(tv, 1);
+  } else {
+    __u64 one = 1;
+    bpf_map_update_elem(&thread_syscalls, &tkey, &one, BPF_NOEXIST);
+  }
   bool plain = id == NR_PREAD64 || id == NR_PWRITE64;
   bool vec = id == NR_PREADV || id == NR_PWRITEV || id == NR_PREADV2 || id == NR_PWRITEV2;
   if (!plain && !vec) return 0;
   int fd = (int)SYSCALL_ARG0(regs);
   if (!fd_is_data(tgid, fd)) return 0;
   count(CNT_IO_CALLS);
+  current_count(TS_IO_CALLS);
   if (spent()) return 0;
   struct call_start c = {};
   c.nr = (__s32)id;
@@ -237,6 +289,7 @@ int BPF_PROG(io_uring_submit_req, struct io_kiocb *req) {
   __u8 op = req->opcode;
   if (!uring_rw(op)) return 0;
   count(CNT_URING_REQS);
+  current_count(TS_URING_REQS);
   if (spent()) return 0;
   struct io_rw *rw = (struct io_rw *)&req->cmd;
   struct call_start c = {};
@@ -354,14 +407,17 @@ int BPF_PROG(block_rq_complete, struct request *rq, int error, unsigned int nr_b
 
 SEC("tp_btf/sched_switch")
 int BPF_PROG(sched_switch, bool preempt, struct task_struct *prev, struct task_struct *next) {
-  if (!in_window() || !is_traced_tgid(prev->tgid)) return 0;
+  if (!in_window() || !current_traced()) return 0;
   count(preempt ? CNT_CSW_PREEMPTED : CNT_CSW_VOLUNTARY);
+  thread_count(prev, true, preempt ? TS_CSW_PREEMPTED : TS_CSW_VOLUNTARY);
   return 0;
 }
 
 SEC("tp_btf/sched_wakeup")
 int BPF_PROG(sched_wakeup, struct task_struct *p) {
-  if (in_window() && is_traced_tgid(p->tgid)) count(CNT_WAKEUPS);
+  if (!in_window() || !task_traced(p)) return 0;
+  count(CNT_WAKEUPS);
+  thread_count(p, false, TS_WAKEUPS);
   return 0;
 }
 
@@ -381,7 +437,10 @@ SEC("tp_btf/irq_handler_entry")
 int BPF_PROG(irq_handler_entry, int irq, struct irqaction *action) {
   if (!in_window()) return 0;
   count(CNT_IRQ);
-  if (current_traced()) count(CNT_IRQ_TRACED);
+  if (current_traced()) {
+    count(CNT_IRQ_TRACED);
+    current_count(TS_IRQ);
+  }
   return 0;
 }
 
@@ -389,6 +448,55 @@ SEC("tp_btf/softirq_entry")
 int BPF_PROG(softirq_entry, unsigned int vec) {
   if (!in_window()) return 0;
   count(CNT_SOFTIRQ);
-  if (current_traced()) count(CNT_SOFTIRQ_TRACED);
+  if (current_traced()) {
+    count(CNT_SOFTIRQ_TRACED);
+    current_count(TS_SOFTIRQ);
+  }
+  return 0;
+}
+
+/* KVM, where it runs: classic tracepoints (their records laid out as their format files say;
+ * the loader attaches them only where /sys/kernel/tracing/events/kvm exists). Under TCG none fires. */
+SEC("tracepoint/kvm/kvm_exit")
+int kvm_exit(void *ctx) {
+  if (!in_window() || !current_traced()) return 0;
+  count(CNT_KVM_EXITS);
+  current_count(TS_KVM_EXITS);
+  __u32 reason = 0xffffffff;
+  /* A constant offset each (the verifier allows no variable one into a tracepoint's record). */
+  switch (kvm_exit_reason_off) {
+    case 8: bpf_probe_read_kernel(&reason, 4, (char *)ctx + 8); break;
+    case 12: bpf_probe_read_kernel(&reason, 4, (char *)ctx + 12); break;
+    case 16: bpf_probe_read_kernel(&reason, 4, (char *)ctx + 16); break;
+    case 24: bpf_probe_read_kernel(&reason, 4, (char *)ctx + 24); break;
+    default: break;
+  }
+  __u64 *v = bpf_map_lookup_elem(&kvm_exit_reasons, &reason);
+  if (v) {
+    __sync_fetch_and_add(v, 1);
+  } else {
+    __u64 one = 1;
+    bpf_map_update_elem(&kvm_exit_reasons, &reason, &one, BPF_NOEXIST);
+  }
+  return 0;
+}
+
+SEC("tracepoint/kvm/kvm_set_irq")
+int kvm_set_irq(void *ctx) {
+  if (in_window()) count(CNT_KVM_SET_IRQ);
+  return 0;
+}
+
+SEC("tracepoint/kvm/kvm_msi_set_irq")
+int kvm_msi_set_irq(void *ctx) {
+  if (in_window()) count(CNT_KVM_MSI_SET_IRQ);
+  return 0;
+}
+
+SEC("tracepoint/kvm/kvm_inj_virq")
+int kvm_inj_virq(void *ctx) {
+  if (!in_window() || !current_traced()) return 0;
+  count(CNT_KVM_INJ_VIRQ);
+  current_count(TS_KVM_INJ_VIRQ);
   return 0;
 }

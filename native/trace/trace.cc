@@ -6,6 +6,9 @@
 
 #include <cerrno>
 #include <cstring>
+#include <fstream>
+#include <regex>
+#include <sstream>
 
 #ifdef ISOPROBE_TRACE_SKELETON
 #include <bpf/bpf.h>
@@ -109,6 +112,24 @@ struct ProgSpec {
   const char* lost;
 };
 
+// Where tracefs is: the events folder of /sys/kernel/tracing, or of debugfs's tracing.
+std::string events_dir() {
+  for (const char* d : {"/sys/kernel/tracing/events", "/sys/kernel/debug/tracing/events"})
+    if (access(d, F_OK) == 0) return d;
+  return "";
+}
+
+// The offset of a field in a tracepoint's record, from its format file; -1 when not found.
+int format_offset(const std::string& format_file, const std::string& field) {
+  std::ifstream f(format_file);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  std::smatch m;
+  std::string text = ss.str();
+  if (std::regex_search(text, m, std::regex("field:[^;]*[ \\t]" + field + ";\\s*offset:(\\d+);\\s*size:4;"))) return std::stoi(m[1]);
+  return -1;
+}
+
 }  // namespace
 
 struct Tracer::Impl {
@@ -143,7 +164,9 @@ struct Tracer::Impl {
   }
 
   int configure(const TraceConfig& c, std::string* why);
+  void configure_kvm();
   int attach(std::string* why);
+  void read_threads();
 
   // Requests still followed at the end: issued in the window, their completion never seen.
   void uncompleted_requests() {
@@ -222,7 +245,78 @@ int Tracer::Impl::configure(const TraceConfig& c, std::string* why) {
     if (!seen) data.not_traced.push_back(note);
   }
   btf__free(vmlinux);
+  configure_kvm();
   return 0;
+}
+
+// The KVM tracepoints, where the kvm module is loaded: attached by their tracefs events (classic
+// tracepoints), kvm_exit's reason read where its format file puts it. Elsewhere not loaded at all.
+void Tracer::Impl::configure_kvm() {
+  const std::pair<bpf_program*, const char*> kvm[] = {
+      {skel->progs.kvm_exit, "kvm_exit"}, {skel->progs.kvm_set_irq, "kvm_set_irq"},
+      {skel->progs.kvm_msi_set_irq, "kvm_msi_set_irq"}, {skel->progs.kvm_inj_virq, "kvm_inj_virq"}};
+  const std::string events = events_dir();
+  std::vector<std::string> missing;
+  for (auto& [prog, name] : kvm) {
+    std::string dir = events + "/kvm/" + name;
+    if (events.empty() || access(dir.c_str(), F_OK) != 0) {
+      bpf_program__set_autoload(prog, false);
+      missing.push_back(name);
+      continue;
+    }
+    data.kvm_attached.push_back(name);
+  }
+  if (!data.kvm_attached.empty() && data.kvm_attached[0] == "kvm_exit") {
+    int off = format_offset(events + "/kvm/kvm_exit/format", "exit_reason");
+    if (off == 8 || off == 12 || off == 16 || off == 24) skel->rodata->kvm_exit_reason_off = uint32_t(off);
+    else data.not_traced.push_back("VM exits by reason: kvm_exit's format file has no exit_reason at an offset the tracer reads (8, 12, 16, 24): counted, reason unknown");
+  }
+  if (!missing.empty()) {
+    std::string names;
+    for (auto& n : missing) names += (names.empty() ? "" : ", ") + n;
+    const bool kvm_loaded = access("/sys/module/kvm", F_OK) == 0;
+    data.not_traced.push_back("KVM counts (" + names + ") not attached: " +
+                              (events.empty() ? std::string("tracefs is not mounted (no /sys/kernel/tracing/events), so its kvm events cannot be attached")
+                                              : events + "/kvm/<event> is missing") +
+                              (kvm_loaded ? "; the kvm module is loaded" : "; the kvm module is not loaded") + " (a TCG guest makes no VM exits either way)");
+  }
+}
+
+// The per-thread counts, their system calls, and the VM exits by reason, read at the end.
+void Tracer::Impl::read_threads() {
+  uint32_t tkey = 0, tnext;
+  const uint32_t* tprev = nullptr;
+  while (bpf_map__get_next_key(skel->maps.threads, tprev, &tnext, sizeof tnext) == 0) {
+    thread_stat st;
+    if (bpf_map__lookup_elem(skel->maps.threads, &tnext, sizeof tnext, &st, sizeof st, 0) == 0) {
+      TraceData::Thread t;
+      t.tid = tnext;
+      t.tgid = st.tgid;
+      t.cgroup = st.cgroup;
+      t.comm = std::string(st.comm, strnlen(st.comm, sizeof st.comm));
+      t.n.assign(st.n, st.n + TS_COUNT);
+      data.threads.push_back(std::move(t));
+    }
+    tkey = tnext;
+    tprev = &tkey;
+  }
+  uint64_t key = 0, next;
+  const uint64_t* prev = nullptr;
+  while (bpf_map__get_next_key(skel->maps.thread_syscalls, prev, &next, sizeof next) == 0) {
+    uint64_t v;
+    if (bpf_map__lookup_elem(skel->maps.thread_syscalls, &next, sizeof next, &v, sizeof v, 0) == 0)
+      data.thread_syscalls.push_back({uint32_t(next >> 32), uint32_t(next), v});
+    key = next;
+    prev = &key;
+  }
+  uint32_t rkey = 0, rnext;
+  const uint32_t* rprev = nullptr;
+  while (bpf_map__get_next_key(skel->maps.kvm_exit_reasons, rprev, &rnext, sizeof rnext) == 0) {
+    uint64_t v;
+    if (bpf_map__lookup_elem(skel->maps.kvm_exit_reasons, &rnext, sizeof rnext, &v, sizeof v, 0) == 0) data.kvm_exit_reasons.push_back({rnext, v});
+    rkey = rnext;
+    rprev = &rkey;
+  }
 }
 
 // Program by program, so a failure names its tracepoint.
@@ -362,6 +456,7 @@ int Tracer::stop(TraceData* out, std::string* why) {
   if (m.drain.joinable()) m.drain.join();
   ring_buffer__consume(m.rb);
   m.uncompleted_requests();
+  m.read_threads();
   const int ncpu = libbpf_num_possible_cpus();
   if (ncpu <= 0) {
     *why = refusal(-ncpu, "counting the possible CPUs");
@@ -382,6 +477,7 @@ int Tracer::stop(TraceData* out, std::string* why) {
   m.data.window = __atomic_load_n(&m.skel->bss->window, __ATOMIC_ACQUIRE);
   m.data.window_open_ns = m.skel->bss->window_open_ns;
   m.data.window_close_ns = m.skel->bss->window_close_ns;
+  m.data.marks_tgid = m.skel->bss->marks_tgid;
   *out = std::move(m.data);
   m.data = TraceData{};
   m.close();
