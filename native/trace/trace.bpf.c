@@ -224,7 +224,13 @@ int BPF_PROG(sys_enter, struct pt_regs *regs, long id) {
     if (v) *v += 1;
   }
   count(CNT_SYSCALLS);
-  current_count(TS_SYSCALLS);
+  /* Its name now: a thread named after its first event (QEMU's pool workers, started in the
+   * window) keeps the name its role is read from. */
+  struct thread_stat *ts = thread_stat_of(bpf_get_current_task_btf(), true);
+  if (ts) {
+    __sync_fetch_and_add(&ts->n[TS_SYSCALLS], 1);
+    bpf_get_current_comm(ts->comm, sizeof(ts->comm));
+  }
   __u64 tkey = ((__u64)(__u32)bpf_get_current_pid_tgid() << 32) | nr;
   __u64 *tv = bpf_map_lookup_elem(&thread_syscalls, &tkey);
   if (tv) {
