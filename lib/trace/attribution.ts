@@ -36,7 +36,8 @@ export interface Attribution {
   ops_logged: number;
   matched: number;
   matched_share: number;
-  unmatched: { count: number; first_offsets: number[] };
+  /** Operations with no host call at their offset, not estimated: the split covers the matched ones only. */
+  unmatched: { count: number; first_offsets: number[]; note?: string };
   /** Host I/O calls on the data file in the window (more than logged when the run outlived its log). */
   host_calls: number;
   /** The device layer: the disk whose requests were followed, or why there is none. */
@@ -188,6 +189,12 @@ function unattributable(w: TraceWindow, r: BlockResult): string | undefined {
   return undefined;
 }
 
+/** Why operations can go unmatched, for the window's kind. */
+function unmatchedNote(source: WindowSource): string {
+  const relayed = source === 'relayed marks' ? '; or they ran before the relayed mark opened the window (the first operations) ' : '';
+  return `no host I/O call on the data file at their offset: served inside the boundary (a guest's page cache, a Sentry's cache) or past the record budget${relayed}; not estimated, the split covers the matched operations only`;
+}
+
 const METHOD = 'host eBPF trace (BTF tracepoints sys_enter/sys_exit, io_uring, block_rq_issue/complete, sched, irq)';
 
 function kvmOf(w: TraceWindow, counts: Attribution['counts'], ops: number): Attribution['kvm'] {
@@ -225,7 +232,14 @@ export function attribute(w: TraceWindow, r: BlockResult, source: WindowSource =
   const m = matchOps(log, w.records, calls);
   const matchedOps = m.call.map((c, op) => (c >= 0 ? op : -1)).filter((op) => op >= 0);
   const mech = mechanism(w, r, source, scope);
-  if (!matchedOps.length) return { unavailable: `none of the ${log.ops} logged operations met a host I/O call on ${w.file} at its offset (${calls.length} calls traced)`, counts: mech };
+  if (!matchedOps.length) {
+    const inside = calls.length === 0
+      ? source === 'relayed marks'
+        ? ': the traced processes made no I/O call on it in the window, so every operation was served inside the boundary (the guest\'s or the Sentry\'s own cache)'
+        : ': no traced process made an I/O call on it in the window (the process doing the I/O was not followed)'
+      : '';
+    return { unavailable: `none of the ${log.ops} logged operations met a host I/O call on ${w.file} at its offset (${calls.length} calls traced)${inside}; nothing is split, the counts are the window's`, counts: mech };
+  }
   const known = matchedOps.filter((op) => !Number.isNaN(m.device[op]));
   const ranked = [...known].sort((a, b) => m.probe[a]! - m.probe[b]!);
   const pick = (f: (op: number) => number) => known.map(f);
@@ -240,7 +254,7 @@ export function attribute(w: TraceWindow, r: BlockResult, source: WindowSource =
     ops_logged: log.ops,
     matched: matchedOps.length,
     matched_share: matchedOps.length / log.ops,
-    unmatched: { count: unmatched.length, first_offsets: unmatched.slice(0, 10) },
+    unmatched: { count: unmatched.length, first_offsets: unmatched.slice(0, 10), ...(unmatched.length ? { note: unmatchedNote(source) } : {}) },
     host_calls: calls.length,
     device: w.map.device_why ? { unavailable: w.map.device_why } : { disk: w.map.disk, extents: w.map.extents.length },
     page_cache_hits: known.filter((op) => m.requests[op] === 0).length,
