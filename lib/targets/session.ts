@@ -370,7 +370,7 @@ export class ProbeSession implements Session {
       const verdicts: (HostPageCache | undefined)[] = [];
       const meter = new CostMeter(() => this.runner.costScope?.(), this.runner.sameClock);
       traces = steps.some((s) => s.trace)
-        ? new StepTraces(this.runner.hostDataFile!, { scope: () => this.runner.costScope?.(), window: this.runner.sameClock ? 'marks' : 'relayed', spawnsProbe: !this.runner.wholeSuite })
+        ? new StepTraces(this.runner.hostDataFile!, { scope: () => this.runner.costScope?.(), window: this.runner.wholeSuite ? 'relayed' : 'marks', spawnsProbe: !this.runner.wholeSuite })
         : undefined;
       const hooks: StepHooks = {
         before: (k) => {

@@ -12,9 +12,9 @@ export interface StepTraceOptions {
   /** The target's scope now (lib/cost): its processes (a Sentry, a VMM) and cgroup are traced. */
   scope?: () => CostScope | undefined;
   /**
-   * 'marks': the probe's mark writes are seen in the kernel (it runs on the host's kernel:
-   * the host, runc-like containers); 'relayed': the session's mark hook moves the window (a VM's
-   * frames, gVisor's Sentry), each edge late by the relay.
+   * 'marks': the probe's mark writes are seen in the kernel (the probe's own on the host and in
+   * runc-like containers, gVisor's Sentry's sendmsg relaying them); 'relayed': the session's mark
+   * hook moves the window (a VM's frames), each edge late by the relay.
    */
   window: 'marks' | 'relayed';
   /** Each step's probe is a child this process spawns (not a VM's boot, which runs the steps). */

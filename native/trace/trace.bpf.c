@@ -17,10 +17,10 @@
 char LICENSE[] SEC("license") = "GPL";
 
 #if defined(__TARGET_ARCH_x86)
-enum { NR_WRITE = 1, NR_PREAD64 = 17, NR_PWRITE64 = 18, NR_PREADV = 295, NR_PWRITEV = 296, NR_PREADV2 = 327, NR_PWRITEV2 = 328,
+enum { NR_WRITE = 1, NR_WRITEV = 20, NR_SENDMSG = 46, NR_PREAD64 = 17, NR_PWRITE64 = 18, NR_PREADV = 295, NR_PWRITEV = 296, NR_PREADV2 = 327, NR_PWRITEV2 = 328,
        NR_CLOSE = 3, NR_DUP2 = 33, NR_DUP3 = 292, NR_CLOSE_RANGE = 436, NR_EXECVE = 59 };
 #else
-enum { NR_WRITE = 64, NR_PREAD64 = 67, NR_PWRITE64 = 68, NR_PREADV = 69, NR_PWRITEV = 70, NR_PREADV2 = 286, NR_PWRITEV2 = 287,
+enum { NR_WRITE = 64, NR_WRITEV = 66, NR_SENDMSG = 211, NR_PREAD64 = 67, NR_PWRITE64 = 68, NR_PREADV = 69, NR_PWRITEV = 70, NR_PREADV2 = 286, NR_PWRITEV2 = 287,
        NR_CLOSE = 57, NR_DUP2 = -1, NR_DUP3 = 24, NR_CLOSE_RANGE = 436, NR_EXECVE = 221 };
 #endif
 
@@ -177,12 +177,14 @@ static __always_inline void fd_changed(__u32 tgid, long id, struct pt_regs *regs
   }
 }
 
-/* The probe's window marks ({"mark":"measure-start"...} on stderr) open and close the window at
- * the probe's own write, with no delay of delivery through a pipe. */
-static __always_inline void watch_marks(struct pt_regs *regs) {
+/* A mark's bytes (a Sentry's copy of them) may lie on a page not yet mapped at the call's entry,
+ * which a BPF program cannot fault in: such a call is checked again at its exit. */
+struct { __uint(type, BPF_MAP_TYPE_HASH); __uint(max_entries, 256); __type(key, __u32); __type(value, __u64); } pending_marks SEC(".maps");
+
+/* Moves the window if the buffer holds a mark; false when the buffer could not be read. */
+static __always_inline bool check_mark(__u64 base) {
   char buf[24] = {};
-  if (SYSCALL_ARG2(regs) < 20) return;
-  if (bpf_probe_read_user(buf, sizeof(buf), (void *)SYSCALL_ARG1(regs)) != 0) return;
+  if (bpf_probe_read_user(buf, sizeof(buf), (void *)base) != 0) return false;
   const char start[] = "{\"mark\":\"measure-start\"";
   const char end[] = "{\"mark\":\"measure-end\"";
   bool is_start = true, is_end = true;
@@ -197,6 +199,29 @@ static __always_inline void watch_marks(struct pt_regs *regs) {
     window_close_ns = now;
     window = WINDOW_CLOSED;
   }
+  return true;
+}
+
+/* The probe's window marks ({"mark":"measure-start"...} on stderr) open and close the window at
+ * the probe's own write, with no delay of delivery through a pipe; gVisor's Sentry relays the
+ * probe's stderr with sendmsg on a socket (its msghdr's first iovec), seen at the Sentry's call. */
+static __always_inline void watch_marks(struct pt_regs *regs, long id) {
+  __u64 base = SYSCALL_ARG1(regs), len = SYSCALL_ARG2(regs);
+  if (id == NR_SENDMSG) {
+    struct { __u64 name; __u64 namelen; __u64 iov; __u64 iovlen; } h = {};
+    if (bpf_probe_read_user(&h, sizeof(h), (void *)base) != 0) return;
+    base = h.iov;
+    len = h.iovlen;
+  }
+  if (id != NR_WRITE) {
+    struct { __u64 base, len; } v = {};
+    if (len < 1 || bpf_probe_read_user(&v, sizeof(v), (void *)base) != 0) return;
+    base = v.base;
+    len = v.len;
+  }
+  if (len < 20 || check_mark(base)) return;
+  __u32 tid = (__u32)bpf_get_current_pid_tgid();
+  bpf_map_update_elem(&pending_marks, &tid, &base, BPF_ANY);
 }
 
 static __always_inline __u64 iov_bytes(__u64 iov, __u64 n) {
@@ -216,7 +241,7 @@ int BPF_PROG(sys_enter, struct pt_regs *regs, long id) {
   if (!current_traced()) return 0;
   __u32 tgid = bpf_get_current_pid_tgid() >> 32;
   fd_changed(tgid, id, regs);
-  if (window_by_marks && id == NR_WRITE) watch_marks(regs);
+  if (window_by_marks && (id == NR_WRITE || id == NR_WRITEV || id == NR_PWRITEV || id == NR_PWRITEV2 || id == NR_SENDMSG)) watch_marks(regs, id);
   if (!in_window()) return 0;
   __u32 nr = (__u32)id;
   if (nr < TRACE_MAX_SYSCALLS) {
@@ -275,6 +300,11 @@ SEC("tp_btf/sys_exit")
 int BPF_PROG(sys_exit, struct pt_regs *regs, long ret) {
   __u64 pt = bpf_get_current_pid_tgid();
   __u32 tid = (__u32)pt;
+  __u64 *mark = bpf_map_lookup_elem(&pending_marks, &tid);
+  if (mark) {
+    check_mark(*mark);
+    bpf_map_delete_elem(&pending_marks, &tid);
+  }
   struct call_start *c = bpf_map_lookup_elem(&calls, &tid);
   if (!c) return 0;
   struct trace_record r = {};

@@ -74,7 +74,7 @@ testIf(skipOf('runsc') ?? skipOf('runc'), test.serial)('runsc: the Sentry makes 
   t.truthy(sentry, `roles seen: ${Object.keys(a.by_role).join(', ')}`);
   t.log(`system calls per operation: Sentry ${sentry!.syscalls.toFixed(2)} (${Object.entries(sentry!.top_syscalls).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ')}), runc's probe ${runc.toFixed(2)}; matched ${a.matched} of ${a.ops_logged}`);
   t.true(sentry!.syscalls > runc, `${sentry!.syscalls} against ${runc}`);
-  t.is(a.window.source, 'relayed marks');
+  t.is(a.window.source, 'probe marks', 'opened and closed at the Sentry\'s relay of the probe\'s marks');
   t.is(a.matched + a.unmatched.count, a.ops_logged);
   t.true(a.matched > 0);
   t.true(boundaryNonNegative(a));
