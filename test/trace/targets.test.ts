@@ -16,7 +16,7 @@ const tmp = tempDir();
 test.after.always(() => tmp.cleanup());
 const unavailable = traceUnavailable();
 const ENGINES = ['docker', 'podman', 'containerd'] as const;
-const skips = targetSkips(['runc', 'runsc', 'qemu-microvm', ...ENGINES]);
+const skips = targetSkips(['runc', 'runsc', 'qemu-microvm', 'qemu-virt', ...ENGINES]);
 const skipOf = (name: string) => unavailable ?? skips.get(name);
 
 const PSYNC = { engine: 'psync', direct: true, size: '16M', duration: '1s', warmup: '200ms' } as const;
@@ -113,4 +113,33 @@ testIf(qemuSkip, test.serial)('qemu-microvm: the VMM\'s roles make a pread per o
     t.true(boundaryNonNegative(x));
     t.truthy(x.kvm, 'the KVM counts or why there are none');
   }
+});
+
+// Buffered reads of a small file the guest has read before: its page cache serves them, QEMU makes
+// no call on the image, and nothing is estimated in the split's place; the window's counts stay.
+testIf(qemuSkip, test.serial)('qemu-microvm: operations the guest serves from its own page cache are not split, and the result says so with the window\'s counts' + why(qemuSkip), async (t) => {
+  const s = await makeTarget('qemu-microvm').start({ dataFile: join(tmp.dir, 'guest-cache.dat'), dataSize: 4 * 2 ** 20, network: false, attribution: true });
+  try {
+    const r = (await s.run({ kind: 'block', options: { engine: 'psync', direct: false, size: '4M', duration: '500ms', warmup: '500ms' } })) as BlockResult & { attribution?: AttributionField };
+    const a = r.attribution!;
+    t.true('unavailable' in a, 'no split');
+    if (!('unavailable' in a)) return;
+    t.regex(a.unavailable, /served inside the boundary/);
+    t.truthy(a.counts, 'the window\'s counts');
+    t.is(a.counts!.per_op.io_calls, 0, 'QEMU made no call on the image in the window');
+    t.truthy(a.counts!.by_role.vcpu, `roles seen: ${Object.keys(a.counts!.by_role).join(', ')}`);
+  } finally {
+    await s.stop();
+  }
+});
+
+// The arm64 virt machine under TCG: the same runner and disk layout as the microVM.
+const virtSkip = skipOf('qemu-virt');
+testIf(virtSkip, test.serial)('qemu-virt: QEMU\'s calls on the image are matched to the guest probe\'s operations by offset, one I/O call each' + why(virtSkip), async (t) => {
+  const { a } = await tracedRun('qemu-virt');
+  t.log(`${a.matched} of ${a.ops_logged} matched; ${vmmIo(a).roles}`);
+  t.true(a.matched_share >= 0.99, `${a.matched} of ${a.ops_logged}`);
+  t.true(a.per_op.io_calls >= 0.95 && a.per_op.io_calls <= 1.05, `${a.per_op.io_calls} I/O calls per operation`);
+  t.truthy(a.by_role.vcpu, `roles seen: ${Object.keys(a.by_role).join(', ')}`);
+  t.true(boundaryNonNegative(a));
 });
