@@ -198,7 +198,7 @@ function unmatchedNote(source: WindowSource): string {
 const METHOD = 'host eBPF trace (BTF tracepoints sys_enter/sys_exit, io_uring, block_rq_issue/complete, sched, irq)';
 
 function kvmOf(w: TraceWindow, counts: Attribution['counts'], ops: number): Attribution['kvm'] {
-  if (!w.kvm_attached?.length) return { unavailable: w.not_traced.find((n) => n.startsWith('KVM counts')) ?? 'no KVM tracepoint was attached' };
+  if (!w.kvm_attached?.length) return { unavailable: w.not_traced.find((n) => n.startsWith('KVM count')) ?? 'no KVM tracepoint was attached' };
   return {
     attached: w.kvm_attached,
     exits: counts.kvm_exits / ops,

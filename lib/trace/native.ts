@@ -91,6 +91,9 @@ export interface TraceStartConfig {
   extents?: FileMapJson['extents'];
   windowByMarks?: boolean;
   recordBudget?: number;
+  /** The KVM tracepoints to attach (kvm.ts), and kvm_exit's exit_reason offset (0: not read). */
+  kvmEvents?: string[];
+  kvmExitReasonOffset?: number;
 }
 
 export interface TraceAddon {

@@ -42,7 +42,7 @@ Tracer* tracer_of(const Napi::CallbackInfo& info) {
 }
 
 // traceStart({pids, parents, cgroupId, fileIno, fileMajor, fileMinor, diskMajor, diskMinor, extents:
-// [{sector, sectors, file_off}], windowByMarks, recordBudget}) -> handle
+// [{sector, sectors, file_off}], windowByMarks, recordBudget, kvmEvents, kvmExitReasonOffset}) -> handle
 Napi::Value TraceStart(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!info[0].IsObject()) throw Napi::TypeError::New(env, "traceStart(config)");
@@ -60,6 +60,11 @@ Napi::Value TraceStart(const Napi::CallbackInfo& info) {
   c.disk_minor = uint32_t(num(o, "diskMinor"));
   c.window_by_marks = !o.Has("windowByMarks") || o.Get("windowByMarks").ToBoolean().Value();
   c.record_budget = uint64_t(num(o, "recordBudget", double(c.record_budget)));
+  if (o.Has("kvmEvents") && o.Get("kvmEvents").IsArray()) {
+    Napi::Array a = o.Get("kvmEvents").As<Napi::Array>();
+    for (uint32_t i = 0; i < a.Length(); i++) c.kvm_events.push_back(a.Get(i).As<Napi::String>().Utf8Value());
+  }
+  c.kvm_exit_reason_off = uint32_t(num(o, "kvmExitReasonOffset"));
   if (o.Has("extents") && o.Get("extents").IsArray()) {
     Napi::Array a = o.Get("extents").As<Napi::Array>();
     for (uint32_t i = 0; i < a.Length(); i++) {

@@ -6,9 +6,6 @@
 
 #include <cerrno>
 #include <cstring>
-#include <fstream>
-#include <regex>
-#include <sstream>
 
 #ifdef ISOPROBE_TRACE_SKELETON
 #include <bpf/bpf.h>
@@ -112,24 +109,6 @@ struct ProgSpec {
   const char* lost;
 };
 
-// Where tracefs is: the events folder of /sys/kernel/tracing, or of debugfs's tracing.
-std::string events_dir() {
-  for (const char* d : {"/sys/kernel/tracing/events", "/sys/kernel/debug/tracing/events"})
-    if (access(d, F_OK) == 0) return d;
-  return "";
-}
-
-// The offset of a field in a tracepoint's record, from its format file; -1 when not found.
-int format_offset(const std::string& format_file, const std::string& field) {
-  std::ifstream f(format_file);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  std::smatch m;
-  std::string text = ss.str();
-  if (std::regex_search(text, m, std::regex("field:[^;]*[ \\t]" + field + ";\\s*offset:(\\d+);\\s*size:4;"))) return std::stoi(m[1]);
-  return -1;
-}
-
 }  // namespace
 
 struct Tracer::Impl {
@@ -164,7 +143,7 @@ struct Tracer::Impl {
   }
 
   int configure(const TraceConfig& c, std::string* why);
-  void configure_kvm();
+  void configure_kvm(const TraceConfig& c);
   int attach(std::string* why);
   void read_threads();
 
@@ -245,41 +224,22 @@ int Tracer::Impl::configure(const TraceConfig& c, std::string* why) {
     if (!seen) data.not_traced.push_back(note);
   }
   btf__free(vmlinux);
-  configure_kvm();
+  configure_kvm(c);
   return 0;
 }
 
-// The KVM tracepoints, where the kvm module is loaded: attached by their tracefs events (classic
-// tracepoints), kvm_exit's reason read where its format file puts it. Elsewhere not loaded at all.
-void Tracer::Impl::configure_kvm() {
+// The KVM tracepoints the caller found in tracefs (lib/trace/kvm.ts): the others not loaded.
+void Tracer::Impl::configure_kvm(const TraceConfig& c) {
   const std::pair<bpf_program*, const char*> kvm[] = {
       {skel->progs.kvm_exit, "kvm_exit"}, {skel->progs.kvm_set_irq, "kvm_set_irq"},
       {skel->progs.kvm_msi_set_irq, "kvm_msi_set_irq"}, {skel->progs.kvm_inj_virq, "kvm_inj_virq"}};
-  const std::string events = events_dir();
-  std::vector<std::string> missing;
   for (auto& [prog, name] : kvm) {
-    std::string dir = events + "/kvm/" + name;
-    if (events.empty() || access(dir.c_str(), F_OK) != 0) {
-      bpf_program__set_autoload(prog, false);
-      missing.push_back(name);
-      continue;
-    }
-    data.kvm_attached.push_back(name);
+    bool wanted = false;
+    for (auto& e : c.kvm_events) wanted = wanted || e == name;
+    if (wanted) data.kvm_attached.push_back(name);
+    else bpf_program__set_autoload(prog, false);
   }
-  if (!data.kvm_attached.empty() && data.kvm_attached[0] == "kvm_exit") {
-    int off = format_offset(events + "/kvm/kvm_exit/format", "exit_reason");
-    if (off == 8 || off == 12 || off == 16 || off == 24) skel->rodata->kvm_exit_reason_off = uint32_t(off);
-    else data.not_traced.push_back("VM exits by reason: kvm_exit's format file has no exit_reason at an offset the tracer reads (8, 12, 16, 24): counted, reason unknown");
-  }
-  if (!missing.empty()) {
-    std::string names;
-    for (auto& n : missing) names += (names.empty() ? "" : ", ") + n;
-    const bool kvm_loaded = access("/sys/module/kvm", F_OK) == 0;
-    data.not_traced.push_back("KVM counts (" + names + ") not attached: " +
-                              (events.empty() ? std::string("tracefs is not mounted (no /sys/kernel/tracing/events), so its kvm events cannot be attached")
-                                              : events + "/kvm/<event> is missing") +
-                              (kvm_loaded ? "; the kvm module is loaded" : "; the kvm module is not loaded") + " (a TCG guest makes no VM exits either way)");
-  }
+  skel->rodata->kvm_exit_reason_off = c.kvm_exit_reason_off;
 }
 
 // The per-thread counts, their system calls, and the VM exits by reason, read at the end.
@@ -327,7 +287,15 @@ int Tracer::Impl::attach(std::string* why) {
     bpf_link* l = bpf_program__attach(p);
     if (!l) {
       int err = errno;
-      *why = refusal(err, std::string("attaching to the tracepoint of ") + bpf_program__name(p));
+      std::string name = bpf_program__name(p);
+      // A KVM count is an addition: its tracepoint refusing leaves the rest of the trace whole.
+      if (name.rfind("kvm_", 0) == 0) {
+        data.not_traced.push_back(refusal(err, "KVM count " + name + " not attached: attaching to its tracepoint"));
+        for (auto it = data.kvm_attached.begin(); it != data.kvm_attached.end(); ++it)
+          if (*it == name) { data.kvm_attached.erase(it); break; }
+        continue;
+      }
+      *why = refusal(err, std::string("attaching to the tracepoint of ") + name);
       return -err;
     }
     links.push_back(l);

@@ -22,6 +22,10 @@ struct TraceConfig {
   uint32_t disk_major = 0, disk_minor = 0;  // the backing disk (0:0: no device layer)
   std::vector<trace_extent> extents;        // the file's sectors on that disk
   bool window_by_marks = true;  // the traced process's measure marks open and close the window
+  // The KVM tracepoints to attach (lib/trace/kvm.ts decides from tracefs), kvm_exit's exit_reason
+  // offset in its record (0: not read).
+  std::vector<std::string> kvm_events;
+  uint32_t kvm_exit_reason_off = 0;
   uint64_t record_budget = 1u << 20;
 };
 
