@@ -30,7 +30,7 @@ export const COUNTERS = ['syscalls', 'csw_voluntary', 'csw_preempted', 'wakeups'
 export type CounterName = (typeof COUNTERS)[number];
 
 /** The order of trace_event.h's enum thread_counter: one traced thread's counts. */
-export const THREAD_COUNTERS = ['syscalls', 'csw_voluntary', 'csw_preempted', 'wakeups', 'irq', 'softirq', 'io_calls', 'uring_reqs', 'kvm_exits', 'kvm_inj_virq'] as const;
+export const THREAD_COUNTERS = ['syscalls', 'csw_voluntary', 'csw_preempted', 'wakeups', 'irq', 'softirq', 'io_calls', 'uring_reqs', 'kvm_exits', 'kvm_inj_virq', 'rq_file'] as const;
 export type ThreadCounterName = (typeof THREAD_COUNTERS)[number];
 
 /** A traced thread seen in the window: its process, cgroup (0: only seen woken), name when first seen. */

@@ -410,6 +410,7 @@ int BPF_PROG(block_rq_issue, struct request *rq) {
   __s64 off = file_offset_of(sector);
   if (off < 0) return 0;
   count(CNT_RQ_FILE);
+  if (current_traced()) current_count(TS_RQ_FILE);
   if (spent()) return 0;
   struct rq_start s = {};
   s.t0 = bpf_ktime_get_ns();

@@ -92,6 +92,7 @@ enum thread_counter {
   TS_URING_REQS,  /* its io_uring reads and writes (any file) */
   TS_KVM_EXITS,
   TS_KVM_INJ_VIRQ,
+  TS_RQ_FILE,     /* block requests on the data file's extents it issued (it was current at issue) */
   TS_COUNT
 };
 
