@@ -29,9 +29,11 @@ export interface Attribution {
   method: string;
   /**
    * 'probe marks': the probe's own mark writes, seen in the kernel; 'relayed marks': the marks as
-   * the session received them (a VM's frames, gVisor's Sentry), each edge late by its delivery.
+   * the session received them (a VM's frames), each edge late by its delivery. `probe_ns`: the
+   * probe's own measured time, so a relayed window's excess (ns - probe_ns) is in view: counts
+   * that grow with time (a main loop's polls) are over by that share, those tied to operations not.
    */
-  window: { ns: number; source: WindowSource };
+  window: { ns: number; source: WindowSource; probe_ns?: number };
   /** The probe's logged operations, and how many were matched to a host call by offset. */
   ops_logged: number;
   matched: number;
@@ -214,7 +216,7 @@ export function mechanism(w: TraceWindow, r: BlockResult, source: WindowSource, 
   const counts = countsOf(w);
   return {
     method: METHOD,
-    window: { ns: w.window.close_ns - w.window.open_ns, source },
+    window: { ns: w.window.close_ns - w.window.open_ns, source, probe_ns: r.elapsed_ns },
     per_op: perOp(w, counts, r.ops, r.cpu_placement?.ran_on ?? []),
     counts,
     by_role: countsByRole(w.threads ?? [], w.thread_syscalls ?? [], scope, r.ops, w.window.marks_pid ?? 0),
