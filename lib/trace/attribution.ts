@@ -221,7 +221,7 @@ export function mechanism(w: TraceWindow, r: BlockResult, source: WindowSource, 
     counts,
     by_role: countsByRole(w.threads ?? [], w.thread_syscalls ?? [], scope, r.ops, w.window.marks_pid ?? 0),
     kvm: kvmOf(w, counts, r.ops),
-    not_traced: [...w.not_traced],
+    not_traced: [...w.not_traced, ...(counts.threads_lost ? [`${counts.threads_lost} counts of threads not kept by role (the per-thread tables were full): by_role counts fewer than the totals`] : [])],
     tracer: tracerCost(w, r.ops + (r.warmup?.ops ?? 0)),
   };
 }

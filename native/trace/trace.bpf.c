@@ -262,7 +262,7 @@ int BPF_PROG(sys_enter, struct pt_regs *regs, long id) {
     __sync_fetch_and_add(tv, 1);
   } else {
     __u64 one = 1;
-    bpf_map_update_elem(&thread_syscalls, &tkey, &one, BPF_NOEXIST);
+    if (bpf_map_update_elem(&thread_syscalls, &tkey, &one, BPF_NOEXIST) == -7 /* -E2BIG: full */) count(CNT_THREADS_LOST);
   }
   bool plain = id == NR_PREAD64 || id == NR_PWRITE64;
   bool vec = id == NR_PREADV || id == NR_PWRITEV || id == NR_PREADV2 || id == NR_PWRITEV2;

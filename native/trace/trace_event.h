@@ -59,7 +59,7 @@ enum trace_counter {
   CNT_KVM_SET_IRQ,      /* kvm_set_irq (anyone's: an irqfd's worker injects for the VMM) */
   CNT_KVM_MSI_SET_IRQ,  /* kvm_msi_set_irq (anyone's) */
   CNT_KVM_INJ_VIRQ,     /* kvm_inj_virq of the traced tasks (vCPU threads) */
-  CNT_THREADS_LOST,     /* per-thread table full: a thread's counts not kept by role */
+  CNT_THREADS_LOST,     /* per-thread tables full: a thread's counts, or a call's name, not kept by role */
   CNT_COUNT
 };
 
