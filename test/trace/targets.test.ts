@@ -115,12 +115,13 @@ testIf(qemuSkip, test.serial)('qemu-microvm: the VMM\'s roles make a pread per o
   }
 });
 
-// Buffered reads of a small file the guest has read before: its page cache serves them, QEMU makes
-// no call on the image, and nothing is estimated in the split's place; the window's counts stay.
+// Buffered reads of 256 KiB the guest read in its warm-up (64 blocks: hundreds of reads cover them
+// all however slow TCG is): its page cache serves them, QEMU makes no call on the image, and nothing
+// is estimated in the split's place; the window's counts stay.
 testIf(qemuSkip, test.serial)('qemu-microvm: operations the guest serves from its own page cache are not split, and the result says so with the window\'s counts' + why(qemuSkip), async (t) => {
   const s = await makeTarget('qemu-microvm').start({ dataFile: join(tmp.dir, 'guest-cache.dat'), dataSize: 4 * 2 ** 20, network: false, attribution: true });
   try {
-    const r = (await s.run({ kind: 'block', options: { engine: 'psync', direct: false, size: '4M', duration: '500ms', warmup: '500ms' } })) as BlockResult & { attribution?: AttributionField };
+    const r = (await s.run({ kind: 'block', options: { engine: 'psync', direct: false, size: '256K', duration: '500ms', warmup: '500ms' } })) as BlockResult & { attribution?: AttributionField };
     const a = r.attribution!;
     t.true('unavailable' in a, 'no split');
     if (!('unavailable' in a)) return;
