@@ -109,7 +109,8 @@ testIf(qemuSkip, test.serial)('qemu-microvm: the VMM\'s roles make a pread per o
   t.truthy(threads.a.by_role['io-pool'], 'aio=threads: QEMU\'s pool workers are a role of their own');
   for (const x of [threads.a, uring.a]) {
     t.is(x.window.source, 'relayed marks');
-    t.true(x.matched_share >= 0.99, `${x.matched} of ${x.ops_logged} matched by the image offset`);
+    // Operations before the relayed start mark arrived are not in the window: a few may go unmatched.
+    t.true(x.matched_share >= 0.95, `${x.matched} of ${x.ops_logged} matched by the image offset`);
     t.true(boundaryNonNegative(x));
     t.truthy(x.kvm, 'the KVM counts or why there are none');
   }
@@ -139,7 +140,7 @@ const virtSkip = skipOf('qemu-virt');
 testIf(virtSkip, test.serial)('qemu-virt: QEMU\'s calls on the image are matched to the guest probe\'s operations by offset, one I/O call each' + why(virtSkip), async (t) => {
   const { a } = await tracedRun('qemu-virt');
   t.log(`${a.matched} of ${a.ops_logged} matched; ${vmmIo(a).roles}`);
-  t.true(a.matched_share >= 0.99, `${a.matched} of ${a.ops_logged}`);
+  t.true(a.matched_share >= 0.95, `${a.matched} of ${a.ops_logged} (a relayed window: the first may be unmatched)`);
   t.true(a.per_op.io_calls >= 0.95 && a.per_op.io_calls <= 1.05, `${a.per_op.io_calls} I/O calls per operation`);
   t.truthy(a.by_role.vcpu, `roles seen: ${Object.keys(a.by_role).join(', ')}`);
   t.true(boundaryNonNegative(a));
