@@ -176,7 +176,7 @@ async function cmdTargets(argv: string[], out: (s: string) => void): Promise<num
 const RUN_OPTIONS: Table = {
   target: { kind: 'string', default: 'host', help: `where the probe runs: one of ${TARGET_NAMES.join('|')}, optionally with settings, e.g. qemu-microvm[kernel=6.12,aio=threads]` },
   placement: { kind: 'enum', default: 'client-inside', choices: ['client-inside', 'server-inside', 'loopback'], help: 'net: client inside the target and server in a peer namespace, the reverse, or both inside on loopback' },
-  where: { kind: 'bool', default: false, help: 'block on the host target: trace the run with eBPF and split each operation into device, host kernel and boundary, with mechanism counts per operation (docs/attribution.md)' },
+  where: { kind: 'bool', default: false, help: 'block workloads, every target: trace the run with eBPF and split each operation into device, host kernel and boundary, with mechanism counts per operation (docs/attribution.md)' },
   ...SESSION_OPTIONS,
   ...SHIELD_OPTION,
 };
@@ -271,8 +271,8 @@ async function cmdRun(argv: string[], out: (s: string) => void, signal: AbortSig
   const name = variant.target;
   Object.assign(spec, variant.spec);
   if (values.where) {
-    // Built for the host target so far: elsewhere it would be silently absent, so it is refused.
-    if (isNet || name !== 'host') throw new IsoprobeError('EINVALOPT', `--where: the split by layer is built for block workloads on the host target so far, not ${isNet ? `net ${mode}` : variant.label}`, { option: 'where' });
+    // Built for block workloads: for network ones it would be silently absent, so it is refused.
+    if (isNet) throw new IsoprobeError('EINVALOPT', `--where: the split by layer is built for block workloads so far, not net ${mode}`, { option: 'where' });
     spec.attribution = true;
   }
   if (!isNet && opts.file !== undefined) throw new IsoprobeError('EINVALOPT', '--file: inside a target the data file is --data-file (on the host), mounted or passed in by isoprobe', { option: 'file' });

@@ -151,6 +151,7 @@ export class ContainerdTarget implements Target {
         ...(pid ? containerCostParts(pid, launchedNs, id, /runsc/.test(runtime), CONTAINERD_PROCESSES) : {}),
         ...dataParts(common.dataFile, common.dataName, loop),
         link: linkOf(pair),
+        attribution: spec.attribution,
         teardown,
       });
     } catch (e) {

@@ -128,6 +128,7 @@ export class EngineTarget implements Target {
         ...containerCostParts(pid, launchedNs, id, gvisor, ENGINE_DECLARED[this.name].processes!),
         ...dataParts(common.dataFile, common.dataName, loop),
         link: link ? { targetAddr: link.targetAddr, peerNs: link.peer, peerAddr: link.peerAddr } : undefined,
+        attribution: spec.attribution,
         teardown,
       });
     } catch (e) {

@@ -223,6 +223,7 @@ export class OciRuntimeTarget implements Target {
         ...dataParts(common.dataFile, common.dataName, loop?.dev),
         link: linkOf(pair),
         echoService: spec.echoService,
+        attribution: spec.attribution,
         teardown,
       });
     } catch (e) {

@@ -225,7 +225,7 @@ export interface SessionParts extends RunnerPlace {
   /** Its marks are on the host's clock (not gVisor's). */
   sameClock?: boolean;
   startup?: Startup;
-  /** Trace block steps on the host for their attribution (the host target so far). */
+  /** Trace block steps on the host for their attribution (lib/trace: the probe, the container, the Sentry or the VMM). */
   attribution?: boolean;
   echoService?: number;
 }
@@ -373,7 +373,9 @@ export class ProbeSession implements Session {
       const watches = steps.map((s) => (s.cold ? new CacheWatch(this.runner.hostDataFile!) : undefined));
       const verdicts: (HostPageCache | undefined)[] = [];
       const meter = new CostMeter(() => this.runner.costScope?.(), this.runner.sameClock);
-      traces = steps.some((s) => s.trace) ? new StepTraces(this.runner.hostDataFile!) : undefined;
+      traces = steps.some((s) => s.trace)
+        ? new StepTraces(this.runner.hostDataFile!, { scope: () => this.runner.costScope?.(), window: this.runner.wholeSuite ? 'relayed' : 'marks', spawnsProbe: !this.runner.wholeSuite })
+        : undefined;
       const hooks: StepHooks = {
         before: (k) => {
           watches[k]?.evict();
@@ -386,7 +388,10 @@ export class ProbeSession implements Session {
         spawned: (k, pid) => traces?.follow(k, pid),
         measureFromPeer: (k) => this.measureFromPeer(steps[k]!.w as Extract<Workload, { kind: 'rr' | 'stream' }>, ctl, marksTo(hooks, k)),
         measured: (k) => onMeasured?.(indexOf[k]!),
-        mark: (k, which, tNs) => meter.mark(k, which, tNs),
+        mark: (k, which, tNs) => {
+          traces?.mark(k, which);
+          meter.mark(k, which, tNs);
+        },
       };
       // Another run on the same file would be in this one's numbers and its cache verdict: held
       // from the eviction to the verdict (for a VM, the whole boot: its disk is attached throughout).

@@ -135,7 +135,8 @@ export interface SessionSpec {
   /**
    * Trace each block workload on the host with eBPF (needs root and kernel BTF) and give its result
    * `attribution`: per operation the device, the host kernel and the boundary, and the window's
-   * mechanism counts; or `{unavailable: reason}`. The host target so far.
+   * mechanism counts by role; or `{unavailable: reason}`. Every target whose session passes it
+   * (host, the containers, the VMs: docs/attribution.md).
    */
   attribution?: boolean;
   /** A planted service time (ns) of the echo server isoprobe starts for client-inside RR (variant setting `service`). */

@@ -254,6 +254,8 @@ class VmRunner implements ProbeRunner {
   /** /dev/vda is isoprobe's own file: writes are allowed without a signature check. */
   readonly dataIsDevice = true;
   readonly link?: Link;
+  /** Block steps traced on the host (the VMM's calls on the disk image), marks relayed by frames. */
+  readonly attribution?: boolean;
   stack: StackInfo;
   private boots = 0;
   /** The running boot's VMM, for the host-cost accounting. */
@@ -263,6 +265,7 @@ class VmRunner implements ProbeRunner {
     private readonly tap: TapNamespace | undefined, version: string, vmmPath: string, private readonly pin?: PinLayout) {
     this.dataPathInside = spec.dataFile ? '/dev/vda' : undefined;
     this.hostDataFile = spec.dataFile;
+    this.attribution = spec.attribution;
     this.link = tap ? { targetAddr: tap.guestAddr, peerNs: tap.ns, peerAddr: tap.hostAddr } : undefined;
     this.stack = {
       resolved: {

@@ -25,8 +25,16 @@ export const RECORD = { call: 1, request: 2, uring: 3 } as const;
 
 /** The order of trace_event.h's enum trace_counter. */
 export const COUNTERS = ['syscalls', 'csw_voluntary', 'csw_preempted', 'wakeups', 'irq', 'irq_traced', 'softirq', 'softirq_traced',
-  'rq_device', 'rq_file', 'io_calls', 'uring_reqs', 'records', 'over_budget', 'ringbuf_full', 'unfinished_lost', 'rq_uncompleted'] as const;
+  'rq_device', 'rq_file', 'io_calls', 'uring_reqs', 'records', 'over_budget', 'ringbuf_full', 'unfinished_lost', 'rq_uncompleted',
+  'kvm_exits', 'kvm_set_irq', 'kvm_msi_set_irq', 'kvm_inj_virq', 'threads_lost'] as const;
 export type CounterName = (typeof COUNTERS)[number];
+
+/** The order of trace_event.h's enum thread_counter: one traced thread's counts. */
+export const THREAD_COUNTERS = ['syscalls', 'csw_voluntary', 'csw_preempted', 'wakeups', 'irq', 'softirq', 'io_calls', 'uring_reqs', 'kvm_exits', 'kvm_inj_virq', 'rq_file'] as const;
+export type ThreadCounterName = (typeof THREAD_COUNTERS)[number];
+
+/** A traced thread seen in the window: its process, cgroup (0: only seen woken), name when first seen. */
+export interface RawThread { tid: number; tgid: number; cgroup: number; comm: string; n: number[] }
 
 export interface RawTrace {
   records: TraceColumns;
@@ -35,7 +43,7 @@ export interface RawTrace {
   /** System calls the traced tasks entered in the window, by number. */
   syscalls: number[];
   /** 0 waiting, 1 open, 2 closed; its edges in CLOCK_MONOTONIC ns. */
-  window: { state: 0 | 1 | 2; open_ns: number; close_ns: number };
+  window: { state: 0 | 1 | 2; open_ns: number; close_ns: number; marks_pid: number };
   /** A layer or count this kernel could not give, and why. */
   not_traced: string[];
   /**
@@ -43,6 +51,13 @@ export interface RawTrace {
    * is 1: the tracer's own CPU), and events it missed because it was running already on that CPU.
    */
   programs: Record<string, { run_cnt: number; run_time_ns: number; recursion_misses: number }>;
+  /** Per traced thread, in THREAD_COUNTERS order; per thread and system call: [tid, nr, count]. */
+  threads: RawThread[];
+  thread_syscalls: [number, number, number][];
+  /** The traced vCPUs' VM exits by kvm_exit's exit_reason. */
+  kvm_exit_reasons: Record<string, number>;
+  /** The KVM tracepoints attached (none where the kvm module is not loaded). */
+  kvm_attached: string[];
 }
 
 export interface FileMapJson {
@@ -76,6 +91,9 @@ export interface TraceStartConfig {
   extents?: FileMapJson['extents'];
   windowByMarks?: boolean;
   recordBudget?: number;
+  /** The KVM tracepoints to attach (kvm.ts), and kvm_exit's exit_reason offset (0: not read). */
+  kvmEvents?: string[];
+  kvmExitReasonOffset?: number;
 }
 
 export interface TraceAddon {

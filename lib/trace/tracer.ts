@@ -3,6 +3,7 @@
 // The processes are any the session names: the host probe now, a Sentry's or a VMM's later.
 import { IsoprobeError } from '../errors';
 import { traceUnavailable } from './available';
+import { kvmPlan } from './kvm';
 import { type FileMapJson, type RawTrace, traceAddon } from './native';
 
 export interface TraceSpec {
@@ -33,7 +34,7 @@ export interface TraceWindow extends RawTrace {
 }
 
 export class HostTrace {
-  private constructor(private handle: number | undefined, private readonly file: string, private readonly map: FileMapJson) {}
+  private constructor(private handle: number | undefined, private readonly file: string, private readonly map: FileMapJson, private readonly notes: string[]) {}
 
   /** Starts tracing, or throws an IsoprobeError (EUNAVAILABLE) with the exact reason. */
   static start(spec: TraceSpec): HostTrace {
@@ -41,6 +42,7 @@ export class HostTrace {
     if (why) throw new IsoprobeError('EUNAVAILABLE', why);
     const addon = traceAddon();
     const map = addon.traceMapFile(spec.file);
+    const kvm = kvmPlan();
     try {
       const handle = addon.traceStart({
         pids: spec.pids ?? [],
@@ -56,8 +58,10 @@ export class HostTrace {
         extents: map.extents,
         windowByMarks: (spec.window ?? 'marks') === 'marks',
         recordBudget: spec.recordBudget,
+        kvmEvents: kvm.events,
+        kvmExitReasonOffset: kvm.exitReasonOffset,
       });
-      return new HostTrace(handle, spec.file, map);
+      return new HostTrace(handle, spec.file, map, kvm.notes);
     } catch (e) {
       throw new IsoprobeError('EUNAVAILABLE', (e as Error).message, { cause: e });
     }
@@ -89,7 +93,7 @@ export class HostTrace {
   stop(): TraceWindow {
     const raw = traceAddon().traceStop(this.live());
     this.handle = undefined;
-    return { ...raw, file: this.file, map: this.map };
+    return { ...raw, not_traced: [...raw.not_traced, ...this.notes], file: this.file, map: this.map };
   }
 
   private live(): number {

@@ -42,7 +42,7 @@ Tracer* tracer_of(const Napi::CallbackInfo& info) {
 }
 
 // traceStart({pids, parents, cgroupId, fileIno, fileMajor, fileMinor, diskMajor, diskMinor, extents:
-// [{sector, sectors, file_off}], windowByMarks, recordBudget}) -> handle
+// [{sector, sectors, file_off}], windowByMarks, recordBudget, kvmEvents, kvmExitReasonOffset}) -> handle
 Napi::Value TraceStart(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!info[0].IsObject()) throw Napi::TypeError::New(env, "traceStart(config)");
@@ -60,6 +60,11 @@ Napi::Value TraceStart(const Napi::CallbackInfo& info) {
   c.disk_minor = uint32_t(num(o, "diskMinor"));
   c.window_by_marks = !o.Has("windowByMarks") || o.Get("windowByMarks").ToBoolean().Value();
   c.record_budget = uint64_t(num(o, "recordBudget", double(c.record_budget)));
+  if (o.Has("kvmEvents") && o.Get("kvmEvents").IsArray()) {
+    Napi::Array a = o.Get("kvmEvents").As<Napi::Array>();
+    for (uint32_t i = 0; i < a.Length(); i++) c.kvm_events.push_back(a.Get(i).As<Napi::String>().Utf8Value());
+  }
+  c.kvm_exit_reason_off = uint32_t(num(o, "kvmExitReasonOffset"));
   if (o.Has("extents") && o.Get("extents").IsArray()) {
     Napi::Array a = o.Get("extents").As<Napi::Array>();
     for (uint32_t i = 0; i < a.Length(); i++) {
@@ -146,6 +151,7 @@ Napi::Value TraceStop(const Napi::CallbackInfo& info) {
   w.Set("state", d.window);
   w.Set("open_ns", double(d.window_open_ns));
   w.Set("close_ns", double(d.window_close_ns));
+  w.Set("marks_pid", d.marks_tgid);
   o.Set("window", w);
   Napi::Array nt = Napi::Array::New(env, d.not_traced.size());
   for (size_t i = 0; i < d.not_traced.size(); i++) nt.Set(uint32_t(i), d.not_traced[i]);
@@ -159,6 +165,36 @@ Napi::Value TraceStop(const Napi::CallbackInfo& info) {
     progs.Set(p.name, x);
   }
   o.Set("programs", progs);
+  // Per thread: {tid, tgid, cgroup, comm, n: [TS_*]}; per thread and call: [tid, nr, count].
+  Napi::Array threads = Napi::Array::New(env, d.threads.size());
+  for (size_t i = 0; i < d.threads.size(); i++) {
+    const auto& th = d.threads[i];
+    Napi::Object x = Napi::Object::New(env);
+    x.Set("tid", th.tid);
+    x.Set("tgid", th.tgid);
+    x.Set("cgroup", double(th.cgroup));
+    x.Set("comm", th.comm);
+    Napi::Array n = Napi::Array::New(env, th.n.size());
+    for (size_t k = 0; k < th.n.size(); k++) n.Set(uint32_t(k), double(th.n[k]));
+    x.Set("n", n);
+    threads.Set(uint32_t(i), x);
+  }
+  o.Set("threads", threads);
+  Napi::Array ts = Napi::Array::New(env, d.thread_syscalls.size());
+  for (size_t i = 0; i < d.thread_syscalls.size(); i++) {
+    Napi::Array x = Napi::Array::New(env, 3);
+    x.Set(0u, d.thread_syscalls[i].tid);
+    x.Set(1u, d.thread_syscalls[i].nr);
+    x.Set(2u, double(d.thread_syscalls[i].count));
+    ts.Set(uint32_t(i), x);
+  }
+  o.Set("thread_syscalls", ts);
+  Napi::Object reasons = Napi::Object::New(env);
+  for (auto& [r, v] : d.kvm_exit_reasons) reasons.Set(std::to_string(r), double(v));
+  o.Set("kvm_exit_reasons", reasons);
+  Napi::Array kvm = Napi::Array::New(env, d.kvm_attached.size());
+  for (size_t i = 0; i < d.kvm_attached.size(); i++) kvm.Set(uint32_t(i), d.kvm_attached[i]);
+  o.Set("kvm_attached", kvm);
   return o;
 }
 

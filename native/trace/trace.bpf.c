@@ -17,10 +17,10 @@
 char LICENSE[] SEC("license") = "GPL";
 
 #if defined(__TARGET_ARCH_x86)
-enum { NR_WRITE = 1, NR_PREAD64 = 17, NR_PWRITE64 = 18, NR_PREADV = 295, NR_PWRITEV = 296, NR_PREADV2 = 327, NR_PWRITEV2 = 328,
+enum { NR_WRITE = 1, NR_WRITEV = 20, NR_SENDMSG = 46, NR_PREAD64 = 17, NR_PWRITE64 = 18, NR_PREADV = 295, NR_PWRITEV = 296, NR_PREADV2 = 327, NR_PWRITEV2 = 328,
        NR_CLOSE = 3, NR_DUP2 = 33, NR_DUP3 = 292, NR_CLOSE_RANGE = 436, NR_EXECVE = 59 };
 #else
-enum { NR_WRITE = 64, NR_PREAD64 = 67, NR_PWRITE64 = 68, NR_PREADV = 69, NR_PWRITEV = 70, NR_PREADV2 = 286, NR_PWRITEV2 = 287,
+enum { NR_WRITE = 64, NR_WRITEV = 66, NR_SENDMSG = 211, NR_PREAD64 = 67, NR_PWRITE64 = 68, NR_PREADV = 69, NR_PWRITEV = 70, NR_PREADV2 = 286, NR_PWRITEV2 = 287,
        NR_CLOSE = 57, NR_DUP2 = -1, NR_DUP3 = 24, NR_CLOSE_RANGE = 436, NR_EXECVE = 221 };
 #endif
 
@@ -33,10 +33,13 @@ const volatile __u32 n_extents = 0;
 const volatile __u64 cgroup_id = 0;     /* a cgroup v2 whose tasks are traced too (0: none) */
 const volatile __u32 window_by_marks = 1;
 const volatile __u64 record_budget = 1 << 20;
+/* Where kvm_exit's exit_reason lies in its record, from the tracepoint's format file (0: unknown). */
+const volatile __u32 kvm_exit_reason_off = 0;
 
 /* Shared with the loader (mmapped). */
 __u32 window = WINDOW_WAITING;
 __u64 window_open_ns = 0, window_close_ns = 0;
+__u32 marks_tgid = 0;          /* the process that wrote the measure-start mark: the probe */
 __u64 records_sent = 0;
 __u64 fd_generation = 0;       /* moved on by a close_range, dup2/dup3 or execve: all cached fds stale */
 __u64 disk_seen = 0;           /* the backing disk's gendisk, once a request showed it */
@@ -61,6 +64,11 @@ struct { __uint(type, BPF_MAP_TYPE_HASH); __uint(max_entries, 8192); __type(key,
 struct { __uint(type, BPF_MAP_TYPE_ARRAY); __uint(max_entries, TRACE_MAX_EXTENTS); __type(key, __u32); __type(value, struct trace_extent); } extents SEC(".maps");
 struct { __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY); __uint(max_entries, TRACE_MAX_SYSCALLS); __type(key, __u32); __type(value, __u64); } syscalls SEC(".maps");
 struct { __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY); __uint(max_entries, CNT_COUNT); __type(key, __u32); __type(value, __u64); } counters SEC(".maps");
+/* Per traced thread (by tid): its counts, for the counts by role; per thread and system call. */
+struct { __uint(type, BPF_MAP_TYPE_HASH); __uint(max_entries, TRACE_MAX_THREADS); __type(key, __u32); __type(value, struct thread_stat); } threads SEC(".maps");
+struct { __uint(type, BPF_MAP_TYPE_HASH); __uint(max_entries, TRACE_MAX_THREAD_SYSCALLS); __type(key, __u64); __type(value, __u64); } thread_syscalls SEC(".maps");
+/* VM exits of the traced vCPU threads by reason (kvm_exit's exit_reason). */
+struct { __uint(type, BPF_MAP_TYPE_HASH); __uint(max_entries, 256); __type(key, __u32); __type(value, __u64); } kvm_exit_reasons SEC(".maps");
 struct { __uint(type, BPF_MAP_TYPE_RINGBUF); __uint(max_entries, 16 << 20); } events SEC(".maps");
 
 static __always_inline void count(__u32 which) {
@@ -78,6 +86,39 @@ static __always_inline bool current_traced(void) {
 }
 
 static __always_inline bool in_window(void) { return window == WINDOW_OPEN; }
+
+/* Whether a task that need not be current is traced: its process, or its cgroup. */
+static __always_inline bool task_traced(struct task_struct *t) {
+  if (is_traced_tgid(t->tgid)) return true;
+  return cgroup_id && BPF_CORE_READ(t, cgroups, dfl_cgrp, kn, id) == cgroup_id;
+}
+
+/* A thread's counter for the counts by role; its entry made when first seen, with its name. */
+static __always_inline struct thread_stat *thread_stat_of(struct task_struct *t, bool current) {
+  __u32 tid = t->pid;
+  struct thread_stat *s = bpf_map_lookup_elem(&threads, &tid);
+  if (s) {
+    if (current && !s->cgroup) s->cgroup = bpf_get_current_cgroup_id();
+    return s;
+  }
+  struct thread_stat ns = {};
+  ns.tgid = t->tgid;
+  if (current) ns.cgroup = bpf_get_current_cgroup_id();
+  bpf_probe_read_kernel_str(ns.comm, sizeof(ns.comm), t->comm);
+  bpf_map_update_elem(&threads, &tid, &ns, BPF_NOEXIST);
+  s = bpf_map_lookup_elem(&threads, &tid);
+  if (!s) count(CNT_THREADS_LOST);
+  return s;
+}
+
+static __always_inline void thread_count(struct task_struct *t, bool current, __u32 which) {
+  struct thread_stat *s = thread_stat_of(t, current);
+  if (s && which < TS_COUNT) __sync_fetch_and_add(&s->n[which], 1);
+}
+
+static __always_inline void current_count(__u32 which) {
+  thread_count(bpf_get_current_task_btf(), true, which);
+}
 
 /* A record within the budget, counted either way. */
 static __always_inline void emit(const struct trace_record *r) {
@@ -136,12 +177,14 @@ static __always_inline void fd_changed(__u32 tgid, long id, struct pt_regs *regs
   }
 }
 
-/* The probe's window marks ({"mark":"measure-start"...} on stderr) open and close the window at
- * the probe's own write, with no delay of delivery through a pipe. */
-static __always_inline void watch_marks(struct pt_regs *regs) {
+/* A mark's bytes (a Sentry's copy of them) may lie on a page not yet mapped at the call's entry,
+ * which a BPF program cannot fault in: such a call is checked again at its exit. */
+struct { __uint(type, BPF_MAP_TYPE_HASH); __uint(max_entries, 256); __type(key, __u32); __type(value, __u64); } pending_marks SEC(".maps");
+
+/* Moves the window if the buffer holds a mark; false when the buffer could not be read. */
+static __always_inline bool check_mark(__u64 base) {
   char buf[24] = {};
-  if (SYSCALL_ARG2(regs) < 20) return;
-  if (bpf_probe_read_user(buf, sizeof(buf), (void *)SYSCALL_ARG1(regs)) != 0) return;
+  if (bpf_probe_read_user(buf, sizeof(buf), (void *)base) != 0) return false;
   const char start[] = "{\"mark\":\"measure-start\"";
   const char end[] = "{\"mark\":\"measure-end\"";
   bool is_start = true, is_end = true;
@@ -150,11 +193,35 @@ static __always_inline void watch_marks(struct pt_regs *regs) {
   __u64 now = bpf_ktime_get_ns();
   if (is_start && window == WINDOW_WAITING) {
     window_open_ns = now;
+    marks_tgid = bpf_get_current_pid_tgid() >> 32;
     window = WINDOW_OPEN;
   } else if (is_end && window == WINDOW_OPEN) {
     window_close_ns = now;
     window = WINDOW_CLOSED;
   }
+  return true;
+}
+
+/* The probe's window marks ({"mark":"measure-start"...} on stderr) open and close the window at
+ * the probe's own write, with no delay of delivery through a pipe; gVisor's Sentry relays the
+ * probe's stderr with sendmsg on a socket (its msghdr's first iovec), seen at the Sentry's call. */
+static __always_inline void watch_marks(struct pt_regs *regs, long id) {
+  __u64 base = SYSCALL_ARG1(regs), len = SYSCALL_ARG2(regs);
+  if (id == NR_SENDMSG) {
+    struct { __u64 name; __u64 namelen; __u64 iov; __u64 iovlen; } h = {};
+    if (bpf_probe_read_user(&h, sizeof(h), (void *)base) != 0) return;
+    base = h.iov;
+    len = h.iovlen;
+  }
+  if (id != NR_WRITE) {
+    struct { __u64 base, len; } v = {};
+    if (len < 1 || bpf_probe_read_user(&v, sizeof(v), (void *)base) != 0) return;
+    base = v.base;
+    len = v.len;
+  }
+  if (len < 20 || check_mark(base)) return;
+  __u32 tid = (__u32)bpf_get_current_pid_tgid();
+  bpf_map_update_elem(&pending_marks, &tid, &base, BPF_ANY);
 }
 
 static __always_inline __u64 iov_bytes(__u64 iov, __u64 n) {
@@ -174,7 +241,7 @@ int BPF_PROG(sys_enter, struct pt_regs *regs, long id) {
   if (!current_traced()) return 0;
   __u32 tgid = bpf_get_current_pid_tgid() >> 32;
   fd_changed(tgid, id, regs);
-  if (window_by_marks && id == NR_WRITE) watch_marks(regs);
+  if (window_by_marks && (id == NR_WRITE || id == NR_WRITEV || id == NR_PWRITEV || id == NR_PWRITEV2 || id == NR_SENDMSG)) watch_marks(regs, id);
   if (!in_window()) return 0;
   __u32 nr = (__u32)id;
   if (nr < TRACE_MAX_SYSCALLS) {
@@ -182,12 +249,28 @@ int BPF_PROG(sys_enter, struct pt_regs *regs, long id) {
     if (v) *v += 1;
   }
   count(CNT_SYSCALLS);
+  /* Its name now: a thread named after its first event (QEMU's pool workers, started in the
+   * window) keeps the name its role is read from. */
+  struct thread_stat *ts = thread_stat_of(bpf_get_current_task_btf(), true);
+  if (ts) {
+    __sync_fetch_and_add(&ts->n[TS_SYSCALLS], 1);
+    bpf_get_current_comm(ts->comm, sizeof(ts->comm));
+  }
+  __u64 tkey = ((__u64)(__u32)bpf_get_current_pid_tgid() << 32) | nr;
+  __u64 *tv = bpf_map_lookup_elem(&thread_syscalls, &tkey);
+  if (tv) {
+    __sync_fetch_and_add(tv, 1);
+  } else {
+    __u64 one = 1;
+    if (bpf_map_update_elem(&thread_syscalls, &tkey, &one, BPF_NOEXIST) == -7 /* -E2BIG: full */) count(CNT_THREADS_LOST);
+  }
   bool plain = id == NR_PREAD64 || id == NR_PWRITE64;
   bool vec = id == NR_PREADV || id == NR_PWRITEV || id == NR_PREADV2 || id == NR_PWRITEV2;
   if (!plain && !vec) return 0;
   int fd = (int)SYSCALL_ARG0(regs);
   if (!fd_is_data(tgid, fd)) return 0;
   count(CNT_IO_CALLS);
+  current_count(TS_IO_CALLS);
   if (spent()) return 0;
   struct call_start c = {};
   c.nr = (__s32)id;
@@ -217,6 +300,11 @@ SEC("tp_btf/sys_exit")
 int BPF_PROG(sys_exit, struct pt_regs *regs, long ret) {
   __u64 pt = bpf_get_current_pid_tgid();
   __u32 tid = (__u32)pt;
+  __u64 *mark = bpf_map_lookup_elem(&pending_marks, &tid);
+  if (mark) {
+    check_mark(*mark);
+    bpf_map_delete_elem(&pending_marks, &tid);
+  }
   struct call_start *c = bpf_map_lookup_elem(&calls, &tid);
   if (!c) return 0;
   struct trace_record r = {};
@@ -237,6 +325,7 @@ int BPF_PROG(io_uring_submit_req, struct io_kiocb *req) {
   __u8 op = req->opcode;
   if (!uring_rw(op)) return 0;
   count(CNT_URING_REQS);
+  current_count(TS_URING_REQS);
   if (spent()) return 0;
   struct io_rw *rw = (struct io_rw *)&req->cmd;
   struct call_start c = {};
@@ -321,6 +410,7 @@ int BPF_PROG(block_rq_issue, struct request *rq) {
   __s64 off = file_offset_of(sector);
   if (off < 0) return 0;
   count(CNT_RQ_FILE);
+  if (current_traced()) current_count(TS_RQ_FILE);
   if (spent()) return 0;
   struct rq_start s = {};
   s.t0 = bpf_ktime_get_ns();
@@ -354,14 +444,17 @@ int BPF_PROG(block_rq_complete, struct request *rq, int error, unsigned int nr_b
 
 SEC("tp_btf/sched_switch")
 int BPF_PROG(sched_switch, bool preempt, struct task_struct *prev, struct task_struct *next) {
-  if (!in_window() || !is_traced_tgid(prev->tgid)) return 0;
+  if (!in_window() || !current_traced()) return 0;
   count(preempt ? CNT_CSW_PREEMPTED : CNT_CSW_VOLUNTARY);
+  thread_count(prev, true, preempt ? TS_CSW_PREEMPTED : TS_CSW_VOLUNTARY);
   return 0;
 }
 
 SEC("tp_btf/sched_wakeup")
 int BPF_PROG(sched_wakeup, struct task_struct *p) {
-  if (in_window() && is_traced_tgid(p->tgid)) count(CNT_WAKEUPS);
+  if (!in_window() || !task_traced(p)) return 0;
+  count(CNT_WAKEUPS);
+  thread_count(p, false, TS_WAKEUPS);
   return 0;
 }
 
@@ -381,7 +474,10 @@ SEC("tp_btf/irq_handler_entry")
 int BPF_PROG(irq_handler_entry, int irq, struct irqaction *action) {
   if (!in_window()) return 0;
   count(CNT_IRQ);
-  if (current_traced()) count(CNT_IRQ_TRACED);
+  if (current_traced()) {
+    count(CNT_IRQ_TRACED);
+    current_count(TS_IRQ);
+  }
   return 0;
 }
 
@@ -389,6 +485,55 @@ SEC("tp_btf/softirq_entry")
 int BPF_PROG(softirq_entry, unsigned int vec) {
   if (!in_window()) return 0;
   count(CNT_SOFTIRQ);
-  if (current_traced()) count(CNT_SOFTIRQ_TRACED);
+  if (current_traced()) {
+    count(CNT_SOFTIRQ_TRACED);
+    current_count(TS_SOFTIRQ);
+  }
+  return 0;
+}
+
+/* KVM, where it runs: classic tracepoints (their records laid out as their format files say;
+ * the loader attaches them only where /sys/kernel/tracing/events/kvm exists). Under TCG none fires. */
+SEC("tracepoint/kvm/kvm_exit")
+int kvm_exit(void *ctx) {
+  if (!in_window() || !current_traced()) return 0;
+  count(CNT_KVM_EXITS);
+  current_count(TS_KVM_EXITS);
+  __u32 reason = 0xffffffff;
+  /* A constant offset each (the verifier allows no variable one into a tracepoint's record). */
+  switch (kvm_exit_reason_off) {
+    case 8: bpf_probe_read_kernel(&reason, 4, (char *)ctx + 8); break;
+    case 12: bpf_probe_read_kernel(&reason, 4, (char *)ctx + 12); break;
+    case 16: bpf_probe_read_kernel(&reason, 4, (char *)ctx + 16); break;
+    case 24: bpf_probe_read_kernel(&reason, 4, (char *)ctx + 24); break;
+    default: break;
+  }
+  __u64 *v = bpf_map_lookup_elem(&kvm_exit_reasons, &reason);
+  if (v) {
+    __sync_fetch_and_add(v, 1);
+  } else {
+    __u64 one = 1;
+    bpf_map_update_elem(&kvm_exit_reasons, &reason, &one, BPF_NOEXIST);
+  }
+  return 0;
+}
+
+SEC("tracepoint/kvm/kvm_set_irq")
+int kvm_set_irq(void *ctx) {
+  if (in_window()) count(CNT_KVM_SET_IRQ);
+  return 0;
+}
+
+SEC("tracepoint/kvm/kvm_msi_set_irq")
+int kvm_msi_set_irq(void *ctx) {
+  if (in_window()) count(CNT_KVM_MSI_SET_IRQ);
+  return 0;
+}
+
+SEC("tracepoint/kvm/kvm_inj_virq")
+int kvm_inj_virq(void *ctx) {
+  if (!in_window() || !current_traced()) return 0;
+  count(CNT_KVM_INJ_VIRQ);
+  current_count(TS_KVM_INJ_VIRQ);
   return 0;
 }

@@ -22,6 +22,10 @@ struct TraceConfig {
   uint32_t disk_major = 0, disk_minor = 0;  // the backing disk (0:0: no device layer)
   std::vector<trace_extent> extents;        // the file's sectors on that disk
   bool window_by_marks = true;  // the traced process's measure marks open and close the window
+  // The KVM tracepoints to attach (lib/trace/kvm.ts decides from tracefs), kvm_exit's exit_reason
+  // offset in its record (0: not read).
+  std::vector<std::string> kvm_events;
+  uint32_t kvm_exit_reason_off = 0;
   uint64_t record_budget = 1u << 20;
 };
 
@@ -31,6 +35,7 @@ struct TraceData {
   std::vector<uint64_t> syscalls;                 // entered in the window, by number
   uint32_t window = WINDOW_WAITING;
   uint64_t window_open_ns = 0, window_close_ns = 0;
+  uint32_t marks_tgid = 0;  // the process whose measure-start mark opened the window (0: relayed)
   std::vector<std::string> not_traced;            // a layer or count missing here, and why
   // Per program: runs and their time (counted by the kernel while kernel.bpf_stats_enabled is 1:
   // the tracer's own CPU), and the events it missed because it was already running on that CPU.
@@ -39,6 +44,23 @@ struct TraceData {
     uint64_t run_cnt = 0, run_time_ns = 0, recursion_misses = 0;
   };
   std::vector<Program> programs;
+  // Per traced thread seen in the window: its process, cgroup, name and counts (TS_*), for the
+  // counts by role; its system calls by number; the traced vCPUs' VM exits by reason.
+  struct Thread {
+    uint32_t tid = 0, tgid = 0;
+    uint64_t cgroup = 0;
+    std::string comm;
+    std::vector<uint64_t> n;
+  };
+  std::vector<Thread> threads;
+  struct ThreadSyscall {
+    uint32_t tid = 0, nr = 0;
+    uint64_t count = 0;
+  };
+  std::vector<ThreadSyscall> thread_syscalls;
+  std::vector<std::pair<uint32_t, uint64_t>> kvm_exit_reasons;
+  // The KVM tracepoints attached (none where /sys/kernel/tracing/events/kvm is missing).
+  std::vector<std::string> kvm_attached;
 };
 
 // "" when this build has the tracer and the kernel offers what it needs; else the exact reason

@@ -55,6 +55,11 @@ enum trace_counter {
   CNT_RINGBUF_FULL,     /* records lost: the ring buffer was full */
   CNT_UNFINISHED_LOST,  /* in-flight table full: a call or request not followed */
   CNT_RQ_UNCOMPLETED,   /* a followed request whose completion was never seen */
+  CNT_KVM_EXITS,        /* kvm_exit of the traced tasks (vCPU threads) */
+  CNT_KVM_SET_IRQ,      /* kvm_set_irq (anyone's: an irqfd's worker injects for the VMM) */
+  CNT_KVM_MSI_SET_IRQ,  /* kvm_msi_set_irq (anyone's) */
+  CNT_KVM_INJ_VIRQ,     /* kvm_inj_virq of the traced tasks (vCPU threads) */
+  CNT_THREADS_LOST,     /* per-thread tables full: a thread's counts, or a call's name, not kept by role */
   CNT_COUNT
 };
 
@@ -73,6 +78,34 @@ struct trace_extent {
   trace_u64 sectors;
   trace_u64 file_off; /* bytes */
 };
+
+/* Per traced thread, for the counts by role: the loader names the role from the process, the
+ * thread's name and its cgroup (lib/cost's classification). */
+enum thread_counter {
+  TS_SYSCALLS = 0,
+  TS_CSW_VOLUNTARY,
+  TS_CSW_PREEMPTED,
+  TS_WAKEUPS,
+  TS_IRQ,         /* hardware interrupts while it was current */
+  TS_SOFTIRQ,     /* softirqs while it was current */
+  TS_IO_CALLS,    /* its I/O calls on the data file */
+  TS_URING_REQS,  /* its io_uring reads and writes (any file) */
+  TS_KVM_EXITS,
+  TS_KVM_INJ_VIRQ,
+  TS_RQ_FILE,     /* block requests on the data file's extents it issued (it was current at issue) */
+  TS_COUNT
+};
+
+struct thread_stat {
+  trace_u32 tgid;
+  trace_u32 pad;
+  trace_u64 cgroup;  /* its cgroup v2 id when first seen current (0: seen only as woken) */
+  char comm[16];     /* its name when first seen */
+  trace_u64 n[TS_COUNT];
+};
+
+#define TRACE_MAX_THREADS 4096
+#define TRACE_MAX_THREAD_SYSCALLS 16384
 
 /* The window: opened and closed by the traced process's own measure marks, or by the loader. */
 enum trace_window { WINDOW_WAITING = 0, WINDOW_OPEN = 1, WINDOW_CLOSED = 2 };

@@ -43,10 +43,24 @@ struct files_struct {
   struct fdtable *fdt;
 } CORE;
 
+struct kernfs_node {
+  __u64 id;
+} CORE;
+
+struct cgroup {
+  struct kernfs_node *kn;
+} CORE;
+
+struct css_set {
+  struct cgroup *dfl_cgrp;
+} CORE;
+
 struct task_struct {
   int pid;
   int tgid;
+  char comm[16];
   struct files_struct *files;
+  struct css_set *cgroups;
 } CORE;
 
 /* The registers a system call entered with: its arguments, by architecture. */

@@ -22,7 +22,7 @@ export function withWhere(r: TargetResult, o: { p50: Layers; p99?: Layers; slow:
     method: 'test', window: { ns: 1e9, source: 'probe marks' }, ops_logged: 10_000, matched: 10_000, matched_share: 1, unmatched: { count: 0, first_offsets: [] }, host_calls: 10_000,
     device: { disk: 'vda', extents: 1 }, page_cache_hits: 0, device_unknown: 0,
     layers: {} as Attribution['layers'], split: { p50, p99, slowest_1pct: slow },
-    tail: 'device', tail_sentence: 'the tail is the device', per_op: { ...PER_OP, ...o.perOp }, counts: {} as Attribution['counts'], not_traced: [], tracer: { recursion_misses: 0 },
+    tail: 'device', tail_sentence: 'the tail is the device', per_op: { ...PER_OP, ...o.perOp }, counts: {} as Attribution['counts'], by_role: {}, kvm: { unavailable: 'test' }, not_traced: [], tracer: { recursion_misses: 0 },
   };
   return { ...r, attribution: a } as TargetResult;
 }
