@@ -29,8 +29,10 @@ function shortQuick(): string {
 }
 
 testIf(skip, test.serial)(`compare over the quick suite's workloads: the answer first, no placement warning of its own making, every line within 120 columns${why(skip)}`, (t) => {
+  // 50 cells of 0.3 s and their sessions: under a minute here; the limits only guard against a hang.
+  t.timeout(300_000);
   const r = spawnSync(process.execPath, [join(packageRoot(), 'bin', 'isoprobe.js'), 'compare', '--targets', TARGETS.join(','), '--suite', shortQuick(),
-    '--reps', '5', '--db', join(tmp.dir, 'runs.db'), '--data-file', join(tmp.dir, 'data')], { encoding: 'utf8', timeout: 110_000 });
+    '--reps', '5', '--db', join(tmp.dir, 'runs.db'), '--data-file', join(tmp.dir, 'data')], { encoding: 'utf8', timeout: 280_000 });
   t.is(r.status, 0, r.stderr);
   const lines = r.stdout.trimEnd().split('\n');
   const answer = lines.findIndex((l) => l.startsWith('What this run found, against host'));
