@@ -4,7 +4,7 @@
 import { optionError } from '../errors';
 import { pairedGate } from '../compare/paired-gate';
 import { pairedRun } from '../compare/paired-run';
-import { loadSuite } from '../compare/suites';
+import { suiteOrFio } from '../formats/fio-job';
 import type { GateOutcome } from '../compare/gate';
 import type { Metric, ThresholdClass } from '../compare/metrics';
 import type { Store } from '../store/db';
@@ -43,7 +43,7 @@ export interface PairedAbInput {
 export async function pairedAb(i: PairedAbInput, v: Record<string, unknown>, store: Store, signal: AbortSignal, command: string, progress?: (s: string) => void): Promise<GateOutcome> {
   const [b, c] = [parseVariant(i.baseline, 'baseline'), parseVariant(i.candidate, 'candidate')];
   if (b.label === c.label) throw optionError('candidate', `--candidate "${c.label}": the same as the baseline; name two different targets or settings`);
-  const suite = loadSuite(i.suite ?? 'quick');
+  const suite = suiteOrFio(i.suite ?? 'quick', (n) => process.stderr.write(`note: ${n}\n`));  // a fio job file too
   await sweepFirst();
   const gate = { alpha: i.alpha, threshold: i.threshold, classThresholds: i.classThresholds, metrics: i.metrics, precision: i.precision, seed: i.seed };
   // The shield is up before the run's record is made (its system check records it) and down after.

@@ -12,7 +12,7 @@ import { importRuns } from '../store/import';
 import { byNode } from '../compare/by-node';
 import { storedCells } from '../compare/stored-cells';
 import { EXPORT_FORMATS, exportRun, isExportFormat } from '../formats/export';
-import { fioSuite } from '../formats/fio-job';
+import { fioSuite, suiteOrFio } from '../formats/fio-job';
 import { fleetRuns, nodeSide } from '../fleet/stored';
 import { renderNodeReport } from '../report/node-html';
 import { formatNodeTables } from '../report/node-text';
@@ -362,7 +362,7 @@ async function measureBoth(v: Record<string, unknown>, argv: string[], store: St
   const reps = (v.reps as number | undefined) ?? 10;
   const weak = underpowered(reps, reps, parseAlpha(v.alpha));
   if (weak) throw optionError('reps', `--reps ${reps}: ${weak}`);
-  const suite = loadSuite((v.suite as string | undefined) ?? 'quick');
+  const suite = suiteOrFio((v.suite as string | undefined) ?? 'quick', (n) => process.stderr.write(`note: ${n}\n`));  // a fio job file too
   await sweepFirst();
   const shield = shieldFromOption(v.shield);
   const res = await compare({ targets: [b, c], suite, reps: (v.reps as number | undefined) ?? 10, spec: sessionSpecFrom(v), store, signal, command: `isoprobe ab ${argv.join(' ')}`,

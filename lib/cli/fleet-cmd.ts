@@ -4,7 +4,8 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
 
 import { byNode } from '../compare/by-node';
-import { BUILTIN_SUITES, loadSuite } from '../compare/suites';
+import { BUILTIN_SUITES } from '../compare/suites';
+import { suiteOrFio } from '../formats/fio-job';
 import { parseVariantList } from '../targets/variant';
 import { optionError } from '../errors';
 import { inventoryNodes } from '../fleet/inventory';
@@ -93,7 +94,7 @@ export async function cmdFleet(argv: string[], out: (s: string) => void, signal:
   if (positionals.length) throw optionError('inventory', `unexpected argument "${positionals[0]}" (options start with --)`);
   if (!v.inventory) throw optionError('inventory', 'isoprobe fleet run: --inventory FILE is required (an Ansible inventory listing the nodes)');
   // Checked here before any node is touched: a bad suite or target fails once, not on every node.
-  loadSuite((v.suite as string | undefined) ?? 'quick');
+  suiteOrFio((v.suite as string | undefined) ?? 'quick', (n) => process.stderr.write(`note: ${n}\n`));  // a fio job file too (each node runs compare --suite FILE.fio)
   parseVariantList((v.targets as string | undefined) ?? NODE_TARGETS);
   const { args, files } = passedArgs(v);
   const env = nodeEnv(v.node_env as string | undefined);

@@ -3,7 +3,7 @@
 // other key is refused with its name, section and line, never ignored.
 import { readFileSync } from 'node:fs';
 
-import type { Suite } from '../compare/suites';
+import { loadSuite, type Suite } from '../compare/suites';
 import { IsoprobeError } from '../errors';
 import { normalizeBlockOptions } from '../probe/options';
 
@@ -147,4 +147,12 @@ export function fioSuite(path: string): { suite: Suite; notes: string[] } {
   const notes = [...f.notes];
   for (const j of f.jobs) if (j.filename) notes.push(`${path}:${j.line} [${j.name}]: filename/directory ${j.filename}: every target measures its own data file (--data-file), not this one`);
   return { suite: { name: path, workloads: f.jobs.map((j) => ({ name: j.name, workload: { kind: 'block', options: j.options as never } })) }, notes };
+}
+
+/** A suite by name or file, a fio job file (.fio) among them, its notes told to `note`: what compare, ab --run and fleet run take. */
+export function suiteOrFio(spec: string, note: (line: string) => void): Suite {
+  if (!spec.endsWith('.fio')) return loadSuite(spec);
+  const { suite, notes } = fioSuite(spec);
+  for (const n of notes) note(n);
+  return suite;
 }

@@ -1,8 +1,8 @@
 // The answer first: what a comparison found, in a few plain lines before the tables. Per target
 // against the baseline (the first target with results): the rate ratios whose 95 % interval
-// excludes 1, largest first, the host CPU per operation where it differs, the host cache verdict,
+// excludes 1, largest first, the largest clear difference in host CPU per operation, the host cache verdict,
 // emulation; then what it could not tell apart, and what failed. Every line within 120 columns.
-import type { Comparison, Row, WorkloadSummary } from '../compare/compare';
+import { ciOf, type Comparison, type Row, type WorkloadSummary } from '../compare/compare';
 import { KINDS } from '../compare/kinds';
 
 const WIDTH = 120;
@@ -34,20 +34,33 @@ function rateName(s: WorkloadSummary): string {
   return s.kind ? KINDS[s.kind].rate.toUpperCase().replace('GBPS', 'Gbit/s').replace('TPS', 'tx/s') : 'rate';
 }
 
-function findings(c: Comparison): { clear: Finding[]; unclear: string[]; cache: Finding[] } {
+/** The host CPU per operation against the baseline's, where their intervals do not overlap. */
+function cpuFinding(s: WorkloadSummary, r: Row): Finding | undefined {
+  const base = s.rows.find((y) => y.baseline);
+  const [b, v] = [base && ciOf(base, 'host_cpu_per_op'), ciOf(r, 'host_cpu_per_op')];
+  if (!b || !(b.estimate > 0) || !Number.isFinite(v.estimate) || !(v.low > b.high || v.high < b.low)) return undefined;
+  const e = v.estimate / b.estimate;
+  return { target: r.target, size: Math.abs(Math.log(e)), text: `${x(e)}x the host CPU per ${s.kind?.endsWith('stream') ? 'byte' : s.kind?.endsWith('rr') ? 'round trip' : 'operation'} on ${s.workload}` };
+}
+
+function findings(c: Comparison): { clear: Finding[]; unclear: string[]; cache: Finding[]; cpu: Finding[] } {
   const clear: Finding[] = [];
   const unclear: string[] = [];
   const cache: Finding[] = [];
+  const cpu: Finding[] = [];
   for (const s of c.summaries) {
     for (const r of s.rows) {
-      if (r.baseline || r.error || !r.ratio || !Number.isFinite(r.ratio.estimate)) continue;
+      if (r.baseline || r.error) continue;
+      const f = cpuFinding(s, r);
+      if (f) cpu.push(f);
+      if (!r.ratio || !Number.isFinite(r.ratio.estimate)) continue;
       const { estimate: e, low, high } = r.ratio;
       if (low > 1 || high < 1) clear.push({ target: r.target, size: Math.abs(Math.log(e)), text: `${x(e)}x the ${rateName(s)} on ${s.workload} [${x(low)}-${x(high)}]` });
       else unclear.push(`${r.target} on ${s.workload}`);
       if (r.hostCache.includes('used')) cache.push({ target: r.target, size: 0, text: `host page cache used on ${s.workload}` });
     }
   }
-  return { clear: clear.sort((a, b) => b.size - a.size), unclear, cache };
+  return { clear: clear.sort((a, b) => b.size - a.size), unclear, cache, cpu: cpu.sort((a, b) => b.size - a.size) };
 }
 
 function failures(c: Comparison): string[] {
@@ -64,11 +77,13 @@ function failures(c: Comparison): string[] {
 export function verdictLines(c: Comparison): string[] {
   const base = c.summaries.flatMap((s) => s.rows.filter((r) => r.baseline).map((r) => r.target))[0];
   if (!base) return [];
-  const { clear, unclear, cache } = findings(c);
+  const { clear, unclear, cache, cpu } = findings(c);
   const out = [`What this run found, against ${base} (ratios of rates, higher is faster; [95 % interval]):`];
   const emulated = new Set(c.summaries.flatMap((s) => s.rows.filter((r) => r.emulated).map((r) => r.target)));
   for (const t of c.targets.filter((y) => y !== base)) {
-    const items = [...clear.filter((f) => f.target === t), ...cache.filter((f) => f.target === t)].map((f) => f.text);
+    // The rates ranked by size, then the largest clear difference in host CPU per operation (one,
+    // to keep it a few lines; the tables have every workload's), then the host cache.
+    const items = [...clear.filter((f) => f.target === t), ...cpu.filter((f) => f.target === t).slice(0, 1), ...cache.filter((f) => f.target === t)].map((f) => f.text);
     if (!items.length) continue;
     out.push(...pack(`  ${t}${emulated.has(t) ? ' (emulated: TCG)' : ''}:`, items));
   }

@@ -5,6 +5,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { parseFioJobFile } from '../../lib/formats/fio-job';
+import { probeBinaryPath } from '../../lib/paths';
 import type { BlockResult } from '../../lib/probe/types';
 import { runCli, tempDir } from '../helpers';
 
@@ -115,4 +116,29 @@ test('isoprobe compare --suite JOB.fio stores a workload per job under its secti
   t.is(e.code, 0, e.stderr);
   const doc = JSON.parse(e.stdout) as { results: { workload: string; result: BlockResult }[] };
   t.deepEqual(doc.results.map((r) => [r.workload, r.result.options.pattern]).sort(), [['rr', 'randread'], ['ww', 'write']]);
+});
+
+test('ab --run and fleet run take a fio job file as their suite: a bad key refused by line before any node or measurement, the jobs measured as workloads', (t) => {
+  const bad = join(tmp.dir, 'bad-suite.fio');
+  writeFileSync(bad, '; one unknown key\n[global]\nbs=4k\n[rr]\nrw=randread\nzonemode=zbd\n');
+  const refusals: [string, string[]][] = [
+    ['ab --run', ['ab', '--run', '--baseline', 'host', '--candidate', 'runc', '--suite', bad, '--db', join(tmp.dir, 'ab-bad.db')]],
+    ['ab --run --unpaired', ['ab', '--run', '--unpaired', '--baseline', 'host', '--candidate', 'runc', '--suite', bad, '--db', join(tmp.dir, 'ab-bad.db')]],
+    ['fleet run', ['fleet', 'run', '--inventory', join(tmp.dir, 'no-inventory.ini'), '--suite', bad]],
+  ];
+  for (const [what, args] of refusals) {
+    const r = runCli(args);
+    t.is(r.code, 2, `${what}: ${r.stderr}`);
+    t.regex(r.stderr, /bad-suite\.fio:6 \[rr\]: unknown key "zonemode"/, what);
+  }
+  const file = join(tmp.dir, 'ab.fio');
+  writeFileSync(file, '; two short jobs\n[global]\nbs=4k\nsize=8M\nruntime=100ms\nramp_time=0\ntime_based\n[rr]\nrw=randread\n[ww]\nstonewall\nrw=write\n');
+  const db = join(tmp.dir, 'ab.db');
+  // The host against the host with the static probe binary: two variants of one target, no container needed.
+  const ab = runCli(['ab', '--run', '--unpaired', '--baseline', 'host', '--candidate', `host[probe=${probeBinaryPath()}]`, '--suite', file, '--reps', '5', '--db', db]);
+  t.true(ab.code === 0 || ab.code === 1 || ab.code === 125, `ab ran to a verdict: ${ab.code} ${ab.stderr}`);
+  const e = runCli(['export', '--db', db, '1']);
+  t.is(e.code, 0, e.stderr);
+  const doc = JSON.parse(e.stdout) as { results: { workload: string; result: BlockResult }[] };
+  t.deepEqual([...new Set(doc.results.map((r) => `${r.workload} ${r.result.options.pattern} ${r.result.options.duration}`))].sort(), ['rr randread 100000000', 'ww write 100000000']);
 });

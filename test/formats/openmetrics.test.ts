@@ -2,11 +2,14 @@
 // the metric list in base units, and each sample is the median of the stored repetitions.
 import test from 'ava';
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { parse } from 'yaml';
 
 import { METRIC_DEFS, type MetricDef } from '../../lib/compare/metrics';
 import { storedCells } from '../../lib/compare/stored-cells';
 import { nodeOf } from '../../lib/formats/measures';
+import { packageRoot } from '../../lib/paths';
 import { familyName } from '../../lib/formats/openmetrics';
 import { median } from '../../lib/stats/resample';
 import type { RunRow } from '../../lib/store/db';
@@ -60,4 +63,40 @@ testIf(noPromtool, test)('export --format openmetrics of a stored run passes pro
     }
   }
   t.true(checked >= 3 * 5, `${checked} samples checked`);
+});
+
+/** The import step of docs/fleet.md's CI recipe: its shell script, as the gate job runs it. */
+function recipeImportStep(): string {
+  const doc = readFileSync(join(packageRoot(), 'docs', 'fleet.md'), 'utf8');
+  const recipe = /<!-- recipe: ci-matrix -->\n```yaml\n([\s\S]*?)```/.exec(doc)?.[1] ?? '';
+  const wf = parse(recipe) as { jobs: Record<string, { steps: { run?: string }[] }> };
+  return wf.jobs.gate?.steps.find((s) => s.run?.includes('isoprobe.js import'))?.run ?? '';
+}
+
+testIf(noPromtool, test)('the fleet CI recipe\'s import step, run on two nodes\' exported runs, writes an OpenMetrics file per node that promtool passes, labelled with its node' + why(noPromtool), (t) => {
+  const dir = join(tmp.dir, 'fleet');
+  mkdirSync(dir);
+  const run = storedRun(dir);
+  t.is(run.code, 0, run.stderr);
+  for (const node of ['pi4', 'nuc']) {
+    mkdirSync(join(dir, 'runs', `run-${node}`), { recursive: true });
+    t.is(runCli(['export', '--db', run.db, '--output', join(dir, 'runs', `run-${node}`, 'run.json'), '1']).code, 0);
+  }
+  const step = recipeImportStep();
+  t.regex(step, /isoprobe\.js export --db fleet\.db --format openmetrics/, 'the recipe shows the OpenMetrics export');
+  // As GitHub Actions runs a step (bash -eo pipefail), with this checkout's CLI and a run id.
+  const script = step.replaceAll('node bin/isoprobe.js', `${JSON.stringify(process.execPath)} ${JSON.stringify(join(packageRoot(), 'bin', 'isoprobe.js'))}`).replaceAll('${{ github.run_id }}', '42');
+  const b = spawnSync('bash', ['--noprofile', '--norc', '-eo', 'pipefail', '-c', script], { cwd: dir, encoding: 'utf8', timeout: 120_000, env: { ...process.env, PATH: `${dirname(PROMTOOL!)}:${process.env.PATH ?? ''}` } });
+  t.is(b.status, 0, `the recipe's import step: ${b.stdout}${b.stderr}`);
+  for (const node of ['pi4', 'nuc']) {
+    const prom = join(dir, 'metrics', `${node}.prom`);
+    const p = spawnSync(PROMTOOL!, ['check', 'metrics'], { input: readFileSync(prom), encoding: 'utf8', timeout: 60_000 });
+    t.is(p.status, 0, `promtool check metrics on ${node}'s export: ${p.stdout}${p.stderr}`);
+    const samples = readFileSync(prom, 'utf8').split('\n').filter((l) => l && !l.startsWith('#'));
+    t.true(samples.length >= 15, `${node}: ${samples.length} samples`);
+    t.deepEqual([...new Set(samples.map((l) => /node="([^"]*)"/.exec(l)?.[1]))], [node], `${node}: every sample labelled node="${node}"`);
+  }
+  const store = new Store(join(dir, 'fleet.db'));
+  t.deepEqual(store.runs().map((r) => JSON.parse(r.machine) as { node?: string; fleet?: string }).map((m) => `${m.fleet}/${m.node}`).sort(), ['ci-42/nuc', 'ci-42/pi4'], 'both runs one fleet');
+  store.close();
 });
