@@ -85,6 +85,8 @@ export interface Comparison {
   targets: string[];
   summaries: WorkloadSummary[];
   warnings: string[];
+  /** The warnings with their kinds (absent on a comparison read back from JSON: then printed in full). */
+  notes?: Note[];
   cells: Cell[];
   stacks: Record<string, unknown>;
 }
@@ -151,31 +153,52 @@ export function summarize(cells: Cell[], suite: Suite, targets: string[]): Workl
 /** Repetitions whose rates vary more than this (coefficient of variation) are named in a warning. */
 export const CV_WARNING = 0.1;
 
+/** What kind of thing a warning says: the compact text prints one line per kind. */
+export type NoteKind = 'failed' | 'varied' | 'placement' | 'advice' | 'power' | 'reps' | 'emulated' | 'waited';
+
+/** A warning: its kind, the cell it is about (workload on target), and its full text. */
+export interface Note {
+  kind: NoteKind;
+  cell?: string;
+  text: string;
+}
+
 /**
- * What a reader must know before the numbers: failures first, one line each; then one line per
- * workload naming the targets whose repetitions varied and by how much; then the run as a whole.
+ * What a reader must know before the numbers: failures first, one each; then per workload the
+ * targets whose repetitions varied and by how much, the cells whose placement differed; then the
+ * run as a whole.
  */
-export function warningsFor(summaries: WorkloadSummary[], reps: number): string[] {
-  const failures: string[] = [];
-  const spread: string[] = [];
+export function notesFor(summaries: WorkloadSummary[], reps: number): Note[] {
+  const failures: Note[] = [];
+  const spread: Note[] = [];
   const emulated = new Set<string>();
   for (const s of summaries) {
     const varied: string[] = [];
+    let most = 0;
     for (const r of s.rows) {
       if (r.emulated) emulated.add(r.target);
-      if (r.error) failures.push(`${s.workload} failed on ${r.target}: ${r.error}`);
-      if (r.cv > CV_WARNING && rateOf(r).values.length > 1) varied.push(`${r.target} ${(r.cv * 100).toFixed(0)} %`);
-      if (r.placements) spread.push(`${s.workload} on ${r.target}: repetitions ran with different CPU placements (${r.placements}); pin them (--cpus, --server-cpus) to compare like with like`);
+      const cell = `${s.workload} on ${r.target}`;
+      if (r.error) failures.push({ kind: 'failed', cell, text: `${s.workload} failed on ${r.target}: ${r.error}` });
+      if (r.cv > CV_WARNING && rateOf(r).values.length > 1) {
+        varied.push(`${r.target} ${(r.cv * 100).toFixed(0)} %`);
+        most = Math.max(most, r.cv);
+      }
+      if (r.placements) spread.push({ kind: 'placement', cell, text: `${cell}: repetitions ran with different CPU placements (${r.placements}); pin them (--cpus, --server-cpus) to compare like with like` });
     }
-    if (varied.length) spread.push(`${s.workload}: repetitions vary by more than ${CV_WARNING * 100} % on ${varied.join(', ')}`);
+    if (varied.length) spread.push({ kind: 'varied', cell: `${s.workload} ${(most * 100).toFixed(0)} %`, text: `${s.workload}: repetitions vary by more than ${CV_WARNING * 100} % on ${varied.join(', ')}` });
   }
   const w = [...failures, ...spread];
-  if (spread.length) w.push('where repetitions vary: use more --reps or longer cells, and keep the machine idle');
+  if (spread.length) w.push({ kind: 'advice', text: 'where repetitions vary: use more --reps or longer cells, and keep the machine idle' });
   const cvs = summaries.flatMap((s) => s.rows.filter((r) => rateOf(r).values.length > 1).map((r) => r.cv)).sort((a, b) => a - b);
-  if (cvs.length) w.push(`to gate a change between two runs like this one (isoprobe ab): ${powerAdvice(reps, cvs[cvs.length >> 1]!)}`);
-  if (reps < 5) w.push(`only ${reps} repetitions: confidence intervals are wide or missing; use --reps 5 or more`);
-  for (const t of emulated) w.push(`${t}: numbers come from software emulation (QEMU TCG); they show the boundary's behaviour, not its cost on hardware`);
+  if (cvs.length) w.push({ kind: 'power', text: `to gate a change between two runs like this one (isoprobe ab): ${powerAdvice(reps, cvs[cvs.length >> 1]!)}` });
+  if (reps < 5) w.push({ kind: 'reps', text: `only ${reps} repetitions: confidence intervals are wide or missing; use --reps 5 or more` });
+  for (const t of emulated) w.push({ kind: 'emulated', cell: t, text: `${t}: numbers come from software emulation (QEMU TCG); they show the boundary's behaviour, not its cost on hardware` });
   return w;
+}
+
+/** The warnings' texts (what a stored or JSON comparison keeps). */
+export function warningsFor(summaries: WorkloadSummary[], reps: number): string[] {
+  return notesFor(summaries, reps).map((n) => n.text);
 }
 
 function shuffle<T>(xs: T[], r: () => number): T[] {
@@ -285,7 +308,11 @@ export async function compare(o: CompareOptions): Promise<Comparison> {
     if (runId !== undefined) o.store!.finishRun(runId, status);
   }
   const c = comparisonOf(cells, o.suite, labels, o.reps, runId);
-  if (waitedMs >= 1000) c.warnings.push(`waited ${Math.round(waitedMs / 1000)} s in all for other isoprobe runs measuring on this machine; their load was kept out of these numbers, not their setup (boots, image loads)`);
+  if (waitedMs >= 1000) {
+    const text = `waited ${Math.round(waitedMs / 1000)} s in all for other isoprobe runs measuring on this machine; their load was kept out of these numbers, not their setup (boots, image loads)`;
+    c.warnings.push(text);
+    c.notes?.push({ kind: 'waited', text });
+  }
   return c;
 }
 
@@ -293,7 +320,8 @@ export async function compare(o: CompareOptions): Promise<Comparison> {
 function comparisonOf(cells: Cell[], suite: Suite, labels: string[], reps: number, runId: number | undefined): Comparison {
   const summaries = summarize(cells, suite, labels);
   const stacks = Object.fromEntries(labels.map((t) => [t, cells.find((c) => c.target === t && c.results.length)?.results[0]?.target ?? null]));
-  return { runId, suite: suite.name, reps, targets: labels, summaries, warnings: warningsFor(summaries, reps), cells, stacks };
+  const notes = notesFor(summaries, reps);
+  return { runId, suite: suite.name, reps, targets: labels, summaries, warnings: notes.map((n) => n.text), notes, cells, stacks };
 }
 
 export { median, percentile };

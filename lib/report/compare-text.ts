@@ -2,6 +2,7 @@
 // the metric registry's for the workload's kind (metrics.ts), each written by its entry, the ratio
 // beside the kind's rate. By default it fits 120 columns (intervals written once in their
 // estimate's unit, the --wide-only metrics left out); `wide` shows every column, intervals in full.
+import { groupedWarnings } from './warning-text';
 import { verdictLines } from './verdict-text';
 import { rowMedian, whereSummary } from './where-text';
 import { ciOf, type Comparison, type Row, type WorkloadSummary } from '../compare/compare';
@@ -90,6 +91,8 @@ export interface TableOptions {
   wide?: boolean;
   /** A table of the repetitions so far: said in its heading. */
   partial?: { done: number; of: number };
+  /** Every warning in full (by default one line per kind). */
+  verbose?: boolean;
 }
 
 export function formatComparison(c: Comparison, o: TableOptions = {}): string {
@@ -111,7 +114,8 @@ export function formatComparison(c: Comparison, o: TableOptions = {}): string {
   if (!o.partial) out.push(...whereSummary(c));
   if (c.warnings.length) {
     out.push('');
-    for (const x of c.warnings) out.push(...wrap(`warning: ${x}`, TABLE_COLUMNS, '         '));
+    if (c.notes && !o.verbose) out.push(...groupedWarnings(c.notes, TABLE_COLUMNS));
+    else for (const x of c.warnings) out.push(...wrap(`warning: ${x}`, TABLE_COLUMNS, '         '));
   }
   return out.join('\n');
 }

@@ -36,7 +36,7 @@ const refusals: [string[], RegExp][] = [
   [['fleet', 'run'], /--inventory FILE is required/],
   [['fleet', 'walk'], /isoprobe fleet walk: unknown; expected "isoprobe fleet run --inventory FILE"/],
   [['fleet', 'run', '--inventory', '/nonexistent/nodes.ini'], /--inventory \/nonexistent\/nodes.ini: no such file; expected an Ansible inventory/],
-  [['fleet', 'run', '--inventory', inv, '--suite', 'quik'], /--suite "quik": expected quick, paper, scaling or a readable suite file/],
+  [['fleet', 'run', '--inventory', inv, '--suite', 'quik'], /--suite "quik": expected quick, paper, scaling \(quick\+udp-stream-1472 adds an optional workload\) or a readable suite file/],
   [['fleet', 'run', '--inventory', inv, '--targets', 'hots'], /unknown target "hots"/],
   [['fleet', 'run', '--inventory', inv, '--node-env', 'ISOPROBE_CACHE'], /--node-env "ISOPROBE_CACHE": expected NAME=VALUE/],
   [['fleet', 'run', '--inventory', inv, '--forks', '0'], /--forks/],

@@ -1,6 +1,8 @@
 // compare, store, export, report and ab end to end on this machine (host and runc: fast and real),
 // plus the database's refusals and an interrupted run that keeps what it measured.
 import test from 'ava';
+
+import { METRICS } from '../../lib/compare/metrics';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -108,9 +110,9 @@ test('compare and ab refuse bad input with the option, the value and what was ex
   const cases: [string[], string][] = [
     [['compare', '--targets', 'host,lxc'], 'isoprobe: --targets "lxc": unknown target "lxc"; expected one of host, runc, runsc, crun, docker, podman, containerd, kata, qemu-microvm, qemu-virt, firecracker, cloud-hypervisor'],
     [['compare', '--targets', 'host,host'], 'isoprobe: --targets: "host" is named twice'],
-    [['compare', '--suite', '/nonexistent.yaml'], 'isoprobe: --suite "/nonexistent.yaml": expected quick, paper, scaling or a readable suite file (ENOENT: no such file or directory, open \'/nonexistent.yaml\')'],
+    [['compare', '--suite', '/nonexistent.yaml'], 'isoprobe: --suite "/nonexistent.yaml": expected quick, paper, scaling (quick+udp-stream-1472 adds an optional workload) or a readable suite file (ENOENT: no such file or directory, open \'/nonexistent.yaml\')'],
     [['compare', '--reps', '0'], 'isoprobe: --reps "0": expected a number of at least 1'],
-    [['ab', '--baseline', '1', '--candidate', '2', '--metric', 'p42'], 'isoprobe: --metric "p42": expected one of p50, p90, p99, p99.9, mean, iops, tps, gbps, host_cpu_per_op, ops_per_host_cpu_s, overhead, startup_ms, host_mem_mib, knee_throughput'],
+    [['ab', '--baseline', '1', '--candidate', '2', '--metric', 'p42'], `isoprobe: --metric "p42": expected one of ${METRICS.join(', ')}`],
     [['ab', '--baseline', '1', '--candidate', '2', '--threshold', 'five'], 'isoprobe: --threshold "five": expected a percentage like 5% (or a fraction like 0.05)'],
     [['report', 'latest'], 'isoprobe: isoprobe report RUN: expected a run number (see isoprobe history), not "latest"'],
   ];

@@ -33,7 +33,7 @@ test('hostile target, suite, database and address arguments are refused by name,
   const cases: [string[], RegExp][] = [
     [['run', '--target', `$(touch ${CANARY})`, 'block'], /^isoprobe: --target "\$\(touch ISOPROBE-PWNED\)": expected a target, or a target with settings like qemu-microvm\[kernel=6\.12,aio=threads\]$/],
     [['compare', '--targets', `host;touch ${CANARY}`], /^isoprobe: --targets "host;touch ISOPROBE-PWNED": expected a target, or a target with settings like/],
-    [['compare', '--suite', `x; touch ${CANARY}`], /^isoprobe: --suite "x; touch ISOPROBE-PWNED": expected quick, paper, scaling or a readable suite file/],
+    [['compare', '--suite', `x; touch ${CANARY}`], /^isoprobe: --suite "x; touch ISOPROBE-PWNED": expected quick, paper, scaling \(quick\+udp-stream-1472 adds an optional workload\) or a readable suite file/],
     [['net', 'rr', '--connect', `127.0.0.1:1;touch ${CANARY}`], /^isoprobe: --connect "127\.0\.0\.1:1;touch ISOPROBE-PWNED": expected a loopback address/],
     [['history', '--db', join(tmp.dir, `db $(touch ${CANARY})`, 'x.db')], /^$/],
   ];
