@@ -75,8 +75,13 @@ export function normalizeNetOptions(mode: NetMode, input: Record<string, unknown
     const v = input[key];
     out[key] = v === undefined ? def.default : coerce(key, def, v);
   }
-  // A stream's size unless one was given: 128k for TCP, one 1500-byte MTU's payload for UDP.
-  if (mode === 'stream' && input.size === undefined) out.size = out.proto === 'udp' ? 1472 : 128 * 1024;
+  // The defaults of what it measures (a stream's size), as the core's table declares them by kind
+  // (its net_kind: the protocol and the mode, tcp_stream, udp_stream).
+  const kind = `${String(out.proto)}_${mode}`;
+  for (const [key, def] of Object.entries(NET_OPTIONS) as [string, OptionDef<unknown>][]) {
+    const d = def.byKind?.[kind];
+    if (d !== undefined && input[key] === undefined) out[key] = coerce(key, def, d);
+  }
   const o = out as unknown as NetOptions & { mode: NetMode };
   if (check.loopback && o.connect) throw optionError('loopback', '--loopback starts its own server: give either --loopback or --connect');
   if (mode !== 'serve' && !o.connect && !check.loopback) throw optionError('connect', '--connect: expected the server\'s ADDR:PORT');

@@ -13,20 +13,24 @@ interface CoreRow {
   min?: number;
   max?: number;
   identity: boolean;
+  /** "tcp_stream=128k|udp_stream=1472": the row's defaults by result kind. */
+  by_kind?: string;
 }
 
 /** The core's table of block or network options, typed by the caller's options interface. */
 export function coreOptionTable<T>(which: 'block' | 'net'): { [K in keyof T]-?: OptionDef<T[K]> } {
   const out: Record<string, OptionDef<unknown>> = {};
   for (const r of JSON.parse(native().optionTable(which)) as CoreRow[]) {
+    const byKind = r.by_kind ? Object.fromEntries(r.by_kind.split('|').map((p) => p.split('=', 2) as [string, string])) : undefined;
     out[r.name] = {
       kind: r.kind,
       default: r.default,
-      help: r.help,
+      help: byKind ? `${r.help}; by kind: ${Object.entries(byKind).map(([k, v]) => `${k} ${v}`).join(', ')}` : r.help,
       ...(r.choices ? { choices: r.choices.split('|') } : {}),
       ...(r.min !== undefined ? { min: r.min } : {}),
       ...(r.max !== undefined ? { max: r.max } : {}),
       identity: r.identity,
+      ...(byKind ? { byKind } : {}),
     };
   }
   return out as { [K in keyof T]-?: OptionDef<T[K]> };

@@ -73,4 +73,6 @@ export interface OptionDef<T> {
    * one cell of a comparison. False for how and where a run happens (file, duration, seed, clock).
    */
   identity?: boolean;
+  /** Defaults that depend on the result kind, in the flag's form ({ udp_stream: '1472' }): the core's by_kind. */
+  byKind?: Readonly<Record<string, string>>;
 }

@@ -1,5 +1,5 @@
 // A target result for people: the probe's own block, then the stack and what the host cache did.
-import type { ResultKind } from '../compare/kinds';
+import { KINDS } from '../compare/kinds';
 import type { BlockResult, NetResult } from '../probe/types';
 import type { TargetResult } from '../targets/types';
 import { formatBytes, formatNs } from '../units';
@@ -7,21 +7,16 @@ import { formatBlockResult } from './block-text';
 import { formatNetResult } from './net-text';
 import { whereLines } from './where-text';
 
-/** The probe's own block of each kind of result. */
-const BODY: Record<ResultKind, (r: TargetResult) => string> = {
-  block: (r) => formatBlockResult(r as BlockResult),
-  tcp_rr: (r) => formatNetResult(r as NetResult),
-  udp_rr: (r) => formatNetResult(r as NetResult),
-  tcp_stream: (r) => formatNetResult(r as NetResult),
-  udp_stream: (r) => formatNetResult(r as NetResult),
-};
+/** The probe's own block: a network kind's (its peer, rate and registry metrics) or a block result's, as the kinds table says. */
+function body(r: TargetResult): string {
+  return KINDS[r.kind].network ? formatNetResult(r as NetResult) : formatBlockResult(r as BlockResult);
+}
 
 export function formatTargetResult(r: TargetResult): string {
   const s = r.target;
-  const body = BODY[r.kind](r);
   const lines = [
     `${s.target}${s.emulated ? '  [EMULATED: software CPU emulation, not comparable to hardware]' : ''}`,
-    body,
+    body(r),
     `  stack       ${s.runtime} (${s.runtime_version})${s.platform ? `, ${s.platform}` : ''}`,
     `  storage     ${s.storage}`,
     `  network     ${s.network}${r.placement ? `; placement ${r.placement}` : ''}`,

@@ -17,7 +17,8 @@ const OptionTable<N>& table() {
       field<N>("proto", &N::proto, "transport", "tcp|udp"),
       run_setting(field<N>("connect", &N::connect, "server ADDR:PORT (rr, stream)")),
       run_setting(field<N>("bind", &N::bind, "serve: listen on ADDR:PORT; port 0 picks a free one")),
-      field<N>("size", "size", &N::size, "message size; stream mode defaults to 128k (UDP: 1472, a 1500-byte MTU's payload)", 1, 16ll << 20),
+      // A stream's size by what it measures: 128k for TCP, one 1500-byte MTU's payload for UDP.
+      by_kind(field<N>("size", "size", &N::size, "message size", 1, 16ll << 20), "tcp_stream=128k|udp_stream=1472"),
       run_setting(field<N>("duration", "duration", &N::duration, "measured time; serve: how long to serve, 0 until stopped")),
       run_setting(field<N>("warmup", "duration", &N::warmup, "warm-up, excluded from results")),
       field<N>("conns", "uint", &N::conns, "rr: connections, one thread each", 1, 256),
@@ -63,6 +64,10 @@ void write_net_options_json(JsonWriter& w, const NetOptions& o) {
 
 std::string net_kind(const NetOptions& o) {
   return o.proto + (o.mode == "stream" ? "_stream" : "_rr");
+}
+
+int apply_net_kind_defaults(NetOptions* o, const std::vector<std::string>& given, Error* e) {
+  return apply_kind_defaults(table(), o, net_kind(*o), given, e);
 }
 
 int set_net_option(NetOptions* o, const std::string& name, const std::string& value, Error* e) {

@@ -48,6 +48,8 @@ void write_net_options_json(JsonWriter& w, const NetOptions& o);
 // What a client's result measures: tcp_rr | udp_rr | tcp_stream | udp_stream.
 std::string net_kind(const NetOptions& o);
 int set_net_option(NetOptions* o, const std::string& name, const std::string& value, Error* e);
+// The defaults that depend on the kind (a stream's size) for the options not among `given`.
+int apply_net_kind_defaults(NetOptions* o, const std::vector<std::string>& given, Error* e);
 // own_server: the client's echo server is this process's own on loopback (the probe's --loopback),
 // so there is no --connect yet and none may be given.
 int validate_net_options(const NetOptions& o, Error* e, bool own_server = false);

@@ -5,6 +5,7 @@
 #pragma once
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "block_options.h"  // OptionSpec, OptionValue, parse_option_value
@@ -22,6 +23,9 @@ struct OptionField {
   int32_t O::*i32 = nullptr;
   bool O::*b = nullptr;
   std::string O::*s = nullptr;
+  // Defaults that depend on what the run measures, by result kind, in the flag's own form
+  // ("tcp_stream=128k|udp_stream=1472"): applied where the option was not given.
+  const char* by_kind = "";
 };
 
 template <class O>
@@ -64,6 +68,26 @@ template <class O>
 OptionField<O> run_setting(OptionField<O> f) {
   f.spec.identity = false;
   return f;
+}
+
+// A row whose default depends on the result kind (see OptionField::by_kind).
+template <class O>
+OptionField<O> by_kind(OptionField<O> f, const char* defaults) {
+  f.by_kind = defaults;
+  return f;
+}
+
+// The "kind=value" pairs of a by_kind string.
+inline std::vector<std::pair<std::string, std::string>> kind_defaults(const char* by_kind) {
+  std::vector<std::pair<std::string, std::string>> out;
+  std::string s = by_kind;
+  for (size_t at = 0; at < s.size();) {
+    size_t bar = s.find('|', at), eq = s.find('=', at);
+    if (bar == std::string::npos) bar = s.size();
+    if (eq < bar) out.emplace_back(s.substr(at, eq - at), s.substr(eq + 1, bar - eq - 1));
+    at = bar + 1;
+  }
+  return out;
 }
 
 // Whether the option `name` of `o` has its default value (an option left alone).
@@ -114,6 +138,7 @@ std::vector<OptionSpec> specs_of(const OptionTable<O>& t) {
   for (auto& f : t) {
     out.push_back(f.spec);
     out.back().def = default_text(f);
+    for (auto& [kind, v] : kind_defaults(f.by_kind)) out.back().def += "; " + kind + " " + v;
   }
   return out;
 }
@@ -149,6 +174,19 @@ int set_option(const OptionTable<O>& t, O* o, const std::string& name, const std
   return 0;
 }
 
+// Sets each by_kind default of `kind` whose option is not among `given` (the names the command set).
+template <class O>
+int apply_kind_defaults(const OptionTable<O>& t, O* o, const std::string& kind, const std::vector<std::string>& given, Error* e) {
+  for (auto& f : t) {
+    bool set = false;
+    for (auto& g : given) set = set || g == f.spec.name;
+    if (set) continue;
+    for (auto& [k, v] : kind_defaults(f.by_kind))
+      if (k == kind && set_option(t, o, f.spec.name, v, e) < 0) return -EINVAL;
+  }
+  return 0;
+}
+
 // Every option's effective value, as members of the object being written (the result's "options").
 template <class O>
 void write_option_fields(JsonWriter& w, const OptionTable<O>& t, const O& o) {
@@ -172,7 +210,7 @@ void write_default_json(JsonWriter& w, const OptionField<O>& f) {
   else if (f.s) w.value(d.*f.s);
 }
 
-// The table as JSON, for the TypeScript side: [{name, kind, choices, help, default, min, max}].
+// The table as JSON, for the TypeScript side: [{name, kind, choices, help, default, min, max, identity, by_kind}].
 template <class O>
 std::string option_table_json(const OptionTable<O>& t) {
   JsonWriter w;
@@ -188,6 +226,7 @@ std::string option_table_json(const OptionTable<O>& t) {
     if (f.spec.min != kNoBound) w.kv("min", f.spec.min);
     if (f.spec.max != kNoBound) w.kv("max", f.spec.max);
     w.kv("identity", f.spec.identity);
+    if (*f.by_kind) w.kv("by_kind", f.by_kind);
     w.end_object();
   }
   w.end_array();

@@ -144,17 +144,17 @@ int net_client_command(const std::string& mode, int argc, char** argv, bool* pro
   o.mode = mode;
   // --loopback: an echo server on 127.0.0.1 in this process, and the client against it.
   std::vector<char*> args;
-  bool loopback = false, size_given = false;
+  bool loopback = false;
   for (int i = 0; i < argc; i++) {
     if (!std::strcmp(argv[i], "--loopback")) loopback = true;
     else args.push_back(argv[i]);
-    if (!std::strncmp(argv[i], "--size", 6)) size_given = true;
   }
+  std::vector<std::string> given;
   if (parse_args(int(args.size()), args.data(), net_option_specs(), "net",
-                 [&](const std::string& n, const std::string& v, Error* er) { return set_net_option(&o, n, v, er); }, progress, e) < 0)
+                 [&](const std::string& n, const std::string& v, Error* er) { return given.push_back(n), set_net_option(&o, n, v, er); }, progress, e) < 0)
     return *json = error_json(*e, "net"), exit_code(*e);
-  // A stream's size unless --size gave one: 128k for TCP, one MTU's payload for UDP.
-  if (o.mode == "stream" && !size_given) o.size = o.proto == "udp" ? 1472 : 128 << 10;
+  // The defaults of what it measures (a stream's size), declared in the option table.
+  if (apply_net_kind_defaults(&o, given, e) < 0) return *json = error_json(*e, "net"), exit_code(*e);
   EchoServer local;
   if (loopback) {
     if (validate_net_options(o, e, true) < 0) return *json = error_json(*e, "net"), exit_code(*e);
