@@ -52,7 +52,17 @@ export interface NetAttribution {
   counts: NetTraceWindow['counters'];
 }
 
-export type NetAttributionField = NetAttribution | { unavailable: string; counts?: { per_op: NetPerOp; transactions_seen: number; packets_histogram: Record<string, number> } };
+/** What the device alone shows when the client's calls are not visible (a guest's): no split, but the host side's own layers. */
+export interface NetDeviceCounts {
+  per_op: NetPerOp;
+  transactions_seen: number;
+  packets_histogram: Record<string, number>;
+  /** The host path (less the server) and the server, per transaction where the server's calls were found. */
+  host_path_ns: LayerSummary;
+  server_ns: LayerSummary;
+}
+
+export type NetAttributionField = NetAttribution | { unavailable: string; counts?: NetDeviceCounts };
 
 /** One transaction on the device: the first request segment in, the replies out, its packets. */
 export interface Transaction {
@@ -246,7 +256,7 @@ export function attributeNet(w: NetTraceWindow, r: NetResult, o: NetAttributeOpt
   const matched = times.filter((t) => !Number.isNaN(t.rtt) && !Number.isNaN(t.server));
   if (!matched.length) {
     return { unavailable: `${txs.length} transactions crossed ${o.device}, but the client's and the echo server's calls around them were not seen (${w.calls.length} calls traced): the client runs where the host cannot see its calls, or was not followed; nothing is split, the counts are the device's`,
-      counts: { per_op, transactions_seen: txs.length, packets_histogram: histogram } };
+      counts: { per_op, transactions_seen: txs.length, packets_histogram: histogram, host_path_ns: summary(times.map((t) => t.hostPath - t.server)), server_ns: summary(times.map((t) => t.server)) } };
   }
   const ranked = [...matched].sort((a, b) => a.rtt - b.rtt);
   const split = { p50: band(ranked, 0.495, 0.505), p99: band(ranked, 0.985, 0.995), slowest_1pct: band(ranked, 0.99, 1) };
