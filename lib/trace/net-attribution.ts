@@ -146,6 +146,11 @@ class Calls {
   has(tid: number): boolean {
     return this.by.has(tid);
   }
+  /** Whether the thread's process was named to the tracer (the probe, the echo server), by its latest call. */
+  named(tid: number): boolean {
+    const cs = this.by.get(tid);
+    return cs !== undefined && cs[cs.length - 1]!.named;
+  }
   /** The last call of `tid` of the family entered at or before t. */
   lastEnteredBy(tid: number, family: Set<string>, t: number): NetCall | undefined {
     const cs = this.by.get(tid) ?? [];
@@ -179,8 +184,9 @@ export function timesOf(txs: Transaction[], calls: NetCall[]): TxTimes[] {
     const send = c.lastEnteredBy(x.txTid, SEND, x.tOutFirst);
     const recv = send && c.lastReceivedBy(x.txTid, send.t0);
     const server = send && recv && recv.t1 >= x.tIn ? send.t0 - recv.t1 : NaN;
-    // The client: the thread current at the request's arrival (its send ran down to the device).
-    const client = x.rxTid !== x.txTid && c.has(x.rxTid) ? x.rxTid : undefined;
+    // The client: the thread current at the request's arrival (its send ran down to the device),
+    // if it is the probe's: a VMM's thread writing the guest's frame to the tap is not.
+    const client = x.rxTid !== x.txTid && c.named(x.rxTid) ? x.rxTid : undefined;
     const cSend = client === undefined ? undefined : c.lastEnteredBy(client, SEND, x.tIn);
     const cRecv = client === undefined ? undefined : c.firstReceivedAfter(client, x.tOut);
     const rtt = cSend && cRecv ? cRecv.t1 - cSend.t0 : NaN;
@@ -227,7 +233,7 @@ export function packetsPerOp(txs: Transaction[], calls: NetCall[]): { per_op: Ne
   for (const x of txs) histogram[x.toServer + x.fromServer] = (histogram[x.toServer + x.fromServer] ?? 0) + 1;
   const c = new Calls(calls);
   const servers = new Set(txs.map((x) => x.txTid));
-  const clients = new Set(txs.map((x) => x.rxTid).filter((t) => !servers.has(t) && c.has(t)));
+  const clients = new Set(txs.map((x) => x.rxTid).filter((t) => !servers.has(t) && c.named(t)));
   const from = txs[0]?.tIn ?? 0;
   const to = txs.length ? txs[txs.length - 1]!.tOut : 0;
   return {

@@ -13,7 +13,8 @@ import { traceUnavailable } from './available';
 
 /** One packet on the device, or one send/receive-family call of a traced thread (net_event.h). */
 export interface NetPacket { t: number; dir: 'rx' | 'tx'; proto: number; sport: number; dport: number; payload: number; flags: number; tid: number; tgid: number }
-export interface NetCall { t0: number; t1: number; tid: number; tgid: number; nr: number; ret: number }
+/** `named`: its process was named (the probe, the echo server) or is below one, not only a child of this process (a VMM). */
+export interface NetCall { t0: number; t1: number; tid: number; tgid: number; nr: number; ret: number; named: boolean }
 export interface NetTraceWindow {
   packets: NetPacket[];
   calls: NetCall[];
@@ -45,7 +46,7 @@ export function parseNetRecords(buf: Buffer): { packets: NetPacket[]; calls: Net
     if (kind === 1) {
       packets.push({ t: t0, dir: buf.readUInt8(o + 44) === 1 ? 'tx' : 'rx', proto: nr, sport: buf.readUInt16LE(o + 40), dport: buf.readUInt16LE(o + 42),
         payload: ret, flags: buf.readUInt8(o + 45), tid, tgid });
-    } else if (kind === 2) calls.push({ t0, t1, tid, tgid, nr, ret });
+    } else if (kind === 2) calls.push({ t0, t1, tid, tgid, nr, ret, named: buf.readUInt16LE(o + 46) === 2 });
   }
   return { packets, calls };
 }

@@ -42,7 +42,7 @@ const volatile __u64 record_budget = 1 << 20;
 
 __u64 records_sent = 0;
 
-struct sys_start { __u64 t0; __s32 nr; };
+struct sys_start { __u64 t0; __s32 nr; __u8 traced; };
 struct { __uint(type, BPF_MAP_TYPE_HASH); __uint(max_entries, 4096); __type(key, __u32); __type(value, __u8); } traced SEC(".maps");
 struct { __uint(type, BPF_MAP_TYPE_HASH); __uint(max_entries, 64); __type(key, __u32); __type(value, __u8); } parents SEC(".maps");
 struct { __uint(type, BPF_MAP_TYPE_HASH); __uint(max_entries, 4096); __type(key, __u32); __type(value, struct sys_start); } calls SEC(".maps");
@@ -131,9 +131,10 @@ SEC("tp_btf/sys_enter")
 int BPF_PROG(sys_enter, struct pt_regs *regs, long id) {
   if (!net_call(id)) return 0;
   __u32 tgid = bpf_get_current_pid_tgid() >> 32;
-  if (!bpf_map_lookup_elem(&traced, &tgid)) return 0;
+  __u8 *how = bpf_map_lookup_elem(&traced, &tgid);
+  if (!how) return 0;
   __u32 tid = (__u32)bpf_get_current_pid_tgid();
-  struct sys_start s = {bpf_ktime_get_ns(), (__s32)id};
+  struct sys_start s = {bpf_ktime_get_ns(), (__s32)id, *how};
   bpf_map_update_elem(&calls, &tid, &s, BPF_ANY);
   return 0;
 }
@@ -152,18 +153,20 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret) {
   r.t0 = s->t0;
   r.t1 = bpf_ktime_get_ns();
   r.ret = ret;
+  r.traced = s->traced;
   bpf_map_delete_elem(&calls, &tid);
   emit(&r);
   return 0;
 }
 
-/* A traced process's children are traced from their fork; so are the children of a parent. */
+/* A traced process's children are traced from their fork, as their parent is (a process named by
+ * pid, or a child of a named parent: 2 or 1); so are the children of a parent (1). */
 SEC("tp_btf/sched_process_fork")
 int BPF_PROG(sched_process_fork, struct task_struct *parent, struct task_struct *child) {
   __u32 ptgid = parent->tgid, ctgid = child->tgid;
-  if (ptgid != ctgid && (bpf_map_lookup_elem(&traced, &ptgid) || bpf_map_lookup_elem(&parents, &ptgid))) {
-    __u8 one = 1;
-    bpf_map_update_elem(&traced, &ctgid, &one, BPF_ANY);
-  }
+  if (ptgid == ctgid) return 0;
+  __u8 *how = bpf_map_lookup_elem(&traced, &ptgid);
+  __u8 v = how ? *how : 1;
+  if (how || bpf_map_lookup_elem(&parents, &ptgid)) bpf_map_update_elem(&traced, &ctgid, &v, BPF_ANY);
   return 0;
 }

@@ -41,7 +41,7 @@ struct net_record {
   net_u16 dport;
   net_u8 dir;       /* NET_PKT: enum net_dir */
   net_u8 flags;     /* NET_PKT: TCP flags (FIN 1, SYN 2, RST 4, PSH 8, ACK 16) */
-  net_u16 pad;
+  net_u16 traced;   /* NET_SYS: how its process is traced: 1 a child of a named parent, 2 named by pid (or below one) */
 };
 
 enum net_counter {

@@ -39,8 +39,8 @@ int fail(const char *what, int err) {
 // One command line; false on "stop".
 bool command(net_bpf *skel, const std::string &line) {
   unsigned pid = 0;
-  __u8 one = 1;
-  if (sscanf(line.c_str(), "pid %u", &pid) == 1) bpf_map__update_elem(skel->maps.traced, &pid, sizeof(pid), &one, sizeof(one), BPF_ANY);
+  __u8 one = 1, named = 2;
+  if (sscanf(line.c_str(), "pid %u", &pid) == 1) bpf_map__update_elem(skel->maps.traced, &pid, sizeof(pid), &named, sizeof(named), BPF_ANY);
   else if (sscanf(line.c_str(), "parent %u", &pid) == 1) bpf_map__update_elem(skel->maps.parents, &pid, sizeof(pid), &one, sizeof(one), BPF_ANY);
   else if (sscanf(line.c_str(), "unparent %u", &pid) == 1) bpf_map__delete_elem(skel->maps.parents, &pid, sizeof(pid), 0);
   else if (line == "stop") return false;

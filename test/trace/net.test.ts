@@ -23,7 +23,7 @@ function pkt(t: number, client: number, toServer: boolean, payload: number, o: {
 }
 
 function call(name: string, tid: number, t0: number, t1: number, ret = 64): NetCall {
-  return { t0, t1, tid, tgid: 1, nr: syscallNumber(name)!, ret };
+  return { t0, t1, tid, tgid: 1, nr: syscallNumber(name)!, ret, named: true };
 }
 
 test('a connection\'s transactions: from the request\'s arrival to its reply\'s leaving, the handshake left out, acks counted with the transaction they follow', (t) => {
@@ -101,6 +101,18 @@ test('the layers of every band add up to its round trip: host path + server + bo
   for (const s of Object.values(a.split)) t.true(Math.abs(s.host_path_ns + s.server_ns + s.boundary_ns - s.latency_ns) < 1e-6, JSON.stringify(s));
   t.is(a.split.p50.host_path_ns, 7);
   t.is(a.split.p50.boundary_ns, 11);
+});
+
+test('a client thread whose process was not named to the tracer (a VMM writing the guest\'s frames to the tap) is no round trip: no split, the device\'s own layers and packets kept', (t) => {
+  const { ps, calls } = oneRoundTrip(0, 0);
+  const vmm = calls.map((c) => (c.tid === CLIENT ? { ...c, named: false } : c));
+  const w: NetTraceWindow = { packets: ps, calls: vmm, counters: { rx: 1, tx: 1, not_ipv4: 0, records: 6, ringbuf_full: 0 } };
+  const a = attributeNet(w, { transactions: 1 } as NetResult, { window: { open: 0, close: 1e9, source: 'relayed marks' }, device: 'tap', loopback: false });
+  if (!('unavailable' in a)) return t.fail('split with a VMM thread as the client');
+  t.regex(a.unavailable, /client's and the echo server's calls around them were not seen/);
+  t.is(a.counts!.per_op.packets, 2);
+  t.is(a.counts!.server_ns.p50, 3);
+  t.is(a.counts!.host_path_ns.p50, 7);
 });
 
 // On the machine: traced RR runs.
