@@ -149,6 +149,8 @@ function packetsAsTheWireImplies(t: import('ava').ExecutionContext, a: NetAttrib
 function everyTransactionMatched(t: import('ava').ExecutionContext, r: NetResult, a: NetAttribution): void {
   t.true(Math.abs(a.transactions_seen - r.transactions) <= 1, `${a.transactions_seen} seen on the device, ${r.transactions} counted by the probe`);
   t.true(a.matched >= a.transactions_seen - 1, `${a.matched} of ${a.transactions_seen} matched`);
+  // One request in flight: the server receives and sends at least once each per transaction, and so does the client.
+  t.true(a.per_op.server_calls >= 2 - 2 / a.transactions_seen && a.per_op.client_calls >= 2 - 2 / a.transactions_seen, JSON.stringify(a.per_op));
 }
 
 for (const proto of ['tcp', 'udp'] as const) {
