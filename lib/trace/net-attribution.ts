@@ -35,7 +35,13 @@ export interface NetPerOp {
 export interface NetAttribution {
   method: string;
   device: string;
-  window: { ns: number; source: 'probe marks' | 'relayed marks' };
+  /**
+   * `opened_by`: the start mark, or the probe's own start of measuring (its first request's arrival
+   * plus its warm-up) where that came first: the probe writes its start mark when its main thread
+   * wakes after the warm-up, late by that wake-up on a busy machine (`start_mark_late_ns`), while
+   * its client threads count from the warm-up's end.
+   */
+  window: { ns: number; source: 'probe marks' | 'relayed marks'; opened_by: 'start mark' | 'first request + warm-up'; start_mark_late_ns: number };
   /** Transactions the device showed in the window (a request in, its reply out) against the probe's count. */
   transactions_seen: number;
   probe_transactions: number;
@@ -134,6 +140,18 @@ export function transactions(packets: NetPacket[], ours: (flowPackets: NetPacket
   return out.sort((a, b) => a.tIn - b.tIn);
 }
 
+/** How many of a thread's calls (by entry) entered at or before t: a binary search, the runs hold tens of thousands. */
+function enteredBy(cs: NetCall[], t: number): number {
+  let lo = 0;
+  let hi = cs.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (cs[mid]!.t0 <= t) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
 /** A thread's send and receive calls, in time order. */
 class Calls {
   private readonly by = new Map<number, NetCall[]>();
@@ -154,18 +172,20 @@ class Calls {
   /** The last call of `tid` of the family entered at or before t. */
   lastEnteredBy(tid: number, family: Set<string>, t: number): NetCall | undefined {
     const cs = this.by.get(tid) ?? [];
-    for (let i = cs.length - 1; i >= 0; i--) if (cs[i]!.t0 <= t && family.has(syscallName(cs[i]!.nr))) return cs[i];
+    for (let i = enteredBy(cs, t) - 1; i >= 0; i--) if (family.has(syscallName(cs[i]!.nr))) return cs[i];
     return undefined;
   }
   /** The last receive of `tid` that returned data at or before t. */
   lastReceivedBy(tid: number, t: number): NetCall | undefined {
     const cs = this.by.get(tid) ?? [];
-    for (let i = cs.length - 1; i >= 0; i--) if (cs[i]!.t1 <= t && cs[i]!.ret > 0 && RECV.has(syscallName(cs[i]!.nr))) return cs[i];
+    for (let i = enteredBy(cs, t) - 1; i >= 0; i--) if (cs[i]!.t1 <= t && cs[i]!.ret > 0 && RECV.has(syscallName(cs[i]!.nr))) return cs[i];
     return undefined;
   }
-  /** The first receive of `tid` that returned data at or after t. */
+  /** The first receive of `tid` that returned data at or after t (a thread's calls follow one another: a call returning after t entered after the one entered last by t). */
   firstReceivedAfter(tid: number, t: number): NetCall | undefined {
-    return (this.by.get(tid) ?? []).find((c) => c.t1 >= t && c.ret > 0 && RECV.has(syscallName(c.nr)));
+    const cs = this.by.get(tid) ?? [];
+    for (let i = Math.max(0, enteredBy(cs, t) - 1); i < cs.length; i++) if (cs[i]!.t1 >= t && cs[i]!.ret > 0 && RECV.has(syscallName(cs[i]!.nr))) return cs[i];
+    return undefined;
   }
   countIn(tids: Set<number>, from: number, to: number): number {
     let n = 0;
@@ -255,7 +275,11 @@ export function attributeNet(w: NetTraceWindow, r: NetResult, o: NetAttributeOpt
   // On a loopback device other processes' flows pass too: ours have a packet a traced process sent.
   const traced = new Set(w.calls.map((c) => c.tgid));
   const ours = o.loopback ? (ps: NetPacket[]) => ps.some((p) => p.dir === 'tx' && traced.has(p.tgid)) : undefined;
-  const txs = transactions(w.packets, ours).filter((x) => x.tIn >= o.window.open && x.tIn < o.window.close);
+  const all = transactions(w.packets, ours);
+  const warmup = Number(r.options?.warmup ?? 0);
+  const measured = all.length && warmup > 0 ? all[0]!.tIn + warmup : Infinity;
+  const open = Math.min(o.window.open, measured);
+  const txs = all.filter((x) => x.tIn >= open && x.tIn < o.window.close);
   if (!txs.length) return { unavailable: `no request and reply of this run crossed ${o.device} in the window (${w.counters.rx} packets received there, ${w.counters.tx} sent)` };
   const { per_op, histogram } = packetsPerOp(txs, w.calls);
   const times = timesOf(txs, w.calls);
@@ -271,7 +295,7 @@ export function attributeNet(w: NetTraceWindow, r: NetResult, o: NetAttributeOpt
   return {
     method: `packets on ${o.device} (netif_receive_skb, net_dev_queue), send/receive calls of the client and the echo server (sys_enter/sys_exit); transactions in order per connection`,
     device: o.device,
-    window: { ns: o.window.close - o.window.open, source: o.window.source },
+    window: { ns: o.window.close - open, source: o.window.source, opened_by: open < o.window.open ? 'first request + warm-up' : 'start mark', start_mark_late_ns: o.window.open - open },
     transactions_seen: txs.length,
     probe_transactions: probeTx,
     matched: matched.length,

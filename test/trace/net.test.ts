@@ -115,6 +115,26 @@ test('a client thread whose process was not named to the tracer (a VMM writing t
   t.is(a.counts!.host_path_ns.p50, 7);
 });
 
+test('the window opens at the probe\'s own start of measuring (its first request + warm-up) where its start mark came later', (t) => {
+  const ps: NetPacket[] = [];
+  const calls: NetCall[] = [];
+  for (let i = 0; i < 10; i++) {
+    const r = oneRoundTrip(i * 100, 0);
+    ps.push(...r.ps);
+    calls.push(...r.calls);
+  }
+  const w: NetTraceWindow = { packets: ps, calls, counters: { rx: 10, tx: 10, not_ipv4: 0, records: 60, ringbuf_full: 0 } };
+  // First request in at 10; warm-up 250: measuring from 260, the mark written at 420 (late).
+  const r = { transactions: 7, options: { warmup: 250 } } as unknown as NetResult;
+  const a = attributeNet(w, r, { window: { open: 420, close: 1e9, source: 'probe marks' }, device: 'veth', loopback: false });
+  if ('unavailable' in a) return t.fail(a.unavailable);
+  t.is(a.transactions_seen, 7);
+  t.is(a.window.opened_by, 'first request + warm-up');
+  t.is(a.window.start_mark_late_ns, 160);
+  const early = attributeNet(w, r, { window: { open: 200, close: 1e9, source: 'probe marks' }, device: 'veth', loopback: false });
+  t.is((early as NetAttribution).window.opened_by, 'start mark');
+});
+
 // On the machine: traced RR runs.
 const unavailable = traceUnavailable();
 const skips = targetSkips(['host', 'runc']);
