@@ -2,9 +2,12 @@
 import { KINDS } from '../compare/kinds';
 import type { BlockResult, NetResult } from '../probe/types';
 import type { TargetResult } from '../targets/types';
+import type { AttributionField } from '../trace/attribution';
+import type { NetAttributionField } from '../trace/net-attribution';
 import { formatBytes, formatNs } from '../units';
 import { formatBlockResult } from './block-text';
 import { formatNetResult } from './net-text';
+import { netWhereLines } from './net-where-text';
 import { whereLines } from './where-text';
 
 /** The probe's own block: a network kind's (its peer, rate and registry metrics) or a block result's, as the kinds table says. */
@@ -27,7 +30,7 @@ export function formatTargetResult(r: TargetResult): string {
     const h = r.host_page_cache;
     lines.push(`  host cache  ${h.mode.toUpperCase()}: ${formatBytes(h.resident_bytes_after)} of ${h.file} resident on the host after the run (dropped before it)`);
   }
-  if (r.attribution) lines.push(...whereLines(r.attribution));
+  if (r.attribution) lines.push(...(r.kind === 'block' ? whereLines(r.attribution as AttributionField) : netWhereLines(r.attribution as NetAttributionField)));
   const queues = guestQueuesText(r);
   if (queues) lines.push(`  queues      ${queues}`);
   const hostCpus = hostPlacementText(r);

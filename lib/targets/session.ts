@@ -23,6 +23,8 @@ import { parseDuration } from '../units';
 import { cpuPlacement } from '../probe/cpu-placement';
 import type { AttributionField } from '../trace/attribution';
 import { ATTRIBUTION_SAMPLE, recordBudget, StepTraces } from '../trace/step';
+import type { NetAttributionField } from '../trace/net-attribution';
+import { NetStepTraces } from '../trace/net-step';
 import { exec, type ExecResult } from './exec';
 import type { HostPageCache, Placement, Session, SessionSpec, StackInfo, TargetResult, Workload } from './types';
 
@@ -365,6 +367,7 @@ export class ProbeSession implements Session {
   private async runBatch(ws: Workload[], ctl: RunControl, onMeasured?: (i: number) => void): Promise<(TargetResult | Error)[]> {
     const servers = new Map<string, EchoServerHandle>();
     let traces: StepTraces | undefined;
+    let netTraces: NetStepTraces | undefined;
     try {
       const planned: (PlannedStep | Error)[] = [];
       for (const w of ws) planned.push(await this.plan(w, servers).catch((e: Error) => e));
@@ -376,6 +379,7 @@ export class ProbeSession implements Session {
       traces = steps.some((s) => s.trace)
         ? new StepTraces(this.runner.hostDataFile!, { scope: () => this.runner.costScope?.(), window: this.runner.wholeSuite ? 'relayed' : 'marks', spawnsProbe: !this.runner.wholeSuite })
         : undefined;
+      netTraces = await this.netTraces(steps, servers);
       const hooks: StepHooks = {
         before: (k) => {
           watches[k]?.evict();
@@ -385,11 +389,15 @@ export class ProbeSession implements Session {
           verdicts[k] = watches[k]?.verdict();
           traces?.end(k);
         },
-        spawned: (k, pid) => traces?.follow(k, pid),
+        spawned: (k, pid) => {
+          traces?.follow(k, pid);
+          netTraces?.follow(pid);
+        },
         measureFromPeer: (k) => this.measureFromPeer(steps[k]!.w as Extract<Workload, { kind: 'rr' | 'stream' }>, ctl, marksTo(hooks, k)),
         measured: (k) => onMeasured?.(indexOf[k]!),
         mark: (k, which, tNs) => {
           traces?.mark(k, which);
+          netTraces?.mark(k, which, tNs);
           meter.mark(k, which, tNs);
         },
       };
@@ -400,17 +408,34 @@ export class ProbeSession implements Session {
       const outcomes = steps.length === 0 ? [] : hold
         ? await withLock(dataFileResource(file), { what: `the data file ${file}`, signal: ctl.signal }, () => this.runner.execute(steps, hooks, ctl))
         : await this.runner.execute(steps, hooks, ctl);
+      await netTraces?.stop();
       let k = 0;
       return planned.map((s) => {
         if (s instanceof Error) return s;
         const i = k++;
         const attribution = traces && s.trace ? (r: BlockResult) => traces!.attribution(i, r) : undefined;
-        return this.assemble(s, outcomes[i]!, verdicts[i], meter.of(i), attribution);
+        const netAttribution = netTraces && (s.w.kind === 'rr') ? (r: NetResult) => netTraces!.attribution(i, r, s.placement) : undefined;
+        return this.assemble(s, outcomes[i]!, verdicts[i], meter.of(i), attribution, netAttribution);
       });
     } finally {
       traces?.stopAll();
+      await netTraces?.stop();
       for (const s of servers.values()) await s.stop();
     }
+  }
+
+  /**
+   * RR steps of a traced session: one network trace for the batch, on the host's loopback (the host
+   * target's loopback steps) or on the target's link into isoprobe's peer namespace (client-inside).
+   */
+  private async netTraces(steps: PlannedStep[], servers: Map<string, EchoServerHandle>): Promise<NetStepTraces | undefined> {
+    const rr = steps.filter((s) => s.w.kind === 'rr');
+    if (!this.runner.attribution || !rr.length) return undefined;
+    const loopback = rr.some((s) => s.placement === 'loopback') && this.stack.kind === 'host';
+    const link = this.runner.link;
+    if (!loopback && !link) return undefined;
+    const serverPids = [...servers.values()].map((h) => (h as { pid?: number }).pid).filter((p): p is number => p !== undefined);
+    return NetStepTraces.begin({ kind: loopback ? 'loopback' : 'peer', peerNs: link?.peerNs, serverPids, sameClock: this.runner.sameClock === true });
   }
 
   /** A workload's probe arguments, checked once; the echo server it needs, started once per batch. */
@@ -469,13 +494,15 @@ export class ProbeSession implements Session {
    * The result of a step, the same for every target: parsed, its probe checked, the stack, the
    * host cache verdict and the host cost attached (a VM's boot brings its own start-up in `extra`).
    */
-  private assemble(s: PlannedStep, o: StepOutcome, verdict: HostPageCache | undefined, cost: StepCost, attribution?: (r: BlockResult) => AttributionField): TargetResult | Error {
+  private assemble(s: PlannedStep, o: StepOutcome, verdict: HostPageCache | undefined, cost: StepCost, attribution?: (r: BlockResult) => AttributionField,
+    netAttribution?: (r: NetResult) => NetAttributionField): TargetResult | Error {
     try {
       if ('error' in o) throw o.error;
       // server-inside: the measuring client is isoprobe's own, outside the target.
       const result = 'hostResult' in o ? o.hostResult
         : checkPlacedProbe(parseProbeOutput<BlockResult | NetResult>(o.output, `the probe in ${this.stack.target}`), this.stack);
       const traced = attribution && result.kind === 'block' ? { attribution: attribution(result) } : {};
+      const netTraced = netAttribution && result.kind !== 'block' ? { attribution: netAttribution(result) } : {};
       // The log was the trace's to match, not asked for: the result keeps the attribution only.
       if (traced.attribution && s.trace?.ownLog && result.kind === 'block') {
         delete result.op_log;
@@ -487,7 +514,7 @@ export class ProbeSession implements Session {
         if (s.server.cpus) result.options.server_cpus = s.server.cpus;
         if (result.cpu_placement && s.server.pinned.length) result.cpu_placement.server_pinned = s.server.pinned;
       }
-      return { ...result, target: { ...this.stack }, workload: s.w, placement: s.placement, host_page_cache: verdict, ...cost, ...startup, ...o.extra, ...traced };
+      return { ...result, target: { ...this.stack }, workload: s.w, placement: s.placement, host_page_cache: verdict, ...cost, ...startup, ...o.extra, ...traced, ...netTraced };
     } catch (e) {
       return e as Error;
     }

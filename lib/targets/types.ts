@@ -8,6 +8,7 @@ import type { Startup } from '../cost/meter';
 import type { HostCpu } from '../cost/sample';
 import type { HostPlacement } from '../cost/placement';
 import type { AttributionField } from '../trace/attribution';
+import type { NetAttributionField } from '../trace/net-attribution';
 
 export type TargetKind = 'host' | 'container' | 'vm';
 
@@ -99,8 +100,8 @@ export type TargetResult = (BlockResult | NetResult) & {
   host_memory?: HostMemory;
   /** The session's (a container's) or the boot's (a VM's) start-up and its host CPU. */
   startup?: Startup;
-  /** Block workloads of a session started with attribution: where the time went, or why not known. */
-  attribution?: AttributionField;
+  /** Block and RR workloads of a session started with attribution: where the time went, or why not known. */
+  attribution?: AttributionField | NetAttributionField;
 };
 
 export interface BootTimes {

@@ -6,3 +6,5 @@ export { attribute, type Attribution, type AttributionField, type Layer, type La
 export { matchOps, hostCalls, type HostCall, type Matched } from './match';
 export { StepTraces, ATTRIBUTION_SAMPLE, recordBudget } from './step';
 export { syscallName, syscallNumber } from './syscalls';
+export { attributeNet, type NetAttribution, type NetAttributionField, type NetSplit } from './net-attribution';
+export { NetStepTraces } from './net-step';
