@@ -46,6 +46,9 @@ struct NetKind {
   bool paced;         // --rate gives send times here (--spin applies to it)
   bool io_uring;      // --backend io_uring is implemented for its closed loop
   uint32_t NetOptions::*threads;  // --conns or --streams: that many sockets, a thread each
+  // Its defaults where the option is not given, in the flags' own form, comma separated
+  // ("size=128k"); the option table's by_kind rows carry them to the probe's CLI and TypeScript.
+  const char* defaults;
   // Its own checks after the common ones (0 or -EINVAL with *e set); nullptr: none.
   int (*validate)(const NetOptions& o, Error* e);
   NetLoop loop;

@@ -1,6 +1,9 @@
 // The table of network options, their textual parsing and cross-field validation.
 #include "net_options.h"
 
+#include <algorithm>
+#include <deque>
+
 #include "net_addr.h"
 #include "net_kind.h"
 #include "option_table.h"
@@ -12,13 +15,31 @@ namespace {
 
 using N = NetOptions;
 
+// Each row's defaults by kind, "kind=value|...", gathered from the kinds' entries ("size=128k").
+OptionTable<N> with_kind_defaults(OptionTable<N> t) {
+  static std::deque<std::string> keep;  // what the rows' by_kind point into
+  for (auto& f : t) {
+    std::string by;
+    for (auto* k : net_kind_registry()) {
+      std::string d = k->defaults;
+      for (size_t at = 0; at < d.size();) {
+        size_t comma = std::min(d.find(',', at), d.size()), eq = d.find('=', at);
+        if (eq < comma && d.compare(at, eq - at, f.spec.name) == 0) by += (by.empty() ? "" : "|") + std::string(k->name) + "=" + d.substr(eq + 1, comma - eq - 1);
+        at = comma + 1;
+      }
+    }
+    if (!by.empty()) f.by_kind = keep.emplace_back(by).c_str();
+  }
+  return t;
+}
+
 const OptionTable<N>& table() {
-  static const OptionTable<N> t = {
+  static const OptionTable<N> t = with_kind_defaults({
       field<N>("proto", &N::proto, "transport", "tcp|udp"),
       run_setting(field<N>("connect", &N::connect, "server ADDR:PORT (rr, stream)")),
       run_setting(field<N>("bind", &N::bind, "serve: listen on ADDR:PORT; port 0 picks a free one")),
-      // A stream's size by what it measures: 128k for TCP, one 1500-byte MTU's payload for UDP.
-      by_kind(field<N>("size", "size", &N::size, "message size", 1, 16ll << 20), "tcp_stream=128k|udp_stream=1472"),
+      // Its defaults by kind (a stream's size) are the kinds' own (NetKind::defaults).
+      field<N>("size", "size", &N::size, "message size", 1, 16ll << 20),
       run_setting(field<N>("duration", "duration", &N::duration, "measured time; serve: how long to serve, 0 until stopped")),
       run_setting(field<N>("warmup", "duration", &N::warmup, "warm-up, excluded from results")),
       field<N>("conns", "uint", &N::conns, "rr: connections, one thread each", 1, 256),
@@ -42,7 +63,7 @@ const OptionTable<N>& table() {
       field<N>("stall", "duration", &N::stall, "serve, for tests: length of that stall"),
       field<N>("service", "duration", &N::service, "serve, for tests: a planted service time, spent before every reply; 0 none"),
       field<N>("drop_every", "uint", &N::drop_every, "serve, for tests: discard every Nth measured datagram of each UDP stream uncounted (a known loss), 0 never"),
-  };
+  });
   return t;
 }
 

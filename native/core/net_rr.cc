@@ -281,7 +281,7 @@ int validate_rr(const NetOptions& o, Error* e) {
 }  // namespace
 }  // namespace netloop
 
-extern const NetKind kTcpRrKind = {"tcp_rr", "rr", "tcp", true, true, &NetOptions::conns, netloop::validate_rr, netloop::rr_loop, netloop::make_rr_part};
-extern const NetKind kUdpRrKind = {"udp_rr", "rr", "udp", true, false, &NetOptions::conns, netloop::validate_rr, netloop::rr_closed, netloop::make_rr_part};
+extern const NetKind kTcpRrKind = {"tcp_rr", "rr", "tcp", true, true, &NetOptions::conns, "", netloop::validate_rr, netloop::rr_loop, netloop::make_rr_part};
+extern const NetKind kUdpRrKind = {"udp_rr", "rr", "udp", true, false, &NetOptions::conns, "", netloop::validate_rr, netloop::rr_closed, netloop::make_rr_part};
 
 }  // namespace isoprobe

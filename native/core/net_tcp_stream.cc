@@ -77,6 +77,7 @@ std::unique_ptr<NetKindPart> make_tcp_stream_part() { return std::make_unique<Tc
 }  // namespace
 }  // namespace netloop
 
-extern const NetKind kTcpStreamKind = {"tcp_stream", "stream", "tcp", false, false, &NetOptions::streams, nullptr, netloop::tcp_stream, netloop::make_tcp_stream_part};
+// Its size by default: 128k, a bulk write.
+extern const NetKind kTcpStreamKind = {"tcp_stream", "stream", "tcp", false, false, &NetOptions::streams, "size=128k", nullptr, netloop::tcp_stream, netloop::make_tcp_stream_part};
 
 }  // namespace isoprobe

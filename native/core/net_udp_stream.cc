@@ -232,6 +232,7 @@ int validate_udp_stream(const NetOptions& o, Error* e) {
 }  // namespace
 }  // namespace netloop
 
-extern const NetKind kUdpStreamKind = {"udp_stream", "stream", "udp", true, false, &NetOptions::streams, netloop::validate_udp_stream, netloop::udp_stream, netloop::make_udp_stream_part};
+// Its size by default: one 1500-byte MTU's payload (1472 bytes of UDP over IPv4).
+extern const NetKind kUdpStreamKind = {"udp_stream", "stream", "udp", true, false, &NetOptions::streams, "size=1472", netloop::validate_udp_stream, netloop::udp_stream, netloop::make_udp_stream_part};
 
 }  // namespace isoprobe
