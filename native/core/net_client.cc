@@ -1,5 +1,6 @@
 // The network client's supervisor: connects one socket per connection or stream, runs the loop
-// of the workload's kind (its entry in net_kind.h's registry), starts the threads together, marks the measured window, reports progress, and merges the threads' counts.
+// of the workload's kind (its entry in net_kind.h's registry) on threads started together, marks
+// the measured window, reports progress, and merges the threads' counts and the kind's parts.
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
