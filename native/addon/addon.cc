@@ -17,6 +17,7 @@
 #include "../core/kvm.h"
 #include "../core/lock.h"
 #include "../core/net.h"
+#include "../core/net_udp_stream.h"
 #include "../core/page_cache.h"
 #include "../core/sha256.h"
 
@@ -279,6 +280,10 @@ Napi::Value OptionTable(const Napi::CallbackInfo& info) {
   return Napi::String::New(info.Env(), net ? net_option_table_json() : block_option_table_json());
 }
 
+// netKinds() -> JSON [{name, mode, proto}]: the network kinds the core registers (net_kinds.cc),
+// which the TypeScript side's kinds must be.
+Napi::Value NetKinds(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), net_kinds_json()); }
+
 // pageCache(path, "evict" | "count") -> {resident_bytes, size_bytes}: host-side cache honesty.
 Napi::Value PageCache(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -379,6 +384,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("histogramJson", Napi::Function::New(env, HistogramJson, "histogramJson"));
   exports.Set("rfc3550Jitter", Napi::Function::New(env, Rfc3550JitterOf, "rfc3550Jitter"));
   exports.Set("optionTable", Napi::Function::New(env, OptionTable, "optionTable"));
+  exports.Set("netKinds", Napi::Function::New(env, NetKinds, "netKinds"));
   export_trace(env, exports);
   exports.Set("version", Napi::String::New(env, kProbeVersion));
   exports.Set("schema", Napi::Number::New(env, kSchemaVersion));

@@ -9,8 +9,8 @@
 #include "histogram.h"
 #include "thread_util.h"
 #include "net_addr.h"
+#include "net_kind.h"
 #include "net_options.h"
-#include "net_udp_stream.h"
 #include "result.h"
 
 namespace isoprobe {
@@ -44,7 +44,7 @@ class EchoServer {
 
 struct NetResult {
   NetOptions options;
-  std::string kind;  // net_kind(options)
+  std::string kind;  // net_kind(options): its NetKind's name
   std::string build;
   std::string peer;
   uint64_t transactions = 0, warmup_transactions = 0, elapsed_ns = 0;
@@ -57,8 +57,8 @@ struct NetResult {
   Histogram lag;
   // faults counted, not fatal
   uint64_t mismatches = 0, lost = 0, late_replies = 0;
-  std::vector<uint64_t> stream_bytes;
-  std::vector<UdpStreamReport> udp_streams;  // udp_stream: each stream's sender and receiver counts
+  // The kind's own counts (a stream's bytes, a UDP stream's receiver counts) and their JSON members.
+  std::shared_ptr<const NetKindPart> part;
   uint64_t cpu_user_ns = 0, cpu_sys_ns = 0;  // from the start, warm-up included
   uint64_t cpu_window_ns = 0;                // over the measured window only (thread CPU clocks)
   uint64_t run_delay_ns = 0;                 // client threads' wait for a CPU over the window

@@ -1,6 +1,6 @@
-// The network client's supervisor: connects one socket per connection or stream, picks the loop
-// the workload runs (net_rr.cc, net_tcp_stream.cc, net_udp_stream.cc), starts the threads
-// together, marks the measured window, reports progress, and merges the threads' counts.
+// The network client's supervisor: connects one socket per connection or stream, runs the loop
+// of the workload's kind (its entry in net_kind.h's registry) on threads started together, marks
+// the measured window, reports progress, and merges the threads' counts and the kind's parts.
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -62,16 +62,6 @@ int connect_to(Shared& sh, int type, Error* e) {
 }
 
 
-// The loop a thread runs: the one place the client branches on its workload. rate: the
-// thread's share of --rate (0: closed loop, or a stream as fast as it goes).
-using Loop = void (*)(Shared& sh, int fd, PerThread& pt, uint64_t seed, double rate);
-
-Loop loop_of(const NetOptions& o) {
-  if (o.mode == "stream") return o.proto == "udp" ? udp_stream : tcp_stream;
-  if (o.rate) return rr_open;
-  return o.backend == "io_uring" ? rr_uring : rr_closed;
-}
-
 // One connected socket per connection (rr) or stream; none left open on failure.
 int connect_all(Shared& sh, unsigned n, std::vector<int>* fds, Error* e) {
   for (unsigned i = 0; i < n; i++) {
@@ -109,11 +99,10 @@ void nap_until(uint64_t until) {
 // Starts the measuring threads together, marks the window's edges on time, reports progress once
 // a second until the end (the threads stop themselves at t_end, bounded by their timeouts), then
 // joins them.
-void supervise(Shared& sh, const std::vector<int>& fds, std::vector<PerThread>& pts) {
+void supervise(Shared& sh, const NetLoop loop, const std::vector<int>& fds, std::vector<PerThread>& pts) {
   const NetOptions& o = sh.o;
   const RunHooks& hooks = sh.hooks;
   unsigned n = unsigned(fds.size());
-  const Loop loop = loop_of(o);
   std::vector<std::thread> threads;
   for (unsigned i = 0; i < n; i++) {
     threads.emplace_back([&, i] {
@@ -167,8 +156,9 @@ void supervise(Shared& sh, const std::vector<int>& fds, std::vector<PerThread>& 
 }
 
 // The threads' counts and histograms into one result, with a per-second series.
-void merge_results(const NetOptions& o, const std::vector<PerThread>& pts, NetResult* r) {
+void merge_results(const NetOptions& o, const NetKind& kind, const std::vector<PerThread>& pts, NetResult* r) {
   r->elapsed_ns = o.duration;
+  std::shared_ptr<NetKindPart> part = kind.make_part();
   size_t secs_n = 0;
   for (auto& p : pts) {
     r->lat.merge(p.lat);
@@ -190,8 +180,7 @@ void merge_results(const NetOptions& o, const std::vector<PerThread>& pts, NetRe
     if (p.delay_at_measure_ns == kNoRunDelay || p.delay_at_end_ns == kNoRunDelay || p.delay_at_end_ns < p.delay_at_measure_ns) r->run_delay_known = false;
     else r->run_delay_ns += p.delay_at_end_ns - p.delay_at_measure_ns;
     secs_n = std::max(secs_n, p.sec_ops.size());
-    if (o.mode == "stream" && o.proto == "udp") r->udp_streams.push_back(p.udp);
-    else if (o.mode == "stream") r->stream_bytes.push_back(o.reverse ? p.recvd : p.sent);
+    part->merge(*p.part, p, o);
   }
   secs_n = std::min<size_t>(secs_n, (o.duration + 999999999ull) / 1000000000ull);
   for (size_t s = 0; s < secs_n; s++) {
@@ -202,6 +191,7 @@ void merge_results(const NetOptions& o, const std::vector<PerThread>& pts, NetRe
       if (s < p.sec_ops.size()) { sp.ops += p.sec_ops[s]; sp.bytes += p.sec_bytes[s]; }
     r->series.push_back(sp);
   }
+  r->part = part;
 }
 
 }  // namespace
@@ -211,9 +201,10 @@ int run_net(const NetOptions& o, const RunHooks& hooks, NetResult* r, Error* e) 
   using namespace netloop;
   r->options = o;
   r->env = detect_env();
-  r->kind = net_kind(o);
   int rc = validate_net_options(o, e);
   if (rc < 0) return rc;
+  const NetKind& kind = *net_kind_of(o.mode, o.proto);  // validated: a kind measures it
+  r->kind = kind.name;
   std::string err;
   if ((rc = clock_init(o.clock, &r->clock, &err)) < 0) return option_error(e, "clock", err);
   struct Release { ~Release() { clock_release(); } } release_clock;
@@ -224,13 +215,14 @@ int run_net(const NetOptions& o, const RunHooks& hooks, NetResult* r, Error* e) 
   parse_addr(o.connect, &sh.addr, false, &why);
   r->peer = sh.addr.str();
   std::vector<int> fds;
-  if ((rc = connect_all(sh, o.mode == "stream" ? o.streams : o.conns, &fds, e)) < 0) return rc;
+  if ((rc = connect_all(sh, o.*kind.threads, &fds, e)) < 0) return rc;
   std::vector<PerThread> pts(fds.size());
-  supervise(sh, fds, pts);
+  for (auto& p : pts) p.part = kind.make_part();
+  supervise(sh, kind.loop, fds, pts);
   for (int f : fds) close(f);
   if (hooks.cancel && hooks.cancel->load()) return sys_error(e, ECANCELED, "", "the run was cancelled");
   if (sh.failed) { *e = sh.first_error; return -e->err; }
-  merge_results(o, pts, r);
+  merge_results(o, kind, pts, r);
   return 0;
 }
 

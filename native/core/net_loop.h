@@ -1,10 +1,12 @@
 // What every network client loop shares: the run's common state (start, window, stop, first
 // error), a thread's counts, and the calls each loop makes around its work (wait for the start,
-// account its CPU). A loop is its own file's function over these; net_client.cc runs them.
+// account its CPU). A loop is its own file's function over these, named by its kind's entry
+// (net_kind.h); net_client.cc runs them.
 #pragma once
 #include <sys/resource.h>
 
 #include <atomic>
+#include <memory>
 #include <cstdint>
 #include <mutex>
 #include <string>
@@ -43,7 +45,7 @@ struct PerThread {
   std::atomic<uint64_t> tx{0};  // read by the progress reporter while the thread runs
   uint64_t warm_tx = 0, sent = 0, recvd = 0, mismatches = 0, lost = 0, late = 0, intended = 0, sent_late = 0;
   uint64_t served = 0;  // open loop: replies received inside the window (the server's pace)
-  UdpStreamReport udp;  // UDP stream: what this stream sent and what its receiver counted
+  std::unique_ptr<NetKindPart> part;  // the kind's own counts of this thread (its loop's to fill)
   uint64_t user_ns = 0, sys_ns = 0;
   CpusSeen ran_on;  // sampled when the thread begins and ends
   // The thread's CPU clock (ns) when the measured window began (read by the supervisor) and when
@@ -86,14 +88,6 @@ void measured(Shared& sh, PerThread& pt, F&& body) {
   body();
   thread_cpu(pt, ru);
 }
-
-// The loops, one thread each: seed of its payload, rate its share of --rate (0: closed loop, or
-// a stream as fast as it goes). net_client.cc's loop_of picks one.
-void rr_closed(Shared& sh, int fd, PerThread& pt, uint64_t seed, double rate);
-void rr_uring(Shared& sh, int fd, PerThread& pt, uint64_t seed, double rate);
-void rr_open(Shared& sh, int fd, PerThread& pt, uint64_t seed, double rate);
-void tcp_stream(Shared& sh, int fd, PerThread& pt, uint64_t seed, double rate);
-void udp_stream(Shared& sh, int fd, PerThread& pt, uint64_t seed, double rate);
 
 }  // namespace netloop
 }  // namespace isoprobe

@@ -1,8 +1,11 @@
 // The table of network options, their textual parsing and cross-field validation.
 #include "net_options.h"
 
+#include <algorithm>
+#include <deque>
+
 #include "net_addr.h"
-#include "net_udp_stream.h"
+#include "net_kind.h"
 #include "option_table.h"
 #include "thread_util.h"
 
@@ -12,13 +15,31 @@ namespace {
 
 using N = NetOptions;
 
+// Each row's defaults by kind, "kind=value|...", gathered from the kinds' entries ("size=128k").
+OptionTable<N> with_kind_defaults(OptionTable<N> t) {
+  static std::deque<std::string> keep;  // what the rows' by_kind point into
+  for (auto& f : t) {
+    std::string by;
+    for (auto* k : net_kind_registry()) {
+      std::string d = k->defaults;
+      for (size_t at = 0; at < d.size();) {
+        size_t comma = std::min(d.find(',', at), d.size()), eq = d.find('=', at);
+        if (eq < comma && d.compare(at, eq - at, f.spec.name) == 0) by += (by.empty() ? "" : "|") + std::string(k->name) + "=" + d.substr(eq + 1, comma - eq - 1);
+        at = comma + 1;
+      }
+    }
+    if (!by.empty()) f.by_kind = keep.emplace_back(by).c_str();
+  }
+  return t;
+}
+
 const OptionTable<N>& table() {
-  static const OptionTable<N> t = {
+  static const OptionTable<N> t = with_kind_defaults({
       field<N>("proto", &N::proto, "transport", "tcp|udp"),
       run_setting(field<N>("connect", &N::connect, "server ADDR:PORT (rr, stream)")),
       run_setting(field<N>("bind", &N::bind, "serve: listen on ADDR:PORT; port 0 picks a free one")),
-      // A stream's size by what it measures: 128k for TCP, one 1500-byte MTU's payload for UDP.
-      by_kind(field<N>("size", "size", &N::size, "message size", 1, 16ll << 20), "tcp_stream=128k|udp_stream=1472"),
+      // Its defaults by kind (a stream's size) are the kinds' own (NetKind::defaults).
+      field<N>("size", "size", &N::size, "message size", 1, 16ll << 20),
       run_setting(field<N>("duration", "duration", &N::duration, "measured time; serve: how long to serve, 0 until stopped")),
       run_setting(field<N>("warmup", "duration", &N::warmup, "warm-up, excluded from results")),
       field<N>("conns", "uint", &N::conns, "rr: connections, one thread each", 1, 256),
@@ -42,7 +63,7 @@ const OptionTable<N>& table() {
       field<N>("stall", "duration", &N::stall, "serve, for tests: length of that stall"),
       field<N>("service", "duration", &N::service, "serve, for tests: a planted service time, spent before every reply; 0 none"),
       field<N>("drop_every", "uint", &N::drop_every, "serve, for tests: discard every Nth measured datagram of each UDP stream uncounted (a known loss), 0 never"),
-  };
+  });
   return t;
 }
 
@@ -63,7 +84,8 @@ void write_net_options_json(JsonWriter& w, const NetOptions& o) {
 }
 
 std::string net_kind(const NetOptions& o) {
-  return o.proto + (o.mode == "stream" ? "_stream" : "_rr");
+  const NetKind* k = net_kind_of(o.mode, o.proto);
+  return k ? k->name : "";
 }
 
 int apply_net_kind_defaults(NetOptions* o, const std::vector<std::string>& given, Error* e) {
@@ -77,11 +99,16 @@ int set_net_option(NetOptions* o, const std::string& name, const std::string& va
 int validate_net_options(const NetOptions& o, Error* e, bool own_server) {
   std::string why;
   SockAddr a;
-  if (o.mode != "serve" && o.mode != "rr" && o.mode != "stream")
-    return option_error(e, "mode", "net mode \"" + o.mode + "\": expected serve, rr or stream");
+  const bool serve = o.mode == "serve";
+  const NetKind* kind = net_kind_of(o.mode, o.proto);
+  bool known_mode = serve;
+  for (auto* k : net_kind_registry()) known_mode = known_mode || o.mode == k->mode;
+  if (!known_mode)
+    return option_error(e, "mode", "net mode \"" + o.mode + "\": expected serve, " + net_kind_modes());
   // A struct filled in C++ has not been through the setter: the table checks its enums and bounds.
   if (check_table(table(), o, e) < 0) return -EINVAL;
-  if (o.spin && (o.mode == "serve" || (o.mode == "stream" && o.proto == "tcp") || !o.rate))
+  if (!serve && !kind) return option_error(e, "proto", "--proto " + o.proto + ": no workload kind measures net " + o.mode + " over it");
+  if (o.spin && (serve || !kind->paced || !o.rate))
     return option_error(e, "spin", "--spin: applies to an open-loop rr or a paced UDP stream (--rate N), where the sender waits for each send time");
   if (o.mode == "serve") {
     if (!parse_addr(o.bind, &a, true, &why)) return option_error(e, "bind", "--bind \"" + o.bind + "\": " + why);
@@ -92,15 +119,12 @@ int validate_net_options(const NetOptions& o, Error* e, bool own_server) {
       return option_error(e, "connect", "--connect: expected the server's ADDR:PORT");
     } else if (!parse_addr(o.connect, &a, false, &why)) return option_error(e, "connect", "--connect \"" + o.connect + "\": " + why);
   }
-  if (o.mode == "stream" && o.proto == "udp" && o.reverse) return option_error(e, "reverse", "--reverse: a UDP stream flows from the client to the server, whose counts it reports; run the client on the other side instead");
-  if (o.mode == "stream" && o.proto == "udp" && o.size < kUdpStreamHeader)
-    return option_error(e, "size", "--size " + std::to_string(o.size) + ": UDP stream datagrams carry a " + std::to_string(kUdpStreamHeader) + "-byte header; expected at least " + std::to_string(kUdpStreamHeader));
+  // The kind's own checks (a UDP stream's header, open-loop rr's sizes) come before the protocol's.
+  if (kind && kind->validate && kind->validate(o, e) < 0) return -EINVAL;
   if (o.proto == "udp" && o.size > 65507) return option_error(e, "size", "--size " + std::to_string(o.size) + ": expected at most 65507 bytes for UDP");
   if (o.proto == "udp" && o.size < 8) return option_error(e, "size", "--size " + std::to_string(o.size) + ": UDP messages carry an 8-byte sequence number; expected at least 8");
-  if (o.rate && o.mode == "rr" && o.size < 16) return option_error(e, "size", "--size " + std::to_string(o.size) + ": open-loop messages carry their sequence and intended send time; expected at least 16");
-  if (o.rate && o.proto == "udp" && o.mode == "rr") return option_error(e, "rate", "--rate: open-loop rr is TCP only for now");
-  if (o.mode != "serve" && o.duration == 0) return option_error(e, "duration", "--duration 0: expected a positive time");
-  if (o.backend == "io_uring" && (o.mode != "rr" || o.proto != "tcp" || o.rate))
+  if (!serve && o.duration == 0) return option_error(e, "duration", "--duration 0: expected a positive time");
+  if (o.backend == "io_uring" && (!kind || !kind->io_uring || o.rate))
     return option_error(e, "backend", "--backend io_uring: implemented for closed-loop TCP rr; use blocking here");
   std::vector<int> cpus;
   if (placement_cpus(o.cpus, o.cpu, &cpus, e, o.mode == "serve" ? PlaceRole::Server : PlaceRole::Client) < 0) return -EINVAL;

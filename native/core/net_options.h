@@ -45,7 +45,7 @@ const std::vector<OptionSpec>& net_option_specs();
 std::string net_option_table_json();
 class JsonWriter;
 void write_net_options_json(JsonWriter& w, const NetOptions& o);
-// What a client's result measures: tcp_rr | udp_rr | tcp_stream | udp_stream.
+// What a client's result measures: the name of the kind its mode and protocol register (net_kind.h), "" for none.
 std::string net_kind(const NetOptions& o);
 int set_net_option(NetOptions* o, const std::string& name, const std::string& value, Error* e);
 // The defaults that depend on the kind (a stream's size) for the options not among `given`.

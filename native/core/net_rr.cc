@@ -1,5 +1,6 @@
 // Request/response loops: closed loop over TCP or UDP with blocking calls, closed-loop TCP through
-// io_uring, and open-loop TCP timed from each request's intended send time.
+// io_uring, and open-loop TCP timed from each request's intended send time; the tcp_rr and udp_rr
+// kinds' entries (net_kind.h) with their checks and result members.
 #include <liburing.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -10,6 +11,7 @@
 #include <thread>
 
 #include "clock.h"
+#include "json.h"
 #include "net_loop.h"
 
 namespace isoprobe {
@@ -226,5 +228,60 @@ void rr_open(Shared& sh, int fd, PerThread& pt, uint64_t seed, double rate) {
   });
 }
 
+namespace {
+
+// tcp_rr picks its loop by the options: open loop at a --rate, else closed, through io_uring or not.
+void rr_loop(Shared& sh, int fd, PerThread& pt, uint64_t seed, double rate) {
+  if (sh.o.rate) return rr_open(sh, fd, pt, seed, rate);
+  if (sh.o.backend == "io_uring") return rr_uring(sh, fd, pt, seed, rate);
+  rr_closed(sh, fd, pt, seed, rate);
+}
+
+// A request/response result's own members: its rate and latency distribution, and the open
+// loop's schedule. The counts are the common result's (every rr loop fills the histograms).
+class RrPart : public NetKindPart {
+ public:
+  void merge(const NetKindPart&, const PerThread&, const NetOptions&) override {}
+  void write_head(JsonWriter& w, const NetResult& r) const override {
+    w.kv("latency_definition", r.options.rate ? "full round trip, from the intended send time to the last echoed byte"
+                                               : "full round trip, from the send call to the last echoed byte");
+  }
+  void write_json(JsonWriter& w, const NetResult& r, double secs) const override {
+    w.kv("tps", secs > 0 ? double(r.transactions) / secs : 0.0);
+    w.key("latency_ns");
+    r.lat.write_json(w);
+    if (!r.options.rate) return;
+    w.key("open_loop");
+    w.begin_object();
+    w.kv("rate", r.options.rate);
+    w.kv("arrival", r.options.arrival);
+    w.kv("intended", r.intended);
+    w.kv("achieved_rate", secs > 0 ? double(r.intended) / secs : 0.0);
+    w.kv("sent_more_than_1ms_late", r.sent_late);
+    // What the server kept up with: replies that arrived inside the window, per second. Past
+    // saturation it stays at the server's capacity while achieved_rate follows the schedule.
+    w.kv("served_rate", secs > 0 ? double(r.served) / secs : 0.0);
+    w.key("send_lag_ns");
+    r.lag.write_json(w);
+    w.end_object();
+  }
+  const char* cpu_per_name() const override { return "per_transaction_ns"; }
+  uint64_t cpu_ops(const NetResult& r) const override { return r.transactions; }
+};
+
+std::unique_ptr<NetKindPart> make_rr_part() { return std::make_unique<RrPart>(); }
+
+// Open loop writes its sequence and intended send time into each message; over UDP it is not built.
+int validate_rr(const NetOptions& o, Error* e) {
+  if (o.rate && o.size < 16) return option_error(e, "size", "--size " + std::to_string(o.size) + ": open-loop messages carry their sequence and intended send time; expected at least 16");
+  if (o.rate && o.proto == "udp") return option_error(e, "rate", "--rate: open-loop rr is TCP only for now");
+  return 0;
+}
+
+}  // namespace
 }  // namespace netloop
+
+extern const NetKind kTcpRrKind = {"tcp_rr", "rr", "tcp", true, true, &NetOptions::conns, "", netloop::validate_rr, netloop::rr_loop, netloop::make_rr_part};
+extern const NetKind kUdpRrKind = {"udp_rr", "rr", "udp", true, false, &NetOptions::conns, "", netloop::validate_rr, netloop::rr_closed, netloop::make_rr_part};
+
 }  // namespace isoprobe

@@ -17,6 +17,7 @@
 
 #include "clock.h"
 #include "net.h"
+#include "net_udp_stream.h"  // the server counts UDP stream datagrams: a server concern
 #include "thread_util.h"
 
 #include <sched.h>

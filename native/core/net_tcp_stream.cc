@@ -1,11 +1,12 @@
 // A TCP stream: after a header saying which way, the client sends (or with --reverse receives)
-// as fast as the connection takes it; bytes are counted at the client.
+// as fast as the connection takes it; bytes are counted at the client. The tcp_stream kind's entry.
 #include <sys/socket.h>
 
 #include <cerrno>
 #include <cstring>
 
 #include "clock.h"
+#include "json.h"
 #include "net_loop.h"
 
 namespace isoprobe {
@@ -47,5 +48,36 @@ void tcp_stream(Shared& sh, int fd, PerThread& pt, uint64_t, double) {
   });
 }
 
+namespace {
+
+// A TCP stream's own members: the rate, where bytes were counted, and each stream's bytes.
+class TcpStreamPart : public NetKindPart {
+ public:
+  std::vector<uint64_t> stream_bytes;
+  void merge(const NetKindPart&, const PerThread& pt, const NetOptions& o) override { stream_bytes.push_back(o.reverse ? pt.recvd : pt.sent); }
+  void write_json(JsonWriter& w, const NetResult& r, double secs) const override {
+    w.kv("bits_per_s", secs > 0 ? double(cpu_ops(r)) * 8 / secs : 0.0);
+    w.kv("counted_at", r.options.reverse ? "receiver (client)" : "sender (client): bytes accepted by the socket");
+    w.key("streams");
+    w.begin_array();
+    for (uint64_t b : stream_bytes) {
+      w.begin_object();
+      w.kv("bytes", b);
+      w.kv("bits_per_s", secs > 0 ? double(b) * 8 / secs : 0.0);
+      w.end_object();
+    }
+    w.end_array();
+  }
+  const char* cpu_per_name() const override { return "per_byte_ns"; }
+  uint64_t cpu_ops(const NetResult& r) const override { return r.options.reverse ? r.bytes_received : r.bytes_sent; }
+};
+
+std::unique_ptr<NetKindPart> make_tcp_stream_part() { return std::make_unique<TcpStreamPart>(); }
+
+}  // namespace
 }  // namespace netloop
+
+// Its size by default: 128k, a bulk write.
+extern const NetKind kTcpStreamKind = {"tcp_stream", "stream", "tcp", false, false, &NetOptions::streams, "size=128k", nullptr, netloop::tcp_stream, netloop::make_tcp_stream_part};
+
 }  // namespace isoprobe
