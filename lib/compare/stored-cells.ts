@@ -1,8 +1,9 @@
 // A stored run's cells: its results by workload and target in the order they were stored, each
-// failure's message on its cell (a cell of failures alone where nothing was measured).
+// failure's message on its cell (a cell of failures alone where nothing was measured), and the
+// comparison rebuilt from them for reports of earlier runs.
 import type { Store } from '../store/db';
 import type { TargetResult } from '../targets/types';
-import type { Cell } from './compare';
+import { type Cell, type Comparison, summarizeWorkloads, warningsFor } from './compare';
 
 export function storedCells(store: Store, run: number): Cell[] {
   const cells: Cell[] = [];
@@ -14,4 +15,20 @@ export function storedCells(store: Store, run: number): Cell[] {
   for (const r of store.results(run)) cell(r.workload, r.target).results.push(JSON.parse(r.json) as TargetResult);
   for (const f of store.failures(run)) cell(f.workload, f.target).error = f.message;
   return cells;
+}
+
+/** Rebuilds a comparison from a stored run (for reports of earlier runs). */
+export function comparisonFromStore(store: Store, id: number): Comparison {
+  const run = store.run(id);
+  const rows = store.results(id);
+  const targets = run.targets.split(',');
+  const cells = storedCells(store, id);
+  const workloads = [...new Set(cells.map((c) => c.workload))];
+  for (const t of targets) for (const w of workloads) if (!cells.some((c) => c.target === t && c.workload === w)) cells.push({ target: t, workload: w, results: [], error: 'no results stored' });
+  // Each workload's kind is what its results measured (none where nothing was).
+  const summaries = summarizeWorkloads(cells, workloads.map((name) => ({ name })), targets);
+  const warnings = warningsFor(summaries, run.reps);
+  if (run.status !== 'complete') warnings.unshift(`run ${id} is ${run.status}: it holds ${rows.length} of ${run.reps * workloads.length * targets.length} results`);
+  const stacks = Object.fromEntries(targets.map((t) => [t, cells.find((c) => c.target === t && c.results.length)?.results[0]?.target ?? null]));
+  return { runId: id, suite: run.suite, reps: run.reps, targets, summaries, warnings, cells, stacks };
 }

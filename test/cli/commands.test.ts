@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import { createConnection, createServer } from 'node:net';
 import { join } from 'node:path';
 
-import { progressReporter } from '../../lib/cli/compare-cmds';
+import { progressReporter } from '../../lib/cli/progress';
 import { isRoot, runCli, tempDir } from '../helpers';
 
 const CLI = join(__dirname, '..', '..', '..', 'bin', 'isoprobe.js');

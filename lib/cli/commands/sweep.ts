@@ -2,19 +2,21 @@
 // list (--qd 1,2,4,8, --rate 500,1000,2000); every other option is as in isoprobe run.
 import { writeFileSync } from 'node:fs';
 
-import { SWEEPABLE, sweep, sweepSuite } from '../compare/load-sweep';
-import { IsoprobeError } from '../errors';
-import { NET_OPTIONS } from '../probe/net-options';
-import { BLOCK_OPTIONS, coerce, type OptionDef } from '../probe/options';
-import { renderHtml } from '../report/html';
-import { sweepSection } from '../report/sweep-html';
-import { formatSweep } from '../report/sweep-text';
-import { machineFingerprint } from '../store/db';
-import type { Placement, Workload } from '../targets/types';
-import { parseCommand, type Table } from './args';
-import { DB, openStore, parseTargets, progressReporter } from './compare-cmds';
-import { SESSION_OPTIONS, sessionSpecFrom } from './session-options';
-import { sweepFirst } from './sweep-first';
+import { SWEEPABLE, sweep, sweepSuite } from '../../compare/load-sweep';
+import { IsoprobeError } from '../../errors';
+import { NET_OPTIONS } from '../../probe/net-options';
+import { BLOCK_OPTIONS, coerce, type OptionDef } from '../../probe/options';
+import { renderHtml } from '../../report/html';
+import { sweepSection } from '../../report/sweep-html';
+import { formatSweep } from '../../report/sweep-text';
+import { machineFingerprint } from '../../store/db';
+import type { Placement, Workload } from '../../targets/types';
+import { parseCommand, type Table } from '../args';
+import { parseTargets } from '../common';
+import { progressReporter } from '../progress';
+import { DB, openStore } from '../store';
+import { SESSION_OPTIONS, sessionSpecFrom } from '../session-options';
+import { sweepFirst } from '../sweep-first';
 
 const OPTIONS: Table = {
   targets: { kind: 'string', default: 'host', help: 'comma-separated targets or variants, or @FILE; a curve each' },

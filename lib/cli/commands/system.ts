@@ -1,8 +1,8 @@
 // `isoprobe system check`: what on this machine can disturb a measurement, and what to do about it.
-import { parseCpuList as kernelCpuList } from '../cost/proc';
-import { optionError } from '../errors';
-import { formatCheck, systemCheck } from '../system/check';
-import { parseCommand, type Table } from './args';
+import { parseCpuList as kernelCpuList } from '../../cost/proc';
+import { optionError } from '../../errors';
+import { formatCheck, systemCheck } from '../../system/check';
+import { parseCommand, type Table } from '../args';
 
 const TABLE: Table = {
   cpus: { kind: 'string', default: '', help: 'the measuring CPUs to judge the load and interrupts of, e.g. 0,2-3', defaultText: 'every CPU' },

@@ -1,22 +1,22 @@
 // isoprobe fleet run: the comparison on every node of an Ansible inventory, each node's run
 // imported here under its inventory name, then the comparison by node.
 import { existsSync, writeFileSync } from 'node:fs';
+import { suiteOrFio } from '../../formats/fio-job';
 import { basename } from 'node:path';
 
-import { byNode } from '../compare/by-node';
-import { BUILTIN_SUITES } from '../compare/suites';
-import { suiteOrFio } from '../formats/fio-job';
-import { parseVariantList } from '../targets/variant';
-import { optionError } from '../errors';
-import { inventoryNodes } from '../fleet/inventory';
-import { fleetRun, type NodeOutcome } from '../fleet/run';
-import { fleetRuns } from '../fleet/stored';
-import { flagOf } from '../probe/options';
-import { renderNodeReport } from '../report/node-html';
-import { formatNodeTables } from '../report/node-text';
-import { parseCommand, type Table } from './args';
-import { DB, openStore } from './compare-cmds';
-import { SESSION_OPTIONS } from './session-options';
+import { byNode } from '../../compare/by-node';
+import { BUILTIN_SUITES } from '../../compare/suites';
+import { parseVariantList } from '../../targets/variant';
+import { optionError } from '../../errors';
+import { inventoryNodes } from '../../fleet/inventory';
+import { fleetRun, type NodeOutcome } from '../../fleet/run';
+import { fleetRuns } from '../../fleet/stored';
+import { flagOf } from '../../probe/options';
+import { renderNodeReport } from '../../report/node-html';
+import { formatNodeTables } from '../../report/node-text';
+import { parseCommand, type Table } from '../args';
+import { DB, openStore } from '../store';
+import { SESSION_OPTIONS } from '../session-options';
 
 /** The targets each node compares when none are given (not compare's default: no VM on a small node). */
 const NODE_TARGETS = 'host,runc';
@@ -94,7 +94,7 @@ export async function cmdFleet(argv: string[], out: (s: string) => void, signal:
   if (positionals.length) throw optionError('inventory', `unexpected argument "${positionals[0]}" (options start with --)`);
   if (!v.inventory) throw optionError('inventory', 'isoprobe fleet run: --inventory FILE is required (an Ansible inventory listing the nodes)');
   // Checked here before any node is touched: a bad suite or target fails once, not on every node.
-  suiteOrFio((v.suite as string | undefined) ?? 'quick', (n) => process.stderr.write(`note: ${n}\n`));  // a fio job file too (each node runs compare --suite FILE.fio)
+  suiteOrFio((v.suite as string | undefined) ?? 'quick', (n) => process.stderr.write(`note: ${n}\n`));
   parseVariantList((v.targets as string | undefined) ?? NODE_TARGETS);
   const { args, files } = passedArgs(v);
   const env = nodeEnv(v.node_env as string | undefined);

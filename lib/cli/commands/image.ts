@@ -1,0 +1,74 @@
+// isoprobe image build: fetch or build the guest kernel and say what each VMM needs of it.
+import { COMMON } from '../common';
+import { sweepFirst } from '../sweep-first';
+import { IsoprobeError } from '../../errors';
+import { parseCommand, type Table } from '../args';
+import { debianCloudKernel, extractVmlinux, type GuestKernel, kernelOption, userKernel } from '../../image/kernel';
+import { buildGuestKernel, FRAGMENT, KERNEL_SOURCES, type KernelSource } from '../../image/kernel-build';
+import { missingDrivers } from '../../image/guest';
+import type { Arch } from '../../paths';
+
+const IMAGE_OPTIONS: Table = {
+  kernel: { kind: 'string', default: '', help: 'a guest kernel of your own, bzImage or vmlinux', defaultText: "Debian's cloud kernel, fetched with apt-get download" },
+  kernel_source: { kind: 'enum', default: '', choices: ['', ...KERNEL_SOURCES], help: `build a minimal guest kernel from Debian's linux-source-X with ${FRAGMENT} (minutes; cached)` },
+  modules: { kind: 'string', default: '', help: 'with --kernel: its lib/modules/VERSION directory, when virtio is modular' },
+  arch: { kind: 'enum', default: '', choices: ['', 'x64', 'arm64'], help: "the guest's architecture (arm64: Debian's arm64 cloud kernel, for qemu-virt)", defaultText: 'x64' },
+  json: COMMON.json!,
+};
+const IMAGE_HEAD = ['usage: isoprobe image build [options]', '', 'Prepares the guest kernel and says what each VMM needs of it.'];
+
+export async function cmdImage(argv: string[], out: (s: string) => void, signal: AbortSignal): Promise<number> {
+  const [sub, ...rest] = argv;
+  if (sub !== 'build') {
+    parseCommand(['--help'], IMAGE_OPTIONS, 'image build', IMAGE_HEAD, out);
+    return sub === undefined || sub === '--help' ? 0 : 2;
+  }
+  const p = parseCommand(rest, IMAGE_OPTIONS, 'image build', IMAGE_HEAD, out);
+  if (!p) return 0;
+  const { values } = p;
+  if (values.kernel && values.kernel_source) throw new IsoprobeError('EINVALOPT', '--kernel-source: give either --kernel (a file of yours) or --kernel-source (one built here)', { option: 'kernel_source' });
+  const arch = ((values.arch as string) || 'x64') as Arch;
+  if (arch === 'arm64' && values.kernel_source) throw new IsoprobeError('EINVALOPT', '--kernel-source with --arch arm64: guest kernels built from source are x86-64 only for now; an arm64 guest boots Debian\'s arm64 cloud kernel', { option: 'kernel_source' });
+  let k: GuestKernel;
+  let built: { cached: boolean } | undefined;
+  await sweepFirst();
+  if (values.kernel_source) {
+    const tty = process.stderr.isTTY === true;
+    const b = await buildGuestKernel(values.kernel_source as KernelSource, {
+      signal, onProgress: (l) => process.stderr.write(tty ? `\r\x1b[K${l}` : `${l}\n`), progressEveryMs: tty ? 1000 : 10_000,
+    });
+    if (tty) process.stderr.write('\r\x1b[K');
+    built = b;
+    k = b;
+  } else k = values.kernel ? userKernel(values.kernel as string, (values.modules as string) || undefined) : debianCloudKernel(arch);
+  const missing = missingDrivers(k);
+  const cmdlineDevices = kernelOption(k, 'CONFIG_VIRTIO_MMIO_CMDLINE_DEVICES');
+  let vmlinux: string | undefined;
+  let vmlinuxError: string | undefined;
+  try {
+    // arm64 kernels are booted as their Image by QEMU virt, Firecracker and Cloud Hypervisor alike.
+    vmlinux = arch === 'arm64' ? k.bzImage : extractVmlinux(k.bzImage);
+  } catch (e) {
+    vmlinuxError = (e as Error).message;
+  }
+  const info = {
+    arch,
+    kernel: k.version, source: k.source, bzImage: k.bzImage, vmlinux: vmlinux ?? null, vmlinux_error: vmlinuxError,
+    ...(built ? { cached: built.cached } : {}),
+    modules: k.modules.map((m) => m.name), missing_drivers: missing,
+    virtio_mmio_cmdline_devices: cmdlineDevices ?? (k.config ? 'not set' : 'unknown'),
+  };
+  if (values.json) out(JSON.stringify(info, null, 2));
+  else {
+    out(`guest kernel  ${info.kernel} (${info.source})${built ? (built.cached ? ', from the cache' : ', built now') : ''}`);
+    if (arch === 'arm64') out(`  Image       ${info.bzImage}   (QEMU virt, Firecracker and Cloud Hypervisor on arm64)`);
+    else {
+      out(`  bzImage     ${info.bzImage}   (QEMU microvm)`);
+      out(`  vmlinux     ${info.vmlinux ?? `not extracted: ${vmlinuxError}`}   (Firecracker, Cloud Hypervisor)`);
+    }
+    out(`  modules     ${info.modules.join(' -> ') || 'none (drivers built in)'}`);
+    out(`  virtio-mmio devices from the command line (Firecracker): CONFIG_VIRTIO_MMIO_CMDLINE_DEVICES=${info.virtio_mmio_cmdline_devices}`);
+    out(missing.length ? `  MISSING     ${missing.join(', ')}: this kernel cannot run the probe's workloads` : '  the initramfs (/init = the static probe) is built per run from these');
+  }
+  return missing.length ? 1 : 0;
+}
