@@ -16,6 +16,7 @@ import { cmdSweep } from './cli/commands/sweep';
 import { cmdSystem } from './cli/commands/system';
 import { cmdTargets } from './cli/commands/targets';
 import { packageVersion } from './probe/version';
+import { processReporter, type Reporter } from './cli/reporter';
 
 const VERSION = packageVersion();
 
@@ -45,29 +46,34 @@ function usage(): string {
   ].join('\n');
 }
 
-type Handler = (argv: string[], out: (s: string) => void, signal: AbortSignal) => Promise<number>;
+type Handler = (argv: string[], io: Reporter, signal: AbortSignal) => Promise<number>;
 
 /** Every command, by name: the one place a new command is added. */
 const COMMANDS: Record<string, Handler> = {
   block: cmdBlock,
   net: cmdNet,
-  targets: (a, o) => cmdTargets(a, o),
+  targets: cmdTargets,
   image: cmdImage,
   run: cmdRun,
   compare: cmdCompare,
-  history: (a, o) => cmdHistory(a, o),
-  export: (a, o) => cmdExport(a, o),
-  report: (a, o) => cmdReport(a, o),
+  history: cmdHistory,
+  export: cmdExport,
+  report: cmdReport,
   ab: cmdAb,
   sweep: cmdSweep,
   fleet: cmdFleet,
-  import: (a, o) => cmdImport(a, o),
-  system: (a, o) => cmdSystem(a, o),
+  import: cmdImport,
+  system: cmdSystem,
 };
 
-/** Runs one command line; returns the exit code. Errors are printed, never thrown. */
-export async function main(argv: string[], out: (s: string) => void = (s) => process.stdout.write(s + '\n'),
-  err: (s: string) => void = (s) => process.stderr.write(s + '\n')): Promise<number> {
+/**
+ * Runs one command line; returns the exit code. Errors are printed, never thrown. Everything the
+ * command says goes through `io` (the process's streams unless given); `out`/`err` functions, as
+ * older callers pass them, replace its two line writers.
+ */
+export async function main(argv: string[], io: Reporter | ((s: string) => void) = processReporter(), errLine?: (s: string) => void): Promise<number> {
+  const base = processReporter();
+  const r: Reporter = typeof io === 'function' ? { ...base, out: io, ...(errLine ? { err: errLine } : {}) } : io;
   const ac = new AbortController();
   const onSignal = () => ac.abort();
   process.once('SIGINT', onSignal);
@@ -75,32 +81,32 @@ export async function main(argv: string[], out: (s: string) => void = (s) => pro
   try {
     const [cmd, ...rest] = argv;
     const handler = cmd === undefined ? undefined : COMMANDS[cmd];
-    if (handler) return await handler(rest, out, ac.signal);
+    if (handler) return await handler(rest, r, ac.signal);
     switch (cmd) {
       case 'version':
       case '--version':
-        out(VERSION);
+        r.out(VERSION);
         return 0;
       case undefined:
       case 'help':
       case '--help':
       case '-h':
-        out(usage());
+        r.out(usage());
         return cmd === undefined ? 2 : 0;
       default:
-        err(`isoprobe: unknown command "${cmd}"\n\n${usage()}`);
+        r.err(`isoprobe: unknown command "${cmd}"\n\n${usage()}`);
         return 2;
     }
   } catch (e) {
     if (e instanceof IsoprobeError) {
-      err(`isoprobe: ${e.message}`);
+      r.err(`isoprobe: ${e.message}`);
       return e.code === 'ECANCELED' ? 130 : e.code === 'EINVALOPT' || e.code === 'EREFUSED' ? 2 : e.code === 'EUNAVAILABLE' ? 3 : 1;
     }
-    err(`isoprobe: internal error: ${(e as Error).stack ?? String(e)}`);
+    r.err(`isoprobe: internal error: ${(e as Error).stack ?? String(e)}`);
     return 70;
   } finally {
     // A daemon isoprobe started for this command is stopped again, unless another run still uses it.
-    await releaseDaemons().catch((e: Error) => err(`isoprobe: stopping the daemons it started: ${e.message}`));
+    await releaseDaemons().catch((e: Error) => r.err(`isoprobe: stopping the daemons it started: ${e.message}`));
     process.removeListener('SIGINT', onSignal);
     process.removeListener('SIGTERM', onSignal);
   }

@@ -2,15 +2,16 @@
 // session per side, screened for disturbance, until every cell can find a change of --precision
 // or --budget is spent; then the paired gate's verdict (inconclusive cells exit 125).
 import { optionError } from '../errors';
+import { suiteOrFio } from '../formats/fio-job';
 import { pairedGate } from '../compare/paired-gate';
 import { pairedRun } from '../compare/paired-run';
-import { suiteOrFio } from '../formats/fio-job';
 import type { GateOutcome } from '../compare/gate';
 import type { Metric, ThresholdClass } from '../compare/metrics';
 import type { Store } from '../store/db';
 import { shieldFromOption } from '../system/shield';
 import { parseVariant } from '../targets/variant';
 import type { Table } from './args';
+import type { Reporter } from './reporter';
 import { sessionSpecFrom } from './session-options';
 import { sweepFirst } from './sweep-first';
 
@@ -40,18 +41,18 @@ export interface PairedAbInput {
   seed: number;
 }
 
-export async function pairedAb(i: PairedAbInput, v: Record<string, unknown>, store: Store, signal: AbortSignal, command: string, progress?: (s: string) => void): Promise<GateOutcome> {
+export async function pairedAb(i: PairedAbInput, v: Record<string, unknown>, store: Store, signal: AbortSignal, command: string, io: Reporter, progress: boolean): Promise<GateOutcome> {
   const [b, c] = [parseVariant(i.baseline, 'baseline'), parseVariant(i.candidate, 'candidate')];
   if (b.label === c.label) throw optionError('candidate', `--candidate "${c.label}": the same as the baseline; name two different targets or settings`);
-  const suite = suiteOrFio(i.suite ?? 'quick', (n) => process.stderr.write(`note: ${n}\n`));  // a fio job file too
-  await sweepFirst();
+  const suite = suiteOrFio(i.suite ?? 'quick', (n) => io.err(`note: ${n}`));
+  await sweepFirst(io);
   const gate = { alpha: i.alpha, threshold: i.threshold, classThresholds: i.classThresholds, metrics: i.metrics, precision: i.precision, seed: i.seed };
   // The shield is up before the run's record is made (its system check records it) and down after.
   const shield = shieldFromOption(v.shield);
   const run = await pairedRun({
     baseline: b, candidate: c, suite, blockNs: i.blockNs, warmupNs: i.warmupNs, gate, budgetMs: i.budgetNs / 1e6, screen: i.screen,
     spec: sessionSpecFrom(v), store, signal, command,
-    onRound: progress && ((r) => progress(`round ${r.round + 1}: ${r.pairs} pairs kept, ${r.discarded} discarded as disturbed, ${Math.round(r.elapsedMs / 1000)} s; short of ${(i.precision * 100).toFixed(1)} %: ${r.open.join(', ') || 'none'}`.slice(0, 120))),
+    onRound: progress ? ((r) => io.err(`round ${r.round + 1}: ${r.pairs} pairs kept, ${r.discarded} discarded as disturbed, ${Math.round(r.elapsedMs / 1000)} s; short of ${(i.precision * 100).toFixed(1)} %: ${r.open.join(', ') || 'none'}`.slice(0, 120))) : undefined,
   }).finally(() => shield?.restore());
   const g = pairedGate(run.pairs, { baseline: `${b.label} (run ${run.runId})`, candidate: `${c.label} (run ${run.runId})`, target: b.label, candidateTarget: c.label }, gate);
   g.discarded = run.discarded.length;

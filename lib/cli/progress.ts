@@ -5,7 +5,7 @@
  * Progress of a comparison on stderr: a bar on a terminal; without one (CI logs) one line per
  * finished measurement, so a long run is never silent.
  */
-export function progressReporter(tty: boolean, write: (s: string) => void = (s) => process.stderr.write(s)) {
+export function progressReporter(tty: boolean, write: (s: string) => void) {
   const t0 = Date.now();
   return (done: number, total: number, etaMs: number, what: string) => {
     const eta = Number.isFinite(etaMs) ? ` ~${Math.ceil(etaMs / 1000)} s left` : '';

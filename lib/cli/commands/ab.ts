@@ -1,6 +1,7 @@
 // isoprobe ab: the suite-wide A/B gate, from stored runs, exported files, fleet nodes, or measured now.
-import { list, parseAlpha, parseMetrics, parseThreshold } from '../common';
+import type { Reporter } from '../reporter';
 import { suiteOrFio } from '../../formats/fio-job';
+import { list, parseAlpha, parseMetrics, parseThreshold } from '../common';
 import { COMPARE } from './compare';
 import { progressReporter } from '../progress';
 import { DB, openStore } from '../store';
@@ -22,7 +23,6 @@ import { compare } from '../../compare/compare';
 import { IsoprobeError, optionError } from '../../errors';
 import { Store } from '../../store/db';
 
-type Out = (s: string) => void;
 const AB: Table = {
   baseline: { kind: 'string', default: '', help: 'RUN number or exported JSON file; with --run, the baseline target or variant, e.g. qemu-microvm[kernel=6.1]' },
   candidate: { kind: 'string', default: '', help: 'RUN number or exported JSON file; with --run, the candidate target or variant' },
@@ -69,7 +69,7 @@ function nodeSides(v: Record<string, unknown>, store: Store): { b: Side; c: Side
 }
 
 /** Measures both variants now (interleaved, one stored run) and returns the two sides. */
-async function measureBoth(v: Record<string, unknown>, argv: string[], store: Store, signal: AbortSignal): Promise<{ b: Side; c: Side; pair: [string, string] }> {
+async function measureBoth(v: Record<string, unknown>, argv: string[], store: Store, signal: AbortSignal, io: Reporter): Promise<{ b: Side; c: Side; pair: [string, string] }> {
   if (!v.baseline || !v.candidate) throw optionError('baseline', 'ab --run: give --baseline and --candidate, the two targets or variants to measure');
   const [b, c] = [parseVariant(v.baseline as string, 'baseline'), parseVariant(v.candidate as string, 'candidate')];
   if (b.label === c.label) throw optionError('candidate', `--candidate "${c.label}": the same as the baseline; name two different targets or settings`);
@@ -77,17 +77,17 @@ async function measureBoth(v: Record<string, unknown>, argv: string[], store: St
   const reps = (v.reps as number | undefined) ?? 10;
   const weak = underpowered(reps, reps, parseAlpha(v.alpha));
   if (weak) throw optionError('reps', `--reps ${reps}: ${weak}`);
-  const suite = suiteOrFio((v.suite as string | undefined) ?? 'quick', (n) => process.stderr.write(`note: ${n}\n`));
-  await sweepFirst();
+  const suite = suiteOrFio((v.suite as string | undefined) ?? 'quick', (n) => io.err(`note: ${n}`));
+  await sweepFirst(io);
   const shield = shieldFromOption(v.shield);
   const res = await compare({ targets: [b, c], suite, reps: (v.reps as number | undefined) ?? 10, spec: sessionSpecFrom(v), store, signal, command: `isoprobe ab ${argv.join(' ')}`,
-    onProgress: v.json ? undefined : progressReporter(process.stderr.isTTY === true) }).finally(() => shield?.restore());
+    onProgress: v.json ? undefined : progressReporter(io.tty, io.progress) }).finally(() => shield?.restore());
   const side = loadSide(String(res.runId), () => store, 'baseline');
   return { b: { ...side, label: `${b.label} (run ${res.runId})` }, c: { ...side, label: `${c.label} (run ${res.runId})` }, pair: [b.label, c.label] };
 }
 
-export async function cmdAb(argv: string[], out: Out, signal: AbortSignal): Promise<number> {
-  const p = parseCommand(argv, AB, 'ab', AB_HEAD, out);
+export async function cmdAb(argv: string[], io: Reporter, signal: AbortSignal): Promise<number> {
+  const p = parseCommand(argv, AB, 'ab', AB_HEAD, io.out);
   if (!p) return 0;
   const { values: v } = p;
   const threshold = parseThreshold((v.threshold as string | undefined) ?? '5%');
@@ -96,16 +96,16 @@ export async function cmdAb(argv: string[], out: Out, signal: AbortSignal): Prom
   const alpha = parseAlpha(v.alpha);
   const metrics = parseMetrics(v.metric);
   let store: Store | undefined;
-  const getStore = () => (store ??= openStore(v.db));
+  const getStore = () => (store ??= openStore(v.db, io));
   try {
     if (v.shield !== undefined && !v.run) throw optionError('shield', `--shield ${v.shield}: goes with --run; it shields the CPUs while both sides are measured`);
     for (const k of ['precision', 'budget', 'block', 'block_warmup', 'screen', 'unpaired'] as const) {
       if ((!v.run || (v.unpaired && k !== 'unpaired')) && v[k] !== undefined) throw optionError(k, `--${k.replace('_', '-')} goes with --run${k === 'unpaired' ? '' : ' (paired, the default)'}: it sets how both sides are measured`);
     }
-    if (v.run && !v.unpaired) return await cmdAbPaired(v, argv, out, signal, getStore(), { alpha, threshold, classThresholds: { cost: costThreshold, count: countThreshold }, metrics });
+    if (v.run && !v.unpaired) return await cmdAbPaired(v, argv, io, signal, getStore(), { alpha, threshold, classThresholds: { cost: costThreshold, count: countThreshold }, metrics });
     let sides: { b: Side; c: Side; pair?: [string, string] };
     try {
-      if (v.run) sides = await measureBoth(v, argv, getStore(), signal);
+      if (v.run) sides = await measureBoth(v, argv, getStore(), signal, io);
       else if (v.baseline_node || v.candidate_node) sides = nodeSides(v, getStore());
       else {
         if (!v.baseline) throw optionError('baseline', '--baseline: expected a run number or an exported JSON file');
@@ -117,7 +117,7 @@ export async function cmdAb(argv: string[], out: Out, signal: AbortSignal): Prom
       // Could not measure (a target unavailable, a run that failed): "cannot tell" for git bisect run.
       const code = (e as IsoprobeError).code;
       if (code === 'EINVALOPT' || code === 'ECANCELED') throw e;
-      process.stderr.write(`isoprobe: ${(e as Error).message}\n`);
+      io.err(`isoprobe: ${(e as Error).message}`);
       return 125;
     }
     let g: ReturnType<typeof suiteGate>;
@@ -126,12 +126,12 @@ export async function cmdAb(argv: string[], out: Out, signal: AbortSignal): Prom
     } catch (e) {
       // Too few repetitions to ever flag a change: "cannot tell" for git bisect run, with the reason.
       if ((e as IsoprobeError).code !== 'EUNDERPOWERED') throw e;
-      process.stderr.write(`isoprobe: ${(e as Error).message}\n`);
+      io.err(`isoprobe: ${(e as Error).message}`);
       return 125;
     }
     if (v.junit) writeFileSync(v.junit as string, gateJUnit(g));
     if (v.markdown) writeFileSync(v.markdown as string, gateMarkdown(g));
-    out(v.json ? JSON.stringify({ verdict: gateExitCode(g) === 1 ? 'regression' : g.cells.length ? 'no regression' : 'nothing compared', ...g }, null, 2) : formatGate(g));
+    io.out(v.json ? JSON.stringify({ verdict: gateExitCode(g) === 1 ? 'regression' : g.cells.length ? 'no regression' : 'nothing compared', ...g }, null, 2) : formatGate(g));
     return gateExitCode(g);
   } finally {
     store?.close();
@@ -139,7 +139,7 @@ export async function cmdAb(argv: string[], out: Out, signal: AbortSignal): Prom
 }
 
 /** ab --run, paired: measure in block pairs until the precision or the budget, judge, report. */
-async function cmdAbPaired(v: Record<string, unknown>, argv: string[], out: Out, signal: AbortSignal, store: Store,
+async function cmdAbPaired(v: Record<string, unknown>, argv: string[], io: Reporter, signal: AbortSignal, store: Store,
   o: { alpha: number; threshold: number; classThresholds: Partial<Record<ThresholdClass, number>>; metrics?: Metric[] }): Promise<number> {
   if (!v.baseline || !v.candidate) throw optionError('baseline', 'ab --run: give --baseline and --candidate, the two targets or variants to measure');
   if (v.reps !== undefined) throw optionError('reps', `--reps ${v.reps}: with --run, A and B are measured in block pairs until --precision or --budget; --reps counts whole repetitions of --unpaired`);
@@ -150,16 +150,16 @@ async function cmdAbPaired(v: Record<string, unknown>, argv: string[], out: Out,
       baseline: v.baseline as string, candidate: v.candidate as string, suite: v.suite as string | undefined, ...o, precision,
       budgetNs: (v.budget as number | undefined) ?? 600e9, blockNs: (v.block as number | undefined) ?? 300e6, warmupNs: (v.block_warmup as number | undefined) ?? 100e6,
       screen: v.screen !== false, seed: (v.seed as number | undefined) ?? 1,
-    }, v, store, signal, `isoprobe ab ${argv.join(' ')}`, v.json ? undefined : (s) => process.stderr.write(`${s}\n`));
+    }, v, store, signal, `isoprobe ab ${argv.join(' ')}`, io, !v.json);
   } catch (e) {
     const code = (e as IsoprobeError).code;
     if (code === 'EINVALOPT' || code === 'ECANCELED') throw e;
-    process.stderr.write(`isoprobe: ${(e as Error).message}\n`);
+    io.err(`isoprobe: ${(e as Error).message}`);
     return 125;
   }
   if (v.junit) writeFileSync(v.junit as string, gateJUnit(g));
   if (v.markdown) writeFileSync(v.markdown as string, gateMarkdown(g));
   const code = gateExitCode(g);
-  out(v.json ? JSON.stringify({ verdict: code === 1 ? 'regression' : code === 125 ? (g.cells.length ? 'inconclusive' : 'nothing compared') : 'no regression', ...g }, null, 2) : formatGate(g));
+  io.out(v.json ? JSON.stringify({ verdict: code === 1 ? 'regression' : code === 125 ? (g.cells.length ? 'inconclusive' : 'nothing compared') : 'no regression', ...g }, null, 2) : formatGate(g));
   return code;
 }

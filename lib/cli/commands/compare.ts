@@ -1,4 +1,5 @@
 // isoprobe compare: the suite on every target, repetitions interleaved, compared and stored.
+import type { Reporter } from '../reporter';
 import { parseTargets } from '../common';
 import { liveTable, progressReporter } from '../progress';
 import { DB, openStore } from '../store';
@@ -16,7 +17,6 @@ import { renderHtml } from '../../report/html';
 import { formatComparison, TABLE_COLUMNS } from '../../report/compare-text';
 import { machineFingerprint } from '../../store/db';
 
-type Out = (s: string) => void;
 export const COMPARE: Table = {
   targets: { kind: 'string', default: 'host,runc,runsc,qemu-microvm', help: 'comma-separated targets or variants (qemu-microvm[kernel=6.12,aio=threads]), or @FILE (YAML/JSON); the first is the baseline of the ratios' },
   suite: { kind: 'string', default: 'quick', help: 'quick, paper, scaling (jobs, queue depth, connections), a JSON/YAML suite file, or a fio job file (.fio)' },
@@ -38,41 +38,41 @@ export function writeHtml(path: string, c: Comparison, env: Record<string, unkno
   writeFileSync(path, renderHtml(c, env, `isoprobe: ${c.targets.join(' vs ')}`), { mode: 0o644 });
 }
 
-export async function cmdCompare(argv: string[], out: Out, signal: AbortSignal): Promise<number> {
-  const p = parseCommand(argv, COMPARE, 'compare', COMPARE_HEAD, out);
+export async function cmdCompare(argv: string[], io: Reporter, signal: AbortSignal): Promise<number> {
+  const p = parseCommand(argv, COMPARE, 'compare', COMPARE_HEAD, io.out);
   if (!p) return 0;
   const { values: v, positionals } = p;
   if (positionals.length) throw new IsoprobeError('EINVALOPT', `unexpected argument "${positionals[0]}" (options start with --)`);
   const targets = parseTargets((v.targets as string | undefined) ?? (COMPARE.targets!.default as string));
   const spec0 = (v.suite as string | undefined) ?? 'quick';
   const fio = spec0.endsWith('.fio') ? fioSuite(spec0) : undefined;  // a fio job file's block jobs (lib/formats/fio-job.ts)
-  for (const n of fio?.notes ?? []) process.stderr.write(`note: ${n}\n`);
+  for (const n of fio?.notes ?? []) io.err(`note: ${n}`);
   const suite: Suite = fio ? fio.suite : loadSuite(spec0);
-  const store = v.no_store ? undefined : openStore(v.db);
+  const store = v.no_store ? undefined : openStore(v.db, io);
   const spec = sessionSpecFrom(v);
   if (v.where) spec.attribution = true;  // as run --where: the session traces its block steps
   const wide = v.wide === true;
-  await sweepFirst();
-  const live = !v.json && process.stdout.isTTY === true ? liveTable(process.stdout) : undefined;
+  await sweepFirst(io);
+  const live = !v.json && io.liveOut ? liveTable(io.liveOut) : undefined;
   const shield = shieldFromOption(v.shield);
   try {
     const c = await compare({
       targets, suite, reps: (v.reps as number | undefined) ?? 5, spec, store, force: v.force === true, signal,
       seed: (v.seed as number) || undefined, command: `isoprobe compare ${argv.join(' ')}`,
-      onProgress: v.json ? undefined : progressReporter(process.stderr.isTTY === true),
+      onProgress: v.json ? undefined : progressReporter(io.tty, io.progress),
       onRepetition: live && ((partial, done) => live.draw(formatComparison(partial, { wide, partial: { done, of: (v.reps as number | undefined) ?? 5 } }))),
     });
     live?.erase();
-    out(v.json ? JSON.stringify({ ...c, cells: undefined }, null, 2) : formatComparison(c, { wide }));
+    io.out(v.json ? JSON.stringify({ ...c, cells: undefined }, null, 2) : formatComparison(c, { wide }));
     if (v.html) {
       writeHtml(v.html as string, c, { machine: machineFingerprint(), probe_env: c.cells.find((x) => x.results.length)?.results[0]?.env });
-      if (!v.json) out(`report written to ${v.html}`);
+      if (!v.json) io.out(`report written to ${v.html}`);
     }
     return 0;
   } catch (e) {
     if ((e as IsoprobeError).code === 'ECANCELED' && store) {
       const last = store.runs(1)[0];
-      process.stderr.write(`\ninterrupted: run ${last?.id} is kept in ${store.path}, marked incomplete, with ${last ? store.results(last.id).length : 0} results\n`);
+      io.err(`\ninterrupted: run ${last?.id} is kept in ${store.path}, marked incomplete, with ${last ? store.results(last.id).length : 0} results`);
     }
     throw e;
   } finally {

@@ -1,4 +1,5 @@
 // isoprobe export RUN: one stored run as JSON, CSV, fio json+, OpenMetrics or Bencher BMF.
+import type { Reporter } from '../reporter';
 import { runArg } from '../common';
 import { DB, openStore } from '../store';
 import { parseCommand, type Table } from '../args';
@@ -7,14 +8,13 @@ import { storedCells } from '../../compare/stored-cells';
 import { EXPORT_FORMATS, exportRun, isExportFormat } from '../../formats/export';
 import { resultsCsv } from '../../report/csv';
 
-type Out = (s: string) => void;
-export async function cmdExport(argv: string[], out: Out): Promise<number> {
+export async function cmdExport(argv: string[], io: Reporter): Promise<number> {
   const T: Table = { ...DB, format: { kind: 'enum', default: 'json', choices: ['json', 'csv', ...EXPORT_FORMATS], help: 'output format' }, output: { kind: 'string', default: '', help: 'write to this file instead of standard output' } };
-  const p = parseCommand(argv, T, 'export', ['usage: isoprobe export [options] RUN', '', 'One stored run, every result, as JSON or CSV; or as fio json+ (block results), OpenMetrics or Bencher BMF.'], out);
+  const p = parseCommand(argv, T, 'export', ['usage: isoprobe export [options] RUN', '', 'One stored run, every result, as JSON or CSV; or as fio json+ (block results), OpenMetrics or Bencher BMF.'], io.out);
   if (!p) return 0;
   const { values: v, positionals } = p;
   const id = runArg(positionals, 'export');
-  const store = openStore(v.db);
+  const store = openStore(v.db, io);
   let text: string;
   try {
     const run = store.run(id);
@@ -30,6 +30,6 @@ export async function cmdExport(argv: string[], out: Out): Promise<number> {
     store.close();
   }
   if (v.output) writeFileSync(v.output as string, text + '\n', { flag: 'wx', mode: 0o644 });
-  else out(text);
+  else io.out(text);
   return 0;
 }

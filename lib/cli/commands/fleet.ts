@@ -1,4 +1,5 @@
 // isoprobe fleet run: the comparison on every node of an Ansible inventory, each node's run
+import type { Reporter } from '../reporter';
 // imported here under its inventory name, then the comparison by node.
 import { existsSync, writeFileSync } from 'node:fs';
 import { suiteOrFio } from '../../formats/fio-job';
@@ -82,37 +83,37 @@ function outcomeLine(n: NodeOutcome): string {
   return `${n.name}: ${n.status.toUpperCase()} at "${n.step ?? '?'}": ${n.message ?? ''}`;
 }
 
-export async function cmdFleet(argv: string[], out: (s: string) => void, signal: AbortSignal): Promise<number> {
+export async function cmdFleet(argv: string[], io: Reporter, signal: AbortSignal): Promise<number> {
   const [sub, ...rest] = argv;
   if (sub !== 'run') {
-    if (sub === undefined || sub === '--help' || sub === 'help') return parseCommand(['--help'], OPTIONS, 'fleet run', HEAD, out), sub === undefined ? 2 : 0;
+    if (sub === undefined || sub === '--help' || sub === 'help') return parseCommand(['--help'], OPTIONS, 'fleet run', HEAD, io.out), sub === undefined ? 2 : 0;
     throw optionError('command', `isoprobe fleet ${sub}: unknown; expected "isoprobe fleet run --inventory FILE"`);
   }
-  const p = parseCommand(rest, OPTIONS, 'fleet run', HEAD, out);
+  const p = parseCommand(rest, OPTIONS, 'fleet run', HEAD, io.out);
   if (!p) return 0;
   const { values: v, positionals } = p;
   if (positionals.length) throw optionError('inventory', `unexpected argument "${positionals[0]}" (options start with --)`);
   if (!v.inventory) throw optionError('inventory', 'isoprobe fleet run: --inventory FILE is required (an Ansible inventory listing the nodes)');
   // Checked here before any node is touched: a bad suite or target fails once, not on every node.
-  suiteOrFio((v.suite as string | undefined) ?? 'quick', (n) => process.stderr.write(`note: ${n}\n`));
+  suiteOrFio((v.suite as string | undefined) ?? 'quick', (n) => io.err(`note: ${n}`));
   parseVariantList((v.targets as string | undefined) ?? NODE_TARGETS);
   const { args, files } = passedArgs(v);
   const env = nodeEnv(v.node_env as string | undefined);
   const nodes = inventoryNodes(v.inventory as string, (v.limit as string) || undefined);
   const base = v.baseline_node as string | undefined;
   if (base && !nodes.some((n) => n.name === base)) throw optionError('baseline_node', `--baseline-node ${base}: not a node of ${v.inventory}${v.limit ? ` --limit ${v.limit}` : ''}; expected one of ${nodes.map((n) => n.name).join(', ')}`);
-  const store = openStore(v.db);
+  const store = openStore(v.db, io);
   try {
     const o = await fleetRun({ inventory: v.inventory as string, nodes, limit: (v.limit as string) || undefined, forks: (v.forks as number | undefined) ?? 5, package: (v.package as string) || undefined,
       become: v.become === true, nodeCache: (v.node_cache as string) || undefined, npmFlags: v.npm_offline ? ['--offline'] : [], compareArgs: args, files, env, store, signal,
-      onLine: (l) => process.stderr.write(`${l}\n`) });
-    out(`fleet run ${o.fleet}:`);
-    for (const n of o.nodes) out(`  ${outcomeLine(n)}`);
+      onLine: (l) => io.err(l) });
+    io.out(`fleet run ${o.fleet}:`);
+    for (const n of o.nodes) io.out(`  ${outcomeLine(n)}`);
     const landed = o.nodes.filter((n) => n.status === 'ok');
     if (landed.length) {
       const runs = fleetRuns(store, o.fleet);
       const tables = byNode(runs, (v.baseline_node as string) || undefined);
-      out(`\n${formatNodeTables(tables, runs)}\n\nisoprobe report --fleet ${o.fleet} writes the HTML report by node`);
+      io.out(`\n${formatNodeTables(tables, runs)}\n\nisoprobe report --fleet ${o.fleet} writes the HTML report by node`);
       if (v.html) writeFileSync(v.html as string, renderNodeReport(o.fleet, tables, runs), { mode: 0o644 });
     }
     return landed.length === o.nodes.length ? 0 : 1;

@@ -1,4 +1,5 @@
 // isoprobe image build: fetch or build the guest kernel and say what each VMM needs of it.
+import type { Reporter } from '../reporter';
 import { COMMON } from '../common';
 import { sweepFirst } from '../sweep-first';
 import { IsoprobeError } from '../../errors';
@@ -17,13 +18,13 @@ const IMAGE_OPTIONS: Table = {
 };
 const IMAGE_HEAD = ['usage: isoprobe image build [options]', '', 'Prepares the guest kernel and says what each VMM needs of it.'];
 
-export async function cmdImage(argv: string[], out: (s: string) => void, signal: AbortSignal): Promise<number> {
+export async function cmdImage(argv: string[], io: Reporter, signal: AbortSignal): Promise<number> {
   const [sub, ...rest] = argv;
   if (sub !== 'build') {
-    parseCommand(['--help'], IMAGE_OPTIONS, 'image build', IMAGE_HEAD, out);
+    parseCommand(['--help'], IMAGE_OPTIONS, 'image build', IMAGE_HEAD, io.out);
     return sub === undefined || sub === '--help' ? 0 : 2;
   }
-  const p = parseCommand(rest, IMAGE_OPTIONS, 'image build', IMAGE_HEAD, out);
+  const p = parseCommand(rest, IMAGE_OPTIONS, 'image build', IMAGE_HEAD, io.out);
   if (!p) return 0;
   const { values } = p;
   if (values.kernel && values.kernel_source) throw new IsoprobeError('EINVALOPT', '--kernel-source: give either --kernel (a file of yours) or --kernel-source (one built here)', { option: 'kernel_source' });
@@ -31,13 +32,13 @@ export async function cmdImage(argv: string[], out: (s: string) => void, signal:
   if (arch === 'arm64' && values.kernel_source) throw new IsoprobeError('EINVALOPT', '--kernel-source with --arch arm64: guest kernels built from source are x86-64 only for now; an arm64 guest boots Debian\'s arm64 cloud kernel', { option: 'kernel_source' });
   let k: GuestKernel;
   let built: { cached: boolean } | undefined;
-  await sweepFirst();
+  await sweepFirst(io);
   if (values.kernel_source) {
-    const tty = process.stderr.isTTY === true;
+    const tty = io.tty;
     const b = await buildGuestKernel(values.kernel_source as KernelSource, {
-      signal, onProgress: (l) => process.stderr.write(tty ? `\r\x1b[K${l}` : `${l}\n`), progressEveryMs: tty ? 1000 : 10_000,
+      signal, onProgress: (l) => (tty ? io.progress(`\r\x1b[K${l}`) : io.err(l)), progressEveryMs: tty ? 1000 : 10_000,
     });
-    if (tty) process.stderr.write('\r\x1b[K');
+    if (tty) io.progress('\r\x1b[K');
     built = b;
     k = b;
   } else k = values.kernel ? userKernel(values.kernel as string, (values.modules as string) || undefined) : debianCloudKernel(arch);
@@ -58,17 +59,17 @@ export async function cmdImage(argv: string[], out: (s: string) => void, signal:
     modules: k.modules.map((m) => m.name), missing_drivers: missing,
     virtio_mmio_cmdline_devices: cmdlineDevices ?? (k.config ? 'not set' : 'unknown'),
   };
-  if (values.json) out(JSON.stringify(info, null, 2));
+  if (values.json) io.out(JSON.stringify(info, null, 2));
   else {
-    out(`guest kernel  ${info.kernel} (${info.source})${built ? (built.cached ? ', from the cache' : ', built now') : ''}`);
-    if (arch === 'arm64') out(`  Image       ${info.bzImage}   (QEMU virt, Firecracker and Cloud Hypervisor on arm64)`);
+    io.out(`guest kernel  ${info.kernel} (${info.source})${built ? (built.cached ? ', from the cache' : ', built now') : ''}`);
+    if (arch === 'arm64') io.out(`  Image       ${info.bzImage}   (QEMU virt, Firecracker and Cloud Hypervisor on arm64)`);
     else {
-      out(`  bzImage     ${info.bzImage}   (QEMU microvm)`);
-      out(`  vmlinux     ${info.vmlinux ?? `not extracted: ${vmlinuxError}`}   (Firecracker, Cloud Hypervisor)`);
+      io.out(`  bzImage     ${info.bzImage}   (QEMU microvm)`);
+      io.out(`  vmlinux     ${info.vmlinux ?? `not extracted: ${vmlinuxError}`}   (Firecracker, Cloud Hypervisor)`);
     }
-    out(`  modules     ${info.modules.join(' -> ') || 'none (drivers built in)'}`);
-    out(`  virtio-mmio devices from the command line (Firecracker): CONFIG_VIRTIO_MMIO_CMDLINE_DEVICES=${info.virtio_mmio_cmdline_devices}`);
-    out(missing.length ? `  MISSING     ${missing.join(', ')}: this kernel cannot run the probe's workloads` : '  the initramfs (/init = the static probe) is built per run from these');
+    io.out(`  modules     ${info.modules.join(' -> ') || 'none (drivers built in)'}`);
+    io.out(`  virtio-mmio devices from the command line (Firecracker): CONFIG_VIRTIO_MMIO_CMDLINE_DEVICES=${info.virtio_mmio_cmdline_devices}`);
+    io.out(missing.length ? `  MISSING     ${missing.join(', ')}: this kernel cannot run the probe's workloads` : '  the initramfs (/init = the static probe) is built per run from these');
   }
   return missing.length ? 1 : 0;
 }

@@ -1,4 +1,5 @@
 // isoprobe net serve|rr|stream: the echo server, and its request/response and stream clients.
+import type { Reporter } from '../reporter';
 import { COMMON, udpStream } from '../common';
 import { IsoprobeError } from '../../errors';
 import { parseCommand, type Table } from '../args';
@@ -14,26 +15,26 @@ const NET_EXTRA: Table = {
 const NET_HEAD = ['usage: isoprobe net serve|rr|stream|udp-stream [options]', '',
   'Latency is the full round trip (sockperf reports half of it by default). Sizes take k/M/G/T; times ns/us/ms/s/m/h.'];
 
-export async function cmdNet(argv: string[], out: (s: string) => void, signal: AbortSignal): Promise<number> {
+export async function cmdNet(argv: string[], io: Reporter, signal: AbortSignal): Promise<number> {
   const [mode, ...rest] = udpStream(argv, 0);
   const table = { ...(NET_OPTIONS as unknown as Table), ...NET_EXTRA, ...COMMON };
   if (mode === undefined || mode === '--help' || mode === 'help') {
-    parseCommand(['--help'], table, 'net', NET_HEAD, out);
+    parseCommand(['--help'], table, 'net', NET_HEAD, io.out);
     return mode === undefined ? 2 : 0;
   }
   if (!NET_MODES.includes(mode as NetMode)) throw new IsoprobeError('EINVALOPT', `isoprobe net "${mode}": expected one of serve, rr, stream, udp-stream`, { option: 'mode' });
-  const p = parseCommand(rest, table, `net ${mode}`, NET_HEAD, out);
+  const p = parseCommand(rest, table, `net ${mode}`, NET_HEAD, io.out);
   if (!p) return 0;
   const { values, positionals } = p;
   if (positionals.length) throw new IsoprobeError('EINVALOPT', `unexpected argument "${positionals[0]}" (options start with --)`);
   const { json, via, loopback, allow_remote, ...opts } = values;
   const check = { allowRemote: allow_remote === true };
-  if (mode === 'serve') return serve(opts, via === 'binary', json === true, check, out, signal);
+  if (mode === 'serve') return serve(opts, via === 'binary', json === true, check, io, signal);
   if (loopback && opts.connect) throw new IsoprobeError('EINVALOPT', '--loopback starts its own server: give either --loopback or --connect', { option: 'loopback' });
   if (!loopback && !opts.connect) throw new IsoprobeError('EINVALOPT', '--connect: expected the server\'s ADDR:PORT, or --loopback for a self-contained run', { option: 'connect' });
   const ctl = { via: (via as 'addon' | 'binary') ?? 'addon', signal, check };
   const r = loopback ? await runNetLoopback(mode as 'rr' | 'stream', opts, ctl) : await runNet(mode as 'rr' | 'stream', opts, ctl);
-  out(json ? JSON.stringify(r) : formatNetResult(r));
+  io.out(json ? JSON.stringify(r) : formatNetResult(r));
   return 0;
 }
 
@@ -41,9 +42,9 @@ export async function cmdNet(argv: string[], out: (s: string) => void, signal: A
  * `net serve`: serves until Ctrl-C or SIGTERM (or --duration, when given), then prints what it
  * served. The in-process server's threads do not keep Node's event loop alive: a timer does.
  */
-async function serve(opts: Record<string, unknown>, binary: boolean, json: boolean, check: { allowRemote: boolean }, out: (s: string) => void, signal: AbortSignal): Promise<number> {
+async function serve(opts: Record<string, unknown>, binary: boolean, json: boolean, check: { allowRemote: boolean }, io: Reporter, signal: AbortSignal): Promise<number> {
   const server = binary ? await spawnEchoServer(opts, { check }) : startEchoServer(opts, check);
-  out(json ? JSON.stringify({ listening: server.address }) : `isoprobe echo server listening on ${server.address} (${opts.proto ?? 'tcp'}); Ctrl-C stops it`);
+  io.out(json ? JSON.stringify({ listening: server.address }) : `isoprobe echo server listening on ${server.address} (${opts.proto ?? 'tcp'}); Ctrl-C stops it`);
   const ms = typeof opts.duration === 'number' && opts.duration > 0 ? opts.duration / 1e6 : undefined;
   await new Promise<void>((resolve) => {
     const alive = setInterval(() => undefined, 1 << 30);
@@ -57,6 +58,6 @@ async function serve(opts: Record<string, unknown>, binary: boolean, json: boole
     else signal.addEventListener('abort', done, { once: true });
   });
   const stats = await server.stop();
-  out(json ? JSON.stringify({ served: stats }) : `served ${stats.connections} connections, ${stats.echoed} echoes`);
+  io.out(json ? JSON.stringify({ served: stats }) : `served ${stats.connections} connections, ${stats.echoed} echoes`);
   return 0;
 }

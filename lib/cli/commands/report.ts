@@ -1,6 +1,7 @@
 // isoprobe report: the HTML report of a stored run, of a fleet run by node, or the trend over all runs.
-import { comparisonFromStore } from '../../compare/stored-cells';
+import type { Reporter } from '../reporter';
 import { whereSummary } from '../../report/where-text';
+import { comparisonFromStore } from '../../compare/stored-cells';
 import { list, parseAlpha, parseMetrics, parseThreshold, runArg } from '../common';
 import { writeHtml } from './compare';
 import { DB, openStore } from '../store';
@@ -15,7 +16,6 @@ import { formatNodeTables } from '../../report/node-text';
 import { optionError } from '../../errors';
 import { Store } from '../../store/db';
 
-type Out = (s: string) => void;
 const REPORT: Table = {
   ...DB,
   output: { kind: 'string', default: '', help: 'the HTML file to write', defaultText: 'isoprobe-report-RUN.html, or isoprobe-trend.html' },
@@ -29,13 +29,13 @@ const REPORT: Table = {
   alpha: { kind: 'string', default: '0.01', help: 'with --trend: significance of a change point' },
 };
 
-export async function cmdReport(argv: string[], out: Out): Promise<number> {
+export async function cmdReport(argv: string[], io: Reporter): Promise<number> {
   const args = argv.map((a) => (a === '-o' ? '--output' : a));
   const p = parseCommand(args, REPORT, 'report', ['usage: isoprobe report [options] RUN', '       isoprobe report --fleet last|ID [--baseline-node NODE] [-o FILE]', '       isoprobe report --trend [--target T] [--workload W] [--metric M] [-o FILE]', '',
-    'A self-contained HTML report of one stored run, or of the trend across all of them (-o is --output).'], out);
+    'A self-contained HTML report of one stored run, or of the trend across all of them (-o is --output).'], io.out);
   if (!p) return 0;
   const { values: v, positionals } = p;
-  const store = openStore(v.db);
+  const store = openStore(v.db, io);
   try {
     if (v.trend) {
       if (positionals.length) throw optionError('trend', `--trend covers every stored run; no RUN ("${positionals[0]}")`);
@@ -44,16 +44,16 @@ export async function cmdReport(argv: string[], out: Out): Promise<number> {
       const file = (v.output as string) || 'isoprobe-trend.html';
       writeFileSync(file, renderTrendHtml(series), { mode: 0o644 });
       const cps = series.flatMap((s) => s.points.filter((x) => x.changePoint).map((x) => `${s.workload} on ${s.target} ${s.metric}: ${x.changePoint} at run ${x.run}`));
-      out(`trend of ${series.length} series written to ${file}${cps.length ? `\n${cps.join('\n')}` : '; no change points'}`);
+      io.out(`trend of ${series.length} series written to ${file}${cps.length ? `\n${cps.join('\n')}` : '; no change points'}`);
       return 0;
     }
-    if (v.fleet) return reportFleet(store, v, positionals, out);
+    if (v.fleet) return reportFleet(store, v, positionals, io);
     const id = runArg(positionals, 'report');
     const c = comparisonFromStore(store, id);
     const file = (v.output as string) || `isoprobe-report-${id}.html`;
     writeHtml(file, c, { machine: JSON.parse(store.run(id).machine), probe_env: c.cells.find((x) => x.results.length)?.results[0]?.env });
-    for (const l of whereSummary(c).slice(1)) out(l);  // a traced run's split by layer per target (--where)
-    out(`report written to ${file}`);
+    for (const l of whereSummary(c).slice(1)) io.out(l);  // a traced run's split by layer per target (--where)
+    io.out(`report written to ${file}`);
     return 0;
   } finally {
     store.close();
@@ -61,13 +61,13 @@ export async function cmdReport(argv: string[], out: Out): Promise<number> {
 }
 
 /** report --fleet: the by-node tables printed, and the HTML report by node written. */
-function reportFleet(store: Store, v: Record<string, unknown>, positionals: string[], out: Out): number {
+function reportFleet(store: Store, v: Record<string, unknown>, positionals: string[], io: Reporter): number {
   if (positionals.length) throw optionError('fleet', `--fleet reports every node's run of the fleet; no RUN ("${positionals[0]}")`);
   const runs = fleetRuns(store, v.fleet as string);
   const tables = byNode(runs, (v.baseline_node as string) || undefined);
   const fleet = String(runs[0]!.machine.fleet);
   const file = (v.output as string) || `isoprobe-fleet-${fleet}.html`;
   writeFileSync(file, renderNodeReport(fleet, tables, runs), { mode: 0o644 });
-  out(`${formatNodeTables(tables, runs)}\n\nreport written to ${file}`);
+  io.out(`${formatNodeTables(tables, runs)}\n\nreport written to ${file}`);
   return 0;
 }

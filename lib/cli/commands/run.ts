@@ -1,4 +1,5 @@
 // isoprobe run: one workload (block, net rr, net stream, or a fio job file's jobs) in one session of a target.
+import type { Reporter } from '../reporter';
 import { COMMON, FIO_FORMAT, udpStream } from '../common';
 import { SHIELD_OPTION } from '../shield-option';
 import { shieldFromOption } from '../../system/shield';
@@ -53,13 +54,13 @@ function blockRegion(opts: Record<string, unknown>, dataFile: string, dataSize: 
 /** isoprobe run --target T --fio JOB.fio: each job of a fio job file, one after another, in one session of the target. */
 const FIO_RUN: Table = { ...FIO_FORMAT, fio: { kind: 'string', default: '', help: "a fio job file: run its block jobs (rw, bs, iodepth, ioengine, ...; other keys refused)", defaultText: 'none' } };
 
-async function cmdRunFio(argv: string[], out: (s: string) => void, signal: AbortSignal): Promise<number> {
-  const p = parseCommand(argv, { ...RUN_OPTIONS, ...COMMON, ...FIO_RUN }, 'run --fio', RUN_HEAD, out);
+async function cmdRunFio(argv: string[], io: Reporter, signal: AbortSignal): Promise<number> {
+  const p = parseCommand(argv, { ...RUN_OPTIONS, ...COMMON, ...FIO_RUN }, 'run --fio', RUN_HEAD, io.out);
   if (!p) return 0;
   const { values, positionals } = p;
   if (positionals.length) throw new IsoprobeError('EINVALOPT', `run --fio: unexpected argument "${positionals[0]}" (the workloads are the job file's)`, { option: 'fio' });
   const { suite, notes } = fioSuite(values.fio as string);
-  for (const n of notes) process.stderr.write(`note: ${n}\n`);
+  for (const n of notes) io.err(`note: ${n}`);
   const session: Record<string, unknown> = {};
   for (const k of Object.keys(SESSION_OPTIONS)) session[k] = values[k];
   const spec = sessionSpecFrom(session);
@@ -67,7 +68,7 @@ async function cmdRunFio(argv: string[], out: (s: string) => void, signal: Abort
   Object.assign(spec, variant.spec);
   const sizes = suite.workloads.map((w) => normalizeBlockOptions({ ...w.workload.options, file: '/fio-size' }).size);
   spec.dataSize = blockRegion({ size: Math.max(...sizes) }, spec.dataFile!, spec.dataSize);
-  await sweepFirst();
+  await sweepFirst(io);
   const t = makeTarget(variant.target);
   const a = await t.available();
   if (!a.ok) throw new IsoprobeError('EUNAVAILABLE', `target ${variant.label} is not available here: ${a.reason}`);
@@ -81,18 +82,18 @@ async function cmdRunFio(argv: string[], out: (s: string) => void, signal: Abort
     shield?.restore();
     await s.stop();
   }
-  if (values.format === 'fio-json') out(JSON.stringify(fioJson(results.map((r) => ({ name: r.name, result: r.result as unknown as BlockResult }))), null, 2));
-  else if (values.json) out(JSON.stringify(results));
-  else for (const r of results) out(`[${r.name}]\n${formatTargetResult(r.result)}`);
+  if (values.format === 'fio-json') io.out(JSON.stringify(fioJson(results.map((r) => ({ name: r.name, result: r.result as unknown as BlockResult }))), null, 2));
+  else if (values.json) io.out(JSON.stringify(results));
+  else for (const r of results) io.out(`[${r.name}]\n${formatTargetResult(r.result)}`);
   return 0;
 }
 
-export async function cmdRun(argv: string[], out: (s: string) => void, signal: AbortSignal): Promise<number> {
-  if (argv.some((a) => a === '--fio' || a.startsWith('--fio='))) return cmdRunFio(argv, out, signal);
+export async function cmdRun(argv: string[], io: Reporter, signal: AbortSignal): Promise<number> {
+  if (argv.some((a) => a === '--fio' || a.startsWith('--fio='))) return cmdRunFio(argv, io, signal);
   // isoprobe run [run options] block|net rr|net stream [workload options]
   const kindAt = argv.findIndex((a) => a === 'block' || a === 'net');
   if (kindAt < 0) {
-    if (parseCommand(argv.filter((a) => a === '--help'), { ...RUN_OPTIONS, ...COMMON, ...FIO_RUN }, 'run', RUN_HEAD, out) === undefined) return 0;
+    if (parseCommand(argv.filter((a) => a === '--help'), { ...RUN_OPTIONS, ...COMMON, ...FIO_RUN }, 'run', RUN_HEAD, io.out) === undefined) return 0;
     throw new IsoprobeError('EINVALOPT', 'isoprobe run: expected a workload: block, net rr or net stream (see isoprobe run --help)', { option: 'workload' });
   }
   const isNet = argv[kindAt] === 'net';
@@ -102,7 +103,7 @@ export async function cmdRun(argv: string[], out: (s: string) => void, signal: A
   const before = argv.slice(0, kindAt);
   const after = argv.slice(kindAt + (isNet ? 2 : 1));
   const table = { ...RUN_OPTIONS, ...(isNet ? (NET_OPTIONS as unknown as Table) : (BLOCK_OPTIONS as unknown as Table)), ...COMMON, ...(isNet ? {} : FIO_FORMAT) };
-  const p = parseCommand([...before, ...after], table, `run ${isNet ? `net ${mode}` : 'block'}`, RUN_HEAD, out);
+  const p = parseCommand([...before, ...after], table, `run ${isNet ? `net ${mode}` : 'block'}`, RUN_HEAD, io.out);
   if (!p) return 0;
   const { values, positionals } = p;
   if (positionals.length) throw new IsoprobeError('EINVALOPT', `unexpected argument "${positionals[0]}" (options start with --)`);
@@ -127,7 +128,7 @@ export async function cmdRun(argv: string[], out: (s: string) => void, signal: A
     delete spec.dataSize;
     spec.network = placement !== 'loopback';
   } else spec.dataSize = blockRegion(opts, spec.dataFile!, spec.dataSize);
-  await sweepFirst();
+  await sweepFirst(io);
   const t = makeTarget(name);
   const a = await t.available();
   if (!a.ok) throw new IsoprobeError('EUNAVAILABLE', `target ${variant.label} is not available here: ${a.reason}`);
@@ -142,7 +143,7 @@ export async function cmdRun(argv: string[], out: (s: string) => void, signal: A
     shield?.restore();
     await s.stop();
   }
-  if (values.format === 'fio-json' && r.kind === 'block') out(JSON.stringify(fioJson([{ name: `block-${variant.label}`, result: r as unknown as BlockResult }]), null, 2));
-  else out(values.json ? JSON.stringify(r) : formatTargetResult(r));
+  if (values.format === 'fio-json' && r.kind === 'block') io.out(JSON.stringify(fioJson([{ name: `block-${variant.label}`, result: r as unknown as BlockResult }]), null, 2));
+  else io.out(values.json ? JSON.stringify(r) : formatTargetResult(r));
   return 0;
 }

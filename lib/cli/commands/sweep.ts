@@ -1,4 +1,5 @@
 // isoprobe sweep: a load-latency curve per target. One workload option is given a comma-separated
+import type { Reporter } from '../reporter';
 // list (--qd 1,2,4,8, --rate 500,1000,2000); every other option is as in isoprobe run.
 import { writeFileSync } from 'node:fs';
 
@@ -54,10 +55,10 @@ function sweptOption(args: string[], kind: Workload['kind'], defs: Record<string
   return { param: f.param, values, rest: [...args.slice(0, f.at), ...args.slice(f.at + f.len)] };
 }
 
-export async function cmdSweep(argv: string[], out: (s: string) => void, signal: AbortSignal): Promise<number> {
+export async function cmdSweep(argv: string[], io: Reporter, signal: AbortSignal): Promise<number> {
   const kindAt = argv.findIndex((a) => a === 'block' || a === 'net');
   if (kindAt < 0) {
-    if (parseCommand(argv.filter((a) => a === '--help'), OPTIONS, 'sweep', HEAD, out) === undefined) return 0;
+    if (parseCommand(argv.filter((a) => a === '--help'), OPTIONS, 'sweep', HEAD, io.out) === undefined) return 0;
     throw new IsoprobeError('EINVALOPT', 'isoprobe sweep: expected a workload: block, net rr or net stream (see isoprobe sweep --help)', { option: 'workload' });
   }
   const isNet = argv[kindAt] === 'net';
@@ -67,7 +68,7 @@ export async function cmdSweep(argv: string[], out: (s: string) => void, signal:
   const tail = argv.slice(kindAt + (isNet ? 2 : 1));
   const wantsHelp = argv.includes('--help');
   const swept = wantsHelp ? undefined : sweptOption(tail, kind, defs);
-  const p = parseCommand([...argv.slice(0, kindAt), ...(swept?.rest ?? tail)], { ...OPTIONS, ...(defs as unknown as Table) }, `sweep ${isNet ? `net ${kind}` : 'block'}`, HEAD, out);
+  const p = parseCommand([...argv.slice(0, kindAt), ...(swept?.rest ?? tail)], { ...OPTIONS, ...(defs as unknown as Table) }, `sweep ${isNet ? `net ${kind}` : 'block'}`, HEAD, io.out);
   if (!p) return 0;
   const { values: v, positionals } = p;
   if (positionals.length) throw new IsoprobeError('EINVALOPT', `unexpected argument "${positionals[0]}" (options start with --)`);
@@ -78,18 +79,18 @@ export async function cmdSweep(argv: string[], out: (s: string) => void, signal:
   const spec = { workload, param: swept!.param, values: swept!.values };
   sweepSuite(spec);  // refused here, before a store or a target is touched
   const targets = parseTargets((v.targets as string | undefined) ?? 'host');
-  const store = v.no_store ? undefined : openStore(v.db);
-  await sweepFirst();
+  const store = v.no_store ? undefined : openStore(v.db, io);
+  await sweepFirst(io);
   try {
     const s = await sweep({ targets, sweep: spec, reps: (v.reps as number | undefined) ?? 3,
       spec: sessionSpecFrom(v), store, signal, seed: (v.seed as number) || undefined, command: `isoprobe sweep ${argv.join(' ')}`,
-      onProgress: v.json ? undefined : progressReporter(process.stderr.isTTY === true) });
-    out(v.json ? JSON.stringify({ run: s.comparison.runId, spec: s.spec, rule: s.rule, curves: s.curves, warnings: s.comparison.warnings }, null, 2) : formatSweep(s));
+      onProgress: v.json ? undefined : progressReporter(io.tty, io.progress) });
+    io.out(v.json ? JSON.stringify({ run: s.comparison.runId, spec: s.spec, rule: s.rule, curves: s.curves, warnings: s.comparison.warnings }, null, 2) : formatSweep(s));
     if (v.html) {
       const what = `${isNet ? `net ${kind}` : 'block'}`;
       const html = renderHtml(s.comparison, { machine: machineFingerprint() }, `isoprobe sweep: ${what} over ${s.spec.param}`, sweepSection(s.curves, s.spec.param, s.rule, what));
       writeFileSync(v.html as string, html, { mode: 0o644 });
-      if (!v.json) out(`report written to ${v.html}`);
+      if (!v.json) io.out(`report written to ${v.html}`);
     }
     return 0;
   } finally {

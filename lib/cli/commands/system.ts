@@ -1,4 +1,5 @@
 // `isoprobe system check`: what on this machine can disturb a measurement, and what to do about it.
+import type { Reporter } from '../reporter';
 import { parseCpuList as kernelCpuList } from '../../cost/proc';
 import { optionError } from '../../errors';
 import { formatCheck, systemCheck } from '../../system/check';
@@ -18,24 +19,24 @@ export function parseCpuList(text: string, option = 'cpus'): number[] {
   return kernelCpuList(text);
 }
 
-export async function cmdSystem(argv: string[], out: (s: string) => void): Promise<number> {
+export async function cmdSystem(argv: string[], io: Reporter): Promise<number> {
   const [sub, ...rest] = argv;
   const head = ['usage: isoprobe system check [options]', '', 'What on this machine can disturb a measurement (clock, frequency, isolation, IRQs, other load,',
     'steal), read now and over a short window, each with what to do. Every comparison records the same lines.'];
   if (sub !== 'check') {
     if (sub === undefined || sub === '--help' || sub === '-h') {
-      parseCommand(['--help'], TABLE, 'system check', head, out);
+      parseCommand(['--help'], TABLE, 'system check', head, io.out);
       return sub === undefined ? 2 : 0;
     }
     throw optionError('command', `system "${sub}": expected the subcommand check (isoprobe system check --help)`);
   }
-  const p = parseCommand(rest, TABLE, 'system check', head, out);
+  const p = parseCommand(rest, TABLE, 'system check', head, io.out);
   if (!p) return 0;
   const v = p.values as { cpus?: string; window?: number; json?: boolean };
   const cpus = v.cpus ? parseCpuList(v.cpus) : undefined;
   const c = await systemCheck({ windowMs: (v.window ?? 500e6) / 1e6, ...(cpus ? { cpus } : {}) });
-  if (v.json) out(JSON.stringify(c, null, 2));
-  else for (const l of formatCheck(c)) out(l);
+  if (v.json) io.out(JSON.stringify(c, null, 2));
+  else for (const l of formatCheck(c)) io.out(l);
   // A report, not a gate: warnings are lines to act on, and the exit code stays 0.
   return 0;
 }

@@ -1,15 +1,16 @@
 // isoprobe targets: every target and whether it works here, with the exact reason when not.
-import { JSON_ONLY } from '../common';
+import type { Reporter } from '../reporter';
 import { settingsHelp } from '../../targets/variant';
+import { JSON_ONLY } from '../common';
 import { sweepFirst } from '../sweep-first';
 import { parseCommand } from '../args';
 import { makeTarget, REGISTRY, TARGET_NAMES } from '../../targets';
 
-export async function cmdTargets(argv: string[], out: (s: string) => void): Promise<number> {
-  const p = parseCommand(argv, JSON_ONLY, 'targets', ['usage: isoprobe targets [--json]', '', 'Every target, and whether it works on this machine; the exact reason when it does not.', '', ...settingsHelp()], out);
+export async function cmdTargets(argv: string[], io: Reporter): Promise<number> {
+  const p = parseCommand(argv, JSON_ONLY, 'targets', ['usage: isoprobe targets [--json]', '', 'Every target, and whether it works on this machine; the exact reason when it does not.', '', ...settingsHelp()], io.out);
   if (!p) return 0;
   const { values } = p;
-  await sweepFirst();
+  await sweepFirst(io);
   const rows: { name: string; kind: string; description: string; ok: boolean; reason?: string; version?: string; error?: string }[] = [];
   for (const name of TARGET_NAMES) {
     const { kind, description } = REGISTRY[name];
@@ -20,7 +21,7 @@ export async function cmdTargets(argv: string[], out: (s: string) => void): Prom
       rows.push({ name, kind, description, ok: false, error: (e as Error).message });
     }
   }
-  if (values.json) out(JSON.stringify(rows, null, 2));
-  else for (const r of rows) out(`${r.name.padEnd(16)} ${r.kind.padEnd(10)} ${r.ok ? `available   ${r.version ?? ''}` : r.error ? `ERROR       isoprobe failed checking it: ${r.error}` : `unavailable ${r.reason}`}`);
+  if (values.json) io.out(JSON.stringify(rows, null, 2));
+  else for (const r of rows) io.out(`${r.name.padEnd(16)} ${r.kind.padEnd(10)} ${r.ok ? `available   ${r.version ?? ''}` : r.error ? `ERROR       isoprobe failed checking it: ${r.error}` : `unavailable ${r.reason}`}`);
   return rows.some((r) => r.error) ? 1 : 0;
 }
