@@ -102,7 +102,7 @@ export async function main(argv: string[], io: Reporter | ((s: string) => void) 
       r.err(`isoprobe: ${e.message}`);
       return e.code === 'ECANCELED' ? 130 : e.code === 'EINVALOPT' || e.code === 'EREFUSED' ? 2 : e.code === 'EUNAVAILABLE' ? 3 : 1;
     }
-    r.err(`isoprobe: internal error: ${(e as Error).stack ?? String(e)}`);
+    r.err(`isoprobe: internal error: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
     return 70;
   } finally {
     // A daemon isoprobe started for this command is stopped again, unless another run still uses it.

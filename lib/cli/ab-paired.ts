@@ -16,14 +16,14 @@ import { sessionSpecFrom } from './session-options';
 import { sweepFirst } from './sweep-first';
 
 /** The options of the paired path (ab's table includes them). */
-export const PAIRED_OPTIONS: Table = {
-  precision: { kind: 'string', default: '', help: 'with --run: the smallest change every cell must be able to find before "no regression" (else inconclusive), e.g. 5%', defaultText: 'the --threshold' },
+export const PAIRED_OPTIONS = {
+  precision: { kind: 'percent', default: 0.05, help: 'with --run: the smallest change every cell must be able to find before "no regression" (else inconclusive), e.g. 5%', defaultText: 'the --threshold' },
   budget: { kind: 'duration', default: 600e9, min: 1e9, help: 'with --run: measuring time allowed; cells still short of --precision then are inconclusive' },
   block: { kind: 'duration', default: 300e6, min: 10e6, help: 'with --run: one block\'s measured time (A and B alternate in blocks, ABBA)' },
   block_warmup: { kind: 'duration', default: 100e6, help: 'with --run: the warm-up before each block' },
   screen: { kind: 'bool', default: true, help: 'with --run: discard and measure again a pair whose block was disturbed (run delay, steal, CPU canary); --no-screen keeps every pair' },
   unpaired: { kind: 'bool', default: false, help: 'with --run: whole repetitions of the suite per side, tested unpaired (the gate before block pairs)' },
-};
+} satisfies Table;
 
 export interface PairedAbInput {
   baseline: string;
@@ -41,7 +41,7 @@ export interface PairedAbInput {
   seed: number;
 }
 
-export async function pairedAb(i: PairedAbInput, v: Record<string, unknown>, store: Store, signal: AbortSignal, command: string, io: Reporter, progress: boolean): Promise<GateOutcome> {
+export async function pairedAb(i: PairedAbInput, v: Parameters<typeof sessionSpecFrom>[0], store: Store, signal: AbortSignal, command: string, io: Reporter, progress: boolean): Promise<GateOutcome> {
   const [b, c] = [parseVariant(i.baseline, 'baseline'), parseVariant(i.candidate, 'candidate')];
   if (b.label === c.label) throw optionError('candidate', `--candidate "${c.label}": the same as the baseline; name two different targets or settings`);
   const suite = suiteOrFio(i.suite ?? 'quick', (n) => io.err(`note: ${n}`));

@@ -28,6 +28,6 @@ export function processReporter(): Reporter {
 
 /** A reporter keeping every line, for tests and for callers that print later. */
 export function capturingReporter(): Reporter & { lines: { out: string[]; err: string[]; progress: string[] } } {
-  const lines = { out: [] as string[], err: [] as string[], progress: [] as string[] };
+  const lines: { out: string[]; err: string[]; progress: string[] } = { out: [], err: [], progress: [] };
   return { lines, out: (s) => lines.out.push(s), err: (s) => lines.err.push(s), progress: (s) => lines.progress.push(s), tty: false };
 }

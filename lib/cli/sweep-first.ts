@@ -13,6 +13,6 @@ export async function sweepFirst(io: Pick<Reporter, 'err'>): Promise<void> {
     const said = sweptText(await sweepOrphans());
     if (said) io.err(`isoprobe: ${said}`);
   } catch (e) {
-    io.err(`isoprobe: warning: removing what killed runs left behind failed: ${(e as Error).message}`);
+    io.err(`isoprobe: warning: removing what killed runs left behind failed: ${e instanceof Error ? e.message : String(e)}`);
   }
 }

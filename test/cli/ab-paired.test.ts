@@ -25,7 +25,7 @@ test('paired options are refused by name where they do not apply, with what was 
     t.is(r.stderr.trim(), msg);
   }
   const help = runCli(['ab', '--help']);
-  t.regex(help.stdout, /--precision STRING +with --run: the smallest change every cell must be able to find/);
+  t.regex(help.stdout, /--precision PERCENT +with --run: the smallest change every cell must be able to find/);
   t.regex(help.stdout, /INCONCLUSIVE, never a pass/);
 });
 

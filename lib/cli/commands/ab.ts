@@ -1,12 +1,12 @@
 // isoprobe ab: the suite-wide A/B gate, from stored runs, exported files, fleet nodes, or measured now.
 import type { Reporter } from '../reporter';
 import { suiteOrFio } from '../../formats/fio-job';
-import { list, parseAlpha, parseMetrics, parseThreshold } from '../common';
+import { codeOf, list, messageOf, parseMetrics } from '../common';
 import { COMPARE } from './compare';
 import { progressReporter } from '../progress';
 import { DB, openStore } from '../store';
 import { pairedAb, PAIRED_OPTIONS } from '../ab-paired';
-import { parseCommand, type Table } from '../args';
+import { parseCommand, type Table, type Values } from '../args';
 import { SESSION_OPTIONS, sessionSpecFrom } from '../session-options';
 import { SHIELD_OPTION } from '../shield-option';
 import { shieldFromOption } from '../../system/shield';
@@ -20,10 +20,10 @@ import { underpowered } from '../../stats/maxt';
 import { formatGate, gateJUnit, gateMarkdown } from '../../report/gate-text';
 import { nodeSide } from '../../fleet/stored';
 import { compare } from '../../compare/compare';
-import { IsoprobeError, optionError } from '../../errors';
-import { Store } from '../../store/db';
+import { optionError } from '../../errors';
+import type { Store } from '../../store/db';
 
-const AB: Table = {
+const AB = {
   baseline: { kind: 'string', default: '', help: 'RUN number or exported JSON file; with --run, the baseline target or variant, e.g. qemu-microvm[kernel=6.1]' },
   candidate: { kind: 'string', default: '', help: 'RUN number or exported JSON file; with --run, the candidate target or variant' },
   metric: { kind: 'string', default: '', help: `only these metrics (comma-separated: ${METRICS.join(', ')})`, defaultText: gatedText() },
@@ -31,26 +31,27 @@ const AB: Table = {
   target: { kind: 'string', default: '', help: 'only these targets (comma-separated labels)', defaultText: 'every target on both sides' },
   baseline_target: { kind: 'string', default: '', help: "compare this target of the baseline with --candidate-target of the candidate (two different targets)" },
   candidate_target: { kind: 'string', default: '', help: 'the candidate\'s target for --baseline-target', defaultText: "the baseline's" },
-  threshold: { kind: 'string', default: '5%', help: 'noise threshold: a regression must also move the median this much, e.g. 5%' },
-  cost_threshold: { kind: 'string', default: `${(CLASS_THRESHOLDS.cost ?? 0.1) * 100}%`, help: `the noise threshold of the host-cost metrics (${metricDefs().filter((d) => d.thresholdClass === 'cost').map((d) => d.name).join(', ')}): host-side figures vary more than the probe's own` },
-  count_threshold: { kind: 'string', default: `${(CLASS_THRESHOLDS.count ?? 0.05) * 100}%`, help: `the noise threshold of the counts per operation (${metricDefs().filter((d) => d.thresholdClass === 'count').map((d) => d.name).join(', ')}): exact counts, far quieter than times` },
-  alpha: { kind: 'string', default: '0.01', help: 'family-wise level over all cells: of a false regression (the exit code), and separately of a false improvement' },
+  threshold: { kind: 'percent', default: 0.05, help: 'noise threshold: a regression must also move the median this much, e.g. 5%' },
+  cost_threshold: { kind: 'percent', default: CLASS_THRESHOLDS.cost ?? 0.1, help: `the noise threshold of the host-cost metrics (${metricDefs().filter((d) => d.thresholdClass === 'cost').map((d) => d.name).join(', ')}): host-side figures vary more than the probe's own` },
+  count_threshold: { kind: 'percent', default: CLASS_THRESHOLDS.count ?? 0.05, help: `the noise threshold of the counts per operation (${metricDefs().filter((d) => d.thresholdClass === 'count').map((d) => d.name).join(', ')}): exact counts, far quieter than times` },
+  alpha: { kind: 'probability', default: 0.01, help: 'family-wise level over all cells: of a false regression (the exit code), and separately of a false improvement' },
   baseline_node: { kind: 'string', default: '', help: 'the gate between nodes of a fleet run: the baseline node, several (a,b) or group:NAME' },
   candidate_node: { kind: 'string', default: '', help: 'the candidate node, several, or group:NAME (with --baseline-node)' },
   fleet: { kind: 'string', default: 'last', help: 'with --baseline-node: the fleet run, last or its id' },
   run: { kind: 'bool', default: false, help: 'measure both sides now in pairs of short blocks (ABBA, stored as one run) until --precision or --budget, then judge' },
   step_down: { kind: 'bool', default: false, help: 'verdicts by step-down max-T: more power where several cells moved; the printed intervals stay single-step' },
-  suite: COMPARE.suite!,
+  suite: COMPARE.suite,
   reps: { kind: 'uint', default: 10, min: 3, help: 'with --run --unpaired: repetitions per side' },
   ...PAIRED_OPTIONS,
   junit: { kind: 'string', default: '', help: 'also write JUnit XML: one testcase per cell, a regression is a failure' },
   markdown: { kind: 'string', default: '', help: 'also write a Markdown summary (for a CI job summary)' },
   seed: { kind: 'uint', default: 1, help: 'seed of the permutations and bootstrap intervals' },
   ...DB,
-  json: COMPARE.json!,
+  json: COMPARE.json,
   ...SESSION_OPTIONS,
   ...SHIELD_OPTION,
-};
+} satisfies Table;
+type AbValues = Values<typeof AB>;
 const AB_HEAD = ['usage: isoprobe ab --baseline RUN|FILE --candidate RUN|FILE [options]', '       isoprobe ab --run --baseline VARIANT --candidate VARIANT [--suite quick] [--reps 10]', '       isoprobe ab --baseline-node NODE|group:G --candidate-node NODE|group:G [--fleet last|ID]', '',
   'The A/B regression gate over a whole suite: every workload x target x metric on both sides is a cell, all',
   'tested together (max-T permutation test: a false regression over all cells at most alpha, a false improvement likewise)',
@@ -61,26 +62,26 @@ const AB_HEAD = ['usage: isoprobe ab --baseline RUN|FILE --candidate RUN|FILE [o
   '(git bisect run: skip), 2 bad input.'];
 
 /** --baseline-node A --candidate-node B: both sides from one fleet run, each node's own repetitions. */
-function nodeSides(v: Record<string, unknown>, store: Store): { b: Side; c: Side } {
+function nodeSides(v: AbValues, store: Store): { b: Side; c: Side } {
   if (!v.baseline_node || !v.candidate_node) throw optionError(v.baseline_node ? 'candidate_node' : 'baseline_node', 'ab: --baseline-node and --candidate-node go together (two nodes or groups of a fleet run)');
   if (v.baseline || v.candidate || v.run) throw optionError('baseline_node', 'ab: --baseline-node/--candidate-node take both sides from a fleet run; not with --baseline, --candidate or --run');
-  const fleet = (v.fleet as string | undefined) ?? 'last';
-  return { b: nodeSide(store, fleet, v.baseline_node as string, 'baseline_node'), c: nodeSide(store, fleet, v.candidate_node as string, 'candidate_node') };
+  const fleet = v.fleet ?? 'last';
+  return { b: nodeSide(store, fleet, v.baseline_node, 'baseline_node'), c: nodeSide(store, fleet, v.candidate_node, 'candidate_node') };
 }
 
 /** Measures both variants now (interleaved, one stored run) and returns the two sides. */
-async function measureBoth(v: Record<string, unknown>, argv: string[], store: Store, signal: AbortSignal, io: Reporter): Promise<{ b: Side; c: Side; pair: [string, string] }> {
+async function measureBoth(v: AbValues, argv: string[], store: Store, signal: AbortSignal, io: Reporter): Promise<{ b: Side; c: Side; pair: [string, string] }> {
   if (!v.baseline || !v.candidate) throw optionError('baseline', 'ab --run: give --baseline and --candidate, the two targets or variants to measure');
-  const [b, c] = [parseVariant(v.baseline as string, 'baseline'), parseVariant(v.candidate as string, 'candidate')];
+  const [b, c] = [parseVariant(v.baseline, 'baseline'), parseVariant(v.candidate, 'candidate')];
   if (b.label === c.label) throw optionError('candidate', `--candidate "${c.label}": the same as the baseline; name two different targets or settings`);
   // Refused before measuring: a gate that could never flag anything is no gate.
-  const reps = (v.reps as number | undefined) ?? 10;
-  const weak = underpowered(reps, reps, parseAlpha(v.alpha));
+  const reps = v.reps ?? 10;
+  const weak = underpowered(reps, reps, v.alpha ?? AB.alpha.default);
   if (weak) throw optionError('reps', `--reps ${reps}: ${weak}`);
-  const suite = suiteOrFio((v.suite as string | undefined) ?? 'quick', (n) => io.err(`note: ${n}`));
+  const suite = suiteOrFio(v.suite ?? 'quick', (n) => io.err(`note: ${n}`));
   await sweepFirst(io);
   const shield = shieldFromOption(v.shield);
-  const res = await compare({ targets: [b, c], suite, reps: (v.reps as number | undefined) ?? 10, spec: sessionSpecFrom(v), store, signal, command: `isoprobe ab ${argv.join(' ')}`,
+  const res = await compare({ targets: [b, c], suite, reps: v.reps ?? 10, spec: sessionSpecFrom(v), store, signal, command: `isoprobe ab ${argv.join(' ')}`,
     onProgress: v.json ? undefined : progressReporter(io.tty, io.progress) }).finally(() => shield?.restore());
   const side = loadSide(String(res.runId), () => store, 'baseline');
   return { b: { ...side, label: `${b.label} (run ${res.runId})` }, c: { ...side, label: `${c.label} (run ${res.runId})` }, pair: [b.label, c.label] };
@@ -90,10 +91,10 @@ export async function cmdAb(argv: string[], io: Reporter, signal: AbortSignal): 
   const p = parseCommand(argv, AB, 'ab', AB_HEAD, io.out);
   if (!p) return 0;
   const { values: v } = p;
-  const threshold = parseThreshold((v.threshold as string | undefined) ?? '5%');
-  const costThreshold = parseThreshold((v.cost_threshold as string | undefined) ?? AB.cost_threshold!.default as string, 'cost_threshold');
-  const countThreshold = parseThreshold((v.count_threshold as string | undefined) ?? AB.count_threshold!.default as string, 'count_threshold');
-  const alpha = parseAlpha(v.alpha);
+  const threshold = v.threshold ?? AB.threshold.default;
+  const costThreshold = v.cost_threshold ?? AB.cost_threshold.default;
+  const countThreshold = v.count_threshold ?? AB.count_threshold.default;
+  const alpha = v.alpha ?? AB.alpha.default;
   const metrics = parseMetrics(v.metric);
   let store: Store | undefined;
   const getStore = () => (store ??= openStore(v.db, io));
@@ -110,27 +111,27 @@ export async function cmdAb(argv: string[], io: Reporter, signal: AbortSignal): 
       else {
         if (!v.baseline) throw optionError('baseline', '--baseline: expected a run number or an exported JSON file');
         if (!v.candidate) throw optionError('candidate', '--candidate: expected a run number or an exported JSON file');
-        sides = { b: loadSide(v.baseline as string, getStore, 'baseline'), c: loadSide(v.candidate as string, getStore, 'candidate') };
-        if (v.baseline_target) sides.pair = [v.baseline_target as string, (v.candidate_target as string) || (v.baseline_target as string)];
+        sides = { b: loadSide(v.baseline, getStore, 'baseline'), c: loadSide(v.candidate, getStore, 'candidate') };
+        if (v.baseline_target) sides.pair = [v.baseline_target, v.candidate_target || v.baseline_target];
       }
     } catch (e) {
       // Could not measure (a target unavailable, a run that failed): "cannot tell" for git bisect run.
-      const code = (e as IsoprobeError).code;
+      const code = codeOf(e);
       if (code === 'EINVALOPT' || code === 'ECANCELED') throw e;
-      io.err(`isoprobe: ${(e as Error).message}`);
+      io.err(`isoprobe: ${messageOf(e)}`);
       return 125;
     }
     let g: ReturnType<typeof suiteGate>;
     try {
-      g = suiteGate(sides.b, sides.c, { alpha, threshold, classThresholds: { cost: costThreshold, count: countThreshold }, metrics, workloads: list(v.workload), targets: list(v.target), pair: sides.pair, seed: (v.seed as number | undefined) ?? 1, stepDown: v.step_down === true });
+      g = suiteGate(sides.b, sides.c, { alpha, threshold, classThresholds: { cost: costThreshold, count: countThreshold }, metrics, workloads: list(v.workload), targets: list(v.target), pair: sides.pair, seed: v.seed ?? 1, stepDown: v.step_down === true });
     } catch (e) {
       // Too few repetitions to ever flag a change: "cannot tell" for git bisect run, with the reason.
-      if ((e as IsoprobeError).code !== 'EUNDERPOWERED') throw e;
-      io.err(`isoprobe: ${(e as Error).message}`);
+      if (codeOf(e) !== 'EUNDERPOWERED') throw e;
+      io.err(`isoprobe: ${messageOf(e)}`);
       return 125;
     }
-    if (v.junit) writeFileSync(v.junit as string, gateJUnit(g));
-    if (v.markdown) writeFileSync(v.markdown as string, gateMarkdown(g));
+    if (v.junit) writeFileSync(v.junit, gateJUnit(g));
+    if (v.markdown) writeFileSync(v.markdown, gateMarkdown(g));
     io.out(v.json ? JSON.stringify({ verdict: gateExitCode(g) === 1 ? 'regression' : g.cells.length ? 'no regression' : 'nothing compared', ...g }, null, 2) : formatGate(g));
     return gateExitCode(g);
   } finally {
@@ -139,26 +140,26 @@ export async function cmdAb(argv: string[], io: Reporter, signal: AbortSignal): 
 }
 
 /** ab --run, paired: measure in block pairs until the precision or the budget, judge, report. */
-async function cmdAbPaired(v: Record<string, unknown>, argv: string[], io: Reporter, signal: AbortSignal, store: Store,
+async function cmdAbPaired(v: AbValues, argv: string[], io: Reporter, signal: AbortSignal, store: Store,
   o: { alpha: number; threshold: number; classThresholds: Partial<Record<ThresholdClass, number>>; metrics?: Metric[] }): Promise<number> {
   if (!v.baseline || !v.candidate) throw optionError('baseline', 'ab --run: give --baseline and --candidate, the two targets or variants to measure');
   if (v.reps !== undefined) throw optionError('reps', `--reps ${v.reps}: with --run, A and B are measured in block pairs until --precision or --budget; --reps counts whole repetitions of --unpaired`);
-  const precision = v.precision ? parseThreshold(v.precision as string, 'precision') : o.threshold;
+  const precision = v.precision ?? o.threshold;
   let g: GateOutcome;
   try {
     g = await pairedAb({
-      baseline: v.baseline as string, candidate: v.candidate as string, suite: v.suite as string | undefined, ...o, precision,
-      budgetNs: (v.budget as number | undefined) ?? 600e9, blockNs: (v.block as number | undefined) ?? 300e6, warmupNs: (v.block_warmup as number | undefined) ?? 100e6,
-      screen: v.screen !== false, seed: (v.seed as number | undefined) ?? 1,
+      baseline: v.baseline, candidate: v.candidate, suite: v.suite, ...o, precision,
+      budgetNs: v.budget ?? 600e9, blockNs: v.block ?? 300e6, warmupNs: v.block_warmup ?? 100e6,
+      screen: v.screen !== false, seed: v.seed ?? 1,
     }, v, store, signal, `isoprobe ab ${argv.join(' ')}`, io, !v.json);
   } catch (e) {
-    const code = (e as IsoprobeError).code;
+    const code = codeOf(e);
     if (code === 'EINVALOPT' || code === 'ECANCELED') throw e;
-    io.err(`isoprobe: ${(e as Error).message}`);
+    io.err(`isoprobe: ${messageOf(e)}`);
     return 125;
   }
-  if (v.junit) writeFileSync(v.junit as string, gateJUnit(g));
-  if (v.markdown) writeFileSync(v.markdown as string, gateMarkdown(g));
+  if (v.junit) writeFileSync(v.junit, gateJUnit(g));
+  if (v.markdown) writeFileSync(v.markdown, gateMarkdown(g));
   const code = gateExitCode(g);
   io.out(v.json ? JSON.stringify({ verdict: code === 1 ? 'regression' : code === 125 ? (g.cells.length ? 'inconclusive' : 'nothing compared') : 'no regression', ...g }, null, 2) : formatGate(g));
   return code;

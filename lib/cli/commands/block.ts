@@ -2,7 +2,7 @@
 import type { Reporter } from '../reporter';
 import { COMMON, FIO_FORMAT } from '../common';
 import { IsoprobeError } from '../../errors';
-import { parseCommand, type Table } from '../args';
+import { parseCommand } from '../args';
 import { runBlock } from '../../probe/block';
 import { BLOCK_OPTIONS } from '../../probe/options';
 import type { ProgressEvent } from '../../probe/types';
@@ -22,16 +22,16 @@ function progressPrinter(enabled: boolean, io: Reporter): ((p: ProgressEvent) =>
 }
 
 export async function cmdBlock(argv: string[], io: Reporter, signal: AbortSignal): Promise<number> {
-  const p = parseCommand(argv, { ...(BLOCK_OPTIONS as unknown as Table), ...COMMON, ...FIO_FORMAT }, 'block', BLOCK_HEAD, io.out);
+  const p = parseCommand(argv, { ...BLOCK_OPTIONS, ...COMMON, ...FIO_FORMAT }, 'block', BLOCK_HEAD, io.out);
   if (!p) return 0;
   const { values, positionals } = p;
   if (positionals.length) throw new IsoprobeError('EINVALOPT', `unexpected argument "${positionals[0]}" (options start with --)`);
   const { json, via, format, ...opts } = values;
   const tty = !json && io.tty;
-  const ctl: Parameters<typeof runBlock>[1] = { via: (via as 'addon' | 'binary') ?? 'addon', signal };
+  const ctl: Parameters<typeof runBlock>[1] = { via: via ?? 'addon', signal };
   const printer = progressPrinter(tty, io);
   if (printer) ctl.onProgress = printer;
-  const r = await runBlock(opts as Record<string, unknown>, ctl);
+  const r = await runBlock(opts, ctl);
   if (tty) io.progress('\r\x1b[K');
   if (format === 'fio-json') io.out(JSON.stringify(fioJson([{ name: 'isoprobe-block', result: r }]), null, 2));
   else io.out(json ? JSON.stringify(r) : formatBlockResult(r));

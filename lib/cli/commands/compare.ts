@@ -1,6 +1,6 @@
 // isoprobe compare: the suite on every target, repetitions interleaved, compared and stored.
+import { codeOf, parseTargets } from '../common';
 import type { Reporter } from '../reporter';
-import { parseTargets } from '../common';
 import { liveTable, progressReporter } from '../progress';
 import { DB, openStore } from '../store';
 import { IsoprobeError } from '../../errors';
@@ -17,7 +17,7 @@ import { renderHtml } from '../../report/html';
 import { formatComparison, TABLE_COLUMNS } from '../../report/compare-text';
 import { machineFingerprint } from '../../store/db';
 
-export const COMPARE: Table = {
+export const COMPARE = {
   targets: { kind: 'string', default: 'host,runc,runsc,qemu-microvm', help: 'comma-separated targets or variants (qemu-microvm[kernel=6.12,aio=threads]), or @FILE (YAML/JSON); the first is the baseline of the ratios' },
   suite: { kind: 'string', default: 'quick', help: 'quick, paper, scaling (jobs, queue depth, connections), a JSON/YAML suite file, or a fio job file (.fio)' },
   reps: { kind: 'uint', default: 5, min: 1, max: 1000, help: 'repetitions per target and workload' },
@@ -31,10 +31,10 @@ export const COMPARE: Table = {
   where: { kind: 'bool', default: false, help: "trace block workloads with eBPF: each operation split into device, host kernel and boundary, with counts per operation (the host target so far; others say they were not traced; docs/attribution.md)" },
   ...SESSION_OPTIONS,
   ...SHIELD_OPTION,
-};
+} satisfies Table;
 const COMPARE_HEAD = ['usage: isoprobe compare [options]', '',
   'Runs the suite on every target, repetitions interleaved in a shuffled order, and compares.'];
-export function writeHtml(path: string, c: Comparison, env: Record<string, unknown>): void {
+export function writeHtml(path: string, c: Comparison, env: Parameters<typeof renderHtml>[1]): void {
   writeFileSync(path, renderHtml(c, env, `isoprobe: ${c.targets.join(' vs ')}`), { mode: 0o644 });
 }
 
@@ -43,8 +43,8 @@ export async function cmdCompare(argv: string[], io: Reporter, signal: AbortSign
   if (!p) return 0;
   const { values: v, positionals } = p;
   if (positionals.length) throw new IsoprobeError('EINVALOPT', `unexpected argument "${positionals[0]}" (options start with --)`);
-  const targets = parseTargets((v.targets as string | undefined) ?? (COMPARE.targets!.default as string));
-  const spec0 = (v.suite as string | undefined) ?? 'quick';
+  const targets = parseTargets(v.targets ?? (COMPARE.targets.default));
+  const spec0 = v.suite ?? 'quick';
   const fio = spec0.endsWith('.fio') ? fioSuite(spec0) : undefined;  // a fio job file's block jobs (lib/formats/fio-job.ts)
   for (const n of fio?.notes ?? []) io.err(`note: ${n}`);
   const suite: Suite = fio ? fio.suite : loadSuite(spec0);
@@ -57,20 +57,20 @@ export async function cmdCompare(argv: string[], io: Reporter, signal: AbortSign
   const shield = shieldFromOption(v.shield);
   try {
     const c = await compare({
-      targets, suite, reps: (v.reps as number | undefined) ?? 5, spec, store, force: v.force === true, signal,
-      seed: (v.seed as number) || undefined, command: `isoprobe compare ${argv.join(' ')}`,
+      targets, suite, reps: v.reps ?? 5, spec, store, force: v.force === true, signal,
+      seed: v.seed || undefined, command: `isoprobe compare ${argv.join(' ')}`,
       onProgress: v.json ? undefined : progressReporter(io.tty, io.progress),
-      onRepetition: live && ((partial, done) => live.draw(formatComparison(partial, { wide, partial: { done, of: (v.reps as number | undefined) ?? 5 } }))),
+      onRepetition: live && ((partial, done) => live.draw(formatComparison(partial, { wide, partial: { done, of: v.reps ?? 5 } }))),
     });
     live?.erase();
     io.out(v.json ? JSON.stringify({ ...c, cells: undefined }, null, 2) : formatComparison(c, { wide }));
     if (v.html) {
-      writeHtml(v.html as string, c, { machine: machineFingerprint(), probe_env: c.cells.find((x) => x.results.length)?.results[0]?.env });
+      writeHtml(v.html, c, { machine: machineFingerprint(), probe_env: c.cells.find((x) => x.results.length)?.results[0]?.env });
       if (!v.json) io.out(`report written to ${v.html}`);
     }
     return 0;
   } catch (e) {
-    if ((e as IsoprobeError).code === 'ECANCELED' && store) {
+    if (codeOf(e) === 'ECANCELED' && store) {
       const last = store.runs(1)[0];
       io.err(`\ninterrupted: run ${last?.id} is kept in ${store.path}, marked incomplete, with ${last ? store.results(last.id).length : 0} results`);
     }

@@ -2,14 +2,14 @@
 import type { Reporter } from '../reporter';
 import { runArg } from '../common';
 import { DB, openStore } from '../store';
-import { parseCommand, type Table } from '../args';
+import { oneOf, parseCommand, type Table } from '../args';
 import { writeFileSync } from 'node:fs';
 import { storedCells } from '../../compare/stored-cells';
 import { EXPORT_FORMATS, exportRun, isExportFormat } from '../../formats/export';
 import { resultsCsv } from '../../report/csv';
 
 export async function cmdExport(argv: string[], io: Reporter): Promise<number> {
-  const T: Table = { ...DB, format: { kind: 'enum', default: 'json', choices: ['json', 'csv', ...EXPORT_FORMATS], help: 'output format' }, output: { kind: 'string', default: '', help: 'write to this file instead of standard output' } };
+  const T = { ...DB, format: oneOf(['json', 'csv', ...EXPORT_FORMATS], 'json', 'output format'), output: { kind: 'string', default: '', help: 'write to this file instead of standard output' } } satisfies Table;
   const p = parseCommand(argv, T, 'export', ['usage: isoprobe export [options] RUN', '', 'One stored run, every result, as JSON or CSV; or as fio json+ (block results), OpenMetrics or Bencher BMF.'], io.out);
   if (!p) return 0;
   const { values: v, positionals } = p;
@@ -19,7 +19,7 @@ export async function cmdExport(argv: string[], io: Reporter): Promise<number> {
   try {
     const run = store.run(id);
     const rows = store.results(id);
-    const format = (v.format ?? 'json') as string;
+    const format = v.format ?? 'json';
     if (isExportFormat(format)) text = exportRun(format, run, storedCells(store, id));
     else if (format === 'json') {
       text = JSON.stringify({ run: { ...run, machine: JSON.parse(run.machine), owner: undefined },  // its process means nothing elsewhere
@@ -29,7 +29,7 @@ export async function cmdExport(argv: string[], io: Reporter): Promise<number> {
   } finally {
     store.close();
   }
-  if (v.output) writeFileSync(v.output as string, text + '\n', { flag: 'wx', mode: 0o644 });
+  if (v.output) writeFileSync(v.output, text + '\n', { flag: 'wx', mode: 0o644 });
   else io.out(text);
   return 0;
 }

@@ -1,8 +1,8 @@
 // isoprobe fleet run: the comparison on every node of an Ansible inventory, each node's run
-import type { Reporter } from '../reporter';
 // imported here under its inventory name, then the comparison by node.
-import { existsSync, writeFileSync } from 'node:fs';
+import type { Reporter } from '../reporter';
 import { suiteOrFio } from '../../formats/fio-job';
+import { existsSync, writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
 
 import { byNode } from '../../compare/by-node';
@@ -15,7 +15,7 @@ import { fleetRuns } from '../../fleet/stored';
 import { flagOf } from '../../probe/options';
 import { renderNodeReport } from '../../report/node-html';
 import { formatNodeTables } from '../../report/node-text';
-import { parseCommand, type Table } from '../args';
+import { parseCommand, type Table, type Values } from '../args';
 import { DB, openStore } from '../store';
 import { SESSION_OPTIONS } from '../session-options';
 
@@ -23,16 +23,16 @@ import { SESSION_OPTIONS } from '../session-options';
 const NODE_TARGETS = 'host,runc';
 
 /** What each node's `isoprobe compare` is given, as given here. */
-const PASSED: Table = {
+const PASSED = {
   targets: { kind: 'string', default: NODE_TARGETS, help: 'targets or variants each node compares, or @FILE (copied to the nodes)' },
   suite: { kind: 'string', default: 'quick', help: 'quick, paper, scaling, or a suite file (copied to the nodes)' },
   reps: { kind: 'uint', default: 5, min: 1, max: 1000, help: 'repetitions per target and workload' },
   seed: { kind: 'uint', default: 0, help: 'seed of the shuffled order (0: from the clock)' },
   force: { kind: 'bool', default: false, help: 'compare even if the probe binaries measured in the targets differ' },
   ...SESSION_OPTIONS,
-};
+} satisfies Table;
 
-const OPTIONS: Table = {
+const OPTIONS = {
   inventory: { kind: 'string', default: '', help: 'the Ansible inventory (INI or YAML) listing the nodes' },
   limit: { kind: 'string', default: '', help: "only these nodes: Ansible's host pattern (a group, a host, edge:!pi3)", defaultText: 'every node' },
   forks: { kind: 'uint', default: 5, min: 1, max: 500, help: 'nodes worked on at once (Ansible --forks)' },
@@ -45,7 +45,7 @@ const OPTIONS: Table = {
   html: { kind: 'string', default: '', help: 'also write the HTML report by node to this file' },
   ...DB,
   ...PASSED,
-};
+} satisfies Table;
 
 const HEAD = ['usage: isoprobe fleet run --inventory FILE [--limit PATTERN] [--forks N] [compare options]', '',
   'Runs the comparison on every node of an Ansible inventory with the playbook shipped in fleet/isoprobe.yml',
@@ -54,15 +54,17 @@ const HEAD = ['usage: isoprobe fleet run --inventory FILE [--limit PATTERN] [--f
   'this store under its inventory name; a failing node fails alone. Exit: 0 every node landed, 1 a node failed.'];
 
 /** The node-side `compare` options, and the local files they name (copied into each work folder). */
-function passedArgs(v: Record<string, unknown>): { args: string[]; files: string[] } {
+function passedArgs(v: Values<typeof OPTIONS>): { args: string[]; files: string[] } {
   const args: string[] = [];
   const files: string[] = [];
-  for (const k of Object.keys(PASSED)) {
-    let x = v[k];
+  const given = new Map(Object.entries(v));
+  const passed: Table = PASSED;  // with the session options it spreads
+  for (const [k, def] of Object.entries(passed)) {
+    let x = given.get(k);
     if (x === undefined) continue;
-    if (k === 'suite' && !BUILTIN_SUITES.includes(x as string) && existsSync(x as string)) files.push(x as string), (x = basename(x as string));
-    if (k === 'targets' && String(x).startsWith('@')) files.push(String(x).slice(1)), (x = `@${basename(String(x).slice(1))}`);
-    if (PASSED[k]!.kind === 'bool') args.push(x ? flagOf(k) : `--no-${flagOf(k).slice(2)}`);
+    if (k === 'suite' && typeof x === 'string' && !BUILTIN_SUITES.includes(x) && existsSync(x)) files.push(x), (x = basename(x));
+    if (k === 'targets' && typeof x === 'string' && x.startsWith('@')) files.push(x.slice(1)), (x = `@${basename(x.slice(1))}`);
+    if (def.kind === 'bool') args.push(x ? flagOf(k) : `--no-${flagOf(k).slice(2)}`);
     else args.push(flagOf(k), String(x));
   }
   return { args: v.targets === undefined ? ['--targets', NODE_TARGETS, ...args] : args, files };
@@ -95,26 +97,26 @@ export async function cmdFleet(argv: string[], io: Reporter, signal: AbortSignal
   if (positionals.length) throw optionError('inventory', `unexpected argument "${positionals[0]}" (options start with --)`);
   if (!v.inventory) throw optionError('inventory', 'isoprobe fleet run: --inventory FILE is required (an Ansible inventory listing the nodes)');
   // Checked here before any node is touched: a bad suite or target fails once, not on every node.
-  suiteOrFio((v.suite as string | undefined) ?? 'quick', (n) => io.err(`note: ${n}`));
-  parseVariantList((v.targets as string | undefined) ?? NODE_TARGETS);
+  suiteOrFio(v.suite ?? 'quick', (n) => io.err(`note: ${n}`));
+  parseVariantList(v.targets ?? NODE_TARGETS);
   const { args, files } = passedArgs(v);
-  const env = nodeEnv(v.node_env as string | undefined);
-  const nodes = inventoryNodes(v.inventory as string, (v.limit as string) || undefined);
-  const base = v.baseline_node as string | undefined;
+  const env = nodeEnv(v.node_env);
+  const nodes = inventoryNodes(v.inventory, v.limit || undefined);
+  const base = v.baseline_node;
   if (base && !nodes.some((n) => n.name === base)) throw optionError('baseline_node', `--baseline-node ${base}: not a node of ${v.inventory}${v.limit ? ` --limit ${v.limit}` : ''}; expected one of ${nodes.map((n) => n.name).join(', ')}`);
   const store = openStore(v.db, io);
   try {
-    const o = await fleetRun({ inventory: v.inventory as string, nodes, limit: (v.limit as string) || undefined, forks: (v.forks as number | undefined) ?? 5, package: (v.package as string) || undefined,
-      become: v.become === true, nodeCache: (v.node_cache as string) || undefined, npmFlags: v.npm_offline ? ['--offline'] : [], compareArgs: args, files, env, store, signal,
+    const o = await fleetRun({ inventory: v.inventory, nodes, limit: v.limit || undefined, forks: v.forks ?? 5, package: v.package || undefined,
+      become: v.become === true, nodeCache: v.node_cache || undefined, npmFlags: v.npm_offline ? ['--offline'] : [], compareArgs: args, files, env, store, signal,
       onLine: (l) => io.err(l) });
     io.out(`fleet run ${o.fleet}:`);
     for (const n of o.nodes) io.out(`  ${outcomeLine(n)}`);
     const landed = o.nodes.filter((n) => n.status === 'ok');
     if (landed.length) {
       const runs = fleetRuns(store, o.fleet);
-      const tables = byNode(runs, (v.baseline_node as string) || undefined);
+      const tables = byNode(runs, v.baseline_node || undefined);
       io.out(`\n${formatNodeTables(tables, runs)}\n\nisoprobe report --fleet ${o.fleet} writes the HTML report by node`);
-      if (v.html) writeFileSync(v.html as string, renderNodeReport(o.fleet, tables, runs), { mode: 0o644 });
+      if (v.html) writeFileSync(v.html, renderNodeReport(o.fleet, tables, runs), { mode: 0o644 });
     }
     return landed.length === o.nodes.length ? 0 : 1;
   } finally {

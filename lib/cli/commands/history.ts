@@ -5,13 +5,13 @@ import { DB, openStore } from '../store';
 import { parseCommand, type Table } from '../args';
 
 export async function cmdHistory(argv: string[], io: Reporter): Promise<number> {
-  const T: Table = { ...DB, json: COMPARE.json!, limit: { kind: 'uint', default: 50, min: 1, help: 'how many runs' } };
+  const T = { ...DB, json: COMPARE.json, limit: { kind: 'uint', default: 50, min: 1, help: 'how many runs' } } satisfies Table;
   const p = parseCommand(argv, T, 'history', ['usage: isoprobe history [options]', '', 'The stored runs, newest first.'], io.out);
   if (!p) return 0;
   const { values: v } = p;
   const store = openStore(v.db, io);
   try {
-    const runs = store.runs((v.limit as number | undefined) ?? 50);
+    const runs = store.runs(v.limit ?? 50);
     if (v.json) io.out(JSON.stringify(runs, null, 2));
     else {
       if (!runs.length) io.out(`no runs in ${store.path}`);

@@ -1,21 +1,21 @@
 // isoprobe image build: fetch or build the guest kernel and say what each VMM needs of it.
+import { COMMON, messageOf } from '../common';
 import type { Reporter } from '../reporter';
-import { COMMON } from '../common';
 import { sweepFirst } from '../sweep-first';
 import { IsoprobeError } from '../../errors';
-import { parseCommand, type Table } from '../args';
+import { oneOf, parseCommand, type Table } from '../args';
 import { debianCloudKernel, extractVmlinux, type GuestKernel, kernelOption, userKernel } from '../../image/kernel';
-import { buildGuestKernel, FRAGMENT, KERNEL_SOURCES, type KernelSource } from '../../image/kernel-build';
+import { buildGuestKernel, FRAGMENT, KERNEL_SOURCES } from '../../image/kernel-build';
 import { missingDrivers } from '../../image/guest';
 import type { Arch } from '../../paths';
 
-const IMAGE_OPTIONS: Table = {
+const IMAGE_OPTIONS = {
   kernel: { kind: 'string', default: '', help: 'a guest kernel of your own, bzImage or vmlinux', defaultText: "Debian's cloud kernel, fetched with apt-get download" },
-  kernel_source: { kind: 'enum', default: '', choices: ['', ...KERNEL_SOURCES], help: `build a minimal guest kernel from Debian's linux-source-X with ${FRAGMENT} (minutes; cached)` },
+  kernel_source: oneOf(['', ...KERNEL_SOURCES], '', `build a minimal guest kernel from Debian's linux-source-X with ${FRAGMENT} (minutes; cached)`),
   modules: { kind: 'string', default: '', help: 'with --kernel: its lib/modules/VERSION directory, when virtio is modular' },
-  arch: { kind: 'enum', default: '', choices: ['', 'x64', 'arm64'], help: "the guest's architecture (arm64: Debian's arm64 cloud kernel, for qemu-virt)", defaultText: 'x64' },
-  json: COMMON.json!,
-};
+  arch: oneOf(['', 'x64', 'arm64'], '', "the guest's architecture (arm64: Debian's arm64 cloud kernel, for qemu-virt)", 'x64'),
+  json: COMMON.json,
+} satisfies Table;
 const IMAGE_HEAD = ['usage: isoprobe image build [options]', '', 'Prepares the guest kernel and says what each VMM needs of it.'];
 
 export async function cmdImage(argv: string[], io: Reporter, signal: AbortSignal): Promise<number> {
@@ -28,20 +28,20 @@ export async function cmdImage(argv: string[], io: Reporter, signal: AbortSignal
   if (!p) return 0;
   const { values } = p;
   if (values.kernel && values.kernel_source) throw new IsoprobeError('EINVALOPT', '--kernel-source: give either --kernel (a file of yours) or --kernel-source (one built here)', { option: 'kernel_source' });
-  const arch = ((values.arch as string) || 'x64') as Arch;
+  const arch: Arch = values.arch || 'x64';
   if (arch === 'arm64' && values.kernel_source) throw new IsoprobeError('EINVALOPT', '--kernel-source with --arch arm64: guest kernels built from source are x86-64 only for now; an arm64 guest boots Debian\'s arm64 cloud kernel', { option: 'kernel_source' });
   let k: GuestKernel;
   let built: { cached: boolean } | undefined;
   await sweepFirst(io);
   if (values.kernel_source) {
     const tty = io.tty;
-    const b = await buildGuestKernel(values.kernel_source as KernelSource, {
+    const b = await buildGuestKernel(values.kernel_source, {
       signal, onProgress: (l) => (tty ? io.progress(`\r\x1b[K${l}`) : io.err(l)), progressEveryMs: tty ? 1000 : 10_000,
     });
     if (tty) io.progress('\r\x1b[K');
     built = b;
     k = b;
-  } else k = values.kernel ? userKernel(values.kernel as string, (values.modules as string) || undefined) : debianCloudKernel(arch);
+  } else k = values.kernel ? userKernel(values.kernel, values.modules || undefined) : debianCloudKernel(arch);
   const missing = missingDrivers(k);
   const cmdlineDevices = kernelOption(k, 'CONFIG_VIRTIO_MMIO_CMDLINE_DEVICES');
   let vmlinux: string | undefined;
@@ -50,7 +50,7 @@ export async function cmdImage(argv: string[], io: Reporter, signal: AbortSignal
     // arm64 kernels are booted as their Image by QEMU virt, Firecracker and Cloud Hypervisor alike.
     vmlinux = arch === 'arm64' ? k.bzImage : extractVmlinux(k.bzImage);
   } catch (e) {
-    vmlinuxError = (e as Error).message;
+    vmlinuxError = messageOf(e);
   }
   const info = {
     arch,

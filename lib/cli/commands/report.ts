@@ -2,10 +2,10 @@
 import type { Reporter } from '../reporter';
 import { whereSummary } from '../../report/where-text';
 import { comparisonFromStore } from '../../compare/stored-cells';
-import { list, parseAlpha, parseMetrics, parseThreshold, runArg } from '../common';
+import { list, parseMetrics, runArg } from '../common';
 import { writeHtml } from './compare';
 import { DB, openStore } from '../store';
-import { parseCommand, type Table } from '../args';
+import { parseCommand, type Table, type Values } from '../args';
 import { writeFileSync } from 'node:fs';
 import { RESULT_METRICS } from '../../compare/metrics';
 import { renderTrendHtml, trendSeries } from '../../report/trend';
@@ -14,9 +14,9 @@ import { fleetRuns } from '../../fleet/stored';
 import { renderNodeReport } from '../../report/node-html';
 import { formatNodeTables } from '../../report/node-text';
 import { optionError } from '../../errors';
-import { Store } from '../../store/db';
+import type { Store } from '../../store/db';
 
-const REPORT: Table = {
+const REPORT = {
   ...DB,
   output: { kind: 'string', default: '', help: 'the HTML file to write', defaultText: 'isoprobe-report-RUN.html, or isoprobe-trend.html' },
   fleet: { kind: 'string', default: '', help: 'a fleet run (isoprobe fleet run): last, or its id; the report groups by node' },
@@ -25,9 +25,9 @@ const REPORT: Table = {
   target: { kind: 'string', default: '', help: 'with --trend: only these targets (comma-separated labels)' },
   workload: { kind: 'string', default: '', help: 'with --trend: only these workloads (comma-separated)' },
   metric: { kind: 'string', default: '', help: `with --trend: only these metrics (${RESULT_METRICS.join(', ')})` },
-  threshold: { kind: 'string', default: '5%', help: 'with --trend: noise threshold of a change point' },
-  alpha: { kind: 'string', default: '0.01', help: 'with --trend: significance of a change point' },
-};
+  threshold: { kind: 'percent', default: 0.05, help: 'with --trend: noise threshold of a change point' },
+  alpha: { kind: 'probability', default: 0.01, help: 'with --trend: significance of a change point' },
+} satisfies Table;
 
 export async function cmdReport(argv: string[], io: Reporter): Promise<number> {
   const args = argv.map((a) => (a === '-o' ? '--output' : a));
@@ -40,17 +40,17 @@ export async function cmdReport(argv: string[], io: Reporter): Promise<number> {
     if (v.trend) {
       if (positionals.length) throw optionError('trend', `--trend covers every stored run; no RUN ("${positionals[0]}")`);
       const series = trendSeries(store, { targets: list(v.target), workloads: list(v.workload), metrics: parseMetrics(v.metric, RESULT_METRICS),
-        threshold: parseThreshold((v.threshold as string | undefined) ?? '5%'), alpha: parseAlpha(v.alpha) });
-      const file = (v.output as string) || 'isoprobe-trend.html';
+        threshold: v.threshold ?? REPORT.threshold.default, alpha: v.alpha ?? REPORT.alpha.default });
+      const file = v.output || 'isoprobe-trend.html';
       writeFileSync(file, renderTrendHtml(series), { mode: 0o644 });
       const cps = series.flatMap((s) => s.points.filter((x) => x.changePoint).map((x) => `${s.workload} on ${s.target} ${s.metric}: ${x.changePoint} at run ${x.run}`));
       io.out(`trend of ${series.length} series written to ${file}${cps.length ? `\n${cps.join('\n')}` : '; no change points'}`);
       return 0;
     }
-    if (v.fleet) return reportFleet(store, v, positionals, io);
+    if (v.fleet) return reportFleet(store, { ...v, fleet: v.fleet }, positionals, io);
     const id = runArg(positionals, 'report');
     const c = comparisonFromStore(store, id);
-    const file = (v.output as string) || `isoprobe-report-${id}.html`;
+    const file = v.output || `isoprobe-report-${id}.html`;
     writeHtml(file, c, { machine: JSON.parse(store.run(id).machine), probe_env: c.cells.find((x) => x.results.length)?.results[0]?.env });
     for (const l of whereSummary(c).slice(1)) io.out(l);  // a traced run's split by layer per target (--where)
     io.out(`report written to ${file}`);
@@ -61,12 +61,12 @@ export async function cmdReport(argv: string[], io: Reporter): Promise<number> {
 }
 
 /** report --fleet: the by-node tables printed, and the HTML report by node written. */
-function reportFleet(store: Store, v: Record<string, unknown>, positionals: string[], io: Reporter): number {
+function reportFleet(store: Store, v: Values<typeof REPORT> & { fleet: string }, positionals: string[], io: Reporter): number {
   if (positionals.length) throw optionError('fleet', `--fleet reports every node's run of the fleet; no RUN ("${positionals[0]}")`);
-  const runs = fleetRuns(store, v.fleet as string);
-  const tables = byNode(runs, (v.baseline_node as string) || undefined);
+  const runs = fleetRuns(store, v.fleet);
+  const tables = byNode(runs, v.baseline_node || undefined);
   const fleet = String(runs[0]!.machine.fleet);
-  const file = (v.output as string) || `isoprobe-fleet-${fleet}.html`;
+  const file = v.output || `isoprobe-fleet-${fleet}.html`;
   writeFileSync(file, renderNodeReport(fleet, tables, runs), { mode: 0o644 });
   io.out(`${formatNodeTables(tables, runs)}\n\nreport written to ${file}`);
   return 0;

@@ -5,11 +5,11 @@ import { optionError } from '../../errors';
 import { formatCheck, systemCheck } from '../../system/check';
 import { parseCommand, type Table } from '../args';
 
-const TABLE: Table = {
+const TABLE = {
   cpus: { kind: 'string', default: '', help: 'the measuring CPUs to judge the load and interrupts of, e.g. 0,2-3', defaultText: 'every CPU' },
   window: { kind: 'duration', default: 500e6, min: 100e6, help: 'how long to watch the load, steal and interrupts' },
   json: { kind: 'bool', default: false, help: 'the check as JSON' },
-};
+} satisfies Table;
 
 /** "0,2-3" → [0, 2, 3]; refused by name when it is not a CPU list. */
 export function parseCpuList(text: string, option = 'cpus'): number[] {
@@ -32,7 +32,7 @@ export async function cmdSystem(argv: string[], io: Reporter): Promise<number> {
   }
   const p = parseCommand(rest, TABLE, 'system check', head, io.out);
   if (!p) return 0;
-  const v = p.values as { cpus?: string; window?: number; json?: boolean };
+  const v = p.values;
   const cpus = v.cpus ? parseCpuList(v.cpus) : undefined;
   const c = await systemCheck({ windowMs: (v.window ?? 500e6) / 1e6, ...(cpus ? { cpus } : {}) });
   if (v.json) io.out(JSON.stringify(c, null, 2));

@@ -1,7 +1,7 @@
 // isoprobe targets: every target and whether it works here, with the exact reason when not.
-import type { Reporter } from '../reporter';
+import { JSON_ONLY, messageOf } from '../common';
 import { settingsHelp } from '../../targets/variant';
-import { JSON_ONLY } from '../common';
+import type { Reporter } from '../reporter';
 import { sweepFirst } from '../sweep-first';
 import { parseCommand } from '../args';
 import { makeTarget, REGISTRY, TARGET_NAMES } from '../../targets';
@@ -18,7 +18,7 @@ export async function cmdTargets(argv: string[], io: Reporter): Promise<number> 
       rows.push({ name, kind, description, ...(await makeTarget(name).available()) });
     } catch (e) {
       // isoprobe's own step failed (an image build, a daemon start): not "unavailable", an error.
-      rows.push({ name, kind, description, ok: false, error: (e as Error).message });
+      rows.push({ name, kind, description, ok: false, error: messageOf(e) });
     }
   }
   if (values.json) io.out(JSON.stringify(rows, null, 2));
