@@ -3,6 +3,7 @@
 // and a network peer, its rate metric, what one operation is, its command-line word. The comparison,
 // the report and the CLI's usage read these instead of branching on kind names; a new kind
 // (udp_stream) is one entry here.
+import { IsoprobeError } from '../errors';
 import type { BlockResult, NetResult } from '../probe/types';
 import type { TargetResult, Workload } from '../targets/types';
 
@@ -72,6 +73,23 @@ export function kindOfWorkload(w: Workload): ResultKind {
   const proto = (w.options as { proto?: string }).proto ?? 'tcp';
   const k = kindNames().find((x) => KINDS[x].mode === w.kind && (KINDS[x].proto ?? proto) === proto);
   if (!k) throw new Error(`no result kind measures ${w.kind} over ${proto}`);
+  return k;
+}
+
+function isResultKind(s: string): s is ResultKind {
+  return s in KINDS;
+}
+
+/**
+ * The one reading of a kind as stored (a result in the database or an export file): a kind of this
+ * table as it is, or an older spelling, the probe's mode (rr, stream) with the protocol of the
+ * result's options, as suites and early results wrote it. Anything else is refused by name.
+ */
+export function storedKind(kind: string, options?: { proto?: string }): ResultKind {
+  if (isResultKind(kind)) return kind;
+  const proto = options?.proto ?? 'tcp';
+  const k = kind === 'block' ? undefined : kindNames().find((x) => KINDS[x].mode === kind && (KINDS[x].proto ?? proto) === proto);
+  if (!k) throw new IsoprobeError('EINVALOPT', `a stored result of kind "${kind}": expected one of ${kindNames().join(', ')} (or rr, stream as older results spell them)`, { option: 'kind' });
   return k;
 }
 

@@ -1,9 +1,18 @@
-// A stored run's cells: its results by workload and target in the order they were stored, each
-// failure's message on its cell (a cell of failures alone where nothing was measured), and the
-// comparison rebuilt from them for reports of earlier runs.
+// What a stored run holds, read in one place: each result (its kind through kinds.ts's storedKind),
+// its cells by workload and target in the order they were stored, each failure's message on its
+// cell (a cell of failures alone where nothing was measured), and the comparison rebuilt from them
+// for reports of earlier runs.
 import type { Store } from '../store/db';
 import type { TargetResult } from '../targets/types';
+import { storedKind } from './kinds';
 import { type Cell, type Comparison, summarizeWorkloads, warningsFor } from './compare';
+
+/** A result as the store keeps it (its JSON), with its kind in today's vocabulary. */
+export function storedResult(json: string): TargetResult {
+  const r = JSON.parse(json) as TargetResult;  // written by Store.addResult from a TargetResult
+  const kind = storedKind(String(r.kind), r.options as { proto?: string } | undefined);
+  return kind === r.kind ? r : { ...r, kind } as TargetResult;
+}
 
 export function storedCells(store: Store, run: number): Cell[] {
   const cells: Cell[] = [];
@@ -12,7 +21,7 @@ export function storedCells(store: Store, run: number): Cell[] {
     if (!c) cells.push((c = { target, workload, results: [] }));
     return c;
   };
-  for (const r of store.results(run)) cell(r.workload, r.target).results.push(JSON.parse(r.json) as TargetResult);
+  for (const r of store.results(run)) cell(r.workload, r.target).results.push(storedResult(r.json));
   for (const f of store.failures(run)) cell(f.workload, f.target).error = f.message;
   return cells;
 }

@@ -1,0 +1,63 @@
+// One vocabulary of result kinds: a stored result spelled the old way (the probe's mode, rr or
+// stream, with its protocol) reads as today's kind through one mapping (kinds.ts's storedKind),
+// and the kinds' names are spelled in lib only where the kinds are declared.
+import test from 'ava';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+
+import { RESULT_KINDS, storedKind } from '../../lib/compare/kinds';
+import { storedCells } from '../../lib/compare/stored-cells';
+import { IsoprobeError } from '../../lib/errors';
+import { Store } from '../../lib/store/db';
+import { tempDir } from '../helpers';
+
+const tmp = tempDir();
+test.after.always(() => tmp.cleanup());
+
+const stack = { name: 'host', kind: 'host' };
+
+test('a stored run with old spellings reads as today\'s kinds; today\'s kinds read as they are', (t) => {
+  const s = new Store(join(tmp.dir, 'kinds.db'));
+  try {
+    const run = s.startRun({ suite: 'quick', reps: 1, targets: ['host'], command: 'test' });
+    const stored: [string, string, Record<string, unknown>][] = [
+      ['udp', 'rr', { proto: 'udp', size: 64 }],
+      ['tcp', 'rr', { size: 64 }],
+      ['tcp-explicit', 'rr', { proto: 'tcp' }],
+      ['stream', 'stream', { size: 131072 }],
+      ['new', 'udp_rr', { proto: 'udp' }],
+      ['block', 'block', { bs: 4096 }],
+    ];
+    for (const [w, kind, options] of stored) s.addResult(run, w, 'host', 1, { kind, options, target: stack });
+    const kinds = Object.fromEntries(storedCells(s, run).map((c) => [c.workload, c.results[0]!.kind]));
+    t.deepEqual(kinds, { udp: 'udp_rr', tcp: 'tcp_rr', 'tcp-explicit': 'tcp_rr', stream: 'tcp_stream', new: 'udp_rr', block: 'block' });
+  } finally {
+    s.close();
+  }
+});
+
+test('a stored kind that is neither today\'s nor an old spelling is refused by name', (t) => {
+  for (const [kind, options] of [['rx', undefined], ['rr', { proto: 'sctp' }], ['serve', undefined]] as const) {
+    const e = t.throws(() => storedKind(kind, options), { instanceOf: IsoprobeError });
+    t.is(e?.message, `a stored result of kind "${kind}": expected one of ${RESULT_KINDS.join(', ')} (or rr, stream as older results spell them)`);
+  }
+});
+
+function tsFiles(dir: string): string[] {
+  return readdirSync(dir).flatMap((n) => {
+    const p = join(dir, n);
+    return statSync(p).isDirectory() ? tsFiles(p) : p.endsWith('.ts') ? [p] : [];
+  });
+}
+
+test('the kinds are spelled in lib only where they are declared (kinds.ts and the probe\'s result type)', (t) => {
+  const root = join(__dirname, '..', '..', '..');
+  const declared = new Set(['lib/compare/kinds.ts', 'lib/probe/types.ts']);
+  // 'block' is also a mode, a layer and a word of prose: the network kinds are the telling names.
+  const names = RESULT_KINDS.filter((k) => k !== 'block');
+  t.true(names.length >= 3, names.join(', '));
+  const quoted = new RegExp(`['"\`](${names.join('|')})['"\`]`, 'g');
+  const spelled = tsFiles(join(root, 'lib')).filter((f) => !declared.has(relative(root, f)))
+    .flatMap((f) => (readFileSync(f, 'utf8').match(quoted) ?? []).map((m) => `${relative(root, f)}: ${m}`));
+  t.deepEqual(spelled, []);
+});
