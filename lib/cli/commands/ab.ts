@@ -1,27 +1,28 @@
 // isoprobe ab: the suite-wide A/B gate, from stored runs, exported files, fleet nodes, or measured now.
-import type { Reporter } from '../reporter';
+import { writeFileSync } from 'node:fs';
+
+import { loadSide, type Metric, METRICS, type Side } from '../../compare/ab';
+import { compare } from '../../compare/compare';
+import { gateExitCode, type GateOutcome, suiteGate } from '../../compare/gate';
+import { CLASS_THRESHOLDS, gatedText, metricDefs, type ThresholdClass } from '../../compare/metrics';
+import { optionError } from '../../errors';
+import { nodeSide } from '../../fleet/stored';
 import { suiteOrFio } from '../../formats/fio-job';
-import { codeOf, list, messageOf, parseMetrics } from '../common';
-import { COMPARE } from './compare';
-import { progressReporter } from '../progress';
-import { DB, openStore } from '../store';
+import { formatGate, gateJUnit, gateMarkdown } from '../../report/gate-text';
+import { underpowered } from '../../stats/maxt';
+import type { Store } from '../../store/db';
+import { shieldFromOption } from '../../system/shield';
+import { parseVariant } from '../../targets/variant';
 import { pairedAb, PAIRED_OPTIONS } from '../ab-paired';
 import { parseCommand, type Table, type Values } from '../args';
+import { codeOf, list, messageOf, parseMetrics } from '../common';
+import { progressReporter } from '../progress';
+import type { Reporter } from '../reporter';
 import { SESSION_OPTIONS, sessionSpecFrom } from '../session-options';
 import { SHIELD_OPTION } from '../shield-option';
-import { shieldFromOption } from '../../system/shield';
+import { DB, openStore } from '../store';
 import { sweepFirst } from '../sweep-first';
-import { parseVariant } from '../../targets/variant';
-import { writeFileSync } from 'node:fs';
-import { loadSide, type Metric, METRICS, type Side } from '../../compare/ab';
-import { CLASS_THRESHOLDS, gatedText, metricDefs, type ThresholdClass } from '../../compare/metrics';
-import { gateExitCode, type GateOutcome, suiteGate } from '../../compare/gate';
-import { underpowered } from '../../stats/maxt';
-import { formatGate, gateJUnit, gateMarkdown } from '../../report/gate-text';
-import { nodeSide } from '../../fleet/stored';
-import { compare } from '../../compare/compare';
-import { optionError } from '../../errors';
-import type { Store } from '../../store/db';
+import { COMPARE } from './compare';
 
 const AB = {
   baseline: { kind: 'string', default: '', help: 'RUN number or exported JSON file; with --run, the baseline target or variant, e.g. qemu-microvm[kernel=6.1]' },

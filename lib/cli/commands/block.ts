@@ -1,14 +1,14 @@
 // isoprobe block: time block I/O on a file or device in this process or as the static probe.
-import type { Reporter } from '../reporter';
-import { COMMON, FIO_FORMAT } from '../common';
 import { IsoprobeError } from '../../errors';
-import { parseCommand } from '../args';
+import { fioJson } from '../../formats/fio-json';
 import { runBlock } from '../../probe/block';
 import { BLOCK_OPTIONS } from '../../probe/options';
 import type { ProgressEvent } from '../../probe/types';
 import { formatBlockResult } from '../../report/block-text';
-import { fioJson } from '../../formats/fio-json';
 import { formatCount, formatNs } from '../../units';
+import { parseCommand } from '../args';
+import { COMMON, FIO_FORMAT } from '../common';
+import type { Reporter } from '../reporter';
 
 const BLOCK_HEAD = ['usage: isoprobe block --file PATH [options]', '',
   'Sizes take k/M/G/T (powers of 1024); times take ns/us/ms/s/m/h. Booleans: --flag, --flag=false, --no-flag.'];

@@ -1,21 +1,22 @@
 // isoprobe compare: the suite on every target, repetitions interleaved, compared and stored.
-import { codeOf, parseTargets } from '../common';
-import type { Reporter } from '../reporter';
-import { liveTable, progressReporter } from '../progress';
-import { DB, openStore } from '../store';
-import { IsoprobeError } from '../../errors';
-import { parseCommand, type Table } from '../args';
-import { SESSION_OPTIONS, sessionSpecFrom } from '../session-options';
-import { SHIELD_OPTION } from '../shield-option';
-import { shieldFromOption } from '../../system/shield';
-import { sweepFirst } from '../sweep-first';
-import { fioSuite } from '../../formats/fio-job';
 import { writeFileSync } from 'node:fs';
+
 import { compare, type Comparison } from '../../compare/compare';
 import { loadSuite, type Suite } from '../../compare/suites';
-import { renderHtml } from '../../report/html';
+import { IsoprobeError } from '../../errors';
+import { fioSuite } from '../../formats/fio-job';
 import { formatComparison, TABLE_COLUMNS } from '../../report/compare-text';
+import { renderHtml } from '../../report/html';
 import { machineFingerprint } from '../../store/db';
+import { shieldFromOption } from '../../system/shield';
+import { parseCommand, type Table } from '../args';
+import { codeOf, parseTargets } from '../common';
+import { liveTable, progressReporter } from '../progress';
+import type { Reporter } from '../reporter';
+import { SESSION_OPTIONS, sessionSpecFrom } from '../session-options';
+import { SHIELD_OPTION } from '../shield-option';
+import { DB, openStore } from '../store';
+import { sweepFirst } from '../sweep-first';
 
 export const COMPARE = {
   targets: { kind: 'string', default: 'host,runc,runsc,qemu-microvm', help: 'comma-separated targets or variants (qemu-microvm[kernel=6.12,aio=threads]), or @FILE (YAML/JSON); the first is the baseline of the ratios' },

@@ -1,12 +1,13 @@
 // isoprobe export RUN: one stored run as JSON, CSV, fio json+, OpenMetrics or Bencher BMF.
-import type { Reporter } from '../reporter';
-import { runArg } from '../common';
-import { DB, openStore } from '../store';
-import { oneOf, parseCommand, type Table } from '../args';
 import { writeFileSync } from 'node:fs';
+
 import { storedCells } from '../../compare/stored-cells';
 import { EXPORT_FORMATS, exportRun, isExportFormat } from '../../formats/export';
 import { resultsCsv } from '../../report/csv';
+import { oneOf, parseCommand, type Table } from '../args';
+import { runArg } from '../common';
+import type { Reporter } from '../reporter';
+import { DB, openStore } from '../store';
 
 export async function cmdExport(argv: string[], io: Reporter): Promise<number> {
   const T = { ...DB, format: oneOf(['json', 'csv', ...EXPORT_FORMATS], 'json', 'output format'), output: { kind: 'string', default: '', help: 'write to this file instead of standard output' } } satisfies Table;

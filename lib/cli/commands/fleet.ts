@@ -1,23 +1,23 @@
 // isoprobe fleet run: the comparison on every node of an Ansible inventory, each node's run
 // imported here under its inventory name, then the comparison by node.
-import type { Reporter } from '../reporter';
-import { suiteOrFio } from '../../formats/fio-job';
 import { existsSync, writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
 
 import { byNode } from '../../compare/by-node';
 import { BUILTIN_SUITES } from '../../compare/suites';
-import { parseVariantList } from '../../targets/variant';
 import { optionError } from '../../errors';
 import { inventoryNodes } from '../../fleet/inventory';
 import { fleetRun, type NodeOutcome } from '../../fleet/run';
 import { fleetRuns } from '../../fleet/stored';
+import { suiteOrFio } from '../../formats/fio-job';
 import { flagOf } from '../../probe/options';
 import { renderNodeReport } from '../../report/node-html';
 import { formatNodeTables } from '../../report/node-text';
+import { parseVariantList } from '../../targets/variant';
 import { parseCommand, type Table, type Values } from '../args';
-import { DB, openStore } from '../store';
+import type { Reporter } from '../reporter';
 import { SESSION_OPTIONS } from '../session-options';
+import { DB, openStore } from '../store';
 
 /** The targets each node compares when none are given (not compare's default: no VM on a small node). */
 const NODE_TARGETS = 'host,runc';

@@ -1,8 +1,8 @@
 // isoprobe history: the stored runs, newest first.
-import type { Reporter } from '../reporter';
-import { COMPARE } from './compare';
-import { DB, openStore } from '../store';
 import { parseCommand, type Table } from '../args';
+import type { Reporter } from '../reporter';
+import { DB, openStore } from '../store';
+import { COMPARE } from './compare';
 
 export async function cmdHistory(argv: string[], io: Reporter): Promise<number> {
   const T = { ...DB, json: COMPARE.json, limit: { kind: 'uint', default: 50, min: 1, help: 'how many runs' } } satisfies Table;

@@ -1,13 +1,13 @@
 // isoprobe image build: fetch or build the guest kernel and say what each VMM needs of it.
+import { IsoprobeError } from '../../errors';
+import { missingDrivers } from '../../image/guest';
+import { debianCloudKernel, extractVmlinux, type GuestKernel, kernelOption, userKernel } from '../../image/kernel';
+import { buildGuestKernel, FRAGMENT, KERNEL_SOURCES } from '../../image/kernel-build';
+import type { Arch } from '../../paths';
+import { oneOf, parseCommand, type Table } from '../args';
 import { COMMON, messageOf } from '../common';
 import type { Reporter } from '../reporter';
 import { sweepFirst } from '../sweep-first';
-import { IsoprobeError } from '../../errors';
-import { oneOf, parseCommand, type Table } from '../args';
-import { debianCloudKernel, extractVmlinux, type GuestKernel, kernelOption, userKernel } from '../../image/kernel';
-import { buildGuestKernel, FRAGMENT, KERNEL_SOURCES } from '../../image/kernel-build';
-import { missingDrivers } from '../../image/guest';
-import type { Arch } from '../../paths';
 
 const IMAGE_OPTIONS = {
   kernel: { kind: 'string', default: '', help: 'a guest kernel of your own, bzImage or vmlinux', defaultText: "Debian's cloud kernel, fetched with apt-get download" },

@@ -1,11 +1,11 @@
 // isoprobe import: runs measured elsewhere (export files, other databases) into this store.
-import type { Reporter } from '../reporter';
-import { list } from '../common';
-import { COMPARE } from './compare';
-import { DB, openStore } from '../store';
-import { parseCommand, type Table } from '../args';
-import { importRuns } from '../../store/import';
 import { optionError } from '../../errors';
+import { importRuns } from '../../store/import';
+import { parseCommand, type Table } from '../args';
+import { list } from '../common';
+import type { Reporter } from '../reporter';
+import { DB, openStore } from '../store';
+import { COMPARE } from './compare';
 
 export async function cmdImport(argv: string[], io: Reporter): Promise<number> {
   const T = { ...DB, json: COMPARE.json,

@@ -1,11 +1,11 @@
 // isoprobe net serve|rr|stream: the echo server, and its request/response and stream clients.
-import type { Reporter } from '../reporter';
-import { COMMON, udpStream } from '../common';
 import { IsoprobeError } from '../../errors';
-import { parseCommand, type Table } from '../args';
 import { runNet, runNetLoopback, spawnEchoServer, startEchoServer } from '../../probe/net';
 import { NET_MODES, NET_OPTIONS, type NetInput } from '../../probe/net-options';
 import { formatNetResult } from '../../report/net-text';
+import { parseCommand, type Table } from '../args';
+import { COMMON, udpStream } from '../common';
+import type { Reporter } from '../reporter';
 
 const NET_EXTRA = {
   loopback: { kind: 'bool', default: false, help: 'start an echo server on 127.0.0.1 in this process and measure against it' },

@@ -1,20 +1,21 @@
 // isoprobe report: the HTML report of a stored run, of a fleet run by node, or the trend over all runs.
-import type { Reporter } from '../reporter';
-import { whereSummary } from '../../report/where-text';
-import { comparisonFromStore } from '../../compare/stored-cells';
-import { list, parseMetrics, runArg } from '../common';
-import { writeHtml } from './compare';
-import { DB, openStore } from '../store';
-import { parseCommand, type Table, type Values } from '../args';
 import { writeFileSync } from 'node:fs';
-import { RESULT_METRICS } from '../../compare/metrics';
-import { renderTrendHtml, trendSeries } from '../../report/trend';
+
 import { byNode } from '../../compare/by-node';
+import { RESULT_METRICS } from '../../compare/metrics';
+import { comparisonFromStore } from '../../compare/stored-cells';
+import { optionError } from '../../errors';
 import { fleetRuns } from '../../fleet/stored';
 import { renderNodeReport } from '../../report/node-html';
 import { formatNodeTables } from '../../report/node-text';
-import { optionError } from '../../errors';
+import { renderTrendHtml, trendSeries } from '../../report/trend';
+import { whereSummary } from '../../report/where-text';
 import type { Store } from '../../store/db';
+import { parseCommand, type Table, type Values } from '../args';
+import { list, parseMetrics, runArg } from '../common';
+import type { Reporter } from '../reporter';
+import { DB, openStore } from '../store';
+import { writeHtml } from './compare';
 
 const REPORT = {
   ...DB,

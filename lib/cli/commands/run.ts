@@ -1,22 +1,23 @@
 // isoprobe run: one workload (block, net rr, net stream, or a fio job file's jobs) in one session of a target.
-import type { Reporter } from '../reporter';
-import { COMMON, FIO_FORMAT } from '../common';
-import { SHIELD_OPTION } from '../shield-option';
-import { shieldFromOption } from '../../system/shield';
-import { SESSION_OPTIONS, sessionSpecFrom } from '../session-options';
-import { sweepFirst } from '../sweep-first';
-import { IsoprobeError } from '../../errors';
-import { oneOf, parseCommand, type Table, type Values } from '../args';
-import { findWorkload, pickValues } from '../workload-arg';
-import { makeTarget, TARGET_NAMES } from '../../targets';
-import { parseVariant, type Variant } from '../../targets/variant';
-import type { Session, SessionSpec, TargetResult } from '../../targets/types';
-import { formatTargetResult } from '../../report/target-text';
-import { BLOCK_OPTIONS, normalizeBlockOptions } from '../../probe/options';
 import { statSync } from 'node:fs';
-import type { BlockResult } from '../../probe/types';
-import { fioJson } from '../../formats/fio-json';
+
+import { IsoprobeError } from '../../errors';
 import { fioSuite } from '../../formats/fio-job';
+import { fioJson } from '../../formats/fio-json';
+import { BLOCK_OPTIONS, normalizeBlockOptions } from '../../probe/options';
+import type { BlockResult } from '../../probe/types';
+import { formatTargetResult } from '../../report/target-text';
+import { shieldFromOption } from '../../system/shield';
+import { makeTarget, TARGET_NAMES } from '../../targets';
+import type { Session, SessionSpec, TargetResult } from '../../targets/types';
+import { parseVariant, type Variant } from '../../targets/variant';
+import { oneOf, parseCommand, type Table, type Values } from '../args';
+import { COMMON, FIO_FORMAT } from '../common';
+import type { Reporter } from '../reporter';
+import { SESSION_OPTIONS, sessionSpecFrom } from '../session-options';
+import { SHIELD_OPTION } from '../shield-option';
+import { sweepFirst } from '../sweep-first';
+import { findWorkload, pickValues } from '../workload-arg';
 
 const RUN_OPTIONS = {
   target: { kind: 'string', default: 'host', help: `where the probe runs: one of ${TARGET_NAMES.join('|')}, optionally with settings, e.g. qemu-microvm[kernel=6.12,aio=threads]` },

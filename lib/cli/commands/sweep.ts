@@ -1,6 +1,5 @@
 // isoprobe sweep: a load-latency curve per target. One workload option is given a comma-separated
 // list (--qd 1,2,4,8, --rate 500,1000,2000); every other option is as in isoprobe run.
-import type { Reporter } from '../reporter';
 import { writeFileSync } from 'node:fs';
 
 import { SWEEPABLE, sweep, sweepSuite } from '../../compare/load-sweep';
@@ -11,12 +10,13 @@ import { formatSweep } from '../../report/sweep-text';
 import { machineFingerprint } from '../../store/db';
 import type { Workload } from '../../targets/types';
 import { oneOf, parseCommand, parseValue, type Table } from '../args';
-import { findWorkload, pickValues, type WorkloadMode } from '../workload-arg';
 import { parseTargets } from '../common';
 import { progressReporter } from '../progress';
-import { DB, openStore } from '../store';
+import type { Reporter } from '../reporter';
 import { SESSION_OPTIONS, sessionSpecFrom } from '../session-options';
+import { DB, openStore } from '../store';
 import { sweepFirst } from '../sweep-first';
+import { findWorkload, pickValues, type WorkloadMode } from '../workload-arg';
 
 const OPTIONS = {
   targets: { kind: 'string', default: 'host', help: 'comma-separated targets or variants, or @FILE; a curve each' },

@@ -1,9 +1,9 @@
 // `isoprobe system check`: what on this machine can disturb a measurement, and what to do about it.
-import type { Reporter } from '../reporter';
 import { parseCpuList as kernelCpuList } from '../../cost/proc';
 import { optionError } from '../../errors';
 import { formatCheck, systemCheck } from '../../system/check';
 import { parseCommand, type Table } from '../args';
+import type { Reporter } from '../reporter';
 
 const TABLE = {
   cpus: { kind: 'string', default: '', help: 'the measuring CPUs to judge the load and interrupts of, e.g. 0,2-3', defaultText: 'every CPU' },

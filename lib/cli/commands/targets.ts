@@ -1,10 +1,10 @@
 // isoprobe targets: every target and whether it works here, with the exact reason when not.
-import { JSON_ONLY, messageOf } from '../common';
+import { makeTarget, REGISTRY, TARGET_NAMES } from '../../targets';
 import { settingsHelp } from '../../targets/variant';
+import { parseCommand } from '../args';
+import { JSON_ONLY, messageOf } from '../common';
 import type { Reporter } from '../reporter';
 import { sweepFirst } from '../sweep-first';
-import { parseCommand } from '../args';
-import { makeTarget, REGISTRY, TARGET_NAMES } from '../../targets';
 
 export async function cmdTargets(argv: string[], io: Reporter): Promise<number> {
   const p = parseCommand(argv, JSON_ONLY, 'targets', ['usage: isoprobe targets [--json]', '', 'Every target, and whether it works on this machine; the exact reason when it does not.', '', ...settingsHelp()], io.out);
