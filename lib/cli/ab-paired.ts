@@ -48,7 +48,7 @@ export async function pairedAb(i: PairedAbInput, v: Parameters<typeof sessionSpe
   await sweepFirst(io);
   const gate = { alpha: i.alpha, threshold: i.threshold, classThresholds: i.classThresholds, metrics: i.metrics, precision: i.precision, seed: i.seed };
   // The shield is up before the run's record is made (its system check records it) and down after.
-  const shield = shieldFromOption(v.shield);
+  const shield = shieldFromOption(v.shield, (s) => io.err(`isoprobe: ${s}`));
   const run = await pairedRun({
     baseline: b, candidate: c, suite, blockNs: i.blockNs, warmupNs: i.warmupNs, gate, budgetMs: i.budgetNs / 1e6, screen: i.screen,
     spec: sessionSpecFrom(v), store, signal, command,

@@ -81,7 +81,7 @@ async function measureBoth(v: AbValues, argv: string[], store: Store, signal: Ab
   if (weak) throw optionError('reps', `--reps ${reps}: ${weak}`);
   const suite = suiteOrFio(v.suite ?? 'quick', (n) => io.err(`note: ${n}`));
   await sweepFirst(io);
-  const shield = shieldFromOption(v.shield);
+  const shield = shieldFromOption(v.shield, (s) => io.err(`isoprobe: ${s}`));
   const res = await compare({ targets: [b, c], suite, reps: v.reps ?? 10, spec: sessionSpecFrom(v), store, signal, command: `isoprobe ab ${argv.join(' ')}`,
     onProgress: v.json ? undefined : progressReporter(io.tty, io.progress) }).finally(() => shield?.restore());
   const side = loadSide(String(res.runId), () => store, 'baseline');

@@ -55,7 +55,7 @@ export async function cmdCompare(argv: string[], io: Reporter, signal: AbortSign
   const wide = v.wide === true;
   await sweepFirst(io);
   const live = !v.json && io.liveOut ? liveTable(io.liveOut) : undefined;
-  const shield = shieldFromOption(v.shield);
+  const shield = shieldFromOption(v.shield, (s) => io.err(`isoprobe: ${s}`));
   try {
     const c = await compare({
       targets, suite, reps: v.reps ?? 5, spec, store, force: v.force === true, signal,

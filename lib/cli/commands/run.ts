@@ -72,7 +72,7 @@ async function inSession<T>(variant: Variant, spec: SessionSpec, shieldCpus: str
   const s = await t.start(spec);
   let shield: ReturnType<typeof shieldFromOption>;
   try {
-    shield = shieldFromOption(shieldCpus);
+    shield = shieldFromOption(shieldCpus, (s) => io.err(`isoprobe: ${s}`));
     return await each(s);
   } finally {
     shield?.restore();
