@@ -15,6 +15,7 @@ import { cmdRun } from './cli/commands/run';
 import { cmdSweep } from './cli/commands/sweep';
 import { cmdSystem } from './cli/commands/system';
 import { cmdTargets } from './cli/commands/targets';
+import { netUsageLines, workloadWords } from './compare/kinds';
 import { packageVersion } from './probe/version';
 import { processReporter, type Reporter } from './cli/reporter';
 
@@ -27,10 +28,9 @@ function usage(): string {
     'usage:',
     '  isoprobe block --file PATH [options]   time block I/O on a file or device (isoprobe block --help)',
     '  isoprobe net serve [options]           an echo server for rr and stream clients',
-    '  isoprobe net rr (--connect ADDR:PORT | --loopback) [options]       request/response round trips',
-    '  isoprobe net stream (--connect ADDR:PORT | --loopback) [options]   bulk throughput',
+    ...netUsageLines(),
     '  isoprobe targets [--json]               which targets work on this machine, and why not',
-    '  isoprobe run --target NAME block|net rr|net stream [options]   the same workload in a container or VM',
+    `  isoprobe run --target NAME ${workloadWords()} [options]   the same workload in a container or VM`,
     '  isoprobe image build [--kernel PATH]    fetch/prepare the guest kernel; report what the VMMs need',
     '  isoprobe compare [--targets host,runc,runsc,qemu-microvm] [--suite quick|paper|FILE] [--reps 5]',
     '  isoprobe sweep [--targets host,runc] block --qd 1,2,4,8 | net rr --rate 500,1000,2000   load-latency curves and their knee',

@@ -12,9 +12,6 @@ export const COMMON = {
 export const JSON_ONLY = { json: COMMON.json } satisfies Table;
 /** A block result in fio's json+ (lib/formats/fio-json.ts), for pipelines that read fio's output. */
 export const FIO_FORMAT = { format: oneOf(['text', 'fio-json'], 'text', "fio-json: the result as fio's --output-format=json+ (block)") } satisfies Table;
-/** `net udp-stream` is `net stream --proto udp`: the mode a UDP stream (kind udp_stream) runs in. */
-export const udpStream = (argv: string[], at: number) => (argv[at] === 'udp-stream' ? [...argv.slice(0, at), 'stream', ...argv.slice(at + 1), '--proto=udp'] : argv);
-
 /** --targets: names, variants ("qemu-microvm[kernel=6.12]"), or @FILE. */
 export function parseTargets(text: string): Variant[] {
   return parseVariantList(text, 'targets');

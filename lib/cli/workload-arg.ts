@@ -1,11 +1,11 @@
 // The workload a command line names (`block`, `net rr`, `net stream`): the one place the CLI reads
 // a workload's mode from argv, for run and sweep, with the option table of that mode.
+import { expandKindWord } from '../compare/kinds';
 import { optionError } from '../errors';
 import { NET_OPTIONS } from '../probe/net-options';
 import { BLOCK_OPTIONS } from '../probe/options';
 import type { Workload } from '../targets/types';
 import type { Table, Values } from './args';
-import { udpStream } from './common';
 
 export type WorkloadMode = Workload['kind'];
 
@@ -23,11 +23,11 @@ export type NetValues = Values<typeof NET_OPTIONS>;
  * Finds the workload in `isoprobe <command> [options] block|net rr|net stream [options]`; undefined
  * when none is named. `net` with another mode is refused by name.
  */
-export function findWorkload(argv0: string[], command: string, o: { udpStream?: boolean } = {}): WorkloadArg | undefined {
+export function findWorkload(argv0: string[], command: string, o: { kindWords?: boolean } = {}): WorkloadArg | undefined {
   const at = argv0.findIndex((a) => a === 'block' || a === 'net');
   if (at < 0) return undefined;
-  // run's `net udp-stream` is `net stream --proto=udp`.
-  const argv = o.udpStream && argv0[at] === 'net' ? udpStream(argv0, at + 1) : argv0;
+  // run's `net udp-stream`: a kind's own word as its mode and flags (kinds.ts), `net stream --proto=udp`.
+  const argv = o.kindWords && argv0[at] === 'net' ? expandKindWord(argv0, at + 1) : argv0;
   const before = argv.slice(0, at);
   if (argv[at] === 'block') return { mode: 'block', words: 'block', table: BLOCK_OPTIONS, before, after: argv.slice(at + 1) };
   const mode = argv[at + 1];

@@ -1,10 +1,11 @@
 // isoprobe net serve|rr|stream: the echo server, and its request/response and stream clients.
+import { expandKindWord, netWords } from '../../compare/kinds';
 import { IsoprobeError } from '../../errors';
 import { runNet, runNetLoopback, spawnEchoServer, startEchoServer } from '../../probe/net';
 import { NET_MODES, NET_OPTIONS, type NetInput } from '../../probe/net-options';
 import { formatNetResult } from '../../report/net-text';
 import { parseCommand, type Table } from '../args';
-import { COMMON, udpStream } from '../common';
+import { COMMON } from '../common';
 import type { Reporter } from '../reporter';
 
 const NET_EXTRA = {
@@ -12,18 +13,18 @@ const NET_EXTRA = {
   allow_remote: { kind: 'bool', default: false, help: 'allow a --connect/--bind address off loopback (a network you own)' },
 } satisfies Table;
 
-const NET_HEAD = ['usage: isoprobe net serve|rr|stream|udp-stream [options]', '',
+const NET_HEAD = [`usage: isoprobe net ${['serve', ...netWords()].join('|')} [options]`, '',
   'Latency is the full round trip (sockperf reports half of it by default). Sizes take k/M/G/T; times ns/us/ms/s/m/h.'];
 
 export async function cmdNet(argv: string[], io: Reporter, signal: AbortSignal): Promise<number> {
-  const [mode, ...rest] = udpStream(argv, 0);
+  const [mode, ...rest] = expandKindWord(argv, 0);  // a kind's own word (udp-stream) as its mode and flags
   const table = { ...NET_OPTIONS, ...NET_EXTRA, ...COMMON };
   if (mode === undefined || mode === '--help' || mode === 'help') {
     parseCommand(['--help'], table, 'net', NET_HEAD, io.out);
     return mode === undefined ? 2 : 0;
   }
   const m = NET_MODES.find((x) => x === mode);
-  if (m === undefined) throw new IsoprobeError('EINVALOPT', `isoprobe net "${mode}": expected one of serve, rr, stream, udp-stream`, { option: 'mode' });
+  if (m === undefined) throw new IsoprobeError('EINVALOPT', `isoprobe net "${argv[0]}": expected one of ${['serve', ...netWords()].join(', ')}`, { option: 'mode' });
   const p = parseCommand(rest, table, `net ${mode}`, NET_HEAD, io.out);
   if (!p) return 0;
   const { values, positionals } = p;

@@ -1,6 +1,7 @@
 // isoprobe run: one workload (block, net rr, net stream, or a fio job file's jobs) in one session of a target.
 import { statSync } from 'node:fs';
 
+import { workloadWords } from '../../compare/kinds';
 import { IsoprobeError } from '../../errors';
 import { fioSuite } from '../../formats/fio-job';
 import { fioJson } from '../../formats/fio-json';
@@ -26,7 +27,7 @@ const RUN_OPTIONS = {
   ...SESSION_OPTIONS,
   ...SHIELD_OPTION,
 } satisfies Table;
-const RUN_HEAD = ['usage: isoprobe run [options] block|net rr|net stream [workload options]', '       isoprobe run [options] --fio JOB.fio [--format fio-json]', '',
+const RUN_HEAD = [`usage: isoprobe run [options] ${workloadWords()} [workload options]`, '       isoprobe run [options] --fio JOB.fio [--format fio-json]', '',
   'The workload options are those of isoprobe block and isoprobe net (see their --help); --fio runs a fio job file\'s block jobs.'];
 
 /** A block workload's region in a target: without --size it covers the data file, when its size is given or known. */
@@ -109,7 +110,7 @@ async function cmdRunFio(argv: string[], io: Reporter, signal: AbortSignal): Pro
 export async function cmdRun(argv: string[], io: Reporter, signal: AbortSignal): Promise<number> {
   if (argv.some((a) => a === '--fio' || a.startsWith('--fio='))) return cmdRunFio(argv, io, signal);
   // isoprobe run [run options] block|net rr|net stream [workload options]
-  const w = findWorkload(argv, 'run', { udpStream: true });
+  const w = findWorkload(argv, 'run', { kindWords: true });
   if (!w) {
     if (parseCommand(argv.filter((a) => a === '--help'), { ...RUN_OPTIONS, ...COMMON, ...FIO_RUN }, 'run', RUN_HEAD, io.out) === undefined) return 0;
     throw new IsoprobeError('EINVALOPT', 'isoprobe run: expected a workload: block, net rr or net stream (see isoprobe run --help)', { option: 'workload' });
