@@ -11,6 +11,10 @@ const BASE: Record<string, { unit: string; scale: number }> = {
   'Gbit/s': { unit: 'bytes_per_second', scale: 1e9 / 8 },
   IOPS: { unit: '', scale: 1 },
   'tx/s': { unit: '', scale: 1 },
+  'pkt/s': { unit: '', scale: 1 },
+  '%': { unit: 'ratio', scale: 0.01 },
+  '/op': { unit: '', scale: 1 },
+  '': { unit: '', scale: 1 },
   '/CPU-s': { unit: '', scale: 1 },
   x: { unit: 'ratio', scale: 1 },
 };

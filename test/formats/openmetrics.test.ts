@@ -100,3 +100,8 @@ testIf(noPromtool, test)('the fleet CI recipe\'s import step, run on two nodes\'
   t.deepEqual(store.runs().map((r) => JSON.parse(r.machine) as { node?: string; fleet?: string }).map((m) => `${m.fleet}/${m.node}`).sort(), ['ci-42/nuc', 'ci-42/pi4'], 'both runs one fleet');
   store.close();
 });
+
+test('every metric of the registry has an OpenMetrics family in base units (a new unit fails here, not in a fleet export)', (t) => {
+  for (const def of METRIC_DEFS) t.notThrows(() => familyName(def), def.name);
+  t.is(familyName(METRIC_DEFS.find((d) => d.name === 'loss')!), 'isoprobe_loss_ratio');
+});
