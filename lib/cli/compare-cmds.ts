@@ -4,7 +4,7 @@ import { writeFileSync } from 'node:fs';
 import { loadSide, type Metric, METRICS, type Side } from '../compare/ab';
 import { CLASS_THRESHOLDS, gatedText, metricDefs, RESULT_METRICS, type ThresholdClass } from '../compare/metrics';
 import { gateExitCode, type GateOutcome, suiteGate } from '../compare/gate';
-import { pairedAb, PAIRED_OPTIONS } from './ab-paired';
+import { abSessionSpec, pairedAb, PAIRED_OPTIONS } from './ab-paired';
 import { underpowered } from '../stats/maxt';
 import { formatGate, gateJUnit, gateMarkdown } from '../report/gate-text';
 import { renderTrendHtml, trendSeries } from '../report/trend';
@@ -365,7 +365,7 @@ async function measureBoth(v: Record<string, unknown>, argv: string[], store: St
   const suite = loadSuite((v.suite as string | undefined) ?? 'quick');
   await sweepFirst();
   const shield = shieldFromOption(v.shield);
-  const res = await compare({ targets: [b, c], suite, reps: (v.reps as number | undefined) ?? 10, spec: sessionSpecFrom(v), store, signal, command: `isoprobe ab ${argv.join(' ')}`,
+  const res = await compare({ targets: [b, c], suite, reps: (v.reps as number | undefined) ?? 10, spec: abSessionSpec(v), store, signal, command: `isoprobe ab ${argv.join(' ')}`,
     onProgress: v.json ? undefined : progressReporter(process.stderr.isTTY === true) }).finally(() => shield?.restore());
   const side = loadSide(String(res.runId), () => store, 'baseline');
   return { b: { ...side, label: `${b.label} (run ${res.runId})` }, c: { ...side, label: `${c.label} (run ${res.runId})` }, pair: [b.label, c.label] };
@@ -383,6 +383,7 @@ export async function cmdAb(argv: string[], out: Out, signal: AbortSignal): Prom
   let store: Store | undefined;
   const getStore = () => (store ??= openStore(v.db));
   try {
+    if (v.where && !v.run) throw optionError('where', '--where goes with --run: it traces both sides while they are measured');
     if (v.shield !== undefined && !v.run) throw optionError('shield', `--shield ${v.shield}: goes with --run; it shields the CPUs while both sides are measured`);
     for (const k of ['precision', 'budget', 'block', 'block_warmup', 'screen', 'unpaired'] as const) {
       if ((!v.run || (v.unpaired && k !== 'unpaired')) && v[k] !== undefined) throw optionError(k, `--${k.replace('_', '-')} goes with --run${k === 'unpaired' ? '' : ' (paired, the default)'}: it sets how both sides are measured`);
