@@ -39,7 +39,8 @@ export function roleLines(byRole: Attribution['by_role'], lead = '  by role     
 }
 
 export function whereLines(a: AttributionField): string[] {
-  if ('unavailable' in a) return [`  where       unavailable: ${a.unavailable}`];
+  // Nothing split, but the window's counts kept (the guest's own page cache served it): the roles still say who worked.
+  if ('unavailable' in a) return [`  where       unavailable: ${a.unavailable}`, ...(a.counts ? roleLines(a.counts.by_role) : [])];
   const p = a.per_op;
   const top = Object.entries(p.top_syscalls).filter(([, v]) => v >= 0.005).map(([n, v]) => `${n} ${v.toFixed(2)}`).join(', ');
   return [

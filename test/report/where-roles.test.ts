@@ -53,3 +53,14 @@ test('io_uring requests show beside the I/O calls, and long system call names gi
 test('a trace without roles adds no role line', (t) => {
   t.false(traced({}).some((l) => /by role/.test(l)));
 });
+
+test('a trace with nothing to split still shows the window\'s counts by role under the reason', (t) => {
+  const r = withWhere({ kind: 'block' } as unknown as TargetResult, { p50: [1, 1, 1], slow: [1, 1, 1] });
+  const { method, window, per_op, counts, kvm, not_traced, tracer } = (r as { attribution: Attribution }).attribution;
+  const lines = whereLines({ unavailable: 'none of the 300 logged operations met a host I/O call', counts: { method, window, per_op, counts, by_role: { vcpu: BY_ROLE.vcpu }, kvm, not_traced, tracer } });
+  t.deepEqual(lines, [
+    '  where       unavailable: none of the 300 logged operations met a host I/O call',
+    '  by role     vcpu: 7.15 syscalls (futex 6.44, rt_sigprocmask 0.27), 3.95 csw, 2.75 wakeups, 0.00 I/O calls',
+  ]);
+  t.deepEqual(whereLines({ unavailable: 'no BTF' }), ['  where       unavailable: no BTF']);
+});
