@@ -12,7 +12,7 @@ import { shieldFromOption } from '../system/shield';
 import { parseVariant } from '../targets/variant';
 import type { Table } from './args';
 import type { Reporter } from './reporter';
-import { sessionSpecFrom } from './session-options';
+import { type SessionSpec, sessionSpecFrom } from './session-options';
 import { sweepFirst } from './sweep-first';
 
 /** The options of the paired path (ab's table includes them). */
@@ -23,7 +23,18 @@ export const PAIRED_OPTIONS = {
   block_warmup: { kind: 'duration', default: 100e6, help: 'with --run: the warm-up before each block' },
   screen: { kind: 'bool', default: true, help: 'with --run: discard and measure again a pair whose block was disturbed (run delay, steal, CPU canary); --no-screen keeps every pair' },
   unpaired: { kind: 'bool', default: false, help: 'with --run: whole repetitions of the suite per side, tested unpaired (the gate before block pairs)' },
+  where: { kind: 'bool', default: false, help: 'with --run (paired or --unpaired): trace block workloads with eBPF; the layer times and counts per operation become cells of the gate (docs/attribution.md)' },
 } satisfies Table;
+
+/**
+ * The session spec of both sides of `ab --run`, paired or unpaired: with --where each session
+ * traces its block steps, as `compare --where` does, so the split and counts are cells.
+ */
+export function abSessionSpec(v: Parameters<typeof sessionSpecFrom>[0] & { where?: boolean }): SessionSpec {
+  const spec = sessionSpecFrom(v);
+  if (v.where) spec.attribution = true;
+  return spec;
+}
 
 export interface PairedAbInput {
   baseline: string;
@@ -51,7 +62,7 @@ export async function pairedAb(i: PairedAbInput, v: Parameters<typeof sessionSpe
   const shield = shieldFromOption(v.shield, (s) => io.err(`isoprobe: ${s}`));
   const run = await pairedRun({
     baseline: b, candidate: c, suite, blockNs: i.blockNs, warmupNs: i.warmupNs, gate, budgetMs: i.budgetNs / 1e6, screen: i.screen,
-    spec: sessionSpecFrom(v), store, signal, command,
+    spec: abSessionSpec(v), store, signal, command,
     onRound: progress ? ((r) => io.err(`round ${r.round + 1}: ${r.pairs} pairs kept, ${r.discarded} discarded as disturbed, ${Math.round(r.elapsedMs / 1000)} s; short of ${(i.precision * 100).toFixed(1)} %: ${r.open.join(', ') || 'none'}`.slice(0, 120))) : undefined,
   }).finally(() => shield?.restore());
   const g = pairedGate(run.pairs, { baseline: `${b.label} (run ${run.runId})`, candidate: `${c.label} (run ${run.runId})`, target: b.label, candidateTarget: c.label }, gate);

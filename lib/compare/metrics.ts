@@ -121,6 +121,16 @@ function perOpCount<N extends string>(name: N, title: string, f: (p: Attribution
 }
 
 /**
+ * The host system calls per operation of the roles that served the disk: every role (lib/cost's:
+ * the probe, the Sentry, a VMM's I/O pool or vCPU) that made at least half an I/O call on the data
+ * file per operation. Absent where no role did (nothing to say which threads carried the I/O).
+ */
+function ioRoleSyscalls(r: TargetResult): number | undefined {
+  const roles = Object.values(where(r)?.by_role ?? {}).filter((c) => c && c.io_calls + c.uring_reqs >= 0.5);
+  return roles.length ? roles.reduce((s, c) => s + c!.syscalls, 0) : undefined;
+}
+
+/**
  * The p50 band's split by layer, each layer's median over repetitions: "41/6/53" in the default
  * table (its legend names the layers), "dev 41% host 6% bnd 53%" in the wide one and the HTML.
  */
@@ -145,6 +155,7 @@ const WHERE_METRICS = [
   layerTime('boundary_slowest1', 'slowest_1pct', 'boundary_ns', true),
   perOpCount('syscalls_per_op', 'host system calls of the traced processes', (p) => p.syscalls, true),
   perOpCount('io_calls_per_op', 'host I/O calls on the data file (calls and io_uring requests)', (p) => p.io_calls, true),
+  { ...perOpCount('io_roles_syscalls_per_op', 'host system calls of the roles that made the I/O calls on the data file', (p) => p.syscalls, true), value: ioRoleSyscalls },
   perOpCount('block_requests_per_op', "block requests on the data file's sectors", (p) => p.block_requests, true),
   perOpCount('wakeups_per_op', 'wake-ups of the traced threads', (p) => p.wakeups, true),
   perOpCount('csw_voluntary_per_op', 'voluntary context switches (the thread blocked)', (p) => p.csw_voluntary, true),

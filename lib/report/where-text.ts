@@ -6,6 +6,7 @@ import type { Metric } from '../compare/metrics';
 import { median } from '../stats/resample';
 import type { TargetResult } from '../targets/types';
 import type { Attribution, AttributionField, Split } from '../trace/attribution';
+import type { RoleCounts } from '../trace/by-role';
 import { formatNs } from '../units';
 
 function band(label: string, s: Split): string {
@@ -13,8 +14,33 @@ function band(label: string, s: Split): string {
   return `${label} ${formatNs(s.latency_ns)} = device ${formatNs(s.device_ns)} (${pct(s.shares.device)}) + host kernel ${formatNs(s.host_kernel_ns)} (${pct(s.shares.host_kernel)}) + boundary ${formatNs(s.boundary_ns)} (${pct(s.shares.boundary)})`;
 }
 
+const WIDTH = 120;
+
+/**
+ * One role's counts per operation as one line of at most 120 columns: its system calls (the top
+ * three names, fewer where the line would pass 120), context switches, wake-ups and I/O calls on
+ * the data file (io_uring requests among them, as io_calls_per_op counts them).
+ */
+export function roleLine(role: string, c: RoleCounts, lead: string): string {
+  const names = Object.entries(c.top_syscalls).filter(([, v]) => v >= 0.005).sort((x, y) => y[1] - x[1]);
+  const io = `${(c.io_calls + c.uring_reqs).toFixed(2)} I/O calls${c.uring_reqs ? ` (io_uring ${c.uring_reqs.toFixed(2)})` : ''}`;
+  const rest = `${(c.csw_voluntary + c.csw_preempted).toFixed(2)} csw, ${c.wakeups.toFixed(2)} wakeups, ${io}`;
+  for (let k = Math.min(3, names.length); ; k--) {
+    const top = names.slice(0, k).map(([n, v]) => `${n} ${v.toFixed(2)}`).join(', ');
+    const line = `${lead}${role}: ${c.syscalls.toFixed(2)} syscalls${top ? ` (${top})` : ''}, ${rest}`;
+    if (line.length <= WIDTH || k <= 0) return line.slice(0, WIDTH);
+  }
+}
+
+/** The roles' counts per operation, a line each, the busiest (by system calls) first; roles that did nothing left out. */
+export function roleLines(byRole: Attribution['by_role'], lead = '  by role     ', next = '              '): string[] {
+  const roles = Object.entries(byRole).filter((e): e is [string, RoleCounts] => !!e[1] && (e[1].syscalls >= 0.005 || e[1].io_calls > 0 || e[1].wakeups >= 0.005));
+  return roles.sort((x, y) => y[1].syscalls - x[1].syscalls).map(([r, c], i) => roleLine(r, c, i === 0 ? lead : next));
+}
+
 export function whereLines(a: AttributionField): string[] {
-  if ('unavailable' in a) return [`  where       unavailable: ${a.unavailable}`];
+  // Nothing split, but the window's counts kept (the guest's own page cache served it): the roles still say who worked.
+  if ('unavailable' in a) return [`  where       unavailable: ${a.unavailable}`, ...(a.counts ? roleLines(a.counts.by_role) : [])];
   const p = a.per_op;
   const top = Object.entries(p.top_syscalls).filter(([, v]) => v >= 0.005).map(([n, v]) => `${n} ${v.toFixed(2)}`).join(', ');
   return [
@@ -25,6 +51,7 @@ export function whereLines(a: AttributionField): string[] {
     `              ${a.matched} of ${a.ops_logged} operations matched to a host call${a.page_cache_hits ? `, ${a.page_cache_hits} served by the host page cache` : ''}`,
     `  per op      ${p.syscalls.toFixed(2)} syscalls (${top || 'none'}), ${p.block_requests.toFixed(2)} block requests, ${p.wakeups.toFixed(2)} wake-ups`,
     `              ${p.csw_voluntary.toFixed(2)} voluntary + ${p.csw_preempted.toFixed(2)} preempted context switches, ${p.irq_on_probe_cpus.toFixed(2)} IRQs on the probe's CPUs`,
+    ...roleLines(a.by_role),
   ];
 }
 

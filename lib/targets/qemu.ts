@@ -60,6 +60,18 @@ export interface QemuArgs {
 }
 
 /**
+ * A test hook, not a setting: QEMU's own disk throttling (`throttling.iops-total=N`, ...) on the data
+ * drive from $ISOPROBE_TEST_QEMU_THROTTLE, so a test can slow the guest's disk at the VMM (the
+ * boundary) and nowhere else (test/timing/trace-boundary.test.ts). Results name it in the disk line.
+ */
+function testThrottle(): string | undefined {
+  const v = process.env.ISOPROBE_TEST_QEMU_THROTTLE;
+  if (!v) return undefined;
+  if (!/^throttling\.[a-z-]+=\d+(,throttling\.[a-z-]+=\d+)*$/.test(v)) throw new IsoprobeError('EINVALOPT', `$ISOPROBE_TEST_QEMU_THROTTLE "${v}": expected QEMU drive throttling options, e.g. throttling.iops-total=100`);
+  return v;
+}
+
+/**
  * The data disk and the tap of a QEMU guest (microvm or virt): the host cache and aio checked,
  * the virtio devices on virtio-mmio ("device") or PCI, vhost-net where KVM can use it.
  */
@@ -74,7 +86,8 @@ export function qemuDevices(ctx: LaunchContext, vhost: boolean): { args: string[
   // virtio-blk: num-queues (microvm's virtio-blk-device defaults to one); an iothread of its own.
   const blkQueues = q > 1 ? `,num-queues=${q}` : '';
   if (ctx.spec.iothread) args.push('-object', 'iothread,id=iothread0');
-  if (ctx.dataFile) args.push('-drive', `id=data,file=${ctx.dataFile},format=raw,if=none,cache=${cache},aio=${aio}`, '-device', `virtio-blk-${bus},drive=data${blkQueues}${ctx.spec.iothread ? ',iothread=iothread0' : ''}`);
+  const throttle = testThrottle();
+  if (ctx.dataFile) args.push('-drive', `id=data,file=${ctx.dataFile},format=raw,if=none,cache=${cache},aio=${aio}${throttle ? `,${throttle}` : ''}`, '-device', `virtio-blk-${bus},drive=data${blkQueues}${ctx.spec.iothread ? ',iothread=iothread0' : ''}`);
   // virtio-net: N queue pairs on the multi-queue tap, mq=on; on PCI 2N+2 MSI-X vectors.
   const netQueues = q > 1 ? `,mq=on${bus === 'pci' ? `,vectors=${2 * q + 2}` : ''}` : '';
   const vhostArg = vhost ? `,vhost=on${ctx.spec.vhost === 'on' ? ',vhostforce=on' : ''}` : '';
@@ -82,7 +95,7 @@ export function qemuDevices(ctx: LaunchContext, vhost: boolean): { args: string[
   const hostSide = cache === 'none' ? 'O_DIRECT on the host file, the host page cache is bypassed' : 'through the host page cache';
   const pairs = q > 1 ? `, ${q} queue pairs on a multi-queue tap` : '';
   const netBackend = !ctx.tap ? 'none' : vhost ? `tap + vhost-net (in-kernel virtio-net backend)${pairs}` : `tap, virtio-net emulated in QEMU's userspace (no vhost-net)${pairs}`;
-  const disk = `QEMU cache=${cache} aio=${aio} (${hostSide})${q > 1 ? `, ${q} queues` : ''}${ctx.spec.iothread ? ', on iothread0' : ''}`;
+  const disk = `QEMU cache=${cache} aio=${aio} (${hostSide})${q > 1 ? `, ${q} queues` : ''}${ctx.spec.iothread ? ', on iothread0' : ''}${throttle ? `, ${throttle} (ISOPROBE_TEST_QEMU_THROTTLE)` : ''}`;
   return { args, diskCache: disk, netBackend };
 }
 

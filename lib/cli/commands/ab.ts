@@ -13,12 +13,12 @@ import { underpowered } from '../../stats/maxt';
 import type { Store } from '../../store/db';
 import { shieldFromOption } from '../../system/shield';
 import { parseVariant } from '../../targets/variant';
-import { pairedAb, PAIRED_OPTIONS } from '../ab-paired';
+import { abSessionSpec, pairedAb, PAIRED_OPTIONS } from '../ab-paired';
 import { parseCommand, type Table, type Values } from '../args';
 import { codeOf, list, messageOf, parseMetrics } from '../common';
 import { progressReporter } from '../progress';
 import type { Reporter } from '../reporter';
-import { SESSION_OPTIONS, sessionSpecFrom } from '../session-options';
+import { SESSION_OPTIONS } from '../session-options';
 import { SHIELD_OPTION } from '../shield-option';
 import { DB, openStore } from '../store';
 import { sweepFirst } from '../sweep-first';
@@ -82,7 +82,7 @@ async function measureBoth(v: AbValues, argv: string[], store: Store, signal: Ab
   const suite = suiteOrFio(v.suite ?? 'quick', (n) => io.err(`note: ${n}`));
   await sweepFirst(io);
   const shield = shieldFromOption(v.shield, (s) => io.err(`isoprobe: ${s}`));
-  const res = await compare({ targets: [b, c], suite, reps: v.reps ?? 10, spec: sessionSpecFrom(v), store, signal, command: `isoprobe ab ${argv.join(' ')}`,
+  const res = await compare({ targets: [b, c], suite, reps: v.reps ?? 10, spec: abSessionSpec(v), store, signal, command: `isoprobe ab ${argv.join(' ')}`,
     onProgress: v.json ? undefined : progressReporter(io.tty, io.progress) }).finally(() => shield?.restore());
   const side = loadSide(String(res.runId), () => store, 'baseline');
   return { b: { ...side, label: `${b.label} (run ${res.runId})` }, c: { ...side, label: `${c.label} (run ${res.runId})` }, pair: [b.label, c.label] };
@@ -100,6 +100,7 @@ export async function cmdAb(argv: string[], io: Reporter, signal: AbortSignal): 
   let store: Store | undefined;
   const getStore = () => (store ??= openStore(v.db, io));
   try {
+    if (v.where && !v.run) throw optionError('where', '--where goes with --run: it traces both sides while they are measured');
     if (v.shield !== undefined && !v.run) throw optionError('shield', `--shield ${v.shield}: goes with --run; it shields the CPUs while both sides are measured`);
     for (const k of ['precision', 'budget', 'block', 'block_warmup', 'screen', 'unpaired'] as const) {
       if ((!v.run || (v.unpaired && k !== 'unpaired')) && v[k] !== undefined) throw optionError(k, `--${k.replace('_', '-')} goes with --run${k === 'unpaired' ? '' : ' (paired, the default)'}: it sets how both sides are measured`);
