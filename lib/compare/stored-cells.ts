@@ -5,7 +5,7 @@
 import type { Store } from '../store/db';
 import type { TargetResult } from '../targets/types';
 import { storedKind } from './kinds';
-import { type Cell, type Comparison, summarizeWorkloads, warningsFor } from './compare';
+import { type Cell, type Comparison, notesFor, summarizeWorkloads } from './compare';
 
 /** A result as the store keeps it (its JSON), with its kind in today's vocabulary. */
 export function storedResult(json: string): TargetResult {
@@ -36,8 +36,9 @@ export function comparisonFromStore(store: Store, id: number): Comparison {
   for (const t of targets) for (const w of workloads) if (!cells.some((c) => c.target === t && c.workload === w)) cells.push({ target: t, workload: w, results: [], error: 'no results stored' });
   // Each workload's kind is what its results measured (none where nothing was).
   const summaries = summarizeWorkloads(cells, workloads.map((name) => ({ name })), targets);
-  const warnings = warningsFor(summaries, run.reps);
-  if (run.status !== 'complete') warnings.unshift(`run ${id} is ${run.status}: it holds ${rows.length} of ${run.reps * workloads.length * targets.length} results`);
+  const notes = notesFor(summaries, run.reps);
+  if (run.status !== 'complete') notes.unshift({ kind: 'failed', cell: `run ${id} ${run.status}`, text: `run ${id} is ${run.status}: it holds ${rows.length} of ${run.reps * workloads.length * targets.length} results` });
+  const warnings = notes.map((n) => n.text);
   const stacks = Object.fromEntries(targets.map((t) => [t, cells.find((c) => c.target === t && c.results.length)?.results[0]?.target ?? null]));
-  return { runId: id, suite: run.suite, reps: run.reps, targets, summaries, warnings, cells, stacks };
+  return { runId: id, suite: run.suite, reps: run.reps, targets, summaries, warnings, notes, cells, stacks };
 }

@@ -38,5 +38,5 @@ export function whereHtml(rows: Row[]): string {
   return `<h3>Where the time goes</h3>
 ${bandBars(rows, 'p50', 'the p50 band of operations: each layer\'s mean time in the band, the median over repetitions')}
 ${bandBars(rows, 'slowest1', 'the slowest 1 % of operations, likewise (a scale of its own)')}
-${countsTable(rows)}${untraced.length ? `<p class="where-none">not split: ${escapeXml(untraced.join(', '))} (attribution is built for block workloads on the host target so far)</p>` : ''}`;
+${countsTable(rows)}${untraced.length ? `<p class="where-none">not split: ${escapeXml(untraced.join(', '))} (not traced: run with --where; attribution is built for block and request/response workloads)</p>` : ''}`;
 }

@@ -82,7 +82,7 @@ function topSyscalls(as: Attribution[]): string {
 /** Why a row has no split: the reasons its results give, or that its target was not traced. */
 function noSplit(rs: TargetResult[]): string {
   const why = [...new Set(rs.map((r) => (r as { attribution?: AttributionField }).attribution).filter((a): a is { unavailable: string } => !!a && 'unavailable' in a).map((a) => a.unavailable))];
-  return why.length ? `unavailable: ${why.join('; ')}` : 'not traced (the split is built for block workloads on the host target so far)';
+  return why.length ? `unavailable: ${why.join('; ')}` : 'not traced (run with --where; the split is built for block and request/response workloads)';
 }
 
 /** One target's lines: its name, the medians over repetitions of each layer in each band, then the counts per operation. */

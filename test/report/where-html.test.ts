@@ -56,8 +56,15 @@ testIf(chromiumSkip, test.serial)('the report draws the split by layer: a stacke
     }
     const counts = await page.locator('table.where-counts tr').allInnerTexts();
     t.is(counts.length, 3, 'a heading and a row per traced target');
-    t.regex(counts[1]!, /^host\t1\.010\/op\t1\.000\/op\t1\.000\/op/);
-    t.regex(counts[2]!, /^host\[buffered\]\t1\.020\/op\t1\.000\/op\t0\.000\/op/);
+    // Columns by their heading (the registry's count metrics, in its order), not by position.
+    const head = counts[0]!.split('\t');
+    const cell = (row: number, h: RegExp) => counts[row]!.split('\t')[head.findIndex((x) => h.test(x))];
+    t.is(counts[1]!.split('\t')[0], 'host');
+    t.is(cell(1, /^syscalls/), '1.010/op', counts.join('\n'));
+    t.is(cell(1, /^block requests/), '1.000/op', counts.join('\n'));
+    t.is(counts[2]!.split('\t')[0], 'host[buffered]');
+    t.is(cell(2, /^syscalls/), '1.020/op');
+    t.is(cell(2, /^block requests/), '0.000/op');
     t.regex(await page.locator('p.where-none').innerText(), /not split: runc/);
     t.regex(await page.locator('table').first().innerText(), /dev 84% host 12% bnd 4%/, 'the where column in words');
     const shots = join(process.cwd(), 'test-results');

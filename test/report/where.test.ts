@@ -67,5 +67,5 @@ test('the text breakdown per target: each band from the layer medians, the count
   t.regex(text, /per op 1\.20 syscalls \(pread64 1\.00, clock_nanosleep 0\.01\), 1\.00 I\/O calls, 1\.00 block requests\n +1\.00 wake-ups/);
   t.regex(text, /^ {2}runc: unavailable: no BTF at \/sys\/kernel\/btf\/vmlinux$/m);
   const untraced = whereSummary(comparison(true)).join('\n');
-  t.regex(untraced, /^ {2}runc: not traced \(the split is built for block workloads on the host target so far\)$/m);
+  t.regex(untraced, /^ {2}runc: not traced \(run with --where; the split is built for block and request\/response workloads\)$/m);
 });

@@ -27,9 +27,10 @@ export const COMPARE = {
   html: { kind: 'string', default: '', help: 'also write the HTML report to this file' },
   json: { kind: 'bool', default: false, help: 'print the comparison as JSON' },
   wide: { kind: 'bool', default: false, help: `every column (p99.9) and intervals in full; the default table fits ${TABLE_COLUMNS} columns` },
+  verbose: { kind: 'bool', default: false, help: 'every warning in full (by default one line per kind, the details in the HTML report)' },
   force: { kind: 'bool', default: false, help: 'compare even if the probe binaries measured in the targets differ' },
   seed: { kind: 'uint', default: 0, help: 'seed of the shuffled order (0: from the clock)' },
-  where: { kind: 'bool', default: false, help: "trace block workloads with eBPF: each operation split into device, host kernel and boundary, with counts per operation (the host target so far; others say they were not traced; docs/attribution.md)" },
+  where: { kind: 'bool', default: false, help: "trace block workloads with eBPF: each operation split into device, host kernel and boundary, with counts per operation (host, containers and QEMU guests; docs/attribution.md)" },
   ...SESSION_OPTIONS,
   ...SHIELD_OPTION,
 } satisfies Table;
@@ -64,7 +65,7 @@ export async function cmdCompare(argv: string[], io: Reporter, signal: AbortSign
       onRepetition: live && ((partial, done) => live.draw(formatComparison(partial, { wide, partial: { done, of: v.reps ?? 5 } }))),
     });
     live?.erase();
-    io.out(v.json ? JSON.stringify({ ...c, cells: undefined }, null, 2) : formatComparison(c, { wide }));
+    io.out(v.json ? JSON.stringify({ ...c, cells: undefined }, null, 2) : formatComparison(c, { wide, verbose: v.verbose }));
     if (v.html) {
       writeHtml(v.html, c, { machine: machineFingerprint(), probe_env: c.cells.find((x) => x.results.length)?.results[0]?.env });
       if (!v.json) io.out(`report written to ${v.html}`);
