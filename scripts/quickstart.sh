@@ -13,8 +13,11 @@ times=$(mktemp)
 trap 'rm -f "$times"' EXIT
 took() { awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.0f", b - a }'; }
 
-# Only the Debian packages of the chosen targets (lib/targets/packages.json).
-ISOPROBE_SETUP_TIMES=$times bash scripts/setup.sh "target:$chosen"
+# Only the Debian packages of the chosen targets (lib/targets/packages.json), and the tracer's
+# (clang, bpftool, libbpf) when the comparison is traced (the where column, below).
+groups=("target:$chosen")
+if [ "${ISOPROBE_WHERE:-1}" != 0 ]; then groups+=(trace); fi
+ISOPROBE_SETUP_TIMES=$times bash scripts/setup.sh "${groups[@]}"
 
 # The kinds come from the registry: a guest image only when a microVM is measured.
 kinds=$(node -e '

@@ -5,7 +5,7 @@ import { systemCheck } from '../system/check';
 import { IsoprobeError } from '../errors';
 import { withLock } from '../probe/lock';
 import { mergeHistograms, percentile } from '../stats/histogram';
-import { powerAdvice } from '../stats/power';
+import { powerAdvice, powerBrief } from '../stats/power';
 import { bootstrap, bootstrapRatio, type Interval, median, rng, stdev, mean } from '../stats/resample';
 import type { Store } from '../store/db';
 import { makeTarget, type TargetName } from '../targets';
@@ -161,6 +161,8 @@ export interface Note {
   kind: NoteKind;
   cell?: string;
   text: string;
+  /** The same in fewer words, for the one line its kind gets by default. */
+  brief?: string;
 }
 
 /**
@@ -190,7 +192,10 @@ export function notesFor(summaries: WorkloadSummary[], reps: number): Note[] {
   const w = [...failures, ...spread];
   if (spread.length) w.push({ kind: 'advice', text: 'where repetitions vary: use more --reps or longer cells, and keep the machine idle' });
   const cvs = summaries.flatMap((s) => s.rows.filter((r) => rateOf(r).values.length > 1).map((r) => r.cv)).sort((a, b) => a - b);
-  if (cvs.length) w.push({ kind: 'power', text: `to gate a change between two runs like this one (isoprobe ab): ${powerAdvice(reps, cvs[cvs.length >> 1]!)}` });
+  if (cvs.length) {
+    const cv = cvs[cvs.length >> 1]!;
+    w.push({ kind: 'power', text: `to gate a change between two runs like this one (isoprobe ab): ${powerAdvice(reps, cv)}`, brief: `gating a change between runs like this one: ${powerBrief(reps, cv)}` });
+  }
   if (reps < 5) w.push({ kind: 'reps', text: `only ${reps} repetitions: confidence intervals are wide or missing; use --reps 5 or more` });
   for (const t of emulated) w.push({ kind: 'emulated', cell: t, text: `${t}: numbers come from software emulation (QEMU TCG); they show the boundary's behaviour, not its cost on hardware` });
   return w;

@@ -6,10 +6,10 @@ const PREFIX = 'warning: ';
 
 /** How each kind's line reads when several cells share it: a head, the cells, a tail. */
 const GROUPED: Partial<Record<NoteKind, (n: number) => [head: string, tail: string]>> = {
-  failed: (n) => [`${many(n, 'cell')} failed:`, 'the reasons: --verbose or the HTML report'],
+  failed: (n) => [`${many(n, 'cell')} failed:`, 'reasons: --verbose, the report'],
   varied: (n) => [`repetitions vary over 10 % in ${many(n, 'workload')}:`, 'use more --reps'],
-  placement: (n) => [`${many(n, 'cell')} ran with different CPU placements:`, 'pin them (--cpus, --server-cpus)'],
-  emulated: (n) => [`${many(n, 'target')} ran under software emulation (QEMU TCG):`, 'the boundary\'s behaviour, not its cost on hardware'],
+  placement: (n) => [`${many(n, 'cell')} ran with mixed CPU placements:`, 'pin them (--cpus)'],
+  emulated: (n) => [`${many(n, 'target')} emulated (QEMU TCG):`, 'its behaviour, not its cost on hardware'],
 };
 
 const many = (n: number, what: string) => (n === 1 ? `1 ${what}` : `${n} ${what}s`);
@@ -31,7 +31,7 @@ function cellList(cells: string[], room: number): string {
     const more = cells.length - i - 1;
     const next = `${out ? `${out}; ` : ''}${cells[i]}`;
     const tail = more ? ` and ${more} more` : '';
-    if (next.length + tail.length > room && out) return `${out} and ${cells.length - i} more`;
+    if (next.length + tail.length > room) return out ? `${out} and ${cells.length - i} more` : 'listed with --verbose';
     out = next;
   }
   return out;
@@ -48,8 +48,8 @@ export function groupedWarnings(notes: Note[], width: number): string[] {
     const group = byKind.get(kind);
     if (!group) continue;
     const grouped = GROUPED[kind];
-    if (group.length === 1 && !(kind === 'varied' || kind === 'failed') || !grouped) {
-      out.push(...group.map((n) => fit(PREFIX + n.text, width)));
+    if (!grouped) {
+      out.push(...group.map((n) => fit(PREFIX + (n.brief ?? n.text), width)));
       continue;
     }
     const [head, tail] = grouped(group.length);

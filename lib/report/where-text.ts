@@ -113,11 +113,15 @@ export function hasWhere(c: Comparison): boolean {
  */
 export function whereSummary(c: Comparison): string[] {
   if (!hasWhere(c)) return [];
-  const out = ['', 'where the time goes: each layer the median over repetitions of its mean in the band; counts per operation'];
-  for (const s of c.summaries) {
-    if (s.kind !== 'block') continue;
-    out.push(`${s.workload}`);
-    for (const r of s.rows) out.push(...rowLines(r, c.cells.find((x) => x.target === r.target && x.workload === s.workload)?.results ?? []));
-  }
-  return out;
+  const head = 'where the time goes: each layer the median over repetitions of its mean in the band; counts per operation';
+  const blocks = c.summaries.filter((s) => s.kind === 'block').map((s) => ({
+    workload: s.workload,
+    lines: s.rows.map((r) => rowLines(r, c.cells.find((x) => x.target === r.target && x.workload === s.workload)?.results ?? [])),
+  }));
+  // One reason shared by every traced cell (no tracer in this build, no root): said once.
+  const reasons = new Set(blocks.flatMap((b) => b.lines.filter((l) => l.length === 1).map((l) => l[0]!.replace(/^ {2}[^:]+: /, ''))));
+  const split = blocks.some((b) => b.lines.some((l) => l.length > 1));
+  const unavailable = [...reasons].filter((x) => x.startsWith('unavailable: '));
+  if (!split && unavailable.length === 1) return ['', head, `  every traced cell: ${unavailable[0]}`];
+  return ['', head, ...blocks.flatMap((b) => [b.workload, ...b.lines.flat()])];
 }

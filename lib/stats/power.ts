@@ -43,3 +43,11 @@ export function powerAdvice(reps: number, cv: number): string {
   const need = p.repsFor80 ? `80 % needs about ${p.repsFor80} a side` : `even 20 a side stay below 80 %: lower the noise first (longer cells, an idle machine)`;
   return `${head}: with ${reps} repetitions a side the gate finds a 10 % change in one cell about ${pct(p.power)} of the time (read at ${pct(p.atCv)} noise, ${p.atReps} repetitions; bench/gate-power.ts); ${need}`;
 }
+
+/** The same in a few words, for a one-line warning (the full sentence: --verbose). */
+export function powerBrief(reps: number, cv: number): string {
+  const pct = (x: number) => `${Math.round(x * 100)} %`;
+  const p = gatePower(reps, cv, 0.1);
+  if (!p) return cv > POWER_CVS.at(-1)! ? `at ${pct(cv)} spread a 10 % change is rarely found: lower the noise first` : `${reps} repetitions a side cannot decide at alpha 0.01 (5 are needed)`;
+  return `at ${pct(cv)} spread, ${reps} repetitions a side find a 10 % change ${pct(p.power)} of the time${p.repsFor80 ? `; 80 % needs ~${p.repsFor80}` : ''}`;
+}

@@ -37,11 +37,13 @@ test('one line per kind of warning, each within 120 columns, naming the cells an
   const kinds = [...new Set(notes.map((n) => n.kind))].filter((k) => k !== 'advice');
   t.is(lines.length, kinds.length, lines.join('\n'));
   const failed = lines.find((l) => l.includes('cells failed'))!;
-  t.regex(failed, /^warning: 3 cells failed: workload-0-with-a-long-name on runc(; | and 2 more).*--verbose/);
+  t.regex(failed, /^warning: 3 cells failed: workload-0-with-a-long-name on runc(; | and 2 more).*reasons: --verbose/);
   t.false(failed.includes('seccomp'), 'the reason is left to --verbose and the report');
   t.regex(lines.find((l) => l.includes('vary over'))!, /in 9 workloads: workload-0-with-a-long-name 30 %(; | and 8 more)/);
-  t.regex(lines.find((l) => l.includes('placements'))!, /^warning: 3 cells ran with different CPU placements: .* pin them/);
-  t.regex(lines.find((l) => l.includes('emulation'))!, /^warning: qemu-microvm: numbers come from software emulation/);
+  t.regex(lines.find((l) => l.includes('placements'))!, /^warning: 3 cells ran with mixed CPU placements: .* pin them/);
+  t.regex(lines.find((l) => l.includes('emulated'))!, /^warning: 1 target emulated \(QEMU TCG\): qemu-microvm; its behaviour/);
+  t.regex(lines.find((l) => l.includes('gating a change'))!, /^warning: gating a change between runs like this one: (at \d+ % spread|3 repetitions a side cannot decide)/);
+  for (const l of lines) t.false(l.endsWith('…'), `said whole, not cut: ${l}`);
   t.truthy(lines.find((l) => l.startsWith('warning: only 3 repetitions')));
   // A list too long for the line says how many more there are.
   t.regex(lines.find((l) => l.includes('vary over'))!, / and \d+ more; use more --reps$/);

@@ -69,3 +69,16 @@ test('the text breakdown per target: each band from the layer medians, the count
   const untraced = whereSummary(comparison(true)).join('\n');
   t.regex(untraced, /^ {2}runc: not traced \(run with --where; the split is built for block and request\/response workloads\)$/m);
 });
+
+test('one reason shared by every traced cell (a build without the tracer) is said once, not once per cell', (t) => {
+  const c = comparison(false, 'runsc');
+  const why = 'this build of isoprobe has no eBPF tracer: clang was not found when the build was configured';
+  for (const cell of c.cells) cell.results = cell.results.map((r) => ({ ...r, attribution: { unavailable: why } }) as TargetResult);
+  const lines = whereSummary(c);
+  t.deepEqual(lines.slice(2), [`  every traced cell: unavailable: ${why}`]);
+  // Where some cells were split, each cell keeps its own line, the reasons among them.
+  const mixed = comparison(true, 'runsc');
+  mixed.cells[1]!.results = mixed.cells[1]!.results.map((r) => ({ ...r, attribution: { unavailable: why } }) as TargetResult);
+  t.true(whereSummary(mixed).some((l) => l === `  runsc: unavailable: ${why}`));
+  t.false(whereSummary(mixed).some((l) => l.includes('every traced cell')));
+});
