@@ -4,6 +4,8 @@
 // And a year-like history: 200 runs with a 2 % wave and a 10 % step at run 152, found there and
 // nowhere else, its labels thinned; an A/A history of 200 runs, no flag.
 import test from 'ava';
+
+import { RESULT_METRICS } from '../../lib/compare/metrics';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -88,7 +90,7 @@ test('report --trend refuses a run number, and bad values name the option', (t) 
   t.is(r.stderr.trim(), 'isoprobe: --trend covers every stored run; no RUN ("3")');
   const m = runCli(['report', '--trend', '--metric', 'p42', '--db', join(tmp.dir, 'x.db')]);
   t.is(m.code, 2);
-  t.is(m.stderr.trim(), 'isoprobe: --metric "p42": expected one of p50, p90, p99, p99.9, mean, iops, tps, gbps, host_cpu_per_op, ops_per_host_cpu_s, overhead, startup_ms, host_mem_mib');
+  t.is(m.stderr.trim(), `isoprobe: --metric "p42": expected one of ${RESULT_METRICS.join(', ')}`);
   const a = runCli(['report', '--trend', '--alpha', '2', '--db', join(tmp.dir, 'x.db'), '-o', join(tmp.dir, 'alpha.html')]);
   t.is(a.code, 2);
   t.is(a.stderr.trim(), 'isoprobe: --alpha "2": expected a number between 0 and 1');
