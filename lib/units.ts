@@ -20,8 +20,9 @@ function scaled(text: string, units: Record<string, bigint>): number | undefined
   const m = NUMBER.exec(text);
   if (!m) return undefined;
   const [, whole, frac = '', suffix = ''] = m;
-  const mult = units[suffix];
-  if (mult === undefined) return undefined;
+  // Own keys only: "0valueOf" must not find Object.prototype's valueOf (fast-check found it).
+  if (!Object.hasOwn(units, suffix)) return undefined;
+  const mult = units[suffix]!;
   // Exact rational arithmetic: "1.5k" is 1536 bytes, "0.5ns" is not a whole unit.
   const scale = 10n ** BigInt(frac.length);
   const num = BigInt(whole! + frac) * mult;
