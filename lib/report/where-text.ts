@@ -81,6 +81,7 @@ function topSyscalls(as: Attribution[]): string {
 
 /** Why a row has no split: the reasons its results give, or that its target was not traced. */
 function noSplit(rs: TargetResult[]): string {
+  if (!rs.length) return 'no results to split (the cell failed: see the warnings)';
   const why = [...new Set(rs.map((r) => (r as { attribution?: AttributionField }).attribution).filter((a): a is { unavailable: string } => !!a && 'unavailable' in a).map((a) => a.unavailable))];
   return why.length ? `unavailable: ${why.join('; ')}` : 'not traced (run with --where; the split is built for block and request/response workloads)';
 }

@@ -82,3 +82,10 @@ test('one reason shared by every traced cell (a build without the tracer) is sai
   t.true(whereSummary(mixed).some((l) => l === `  runsc: unavailable: ${why}`));
   t.false(whereSummary(mixed).some((l) => l.includes('every traced cell')));
 });
+
+test('a cell that failed says it has no results to split, not that it was not traced', (t) => {
+  const c = comparison(true, 'runsc');
+  c.cells[1]!.results = [];
+  c.cells[1]!.error = 'io_uring read of 4096 bytes failed';
+  t.true(whereSummary(c).includes('  runsc: no results to split (the cell failed: see the warnings)'), whereSummary(c).join('\n'));
+});
