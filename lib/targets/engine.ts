@@ -59,7 +59,15 @@ export class EngineTarget implements Target {
     if (!(await which(this.name))) return { ok: false, reason: `${this.name} is not installed (Debian package ${this.name === 'docker' ? 'docker.io' : 'podman'})` };
     // Only "the software is not here" is an answer; a failure of isoprobe's own steps (the daemon
     // start, the image build and load) is thrown, so it can never pass as "unavailable".
-    if (this.name === 'docker') await ensureDockerd();
+    if (this.name === 'docker') {
+      // The docker CLI alone (a machine image may ship it) is not Docker: no dockerd, no engine.
+      try {
+        await ensureDockerd();
+      } catch (e) {
+        if ((e as IsoprobeError).code === 'EUNAVAILABLE') return { ok: false, reason: (e as Error).message };
+        throw e;
+      }
+    }
     const ref = await ensureEngineImage(this.name);
     // Named with this process's mark and removed whatever happens: a check whose client is
     // killed at its time limit must not leave its container running.
