@@ -125,7 +125,12 @@ const irqs = () => Object.fromEntries(readdirSync('/proc/irq').filter((x) => /^\
 /** A sleeper that is not this process's descendant (its shell parent exits): as any other task on the machine. */
 function stranger(cpus?: string): number {
   const cmd = cpus ? `taskset -c ${cpus} sleep 60` : 'sleep 60';
-  return Number(execFileSync('sh', ['-c', `${cmd} >/dev/null 2>&1 & echo $!`], { encoding: 'utf8' }).trim());
+  const pid = Number(execFileSync('sh', ['-c', `${cmd} >/dev/null 2>&1 & echo $!`], { encoding: 'utf8' }).trim());
+  // taskset sets the affinity and then execs sleep: read nothing of it before it has (the fresh
+  // machine's run once recorded "0-1" for a task about to be pinned to 0).
+  const until = Date.now() + 5000;
+  while (cpus && Date.now() < until && cpuList(status(pid, 'Cpus_allowed_list') ?? '').join(',') !== cpuList(cpus).join(',')) execFileSync('sleep', ['0.01']);
+  return pid;
 }
 
 testIf(realSkip, test.serial)(`for real: other tasks and IRQs leave the shielded CPU and come back, narrow affinities too${why(realSkip)}`, (t) => {
