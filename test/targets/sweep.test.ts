@@ -48,13 +48,13 @@ function tempFolders(m: string): string[] {
   return readdirSync(TMP).filter((d) => d.startsWith('isoprobe-') && d.includes(`-${m}-`));
 }
 
-async function until<T>(what: string, f: () => T | undefined, ms: number): Promise<T> {
+async function until<T>(what: string, f: () => T | undefined, ms: number, everyMs = 100): Promise<T> {
   const end = Date.now() + ms;
   for (;;) {
     const v = f();
     if (v !== undefined) return v;
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
+    await sleep(everyMs);
   }
 }
 
@@ -420,7 +420,7 @@ testIf(rootSkip, test.serial)(`compare --targets ${killTargets} SIGKILLed at see
     // One kill while runc starts a container: a runtime killed mid-start leaves cgroups and no container.
     const c = launch(compareArgs, env, said, started);
     const extra = Math.round(r() * 30);
-    const found = await until('runc starting a container', () => descendants(c.child.pid!).find((p) => p.argv[0]?.endsWith('runc') && p.argv.includes('run')), 60_000).catch(() => undefined);
+    const found = await until('runc starting a container', () => descendants(c.child.pid!).find((p) => p.argv[0]?.endsWith('runc') && p.argv.includes('run')), 60_000, 5).catch(() => undefined);  // runc run lives ~100 ms: look often
     await sleep(extra);
     killed.push(await killIt(c, true, `its process group ${extra} ms after runc started ${found ? 'a container' : '(never seen)'}`));
   }
