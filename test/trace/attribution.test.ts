@@ -78,6 +78,24 @@ testIf(unavailable, test.serial)('psync on the host target makes exactly one pre
   }
 });
 
+// Batched submission at depth: the kernel's count of io_uring_enter calls in the window (a
+// tracepoint count, not the probe's) is well below the operations, while each operation is still
+// one I/O request on the data file.
+testIf(unavailable, test.serial)('io_uring at QD 32 submitting 8 at a time makes fewer io_uring_enter calls than operations, one request each' + why(unavailable), async (t) => {
+  const session = await new HostTarget().start({ dataFile: join(tmp.dir, 'uring.dat'), dataSize: 16 * 2 ** 20, network: false, attribution: true });
+  try {
+    const r = (await session.run({ kind: 'block', options: { engine: 'io_uring', direct: true, qd: 32, batch: 8, size: '16M', duration: '1s', warmup: '200ms' } })) as BlockResult & { attribution?: unknown };
+    t.falsy((r.attribution as { unavailable?: string }).unavailable);
+    const a = r.attribution as Attribution;
+    const enters = a.counts.syscalls_by_name.io_uring_enter ?? 0;
+    t.true(enters > 0 && enters < 0.5 * r.ops, `${enters} io_uring_enter calls for ${r.ops} operations`);
+    t.true(Math.abs(a.per_op.io_calls - 1) < 0.01, `I/O calls per operation ${a.per_op.io_calls}`);
+    t.log(`${(enters / r.ops).toFixed(3)} io_uring_enter per operation, ${a.per_op.io_calls.toFixed(3)} I/O requests per operation`);
+  } finally {
+    await session.stop();
+  }
+});
+
 // Two jobs, each logging its first 1000 of 3000 operations: the calls of one job's unlogged
 // operations fall between the other's logged ones, so only the offset (within the job's thread)
 // finds each operation's own call. O_DIRECT: every read reaches the device.
