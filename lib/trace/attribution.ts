@@ -3,13 +3,15 @@
 // carrying it, minus the device) and the boundary (the probe's latency minus that call); the split
 // at p50, p99 and over the slowest 1 %, and the window's mechanism counts per operation.
 import type { BlockResult } from '../probe/types';
+import { bandMean, bandOf, layerSummary, type LayerSummary, tailOf } from './bands';
 import { countsByRole, type RoleCounts, type RoleKey, type RoleScope } from './by-role';
 import { type HostCall, hostCalls, type Matched, matchOps } from './match';
 import { COUNTERS, type CounterName } from './native';
 import { syscallName } from './syscalls';
 import type { TraceWindow } from './tracer';
 
-export interface LayerSummary { p50: number; p99: number; mean: number }
+export type { LayerSummary };
+
 
 /** The mean of each layer over a band of operations ranked by their probe latency. */
 export interface Split {
@@ -115,23 +117,10 @@ export interface PerOp {
  */
 export type AttributionField = Attribution | { unavailable: string; counts?: MechanismCounts };
 
-function quantile(sorted: number[], q: number): number {
-  if (!sorted.length) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
-}
-
-function summary(xs: number[]): LayerSummary {
-  const s = xs.filter((x) => !Number.isNaN(x)).sort((a, b) => a - b);
-  return { p50: quantile(s, 0.5), p99: quantile(s, 0.99), mean: s.reduce((a, b) => a + b, 0) / (s.length || 1) };
-}
-
 /** Means over operations ranked [from, to) by probe latency (fractions of the matched count). */
 function band(m: Matched, ranked: number[], from: number, to: number): Split {
-  const n = ranked.length;
-  const lo = Math.min(n - 1, Math.max(0, Math.floor(from * n)));
-  const hi = Math.max(lo + 1, Math.min(n, Math.ceil(to * n)));
-  const pick = ranked.slice(lo, hi);
-  const mean = (f: (op: number) => number) => pick.reduce((a, op) => a + f(op), 0) / pick.length;
+  const pick = bandOf(ranked, from, to);
+  const mean = (f: (op: number) => number) => bandMean(pick, f);
   const latency = mean((op) => m.probe[op]!);
   const device = mean((op) => m.device[op]!);
   const hostKernel = mean((op) => m.hostCall[op]! - m.device[op]!);
@@ -141,11 +130,8 @@ function band(m: Matched, ranked: number[], from: number, to: number): Split {
     shares: { device: share(device), host_kernel: share(hostKernel), boundary: share(boundary) } };
 }
 
-function tailOf(p50: Split, slow: Split): { tail: Layer; sentence: string } {
-  const grow: [Layer, number][] = [['device', slow.device_ns - p50.device_ns], ['host kernel', slow.host_kernel_ns - p50.host_kernel_ns], ['boundary', slow.boundary_ns - p50.boundary_ns]];
-  const [tail, by] = grow.sort((a, b) => b[1] - a[1])[0]!;
-  const us = (ns: number) => `${(ns / 1000).toFixed(1)} µs`;
-  return { tail, sentence: `the tail is the ${tail}: the slowest 1 % take ${us(slow.latency_ns - p50.latency_ns)} more than the p50 band, ${us(by)} of it in the ${tail}` };
+function splitTail(p50: Split, slow: Split): { tail: Layer; sentence: string } {
+  return tailOf<Layer>([['device', slow.device_ns - p50.device_ns], ['host kernel', slow.host_kernel_ns - p50.host_kernel_ns], ['boundary', slow.boundary_ns - p50.boundary_ns]], p50.latency_ns, slow.latency_ns);
 }
 
 function countsOf(w: TraceWindow): Attribution['counts'] {
@@ -246,7 +232,7 @@ export function attribute(w: TraceWindow, r: BlockResult, source: WindowSource =
   const ranked = [...known].sort((a, b) => m.probe[a]! - m.probe[b]!);
   const pick = (f: (op: number) => number) => known.map(f);
   const split = { p50: band(m, ranked, 0.495, 0.505), p99: band(m, ranked, 0.985, 0.995), slowest_1pct: band(m, ranked, 0.99, 1) };
-  const { tail, sentence } = tailOf(split.p50, split.slowest_1pct);
+  const { tail, sentence } = splitTail(split.p50, split.slowest_1pct);
   const counts = mech.counts;
   const unmatched = m.call.map((c, op) => (c < 0 ? log.offset[op]! : -1)).filter((o) => o >= 0);
   const lost = counts.over_budget + counts.ringbuf_full + counts.unfinished_lost;
@@ -262,11 +248,11 @@ export function attribute(w: TraceWindow, r: BlockResult, source: WindowSource =
     page_cache_hits: known.filter((op) => m.requests[op] === 0).length,
     device_unknown: matchedOps.length - known.length,
     layers: {
-      probe_ns: summary(pick((op) => m.probe[op]!)),
-      host_call_ns: summary(pick((op) => m.hostCall[op]!)),
-      device_ns: summary(pick((op) => m.device[op]!)),
-      host_kernel_ns: summary(pick((op) => m.hostCall[op]! - m.device[op]!)),
-      boundary_ns: summary(pick((op) => m.probe[op]! - m.hostCall[op]!)),
+      probe_ns: layerSummary(pick((op) => m.probe[op]!)),
+      host_call_ns: layerSummary(pick((op) => m.hostCall[op]!)),
+      device_ns: layerSummary(pick((op) => m.device[op]!)),
+      host_kernel_ns: layerSummary(pick((op) => m.hostCall[op]! - m.device[op]!)),
+      boundary_ns: layerSummary(pick((op) => m.probe[op]! - m.hostCall[op]!)),
     },
     split,
     tail,

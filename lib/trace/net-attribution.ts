@@ -4,7 +4,7 @@
 // the echo server's own time), the server (its receive's return to its send's entry) and the
 // boundary (the client's round trip, its send's entry to its receive's return, less the host path).
 import type { NetResult } from '../probe/types';
-import type { LayerSummary } from './attribution';
+import { bandMean, bandOf, layerSummary, type LayerSummary, tailOf } from './bands';
 import type { NetCall, NetPacket, NetTraceWindow } from './net-tracer';
 import { syscallName } from './syscalls';
 
@@ -214,22 +214,9 @@ export function timesOf(txs: Transaction[], calls: NetCall[]): TxTimes[] {
   });
 }
 
-function quantile(sorted: number[], q: number): number {
-  if (!sorted.length) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
-}
-
-function summary(xs: number[]): LayerSummary {
-  const s = xs.filter((x) => !Number.isNaN(x)).sort((a, b) => a - b);
-  return { p50: quantile(s, 0.5), p99: quantile(s, 0.99), mean: s.reduce((a, b) => a + b, 0) / (s.length || 1) };
-}
-
 function band(t: TxTimes[], from: number, to: number): NetSplit {
-  const n = t.length;
-  const lo = Math.min(n - 1, Math.max(0, Math.floor(from * n)));
-  const hi = Math.max(lo + 1, Math.min(n, Math.ceil(to * n)));
-  const pick = t.slice(lo, hi);
-  const mean = (f: (x: TxTimes) => number) => pick.reduce((a, x) => a + f(x), 0) / pick.length;
+  const pick = bandOf(t, from, to);
+  const mean = (f: (x: TxTimes) => number) => bandMean(pick, f);
   const latency = mean((x) => x.rtt);
   const server = mean((x) => x.server);
   const hostPath = mean((x) => x.hostPath - x.server);
@@ -239,11 +226,8 @@ function band(t: TxTimes[], from: number, to: number): NetSplit {
     shares: { host_path: share(hostPath), server: share(server), boundary: share(boundary) } };
 }
 
-function tailOf(p50: NetSplit, slow: NetSplit): { tail: NetLayer; sentence: string } {
-  const grow: [NetLayer, number][] = [['host path', slow.host_path_ns - p50.host_path_ns], ['server', slow.server_ns - p50.server_ns], ['boundary', slow.boundary_ns - p50.boundary_ns]];
-  const [tail, by] = grow.sort((a, b) => b[1] - a[1])[0]!;
-  const us = (ns: number) => `${(ns / 1000).toFixed(1)} µs`;
-  return { tail, sentence: `the tail is the ${tail}: the slowest 1 % take ${us(slow.latency_ns - p50.latency_ns)} more than the p50 band, ${us(by)} of it in the ${tail}` };
+function splitTail(p50: NetSplit, slow: NetSplit): { tail: NetLayer; sentence: string } {
+  return tailOf<NetLayer>([['host path', slow.host_path_ns - p50.host_path_ns], ['server', slow.server_ns - p50.server_ns], ['boundary', slow.boundary_ns - p50.boundary_ns]], p50.latency_ns, slow.latency_ns);
 }
 
 export function packetsPerOp(txs: Transaction[], calls: NetCall[]): { per_op: NetPerOp; histogram: Record<string, number> } {
@@ -286,11 +270,11 @@ export function attributeNet(w: NetTraceWindow, r: NetResult, o: NetAttributeOpt
   const matched = times.filter((t) => !Number.isNaN(t.rtt) && !Number.isNaN(t.server));
   if (!matched.length) {
     return { unavailable: `${txs.length} transactions crossed ${o.device}, but the client's and the echo server's calls around them were not seen (${w.calls.length} calls traced): the client runs where the host cannot see its calls, or was not followed; nothing is split, the counts are the device's`,
-      counts: { per_op, transactions_seen: txs.length, packets_histogram: histogram, host_path_ns: summary(times.map((t) => t.hostPath - t.server)), server_ns: summary(times.map((t) => t.server)) } };
+      counts: { per_op, transactions_seen: txs.length, packets_histogram: histogram, host_path_ns: layerSummary(times.map((t) => t.hostPath - t.server)), server_ns: layerSummary(times.map((t) => t.server)) } };
   }
   const ranked = [...matched].sort((a, b) => a.rtt - b.rtt);
   const split = { p50: band(ranked, 0.495, 0.505), p99: band(ranked, 0.985, 0.995), slowest_1pct: band(ranked, 0.99, 1) };
-  const { tail, sentence } = tailOf(split.p50, split.slowest_1pct);
+  const { tail, sentence } = splitTail(split.p50, split.slowest_1pct);
   const probeTx = r.transactions;
   return {
     method: `packets on ${o.device} (netif_receive_skb, net_dev_queue), send/receive calls of the client and the echo server (sys_enter/sys_exit); transactions in order per connection`,
@@ -301,8 +285,8 @@ export function attributeNet(w: NetTraceWindow, r: NetResult, o: NetAttributeOpt
     matched: matched.length,
     matched_share: probeTx ? matched.length / probeTx : 0,
     unmatched: { count: txs.length - matched.length, note: 'a transaction whose client or server call was not found around it (a thread not traced, a call outside the window) is left out of the split' },
-    layers: { latency_ns: summary(matched.map((t) => t.rtt)), host_path_ns: summary(matched.map((t) => t.hostPath - t.server)), server_ns: summary(matched.map((t) => t.server)),
-      boundary_ns: summary(matched.map((t) => t.rtt - t.hostPath)) },
+    layers: { latency_ns: layerSummary(matched.map((t) => t.rtt)), host_path_ns: layerSummary(matched.map((t) => t.hostPath - t.server)), server_ns: layerSummary(matched.map((t) => t.server)),
+      boundary_ns: layerSummary(matched.map((t) => t.rtt - t.hostPath)) },
     split,
     tail,
     tail_sentence: sentence,
