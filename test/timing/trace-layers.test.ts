@@ -10,15 +10,11 @@ import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'n
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 
-import { probeBinaryPath } from '../../lib/paths';
-import { parseProbeOutput } from '../../lib/probe/block';
-import type { BlockResult } from '../../lib/probe/types';
-import { exec } from '../../lib/targets/exec';
 import { attachLoop } from '../../lib/targets/session';
-import { attribute, type Attribution } from '../../lib/trace/attribution';
+import type { Attribution } from '../../lib/trace/attribution';
 import { traceUnavailable } from '../../lib/trace/available';
-import { HostTrace, type TraceWindow } from '../../lib/trace/tracer';
 import { isRoot, tempDir, testIf, why } from '../helpers';
+import { traced } from '../trace/traced';
 
 const tmp = tempDir();
 test.after.always(() => tmp.cleanup());
@@ -27,26 +23,6 @@ const has = (cmd: string) => { try { execFileSync('sh', ['-c', `command -v ${cmd
 const fuseWhy = traceWhy ?? (!isRoot ? 'mounting FUSE and attaching loop devices needs root' : !existsSync('/dev/fuse') ? '/dev/fuse is missing (no FUSE in this kernel)' : !has('python3') ? 'python3 is not installed (it runs the test\'s FUSE server)' : !has('losetup') ? 'losetup is not installed (util-linux)' : undefined);
 const BLKIO = '/sys/fs/cgroup/blkio';
 const blkioWhy = traceWhy ?? (!isRoot ? 'cgroup blkio throttling and loop devices need root' : !existsSync(join(BLKIO, 'blkio.throttle.read_iops_device')) ? `no cgroup v1 blkio hierarchy with throttling at ${BLKIO}` : !has('losetup') ? 'losetup is not installed (util-linux)' : undefined);
-
-/** The probe on `file` under a host trace of its own: its result and its attribution. */
-async function traced(file: string, args: string[]): Promise<{ r: BlockResult; a: Attribution }> {
-  const trace = HostTrace.start({ file, recordBudget: 1 << 20, childrenOf: [process.pid] });
-  let w: TraceWindow | undefined;
-  try {
-    const follow = (pid: number) => {
-      trace.addPids([pid]);
-      trace.stopFollowingChildrenOf([process.pid]);
-    };
-    const out = await exec([probeBinaryPath(), 'block', '--file', file, ...args, '--marks'], { timeoutMs: 120_000, onSpawn: follow });
-    w = trace.stop();
-    const r = parseProbeOutput<BlockResult>(out, 'the probe');
-    const a = attribute(w, r);
-    if ('unavailable' in a) throw new Error(a.unavailable);
-    return { r, a };
-  } finally {
-    if (!w) trace.stop();
-  }
-}
 
 const mean = (a: Attribution) => ({ device: a.layers.device_ns.mean, hostKernel: a.layers.host_kernel_ns.mean, boundary: a.layers.boundary_ns.mean, probe: a.layers.probe_ns.mean });
 const us = (ns: number) => `${(ns / 1000).toFixed(1)} µs`;

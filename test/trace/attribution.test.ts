@@ -6,41 +6,20 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { probeBinaryPath } from '../../lib/paths';
-import { parseProbeOutput, runBlock } from '../../lib/probe/block';
+import { runBlock } from '../../lib/probe/block';
 import type { BlockResult } from '../../lib/probe/types';
-import { exec } from '../../lib/targets/exec';
 import { HostTarget } from '../../lib/targets/host';
 import { attachLoop } from '../../lib/targets/session';
-import { attribute, type Attribution } from '../../lib/trace/attribution';
+import type { Attribution } from '../../lib/trace/attribution';
 import { traceUnavailable } from '../../lib/trace/available';
 import { matchOps } from '../../lib/trace/match';
-import { HostTrace, type TraceWindow } from '../../lib/trace/tracer';
+import type { TraceWindow } from '../../lib/trace/tracer';
 import { fincoreBytes, tempDir, testIf, why } from '../helpers';
+import { traced } from './traced';
 
 const tmp = tempDir();
 test.after.always(() => tmp.cleanup());
 const unavailable = traceUnavailable();
-
-/** The probe on `file` under a host trace of its own: the trace, the result and its attribution. */
-async function traced(file: string, args: string[], probeFile = file): Promise<{ w: TraceWindow; r: BlockResult; a: Attribution }> {
-  const trace = HostTrace.start({ file, recordBudget: 1 << 20, childrenOf: [process.pid] });
-  let w: TraceWindow | undefined;
-  try {
-    const follow = (pid: number) => {
-      trace.addPids([pid]);
-      trace.stopFollowingChildrenOf([process.pid]);
-    };
-    const out = await exec([probeBinaryPath(), 'block', '--file', probeFile, ...args, '--marks'], { timeoutMs: 120_000, onSpawn: follow });
-    w = trace.stop();
-    const r = parseProbeOutput<BlockResult>(out, 'the probe');
-    const a = attribute(w, r);
-    if ('unavailable' in a) throw new Error(a.unavailable);
-    return { w, r, a };
-  } finally {
-    if (!w) trace.stop();
-  }
-}
 
 /** Every known operation's probe latency holds its host call, and the call its device time. */
 function nested(w: TraceWindow, r: BlockResult): { known: number; outside: number[] } {
