@@ -109,6 +109,20 @@ struct ProgSpec {
   const char* lost;
 };
 
+// Every entry of a BPF hash map with key K and value V, in the map's order (an entry deleted
+// between its key and its lookup is skipped).
+template <typename K, typename V, typename F>
+void for_each_entry(const bpf_map* map, F f) {
+  K key{}, next;
+  const K* prev = nullptr;
+  while (bpf_map__get_next_key(map, prev, &next, sizeof next) == 0) {
+    V v;
+    if (bpf_map__lookup_elem(map, &next, sizeof next, &v, sizeof v, 0) == 0) f(next, v);
+    key = next;
+    prev = &key;
+  }
+}
+
 }  // namespace
 
 struct Tracer::Impl {
@@ -149,25 +163,18 @@ struct Tracer::Impl {
 
   // Requests still followed at the end: issued in the window, their completion never seen.
   void uncompleted_requests() {
-    uint64_t key = 0, next;
-    const uint64_t* prev = nullptr;
-    while (bpf_map__get_next_key(skel->maps.rqs, prev, &next, sizeof next) == 0) {
-      trace_rq_start s;
-      if (bpf_map__lookup_elem(skel->maps.rqs, &next, sizeof next, &s, sizeof s, 0) == 0) {
-        trace_record r{};
-        r.kind = TRACE_RQ;
-        r.tid = s.tid;
-        r.nr = int32_t(s.op);
-        r.fd = -1;
-        r.off = s.off;
-        r.len = s.len;
-        r.t0 = s.t0;
-        r.aux = s.sector;
-        data.records.push_back(r);
-      }
-      key = next;
-      prev = &key;
-    }
+    for_each_entry<uint64_t, trace_rq_start>(skel->maps.rqs, [&](uint64_t, const trace_rq_start& s) {
+      trace_record r{};
+      r.kind = TRACE_RQ;
+      r.tid = s.tid;
+      r.nr = int32_t(s.op);
+      r.fd = -1;
+      r.off = s.off;
+      r.len = s.len;
+      r.t0 = s.t0;
+      r.aux = s.sector;
+      data.records.push_back(r);
+    });
   }
 };
 
@@ -244,39 +251,19 @@ void Tracer::Impl::configure_kvm(const TraceConfig& c) {
 
 // The per-thread counts, their system calls, and the VM exits by reason, read at the end.
 void Tracer::Impl::read_threads() {
-  uint32_t tkey = 0, tnext;
-  const uint32_t* tprev = nullptr;
-  while (bpf_map__get_next_key(skel->maps.threads, tprev, &tnext, sizeof tnext) == 0) {
-    thread_stat st;
-    if (bpf_map__lookup_elem(skel->maps.threads, &tnext, sizeof tnext, &st, sizeof st, 0) == 0) {
-      TraceData::Thread t;
-      t.tid = tnext;
-      t.tgid = st.tgid;
-      t.cgroup = st.cgroup;
-      t.comm = std::string(st.comm, strnlen(st.comm, sizeof st.comm));
-      t.n.assign(st.n, st.n + TS_COUNT);
-      data.threads.push_back(std::move(t));
-    }
-    tkey = tnext;
-    tprev = &tkey;
-  }
-  uint64_t key = 0, next;
-  const uint64_t* prev = nullptr;
-  while (bpf_map__get_next_key(skel->maps.thread_syscalls, prev, &next, sizeof next) == 0) {
-    uint64_t v;
-    if (bpf_map__lookup_elem(skel->maps.thread_syscalls, &next, sizeof next, &v, sizeof v, 0) == 0)
-      data.thread_syscalls.push_back({uint32_t(next >> 32), uint32_t(next), v});
-    key = next;
-    prev = &key;
-  }
-  uint32_t rkey = 0, rnext;
-  const uint32_t* rprev = nullptr;
-  while (bpf_map__get_next_key(skel->maps.kvm_exit_reasons, rprev, &rnext, sizeof rnext) == 0) {
-    uint64_t v;
-    if (bpf_map__lookup_elem(skel->maps.kvm_exit_reasons, &rnext, sizeof rnext, &v, sizeof v, 0) == 0) data.kvm_exit_reasons.push_back({rnext, v});
-    rkey = rnext;
-    rprev = &rkey;
-  }
+  for_each_entry<uint32_t, thread_stat>(skel->maps.threads, [&](uint32_t tid, const thread_stat& st) {
+    TraceData::Thread t;
+    t.tid = tid;
+    t.tgid = st.tgid;
+    t.cgroup = st.cgroup;
+    t.comm = std::string(st.comm, strnlen(st.comm, sizeof st.comm));
+    t.n.assign(st.n, st.n + TS_COUNT);
+    data.threads.push_back(std::move(t));
+  });
+  for_each_entry<uint64_t, uint64_t>(skel->maps.thread_syscalls, [&](uint64_t k, uint64_t v) {
+    data.thread_syscalls.push_back({uint32_t(k >> 32), uint32_t(k), v});
+  });
+  for_each_entry<uint32_t, uint64_t>(skel->maps.kvm_exit_reasons, [&](uint32_t reason, uint64_t v) { data.kvm_exit_reasons.push_back({reason, v}); });
 }
 
 // Program by program, so a failure names its tracepoint.
