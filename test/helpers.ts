@@ -140,3 +140,18 @@ export async function withChromium<T>(fn: (browser: import('playwright-core').Br
     await browser.close();
   }
 }
+
+/**
+ * A report file opened in a page of `browser`, 1000 x 900: `problems` collects what the page
+ * complained of (console errors and warnings, uncaught errors) and any fetch that is not a file:
+ * a report must open offline and clean.
+ */
+export async function openReport(browser: import('playwright-core').Browser, file: string): Promise<{ page: import('playwright-core').Page; problems: string[] }> {
+  const page = await browser.newPage({ viewport: { width: 1000, height: 900 } });
+  const problems: string[] = [];
+  page.on('console', (m) => { if (m.type() === 'error' || m.type() === 'warning') problems.push(m.text()); });
+  page.on('pageerror', (e) => problems.push(String(e)));
+  page.on('request', (r) => { if (!r.url().startsWith('file:')) problems.push(`fetched ${r.url()}`); });
+  await page.goto(`file://${file}`);
+  return { page, problems };
+}

@@ -5,7 +5,7 @@ import test from 'ava';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { chromiumSkip, runCli, tempDir, testIf, why, withChromium } from '../helpers';
+import { chromiumSkip, openReport, runCli, tempDir, testIf, why, withChromium } from '../helpers';
 import { allowedCpus, ioUringSkip } from '../machine';
 
 const tmp = tempDir();
@@ -48,11 +48,7 @@ testIf(sweepSkip, test.serial)('a qd sweep on the host: a curve per target with 
   const exp = JSON.parse(runCli(['export', '--db', db, hist.stdout.trim().split(/\s+/)[0]!]).stdout) as { results: { workload: string }[] };
   t.deepEqual([...new Set(exp.results.map((x) => x.workload))].sort(), ['qd=1', 'qd=16', 'qd=4'], 'each point a workload of the run');
   await withChromium(async (browser) => {
-    const page = await browser.newPage({ viewport: { width: 1000, height: 900 } });
-    const problems: string[] = [];
-    page.on('console', (m) => { if (m.type() === 'error' || m.type() === 'warning') problems.push(m.text()); });
-    page.on('pageerror', (e) => problems.push(String(e)));
-    await page.goto(`file://${html}`);
+    const { page, problems } = await openReport(browser, html);
     const chart = page.locator('svg.sweep');
     t.is(await chart.count(), 1);
     t.is(await chart.locator('path').count(), 2, 'the p50 and p99 lines of one target');

@@ -9,7 +9,7 @@ import type { Suite } from '../../lib/compare/suites';
 import { histogramOf, summarize as summarizeHistogram } from '../../lib/stats/histogram';
 import { renderHtml } from '../../lib/report/html';
 import type { TargetResult } from '../../lib/targets/types';
-import { chromiumSkip, tempDir, testIf, why, withChromium } from '../helpers';
+import { chromiumSkip, openReport, tempDir, testIf, why, withChromium } from '../helpers';
 
 const tmp = tempDir();
 test.after.always(() => tmp.cleanup());
@@ -47,12 +47,7 @@ testIf(skip, test.serial)('the report renders in headless Chromium with its char
   const file = join(tmp.dir, 'report.html');
   writeFileSync(file, renderHtml(c, { machine: 'test' }));
   await withChromium(async (browser) => {
-    const page = await browser.newPage({ viewport: { width: 1000, height: 900 } });
-    const problems: string[] = [];
-    page.on('console', (m) => { if (m.type() === 'error' || m.type() === 'warning') problems.push(m.text()); });
-    page.on('pageerror', (e) => problems.push(String(e)));
-    page.on('request', (r) => { if (!r.url().startsWith('file:')) problems.push(`fetched ${r.url()}`); });
-    await page.goto(`file://${file}`);
+    const { page, problems } = await openReport(browser, file);
     t.is(await page.locator('svg.cdf-chart polyline.cdf').count(), 4, 'one CDF line per target');
     t.is(await page.locator('svg.bar-chart rect.bar').count(), 4);
     t.true((await page.locator('svg.hist-chart').count()) >= 4);

@@ -10,7 +10,7 @@ import type { Suite } from '../../lib/compare/suites';
 import { renderHtml } from '../../lib/report/html';
 import { histogramOf, summarize as summarizeHistogram } from '../../lib/stats/histogram';
 import type { TargetResult } from '../../lib/targets/types';
-import { chromiumSkip, tempDir, testIf, why, withChromium } from '../helpers';
+import { chromiumSkip, openReport, tempDir, testIf, why, withChromium } from '../helpers';
 import { type Layers, withWhere } from '../trace/where-fixture';
 
 const tmp = tempDir();
@@ -41,11 +41,7 @@ testIf(chromiumSkip, test.serial)('the report draws the split by layer: a stacke
   const file = join(tmp.dir, 'where.html');
   writeFileSync(file, renderHtml(c, { machine: 'test' }));
   await withChromium(async (browser) => {
-    const page = await browser.newPage({ viewport: { width: 1000, height: 900 } });
-    const problems: string[] = [];
-    page.on('console', (m) => { if (m.type() === 'error' || m.type() === 'warning') problems.push(m.text()); });
-    page.on('pageerror', (e) => problems.push(String(e)));
-    await page.goto(`file://${file}`);
+    const { page, problems } = await openReport(browser, file);
     for (const [band, key] of [['p50', 'p50'], ['slowest1', 'slow']] as const) {
       const segs = await page.locator(`svg.where-${band} rect.seg`).evaluateAll((rs) => rs.map((r) => ({ layer: r.getAttribute('data-role'), w: r.getBoundingClientRect().width })));
       t.deepEqual(segs.map((s) => s.layer), ['device', 'host kernel', 'boundary', 'device', 'host kernel', 'boundary'], `${band}: three layers for each traced target, none for runc`);
