@@ -6,6 +6,7 @@
 import { mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
+import { removeCgroupDir } from '../cgroup-dir';
 import { namedByAProcess, orphaned, OWNER } from '../owner';
 import { TICK_NS } from './proc';
 
@@ -140,22 +141,8 @@ export function ownCgroup(purpose: string): OwnCgroup | undefined {
   return {
     path,
     wrap: (argv) => ['sh', '-c', 'echo $$ > "$0/cgroup.procs" && exec "$@"', path, ...argv],
-    remove: () => removeCgroup(path),
+    remove: () => removeCgroupDir(path),
   };
-}
-
-/** rmdir of a cgroup, retried briefly: its last process may still be exiting. */
-function removeCgroup(path: string): boolean {
-  for (let i = 0; i < 50; i++) {
-    try {
-      rmdirSync(path);
-      return true;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return true;
-      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
-    }
-  }
-  return false;
 }
 
 /** The names of isoprobe's cgroups that exist now. */
@@ -215,7 +202,7 @@ export function sweepCgroups(containerPrefixes: readonly string[] = []): string[
           /* gone meanwhile */
         }
       }
-      if (removeCgroup(p)) gone.push(p);
+      if (removeCgroupDir(p)) gone.push(p);
     }
     for (const n of names.filter((x) => orphaned(x, containerPrefixes))) theirs.push({ root, name: n });
   }

@@ -2,11 +2,12 @@
 // own, every other movable task and IRQ moved off them for the run, and everything put back after
 // (also on SIGINT/SIGTERM, through the command's own unwinding; after a SIGKILL, by the next run's
 // sweep, from a state file named with the maker's mark). What could not be moved is recorded.
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
+import { removeCgroupDir } from '../cgroup-dir';
 import { optionError } from '../errors';
 import { orphaned, OWNER } from '../owner';
 
@@ -273,25 +274,6 @@ export function activeShield(): ShieldRecord | undefined {
   return active;
 }
 
-function rmdirRetry(p: string): boolean {
-  for (let i = 0; i < 50; i++) {
-    try {
-      rmdirSync(p);
-      return true;
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT') return true;
-      // cgroupfs says EBUSY while a task is inside; ENOTEMPTY is a plain directory's (a made-up tree's files).
-      if (code === 'ENOTEMPTY') {
-        rmSync(p, { recursive: true });
-        return true;
-      }
-      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
-    }
-  }
-  return false;
-}
-
 /**
  * A thread's affinity, set again (a move between v1 cpusets resets it to the cpuset's CPUs). On a
  * made-up /proc (a test's) the call is written into that tree instead of reaching a real thread.
@@ -310,13 +292,13 @@ function restoreState(s: ShieldState, file: string): string[] {
       if (err && err !== 'ESRCH') failed.push(`task ${tid}: ${err}`);
     }
     for (const [tid, cpus] of Object.entries(s.affinities)) if (existsSync(join(s.proc, tid))) setAffinity(s.proc, tid, cpus);
-    if (!rmdirRetry(s.rest)) failed.push(`cpuset ${s.rest}: not empty`);
+    if (!removeCgroupDir(s.rest, true)) failed.push(`cpuset ${s.rest}: not empty`);
   }
   if (s.ownFrom && existsSync(s.shield)) {
     for (const pid of (read(join(s.shield, 'cgroup.procs')) ?? '').split('\n').filter(Boolean)) tryWrite(join(s.ownFrom, 'cgroup.procs'), pid);
     tryWrite(join(s.shield, 'cpuset.cpus.partition'), 'member');
   }
-  if (existsSync(s.shield) && !rmdirRetry(s.shield)) failed.push(`cpuset ${s.shield}: not empty`);
+  if (existsSync(s.shield) && !removeCgroupDir(s.shield, true)) failed.push(`cpuset ${s.shield}: not empty`);
   if (s.subtreeHadCpuset === false) tryWrite(join(s.dir, 'cgroup.subtree_control'), '-cpuset');
   for (const [irq, cpus] of Object.entries(s.irqs)) {
     const err = tryWrite(join(s.proc, 'irq', irq, 'smp_affinity_list'), cpus);
