@@ -71,6 +71,18 @@ struct { __uint(type, BPF_MAP_TYPE_HASH); __uint(max_entries, TRACE_MAX_THREAD_S
 struct { __uint(type, BPF_MAP_TYPE_HASH); __uint(max_entries, 256); __type(key, __u32); __type(value, __u64); } kvm_exit_reasons SEC(".maps");
 struct { __uint(type, BPF_MAP_TYPE_RINGBUF); __uint(max_entries, 16 << 20); } events SEC(".maps");
 
+/* One more for `key` in a hash map of __u64 counts (its first, inserted); the insert's result: 0,
+ * or a negative errno such as -E2BIG when the map is full. */
+static __always_inline long add_one(void *map, const void *key) {
+  __u64 *v = bpf_map_lookup_elem(map, key);
+  if (v) {
+    __sync_fetch_and_add(v, 1);
+    return 0;
+  }
+  __u64 one = 1;
+  return bpf_map_update_elem(map, key, &one, BPF_NOEXIST);
+}
+
 static __always_inline void count(__u32 which) {
   __u64 *v = bpf_map_lookup_elem(&counters, &which);
   if (v) *v += 1;
@@ -257,13 +269,7 @@ int BPF_PROG(sys_enter, struct pt_regs *regs, long id) {
     bpf_get_current_comm(ts->comm, sizeof(ts->comm));
   }
   __u64 tkey = ((__u64)(__u32)bpf_get_current_pid_tgid() << 32) | nr;
-  __u64 *tv = bpf_map_lookup_elem(&thread_syscalls, &tkey);
-  if (tv) {
-    __sync_fetch_and_add(tv, 1);
-  } else {
-    __u64 one = 1;
-    if (bpf_map_update_elem(&thread_syscalls, &tkey, &one, BPF_NOEXIST) == -7 /* -E2BIG: full */) count(CNT_THREADS_LOST);
-  }
+  if (add_one(&thread_syscalls, &tkey) == -7 /* -E2BIG: full */) count(CNT_THREADS_LOST);
   bool plain = id == NR_PREAD64 || id == NR_PWRITE64;
   bool vec = id == NR_PREADV || id == NR_PWRITEV || id == NR_PREADV2 || id == NR_PWRITEV2;
   if (!plain && !vec) return 0;
@@ -508,13 +514,7 @@ int kvm_exit(void *ctx) {
     case 24: bpf_probe_read_kernel(&reason, 4, (char *)ctx + 24); break;
     default: break;
   }
-  __u64 *v = bpf_map_lookup_elem(&kvm_exit_reasons, &reason);
-  if (v) {
-    __sync_fetch_and_add(v, 1);
-  } else {
-    __u64 one = 1;
-    bpf_map_update_elem(&kvm_exit_reasons, &reason, &one, BPF_NOEXIST);
-  }
+  add_one(&kvm_exit_reasons, &reason);
   return 0;
 }
 
