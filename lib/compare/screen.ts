@@ -13,7 +13,7 @@ type Measured = BlockResult | NetResult;
 export interface Disturbance {
   /** Share of the window the measuring threads waited, runnable, for a CPU (schedstat); null: not kept. */
   runDelay: number | null;
-  /** Share of the measuring CPU's time stolen by the hypervisor over the block (/proc/stat). */
+  /** Share of the measuring CPU's time certainly stolen by the hypervisor over the block (/proc/stat; stolenShare). */
   steal: number;
   /** The slower of the canaries before and after the block, over the canary's quiet time. */
   canary: number;
@@ -33,6 +33,17 @@ export function disturbedBy(d: Disturbance, limits = SCREEN_LIMITS): string | un
   if (d.steal > limits.steal) why.push(`steal ${(d.steal * 100).toFixed(1)} %`);
   if (d.canary > limits.canary) why.push(`canary ${d.canary.toFixed(2)}x its quiet time`);
   return why.length ? why.join(', ') : undefined;
+}
+
+/**
+ * The share of a block certainly stolen, from the measuring CPU's /proc/stat ticks over it: the
+ * counters move in whole ticks (USER_HZ, 10 ms), so a block that saw one tick of steal may have
+ * lost anything from nothing to two ticks; only the ticks beyond that one count. (A machine here
+ * with 0.5 % steal overall gave one tick in about half of all 400 ms blocks: 2.5 % each, past the
+ * limit, and half the pairs of an idle machine were discarded.)
+ */
+export function stolenShare(stealTicks: number, allTicks: number): number {
+  return allTicks > 0 ? Math.max(0, stealTicks - 1) / allTicks : 0;
 }
 
 /** The measuring threads' wait for a CPU over the window, as a share of their time in it. */
@@ -78,7 +89,7 @@ export class Screener {
       value,
       disturbance: {
         runDelay: value instanceof Error ? null : runDelayShare(value),
-        steal: all > 0 ? (s1!.steal - s0!.steal) / all : 0,
+        steal: stolenShare(s1 && s0 ? s1.steal - s0.steal : 0, all),
         canary: Math.max(before, after) / this.quietNs,
       },
     };

@@ -6,7 +6,7 @@ import test from 'ava';
 
 import { gateExitCode } from '../../lib/compare/gate';
 import { type BlockPair, pairedGate } from '../../lib/compare/paired-gate';
-import { disturbedBy, runDelayShare, SCREEN_LIMITS } from '../../lib/compare/screen';
+import { disturbedBy, runDelayShare, SCREEN_LIMITS, stolenShare } from '../../lib/compare/screen';
 import { rng } from '../../lib/stats/resample';
 import type { TargetResult } from '../../lib/targets/types';
 import { formatGate, gateJUnit } from '../../lib/report/gate-text';
@@ -53,6 +53,14 @@ test('A/A with quiet pairs can say "no significant change" at 5 %; with few nois
   t.regex(text, /could find/);
   t.regex(text, /^INCONCLUSIVE: 2 of 2 cells could not have found a 5\.0 % change/m);
   t.regex(gateJUnit(noisy), /<skipped message="inconclusive: could find \d+\.\d % at best; /);
+});
+
+test('the screen counts steal beyond the tick a block boundary can add: one tick of 40 is no disturbance, three are', (t) => {
+  t.is(stolenShare(1, 40), 0, 'one tick may be a boundary: nothing certainly stolen');
+  t.is(disturbedBy({ runDelay: 0, steal: stolenShare(1, 40), canary: 1 }), undefined);
+  t.is(stolenShare(3, 40), 0.05);
+  t.is(disturbedBy({ runDelay: 0, steal: stolenShare(3, 40), canary: 1 }), 'steal 5.0 %');
+  t.is(stolenShare(0, 0), 0, 'no ticks seen: nothing to say');
 });
 
 test('the screen: a block is disturbed past a fixed limit of run delay, steal or canary, and says which', (t) => {
