@@ -5,6 +5,7 @@
 // significance and a change that matters). One verdict, one exit code.
 import { IsoprobeError } from '../errors';
 import { CV_FLOOR, maxT, underpowered } from '../stats/maxt';
+import { detectableChange } from '../stats/paired';
 import { type Interval, median } from '../stats/resample';
 import type { TargetResult } from '../targets/types';
 import { metricOrNaN, metricValue, pick, type Side, workloadDifferences } from './ab';
@@ -84,6 +85,11 @@ export interface GateOptions {
   maxPermutations?: number;
   /** Verdicts by step-down max-T (more power where several cells moved; the intervals stay single-step). */
   stepDown?: boolean;
+  /**
+   * The smallest change a "no significant change" must have been able to find (at power 80 %);
+   * a cell that could not is inconclusive. Default: each cell's threshold.
+   */
+  precision?: number;
 }
 
 /** Results of one side by repetition slot: rep index -> result (gaps where a repetition failed). */
@@ -218,15 +224,21 @@ export function suiteGate(b: Side, c: Side, o: GateOptions): GateOutcome {
   out.noise = median(cells.map((x) => Math.sqrt((logSd(x.baseline) ** 2 + logSd(x.candidate) ** 2) / 2)));
   if (o.stepDown) out.method += '; verdicts and p by step-down max-T, the intervals single-step (a flagged cell\'s interval may still touch 0 %)';
   const [pw, pb] = o.stepDown ? [mt.stepDownWorse, mt.stepDownBetter] : [mt.pWorse, mt.pBetter];
+  out.precision = o.precision ?? o.threshold;
   cells.forEach((cell, i) => {
-    const change = simultaneousChange(mt.delta[i]!, mt.delta[i] === 0 ? flooredSe(cell.baseline, cell.candidate) : mt.se[i]!, mt.qWorse, mt.qBetter, higherIsWorse(cell.metric), o.alpha);
-    const verdict = gateVerdict(cell.metric, change.estimate, pw[i]!, pb[i]!, { alpha: o.alpha, threshold: thresholdOf(cell.metric, o) });
+    const se = mt.delta[i] === 0 ? flooredSe(cell.baseline, cell.candidate) : mt.se[i]!;
+    const change = simultaneousChange(mt.delta[i]!, se, mt.qWorse, mt.qBetter, higherIsWorse(cell.metric), o.alpha);
+    const detectable = detectableChange(se, Math.max(mt.qWorse, mt.qBetter));
+    let verdict = gateVerdict(cell.metric, change.estimate, pw[i]!, pb[i]!, { alpha: o.alpha, threshold: thresholdOf(cell.metric, o) });
+    // As the paired gate: "no change" only where a change of the precision would have shown.
+    if (verdict === 'no significant change' && detectable > (o.precision ?? thresholdOf(cell.metric, o))) verdict = 'inconclusive';
     // The direction the estimate moved, the same one the interval and the verdict speak of.
     const movedWorse = mt.t[i]! >= 0;
-    out.cells.push({ ...cell, change, pWorse: pw[i]!, pBetter: pb[i]!, p: movedWorse ? pw[i]! : pb[i]!, verdict });
+    out.cells.push({ ...cell, change, pWorse: pw[i]!, pBetter: pb[i]!, p: movedWorse ? pw[i]! : pb[i]!, verdict, detectable });
   });
   out.regressions = out.cells.filter((x) => x.verdict === 'regression').length;
   out.improvements = out.cells.filter((x) => x.verdict === 'improvement').length;
+  out.inconclusive = out.cells.filter((x) => x.verdict === 'inconclusive').length;
   return out;
 }
 

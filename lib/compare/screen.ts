@@ -20,11 +20,15 @@ export interface Disturbance {
 }
 
 /**
- * Fixed before any comparison, from A/A runs on an idle 2-vCPU VM (README, "Precise on noisy
- * machines"): a quiet block's run delay stayed under 2 % of its window, its canary within 1.25x of
- * the quiet median, its steal at 0; these limits leave room above that.
+ * Fixed before any comparison, from A/A runs on an idle 2-vCPU VM (docs/precision.md): a quiet
+ * block's run delay stayed under 2 % of its window, its canary within 1.25x of the quiet median;
+ * these limits leave room above that. Steal is time the measuring thread could not run, as run
+ * delay is, and has its limit: on a later machine of the same kind, which reports steal, a third
+ * of 400 ms blocks lost some, from one tick to 29 % of the block; at a 2 % limit the screen
+ * discarded 59 % of a 10-minute run's pairs, and 35 s A/A runs found a smaller change without the
+ * screen than with it (p50 could find 8.2-8.5 % against 10.2-10.4 %).
  */
-export const SCREEN_LIMITS = { runDelay: 0.05, steal: 0.02, canary: 1.5 } as const;
+export const SCREEN_LIMITS = { runDelay: 0.05, steal: 0.05, canary: 1.5 } as const;
 
 /** Why a block counts as disturbed, or undefined. */
 export function disturbedBy(d: Disturbance, limits = SCREEN_LIMITS): string | undefined {

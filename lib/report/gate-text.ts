@@ -49,7 +49,7 @@ export function gateSummaryLine(g: GateOutcome): string {
   const n = g.cells.length;
   if (!n) return `NO VERDICT: nothing comparable between ${g.baseline} and ${g.candidate}`;
   if (g.regressions) return `REGRESSION: ${g.regressions} of ${n} cells regressed (${rule(g)})`;
-  if (g.inconclusive) return `INCONCLUSIVE: ${g.inconclusive} of ${n} cells could not have found a ${((g.precision ?? g.threshold) * 100).toFixed(1)} % change (${rule(g)}); measure longer (--budget) or on a quieter machine`;
+  if (g.inconclusive) return `INCONCLUSIVE: ${g.inconclusive} of ${n} cells could not have found a ${((g.precision ?? g.threshold) * 100).toFixed(1)} % change (${rule(g)}); ${g.pairs !== undefined ? 'measure longer (--budget)' : 'measure more repetitions (--reps), or in block pairs (ab --run)'} or on a quieter machine`;
   return `NO REGRESSION in ${n} cells${g.improvements ? ` (${g.improvements} improved)` : ''} (${rule(g)})`;
 }
 
@@ -65,7 +65,9 @@ export function formatGate(g: GateOutcome): string {
   for (const k of g.onlyCandidate) out.push(`only in the candidate: ${k}`);
   for (const k of g.notComparable) out.push(`not comparable: ${k}`);
   if (g.reps && g.noise !== undefined) out.push(`power: ${powerAdvice(Math.min(...g.reps), g.noise)}`);
-  if (g.pairs !== undefined) out.push(`pairs: ${g.pairs} measured${g.discarded ? `, ${g.discarded} discarded as disturbed and measured again` : ', none discarded as disturbed'}; "could find": the smallest change each cell could have found (power 80 %)`);
+  const couldFind = '"could find": the smallest change each cell could have found (power 80 %)';
+  if (g.pairs !== undefined) out.push(`pairs: ${g.pairs} measured${g.discarded ? `, ${g.discarded} discarded as disturbed and measured again` : ', none discarded as disturbed'}; ${couldFind}`);
+  else if (could) out.push(couldFind);
   out.push(gateSummaryLine(g));
   return out.filter((l, i) => l !== '' || i > 1).join('\n');
 }

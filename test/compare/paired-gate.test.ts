@@ -59,14 +59,15 @@ test('the screen counts steal beyond the tick a block boundary can add: one tick
   t.is(stolenShare(1, 40), 0, 'one tick may be a boundary: nothing certainly stolen');
   t.is(disturbedBy({ runDelay: 0, steal: stolenShare(1, 40), canary: 1 }), undefined);
   t.is(stolenShare(3, 40), 0.05);
-  t.is(disturbedBy({ runDelay: 0, steal: stolenShare(3, 40), canary: 1 }), 'steal 5.0 %');
+  t.is(disturbedBy({ runDelay: 0, steal: stolenShare(3, 40), canary: 1 }), undefined, 'at the limit: kept');
+  t.is(disturbedBy({ runDelay: 0, steal: stolenShare(4, 40), canary: 1 }), 'steal 7.5 %');
   t.is(stolenShare(0, 0), 0, 'no ticks seen: nothing to say');
 });
 
 test('the screen: a block is disturbed past a fixed limit of run delay, steal or canary, and says which', (t) => {
   t.is(disturbedBy({ runDelay: 0.01, steal: 0, canary: 1.1 }), undefined);
   t.is(disturbedBy({ runDelay: null, steal: 0, canary: 1.1 }), undefined, 'a kernel without schedstat: the other signals still count');
-  t.is(disturbedBy({ runDelay: 0.2, steal: 0.05, canary: 2 }), 'run delay 20.0 % of the window, steal 5.0 %, canary 2.00x its quiet time');
+  t.is(disturbedBy({ runDelay: 0.2, steal: 0.08, canary: 2 }), 'run delay 20.0 % of the window, steal 8.0 %, canary 2.00x its quiet time');
   t.is(disturbedBy({ runDelay: SCREEN_LIMITS.runDelay * 1.01, steal: 0, canary: 1 }), 'run delay 5.1 % of the window');
   // The share is the probe's run delay over its measured window and threads.
   t.is(runDelayShare(result(50_000, 3e7)), 0.1);

@@ -134,8 +134,9 @@ export async function cmdAb(argv: string[], io: Reporter, signal: AbortSignal): 
     }
     if (v.junit) writeFileSync(v.junit, gateJUnit(g));
     if (v.markdown) writeFileSync(v.markdown, gateMarkdown(g));
-    io.out(v.json ? JSON.stringify({ verdict: gateExitCode(g) === 1 ? 'regression' : g.cells.length ? 'no regression' : 'nothing compared', ...g }, null, 2) : formatGate(g));
-    return gateExitCode(g);
+    const code = gateExitCode(g);
+    io.out(v.json ? JSON.stringify({ verdict: verdictWord(code, g), ...g }, null, 2) : formatGate(g));
+    return code;
   } finally {
     store?.close();
   }
@@ -163,6 +164,11 @@ async function cmdAbPaired(v: AbValues, argv: string[], io: Reporter, signal: Ab
   if (v.junit) writeFileSync(v.junit, gateJUnit(g));
   if (v.markdown) writeFileSync(v.markdown, gateMarkdown(g));
   const code = gateExitCode(g);
-  io.out(v.json ? JSON.stringify({ verdict: code === 1 ? 'regression' : code === 125 ? (g.cells.length ? 'inconclusive' : 'nothing compared') : 'no regression', ...g }, null, 2) : formatGate(g));
+  io.out(v.json ? JSON.stringify({ verdict: verdictWord(code, g), ...g }, null, 2) : formatGate(g));
   return code;
+}
+
+/** The JSON's one-word verdict, as the exit code says it (git bisect run: 0 good, 1 bad, 125 skip). */
+function verdictWord(code: number, g: GateOutcome): string {
+  return code === 1 ? 'regression' : code === 125 ? (g.cells.length ? 'inconclusive' : 'nothing compared') : 'no regression';
 }
