@@ -97,7 +97,7 @@ interface Trial {
   /** Paired: block pairs kept and discarded as disturbed; every cell's estimate and verdict. */
   pairs?: number;
   discarded?: number;
-  cells?: { metric: string; estimate: number; verdict: string }[];
+  cells?: { metric: string; estimate: number; verdict: string; detectable?: number }[];
 }
 
 async function ab(method: 'paired' | 'unpaired', a: string, b: string, suite: string, budgetS: number, throttle?: number): Promise<Trial> {
@@ -114,8 +114,8 @@ async function ab(method: 'paired' | 'unpaired', a: string, b: string, suite: st
   const throttled = stop?.();
   const t: Trial = { method, code, wallS: (Date.now() - t0) / 1000, note: throttle ? `throttle ${throttled ?? 'never set'}` : undefined };
   try {
-    const j = JSON.parse(out) as { verdict?: string; pairs?: number; discarded?: number; cells?: { metric: string; change: { estimate: number }; verdict: string }[] };
-    Object.assign(t, { verdict: j.verdict, pairs: j.pairs, discarded: j.discarded, cells: j.cells?.map((c) => ({ metric: c.metric, estimate: c.change.estimate, verdict: c.verdict })) });
+    const j = JSON.parse(out) as { verdict?: string; pairs?: number; discarded?: number; cells?: { metric: string; change: { estimate: number }; verdict: string; detectable?: number }[] };
+    Object.assign(t, { verdict: j.verdict, pairs: j.pairs, discarded: j.discarded, cells: j.cells?.map((c) => ({ metric: c.metric, estimate: c.change.estimate, verdict: c.verdict, detectable: c.detectable })) });
   } catch {
     t.verdict = `no JSON (${err.trim().split('\n').pop()})`;
   }
