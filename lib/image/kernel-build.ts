@@ -15,13 +15,14 @@ import { pidAlive } from '../owner';
 import { packageRoot } from '../paths';
 import { BuildMeter, type BuildTotal, DryRunCount } from './build-progress';
 import { cacheDir, type GuestKernel } from './kernel';
+import KERNEL_PACKAGES from './kernel-packages.json';
 
 export const KERNEL_SOURCES = ['6.1', '6.12'] as const;
 export type KernelSource = (typeof KERNEL_SOURCES)[number];
 
 export const FRAGMENT = 'guest-image/isoprobe-guest.config';
 /** What a build needs besides the source (tinyconfig builds no modules and signs nothing). */
-const BUILD_PACKAGES = ['bc', 'bison', 'flex', 'libelf-dev', 'libssl-dev', 'make', 'gcc', 'xz-utils'];
+const BUILD_PACKAGES: readonly string[] = KERNEL_PACKAGES.build;
 
 export function isKernelSource(s: string): s is KernelSource {
   return (KERNEL_SOURCES as readonly string[]).includes(s);

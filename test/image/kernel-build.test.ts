@@ -99,9 +99,10 @@ test.serial('a finished entry in the cache is the kernel: returned untouched, no
   });
 });
 
-// `npm test` builds 6.1 before the tests start (scripts/setup.sh guest-kernel, progress on the
-// terminal): here it is a cache hit. Run alone on a machine without it, the test builds it, within
-// a time of its own (ava's inactivity timeout would otherwise end the worker mid-build).
+// `npm test` starts building 6.1 in the background before the tests (scripts/setup.sh
+// guest-kernel:background): here the test waits for that build's lock, then it is a cache hit. Run
+// alone on a machine without it, the test builds it, within a time of its own (ava's inactivity
+// timeout would otherwise end the worker mid-build).
 testIf(rootSkip, test.serial)('linux-source-6.1 builds (or is in the cache); a second build is a cache hit with every fragment option in its config' + why(rootSkip), async (t) => {
   t.timeout(30 * 60_000, 'building linux-source-6.1 from nothing');
   const first = await buildGuestKernel('6.1', { onProgress: (l) => t.log(l) });
