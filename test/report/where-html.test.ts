@@ -99,7 +99,7 @@ testIf(chromiumSkip, test.serial)('the report draws the split by layer: a stacke
     t.regex(await rr.locator('table').first().innerText(), /path 37% srv 17% bnd 46%/, 'the RR where column in words (24/11/30 µs)');
     const shots = join(process.cwd(), 'test-results');
     mkdirSync(shots, { recursive: true });
-    await page.locator('h3:text("Where the time goes")').scrollIntoViewIfNeeded();
+    await page.locator('h3:text("Where the time goes")').first().scrollIntoViewIfNeeded();
     await page.screenshot({ path: join(shots, 'report-where.png'), fullPage: true });
     t.deepEqual(problems, []);
   });
