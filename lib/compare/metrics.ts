@@ -3,7 +3,8 @@
 // comparison table shows it. The table (text and HTML), the CSV export, the trend and the gate all
 // read it, so a metric is its entry here plus the code that measures it.
 import type { NetResult } from '../probe/types';
-import type { Attribution, Split } from '../trace/attribution';
+import type { Attribution } from '../trace/attribution';
+import type { NetAttribution, NetPerOp } from '../trace/net-attribution';
 import type { TargetResult } from '../targets/types';
 import { formatNs } from '../units';
 import { KINDS, kindsWhere, type ResultKind, RESULT_KINDS, windowOps } from './kinds';
@@ -64,6 +65,8 @@ export interface MetricDef {
   csv?: string;
   /** 0 is a value it can have (no device time: the page cache; no block request), not a failed measurement. */
   zeroIsValue?: true;
+  /** From the host trace (--where): a result's own text shows it in its where lines, not as a metric line of its own. */
+  traced?: true;
 }
 
 const ALL = RESULT_KINDS;
@@ -93,30 +96,81 @@ function latency<N extends string>(name: N, title: string, k: string, o: Omit<Pa
 const cost = { kinds: ALL, thresholdClass: 'cost' } as const;
 
 // --- Where the time goes (lib/trace, --where): each layer's mean time in a band of operations and
-// the window's mechanism counts per operation. Absent from results measured without a trace, so
-// the gate, the table and the trend pass them by there.
+// the window's mechanism counts per operation, for block results (lib/trace/attribution.ts) and RR
+// results (lib/trace/net-attribution.ts). Absent from results measured without a trace, so the
+// gate, the table and the trend pass them by there.
+const RR = kindsWhere((k) => k.mode === 'rr');
+type AnyField = { unavailable: string; counts?: { per_op?: NetPerOp } };
+const attributionOf = (r: TargetResult) => (r as { attribution?: Attribution | NetAttribution | AnyField }).attribution;
+/** A block result's split (a field of the same name on an RR result is the network's). */
 const where = (r: TargetResult): Attribution | undefined => {
-  const a = (r as { attribution?: Attribution | { unavailable: string } }).attribution;
-  return a && !('unavailable' in a) ? a : undefined;
+  const a = attributionOf(r);
+  return r.kind === 'block' && a && !('unavailable' in a) ? (a as Attribution) : undefined;
+};
+/** An RR result's split. */
+const netWhere = (r: TargetResult): NetAttribution | undefined => {
+  const a = attributionOf(r);
+  return RR.includes(r.kind) && a && !('unavailable' in a) ? (a as NetAttribution) : undefined;
+};
+/** An RR result's counts per transaction: its split's, or the device's where no split was made (a VM's: the client is the guest's). */
+const netPerOp = (r: TargetResult): NetPerOp | undefined => {
+  const a = attributionOf(r);
+  if (!RR.includes(r.kind) || !a) return undefined;
+  return 'unavailable' in a ? a.counts?.per_op : (a as NetAttribution).per_op;
 };
 type Band = 'p50' | 'p99' | 'slowest_1pct';
-type LayerKey = 'device_ns' | 'host_kernel_ns' | 'boundary_ns';
-const LAYER_WORDS: Record<LayerKey, string> = { device_ns: 'the device (block request issue to completion)', host_kernel_ns: 'the host kernel (the host I/O call minus its device time)', boundary_ns: "the boundary (the probe's latency minus the host call)" };
 const BAND_WORDS: Record<Band, string> = { p50: 'the p50 band', p99: 'the p99 band', slowest_1pct: 'the slowest 1 %' };
 
+/** One layer of a split: its word, the stem of its metrics' names (`${stem}_p50`), its field in a band, what it is. */
+export interface WhereLayer { label: string; stem: string; short: string; field: string; words: string }
+/** The layers a kind's results are split into, in order (the table's where column, the report's bars). */
+export interface WhereSplit { kinds: readonly ResultKind[]; layers: readonly [WhereLayer, WhereLayer, WhereLayer]; whole: string }
+
+const BLOCK_SPLIT: WhereSplit = {
+  kinds: ['block'], whole: 'latency',
+  layers: [
+    { label: 'device', stem: 'device', short: 'dev', field: 'device_ns', words: 'the device (block request issue to completion)' },
+    { label: 'host kernel', stem: 'host_kernel', short: 'host', field: 'host_kernel_ns', words: 'the host kernel (the host I/O call minus its device time)' },
+    { label: 'boundary', stem: 'boundary', short: 'bnd', field: 'boundary_ns', words: "the boundary (the probe's latency minus the host call)" },
+  ],
+};
+const RR_SPLIT: WhereSplit = {
+  kinds: RR, whole: 'round trip',
+  layers: [
+    { label: 'host path', stem: 'rr_host_path', short: 'path', field: 'host_path_ns', words: "the host path (the request's arrival on the boundary's host-side device to its reply leaving, less the server)" },
+    { label: 'server', stem: 'rr_server', short: 'srv', field: 'server_ns', words: "the echo server (its receive's return to its send's entry)" },
+    { label: 'boundary', stem: 'rr_boundary', short: 'bnd', field: 'boundary_ns', words: "the boundary (the client's round trip less the host path)" },
+  ],
+};
+
+/** The split of a kind's results (--where), if it has one. */
+export function whereSplit(kind: ResultKind | undefined): WhereSplit | undefined {
+  return [BLOCK_SPLIT, RR_SPLIT].find((s) => kind !== undefined && s.kinds.includes(kind));
+}
+
 /** The time of one layer in one band, a mean over the band's operations (ns). */
-function layerTime<N extends string>(name: N, band: Band, layer: LayerKey, gated: boolean) {
+function layerTime<N extends string>(name: N, band: Band, split: WhereSplit, layer: number, gated: boolean) {
+  const l = split.layers[layer]!;
+  const op = split === RR_SPLIT ? 'transactions' : 'operations';
   return {
-    name, title: `time in ${LAYER_WORDS[layer]} over ${BAND_WORDS[band]} of operations (--where)`, unit: 'ns', better: 'lower', kinds: ['block'], gated: (gated ? ['block'] : []) as readonly ResultKind[], thresholdClass: 'time',
-    value: (r: TargetResult) => (where(r)?.split[band] as Split | undefined)?.[layer], format: ns, scale: nsScale, csv: `${name}_ns`, zeroIsValue: true,
+    name, title: `time in ${l.words} over ${BAND_WORDS[band]} of ${op} (--where)`, unit: 'ns', better: 'lower', kinds: split.kinds, gated: gated ? split.kinds : [], thresholdClass: 'time', traced: true,
+    value: (r: TargetResult) => ((where(r) ?? netWhere(r))?.split[band] as unknown as Record<string, number> | undefined)?.[l.field], format: ns, scale: nsScale, csv: `${name}_ns`, zeroIsValue: true,
   } as const;
 }
 
 /** A mechanism count per measured operation over the window. */
 function perOpCount<N extends string>(name: N, title: string, f: (p: Attribution['per_op']) => number, gated: boolean) {
   return {
-    name, title: `${title} per operation, over the measured window (--where)`, unit: '/op', better: 'lower', kinds: ['block'], gated: (gated ? ['block'] : []) as readonly ResultKind[], thresholdClass: 'count',
+    name, title: `${title} per operation, over the measured window (--where)`, unit: '/op', better: 'lower', kinds: ['block'], gated: (gated ? ['block'] : []) as readonly ResultKind[], thresholdClass: 'count', traced: true,
     value: (r: TargetResult) => { const a = where(r); return a ? f(a.per_op) : undefined; }, format: (v: number) => `${v.toFixed(3)}/op`, scale: fixedScale('/op', 3), zeroIsValue: true,
+  } as const;
+}
+
+/** A count per transaction of an RR result over the window: the split's, or the device's where it has no split (`value` overrides). */
+function perTxCount<N extends string>(name: N, title: string, f: (p: NetPerOp) => number, gated: boolean) {
+  return {
+    name, title: `${title} per transaction, over the measured window (--where)`, unit: '/tx', better: 'lower', kinds: RR, gated: gated ? RR : [], thresholdClass: 'count', traced: true,
+    value: (r: TargetResult) => { const p = netPerOp(r); return p ? f(p) : undefined; }, format: (v: number) => `${v.toFixed(3)}/tx`, scale: fixedScale('/tx', 3),
   } as const;
 }
 
@@ -134,25 +188,32 @@ function ioRoleSyscalls(r: TargetResult): number | undefined {
  * The p50 band's split by layer, each layer's median over repetitions: "41/6/53" in the default
  * table (its legend names the layers), "dev 41% host 6% bnd 53%" in the wide one and the HTML.
  */
-function whereCell(median: (m: string) => number, wide: boolean): string {
-  const v = [median('device_p50'), median('host_kernel_p50'), median('boundary_p50')];
-  const total = v.reduce((a, x) => a + x, 0);
-  if (!v.every(Number.isFinite) || !(total > 0)) return '-';
-  const [d, h, b] = v.map((x) => Math.round((x / total) * 100));
-  return wide ? `dev ${d}% host ${h}% bnd ${b}%` : `${d}/${h}/${b}`;
+function whereCell(split: WhereSplit): NonNullable<MetricColumn['cell']> {
+  return (median, wide) => {
+    const v = split.layers.map((l) => median(`${l.stem}_p50`));
+    const total = v.reduce((a, x) => a + x, 0);
+    if (!v.every(Number.isFinite) || !(total > 0)) return '-';
+    const pct = v.map((x) => Math.round((x / total) * 100));
+    return wide ? split.layers.map((l, i) => `${l.short} ${pct[i]}%`).join(' ') : pct.join('/');
+  };
+}
+
+/** The where column of a split: on its first layer's p50 entry, its note naming the split's own layers. */
+function whereColumn(split: WhereSplit): MetricColumn {
+  const names = split.layers.map((l) => `the ${l.label}`).join(' / ');
+  return { head: 'where', long: 'where (p50)', compact: 'estimate', whenMeasured: true, cell: whereCell(split), note: `% of the p50 band's ${split.whole} in ${names} (--where)` };
 }
 
 const WHERE_METRICS = [
-  { ...layerTime('device_p50', 'p50', 'device_ns', true),
-    column: { head: 'where', long: 'where (p50)', compact: 'estimate', whenMeasured: true, cell: whereCell, note: "% of the p50 band's latency in the device / the host kernel / the boundary (--where)" } },
-  layerTime('host_kernel_p50', 'p50', 'host_kernel_ns', true),
-  layerTime('boundary_p50', 'p50', 'boundary_ns', true),
-  layerTime('device_p99', 'p99', 'device_ns', false),
-  layerTime('host_kernel_p99', 'p99', 'host_kernel_ns', false),
-  layerTime('boundary_p99', 'p99', 'boundary_ns', false),
-  layerTime('device_slowest1', 'slowest_1pct', 'device_ns', true),
-  layerTime('host_kernel_slowest1', 'slowest_1pct', 'host_kernel_ns', true),
-  layerTime('boundary_slowest1', 'slowest_1pct', 'boundary_ns', true),
+  { ...layerTime('device_p50', 'p50', BLOCK_SPLIT, 0, true), column: whereColumn(BLOCK_SPLIT) },
+  layerTime('host_kernel_p50', 'p50', BLOCK_SPLIT, 1, true),
+  layerTime('boundary_p50', 'p50', BLOCK_SPLIT, 2, true),
+  layerTime('device_p99', 'p99', BLOCK_SPLIT, 0, false),
+  layerTime('host_kernel_p99', 'p99', BLOCK_SPLIT, 1, false),
+  layerTime('boundary_p99', 'p99', BLOCK_SPLIT, 2, false),
+  layerTime('device_slowest1', 'slowest_1pct', BLOCK_SPLIT, 0, true),
+  layerTime('host_kernel_slowest1', 'slowest_1pct', BLOCK_SPLIT, 1, true),
+  layerTime('boundary_slowest1', 'slowest_1pct', BLOCK_SPLIT, 2, true),
   perOpCount('syscalls_per_op', 'host system calls of the traced processes', (p) => p.syscalls, true),
   perOpCount('io_calls_per_op', 'host I/O calls on the data file (calls and io_uring requests)', (p) => p.io_calls, true),
   { ...perOpCount('io_roles_syscalls_per_op', 'host system calls of the roles that made the I/O calls on the data file', (p) => p.syscalls, true), value: ioRoleSyscalls },
@@ -161,6 +222,22 @@ const WHERE_METRICS = [
   perOpCount('csw_voluntary_per_op', 'voluntary context switches (the thread blocked)', (p) => p.csw_voluntary, true),
   perOpCount('csw_preempted_per_op', 'preempted context switches (other work took the CPU)', (p) => p.csw_preempted, false),
   perOpCount('irqs_per_op', "hardware interrupts on the probe's CPUs", (p) => p.irq_on_probe_cpus, false),
+  // Request/response (lib/trace/net-attribution.ts): the round trip in the host path, the server, the boundary.
+  { ...layerTime('rr_host_path_p50', 'p50', RR_SPLIT, 0, true), column: whereColumn(RR_SPLIT) },
+  layerTime('rr_server_p50', 'p50', RR_SPLIT, 1, true),
+  layerTime('rr_boundary_p50', 'p50', RR_SPLIT, 2, true),
+  layerTime('rr_host_path_p99', 'p99', RR_SPLIT, 0, false),
+  layerTime('rr_server_p99', 'p99', RR_SPLIT, 1, false),
+  layerTime('rr_boundary_p99', 'p99', RR_SPLIT, 2, false),
+  layerTime('rr_host_path_slowest1', 'slowest_1pct', RR_SPLIT, 0, true),
+  layerTime('rr_server_slowest1', 'slowest_1pct', RR_SPLIT, 1, true),
+  layerTime('rr_boundary_slowest1', 'slowest_1pct', RR_SPLIT, 2, true),
+  perTxCount('packets_per_tx', "packets on the boundary's host-side device (to and from the server)", (p) => p.packets, true),
+  // Mostly 0 (a reply carries the acknowledgement); a delayed one follows the machine's timing.
+  { ...perTxCount('empty_segments_per_tx', 'TCP segments without payload among those packets (acknowledgements)', (p) => p.empty_segments, false), zeroIsValue: true },
+  perTxCount('server_calls_per_tx', "the echo server's send/receive-family calls", (p) => p.server_calls, true),
+  // Only where the split was made: a client whose calls the host does not see (a guest's) has none counted, not 0.
+  { ...perTxCount('client_calls_per_tx', "the client's send/receive-family calls", (p) => p.client_calls, true), value: (r: TargetResult) => netWhere(r)?.per_op.client_calls },
 ] as const;
 // --- end of where the time goes
 

@@ -14,6 +14,7 @@ const BASE: Record<string, { unit: string; scale: number }> = {
   'pkt/s': { unit: '', scale: 1 },
   '%': { unit: 'ratio', scale: 0.01 },
   '/op': { unit: '', scale: 1 },
+  '/tx': { unit: '', scale: 1 },
   '': { unit: '', scale: 1 },
   '/CPU-s': { unit: '', scale: 1 },
   x: { unit: 'ratio', scale: 1 },

@@ -6,9 +6,9 @@ import { groupedWarnings } from './warning-text';
 import { verdictLines } from './verdict-text';
 import { rowMedian, whereSummary } from './where-text';
 import { ciOf, type Comparison, type Row, type WorkloadSummary } from '../compare/compare';
-import type { ResultKind } from '../compare/kinds';
+import { KINDS, type ResultKind } from '../compare/kinds';
 import { compactInterval, fixedScale, fullInterval } from '../compare/metric-format';
-import { columnHead, columnsOf, type Metric, metricDef, metricDefs, rateMetric } from '../compare/metrics';
+import { columnHead, columnsOf, type Metric, metricDef, type MetricDef, metricDefs, rateMetric } from '../compare/metrics';
 import { precisionLines } from '../compare/precision';
 
 export { compactInterval };
@@ -79,11 +79,20 @@ function workloadBlock(s: WorkloadSummary, wide: boolean, labelWidth: number): s
   return out;
 }
 
-/** "host/op: ...; xprobe: ...": the columns whose heading does not say it all; an opt-in one's on a line of its own. */
+/**
+ * "host/op: ...; xprobe: ...": the columns whose heading does not say it all; each opt-in one's on a
+ * line of its own. Two shown columns of one heading (the where of block and of RR rows, each naming
+ * its own layers) say whose they are: "where (block): ...", "where (rr): ...".
+ */
 function legend(wide: boolean, rows: Row[]): string[] {
-  const say = (optIn: boolean) => metricDefs().filter((d) => d.column?.note && !!d.column.whenMeasured === optIn && columnShown(d.name as Metric, rows))
-    .map((d) => `${columnHead(d.name as Metric, 'block', wide)}: ${d.column!.note}`).join('; ');
-  return [say(false), say(true)].filter(Boolean);
+  const shown = (optIn: boolean) => metricDefs().filter((d) => d.column?.note && !!d.column.whenMeasured === optIn && columnShown(d.name as Metric, rows));
+  const head = (d: MetricDef) => columnHead(d.name as Metric, d.kinds[0] ?? 'block', wide);
+  const all = [...shown(false), ...shown(true)];
+  const say = (d: MetricDef) => {
+    const twin = all.some((x) => x !== d && head(x) === head(d));
+    return `${head(d)}${twin ? ` (${[...new Set(d.kinds.map((k) => KINDS[k].mode))].join(', ')})` : ''}: ${d.column!.note}`;
+  };
+  return [shown(false).map(say).join('; '), ...shown(true).map(say)].filter(Boolean);
 }
 
 export interface TableOptions {

@@ -106,7 +106,7 @@ export function renderHtml(c: Comparison, env: Record<string, unknown>, title = 
     const cells = c.targets.map((t) => c.cells.find((x) => x.target === t && x.workload === s.workload)!).filter(Boolean);
     return `<section><h2>${escapeXml(s.workload)} <small>${escapeXml(s.kind ?? 'nothing measured')}</small></h2>
 ${summaryTable(s)}
-${barsSvg(s.rows)}${whereHtml(s.rows)}${s.kind ? hostCpuSvg(cells, KINDS[s.kind].op.word) : ''}${cdfSvg(s.rows)}<div class="hists">${hist}</div></section>`;
+${barsSvg(s.rows)}${whereHtml(s.rows, s.kind)}${s.kind ? hostCpuSvg(cells, KINDS[s.kind].op.word) : ''}${cdfSvg(s.rows)}<div class="hists">${hist}</div></section>`;
   });
   const cost = startupMemorySvg(c.cells, c.targets);
   const stacks = Object.entries(c.stacks).map(([t, st]) => `<h3>${escapeXml(t)}</h3><pre>${escapeXml(JSON.stringify(st, null, 2))}</pre>`).join('');

@@ -23,14 +23,15 @@ function headLine(r: NetResult): string {
 
 /**
  * The kind's registry metrics beyond its rate (a UDP stream's loss and jitter), each on its own
- * line: not the host-side costs (the target's text has the host), and for a kind with latency not
- * the distribution every latency kind shares (the round-trip line shows it whole).
+ * line: not the host-side costs (the target's text has the host), nor the trace's (its where lines
+ * have them), and for a kind with latency not the distribution every latency kind shares (the
+ * round-trip line shows it whole).
  */
 function metricLines(r: NetResult): string[] {
   const k = KINDS[r.kind];
   const latencyKinds = kindsWhere((x) => x.latency);
   return metricDefs()
-    .filter((d) => d.kinds.includes(r.kind) && d.name !== k.rate && d.thresholdClass !== 'cost' && !(k.latency && latencyKinds.every((x) => d.kinds.includes(x))))
+    .filter((d) => d.kinds.includes(r.kind) && d.name !== k.rate && d.thresholdClass !== 'cost' && !d.traced && !(k.latency && latencyKinds.every((x) => d.kinds.includes(x))))
     .flatMap((d) => {
       const v = d.value(r as unknown as TargetResult);
       return v === undefined ? [] : [`  ${(d.column?.head ?? d.name).padEnd(10)}  ${d.format(v)}`];

@@ -1,11 +1,13 @@
 // A block result's split by layer for people: where its p50, p99 and slowest 1 % went (device,
 // host kernel, boundary), the sentence about its tail, and the mechanism counts per operation; and
-// a comparison's, per workload and target, from the registry's layer and count metrics.
+// a comparison's, per workload and target, from the registry's layer and count metrics (block and
+// request/response workloads, each in its own layers).
 import type { Comparison, Row } from '../compare/compare';
-import type { Metric } from '../compare/metrics';
+import { type Metric, type WhereSplit, whereSplit } from '../compare/metrics';
 import { median } from '../stats/resample';
 import type { TargetResult } from '../targets/types';
 import type { Attribution, AttributionField, Split } from '../trace/attribution';
+import type { NetAttribution, NetAttributionField } from '../trace/net-attribution';
 import type { RoleCounts } from '../trace/by-role';
 import { formatNs } from '../units';
 
@@ -63,13 +65,17 @@ export function rowMedian(r: Row): (m: string) => number {
   };
 }
 
-/** A layer time's median over a row's repetitions, and its share of the band's three layers. */
-function bandLine(label: string, med: (m: string) => number, band: 'p50' | 'p99' | 'slowest1'): string {
-  const v = [med(`device_${band}`), med(`host_kernel_${band}`), med(`boundary_${band}`)];
+/** A band's layer times, each its median over a row's repetitions, and each one's share of their sum. */
+function bandLine(label: string, med: (m: string) => number, band: 'p50' | 'p99' | 'slowest1', split: WhereSplit): string {
+  const v = split.layers.map((l) => med(`${l.stem}_${band}`));
   const total = v.reduce((a, x) => a + x, 0);
   const pct = (x: number) => `${((x / total) * 100).toFixed(0)} %`;
-  const [d, h, b] = v as [number, number, number];
-  return `${label} ${formatNs(total)} = device ${formatNs(d)} (${pct(d)}) + host kernel ${formatNs(h)} (${pct(h)}) + boundary ${formatNs(b)} (${pct(b)})`;
+  return `${label} ${formatNs(total)} = ${split.layers.map((l, i) => `${l.label} ${formatNs(v[i]!)} (${pct(v[i]!)})`).join(' + ')}`;
+}
+
+/** The three bands' lines of a row. */
+function bandLines(med: (m: string) => number, split: WhereSplit): string[] {
+  return [bandLine('p50 band', med, 'p50', split), bandLine('p99 band', med, 'p99', split), bandLine('slowest 1 %', med, 'slowest1', split)].map((l) => `    ${l}`);
 }
 
 /** The top system calls per operation: each name's median over the repetitions that traced. */
@@ -79,26 +85,31 @@ function topSyscalls(as: Attribution[]): string {
   return med.sort((x, y) => y[1] - x[1]).slice(0, 5).map(([n, v]) => `${n} ${v.toFixed(2)}`).join(', ') || 'none';
 }
 
+const attributionOf = (x: TargetResult) => (x as { attribution?: AttributionField | NetAttributionField }).attribution;
+
 /** Why a row has no split: the reasons its results give, or that its target was not traced. */
 function noSplit(rs: TargetResult[]): string {
   if (!rs.length) return 'no results to split (the cell failed: see the warnings)';
-  const why = [...new Set(rs.map((r) => (r as { attribution?: AttributionField }).attribution).filter((a): a is { unavailable: string } => !!a && 'unavailable' in a).map((a) => a.unavailable))];
+  const why = [...new Set(rs.map(attributionOf).filter((a): a is { unavailable: string } => !!a && 'unavailable' in a).map((a) => a.unavailable))];
   return why.length ? `unavailable: ${why.join('; ')}` : 'not traced (run with --where; the split is built for block and request/response workloads)';
 }
 
 /** One target's lines: its name, the medians over repetitions of each layer in each band, then the counts per operation. */
-function rowLines(r: Row, rs: TargetResult[]): string[] {
-  const as = rs.map((x) => (x as { attribution?: AttributionField }).attribution).filter((a): a is Attribution => !!a && !('unavailable' in a));
+function rowLines(r: Row, rs: TargetResult[], split: WhereSplit): string[] {
+  const as = rs.map(attributionOf).filter((a): a is Attribution | NetAttribution => !!a && !('unavailable' in a));
   if (!as.length) return [`  ${r.target}: ${noSplit(rs)}`];
   const med = rowMedian(r);
   const n = (m: string) => med(m).toFixed(2);
   const matched = median(as.map((a) => a.matched_share));
+  const ops = split.kinds.includes('block') ? 'operations' : 'transactions';
+  const head = `  ${r.target}: tail ${[...new Set(as.map((a) => a.tail))].join(' or ')} (${as.length} of ${rs.length} repetitions traced, ${(matched * 100).toFixed(1)} % of ${ops} matched)`;
+  if (ops === 'transactions') {
+    return [head, ...bandLines(med, split),
+      `    per tx ${n('packets_per_tx')} packets (${n('empty_segments_per_tx')} empty), server ${n('server_calls_per_tx')} calls, client ${n('client_calls_per_tx')} calls`];
+  }
   return [
-    `  ${r.target}: tail ${[...new Set(as.map((a) => a.tail))].join(' or ')} (${as.length} of ${rs.length} repetitions traced, ${(matched * 100).toFixed(1)} % of operations matched)`,
-    `    ${bandLine('p50 band', med, 'p50')}`,
-    `    ${bandLine('p99 band', med, 'p99')}`,
-    `    ${bandLine('slowest 1 %', med, 'slowest1')}`,
-    `    per op ${n('syscalls_per_op')} syscalls (${topSyscalls(as)}), ${n('io_calls_per_op')} I/O calls, ${n('block_requests_per_op')} block requests`,
+    head, ...bandLines(med, split),
+    `    per op ${n('syscalls_per_op')} syscalls (${topSyscalls(as as Attribution[])}), ${n('io_calls_per_op')} I/O calls, ${n('block_requests_per_op')} block requests`,
     `           ${n('wakeups_per_op')} wake-ups, ${n('csw_voluntary_per_op')} voluntary + ${n('csw_preempted_per_op')} preempted context switches, ${n('irqs_per_op')} IRQs on the probe's CPUs`,
   ];
 }
@@ -115,10 +126,10 @@ export function hasWhere(c: Comparison): boolean {
 export function whereSummary(c: Comparison): string[] {
   if (!hasWhere(c)) return [];
   const head = 'where the time goes: each layer the median over repetitions of its mean in the band; counts per operation';
-  const blocks = c.summaries.filter((s) => s.kind === 'block').map((s) => ({
-    workload: s.workload,
-    lines: s.rows.map((r) => rowLines(r, c.cells.find((x) => x.target === r.target && x.workload === s.workload)?.results ?? [])),
-  }));
+  const blocks = c.summaries.flatMap((s) => {
+    const split = whereSplit(s.kind);
+    return split ? [{ workload: s.workload, lines: s.rows.map((r) => rowLines(r, c.cells.find((x) => x.target === r.target && x.workload === s.workload)?.results ?? [], split)) }] : [];
+  });
   // One reason shared by every traced cell (no tracer in this build, no root): said once.
   const reasons = new Set(blocks.flatMap((b) => b.lines.filter((l) => l.length === 1).map((l) => l[0]!.replace(/^ {2}[^:]+: /, ''))));
   const split = blocks.some((b) => b.lines.some((l) => l.length > 1));

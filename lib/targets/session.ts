@@ -435,7 +435,9 @@ export class ProbeSession implements Session {
     const link = this.runner.link;
     if (!loopback && !link) return undefined;
     const serverPids = [...servers.values()].map((h) => (h as { pid?: number }).pid).filter((p): p is number => p !== undefined);
-    return NetStepTraces.begin({ kind: loopback ? 'loopback' : 'peer', peerNs: link?.peerNs, serverPids, sameClock: this.runner.sameClock === true });
+    // docker exec and ctr task exec start the probe below the container's shim, not below isoprobe.
+    const probeParents = this.runner.costScope?.()?.processes.filter((p) => p.role === 'shim').map((p) => p.pid) ?? [];
+    return NetStepTraces.begin({ kind: loopback ? 'loopback' : 'peer', peerNs: link?.peerNs, serverPids, probeParents, sameClock: this.runner.sameClock === true });
   }
 
   /** A workload's probe arguments, checked once; the echo server it needs, started once per batch. */

@@ -14,6 +14,11 @@ export interface NetStepPlace {
   peerNs?: string;
   /** The echo server isoprobe runs there (its process and everything below it are traced). */
   serverPids?: number[];
+  /**
+   * Processes whose children from now on are the steps' probes, where those are not below isoprobe:
+   * a container engine's exec (docker, ctr) starts the probe below the container's shim.
+   */
+  probeParents?: number[];
   /** The probe's marks are on the host's monotonic clock (else their receipt here is used). */
   sameClock: boolean;
 }
@@ -37,6 +42,8 @@ export class NetStepTraces {
       s.trace = await NetTrace.start({ netnsInode: netnsInode(ns), loopback: place.kind === 'loopback', describe: s.device });
       s.trace.childrenOf([process.pid]);
       for (const p of place.serverPids ?? []) s.trace.addPids(processTree(p));
+      // Named itself (not its present children: the container's own processes), so what it starts is a named client.
+      s.trace.addPids(place.probeParents ?? []);
     } catch (e) {
       s.why = (e as Error).message;
     }

@@ -9,7 +9,7 @@ import { type Cell, summarize } from '../../lib/compare/compare';
 import { suiteGate } from '../../lib/compare/gate';
 import { KINDS, kindOfWorkload, RESULT_KINDS } from '../../lib/compare/kinds';
 import { fixedScale } from '../../lib/compare/metric-format';
-import { appliesTo, columnsOf, gatedMetrics, type Metric, METRIC_DEFS, type MetricDef, metricDef, metricsOf, rateMetric } from '../../lib/compare/metrics';
+import { appliesTo, columnsOf, gatedMetrics, type Metric, METRIC_DEFS, type MetricDef, metricDef, metricsOf, rateMetric, whereSplit } from '../../lib/compare/metrics';
 import type { Suite } from '../../lib/compare/suites';
 import { formatComparison } from '../../lib/report/compare-text';
 import { resultsCsv } from '../../lib/report/csv';
@@ -120,4 +120,13 @@ test('a UDP stream reaches the table, the HTML and the gate through its kind and
   const gate = suiteGate(udpSide('a', 1600), udpSide('b', 1200), { alpha: 0.05, threshold: 0.05 }).cells;
   t.deepEqual(gate.filter((x) => x.metric === 'pps').map((x) => x.verdict), ['regression'], 'the gate judges datagrams/s by default: 1600 -> 1200');
   t.deepEqual(gate.filter((x) => x.metric === 'loss' || x.metric === 'jitter'), [], 'loss (mostly 0) and jitter only when --metric asks');
+});
+
+test('each kind\'s split (--where) names registry metrics of that kind: every layer in the p50 band, the p99 band and the slowest 1 %', (t) => {
+  t.deepEqual(RESULT_KINDS.filter((k) => whereSplit(k)), ['block', 'tcp_rr', 'udp_rr'], 'block and request/response results are split; streams are not');
+  t.deepEqual(whereSplit('tcp_rr')!.layers.map((l) => l.label), ['host path', 'server', 'boundary']);
+  for (const k of RESULT_KINDS) {
+    const s = whereSplit(k);
+    for (const l of s?.layers ?? []) for (const b of ['p50', 'p99', 'slowest1']) t.deepEqual(metricDef(`${l.stem}_${b}`).kinds, s!.kinds, `${l.stem}_${b}`);
+  }
 });

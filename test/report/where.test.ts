@@ -1,15 +1,18 @@
 // The split by layer as people read it (--where): compare's `where` column and its text breakdown
-// per target, both the registry's layer and count metrics' medians over repetitions; absent from
-// runs that were not traced; a target that was not traced, or could not be, says so.
+// per target, both the registry's layer and count metrics' medians over repetitions, block rows in
+// their layers and RR rows in theirs, each legend line naming its own; absent from runs that were
+// not traced; a target that was not traced, or could not be, says so.
 import test from 'ava';
 
 import { type Cell, type Comparison, summarize, warningsFor } from '../../lib/compare/compare';
 import type { Suite } from '../../lib/compare/suites';
+import type { NetResult } from '../../lib/probe/types';
 import { formatComparison, TABLE_COLUMNS } from '../../lib/report/compare-text';
+import { formatNetResult } from '../../lib/report/net-text';
 import { whereSummary } from '../../lib/report/where-text';
 import { histogramOf, summarize as summarizeHistogram } from '../../lib/stats/histogram';
 import type { TargetResult } from '../../lib/targets/types';
-import { type Layers, withWhere } from '../trace/where-fixture';
+import { type Layers, type NetLayers, withNetWhere, withWhere } from '../trace/where-fixture';
 
 function result(target: string, p50: number): TargetResult {
   const lat = summarizeHistogram(histogramOf(Array.from({ length: 500 }, (_, i) => p50 * (0.9 + (i % 21) / 100))));
@@ -88,4 +91,54 @@ test('a cell that failed says it has no results to split, not that it was not tr
   c.cells[1]!.results = [];
   c.cells[1]!.error = 'io_uring read of 4096 bytes failed';
   t.true(whereSummary(c).includes('  runsc: no results to split (the cell failed: see the warnings)'), whereSummary(c).join('\n'));
+});
+
+// --- Request/response rows: their own split (host path / server / boundary), their own legend line.
+function rrResult(target: string, p50: number): TargetResult {
+  const lat = summarizeHistogram(histogramOf(Array.from({ length: 500 }, (_, i) => p50 * (0.9 + (i % 21) / 100))));
+  return { kind: 'tcp_rr', options: { size: 64, conns: 1 }, transactions: 500, tps: 1e9 / lat.mean, latency_ns: lat,
+    target: { target, kind: 'container', runtime: target, probe_sha256: 'ab'.repeat(32), emulated: false } } as unknown as TargetResult;
+}
+// Medians over five repetitions 37, 17, 46 µs (one repetition's server 60 µs does not move them).
+const RR_P50: NetLayers[] = [[36e3, 17e3, 46e3], [37e3, 16e3, 47e3], [38e3, 60e3, 45e3], [37e3, 17e3, 46e3], [39e3, 18e3, 44e3]];
+
+function withRr(blockToo: boolean): Comparison {
+  const targets = ['host', 'runc'];
+  const rr: Cell[] = [
+    { target: 'host', workload: 'rr-64', results: RR_P50.map((l) => withNetWhere(rrResult('host', 100e3), { p50: l, slow: [1.5e6, 3e5, 2e5] })) },
+    { target: 'runc', workload: 'rr-64', results: [1, 2, 3].map(() => rrResult('runc', 130e3)) },
+  ];
+  const rrSuite: Suite = { name: 'demo', workloads: [...(blockToo ? suite.workloads : []), { name: 'rr-64', workload: { kind: 'rr', options: {} } }] };
+  const cells = [...(blockToo ? comparison(true).cells : []), ...rr];
+  const summaries = summarize(cells, rrSuite, targets);
+  return { suite: 'demo', reps: 5, targets, summaries, warnings: warningsFor(summaries, 5), cells, stacks: {} };
+}
+
+test('compare --where with block and RR workloads: each where column splits its own layers, and the legend names each one\'s', (t) => {
+  const text = formatComparison(withRr(true));
+  t.regex(text, /^rr-64 {2}\(tcp_rr\)\n {2}target .* where +host cache\n {2}host .* 37\/17\/46 +-$/m, text);
+  t.regex(text, /^ {2}host .* 41\/6\/53 +bypassed$/m, 'the block row keeps its own split');
+  t.regex(formatComparison(withRr(true), { wide: true }), /^ {2}host .* path 37% srv 17% bnd 46% +-$/m);
+  t.regex(text, /^where \(block\): % of the p50 band's latency in the device \/ the host kernel \/ the boundary \(--where\)$/m);
+  t.regex(text, /^where \(rr\): % of the p50 band's round trip in the host path \/ the server \/ the boundary \(--where\)$/m);
+  const alone = formatComparison(withRr(false));
+  t.regex(alone, /^where: % of the p50 band's round trip in the host path \/ the server \/ the boundary \(--where\)$/m, 'RR rows alone: their note, no kind needed');
+  t.notRegex(alone, /device|host kernel/, 'no block layer named where no block row was split');
+});
+
+test('the text breakdown of an RR row: each band in host path, server and boundary, the counts per transaction', (t) => {
+  const text = whereSummary(withRr(false)).join('\n');
+  t.regex(text, /^rr-64\n {2}host: tail boundary \(5 of 5 repetitions traced, 100\.0 % of transactions matched\)\n {4}p50 band 100\.0 µs = host path 37\.0 µs \(37 %\) \+ server 17\.0 µs \(17 %\) \+ boundary 46\.0 µs \(46 %\)$/m, text);
+  t.regex(text, /^ {4}slowest 1 % 2\.00 ms = host path 1\.50 ms \(75 %\) \+ server 300\.0 µs \(15 %\) \+ boundary 200\.0 µs \(10 %\)$/m);
+  t.regex(text, /^ {4}per tx 2\.00 packets \(0\.00 empty\), server 2\.00 calls, client 2\.00 calls$/m);
+  t.regex(text, /^ {2}runc: not traced /m);
+});
+
+test('a traced RR result\'s own text keeps the split to its where lines: no line per layer or count metric', (t) => {
+  const r = withNetWhere({ ...rrResult('host', 100e3), peer: '10.0.0.1:9', elapsed_ns: 1e9, latency_definition: 'send to receive', clock: { source: 'monotonic', cost_ns: 20, kernel_clocksource: 'tsc' }, env: { kernel: '6.1', cpus: 2 }, probe: { build: 'addon', version: '0' }, errors: { mismatches: 0, lost: 0, late_replies: 0 },
+    options: { mode: 'rr', proto: 'tcp', size: 64, conns: 1, rate: 0, arrival: 'uniform', backend: 'blocking' }, cpu: { scope: 'client', user_ns: 1e6, sys_ns: 2e6, utilization: 0.1 } } as unknown as TargetResult,
+  { p50: [37e3, 17e3, 46e3], slow: [1.5e6, 3e5, 2e5] });
+  const text = formatNetResult(r as unknown as NetResult);
+  t.regex(text, /^ {2}round trip /m, 'the result\'s own lines');
+  t.notRegex(text, /^ {2}(where|rr_|packets|server|client|empty)/m, text);
 });

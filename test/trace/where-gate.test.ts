@@ -8,7 +8,7 @@ import type { Side } from '../../lib/compare/ab';
 import { suiteGate } from '../../lib/compare/gate';
 import { metricDef } from '../../lib/compare/metrics';
 import type { TargetResult } from '../../lib/targets/types';
-import { type Layers, withWhere } from './where-fixture';
+import { type Layers, type NetLayers, withNetCounts, withNetWhere, withWhere } from './where-fixture';
 
 function plain(k: number): TargetResult {
   return {
@@ -74,4 +74,49 @@ test('runs without a trace have no layer or count cells and no lines about them'
   const g = gate(side('a', { traced: false }), side('b', { traced: false }));
   t.deepEqual(g.cells.map((x) => x.metric).sort(), ['iops', 'p50', 'p99']);
   t.deepEqual(g.notComparable, []);
+});
+
+// --- Request/response: the round trip's host path, server and boundary, and the counts per transaction.
+function plainRr(k: number): TargetResult {
+  return {
+    kind: 'tcp_rr', options: { size: 64, conns: 1, proto: 'tcp' }, transactions: 10_000, tps: 1e4 * (1 + ((k * 7) % 5) * 0.01),
+    latency_ns: { count: 1, min: 1, max: 1, mean: 6e4, stdev: 0, percentiles: { 50: 6e4 * (1 + ((k * 3) % 5) * 0.01), 99: 4e5 * (1 + ((k * 2) % 5) * 0.01), '99.9': 5e5 } },
+    target: { target: 'runc', emulated: false },
+  } as unknown as TargetResult;
+}
+
+/** Five RR repetitions (spread 1-2 %): split with p50 layers `p50`, or `unavailable` with the device's counts only (a VM's). */
+function rrSide(label: string, o: { p50?: NetLayers; packets?: number; unavailable?: boolean } = {}): Side {
+  const [h, s, b] = o.p50 ?? [25e3, 5e3, 30e3];
+  const rs = [0, 1, 2, 3, 4].map((k) => {
+    const j = 1 + ((k * 3) % 5) * 0.004;
+    const perOp = { packets: (o.packets ?? 2) * j, server_calls: 2 * j, client_calls: 2 * j };
+    if (o.unavailable) return withNetCounts(plainRr(k), 'the client runs in the guest', perOp);
+    return withNetWhere(plainRr(k), { p50: [h * j, s * j, b * j], slow: [1.5e6 * j, 4e5 * j, 3e5 * j], perOp });
+  });
+  return { label, results: new Map([['rr', new Map([['runc', rs]])]]) };
+}
+
+const RR_GATED = ['rr_host_path_p50', 'rr_server_p50', 'rr_boundary_p50', 'rr_host_path_slowest1', 'rr_server_slowest1', 'rr_boundary_slowest1', 'packets_per_tx', 'server_calls_per_tx', 'client_calls_per_tx'];
+
+test('an RR result\'s split is cells of the gate: each layer at p50 and the slowest 1 %, the counts per transaction by the count threshold; an A/A flags none', (t) => {
+  const g = gate(rrSide('a'), rrSide('b'));
+  const metrics = g.cells.map((x) => x.metric as string);
+  for (const m of RR_GATED) t.true(metrics.includes(m), `${m} is a cell: ${metrics.join(', ')}`);
+  for (const m of ['rr_host_path_p99', 'empty_segments_per_tx', 'device_p50', 'syscalls_per_op']) t.false(metrics.includes(m), `${m} is no cell of an RR result`);
+  t.is(metricDef('packets_per_tx').thresholdClass, 'count');
+  t.is(g.regressions + g.improvements, 0);
+});
+
+test('a server 30 % slower at p50 is a regression of rr_server_p50 alone among the RR layers; 3 % more packets per transaction one of packets_per_tx', (t) => {
+  const g = gate(rrSide('a'), rrSide('b', { p50: [25e3, 6.5e3, 30e3] }));
+  t.is(cell(g, 'rr_server_p50')!.verdict, 'regression');
+  t.not(cell(g, 'rr_host_path_p50')!.verdict, 'regression');
+  t.not(cell(g, 'rr_boundary_p50')!.verdict, 'regression');
+  t.is(cell(gate(rrSide('a'), rrSide('b', { packets: 2 * 1.03 })), 'packets_per_tx')!.verdict, 'regression');
+});
+
+test('an RR result with no split but the device\'s counts (a VM\'s): its packets and server calls are cells, no layer and no client count', (t) => {
+  const g = gate(rrSide('a', { unavailable: true }), rrSide('b', { unavailable: true }));
+  t.deepEqual(g.cells.map((x) => x.metric as string).filter((m) => !['p50', 'p99', 'tps'].includes(m)).sort(), ['packets_per_tx', 'server_calls_per_tx']);
 });

@@ -23,7 +23,7 @@ import { findWorkload, pickValues } from '../workload-arg';
 const RUN_OPTIONS = {
   target: { kind: 'string', default: 'host', help: `where the probe runs: one of ${TARGET_NAMES.join('|')}, optionally with settings, e.g. qemu-microvm[kernel=6.12,aio=threads]` },
   placement: oneOf(['client-inside', 'server-inside', 'loopback'], 'client-inside', 'net: client inside the target and server in a peer namespace, the reverse, or both inside on loopback'),
-  where: { kind: 'bool', default: false, help: 'block workloads, every target: trace the run with eBPF and split each operation into device, host kernel and boundary, with mechanism counts per operation (docs/attribution.md)' },
+  where: { kind: 'bool', default: false, help: 'block and net rr workloads: trace the run with eBPF and split each operation into device, host kernel and boundary (a round trip: host path, server, boundary), with mechanism counts per operation (docs/attribution.md, docs/attribution-net.md)' },
   ...SESSION_OPTIONS,
   ...SHIELD_OPTION,
 } satisfies Table;
@@ -121,7 +121,7 @@ export async function cmdRun(argv: string[], io: Reporter, signal: AbortSignal):
     if (!p) return 0;
     const opts = pickValues(p.values, w.table);
     if (opts.file !== undefined) throw new IsoprobeError('EINVALOPT', '--file: inside a target the data file is --data-file (on the host), mounted or passed in by isoprobe', { option: 'file' });
-    const { spec, variant } = sessionFor(p, w.words);
+    const { spec, variant } = sessionFor(p, w.words, w.mode);
     spec.dataSize = blockRegion(opts, spec.dataFile!, spec.dataSize);
     const r = await inSession(variant, spec, p.values.shield, io, (s) => s.run({ kind: 'block', options: opts }, { signal }));
     if (p.values.format === 'fio-json' && r.kind === 'block') io.out(JSON.stringify(fioJson(blockResults([{ name: `block-${variant.label}`, result: r }])), null, 2));
@@ -132,7 +132,7 @@ export async function cmdRun(argv: string[], io: Reporter, signal: AbortSignal):
   if (!p) return 0;
   const opts = pickValues(p.values, w.table);
   if (opts.connect !== undefined) throw new IsoprobeError('EINVALOPT', '--connect: isoprobe run places the server itself (see --placement)', { option: 'connect' });
-  const { spec, variant } = sessionFor(p, w.words);
+  const { spec, variant } = sessionFor(p, w.words, w.mode);
   const placement = p.values.placement;
   delete spec.dataFile;
   delete spec.dataSize;
@@ -143,12 +143,12 @@ export async function cmdRun(argv: string[], io: Reporter, signal: AbortSignal):
 }
 
 /** The session of a parsed `run`: refuses stray arguments, and --where where it is not built. */
-function sessionFor(p: { values: Values<typeof RUN_OPTIONS>; positionals: string[] }, words: string): { spec: SessionSpec; variant: Variant } {
+function sessionFor(p: { values: Values<typeof RUN_OPTIONS>; positionals: string[] }, words: string, mode: string): { spec: SessionSpec; variant: Variant } {
   if (p.positionals.length) throw new IsoprobeError('EINVALOPT', `unexpected argument "${p.positionals[0]}" (options start with --)`);
   const { spec, variant } = sessionOf(p.values);
   if (p.values.where) {
-    // Built for block workloads: for network ones it would be silently absent, so it is refused.
-    if (words !== 'block') throw new IsoprobeError('EINVALOPT', `--where: the split by layer is built for block workloads so far, not ${words}`, { option: 'where' });
+    // Built for block and request/response workloads: for streams it would be silently absent, so it is refused.
+    if (mode !== 'block' && mode !== 'rr') throw new IsoprobeError('EINVALOPT', `--where: the split by layer is built for block and request/response (net rr) workloads, not ${words}`, { option: 'where' });
     spec.attribution = true;
   }
   return { spec, variant };
