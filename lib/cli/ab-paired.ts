@@ -23,7 +23,7 @@ export const PAIRED_OPTIONS = {
   block_warmup: { kind: 'duration', default: 100e6, help: 'with --run: the warm-up before each block' },
   screen: { kind: 'bool', default: true, help: 'with --run: discard and measure again a pair whose block was disturbed (run delay, steal, CPU canary); --no-screen keeps every pair' },
   unpaired: { kind: 'bool', default: false, help: 'with --run: whole repetitions of the suite per side, tested unpaired (the gate before block pairs)' },
-  where: { kind: 'bool', default: false, help: 'with --run (paired or --unpaired): trace block workloads with eBPF; the layer times and counts per operation become cells of the gate (docs/attribution.md)' },
+  where: { kind: 'bool', default: false, help: 'with --run (paired or --unpaired): trace block and RR workloads with eBPF; the layer times and counts per operation become cells of the gate (docs/attribution.md)' },
 } satisfies Table;
 
 /**

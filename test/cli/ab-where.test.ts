@@ -16,5 +16,5 @@ test('ab --where without --run is refused with exit 2, naming --where and --run'
 
 test('ab --help lists --where for --run, paired or --unpaired', (t) => {
   const r = runCli(['ab', '--help']);
-  t.regex(r.stdout, /--where +with --run \(paired or --unpaired\): trace block workloads with eBPF/);
+  t.regex(r.stdout, /--where +with --run \(paired or --unpaired\): trace block and RR workloads with eBPF/);
 });

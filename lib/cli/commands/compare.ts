@@ -30,7 +30,7 @@ export const COMPARE = {
   verbose: { kind: 'bool', default: false, help: 'every warning in full (by default one line per kind, the details in the HTML report)' },
   force: { kind: 'bool', default: false, help: 'compare even if the probe binaries measured in the targets differ' },
   seed: { kind: 'uint', default: 0, help: 'seed of the shuffled order (0: from the clock)' },
-  where: { kind: 'bool', default: false, help: "trace block workloads with eBPF: each operation split into device, host kernel and boundary, with counts per operation (host, containers and QEMU guests; docs/attribution.md)" },
+  where: { kind: 'bool', default: false, help: "trace with eBPF: each block operation split into device, host kernel and boundary, each RR transaction into host path, server and boundary, with counts per operation (docs/attribution.md)" },
   ...SESSION_OPTIONS,
   ...SHIELD_OPTION,
 } satisfies Table;
