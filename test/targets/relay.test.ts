@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { IsoprobeError } from '../../lib/errors';
 import { makeTarget } from '../../lib/targets';
 import { checkRelay } from '../../lib/targets/relay';
+import type { SessionSpec } from '../../lib/targets/types';
 import { parseVariant } from '../../lib/targets/variant';
 import { tempDir } from '../helpers';
 
@@ -37,9 +38,19 @@ test('an executable file in a session with a network is a relay; anything else i
   }
 });
 
+/** Why the host refused this session ("it started" when it did not: the session is stopped at once). */
+async function refusal(spec: SessionSpec): Promise<string> {
+  try {
+    await (await makeTarget('host').start(spec)).stop();
+    return 'it started';
+  } catch (e) {
+    return (e as Error).message;
+  }
+}
+
 test('the host refuses a relay without its namespace pair before it starts anything; the variant key reaches the session', async (t) => {
-  await t.throwsAsync(makeTarget('host').start({ relay: exe }), { message: /this session has no network \(start it with network: true\)/ });
-  await t.throwsAsync(makeTarget('host').start({ network: true, relay: plain }), { message: /not executable/ });
+  t.regex(await refusal({ relay: exe }), /this session has no network \(start it with network: true\)/);
+  t.regex(await refusal({ network: true, relay: plain }), /not executable/);
   t.is(parseVariant(`runc[relay=${exe}]`).spec.relay, exe);
   t.throws(() => parseVariant(`qemu-microvm[relay=${exe}]`), { message: /qemu-microvm has no setting "relay"/ });
 });
