@@ -5,12 +5,13 @@ import { release } from 'node:os';
 import { ownCgroup } from '../cost/cgroup';
 import { spawnEchoServer } from '../probe/net';
 import { exec } from './exec';
-import { ECHO_SERVICE_SETTING, PROBE_SETTINGS, type TargetDeclaration } from './settings';
+import { ECHO_SERVICE_SETTING, PROBE_SETTINGS, RELAY_SETTING, type TargetDeclaration } from './settings';
+import { relayNote } from './relay';
 import { execSession, linkOf, prepareCommon, SERVER_PORT } from './session';
 import type { Availability, Session, SessionSpec, Target } from './types';
 
 /** The host: what it is; it takes another probe only. */
-export const HOST_DECLARED: TargetDeclaration = { description: 'the static probe directly on this machine', settings: { ...PROBE_SETTINGS, ...ECHO_SERVICE_SETTING } };
+export const HOST_DECLARED: TargetDeclaration = { description: 'the static probe directly on this machine', settings: { ...PROBE_SETTINGS, ...ECHO_SERVICE_SETTING, ...RELAY_SETTING } };
 
 export class HostTarget implements Target {
   readonly name = 'host';
@@ -42,7 +43,7 @@ export class HostTarget implements Target {
         runtime: 'none',
         runtime_version: `Linux ${release()}`,
         storage: common.dataFile ? `file ${common.dataFile}` : 'none',
-        network: pair ? 'veth pair between two namespaces isoprobe made' : 'loopback',
+        network: pair ? `veth pair between two namespaces isoprobe made${relayNote(spec)}` : 'loopback',
         cgroup_limits: 'none',
         probe_sha256: common.sha,
         emulated: false,
@@ -57,6 +58,7 @@ export class HostTarget implements Target {
       link: linkOf(pair),
       attribution: spec.attribution,
       echoService: spec.echoService,
+      relay: spec.relay || undefined,
       teardown: async () => {
         await server?.stop();
         cg?.remove();

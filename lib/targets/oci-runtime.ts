@@ -12,7 +12,8 @@ import { seccompFor } from '../image/seccomp';
 import { exec, runtimeTimeoutMs, must, versionOf, which } from './exec';
 import type { ProcessNames } from '../cost/roles';
 import { containerCostParts } from './container-cost';
-import { CONTAINER_SETTINGS, ECHO_SERVICE_SETTING, narrowed, type TargetDeclaration } from './settings';
+import { CONTAINER_SETTINGS, ECHO_SERVICE_SETTING, narrowed, RELAY_SETTING, type TargetDeclaration } from './settings';
+import { relayNote } from './relay';
 import { attachLoop, dataParts, execSession, linkOf, prepareCommon, SERVER_PORT, tempWorkDir, workDirPrefix } from './session';
 import type { Availability, Session, SessionSpec, Target } from './types';
 
@@ -30,11 +31,11 @@ export const GVISOR_PROCESSES: ProcessNames = [{ role: 'sentry', argv0: /^runsc-
  * (runc and crun leave none beside the container's).
  */
 export const OCI_DECLARED: Record<Name, TargetDeclaration> = {
-  runc: { description: 'runc with an OCI bundle', settings: { ...CONTAINER_SETTINGS, ...ECHO_SERVICE_SETTING }, processes: [] },
-  crun: { description: 'crun with an OCI bundle', settings: { ...CONTAINER_SETTINGS, ...ECHO_SERVICE_SETTING }, processes: [] },
+  runc: { description: 'runc with an OCI bundle', settings: { ...CONTAINER_SETTINGS, ...ECHO_SERVICE_SETTING, ...RELAY_SETTING }, processes: [] },
+  crun: { description: 'crun with an OCI bundle', settings: { ...CONTAINER_SETTINGS, ...ECHO_SERVICE_SETTING, ...RELAY_SETTING }, processes: [] },
   runsc: {
     description: 'gVisor (runsc) with an OCI bundle',
-    settings: { ...CONTAINER_SETTINGS, ...ECHO_SERVICE_SETTING, storage: narrowed(CONTAINER_SETTINGS.storage!, { choices: ['bind'], help: 'block workloads: a bind-mounted file (gVisor does not pass block devices through)' }) },
+    settings: { ...CONTAINER_SETTINGS, ...ECHO_SERVICE_SETTING, ...RELAY_SETTING, storage: narrowed(CONTAINER_SETTINGS.storage!, { choices: ['bind'], help: 'block workloads: a bind-mounted file (gVisor does not pass block devices through)' }) },
     processes: GVISOR_PROCESSES,
   },
 };
@@ -211,7 +212,7 @@ export class OciRuntimeTarget implements Target {
           runtime_version: (await versionOf([this.name, '--version'])) ?? 'unknown',
           platform: f.platform?.(spec),
           storage: loop ? `block device: loop device ${loop.dev} with direct I/O on ${common.dataFile}` : common.dataFile ? f.storage(common.dataFile) : 'none',
-          network: pair ? f.network : 'loopback only',
+          network: pair ? `${f.network}${relayNote(spec)}` : 'loopback only',
           cgroup_limits: 'none (isoprobe sets no cgroup limits)',
           seccomp: f.seccomp(seccomp.description, !!seccomp.oci),
           probe_sha256: common.sha,
@@ -223,6 +224,7 @@ export class OciRuntimeTarget implements Target {
         ...dataParts(common.dataFile, common.dataName, loop?.dev),
         link: linkOf(pair),
         echoService: spec.echoService,
+        relay: spec.relay || undefined,
         attribution: spec.attribution,
         teardown,
       });

@@ -26,6 +26,7 @@ import { ATTRIBUTION_SAMPLE, recordBudget, StepTraces } from '../trace/step';
 import type { NetAttributionField } from '../trace/net-attribution';
 import { NetStepTraces } from '../trace/net-step';
 import { exec, type ExecResult } from './exec';
+import { checkRelay, spawnRelay } from './relay';
 import type { HostPageCache, Placement, Session, SessionSpec, StackInfo, TargetResult, Workload } from './types';
 
 export const DEFAULT_DATA_SIZE = 256 * 2 ** 20;
@@ -124,6 +125,9 @@ export interface ProbeExecOptions {
   onSpawn?: (pid: number) => void;
 }
 
+/** What a batch started on the host side for its client-inside steps: echo servers, relays. */
+type Served = Pick<EchoServerHandle, 'address' | 'cpus'> & { pid?: number; stop(): Promise<unknown> };
+
 /** A veth pair or a tap: the target's address, and the peer namespace isoprobe made with its address. */
 export interface Link {
   targetAddr: string;
@@ -215,6 +219,8 @@ export interface ProbeRunner extends RunnerPlace {
   readonly attribution?: boolean;
   /** A planted service time of the echo server isoprobe starts, ns. */
   readonly echoService?: number;
+  /** client-inside RR: a relay of the user's between the client and that echo server (relay.ts). */
+  readonly relay?: string;
 }
 
 export interface SessionParts extends RunnerPlace {
@@ -230,6 +236,7 @@ export interface SessionParts extends RunnerPlace {
   /** Trace block steps on the host for their attribution (lib/trace: the probe, the container, the Sentry or the VMM). */
   attribution?: boolean;
   echoService?: number;
+  relay?: string;
 }
 
 /** A workload's own time (duration + warm-up) in ns, whether given as numbers or "5s" strings. */
@@ -270,8 +277,10 @@ class ExecRunner implements ProbeRunner {
   readonly startup?: Startup;
   readonly attribution?: boolean;
   readonly echoService?: number;
+  readonly relay?: string;
   constructor(private readonly p: SessionParts) {
-    ({ dataPathInside: this.dataPathInside, hostDataFile: this.hostDataFile, dataIsDevice: this.dataIsDevice, link: this.link, sameClock: this.sameClock, startup: this.startup, attribution: this.attribution, echoService: this.echoService } = p);
+    ({ dataPathInside: this.dataPathInside, hostDataFile: this.hostDataFile, dataIsDevice: this.dataIsDevice, link: this.link, sameClock: this.sameClock, startup: this.startup, attribution: this.attribution, echoService: this.echoService,
+      relay: this.relay } = p);
   }
 
   costScope(): CostScope | undefined {
@@ -365,7 +374,7 @@ export class ProbeSession implements Session {
 
   /** One execution: echo servers for its client-inside steps, the plan, the lock, the results. */
   private async runBatch(ws: Workload[], ctl: RunControl, onMeasured?: (i: number) => void): Promise<(TargetResult | Error)[]> {
-    const servers = new Map<string, EchoServerHandle>();
+    const servers = new Map<string, Served>();
     let traces: StepTraces | undefined;
     let netTraces: NetStepTraces | undefined;
     try {
@@ -428,20 +437,20 @@ export class ProbeSession implements Session {
    * RR steps of a traced session: one network trace for the batch, on the host's loopback (the host
    * target's loopback steps) or on the target's link into isoprobe's peer namespace (client-inside).
    */
-  private async netTraces(steps: PlannedStep[], servers: Map<string, EchoServerHandle>): Promise<NetStepTraces | undefined> {
+  private async netTraces(steps: PlannedStep[], servers: Map<string, Served>): Promise<NetStepTraces | undefined> {
     const rr = steps.filter((s) => s.w.kind === 'rr');
     if (!this.runner.attribution || !rr.length) return undefined;
     const loopback = rr.some((s) => s.placement === 'loopback') && this.stack.kind === 'host';
     const link = this.runner.link;
     if (!loopback && !link) return undefined;
-    const serverPids = [...servers.values()].map((h) => (h as { pid?: number }).pid).filter((p): p is number => p !== undefined);
+    const serverPids = [...servers.values()].map((h) => h.pid).filter((p): p is number => p !== undefined);
     // docker exec and ctr task exec start the probe below the container's shim, not below isoprobe.
     const probeParents = this.runner.costScope?.()?.processes.filter((p) => p.role === 'shim').map((p) => p.pid) ?? [];
     return NetStepTraces.begin({ kind: loopback ? 'loopback' : 'peer', peerNs: link?.peerNs, serverPids, probeParents, sameClock: this.runner.sameClock === true });
   }
 
   /** A workload's probe arguments, checked once; the echo server it needs, started once per batch. */
-  private async plan(w: Workload, servers: Map<string, EchoServerHandle>): Promise<PlannedStep> {
+  private async plan(w: Workload, servers: Map<string, Served>): Promise<PlannedStep> {
     const { dataPathInside, hostDataFile, dataIsDevice, link } = this.runner;
     const target = this.stack.target;
     const budgetMs = workloadNs(w.options as { duration?: unknown; warmup?: unknown }) / 1e6;
@@ -460,6 +469,8 @@ export class ProbeSession implements Session {
     }
     const placement = this.placementOf(w)!;
     const base = { w, placement, cold: false, budgetMs };
+    if (this.runner.relay && placement !== 'client-inside')
+      throw new IsoprobeError('EINVALOPT', `${target}: relay "${this.runner.relay}" sits between a client-inside client and isoprobe's echo server; placement ${placement} has neither`, { option: 'placement' });
     if (placement !== 'loopback' && !link) throw new IsoprobeError('EINVALOPT', `${target}: placement ${placement} needs the session's network (start it with network: true)`, { option: 'placement' });
     // Client and server on different CPUs where they share a kernel (cpu-placement.ts).
     const cpus = cpuPlacement(w.options, placement === 'loopback' || this.stack.kind !== 'vm' ? 'shared' : 'client');
@@ -478,8 +489,11 @@ export class ProbeSession implements Session {
       const service = this.runner.echoService ? { service: `${this.runner.echoService}ns` } : {};
       servers.set(key, await spawnEchoServer({ bind: `${link!.peerAddr}:0`, proto, ...(cpus.server_cpus ? { cpus: cpus.server_cpus } : {}), ...service },
         { command: ['nsenter', `--net=/var/run/netns/${link!.peerNs}`, probeBinaryPath()], check: { allowRemote: true } }));
+      // The user's relay in front of it (its pid traced with the server's: it queues the replies).
+      if (this.runner.relay) servers.set(`relay ${key}`, await spawnRelay(this.runner.relay, proto, servers.get(key)!.address, link!.peerNs));
     }
-    const o = checkNetOptions(w.kind, { ...client, connect: servers.get(key)!.address }, { allowRemote: true });
+    const to = servers.get(this.runner.relay ? `relay ${key}` : key)!.address;
+    const o = checkNetOptions(w.kind, { ...client, connect: to }, { allowRemote: true });
     return { ...base, args: ['net', w.kind, ...toNetProbeFlags(o), '--marks'], user: NOBODY, server: { cpus: cpus.server_cpus, pinned: servers.get(key)!.cpus ?? [] } };
   }
 
@@ -531,6 +545,7 @@ export class ProbeSession implements Session {
 export async function prepareCommon(spec: SessionSpec, wantPair: boolean): Promise<{
   dataFile?: string; dataName?: string; pair?: NamespacePair; probe: string; sha: string; undo: () => Promise<void>;
 }> {
+  if (spec.relay) checkRelay(spec.relay, wantPair && spec.network !== false);
   let pair: NamespacePair | undefined;
   let dataFile: string | undefined;
   try {

@@ -5,6 +5,7 @@
 import { IsoprobeError } from '../errors';
 import { coerce, type OptionDef, suggest } from '../probe/options';
 import type { ProcessNames } from '../cost/roles';
+import { RELAY_CONTRACT } from './relay';
 import type { SessionSpec } from './types';
 
 export interface Setting {
@@ -61,6 +62,12 @@ export const PROBE_SETTINGS: Settings = {
  * server isoprobe starts for client-inside RR spends this long before every reply. */
 export const ECHO_SERVICE_SETTING: Settings = {
   service: { def: { kind: 'duration', default: 0, help: 'for power checks: the echo server isoprobe starts spends this long before every reply (client-inside RR)' }, field: 'echoService' },
+};
+
+/** A relay of the user's between the client inside a target and the echo server isoprobe starts
+ * on the host side (lib/targets/relay.ts): what a host-side proxy adds, and where the split puts it. */
+export const RELAY_SETTING: Settings = {
+  relay: { def: { kind: 'string', default: '', help: `client-inside RR: an executable isoprobe starts between the client and its echo server (a proxy to measure; ${RELAY_CONTRACT}); its time is in the split's host path`, defaultText: 'none' }, field: 'relay' },
 };
 
 /** What every container target takes: the probe, its seccomp profile, how the data file gets in. */

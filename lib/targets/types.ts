@@ -142,6 +142,9 @@ export interface SessionSpec {
   attribution?: boolean;
   /** A planted service time (ns) of the echo server isoprobe starts for client-inside RR (variant setting `service`). */
   echoService?: number;
+  /** client-inside RR: the path of a relay of the user's between the client and isoprobe's echo
+   * server, in isoprobe's peer namespace (variant setting `relay`; lib/targets/relay.ts). */
+  relay?: string;
   /** Runtime choice where a target has several (docker --runtime, ctr --runtime). */
   runtime?: string;
   /** gVisor platform (default ptrace). */
