@@ -1,7 +1,7 @@
 // What every target session shares: the host data file, cache honesty around block workloads,
 // network placement (server and client either side of a veth pair), and result decoration.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync, type Stats, statSync } from 'node:fs';
 import { cpus as hostCpus, tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 
@@ -38,17 +38,20 @@ export async function ensureDataFile(path: string, size: number): Promise<void> 
 }
 
 async function layOut(path: string, size: number): Promise<void> {
-  let exists = true;
+  let st: Stats | undefined;
   try {
-    const st = statSync(path);
-    if (st.isFile() && st.size >= size) return;
+    st = statSync(path);
   } catch {
-    exists = false;
+    st = undefined;
   }
+  if (st?.isFile() && st.size >= size) return;
+  // A block device is read as it is (the probe checks its size); anything else is no data file.
+  if (st && !st.isFile() && !st.isBlockDevice())
+    throw new IsoprobeError('EINVALOPT', `data file "${path}" (--data-file, or a target's data_file=): ${st.isDirectory() ? 'a directory' : 'not a regular file'}; expected a regular file, a block device, or a path where isoprobe may create the file`, { option: 'data_file' });
   // The null engine moves no data, but creating the file lays the region out (real blocks, not
   // holes), which is all we need; an existing file of ours is extended the same way.
   await runBlock({ file: path, size, engine: 'null', ops: 1, warmup: 0 });
-  if (!exists) statSync(path);
+  if (!st) statSync(path);
 }
 
 export function defaultDataFile(): string {

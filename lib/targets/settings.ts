@@ -53,9 +53,12 @@ export function onOff(field: keyof SessionSpec, help: string): Setting {
 
 const MiB = 2 ** 20;
 
-/** Every target takes another static probe to place. */
+/** Every target takes another static probe to place, and another data file than the session's
+ * (--data-file): two sides of one comparison on two disks or devices, e.g. bench/detect-power.ts's
+ * two loop devices, one of them slowed by a known time. */
 export const PROBE_SETTINGS: Settings = {
   probe: { def: { kind: 'string', default: '', help: 'the static probe to place (its hash goes into every result)', defaultText: 'the one this package built' }, field: 'probe' },
+  data_file: { def: { kind: 'string', default: '', help: "host file or block device behind block workloads, for this target only (created when missing)", defaultText: 'the session\'s --data-file' }, field: 'dataFile' },
 };
 
 /** A planted change of known size for detection-power checks (bench/detect-power.ts): the echo

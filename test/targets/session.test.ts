@@ -134,3 +134,9 @@ test('options are refused at planning, before the runner sees the workload, and 
   t.is(runner.executions.length, 1);
   t.is(runner.executions[0]!.length, 1, 'only the valid workload reached the runner');
 });
+
+test('a data file that is neither a file nor a block device is refused naming it, before any probe runs', async (t) => {
+  const e = await t.throwsAsync(ensureDataFile(tmp.dir, 4 << 20));
+  t.is(e!.message, `data file "${tmp.dir}" (--data-file, or a target's data_file=): a directory; expected a regular file, a block device, or a path where isoprobe may create the file`);
+  t.is((e as IsoprobeError).option, 'data_file');
+});

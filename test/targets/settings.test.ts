@@ -104,6 +104,7 @@ test('a value outside what a target declares is refused naming the target, key, 
     ['cloud-hypervisor[queues=17]', /: cloud-hypervisor\[queues=17\]: expected a number of at most 16 /],
     ['firecracker[mem=1M]', /: firecracker\[mem=1M\]: expected a size of at least 64M \(mem: guest memory\)$/],
     ['qemu-microvm[pin=yes]', /: qemu-microvm\[pin=yes\]: expected one of on, off /],
+    ['host[data_file=]', /^--targets "host\[data_file=\]": host\[data_file=\]: expected a non-empty string \(data_file: host file or block device behind block workloads, for this target only/],
     ['qemu-microvm[aio=native,host_cache=writeback]', /^--targets "qemu-microvm\[aio=native,host_cache=writeback\]": qemu-microvm: aio=native needs host_cache=none, not writeback/],
   ];
   for (const [text, re] of cases) t.throws(() => parseVariant(text), { message: re }, text);

@@ -5,11 +5,11 @@
 // the device (the wait happens before the request is issued) raises the host kernel by the time
 // the probe's own latency grew, within 10 %, and leaves the device where it was.
 import test from 'ava';
-import { type ChildProcessWithoutNullStreams, execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 
+import { fuseServer } from '../../bench/block-plant';
 import { attachLoop } from '../../lib/targets/session';
 import type { Attribution } from '../../lib/trace/attribution';
 import { traceUnavailable } from '../../lib/trace/available';
@@ -26,31 +26,6 @@ const blkioWhy = traceWhy ?? (!isRoot ? 'cgroup blkio throttling and loop device
 
 const mean = (a: Attribution) => ({ device: a.layers.device_ns.mean, hostKernel: a.layers.host_kernel_ns.mean, boundary: a.layers.boundary_ns.mean, probe: a.layers.probe_ns.mean });
 const us = (ns: number) => `${(ns / 1000).toFixed(1)} µs`;
-
-/** The FUSE server of test/timing/fuse-delay.py on `mnt`, over `backing`; told the delay and asked what it slept. */
-async function fuseServer(mnt: string, backing: string): Promise<{ delay(us: number): void; stats(): Promise<{ reads: number; slept: number }>; stop(): Promise<void> }> {
-  const script = join(__dirname, '..', '..', '..', 'test', 'timing', 'fuse-delay.py');
-  const p: ChildProcessWithoutNullStreams = spawn('python3', [script, mnt, backing]);
-  const lines = createInterface({ input: p.stdout })[Symbol.asyncIterator]();
-  let err = '';
-  p.stderr.on('data', (d) => (err += d));
-  const first = await lines.next();
-  if (first.value !== 'mounted') throw new Error(`the FUSE server did not mount: ${err}`);
-  return {
-    delay: (x) => p.stdin.write(`delay ${x}\n`),
-    stats: async () => {
-      p.stdin.write('stats\n');
-      const [reads, slept] = String((await lines.next()).value).split(' ').map(Number);
-      return { reads: reads!, slept: slept! };
-    },
-    // End of input: the server unmounts (lazily) and exits; the mount is gone before the folder is removed.
-    stop: () => new Promise<void>((resolve) => {
-      if (p.exitCode !== null) return resolve();
-      p.on('exit', () => resolve());
-      p.stdin.end();
-    }),
-  };
-}
 
 testIf(fuseWhy, test.serial)('device: a FUSE read that waits a known time under a loop device raises the device layer by that wait (±10 %), not the others' + why(fuseWhy), async (t) => {
   const backing = join(tmp.dir, 'fuse-back.dat');
