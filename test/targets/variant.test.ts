@@ -27,7 +27,7 @@ test('a variant carries its settings into the session spec; its label is canonic
 test('bad variants: the option, the value and what was expected', (t) => {
   const cases: [string, RegExp][] = [
     ['qemu-microvm[kernal=6.1]', /^--targets "qemu-microvm\[kernal=6\.1\]": qemu-microvm has no setting "kernal" \(did you mean "kernel"\?\); expected one of probe, data_file, kernel, vcpus/],
-    ['runc[kernel=6.1]', /^--targets "runc\[kernel=6\.1\]": runc has no setting "kernel"; expected one of probe, data_file, seccomp, storage, service$/],
+    ['runc[kernel=6.1]', /^--targets "runc\[kernel=6\.1\]": runc has no setting "kernel"; expected one of probe, data_file, seccomp, storage, service, relay$/],
     ['qemu-microvm[aio=fast]', /^--targets "qemu-microvm\[aio=fast\]": qemu-microvm\[aio=fast\]: expected one of threads, native, io_uring \(aio: QEMU aio= of the data disk/],
     ['qemu-microvm[vcpus=0]', /^--targets "qemu-microvm\[vcpus=0\]": qemu-microvm\[vcpus=0\]: expected a number of at least 1 \(vcpus: vCPUs\)$/],
     ['qemu-microvm[aio]', /^--targets "qemu-microvm\[aio\]": "aio" is not key=value$/],
