@@ -54,7 +54,7 @@ t_measure=$EPOCHREALTIME
 where=()
 if [ "${ISOPROBE_WHERE:-1}" != 0 ]; then
   where=(--where)
-  echo "block workloads traced (--where): the tracer adds about 0.3 µs per system call (a few % of p50 and IOPS on the host; more for runsc, whose Sentry makes ~7 calls per read); ISOPROBE_WHERE=0 measures without it" >&2
+  echo "block and RR workloads traced (--where): the tracer adds about 0.3 µs per system call (a few % of p50 and IOPS on the host; more for runsc, whose Sentry makes ~7 calls per read); ISOPROBE_WHERE=0 measures without it" >&2
 fi
 node bin/isoprobe.js compare --targets "$targets" --suite quick --reps "${ISOPROBE_REPS:-5}" "${where[@]}" --html "$out/quickstart-$stamp.html"
 measure_s=$(took "$t_measure")
