@@ -7,7 +7,7 @@ import { type Metric, type WhereSplit, whereSplit } from '../compare/metrics';
 import { median } from '../stats/resample';
 import type { TargetResult } from '../targets/types';
 import type { Attribution, AttributionField, Split } from '../trace/attribution';
-import type { NetAttribution, NetAttributionField } from '../trace/net-attribution';
+import type { NetAttribution, NetAttributionField, NetDeviceCounts } from '../trace/net-attribution';
 import type { RoleCounts } from '../trace/by-role';
 import { formatNs } from '../units';
 
@@ -90,14 +90,25 @@ const attributionOf = (x: TargetResult) => (x as { attribution?: AttributionFiel
 /** Why a row has no split: the reasons its results give, or that its target was not traced. */
 function noSplit(rs: TargetResult[]): string {
   if (!rs.length) return 'no results to split (the cell failed: see the warnings)';
-  const why = [...new Set(rs.map(attributionOf).filter((a): a is { unavailable: string } => !!a && 'unavailable' in a).map((a) => a.unavailable))];
+  const gone = rs.map(attributionOf).filter((a): a is { unavailable: string } => !!a && 'unavailable' in a);
+  const why = [...new Set(gone.map((a) => a.unavailable))];
   return why.length ? `unavailable: ${why.join('; ')}` : 'not traced (run with --where; the split is built for block and request/response workloads)';
+}
+
+/** An RR row without a split still has the device's counts (a VM's, gVisor's): their medians over the repetitions. */
+function deviceCounts(rs: TargetResult[]): string[] {
+  const gone = rs.map(attributionOf).filter((a) => !!a && 'unavailable' in a);
+  // A block result's counts are by role; an RR result's are the device's, per transaction.
+  const cs = gone.map((a) => (a as { counts?: unknown }).counts).filter((c): c is NetDeviceCounts => typeof (c as NetDeviceCounts | undefined)?.per_op?.packets === 'number');
+  if (!cs.length) return [];
+  const med = (f: (c: (typeof cs)[number]) => number) => median(cs.map(f));
+  return [`    per tx ${med((c) => c.per_op.packets).toFixed(2)} packets, server ${med((c) => c.per_op.server_calls).toFixed(2)} calls (the device's and the server's; ${cs.length} of ${gone.length} repetitions, about ${Math.round(med((c) => c.transactions_seen))} transactions each)`];
 }
 
 /** One target's lines: its name, the medians over repetitions of each layer in each band, then the counts per operation. */
 function rowLines(r: Row, rs: TargetResult[], split: WhereSplit): string[] {
   const as = rs.map(attributionOf).filter((a): a is Attribution | NetAttribution => !!a && !('unavailable' in a));
-  if (!as.length) return [`  ${r.target}: ${noSplit(rs)}`];
+  if (!as.length) return [`  ${r.target}: ${noSplit(rs)}`, ...deviceCounts(rs)];
   const med = rowMedian(r);
   const n = (m: string) => med(m).toFixed(2);
   const matched = median(as.map((a) => a.matched_share));

@@ -269,7 +269,8 @@ export function attributeNet(w: NetTraceWindow, r: NetResult, o: NetAttributeOpt
   const times = timesOf(txs, w.calls);
   const matched = times.filter((t) => !Number.isNaN(t.rtt) && !Number.isNaN(t.server));
   if (!matched.length) {
-    return { unavailable: `${txs.length} transactions crossed ${o.device}, but the client's and the echo server's calls around them were not seen (${w.calls.length} calls traced): the client runs where the host cannot see its calls, or was not followed; nothing is split, the counts are the device's`,
+    // The same words in every repetition (one line for a cell, not one per repetition); what varies is in the counts.
+    return { unavailable: `the client's and the echo server's calls around the transactions that crossed ${o.device} were not seen: the client runs where the host cannot see its calls, or was not followed; nothing is split, the counts are the device's`,
       counts: { per_op, transactions_seen: txs.length, packets_histogram: histogram, host_path_ns: layerSummary(times.map((t) => t.hostPath - t.server)), server_ns: layerSummary(times.map((t) => t.server)) } };
   }
   const ranked = [...matched].sort((a, b) => a.rtt - b.rtt);

@@ -12,7 +12,7 @@ import { formatNetResult } from '../../lib/report/net-text';
 import { whereSummary } from '../../lib/report/where-text';
 import { histogramOf, summarize as summarizeHistogram } from '../../lib/stats/histogram';
 import type { TargetResult } from '../../lib/targets/types';
-import { type Layers, type NetLayers, withNetWhere, withWhere } from '../trace/where-fixture';
+import { type Layers, type NetLayers, withNetCounts, withNetWhere, withWhere } from '../trace/where-fixture';
 
 function result(target: string, p50: number): TargetResult {
   const lat = summarizeHistogram(histogramOf(Array.from({ length: 500 }, (_, i) => p50 * (0.9 + (i % 21) / 100))));
@@ -132,6 +132,18 @@ test('the text breakdown of an RR row: each band in host path, server and bounda
   t.regex(text, /^ {4}slowest 1 % 2\.00 ms = host path 1\.50 ms \(75 %\) \+ server 300\.0 µs \(15 %\) \+ boundary 200\.0 µs \(10 %\)$/m);
   t.regex(text, /^ {4}per tx 2\.00 packets \(0\.00 empty\), server 2\.00 calls, client 2\.00 calls$/m);
   t.regex(text, /^ {2}runc: not traced /m);
+});
+
+test('an RR row without a split (a VM, gVisor) says its reason once for all its repetitions, then the device\'s counts per transaction', (t) => {
+  const c = withRr(false);
+  const why = "the client's and the echo server's calls around the transactions that crossed the host-side device were not seen";
+  // Three repetitions with their own packet counts (2.0, 2.2, 2.1 a transaction): one line, the median.
+  c.cells[1]!.results = [2, 2.2, 2.1].map((packets) => withNetCounts(rrResult('runc', 130e3), why, { packets }));
+  const lines = whereSummary(c);
+  const at = lines.findIndex((l) => l.startsWith('  runc: '));
+  t.is(lines[at], `  runc: unavailable: ${why}`, lines.join('\n'));
+  t.is(lines[at + 1], "    per tx 2.10 packets, server 2.00 calls (the device's and the server's; 3 of 3 repetitions, about 300 transactions each)");
+  t.is(lines.filter((l) => l.includes(why)).length, 1, 'the reason once, not once per repetition');
 });
 
 test('a traced RR result\'s own text keeps the split to its where lines: no line per layer or count metric', (t) => {
