@@ -122,30 +122,30 @@ type Band = 'p50' | 'p99' | 'slowest_1pct';
 const BAND_WORDS: Record<Band, string> = { p50: 'the p50 band', p99: 'the p99 band', slowest_1pct: 'the slowest 1 %' };
 
 /** One layer of a split: its word, the stem of its metrics' names (`${stem}_p50`), its field in a band, what it is. */
-export interface WhereLayer { label: string; stem: string; short: string; field: string; words: string }
+export interface WhereLayer<S extends string = string> { label: string; stem: S; short: string; field: string; words: string }
 /** The layers a kind's results are split into, in order (the table's where column, the report's bars). */
-export interface WhereSplit { kinds: readonly ResultKind[]; layers: readonly [WhereLayer, WhereLayer, WhereLayer]; whole: string }
+export interface WhereSplit<S extends string = string> { kinds: readonly ResultKind[]; layers: readonly [WhereLayer<S>, WhereLayer<S>, WhereLayer<S>]; whole: string }
 
-const BLOCK_SPLIT: WhereSplit = {
+const BLOCK_SPLIT = {
   kinds: ['block'], whole: 'latency',
   layers: [
     { label: 'device', stem: 'device', short: 'dev', field: 'device_ns', words: 'the device (block request issue to completion)' },
     { label: 'host kernel', stem: 'host_kernel', short: 'host', field: 'host_kernel_ns', words: 'the host kernel (the host I/O call minus its device time)' },
     { label: 'boundary', stem: 'boundary', short: 'bnd', field: 'boundary_ns', words: "the boundary (the probe's latency minus the host call)" },
   ],
-};
-const RR_SPLIT: WhereSplit = {
+} as const satisfies WhereSplit;
+const RR_SPLIT = {
   kinds: RR, whole: 'round trip',
   layers: [
     { label: 'host path', stem: 'rr_host_path', short: 'path', field: 'host_path_ns', words: "the host path (the request's arrival on the boundary's host-side device to its reply leaving, less the server)" },
     { label: 'server', stem: 'rr_server', short: 'srv', field: 'server_ns', words: "the echo server (its receive's return to its send's entry)" },
     { label: 'boundary', stem: 'rr_boundary', short: 'bnd', field: 'boundary_ns', words: "the boundary (the client's round trip less the host path)" },
   ],
-};
+} as const satisfies WhereSplit;
 
 /** The split of a kind's results (--where), if it has one. */
 export function whereSplit(kind: ResultKind | undefined): WhereSplit | undefined {
-  return [BLOCK_SPLIT, RR_SPLIT].find((s) => kind !== undefined && s.kinds.includes(kind));
+  return ([BLOCK_SPLIT, RR_SPLIT] as WhereSplit[]).find((s) => kind !== undefined && s.kinds.includes(kind));
 }
 
 /** The time of one layer in one band, a mean over the band's operations (ns). */
@@ -204,16 +204,20 @@ function whereColumn(split: WhereSplit): MetricColumn {
   return { head: 'where', long: 'where (p50)', compact: 'estimate', whenMeasured: true, cell: whereCell(split), note: `% of the p50 band's ${split.whole} in ${names} (--where)` };
 }
 
+/**
+ * A split's layer times: each layer in the p50 band (gated; the first carries the where column),
+ * the p99 band (exported, not gated) and the slowest 1 % (gated), named `${stem}_p50` and so on.
+ */
+function layerTimes<S extends string>(split: WhereSplit<S>) {
+  const bands = [['p50', 'p50', true], ['p99', 'p99', false], ['slowest1', 'slowest_1pct', true]] as const;
+  return bands.flatMap(([suffix, band, gated]) => split.layers.map((l, i) => {
+    const m = layerTime(`${l.stem}_${suffix}` as `${S}_${typeof suffix}`, band, split, i, gated);
+    return band === 'p50' && i === 0 ? { ...m, column: whereColumn(split) } : m;
+  }));
+}
+
 const WHERE_METRICS = [
-  { ...layerTime('device_p50', 'p50', BLOCK_SPLIT, 0, true), column: whereColumn(BLOCK_SPLIT) },
-  layerTime('host_kernel_p50', 'p50', BLOCK_SPLIT, 1, true),
-  layerTime('boundary_p50', 'p50', BLOCK_SPLIT, 2, true),
-  layerTime('device_p99', 'p99', BLOCK_SPLIT, 0, false),
-  layerTime('host_kernel_p99', 'p99', BLOCK_SPLIT, 1, false),
-  layerTime('boundary_p99', 'p99', BLOCK_SPLIT, 2, false),
-  layerTime('device_slowest1', 'slowest_1pct', BLOCK_SPLIT, 0, true),
-  layerTime('host_kernel_slowest1', 'slowest_1pct', BLOCK_SPLIT, 1, true),
-  layerTime('boundary_slowest1', 'slowest_1pct', BLOCK_SPLIT, 2, true),
+  ...layerTimes(BLOCK_SPLIT),
   perOpCount('syscalls_per_op', 'host system calls of the traced processes', (p) => p.syscalls, true),
   perOpCount('io_calls_per_op', 'host I/O calls on the data file (calls and io_uring requests)', (p) => p.io_calls, true),
   { ...perOpCount('io_roles_syscalls_per_op', 'host system calls of the roles that made the I/O calls on the data file', (p) => p.syscalls, true), value: ioRoleSyscalls },
@@ -223,15 +227,7 @@ const WHERE_METRICS = [
   perOpCount('csw_preempted_per_op', 'preempted context switches (other work took the CPU)', (p) => p.csw_preempted, false),
   perOpCount('irqs_per_op', "hardware interrupts on the probe's CPUs", (p) => p.irq_on_probe_cpus, false),
   // Request/response (lib/trace/net-attribution.ts): the round trip in the host path, the server, the boundary.
-  { ...layerTime('rr_host_path_p50', 'p50', RR_SPLIT, 0, true), column: whereColumn(RR_SPLIT) },
-  layerTime('rr_server_p50', 'p50', RR_SPLIT, 1, true),
-  layerTime('rr_boundary_p50', 'p50', RR_SPLIT, 2, true),
-  layerTime('rr_host_path_p99', 'p99', RR_SPLIT, 0, false),
-  layerTime('rr_server_p99', 'p99', RR_SPLIT, 1, false),
-  layerTime('rr_boundary_p99', 'p99', RR_SPLIT, 2, false),
-  layerTime('rr_host_path_slowest1', 'slowest_1pct', RR_SPLIT, 0, true),
-  layerTime('rr_server_slowest1', 'slowest_1pct', RR_SPLIT, 1, true),
-  layerTime('rr_boundary_slowest1', 'slowest_1pct', RR_SPLIT, 2, true),
+  ...layerTimes(RR_SPLIT),
   perTxCount('packets_per_tx', "packets on the boundary's host-side device (to and from the server)", (p) => p.packets, true),
   // Mostly 0 (a reply carries the acknowledgement); a delayed one follows the machine's timing.
   { ...perTxCount('empty_segments_per_tx', 'TCP segments without payload among those packets (acknowledgements)', (p) => p.empty_segments, false), zeroIsValue: true },
