@@ -8,6 +8,7 @@ import { identityOptions } from '../probe/option-table';
 import type { Store } from '../store/db';
 import type { TargetResult } from '../targets/types';
 import { metricDef, type Metric } from './metrics';
+import { asStoredKind, storedResult } from './kinds';
 
 export { higherIsWorse, type Metric, METRICS } from './metrics';
 
@@ -46,7 +47,7 @@ export function loadSide(spec: string, store: () => Store, option: string): Side
   if (/^\d+$/.test(spec)) {
     const s = store();
     s.run(Number(spec));
-    for (const row of s.results(Number(spec))) add(side, row.workload, row.target, JSON.parse(row.json), row.rep);
+    for (const row of s.results(Number(spec))) add(side, row.workload, row.target, storedResult(row.json), row.rep);
     if (!side.results.size) throw new IsoprobeError('EINVALOPT', `--${option} ${spec}: run ${spec} has no results`, { option });
     return side;
   }
@@ -57,7 +58,7 @@ export function loadSide(spec: string, store: () => Store, option: string): Side
     throw new IsoprobeError('EINVALOPT', `--${option} "${spec}": expected a run number or a JSON file from "isoprobe export --format json" (${(e as Error).message})`, { option });
   }
   if (!Array.isArray(data.results)) throw new IsoprobeError('EINVALOPT', `--${option} ${spec}: no "results" list (expected a file from "isoprobe export --format json")`, { option });
-  for (const r of data.results) add(side, r.workload, r.target, r.result, r.rep);
+  for (const r of data.results) add(side, r.workload, r.target, asStoredKind(r.result), r.rep);
   return side;
 }
 

@@ -137,3 +137,14 @@ export function expandKindWord(argv: readonly string[], at: number): string[] {
 export function netUsageLines(): string[] {
   return kindWords().filter((w) => w.network).map((w) => `  ${`isoprobe net ${w.word} (--connect ADDR:PORT | --loopback) [options]`.padEnd(70)} ${w.help}`);
 }
+
+/** A result as the store keeps it (its JSON), with its kind in today's vocabulary. */
+export function storedResult(json: string): TargetResult {
+  return asStoredKind(JSON.parse(json) as TargetResult);  // written by Store.addResult from a TargetResult
+}
+
+/** A result as stored or exported, its kind spelled today's way (an older result spelled it by the probe's mode). */
+export function asStoredKind(r: TargetResult): TargetResult {
+  const kind = storedKind(String(r.kind), r.options as { proto?: string } | undefined);
+  return kind === r.kind ? r : { ...r, kind } as TargetResult;
+}

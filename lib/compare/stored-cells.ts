@@ -1,18 +1,10 @@
-// What a stored run holds, read in one place: each result (its kind through kinds.ts's storedKind),
+// What a stored run holds, read in one place: each result (kinds.ts's storedResult: its kind in today's words),
 // its cells by workload and target in the order they were stored, each failure's message on its
 // cell (a cell of failures alone where nothing was measured), and the comparison rebuilt from them
 // for reports of earlier runs.
 import type { Store } from '../store/db';
-import type { TargetResult } from '../targets/types';
-import { storedKind } from './kinds';
+import { storedResult } from './kinds';
 import { type Cell, type Comparison, notesFor, summarizeWorkloads } from './compare';
-
-/** A result as the store keeps it (its JSON), with its kind in today's vocabulary. */
-export function storedResult(json: string): TargetResult {
-  const r = JSON.parse(json) as TargetResult;  // written by Store.addResult from a TargetResult
-  const kind = storedKind(String(r.kind), r.options as { proto?: string } | undefined);
-  return kind === r.kind ? r : { ...r, kind } as TargetResult;
-}
 
 export function storedCells(store: Store, run: number): Cell[] {
   const cells: Cell[] = [];

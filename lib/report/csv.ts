@@ -3,8 +3,8 @@
 // the one metric list under its name (metrics.ts), then the stack's facts.
 import { metricOrNaN } from '../compare/ab';
 import { appliesTo, metricDef, resultMetrics } from '../compare/metrics';
+import { storedResult } from '../compare/kinds';
 import type { ResultRow } from '../store/db';
-import type { TargetResult } from '../targets/types';
 
 const quote = (x: unknown) => (/[",\n]/.test(String(x)) ? `"${String(x).replace(/"/g, '""')}"` : String(x));
 const cell = (x: unknown) => (x === undefined || x === null ? '' : String(x));
@@ -14,7 +14,7 @@ export function resultsCsv(run: number, rows: ResultRow[]): string {
   const metrics = resultMetrics();
   const head = ['run', 'workload', 'target', 'rep', 'kind', ...metrics.map((m) => metricDef(m).csv ?? m), 'host_page_cache', 'emulated', 'probe_sha256', 'host_cpu_ns'];
   const lines = rows.map((r) => {
-    const j = JSON.parse(r.json) as TargetResult;
+    const j = storedResult(r.json);
     const values = metrics.map((m) => {
       const x = appliesTo(m, j.kind) ? metricOrNaN(j, m) : NaN;
       return Number.isFinite(x) ? String(x) : '';

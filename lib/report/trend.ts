@@ -5,6 +5,7 @@
 import { higherIsWorse, type Metric, metricOrNaN } from '../compare/ab';
 import { gateVerdict, simultaneousChange, thresholdOf } from '../compare/gate';
 import { appliesTo, formatMetric, gatedMetrics } from '../compare/metrics';
+import { storedResult } from '../compare/kinds';
 import { changePoints } from '../stats/changepoint';
 import { maxT } from '../stats/maxt';
 import { bootstrap, type Interval, median } from '../stats/resample';
@@ -71,7 +72,7 @@ export function trendSeries(store: Store, o: { targets?: string[]; workloads?: s
       if (o.workloads && !o.workloads.includes(row.workload)) continue;
       const k = `${row.workload}\u0000${row.target}`;
       if (!byCell.has(k)) byCell.set(k, []);
-      byCell.get(k)!.push(JSON.parse(row.json) as TargetResult);
+      byCell.get(k)!.push(storedResult(row.json));
     }
     for (const [k, rs] of byCell) {
       const [workload, target] = k.split('\u0000') as [string, string];

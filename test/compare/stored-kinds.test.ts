@@ -5,9 +5,11 @@ import test from 'ava';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 
+import { loadSide } from '../../lib/compare/ab';
 import { RESULT_KINDS, storedKind } from '../../lib/compare/kinds';
 import { storedCells } from '../../lib/compare/stored-cells';
 import { IsoprobeError } from '../../lib/errors';
+import { resultsCsv } from '../../lib/report/csv';
 import { Store } from '../../lib/store/db';
 import { tempDir } from '../helpers';
 
@@ -31,6 +33,24 @@ test('a stored run with old spellings reads as today\'s kinds; today\'s kinds re
     for (const [w, kind, options] of stored) s.addResult(run, w, 'host', 1, { kind, options, target: stack });
     const kinds = Object.fromEntries(storedCells(s, run).map((c) => [c.workload, c.results[0]!.kind]));
     t.deepEqual(kinds, { udp: 'udp_rr', tcp: 'tcp_rr', 'tcp-explicit': 'tcp_rr', stream: 'tcp_stream', new: 'udp_rr', block: 'block' });
+  } finally {
+    s.close();
+  }
+});
+
+test('every reader of a stored result reads an old spelling as today\'s kind: ab\'s sides (a run, an export file) and the CSV export', (t) => {
+  const s = new Store(join(tmp.dir, 'readers.db'));
+  try {
+    const run = s.startRun({ suite: 'quick', reps: 1, targets: ['host'], command: 'test' });
+    s.addResult(run, 'rr', 'host', 0, { kind: 'rr', options: { size: 64 }, tps: 12_345, target: stack });
+    const side = loadSide(String(run), () => s, 'baseline');
+    t.is(side.results.get('rr')!.get('host')![0]!.kind, 'tcp_rr');
+    const file = join(tmp.dir, 'old-export.json');
+    require('node:fs').writeFileSync(file, JSON.stringify({ results: [{ workload: 'rr', target: 'host', rep: 0, result: { kind: 'stream', options: {}, gbps: 9, target: stack } }] }));
+    t.is(loadSide(file, () => s, 'candidate').results.get('rr')!.get('host')![0]!.kind, 'tcp_stream');
+    // The CSV's tps column is the rr kind's rate: empty where the old spelling was not read as tcp_rr.
+    const [head, line] = resultsCsv(run, s.results(run)).split('\n');
+    t.is(line!.split(',')[head!.split(',').indexOf('tps')], '12345', `${head}\n${line}`);
   } finally {
     s.close();
   }
