@@ -229,17 +229,12 @@ export function suiteGate(b: Side, c: Side, o: GateOptions): GateOutcome {
     const se = mt.delta[i] === 0 ? flooredSe(cell.baseline, cell.candidate) : mt.se[i]!;
     const change = simultaneousChange(mt.delta[i]!, se, mt.qWorse, mt.qBetter, higherIsWorse(cell.metric), o.alpha);
     const detectable = detectableChange(se, Math.max(mt.qWorse, mt.qBetter));
-    let verdict = gateVerdict(cell.metric, change.estimate, pw[i]!, pb[i]!, { alpha: o.alpha, threshold: thresholdOf(cell.metric, o) });
-    // As the paired gate: "no change" only where a change of the precision would have shown.
-    if (verdict === 'no significant change' && detectable > (o.precision ?? thresholdOf(cell.metric, o))) verdict = 'inconclusive';
+    const verdict = gateVerdict(cell.metric, change.estimate, pw[i]!, pb[i]!, { alpha: o.alpha, threshold: thresholdOf(cell.metric, o), detectable, precision: o.precision });
     // The direction the estimate moved, the same one the interval and the verdict speak of.
     const movedWorse = mt.t[i]! >= 0;
     out.cells.push({ ...cell, change, pWorse: pw[i]!, pBetter: pb[i]!, p: movedWorse ? pw[i]! : pb[i]!, verdict, detectable });
   });
-  out.regressions = out.cells.filter((x) => x.verdict === 'regression').length;
-  out.improvements = out.cells.filter((x) => x.verdict === 'improvement').length;
-  out.inconclusive = out.cells.filter((x) => x.verdict === 'inconclusive').length;
-  return out;
+  return tallyVerdicts(out);
 }
 
 /**
@@ -273,13 +268,26 @@ function usableValue(x: number): boolean {
   return Number.isFinite(x) && x > 0;
 }
 
-/** Both significance (adjusted p at most alpha) and a move of the estimate (the geometric-mean ratio) of at least the threshold the worse (better) way. */
-export function gateVerdict(metric: Metric, ratio: number, pWorse: number, pBetter: number, o: { alpha: number; threshold: number }): Verdict {
+/**
+ * Both significance (adjusted p at most alpha) and a move of the estimate (the geometric-mean ratio)
+ * of at least the threshold the worse (better) way. Given the change the cell could have found
+ * (`detectable`), "no significant change" holds only where that is within the precision asked
+ * for (default: the threshold); otherwise the cell is inconclusive.
+ */
+export function gateVerdict(metric: Metric, ratio: number, pWorse: number, pBetter: number, o: { alpha: number; threshold: number; detectable?: number; precision?: number }): Verdict {
   const worseBy = higherIsWorse(metric) ? ratio - 1 : 1 - ratio;
   if (pWorse <= o.alpha && worseBy >= o.threshold) return 'regression';
   if (pBetter <= o.alpha && -worseBy >= o.threshold) return 'improvement';
   if (pWorse <= o.alpha || pBetter <= o.alpha) return 'below the noise threshold';
-  return 'no significant change';
+  return o.detectable !== undefined && o.detectable > (o.precision ?? o.threshold) ? 'inconclusive' : 'no significant change';
+}
+
+/** The outcome's counts of regressions, improvements and inconclusive cells, from its cells' verdicts. */
+export function tallyVerdicts(out: GateOutcome): GateOutcome {
+  out.regressions = out.cells.filter((x) => x.verdict === 'regression').length;
+  out.improvements = out.cells.filter((x) => x.verdict === 'improvement').length;
+  out.inconclusive = out.cells.filter((x) => x.verdict === 'inconclusive').length;
+  return out;
 }
 
 /**

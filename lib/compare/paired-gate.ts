@@ -5,7 +5,7 @@
 import { detectableChange, pairedMaxT } from '../stats/paired';
 import type { TargetResult } from '../targets/types';
 import { metricOrNaN, workloadDifferences } from './ab';
-import { type GateCell, type GateOutcome, gateVerdict, simultaneousChange, thresholdOf } from './gate';
+import { type GateOutcome, gateVerdict, simultaneousChange, tallyVerdicts, thresholdOf } from './gate';
 import { gatedMetrics, higherIsWorse, type Metric, metricDef, type ThresholdClass } from './metrics';
 
 /** A pair of blocks of one workload, A (the baseline) and B (the candidate), measured back to back. */
@@ -76,17 +76,12 @@ export function pairedGate(pairs: BlockPair[], labels: { baseline: string; candi
   cells.forEach((c, i) => {
     const change = simultaneousChange(mt.delta[i]!, mt.se[i]!, mt.qWorse, mt.qBetter, higherIsWorse(c.metric), o.alpha);
     const detectable = detectableChange(mt.se[i]!, q, o.power ?? 0.8);
-    let verdict: GateCell['verdict'] = gateVerdict(c.metric, change.estimate, mt.pWorse[i]!, mt.pBetter[i]!, { alpha: o.alpha, threshold: thresholdOf(c.metric, o) });
-    // Not significant: a verdict of "no change" only where a change of the precision would have shown.
-    if (verdict === 'no significant change' && detectable > (o.precision ?? thresholdOf(c.metric, o))) verdict = 'inconclusive';
+    const verdict = gateVerdict(c.metric, change.estimate, mt.pWorse[i]!, mt.pBetter[i]!, { alpha: o.alpha, threshold: thresholdOf(c.metric, o), detectable, precision: o.precision });
     const movedWorse = mt.t[i]! >= 0;
     out.cells.push({
       workload: c.workload, target: labels.target, candidateTarget: labels.candidateTarget, metric: c.metric, baseline: c.a, candidate: c.b,
       change, pWorse: mt.pWorse[i]!, pBetter: mt.pBetter[i]!, p: movedWorse ? mt.pWorse[i]! : mt.pBetter[i]!, verdict, detectable,
     });
   });
-  out.regressions = out.cells.filter((x) => x.verdict === 'regression').length;
-  out.improvements = out.cells.filter((x) => x.verdict === 'improvement').length;
-  out.inconclusive = out.cells.filter((x) => x.verdict === 'inconclusive').length;
-  return out;
+  return tallyVerdicts(out);
 }
