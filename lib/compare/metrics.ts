@@ -143,6 +143,11 @@ const RR_SPLIT = {
   ],
 } as const satisfies WhereSplit;
 
+/** What one operation of a split's kinds is called (kinds.ts): operation, transaction. */
+export function opWord(split: WhereSplit): string {
+  return KINDS[split.kinds[0]!].op.word;
+}
+
 /** The split of a kind's results (--where), if it has one. */
 export function whereSplit(kind: ResultKind | undefined): WhereSplit | undefined {
   return ([BLOCK_SPLIT, RR_SPLIT] as WhereSplit[]).find((s) => kind !== undefined && s.kinds.includes(kind));
@@ -151,7 +156,7 @@ export function whereSplit(kind: ResultKind | undefined): WhereSplit | undefined
 /** The time of one layer in one band, a mean over the band's operations (ns). */
 function layerTime<N extends string>(name: N, band: Band, split: WhereSplit, layer: number, gated: boolean) {
   const l = split.layers[layer]!;
-  const op = split === RR_SPLIT ? 'transactions' : 'operations';
+  const op = `${opWord(split)}s`;
   return {
     name, title: `time in ${l.words} over ${BAND_WORDS[band]} of ${op} (--where)`, unit: 'ns', better: 'lower', kinds: split.kinds, gated: gated ? split.kinds : [], thresholdClass: 'time', traced: true,
     value: (r: TargetResult) => ((where(r) ?? netWhere(r))?.split[band] as unknown as Record<string, number> | undefined)?.[l.field], format: ns, scale: nsScale, csv: `${name}_ns`, zeroIsValue: true,

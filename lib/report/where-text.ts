@@ -3,7 +3,7 @@
 // a comparison's, per workload and target, from the registry's layer and count metrics (block and
 // request/response workloads, each in its own layers).
 import type { Comparison, Row } from '../compare/compare';
-import { type Metric, type WhereSplit, whereSplit } from '../compare/metrics';
+import { type Metric, opWord, type WhereSplit, whereSplit } from '../compare/metrics';
 import { median } from '../stats/resample';
 import type { TargetResult } from '../targets/types';
 import type { Attribution, AttributionField, Split } from '../trace/attribution';
@@ -105,24 +105,26 @@ function deviceCounts(rs: TargetResult[]): string[] {
   return [`    per tx ${med((c) => c.per_op.packets).toFixed(2)} packets, server ${med((c) => c.per_op.server_calls).toFixed(2)} calls (the device's and the server's; ${cs.length} of ${gone.length} repetitions, about ${Math.round(med((c) => c.transactions_seen))} transactions each)`];
 }
 
-/** One target's lines: its name, the medians over repetitions of each layer in each band, then the counts per operation. */
-function rowLines(r: Row, rs: TargetResult[], split: WhereSplit): string[] {
+/** One target's lines: its name, the medians over repetitions of each layer in each band, then the counts per operation; or why it has no split. */
+function rowLines(r: Row, rs: TargetResult[], split: WhereSplit): { lines: string[]; noSplit?: string } {
   const as = rs.map(attributionOf).filter((a): a is Attribution | NetAttribution => !!a && !('unavailable' in a));
-  if (!as.length) return [`  ${r.target}: ${noSplit(rs)}`, ...deviceCounts(rs)];
+  if (!as.length) {
+    const why = noSplit(rs);
+    return { lines: [`  ${r.target}: ${why}`, ...deviceCounts(rs)], noSplit: why };
+  }
   const med = rowMedian(r);
   const n = (m: string) => med(m).toFixed(2);
   const matched = median(as.map((a) => a.matched_share));
-  const ops = split.kinds.includes('block') ? 'operations' : 'transactions';
-  const head = `  ${r.target}: tail ${[...new Set(as.map((a) => a.tail))].join(' or ')} (${as.length} of ${rs.length} repetitions traced, ${(matched * 100).toFixed(1)} % of ${ops} matched)`;
-  if (ops === 'transactions') {
-    return [head, ...bandLines(med, split),
-      `    per tx ${n('packets_per_tx')} packets (${n('empty_segments_per_tx')} empty), server ${n('server_calls_per_tx')} calls, client ${n('client_calls_per_tx')} calls`];
+  const head = `  ${r.target}: tail ${[...new Set(as.map((a) => a.tail))].join(' or ')} (${as.length} of ${rs.length} repetitions traced, ${(matched * 100).toFixed(1)} % of ${opWord(split)}s matched)`;
+  if (!split.kinds.includes('block')) {
+    return { lines: [head, ...bandLines(med, split),
+      `    per tx ${n('packets_per_tx')} packets (${n('empty_segments_per_tx')} empty), server ${n('server_calls_per_tx')} calls, client ${n('client_calls_per_tx')} calls`] };
   }
-  return [
+  return { lines: [
     head, ...bandLines(med, split),
     `    per op ${n('syscalls_per_op')} syscalls (${topSyscalls(as as Attribution[])}), ${n('io_calls_per_op')} I/O calls, ${n('block_requests_per_op')} block requests`,
     `           ${n('wakeups_per_op')} wake-ups, ${n('csw_voluntary_per_op')} voluntary + ${n('csw_preempted_per_op')} preempted context switches, ${n('irqs_per_op')} IRQs on the probe's CPUs`,
-  ];
+  ] };
 }
 
 /** Whether any result of a comparison was traced (it carries an attribution, or the reason it has none). */
@@ -139,12 +141,13 @@ export function whereSummary(c: Comparison): string[] {
   const head = 'where the time goes: each layer the median over repetitions of its mean in the band; counts per operation';
   const blocks = c.summaries.flatMap((s) => {
     const split = whereSplit(s.kind);
-    return split ? [{ workload: s.workload, lines: s.rows.map((r) => rowLines(r, c.cells.find((x) => x.target === r.target && x.workload === s.workload)?.results ?? [], split)) }] : [];
+    return split ? [{ workload: s.workload, rows: s.rows.map((r) => rowLines(r, c.cells.find((x) => x.target === r.target && x.workload === s.workload)?.results ?? [], split)) }] : [];
   });
-  // One reason shared by every traced cell (no tracer in this build, no root): said once.
-  const reasons = new Set(blocks.flatMap((b) => b.lines.filter((l) => l.length === 1).map((l) => l[0]!.replace(/^ {2}[^:]+: /, ''))));
-  const split = blocks.some((b) => b.lines.some((l) => l.length > 1));
-  const unavailable = [...reasons].filter((x) => x.startsWith('unavailable: '));
-  if (!split && unavailable.length === 1) return ['', head, `  every traced cell: ${unavailable[0]}`];
-  return ['', head, ...blocks.flatMap((b) => [b.workload, ...b.lines.flat()])];
+  // One reason shared by every traced cell (no tracer in this build, no root), and nothing else to
+  // say of any (no split, no device counts): said once.
+  const rows = blocks.flatMap((b) => b.rows);
+  const bare = rows.every((x) => x.noSplit !== undefined && x.lines.length === 1);
+  const unavailable = [...new Set(rows.map((x) => x.noSplit).filter((x): x is string => !!x?.startsWith('unavailable: ')))];
+  if (bare && unavailable.length === 1) return ['', head, `  every traced cell: ${unavailable[0]}`];
+  return ['', head, ...blocks.flatMap((b) => [b.workload, ...b.rows.flatMap((x) => x.lines)])];
 }
