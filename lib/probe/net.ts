@@ -1,9 +1,7 @@
 // Runs the network probe: an echo server (in-process or the static probe), and rr / stream clients
 // through the addon or the static binary.
-import { spawn } from 'node:child_process';
-import { createInterface } from 'node:readline';
 
-import { diesWithParent } from '../child';
+import { spawnServing } from '../child';
 import { fromCoreError, IsoprobeError } from '../errors';
 import { probeBinaryPath } from '../paths';
 import { cpuPlacement } from './cpu-placement';
@@ -64,37 +62,20 @@ export async function spawnEchoServer(input: NetInput = {}, opts: { probePath?: 
   const o = checkNetOptions('serve', input, opts.check);
   const argv = [...(opts.command ?? [opts.probePath ?? probeBinaryPath()]), 'net', 'serve', ...toNetProbeFlags(o).filter((f) => !f.startsWith('--duration'))];
   // A server outlives nothing: it dies with isoprobe (it serves until told to stop).
-  const [cmd, ...args] = diesWithParent(argv);
-  const child = spawn(cmd!, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stderr = '';
-  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-  const lines = createInterface({ input: child.stdout });
-  let cpus: number[] = [];
-  const address = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new IsoprobeError('EPROBE', `the echo server did not report its address within 10 s; stderr: ${stderr.trim()}`));
-    }, 10_000);
-    lines.once('line', (line) => {
-      clearTimeout(timer);
-      try {
-        const j = JSON.parse(line);
-        if (j.error) reject(fromCoreError(j.error));
-        else {
-          cpus = Array.isArray(j.cpus) ? (j.cpus as number[]) : [];
-          resolve(j.listening as string);
-        }
-      } catch {
-        reject(new IsoprobeError('EPROBE', `the echo server printed ${JSON.stringify(line)} instead of its address`));
-      }
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new IsoprobeError('EPROBE', `the echo server exited with code ${code} before reporting its address; stderr: ${stderr.trim()}`));
-    });
-  });
+  const s = await spawnServing(argv, (line) => {
+    let j: { error?: unknown; cpus?: unknown; listening?: string };
+    try {
+      j = JSON.parse(line);
+    } catch {
+      throw new IsoprobeError('EPROBE', `the echo server printed ${JSON.stringify(line)} instead of its address`);
+    }
+    if (j.error) throw fromCoreError(j.error as Parameters<typeof fromCoreError>[0]);
+    return { address: j.listening as string, cpus: Array.isArray(j.cpus) ? (j.cpus as number[]) : [] };
+  }, (why, stderr) => new IsoprobeError('EPROBE', why.timeout
+    ? `the echo server did not report its address within 10 s; stderr: ${stderr}`
+    : `the echo server exited with code ${why.code} before reporting its address; stderr: ${stderr}`));
   let served = { connections: 0, echoed: 0 };
-  lines.on('line', (line) => {
+  s.lines.on('line', (line) => {
     try {
       const j = JSON.parse(line);
       if (j.served) served = j.served;
@@ -102,17 +83,12 @@ export async function spawnEchoServer(input: NetInput = {}, opts: { probePath?: 
       /* not ours */
     }
   });
-  const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));
   return {
-    address,
-    cpus,
-    pid: child.pid!,
+    ...s.first,
+    pid: s.pid,
     stats: () => served,
     stop: async () => {
-      child.kill('SIGTERM');
-      const t = setTimeout(() => child.kill('SIGKILL'), 5000);
-      await exited;
-      clearTimeout(t);
+      await s.stop();
       return served;
     },
   };

@@ -1,11 +1,9 @@
 // A relay of the user's (a proxy to measure, a test's delaying proxy) between the client inside a
 // target and the echo server isoprobe runs on the host side (variant setting `relay`): started in
 // isoprobe's peer namespace, so it reaches nothing but the target and that namespace's loopback.
-import { spawn } from 'node:child_process';
 import { accessSync, constants, type Stats, statSync } from 'node:fs';
-import { createInterface } from 'node:readline';
 
-import { diesWithParent } from '../child';
+import { spawnServing } from '../child';
 import { IsoprobeError } from '../errors';
 
 /** What a relay is asked to do, said once for the setting's help and the errors. */
@@ -44,44 +42,12 @@ const ADDRESS = /^\d{1,3}(\.\d{1,3}){3}:\d{1,5}$/;
 
 /** The relay started in namespace `peerNs` in front of `upstream` (a `proto` server), once it says where it listens. */
 export async function spawnRelay(path: string, proto: string, upstream: string, peerNs: string): Promise<RelayHandle> {
-  const [cmd, ...args] = diesWithParent(['nsenter', `--net=/var/run/netns/${peerNs}`, path, proto, upstream]);
-  const child = spawn(cmd!, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stderr = '';
-  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr = (stderr + d).slice(-2000)));
-  const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));
-  const failed = (what: string) => new IsoprobeError('EPROBE', `the relay ${path} ${what} (${RELAY_CONTRACT}); stderr: ${stderr.trim()}`);
-  const address = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(failed('did not print the HOST:PORT it listens on within 10 s'));
-    }, 10_000);
-    createInterface({ input: child.stdout }).once('line', (line) => {
-      clearTimeout(timer);
-      if (ADDRESS.test(line.trim())) resolve(line.trim());
-      else {
-        child.kill('SIGKILL');
-        reject(failed(`printed ${JSON.stringify(line)} where the HOST:PORT it listens on was expected`));
-      }
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(failed(`exited with code ${code} before printing the HOST:PORT it listens on`));
-    });
-  }).catch(async (e: unknown) => {
-    await exited;
-    throw e;
-  });
-  return {
-    address,
-    pid: child.pid!,
-    stop: async () => {
-      if (child.exitCode !== null || child.signalCode !== null) return exited;
-      child.kill('SIGTERM');
-      const killer = setTimeout(() => child.kill('SIGKILL'), 5000);
-      await exited;
-      clearTimeout(killer);
-    },
-  };
+  const failed = (what: string, stderr: string) => new IsoprobeError('EPROBE', `the relay ${path} ${what} (${RELAY_CONTRACT}); stderr: ${stderr}`);
+  const s = await spawnServing(['nsenter', `--net=/var/run/netns/${peerNs}`, path, proto, upstream], (line, stderr) => {
+    if (!ADDRESS.test(line.trim())) throw failed(`printed ${JSON.stringify(line)} where the HOST:PORT it listens on was expected`, stderr);
+    return line.trim();
+  }, (why, stderr) => failed(why.timeout ? 'did not print the HOST:PORT it listens on within 10 s' : `exited with code ${why.code} before printing the HOST:PORT it listens on`, stderr));
+  return { address: s.first, pid: s.pid, stop: s.stop };
 }
 
 /** What a session's stack says of its relay (every result carries it), or nothing. */
